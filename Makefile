@@ -1,0 +1,31 @@
+# Everyday entry points. `make test` is what CI runs.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+export GOTOOLCHAIN := local
+
+.PHONY: build test test-short bench dev migrate vet fmt
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tidings ./cmd/tidings
+
+## test: every test against the local PostgreSQL and in-process servers.
+test: vet
+	$(GO) test -count=1 -timeout 45m ./...
+
+test-short:
+	$(GO) test -count=1 -short ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -l -w .
+
+migrate: build
+	./bin/tidings migrate up
+
+## bench: the benchmarks (never part of `make test`).
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/importer/

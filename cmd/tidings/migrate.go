@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tidingsdev/tidings/internal/store"
+)
+
+func newMigrateCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Create or upgrade the database schema",
+		Long: `Migrations are numbered SQL files built into the binary. "migrate up" applies
+the pending ones (creating the database if it does not exist); "migrate
+status" lists them. Every other command refuses to run on an outdated schema.`,
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "up",
+		Short: "Apply every pending migration",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.connect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			done, err := s.Migrate(cmd.Context())
+			for _, m := range done {
+				fmt.Fprintf(a.stdout, "applied %s\n", m.Name)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "schema is at version %d\n", store.LatestVersion())
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "status",
+		Short: "List migrations and whether each is applied",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.connect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ms, err := s.MigrationStatus(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "VERSION\tNAME\tAPPLIED")
+			pending := 0
+			for _, m := range ms {
+				at := "pending"
+				if m.AppliedAt != nil {
+					at = m.AppliedAt.Format(time.RFC3339)
+				} else {
+					pending++
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\n", m.Version, m.Name, at)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if pending > 0 {
+				fmt.Fprintf(a.stdout, "%d pending; run `tidings migrate up`\n", pending)
+			}
+			return nil
+		},
+	})
+	return cmd
+}

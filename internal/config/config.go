@@ -1,0 +1,256 @@
+// Package config reads Tidings' settings from TIDINGS_* environment variables,
+// lets command-line flags override them, and validates them once at start so
+// a mistake is reported by name before anything runs.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Config is every setting a Tidings process may need. It is built once in
+// main and passed down; nothing reads the environment anywhere else.
+type Config struct {
+	DatabaseURL   string
+	LogLevel      slog.Level
+	LogFormat     string
+	DefaultRegion string
+
+	TemporalAddress   string
+	TemporalNamespace string
+	TemporalTaskQueue string
+	TemporalAPIKey    string
+	TemporalTLS       bool
+
+	APIAddr       string
+	PublicURL     string
+	SigningSecret string
+
+	SMTPURL         string
+	MailFrom        string
+	MailFromName    string
+	MailReplyTo     string
+	SMTPConnections int
+	PostalAddress   string
+	UnsubscribeMail string
+
+	SMSBaseURL     string
+	SMSAccountSID  string
+	SMSAuthToken   string
+	SMSFrom        string
+	SMSMaxSegments int
+
+	TemplatesDir   string
+	DefaultLocale  string
+	QuietHours     string
+	CareTeamEmail  string
+	CareWebhookURL string
+}
+
+// setting is one configuration knob: its variable, its flag, its default and
+// how it lands in Config.
+type setting struct {
+	env, flag, def, usage string
+	set                   func(c *Config, v string) error
+}
+
+func settings() []setting {
+	return []setting{
+		{"TIDINGS_DATABASE_URL", "database-url", "postgres://postgres@127.0.0.1:5432/tidings?sslmode=disable",
+			"PostgreSQL URL; the database is created if missing", setURL(func(c *Config) *string { return &c.DatabaseURL }, "postgres", "postgresql")},
+		{"TIDINGS_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
+			return c.LogLevel.UnmarshalText([]byte(v))
+		}},
+		{"TIDINGS_LOG_FORMAT", "log-format", "text", "text or json", oneOf(func(c *Config) *string { return &c.LogFormat }, "text", "json")},
+		{"TIDINGS_DEFAULT_REGION", "default-region", "US", "region for phone numbers written without a country code (ISO 3166, e.g. US, CN, TW)",
+			func(c *Config, v string) error {
+				v = strings.ToUpper(v)
+				if len(v) != 2 {
+					return fmt.Errorf("%q is not a two-letter region code", v)
+				}
+				c.DefaultRegion = v
+				return nil
+			}},
+		{"TIDINGS_TEMPORAL_ADDRESS", "temporal-address", "127.0.0.1:7233", "Temporal frontend host:port", str(func(c *Config) *string { return &c.TemporalAddress })},
+		{"TIDINGS_TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace", str(func(c *Config) *string { return &c.TemporalNamespace })},
+		{"TIDINGS_TEMPORAL_TASK_QUEUE", "temporal-task-queue", "tidings", "Temporal task queue the workers poll", str(func(c *Config) *string { return &c.TemporalTaskQueue })},
+		{"TIDINGS_TEMPORAL_API_KEY", "temporal-api-key", "", "API key for Temporal Cloud (implies TLS)", str(func(c *Config) *string { return &c.TemporalAPIKey })},
+		{"TIDINGS_TEMPORAL_TLS", "temporal-tls", "false", "connect to Temporal over TLS", boolean(func(c *Config) *bool { return &c.TemporalTLS })},
+		{"TIDINGS_API_ADDR", "api-addr", "127.0.0.1:8080", "address the HTTP API listens on", str(func(c *Config) *string { return &c.APIAddr })},
+		{"TIDINGS_PUBLIC_URL", "public-url", "http://127.0.0.1:8080", "base URL customers reach the API at (unsubscribe and survey links)",
+			setURL(func(c *Config) *string { return &c.PublicURL }, "http", "https")},
+		{"TIDINGS_SIGNING_SECRET", "signing-secret", "dev-only-secret-change-me", "secret that signs unsubscribe and survey links (at least 16 characters)",
+			func(c *Config, v string) error {
+				if len(v) < 16 {
+					return fmt.Errorf("must be at least 16 characters")
+				}
+				c.SigningSecret = v
+				return nil
+			}},
+		{"TIDINGS_SMTP_URL", "smtp-url", "smtp://127.0.0.1:1025", "SMTP server: smtp://user:pass@host:587?tls=starttls, smtps://host:465, smtp://host:25?tls=none",
+			setURL(func(c *Config) *string { return &c.SMTPURL }, "smtp", "smtps")},
+		{"TIDINGS_MAIL_FROM", "mail-from", "hello@tidings.example", "From address of every email", func(c *Config, v string) error {
+			if !strings.Contains(v, "@") {
+				return fmt.Errorf("%q is not an email address", v)
+			}
+			c.MailFrom = v
+			return nil
+		}},
+		{"TIDINGS_MAIL_FROM_NAME", "mail-from-name", "Tidings", "From display name", str(func(c *Config) *string { return &c.MailFromName })},
+		{"TIDINGS_MAIL_REPLY_TO", "mail-reply-to", "", "Reply-To address (empty: none)", str(func(c *Config) *string { return &c.MailReplyTo })},
+		{"TIDINGS_SMTP_CONNECTIONS", "smtp-connections", "4", "live SMTP connections kept open and reused", positive(func(c *Config) *int { return &c.SMTPConnections })},
+		{"TIDINGS_POSTAL_ADDRESS", "postal-address", "Tidings Demo Co., 1 Harbour Road, Hong Kong", "sender's postal address printed in every marketing footer",
+			str(func(c *Config) *string { return &c.PostalAddress })},
+		{"TIDINGS_UNSUBSCRIBE_MAILTO", "unsubscribe-mailto", "unsubscribe@tidings.example", "mailbox named in List-Unsubscribe", str(func(c *Config) *string { return &c.UnsubscribeMail })},
+		{"TIDINGS_SMS_BASE_URL", "sms-base-url", "http://127.0.0.1:8080/dev/sms", "base URL of a Twilio-compatible SMS API",
+			setURL(func(c *Config) *string { return &c.SMSBaseURL }, "http", "https")},
+		{"TIDINGS_SMS_ACCOUNT_SID", "sms-account-sid", "ACdev", "SMS account SID (basic-auth user)", str(func(c *Config) *string { return &c.SMSAccountSID })},
+		{"TIDINGS_SMS_AUTH_TOKEN", "sms-auth-token", "dev", "SMS auth token (basic-auth password)", str(func(c *Config) *string { return &c.SMSAuthToken })},
+		{"TIDINGS_SMS_FROM", "sms-from", "+15005550006", "sender number (E.164) or a MessagingServiceSid (MG...)", str(func(c *Config) *string { return &c.SMSFrom })},
+		{"TIDINGS_SMS_MAX_SEGMENTS", "sms-max-segments", "3", "longest SMS, in segments, a template may render to", positive(func(c *Config) *int { return &c.SMSMaxSegments })},
+		{"TIDINGS_TEMPLATES_DIR", "templates-dir", "", "directory whose templates override the built-in ones (empty: built-in only)", str(func(c *Config) *string { return &c.TemplatesDir })},
+		{"TIDINGS_DEFAULT_LOCALE", "default-locale", "en", "locale used when a template has no variant for the customer's", str(func(c *Config) *string { return &c.DefaultLocale })},
+		{"TIDINGS_QUIET_HOURS", "quiet-hours", "21:00-09:00", "local hours in which no marketing or care message goes out", func(c *Config, v string) error {
+			if _, _, err := ParseQuietHours(v); err != nil {
+				return err
+			}
+			c.QuietHours = v
+			return nil
+		}},
+		{"TIDINGS_CARE_TEAM_EMAIL", "care-team-email", "care@tidings.example", "where detractor alerts go", str(func(c *Config) *string { return &c.CareTeamEmail })},
+		{"TIDINGS_CARE_WEBHOOK_URL", "care-webhook-url", "", "optional webhook for detractor alerts", str(func(c *Config) *string { return &c.CareWebhookURL })},
+	}
+}
+
+// RegisterFlags adds one flag per setting. Flags have no default of their own
+// so Load can tell "given" from "not given" and fall back to the variable.
+func RegisterFlags(fs *pflag.FlagSet) {
+	for _, s := range settings() {
+		def := s.def
+		if def == "" {
+			def = `""`
+		}
+		fs.String(s.flag, "", fmt.Sprintf("%s (env %s, default %s)", s.usage, s.env, def))
+	}
+}
+
+// Load builds a Config: a flag given on the command line wins over its
+// environment variable, which wins over the default. Every invalid value is
+// reported, each named by variable and flag.
+func Load(getenv func(string) string, fs *pflag.FlagSet) (Config, error) {
+	var c Config
+	var problems []string
+	for _, s := range settings() {
+		v, from := s.def, "default"
+		if e := getenv(s.env); e != "" {
+			v, from = e, s.env
+		}
+		if fs != nil {
+			if f := fs.Lookup(s.flag); f != nil && f.Changed {
+				v, from = f.Value.String(), "--"+s.flag
+			}
+		}
+		if err := s.set(&c, strings.TrimSpace(v)); err != nil {
+			problems = append(problems, fmt.Sprintf("%s (from %s): %v", s.env, from, err))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return Config{}, fmt.Errorf("invalid configuration:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return c, nil
+}
+
+// Reference lists every setting for the README and `--help`.
+func Reference() [][4]string {
+	var out [][4]string
+	for _, s := range settings() {
+		out = append(out, [4]string{s.env, "--" + s.flag, s.def, s.usage})
+	}
+	return out
+}
+
+// ParseQuietHours parses "HH:MM-HH:MM" into minutes after midnight. The span
+// may wrap midnight (21:00-09:00); equal ends mean no quiet hours.
+func ParseQuietHours(v string) (start, end int, err error) {
+	a, b, ok := strings.Cut(v, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q is not HH:MM-HH:MM", v)
+	}
+	if start, err = clock(a); err == nil {
+		end, err = clock(b)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("%q is not HH:MM-HH:MM: %v", v, err)
+	}
+	return start, end, nil
+}
+
+func clock(s string) (int, error) {
+	t, err := time.Parse("15:04", strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a time of day", s)
+	}
+	return t.Hour()*60 + t.Minute(), nil
+}
+
+func str(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *field(c) = v; return nil }
+}
+
+func oneOf(field func(*Config) *string, allowed ...string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, a := range allowed {
+			if v == a {
+				*field(c) = v
+				return nil
+			}
+		}
+		return fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+}
+
+func boolean(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func positive(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a positive whole number", v)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func setURL(field func(*Config) *string, schemes ...string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil {
+			return fmt.Errorf("not a URL: %v", err)
+		}
+		for _, s := range schemes {
+			if u.Scheme == s && u.Host != "" {
+				*field(c) = v
+				return nil
+			}
+		}
+		return fmt.Errorf("%q needs a host and one of the schemes %s", v, strings.Join(schemes, ", "))
+	}
+}

@@ -1,0 +1,224 @@
+// Package importer loads customer profiles from CSV or JSON Lines files. Every
+// row is validated on its own; good rows are written in batches and bad rows
+// are reported with their line number and reason, so an import never loses a
+// good row because of a bad neighbour, and re-running a file changes nothing.
+package importer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/validate"
+)
+
+// Upserter is what the importer needs of the store.
+type Upserter interface {
+	UpsertCustomers(ctx context.Context, in []store.CustomerInput) ([]store.UpsertResult, error)
+}
+
+// Formats the importer reads.
+const (
+	CSV   = "csv"
+	JSONL = "jsonl"
+)
+
+// Options tune one import.
+type Options struct {
+	// Format is CSV or JSONL.
+	Format string
+	// Mapping maps a CSV header (case-insensitive) to a field name, a
+	// custom attribute ("attributes.plan") or "-" to ignore the column; it
+	// extends the built-in aliases.
+	Mapping map[string]string
+	// BatchSize is how many good rows go to the database at once.
+	BatchSize int
+	// DefaultRegion parses phone numbers without a country code.
+	DefaultRegion string
+	// Now bounds birthdays; zero means time.Now.
+	Now time.Time
+	// Progress, when set, is called after each batch with the rows read.
+	Progress func(rows int)
+}
+
+// Rejection is one row that was not imported, and why.
+type Rejection struct {
+	Line   int    `json:"line"`
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+func (r Rejection) String() string {
+	if r.Field == "" {
+		return fmt.Sprintf("line %d: %s", r.Line, r.Reason)
+	}
+	return fmt.Sprintf("line %d: %s: %s", r.Line, r.Field, r.Reason)
+}
+
+// Summary is the outcome of an import.
+type Summary struct {
+	Rows       int           `json:"rows"`
+	Inserted   int           `json:"inserted"`
+	Updated    int           `json:"updated"`
+	Unchanged  int           `json:"unchanged"`
+	Rejected   int           `json:"rejected"`
+	Rejections []Rejection   `json:"rejections"`
+	Duration   time.Duration `json:"duration_ns"`
+}
+
+// row is one parsed input row before validation.
+type row struct {
+	line  int
+	input store.CustomerInput
+	err   error // a parse problem (wrong JSON type, unknown key)
+}
+
+// reader yields rows from a file.
+type reader interface {
+	next() (row, error) // io.EOF at the end
+}
+
+// Import reads every row from r, validates it, and upserts the good ones in
+// batches. It returns an error only for problems that stop the whole import
+// (an unreadable header, a database failure); bad rows are in the Summary.
+func Import(ctx context.Context, up Upserter, r io.Reader, opt Options) (Summary, error) {
+	start := time.Now()
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 1000
+	}
+	var rd reader
+	var err error
+	switch strings.ToLower(opt.Format) {
+	case CSV:
+		rd, err = newCSVReader(r, opt.Mapping)
+	case JSONL, "ndjson", "json":
+		rd = newJSONLReader(r)
+	default:
+		return Summary{}, fmt.Errorf("unknown format %q: use csv or jsonl", opt.Format)
+	}
+	if err != nil {
+		return Summary{}, err
+	}
+	im := importer{up: up, opt: opt, firstLine: map[string]int{}}
+	for {
+		if err := ctx.Err(); err != nil {
+			return im.sum, err
+		}
+		rw, err := rd.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return im.sum, err
+		}
+		im.add(rw)
+		if len(im.batch) >= opt.BatchSize {
+			if err := im.flush(ctx); err != nil {
+				return im.sum, err
+			}
+		}
+	}
+	if err := im.flush(ctx); err != nil {
+		return im.sum, err
+	}
+	im.sum.Duration = time.Since(start)
+	return im.sum, nil
+}
+
+type importer struct {
+	up        Upserter
+	opt       Options
+	sum       Summary
+	batch     []store.CustomerInput
+	lines     []int
+	firstLine map[string]int
+}
+
+func (im *importer) reject(line int, field, reason string) {
+	im.sum.Rejected++
+	im.sum.Rejections = append(im.sum.Rejections, Rejection{Line: line, Field: field, Reason: reason})
+}
+
+func (im *importer) add(rw row) {
+	im.sum.Rows++
+	if rw.err != nil {
+		im.rejectErr(rw.line, rw.err)
+		return
+	}
+	in := rw.input
+	if err := validate.Customer(&in, validate.CustomerOptions{DefaultRegion: im.opt.DefaultRegion, Now: im.opt.Now}); err != nil {
+		im.rejectErr(rw.line, err)
+		return
+	}
+	if first, dup := im.firstLine[in.ExternalID]; dup {
+		im.reject(rw.line, "external_id", fmt.Sprintf("%q already appears on line %d", in.ExternalID, first))
+		return
+	}
+	im.firstLine[in.ExternalID] = rw.line
+	im.batch = append(im.batch, in)
+	im.lines = append(im.lines, rw.line)
+}
+
+func (im *importer) rejectErr(line int, err error) {
+	if fes, ok := validate.AsErrors(err); ok {
+		fields := make([]string, 0, len(fes))
+		msgs := make([]string, 0, len(fes))
+		for _, fe := range fes {
+			fields = append(fields, fe.Field)
+			msgs = append(msgs, fe.Message)
+		}
+		im.reject(line, strings.Join(fields, ","), strings.Join(msgs, "; "))
+		return
+	}
+	im.reject(line, "", err.Error())
+}
+
+// flush writes the batch. If the batch as a whole fails, each row is retried
+// alone so one row the database refuses cannot take its neighbours down.
+func (im *importer) flush(ctx context.Context) error {
+	if len(im.batch) == 0 {
+		return nil
+	}
+	defer func() {
+		im.batch, im.lines = im.batch[:0], im.lines[:0]
+		if im.opt.Progress != nil {
+			im.opt.Progress(im.sum.Rows)
+		}
+	}()
+	res, err := im.up.UpsertCustomers(ctx, im.batch)
+	if err == nil {
+		im.count(res)
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	for i, in := range im.batch {
+		res, err := im.up.UpsertCustomers(ctx, []store.CustomerInput{in})
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			im.reject(im.lines[i], "", "database refused the row: "+err.Error())
+			continue
+		}
+		im.count(res)
+	}
+	return nil
+}
+
+func (im *importer) count(res []store.UpsertResult) {
+	for _, r := range res {
+		switch r.Outcome {
+		case store.Inserted:
+			im.sum.Inserted++
+		case store.Updated:
+			im.sum.Updated++
+		default:
+			im.sum.Unchanged++
+		}
+	}
+}

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Consent statuses.
+const (
+	Granted = "granted"
+	Denied  = "denied"
+)
+
+// Consent is the current consent of a customer for one channel and topic.
+type Consent struct {
+	CustomerID string    `db:"customer_id" json:"-"`
+	Channel    string    `db:"channel" json:"channel"`
+	Topic      string    `db:"topic" json:"topic"`
+	Status     string    `db:"status" json:"status"`
+	Source     string    `db:"source" json:"source"`
+	ChangedAt  time.Time `db:"changed_at" json:"changed_at"`
+}
+
+// ConsentChange is one request to change consent, kept forever as evidence:
+// Source says how (signup form, unsubscribe link, import), Actor who (the
+// customer, an operator, an API key), IP where from when known.
+type ConsentChange struct {
+	ID         int64     `db:"id" json:"-"`
+	CustomerID string    `db:"customer_id" json:"-"`
+	Channel    string    `db:"channel" json:"channel"`
+	Topic      string    `db:"topic" json:"topic"`
+	Status     string    `db:"status" json:"status"`
+	Source     string    `db:"source" json:"source"`
+	Actor      string    `db:"actor" json:"actor"`
+	IP         string    `db:"ip" json:"ip,omitempty"`
+	ChangedAt  time.Time `db:"changed_at" json:"changed_at"`
+}
+
+// SetConsent records a consent change and makes it the current state, in one
+// transaction so the history can never miss a state the system acted on.
+func (s *Store) SetConsent(ctx context.Context, ch ConsentChange) (Consent, error) {
+	if ch.Status != Granted && ch.Status != Denied {
+		return Consent{}, fmt.Errorf("set consent: status %q is neither %q nor %q", ch.Status, Granted, Denied)
+	}
+	var out Consent
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var at time.Time
+		err := tx.QueryRow(ctx, `
+			INSERT INTO consent_changes (customer_id, channel, topic, status, source, actor, ip)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			RETURNING changed_at`,
+			ch.CustomerID, ch.Channel, ch.Topic, ch.Status, ch.Source, ch.Actor, ch.IP).Scan(&at)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+			INSERT INTO consents (customer_id, channel, topic, status, source, changed_at)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (customer_id, channel, topic) DO UPDATE
+			SET status = excluded.status, source = excluded.source, changed_at = excluded.changed_at
+			RETURNING customer_id::text AS customer_id, channel, topic, status, source, changed_at`,
+			ch.CustomerID, ch.Channel, ch.Topic, ch.Status, ch.Source, at)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Consent])
+		return err
+	})
+	if err != nil {
+		return Consent{}, fmt.Errorf("set %s/%s consent of %s: %w", ch.Channel, ch.Topic, ch.CustomerID, err)
+	}
+	return out, nil
+}
+
+// Consents lists a customer's current consents.
+func (s *Store) Consents(ctx context.Context, customerID string) ([]Consent, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT customer_id::text AS customer_id, channel, topic, status, source, changed_at
+		FROM consents
+		WHERE customer_id = $1
+		ORDER BY channel, topic`, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("list consents of %s: %w", customerID, err)
+	}
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Consent])
+	if err != nil {
+		return nil, fmt.Errorf("list consents of %s: %w", customerID, err)
+	}
+	return cs, nil
+}
+
+// ConsentStatus returns the current status for one channel and topic, or ""
+// when the customer never said either way (the topic's policy decides).
+func (s *Store) ConsentStatus(ctx context.Context, customerID, channel, topic string) (string, error) {
+	var status string
+	err := s.pool.QueryRow(ctx, `
+		SELECT status FROM consents WHERE customer_id = $1 AND channel = $2 AND topic = $3`,
+		customerID, channel, topic).Scan(&status)
+	if err == pgx.ErrNoRows {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read %s/%s consent of %s: %w", channel, topic, customerID, err)
+	}
+	return status, nil
+}
+
+// ConsentHistory lists every consent change of a customer, oldest first.
+func (s *Store) ConsentHistory(ctx context.Context, customerID string) ([]ConsentChange, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, customer_id::text AS customer_id, channel, topic, status, source, actor, ip, changed_at
+		FROM consent_changes
+		WHERE customer_id = $1
+		ORDER BY id`, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("consent history of %s: %w", customerID, err)
+	}
+	hs, err := pgx.CollectRows(rows, pgx.RowToStructByName[ConsentChange])
+	if err != nil {
+		return nil, fmt.Errorf("consent history of %s: %w", customerID, err)
+	}
+	return hs, nil
+}

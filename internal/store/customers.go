@@ -1,0 +1,244 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Customer is one person a company cares for. Email and Phone are empty when
+// unknown; the aggregates are kept current by RecordEvents.
+type Customer struct {
+	ID              string         `db:"id" json:"id"`
+	ExternalID      string         `db:"external_id" json:"external_id"`
+	Email           string         `db:"email" json:"email,omitempty"`
+	Phone           string         `db:"phone" json:"phone,omitempty"`
+	FirstName       string         `db:"first_name" json:"first_name,omitempty"`
+	LastName        string         `db:"last_name" json:"last_name,omitempty"`
+	Locale          string         `db:"locale" json:"locale"`
+	TimeZone        string         `db:"time_zone" json:"time_zone"`
+	Birthday        *time.Time     `db:"birthday" json:"birthday,omitempty"`
+	Country         string         `db:"country" json:"country,omitempty"`
+	Region          string         `db:"region" json:"region,omitempty"`
+	City            string         `db:"city" json:"city,omitempty"`
+	Gender          string         `db:"gender" json:"gender,omitempty"`
+	Tags            []string       `db:"tags" json:"tags"`
+	Attributes      map[string]any `db:"attributes" json:"attributes"`
+	OrdersCount     int            `db:"orders_count" json:"orders_count"`
+	TotalSpent      float64        `db:"total_spent" json:"total_spent"`
+	FirstPurchaseAt *time.Time     `db:"first_purchase_at" json:"first_purchase_at,omitempty"`
+	LastPurchaseAt  *time.Time     `db:"last_purchase_at" json:"last_purchase_at,omitempty"`
+	LastSeenAt      *time.Time     `db:"last_seen_at" json:"last_seen_at,omitempty"`
+	CreatedAt       time.Time      `db:"created_at" json:"created_at"`
+	UpdatedAt       time.Time      `db:"updated_at" json:"updated_at"`
+}
+
+// Location returns the customer's time zone, falling back to UTC for a zone
+// the running binary does not know (zones are validated on the way in).
+func (c Customer) Location() *time.Location {
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// CustomerInput is a profile to upsert by ExternalID. A nil field leaves the
+// stored value as it is, so a file with fewer columns never wipes data; an
+// empty string clears email or phone. Attributes are merged key by key.
+type CustomerInput struct {
+	ExternalID string         `json:"external_id"`
+	Email      *string        `json:"email,omitempty"`
+	Phone      *string        `json:"phone,omitempty"`
+	FirstName  *string        `json:"first_name,omitempty"`
+	LastName   *string        `json:"last_name,omitempty"`
+	Locale     *string        `json:"locale,omitempty"`
+	TimeZone   *string        `json:"time_zone,omitempty"`
+	Birthday   *string        `json:"birthday,omitempty"` // YYYY-MM-DD
+	Country    *string        `json:"country,omitempty"`
+	Region     *string        `json:"region,omitempty"`
+	City       *string        `json:"city,omitempty"`
+	Gender     *string        `json:"gender,omitempty"`
+	Tags       []string       `json:"tags,omitempty"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+}
+
+// Upsert outcomes.
+const (
+	Inserted  = "inserted"
+	Updated   = "updated"
+	Unchanged = "unchanged"
+)
+
+// UpsertResult says what happened to one input row.
+type UpsertResult struct {
+	ExternalID string `db:"external_id"`
+	ID         string `db:"id"`
+	Outcome    string `db:"outcome"`
+}
+
+// customerColumns selects a Customer in the order RowToStructByName expects
+// nothing of: names match the db tags.
+const customerColumns = `
+	id, external_id, coalesce(email, '') AS email, coalesce(phone, '') AS phone,
+	first_name, last_name, locale, time_zone, birthday, country, region, city, gender,
+	tags, attributes, orders_count, total_spent::float8 AS total_spent,
+	first_purchase_at, last_purchase_at, last_seen_at, created_at, updated_at`
+
+// upsertCustomers merges a JSON array of CustomerInput into customers in one
+// statement: rows that would not change are left alone (so re-importing a
+// file changes nothing, not even updated_at), new rows are inserted.
+const upsertCustomers = `
+WITH r AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
+        external_id text, email text, phone text, first_name text, last_name text,
+        locale text, time_zone text, birthday date, country text, region text,
+        city text, gender text, tags text[], attributes jsonb)
+), merged AS (
+    SELECT r.external_id, c.id,
+        CASE WHEN r.email IS NULL THEN c.email ELSE nullif(r.email, '') END AS email,
+        CASE WHEN r.phone IS NULL THEN c.phone ELSE nullif(r.phone, '') END AS phone,
+        coalesce(r.first_name, c.first_name, '') AS first_name,
+        coalesce(r.last_name, c.last_name, '') AS last_name,
+        coalesce(r.locale, c.locale, 'en') AS locale,
+        coalesce(r.time_zone, c.time_zone, 'UTC') AS time_zone,
+        coalesce(r.birthday, c.birthday) AS birthday,
+        coalesce(r.country, c.country, '') AS country,
+        coalesce(r.region, c.region, '') AS region,
+        coalesce(r.city, c.city, '') AS city,
+        coalesce(r.gender, c.gender, '') AS gender,
+        coalesce(r.tags, c.tags, '{}') AS tags,
+        coalesce(c.attributes, '{}') || coalesce(r.attributes, '{}') AS attributes
+    FROM r LEFT JOIN customers c ON c.external_id = r.external_id
+), upd AS (
+    UPDATE customers c SET
+        email = m.email, phone = m.phone, first_name = m.first_name, last_name = m.last_name,
+        locale = m.locale, time_zone = m.time_zone, birthday = m.birthday, country = m.country,
+        region = m.region, city = m.city, gender = m.gender, tags = m.tags,
+        attributes = m.attributes, updated_at = now()
+    FROM merged m
+    WHERE c.id = m.id
+      AND (c.email, c.phone, c.first_name, c.last_name, c.locale, c.time_zone, c.birthday,
+           c.country, c.region, c.city, c.gender, c.tags, c.attributes)
+          IS DISTINCT FROM
+          (m.email, m.phone, m.first_name, m.last_name, m.locale, m.time_zone, m.birthday,
+           m.country, m.region, m.city, m.gender, m.tags, m.attributes)
+    RETURNING c.id, c.external_id
+), ins AS (
+    INSERT INTO customers (external_id, email, phone, first_name, last_name, locale, time_zone,
+        birthday, country, region, city, gender, tags, attributes)
+    SELECT external_id, email, phone, first_name, last_name, locale, time_zone,
+        birthday, country, region, city, gender, tags, attributes
+    FROM merged WHERE id IS NULL
+    ON CONFLICT (external_id) DO NOTHING
+    RETURNING id, external_id
+)
+SELECT external_id, id::text AS id, 'inserted' AS outcome FROM ins
+UNION ALL
+SELECT external_id, id::text, 'updated' FROM upd
+UNION ALL
+SELECT m.external_id, m.id::text, 'unchanged' FROM merged m
+WHERE m.id IS NOT NULL AND m.id NOT IN (SELECT id FROM upd)`
+
+// UpsertCustomers inserts or updates a batch of profiles in one statement and
+// reports, per external ID, what happened. Inputs must be valid (see package
+// validate) and carry distinct external IDs.
+func (s *Store) UpsertCustomers(ctx context.Context, in []CustomerInput) ([]UpsertResult, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	seen := make(map[string]struct{}, len(in))
+	for _, c := range in {
+		if _, dup := seen[c.ExternalID]; dup {
+			return nil, fmt.Errorf("upsert customers: external_id %q appears twice in one batch", c.ExternalID)
+		}
+		seen[c.ExternalID] = struct{}{}
+	}
+	payload, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("encode customers: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, upsertCustomers, payload)
+	if err != nil {
+		return nil, fmt.Errorf("upsert %d customers: %w", len(in), err)
+	}
+	res, err := pgx.CollectRows(rows, pgx.RowToStructByName[UpsertResult])
+	if err != nil {
+		return nil, fmt.Errorf("upsert %d customers: %w", len(in), err)
+	}
+	return res, nil
+}
+
+// UpsertCustomer upserts one profile and returns it as stored.
+func (s *Store) UpsertCustomer(ctx context.Context, in CustomerInput) (Customer, string, error) {
+	res, err := s.UpsertCustomers(ctx, []CustomerInput{in})
+	if err != nil {
+		return Customer{}, "", err
+	}
+	if len(res) != 1 {
+		return Customer{}, "", fmt.Errorf("upsert customer %s: lost a concurrent insert, retry", in.ExternalID)
+	}
+	c, err := s.Customer(ctx, res[0].ID)
+	return c, res[0].Outcome, err
+}
+
+// Customer loads a customer by ID.
+func (s *Store) Customer(ctx context.Context, id string) (Customer, error) {
+	return s.oneCustomer(ctx, `SELECT `+customerColumns+` FROM customers WHERE id = $1`, id)
+}
+
+// CustomerByExternalID loads a customer by the client's own ID.
+func (s *Store) CustomerByExternalID(ctx context.Context, externalID string) (Customer, error) {
+	return s.oneCustomer(ctx, `SELECT `+customerColumns+` FROM customers WHERE external_id = $1`, externalID)
+}
+
+func (s *Store) oneCustomer(ctx context.Context, query, key string) (Customer, error) {
+	rows, err := s.pool.Query(ctx, query, key)
+	if err != nil {
+		return Customer{}, fmt.Errorf("load customer %s: %w", key, err)
+	}
+	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Customer])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Customer{}, fmt.Errorf("customer %s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return Customer{}, fmt.Errorf("load customer %s: %w", key, err)
+	}
+	return c, nil
+}
+
+// CustomerPage pages through customers in ID order with keyset pagination:
+// pass the last ID of the previous page ("" for the first). Cost stays the
+// same on page 1 and page 10,000.
+func (s *Store) CustomerPage(ctx context.Context, after string, limit int) ([]Customer, error) {
+	if after == "" {
+		after = "00000000-0000-0000-0000-000000000000"
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+customerColumns+`
+		FROM customers
+		WHERE id > $1
+		ORDER BY id
+		LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("page customers after %s: %w", after, err)
+	}
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Customer])
+	if err != nil {
+		return nil, fmt.Errorf("page customers after %s: %w", after, err)
+	}
+	return cs, nil
+}
+
+// CountCustomers returns how many customers are stored.
+func (s *Store) CountCustomers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM customers`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count customers: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,96 @@
+// Package testdb gives each test its own freshly created, migrated PostgreSQL
+// database, so tests never see each other's rows and can run in parallel.
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tidingsdev/tidings/internal/store"
+)
+
+// AdminURL is where test databases are created: TIDINGS_TEST_DATABASE_URL, or
+// the local server's maintenance database.
+func AdminURL() string {
+	if u := os.Getenv("TIDINGS_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// New creates a database named after the test, migrates it, and drops it when
+// the test ends. It returns the open store and the database URL.
+func New(tb testing.TB) (*store.Store, string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn := Create(tb)
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		tb.Fatalf("open test database: %v", err)
+	}
+	tb.Cleanup(s.Close)
+	if _, err := s.Migrate(ctx); err != nil {
+		tb.Fatalf("migrate test database: %v", err)
+	}
+	return s, dsn
+}
+
+// Create makes an empty database and returns its URL; it is dropped when the
+// test ends.
+func Create(tb testing.TB) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin := AdminURL()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		tb.Fatalf("connect to PostgreSQL at %s (set TIDINGS_TEST_DATABASE_URL): %v", admin, err)
+	}
+	defer conn.Close(ctx)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "tidings_test_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		tb.Fatalf("create test database: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			tb.Logf("drop test database %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			tb.Logf("drop test database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		tb.Fatalf("parse %s: %v", admin, err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// String is a helper for the many optional *string fields of store inputs.
+func String(s string) *string { return &s }
+
+// MustExec runs SQL in the test database, failing the test on error.
+func MustExec(tb testing.TB, s *store.Store, sql string, args ...any) {
+	tb.Helper()
+	if _, err := s.Pool().Exec(context.Background(), sql, args...); err != nil {
+		tb.Fatalf("exec %s: %v", sql, err)
+	}
+}
+

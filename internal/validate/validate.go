@@ -1,0 +1,156 @@
+// Package validate checks customer and event input at the edge (CSV and JSON
+// imports, the API, the CLI) so that nothing invalid reaches the database and
+// every rejection names the field at fault.
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	_ "time/tzdata" // customers' zones must resolve on any machine
+
+	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/text/language"
+)
+
+// FieldError is one problem with one field.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Errors collects every problem of one input, so a user fixes a row once
+// rather than one field per attempt.
+type Errors []FieldError
+
+func (es Errors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Add records a problem with field.
+func (es *Errors) Add(field, format string, args ...any) {
+	*es = append(*es, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Err returns es as an error, or nil when empty.
+func (es Errors) Err() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}
+
+// AsErrors unwraps err into field errors when it carries them.
+func AsErrors(err error) (Errors, bool) {
+	var es Errors
+	if errors.As(err, &es) {
+		return es, true
+	}
+	var fe FieldError
+	if errors.As(err, &fe) {
+		return Errors{fe}, true
+	}
+	return nil, false
+}
+
+// Email checks an address and returns it trimmed, with the domain lowercased.
+// Display names ("Ann <ann@x.com>") are refused: a column holds an address.
+func Email(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return "", fmt.Errorf("%q is not a valid email address", s)
+	}
+	local, domain, _ := strings.Cut(s, "@")
+	if !strings.Contains(domain, ".") || strings.HasSuffix(domain, ".") || strings.HasPrefix(domain, ".") {
+		return "", fmt.Errorf("%q is not a valid email address: the domain needs a dot", s)
+	}
+	return local + "@" + strings.ToLower(domain), nil
+}
+
+// Phone parses a number, in E.164 or national form for defaultRegion (ISO
+// 3166 alpha-2, e.g. "US", "CN"), and returns it in E.164.
+func Phone(s, defaultRegion string) (string, error) {
+	s = strings.TrimSpace(s)
+	num, err := phonenumbers.Parse(s, strings.ToUpper(defaultRegion))
+	if err != nil {
+		return "", fmt.Errorf("%q is not a phone number: %v", s, err)
+	}
+	if !phonenumbers.IsValidNumber(num) {
+		return "", fmt.Errorf("%q is not a valid phone number (use E.164, e.g. +14155550123)", s)
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+// IsE164 reports whether s is already a valid number in E.164 form.
+func IsE164(s string) bool {
+	if !e164.MatchString(s) {
+		return false
+	}
+	got, err := Phone(s, "")
+	return err == nil && got == s
+}
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// TimeZone checks an IANA zone name ("Asia/Shanghai"); abbreviations such as
+// "EST" or "CST" are refused because they are ambiguous.
+func TimeZone(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "Local" {
+		return "", fmt.Errorf("%q is not an IANA time zone (e.g. Asia/Shanghai)", s)
+	}
+	if s != "UTC" && !strings.Contains(s, "/") {
+		return "", fmt.Errorf("%q is not an IANA time zone (e.g. America/New_York); abbreviations are ambiguous", s)
+	}
+	if _, err := time.LoadLocation(s); err != nil {
+		return "", fmt.Errorf("%q is not a known IANA time zone", s)
+	}
+	return s, nil
+}
+
+// Locale checks a BCP 47 tag and returns it canonical ("zh_cn" → "zh-CN").
+func Locale(s string) (string, error) {
+	s = strings.TrimSpace(strings.ReplaceAll(s, "_", "-"))
+	if s == "" {
+		return "", fmt.Errorf("locale is empty")
+	}
+	tag, err := language.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a locale (BCP 47, e.g. en, zh-CN, zh-TW)", s)
+	}
+	return tag.String(), nil
+}
+
+// Date parses a calendar date in YYYY-MM-DD form.
+func Date(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a date (YYYY-MM-DD)", s)
+	}
+	return d, nil
+}
+
+// Genders a profile may hold; anything else is a typo worth reporting.
+var Genders = []string{"female", "male", "nonbinary", "other", "unknown"}
+
+// Gender checks a gender value against Genders.
+func Gender(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	i := sort.SearchStrings(Genders, s)
+	if i < len(Genders) && Genders[i] == s {
+		return s, nil
+	}
+	return "", fmt.Errorf("%q is not one of %s", s, strings.Join(Genders, ", "))
+}
