@@ -41,3 +41,11 @@ type Route struct {
 	StartIfAbsent bool
 	Start         any
 }
+
+// Registered names of the schedule-driven workflows, used by Temporal
+// Schedules and `tidings schedules`.
+const (
+	BirthdaySweepWorkflow = "BirthdaySweep"
+	WinbackSweepWorkflow  = "WinbackSweep"
+	CareSendWorkflow      = "CareSend"
+)
