@@ -1,0 +1,245 @@
+// Package email sends messages over SMTP with go-mail through a small pool of
+// live connections: each connection is dialed once and then carries message
+// after message, so a campaign of thousands opens a handful of connections.
+package email
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// Config is how the Mailer reaches the relay and signs its messages.
+type Config struct {
+	// URL is the relay, see ParseURL.
+	URL      string
+	From     string
+	FromName string
+	ReplyTo  string
+	// Connections is the number of live connections kept open (default 4).
+	Connections int
+	Logger      *slog.Logger
+}
+
+// Message is one email ready to go out.
+type Message struct {
+	To     string
+	ToName string
+	// Subject, HTML and Text are the rendered template; both bodies are sent
+	// as multipart/alternative.
+	Subject string
+	HTML    string
+	Text    string
+	// IdempotencyKey derives the Message-ID, so a retried send carries the
+	// same ID and receivers can discard the copy.
+	IdempotencyKey string
+	// LedgerID goes into X-Tidings-Message-ID so bounces and replies can be
+	// matched to the ledger row.
+	LedgerID string
+	// UnsubscribeURL and UnsubscribeMailto, when set, become List-Unsubscribe
+	// (with RFC 8058 one-click when the URL is https).
+	UnsubscribeURL    string
+	UnsubscribeMailto string
+}
+
+// HeaderMessageID carries the ledger row's ID in every email.
+const HeaderMessageID = "X-Tidings-Message-ID"
+
+// Mailer sends email through a pool of SMTP connections. It is safe for
+// concurrent use; at most Connections messages are in flight at once.
+type Mailer struct {
+	server Server
+	from   *mail.Address
+	reply  string
+	domain string
+	log    *slog.Logger
+	slots  chan *slot
+}
+
+// slot is one pooled connection; client is nil until dialed and after the
+// connection broke.
+type slot struct {
+	client *gomail.Client
+}
+
+// New checks the configuration and prepares the pool. Connections are dialed
+// on first use, so a relay that is down does not stop the process starting.
+func New(cfg Config) (*Mailer, error) {
+	srv, err := ParseURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	from, err := mail.ParseAddress(cfg.From)
+	if err != nil {
+		return nil, fmt.Errorf("mail from %q: %w", cfg.From, err)
+	}
+	from.Name = cfg.FromName
+	if cfg.ReplyTo != "" {
+		if _, err := mail.ParseAddress(cfg.ReplyTo); err != nil {
+			return nil, fmt.Errorf("mail reply-to %q: %w", cfg.ReplyTo, err)
+		}
+	}
+	n := cfg.Connections
+	if n <= 0 {
+		n = 4
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &Mailer{
+		server: srv,
+		from:   from,
+		reply:  cfg.ReplyTo,
+		domain: from.Address[strings.LastIndexByte(from.Address, '@')+1:],
+		log:    log,
+		slots:  make(chan *slot, n),
+	}
+	for range n {
+		m.slots <- &slot{}
+	}
+	return m, nil
+}
+
+// Send delivers one message and returns its Message-ID. A connection that
+// turns out to be dead before the message was handed over is replaced and
+// the message tried once more on the fresh one.
+func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
+	g, id, err := m.build(msg)
+	if err != nil {
+		return "", &Error{Stage: "build", Reason: "invalid message", Err: err, permanent: true}
+	}
+	var sl *slot
+	select {
+	case sl = <-m.slots:
+	case <-ctx.Done():
+		return "", fmt.Errorf("wait for an smtp connection: %w", ctx.Err())
+	}
+	defer func() { m.slots <- sl }()
+
+	for try := 0; ; try++ {
+		fresh := sl.client == nil
+		if fresh {
+			c, err := m.dial(ctx)
+			if err != nil {
+				return "", classify(fmt.Errorf("connect to %s:%d: %w", m.server.Host, m.server.Port, err))
+			}
+			sl.client = c
+		}
+		err := sl.client.Send(g)
+		if err == nil {
+			return id, nil
+		}
+		if g.IsDelivered() {
+			// The relay accepted the message; only the RSET after it
+			// failed. Report success so it is not sent twice.
+			m.drop(sl)
+			return id, nil
+		}
+		if brokenConn(err) {
+			m.drop(sl)
+			if !fresh && try == 0 && notHandedOver(err) {
+				m.log.DebugContext(ctx, "smtp connection went stale, redialing", "host", m.server.Host)
+				continue
+			}
+		} else if err := sl.client.Reset(); err != nil {
+			m.drop(sl)
+		}
+		return "", classify(err)
+	}
+}
+
+// Close ends every pooled connection politely.
+func (m *Mailer) Close() error {
+	var errs []error
+	for range cap(m.slots) {
+		sl := <-m.slots
+		if sl.client != nil {
+			errs = append(errs, sl.client.Close())
+			sl.client = nil
+		}
+		defer func() { m.slots <- sl }()
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Mailer) dial(ctx context.Context) (*gomail.Client, error) {
+	c, err := gomail.NewClient(m.server.Host, m.server.options()...)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.DialWithContext(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (m *Mailer) drop(sl *slot) {
+	_ = sl.client.Close()
+	sl.client = nil
+}
+
+// build turns a Message into a go-mail message and returns its Message-ID.
+func (m *Mailer) build(msg Message) (*gomail.Msg, string, error) {
+	g := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	if err := g.FromFormat(m.from.Name, m.from.Address); err != nil {
+		return nil, "", fmt.Errorf("from: %w", err)
+	}
+	if err := g.AddToFormat(msg.ToName, msg.To); err != nil {
+		return nil, "", fmt.Errorf("to %q: %w", msg.To, err)
+	}
+	if m.reply != "" {
+		if err := g.ReplyTo(m.reply); err != nil {
+			return nil, "", fmt.Errorf("reply-to: %w", err)
+		}
+	}
+	id := MessageID(msg.IdempotencyKey, m.domain)
+	g.SetMessageIDWithValue(id)
+	g.SetDate()
+	g.Subject(msg.Subject)
+	if msg.LedgerID != "" {
+		g.SetGenHeader(HeaderMessageID, msg.LedgerID)
+	}
+	if err := setUnsubscribe(g, msg.UnsubscribeURL, msg.UnsubscribeMailto); err != nil {
+		return nil, "", err
+	}
+	g.SetBodyString(gomail.TypeTextPlain, msg.Text)
+	if msg.HTML != "" {
+		g.AddAlternativeString(gomail.TypeTextHTML, msg.HTML)
+	}
+	return g, id, nil
+}
+
+// setUnsubscribe writes List-Unsubscribe. Mailbox providers only offer
+// one-click (RFC 8058) for an https URL, so the Post header goes with https.
+func setUnsubscribe(g *gomail.Msg, link, mailto string) error {
+	var uris []string
+	if mailto != "" {
+		uris = append(uris, "mailto:"+strings.TrimPrefix(mailto, "mailto:")+"?subject=unsubscribe")
+	}
+	switch {
+	case strings.HasPrefix(link, "https://"):
+		if err := g.SetListUnsubscribeOneClick(link, uris...); err != nil {
+			return fmt.Errorf("list-unsubscribe: %w", err)
+		}
+	case link != "":
+		g.SetListUnsubscribe(append([]string{link}, uris...)...)
+	case len(uris) > 0:
+		g.SetListUnsubscribe(uris...)
+	}
+	return nil
+}
+
+// MessageID derives a stable Message-ID (without angle brackets) from an
+// idempotency key: a retry of the same business message gets the same ID.
+func MessageID(key, domain string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:16]) + "@" + domain
+}
