@@ -1,0 +1,315 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// JourneyRun is one claimed run of a per-customer journey.
+type JourneyRun struct {
+	Journey    string     `db:"journey" json:"journey"`
+	RunID      string     `db:"run_id" json:"run_id"`
+	CustomerID string     `db:"customer_id" json:"customer_id"`
+	Trigger    string     `db:"trigger" json:"trigger,omitempty"`
+	StartedAt  time.Time  `db:"started_at" json:"started_at"`
+	EndedAt    *time.Time `db:"ended_at" json:"ended_at,omitempty"`
+	Outcome    string     `db:"outcome" json:"outcome,omitempty"`
+}
+
+// ClaimJourneyRun records that run r starts, unless another run of the same
+// journey for the same customer started within window before r.StartedAt
+// (window <= 0: ever). It reports whether r may go on. Claiming the same run
+// again returns true, so a retried activity is harmless. Concurrent claims for
+// one customer are serialised by an advisory lock, so two events arriving at
+// once still start one journey.
+func (s *Store) ClaimJourneyRun(ctx context.Context, r JourneyRun, window time.Duration) (bool, error) {
+	var claimed bool
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+			"journey/"+r.Journey+"/"+r.CustomerID); err != nil {
+			return err
+		}
+		var mine, blocked bool
+		err := tx.QueryRow(ctx, `
+			SELECT
+				EXISTS (SELECT 1 FROM journey_runs WHERE journey = $1 AND run_id = $2),
+				EXISTS (SELECT 1 FROM journey_runs
+				        WHERE journey = $1 AND customer_id = $3 AND run_id <> $2
+				          AND ($5::float8 <= 0 OR started_at > $4::timestamptz - make_interval(secs => $5::float8)))`,
+			r.Journey, r.RunID, r.CustomerID, r.StartedAt, window.Seconds()).Scan(&mine, &blocked)
+		if err != nil {
+			return err
+		}
+		if mine {
+			claimed = true
+			return nil
+		}
+		if blocked {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO journey_runs (journey, run_id, customer_id, trigger, started_at)
+			VALUES ($1, $2, $3, $4, $5)`,
+			r.Journey, r.RunID, r.CustomerID, r.Trigger, r.StartedAt)
+		claimed = err == nil
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("claim %s run %s of %s: %w", r.Journey, r.RunID, r.CustomerID, err)
+	}
+	return claimed, nil
+}
+
+// FinishJourneyRun records how a run ended. Finishing twice keeps the first
+// outcome.
+func (s *Store) FinishJourneyRun(ctx context.Context, journey, runID, outcome string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `
+		UPDATE journey_runs SET ended_at = $3, outcome = $4
+		WHERE journey = $1 AND run_id = $2 AND ended_at IS NULL`,
+		journey, runID, at, outcome)
+	if err != nil {
+		return fmt.Errorf("finish %s run %s: %w", journey, runID, err)
+	}
+	return nil
+}
+
+// JourneyRuns lists a customer's runs of a journey, newest first.
+func (s *Store) JourneyRuns(ctx context.Context, journey, customerID string) ([]JourneyRun, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT journey, run_id, customer_id::text AS customer_id, trigger, started_at, ended_at, outcome
+		FROM journey_runs
+		WHERE journey = $1 AND customer_id = $2
+		ORDER BY started_at DESC`, journey, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("list %s runs of %s: %w", journey, customerID, err)
+	}
+	runs, err := pgx.CollectRows(rows, pgx.RowToStructByName[JourneyRun])
+	if err != nil {
+		return nil, fmt.Errorf("list %s runs of %s: %w", journey, customerID, err)
+	}
+	return runs, nil
+}
+
+// Conversion is a journey reaching its goal, credited to the step before it.
+type Conversion struct {
+	Journey     string    `db:"journey" json:"journey"`
+	RunID       string    `db:"run_id" json:"run_id"`
+	CustomerID  string    `db:"customer_id" json:"customer_id"`
+	Step        string    `db:"step" json:"step"`
+	EventID     string    `db:"event_id" json:"event_id,omitempty"`
+	Revenue     float64   `db:"revenue" json:"revenue"`
+	Currency    string    `db:"currency" json:"currency,omitempty"`
+	ConvertedAt time.Time `db:"converted_at" json:"converted_at"`
+}
+
+// RecordConversion stores a run's conversion; a run converts once, so
+// recording it again changes nothing.
+func (s *Store) RecordConversion(ctx context.Context, c Conversion) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO conversions (journey, run_id, customer_id, step, event_id, revenue, currency, converted_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (journey, run_id) DO NOTHING`,
+		c.Journey, c.RunID, c.CustomerID, c.Step, c.EventID, c.Revenue, c.Currency, c.ConvertedAt)
+	if err != nil {
+		return fmt.Errorf("record %s conversion of %s: %w", c.Journey, c.CustomerID, err)
+	}
+	return nil
+}
+
+// Conversions lists a journey's conversions, oldest first.
+func (s *Store) Conversions(ctx context.Context, journey string) ([]Conversion, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT journey, run_id, customer_id::text AS customer_id, step, event_id,
+			revenue::float8 AS revenue, currency, converted_at
+		FROM conversions
+		WHERE journey = $1
+		ORDER BY converted_at, id`, journey)
+	if err != nil {
+		return nil, fmt.Errorf("list %s conversions: %w", journey, err)
+	}
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Conversion])
+	if err != nil {
+		return nil, fmt.Errorf("list %s conversions: %w", journey, err)
+	}
+	return cs, nil
+}
+
+// AddCustomerTag adds a tag unless the customer already has it.
+func (s *Store) AddCustomerTag(ctx context.Context, customerID, tag string) error {
+	var found bool
+	err := s.pool.QueryRow(ctx, `
+		WITH upd AS (
+			UPDATE customers SET tags = array_append(tags, $2), updated_at = now()
+			WHERE id = $1 AND NOT ($2 = ANY (tags))
+		)
+		SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1)`, customerID, tag).Scan(&found)
+	if err != nil {
+		return fmt.Errorf("tag customer %s %q: %w", customerID, tag, err)
+	}
+	if !found {
+		return fmt.Errorf("tag customer %s: %w", customerID, ErrNotFound)
+	}
+	return nil
+}
+
+// BirthdayCursor is the keyset position of the birthday sweep, in the order
+// of the customers_birthday_md index.
+type BirthdayCursor struct {
+	MonthDay int    `json:"month_day"`
+	ID       string `json:"id"`
+}
+
+// BirthdayCandidate is a customer to greet now, with the local year the
+// greeting belongs to.
+type BirthdayCandidate struct {
+	ID        string `db:"id"`
+	MonthDay  int    `db:"birthday_md"`
+	LocalYear int    `db:"local_year"`
+}
+
+// BirthdayQuery asks for the next page of customers whose birthday it is in
+// their own time zone at At, whose local clock has reached SendHour, and who
+// have no ledger row under KeyPrefix+id+"/"+local year yet.
+type BirthdayQuery struct {
+	At        time.Time
+	SendHour  int
+	KeyPrefix string
+	After     BirthdayCursor
+	Limit     int
+}
+
+// BirthdayPageSQL is exported so its plan can be checked with EXPLAIN. It
+// uses the customers_birthday_md index twice over: birthday_md = ANY narrows to the two or three month-days that are "today" somewhere on
+// Earth, and the row comparison continues the keyset in index order. Only
+// those rows are then checked against each customer's own local date.
+const BirthdayPageSQL = `
+SELECT id, birthday_md, local_year FROM (
+	SELECT c.id::text AS id, c.birthday_md, l.ts,
+		extract(year FROM l.ts)::int AS local_year,
+		(extract(month FROM l.ts) * 100 + extract(day FROM l.ts))::int AS local_md
+	FROM customers c
+	CROSS JOIN LATERAL (SELECT $1::timestamptz AT TIME ZONE c.time_zone AS ts) l
+	WHERE c.birthday_md = ANY ($2::smallint[])
+	  AND (c.birthday_md, c.id) > ($3::smallint, $4::uuid)
+	ORDER BY c.birthday_md, c.id
+) t
+WHERE extract(hour FROM ts) >= $5
+  AND (birthday_md = local_md
+       OR (birthday_md = 229 AND local_md = 228
+           AND NOT (local_year % 4 = 0 AND (local_year % 100 <> 0 OR local_year % 400 = 0))))
+  AND NOT EXISTS (SELECT 1 FROM messages m
+                  WHERE m.idempotency_key = $6 || t.id || '/' || t.local_year)
+ORDER BY birthday_md, id
+LIMIT $7`
+
+// BirthdayPage returns the next page of customers to greet, in index order;
+// the last candidate's MonthDay and ID are the cursor of the next page, and a
+// page shorter than Limit is the last.
+func (s *Store) BirthdayPage(ctx context.Context, q BirthdayQuery) ([]BirthdayCandidate, error) {
+	after := q.After
+	if after.ID == "" {
+		after.ID = "00000000-0000-0000-0000-000000000000"
+	}
+	rows, err := s.pool.Query(ctx, BirthdayPageSQL, q.At, BirthdayMonthDays(q.At),
+		after.MonthDay, after.ID, q.SendHour, q.KeyPrefix, q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("page birthdays at %s: %w", q.At.Format(time.RFC3339), err)
+	}
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[BirthdayCandidate])
+	if err != nil {
+		return nil, fmt.Errorf("page birthdays at %s: %w", q.At.Format(time.RFC3339), err)
+	}
+	return cs, nil
+}
+
+// BirthdayMonthDays lists the month-days (month*100+day) that are a local
+// date somewhere on Earth at instant at: the UTC date and the days either
+// side (zones span UTC-12 to UTC+14). Feb 29 joins Feb 28 in non-leap years.
+func BirthdayMonthDays(at time.Time) []int16 {
+	at = at.UTC()
+	var out []int16
+	for _, d := range []int{-1, 0, 1} {
+		day := at.AddDate(0, 0, d)
+		out = append(out, int16(int(day.Month())*100+day.Day()))
+		if day.Month() == time.February && day.Day() == 28 && !isLeap(day.Year()) {
+			out = append(out, 229)
+		}
+	}
+	return out
+}
+
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
+// LapsedQuery asks for the next page of customers whose last purchase is
+// before LastPurchaseBefore and who have run the journey neither since
+// NoRunSince nor without ending.
+type LapsedQuery struct {
+	Journey            string
+	LastPurchaseBefore time.Time
+	NoRunSince         time.Time
+	After              string
+	Limit              int
+}
+
+// LapsedCustomers returns the IDs of the next page of lapsed customers in ID
+// order (keyset pagination: pass the last ID back as After).
+func (s *Store) LapsedCustomers(ctx context.Context, q LapsedQuery) ([]string, error) {
+	after := q.After
+	if after == "" {
+		after = "00000000-0000-0000-0000-000000000000"
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT c.id::text
+		FROM customers c
+		WHERE c.last_purchase_at < $1 AND c.id > $2
+		  AND NOT EXISTS (SELECT 1 FROM journey_runs r
+		                  WHERE r.journey = $3 AND r.customer_id = c.id
+		                    AND (r.started_at >= $4 OR r.ended_at IS NULL))
+		ORDER BY c.id
+		LIMIT $5`, q.LastPurchaseBefore, after, q.Journey, q.NoRunSince, q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("page lapsed customers after %s: %w", after, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("page lapsed customers after %s: %w", after, err)
+	}
+	return ids, nil
+}
+
+// AudienceQuery asks for the next page of an audience: every customer, or
+// those carrying Tag, leaving out those who already have a ledger row under
+// KeyPrefix+id (sent, skipped or failed in an earlier pass of the same run).
+type AudienceQuery struct {
+	Tag       string
+	KeyPrefix string
+	After     string
+	Limit     int
+}
+
+// AudiencePage returns the next page of customer IDs in ID order.
+func (s *Store) AudiencePage(ctx context.Context, q AudienceQuery) ([]string, error) {
+	after := q.After
+	if after == "" {
+		after = "00000000-0000-0000-0000-000000000000"
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT c.id::text
+		FROM customers c
+		WHERE c.id > $1
+		  AND ($2 = '' OR c.tags @> ARRAY[$2])
+		  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.idempotency_key = $3 || c.id)
+		ORDER BY c.id
+		LIMIT $4`, after, q.Tag, q.KeyPrefix, q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("page audience after %s: %w", after, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("page audience after %s: %w", after, err)
+	}
+	return ids, nil
+}
