@@ -1,0 +1,69 @@
+package templates
+
+import (
+	"fmt"
+	"strings"
+)
+
+// view is the dot of every template: the Data, plus methods for what
+// depends on the recipient (their name, their links). Functions that only
+// format values are in funcs.go.
+type view struct {
+	Data
+	// Locale is the variant being rendered.
+	Locale string
+}
+
+// Greeting opens a message by name in the locale's manner ("Hi Ann,",
+// "王芳，您好！"), or warmly without a name when none is known.
+func (v view) Greeting() string {
+	first, last := strings.TrimSpace(v.Customer.FirstName), strings.TrimSpace(v.Customer.LastName)
+	return styleFor(v.Locale).greet(first, last)
+}
+
+// Name is the customer's name as the locale writes it ("Ann Lee", "王芳"),
+// or "" when unknown.
+func (v view) Name() string {
+	first, last := strings.TrimSpace(v.Customer.FirstName), strings.TrimSpace(v.Customer.LastName)
+	if languageOf(v.Locale) == "zh" && !isLatin(first+last) {
+		return last + first
+	}
+	return strings.TrimSpace(first + " " + last)
+}
+
+// UnsubscribeURL is the signed one-click unsubscribe link of this message.
+func (v view) UnsubscribeURL() (string, error) {
+	return need("Links.Unsubscribe", v.Links.Unsubscribe)
+}
+
+// PreferencesURL is the signed link to the customer's preference page.
+func (v view) PreferencesURL() (string, error) {
+	return need("Links.Preferences", v.Links.Preferences)
+}
+
+// SurveyURL is the survey's landing page, where any score can be chosen.
+func (v view) SurveyURL() (string, error) {
+	return need("Links.Survey", v.Links.Survey)
+}
+
+// ScoreURL is a one-click answer: the survey link with ?score=n.
+func (v view) ScoreURL(n int) (string, error) {
+	base, err := v.SurveyURL()
+	if err != nil {
+		return "", err
+	}
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return fmt.Sprintf("%s%sscore=%d", base, sep, n), nil
+}
+
+// need fails rendering when the send path left a link out, rather than
+// printing an empty href.
+func need(field, value string) (string, error) {
+	if value == "" {
+		return "", fmt.Errorf("%s is empty", field)
+	}
+	return value, nil
+}
