@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// APIKey is an HTTP API credential as listed to operators: never the key
+// itself, only its first characters so a leaked key can be recognised.
+type APIKey struct {
+	ID         int64      `db:"id" json:"id"`
+	Name       string     `db:"name" json:"name"`
+	Prefix     string     `db:"prefix" json:"prefix"`
+	CreatedAt  time.Time  `db:"created_at" json:"created_at"`
+	LastUsedAt *time.Time `db:"last_used_at" json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `db:"revoked_at" json:"revoked_at,omitempty"`
+}
+
+// apiKeyPrefix marks Tidings keys so secret scanners and people recognise them.
+const apiKeyPrefix = "tdg_"
+
+const apiKeyColumns = `id, name, prefix, created_at, last_used_at, revoked_at`
+
+// CreateAPIKey issues a new key and returns it with its listing. The key is
+// returned only here: the database keeps a hash.
+func (s *Store) CreateAPIKey(ctx context.Context, name string) (APIKey, string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return APIKey{}, "", fmt.Errorf("create api key: name is required")
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return APIKey{}, "", fmt.Errorf("create api key: %w", err)
+	}
+	secret := apiKeyPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw[:]))
+	rows, err := s.pool.Query(ctx, `
+		INSERT INTO api_keys (name, prefix, hash) VALUES ($1, $2, $3)
+		RETURNING `+apiKeyColumns, name, secret[:len(apiKeyPrefix)+8], hashAPIKey(secret))
+	if err != nil {
+		return APIKey{}, "", fmt.Errorf("create api key %s: %w", name, err)
+	}
+	k, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[APIKey])
+	if err != nil {
+		return APIKey{}, "", fmt.Errorf("create api key %s: %w", name, err)
+	}
+	return k, secret, nil
+}
+
+// APIKeys lists every key, revoked ones included, newest first.
+func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	ks, err := pgx.CollectRows(rows, pgx.RowToStructByName[APIKey])
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	return ks, nil
+}
+
+// RevokeAPIKey stops a key from working, by ID or prefix. Revoking twice is
+// harmless; the first revocation time is kept.
+func (s *Store) RevokeAPIKey(ctx context.Context, idOrPrefix string) (APIKey, error) {
+	rows, err := s.pool.Query(ctx, `
+		UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+		WHERE id::text = $1 OR prefix = $1
+		RETURNING `+apiKeyColumns, idOrPrefix)
+	if err != nil {
+		return APIKey{}, fmt.Errorf("revoke api key %s: %w", idOrPrefix, err)
+	}
+	ks, err := pgx.CollectRows(rows, pgx.RowToStructByName[APIKey])
+	if err != nil {
+		return APIKey{}, fmt.Errorf("revoke api key %s: %w", idOrPrefix, err)
+	}
+	switch len(ks) {
+	case 0:
+		return APIKey{}, fmt.Errorf("api key %s: %w", idOrPrefix, ErrNotFound)
+	case 1:
+		return ks[0], nil
+	}
+	return APIKey{}, fmt.Errorf("revoke api key %s: matches %d keys", idOrPrefix, len(ks))
+}
+
+// AuthenticateAPIKey returns the live key matching secret, or ErrNotFound for
+// an unknown or revoked key. Last use is recorded at most once a minute, so
+// busy clients do not turn every request into a write.
+func (s *Store) AuthenticateAPIKey(ctx context.Context, secret string) (APIKey, error) {
+	if !strings.HasPrefix(secret, apiKeyPrefix) {
+		return APIKey{}, ErrNotFound
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`, hashAPIKey(secret))
+	if err != nil {
+		return APIKey{}, fmt.Errorf("authenticate api key: %w", err)
+	}
+	k, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[APIKey])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return APIKey{}, ErrNotFound
+	}
+	if err != nil {
+		return APIKey{}, fmt.Errorf("authenticate api key: %w", err)
+	}
+	if k.LastUsedAt == nil || time.Since(*k.LastUsedAt) > time.Minute {
+		if _, err := s.pool.Exec(ctx, `UPDATE api_keys SET last_used_at = now() WHERE id = $1`, k.ID); err != nil {
+			return APIKey{}, fmt.Errorf("record api key use: %w", err)
+		}
+	}
+	return k, nil
+}
+
+func hashAPIKey(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,133 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
+)
+
+func recordEvents(t *testing.T, s *store.Store, customerID string, ids ...string) []store.RecordedEvent {
+	t.Helper()
+	var in []store.EventInput
+	for _, id := range ids {
+		in = append(in, store.EventInput{EventID: id, CustomerID: customerID, Type: "signup", OccurredAt: time.Now()})
+	}
+	out, err := s.RecordEvents(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestOutboxDeliversInOrderAndStopsAtFirstFailure(t *testing.T) {
+	s, _ := testdb.New(t)
+	ctx := t.Context()
+	c := addCustomer(t, s, "C-1")
+	recordEvents(t, s, c, "e1", "e2", "e3")
+
+	var seen []string
+	down := errors.New("temporal unreachable")
+	n, err := s.DeliverOutbox(ctx, nil, 10, func(_ context.Context, e store.Event) error {
+		if e.EventID == "e2" {
+			return down
+		}
+		seen = append(seen, e.EventID)
+		return nil
+	})
+	if !errors.Is(err, down) || n != 1 || len(seen) != 1 || seen[0] != "e1" {
+		t.Fatalf("first drain: routed %d %v, err %v; want e1 routed then the failure", n, seen, err)
+	}
+	var attempts int
+	var reason string
+	if err := s.Pool().QueryRow(ctx, `SELECT route_attempts, route_error FROM events WHERE event_id = 'e2'`).Scan(&attempts, &reason); err != nil {
+		t.Fatal(err)
+	}
+	if attempts != 1 || reason != down.Error() {
+		t.Errorf("e2 bookkeeping = %d attempts, %q; want 1, %q", attempts, reason, down.Error())
+	}
+	if size, _ := s.OutboxSize(ctx); size != 2 {
+		t.Errorf("outbox size = %d, want 2", size)
+	}
+
+	seen = nil
+	n, err = s.DeliverOutbox(ctx, nil, 10, func(_ context.Context, e store.Event) error {
+		seen = append(seen, e.EventID)
+		return nil
+	})
+	if err != nil || n != 2 || len(seen) != 2 || seen[0] != "e2" || seen[1] != "e3" {
+		t.Fatalf("second drain: routed %d %v, %v; want e2, e3", n, seen, err)
+	}
+	n, err = s.DeliverOutbox(ctx, nil, 10, func(context.Context, store.Event) error {
+		t.Error("an already routed event was delivered again")
+		return nil
+	})
+	if err != nil || n != 0 {
+		t.Fatalf("third drain: %d, %v", n, err)
+	}
+}
+
+func TestOutboxConcurrentDrainersDeliverEachEventOnce(t *testing.T) {
+	s, _ := testdb.New(t)
+	c := addCustomer(t, s, "C-1")
+	var ids []string
+	for i := range 40 {
+		ids = append(ids, "ev-"+string(rune('A'+i%26))+string(rune('a'+i/26)))
+	}
+	recordEvents(t, s, c, ids...)
+
+	var mu sync.Mutex
+	count := map[string]int{}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				n, err := s.DeliverOutbox(context.Background(), nil, 3, func(_ context.Context, e store.Event) error {
+					mu.Lock()
+					count[e.EventID]++
+					mu.Unlock()
+					time.Sleep(time.Millisecond) // hold the lock long enough for the others to collide
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n == 0 {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(count) != len(ids) {
+		t.Errorf("%d of %d events delivered", len(count), len(ids))
+	}
+	for id, n := range count {
+		if n != 1 {
+			t.Errorf("event %s delivered %d times", id, n)
+		}
+	}
+}
+
+func TestOutboxByIDLeavesOthersAlone(t *testing.T) {
+	s, _ := testdb.New(t)
+	c := addCustomer(t, s, "C-1")
+	evs := recordEvents(t, s, c, "a", "b")
+	n, err := s.DeliverOutbox(t.Context(), []int64{evs[1].ID}, 10, func(_ context.Context, e store.Event) error {
+		if e.EventID != "b" {
+			t.Errorf("delivered %s, asked for b", e.EventID)
+		}
+		return nil
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("routed %d, %v", n, err)
+	}
+	if size, _ := s.OutboxSize(t.Context()); size != 1 {
+		t.Errorf("outbox size = %d, want 1 (a still waiting)", size)
+	}
+}
