@@ -44,38 +44,56 @@ const messageColumns = `
 	channel, template, topic, locale, recipient, status, reason, provider_message_id,
 	segments, attempts, created_at, updated_at, sent_at`
 
-// ReserveMessage inserts the ledger row for m.IdempotencyKey. It returns the
-// row and true when this call created it; when the key already exists it
-// returns the existing row and false, and the caller must not send again
-// unless that row is still queued (an attempt that crashed mid-send).
+// ReserveMessage inserts the ledger row for m.IdempotencyKey, with m.ID as
+// its ID when given (so links rendered before the insert can name the row).
+// It returns the row and true when this call created it. When the key exists
+// it returns the existing row and false; the caller must not send again
+// unless that row is still queued (an attempt that crashed mid-send), in
+// which case the attempt is counted and the row returned with the new count.
+// A queued row created here counts as the first attempt.
 func (s *Store) ReserveMessage(ctx context.Context, m Message) (Message, bool, error) {
 	if m.Status == "" {
 		m.Status = StatusQueued
 	}
-	var customer any
+	var id, customer any
+	if m.ID != "" {
+		id = m.ID
+	}
 	if m.CustomerID != "" {
 		customer = m.CustomerID
 	}
+	attempts := 0
+	if m.Status == StatusQueued {
+		attempts = 1
+	}
 	rows, err := s.pool.Query(ctx, `
-		INSERT INTO messages (idempotency_key, customer_id, journey, step, channel, template, topic,
-			locale, recipient, status, reason, segments)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-		ON CONFLICT (idempotency_key) DO NOTHING
-		RETURNING `+messageColumns,
-		m.IdempotencyKey, customer, m.Journey, m.Step, m.Channel, m.Template, m.Topic,
-		m.Locale, m.Recipient, m.Status, m.Reason, m.Segments)
+		INSERT INTO messages AS m (id, idempotency_key, customer_id, journey, step, channel, template,
+			topic, locale, recipient, status, reason, segments, attempts)
+		VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (idempotency_key) DO UPDATE
+		SET attempts = m.attempts + 1, updated_at = now()
+		WHERE m.status = 'queued' AND excluded.status = 'queued'
+		RETURNING `+messageColumns+`, (xmax = 0) AS created`,
+		id, m.IdempotencyKey, customer, m.Journey, m.Step, m.Channel, m.Template, m.Topic,
+		m.Locale, m.Recipient, m.Status, m.Reason, m.Segments, attempts)
 	if err != nil {
 		return Message{}, false, fmt.Errorf("reserve message %s: %w", m.IdempotencyKey, err)
 	}
-	got, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Message])
+	got, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[reserved])
 	if err == nil {
-		return got, true, nil
+		return got.Message, got.Created, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return Message{}, false, fmt.Errorf("reserve message %s: %w", m.IdempotencyKey, err)
 	}
 	existing, err := s.MessageByKey(ctx, m.IdempotencyKey)
 	return existing, false, err
+}
+
+// reserved is a ledger row plus whether the insert created it.
+type reserved struct {
+	Message
+	Created bool `db:"created"`
 }
 
 // MessageByKey looks a ledger row up by its idempotency key.
@@ -137,6 +155,18 @@ func (s *Store) CompleteMessage(ctx context.Context, id string, o Outcome) error
 		id, o.Status, o.Reason, o.ProviderMessageID, o.Segments)
 	if err != nil {
 		return fmt.Errorf("complete message %s: %w", id, err)
+	}
+	return nil
+}
+
+// NoteAttemptError keeps the reason of a temporary failure on a queued row,
+// so an operator sees why a message is still waiting for its retry.
+func (s *Store) NoteAttemptError(ctx context.Context, id, reason string) error {
+	_, err := s.pool.Exec(ctx, `
+		UPDATE messages SET reason = $2, updated_at = now()
+		WHERE id = $1 AND status = 'queued'`, id, reason)
+	if err != nil {
+		return fmt.Errorf("note attempt error on message %s: %w", id, err)
 	}
 	return nil
 }
