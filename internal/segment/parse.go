@@ -1,0 +1,670 @@
+package segment
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// valueType is what an operator expects as its value.
+type valueType int
+
+const (
+	vText valueType = iota
+	vTextList
+	vEnum
+	vEnumList
+	vInt
+	vIntList
+	vIntPair
+	vNum
+	vNumPair
+	vDuration
+	vTime
+	vBool
+	vScalar
+	vScalarList
+)
+
+var expectText = map[valueType]string{
+	vText:       "text",
+	vTextList:   "a non-empty list of text values",
+	vEnum:       "one of %s",
+	vEnumList:   "a non-empty list of %s",
+	vInt:        "a whole number",
+	vIntList:    "a non-empty list of whole numbers",
+	vIntPair:    "a list of two whole numbers [low, high]",
+	vNum:        "a number",
+	vNumPair:    "a list of two numbers [low, high]",
+	vDuration:   "a duration such as 12h, 90d, 6w, 3mo or 1y",
+	vTime:       "a date (2026-03-01) or a time (2026-03-01T09:00:00Z)",
+	vBool:       "true or false",
+	vScalar:     "text, a number, or true/false",
+	vScalarList: "a non-empty list of text, numbers or true/false",
+}
+
+// Parse reads a definition from YAML or JSON. filename (may be empty) only
+// labels errors and picks the format: ".json", or content starting with "{",
+// is JSON. Every problem is returned at once as Errors.
+func Parse(data []byte, filename string) (*Definition, error) {
+	format := "yaml"
+	trimmed := bytes.TrimSpace(data)
+	if strings.EqualFold(filepath.Ext(filename), ".json") || bytes.HasPrefix(trimmed, []byte("{")) {
+		format = "json"
+		// JSON is read by the YAML parser to keep line and column; a tab can
+		// only be whitespace in valid JSON, and YAML rejects tab indentation.
+		data = bytes.ReplaceAll(data, []byte("\t"), []byte(" "))
+	}
+	if len(trimmed) == 0 {
+		return nil, Errors{{File: filename, Msg: "empty definition; expected a mapping with match: (and optionally name: and description:)"}}
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, Errors{syntaxError(filename, err)}
+	}
+	if len(doc.Content) == 0 {
+		return nil, Errors{{File: filename, Msg: "empty definition"}}
+	}
+	d, err := FromNode(doc.Content[0], filename)
+	if err != nil {
+		return nil, err
+	}
+	d.Source = append([]byte(nil), trimmed...)
+	d.Format = format
+	return d, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError turns "yaml: line 3: ..." into a located Error.
+func syntaxError(file string, err error) *Error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{File: file, Line: line, Column: 1, Msg: "syntax error: " + m[2]}
+	}
+	return &Error{File: file, Msg: "syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// FromNode builds a definition from an already parsed YAML mapping with the
+// keys name, description and match. Campaign files use it for an inline
+// audience so errors keep the campaign file's lines and columns.
+func FromNode(n *yaml.Node, filename string) (*Definition, error) {
+	p := &parser{file: filename}
+	d := &Definition{}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "", "expected a mapping with match: (and optionally name: and description:)")
+		return nil, p.errs
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			p.errorf(k, k.Value, "appears twice")
+			continue
+		}
+		seen[k.Value] = true
+		switch k.Value {
+		case "name":
+			if s, ok := p.text(v, "name"); ok {
+				if !validName(s) {
+					p.errorf(v, "name", "%q: use lower-case letters, digits, - and _ (at most 63), starting with a letter or digit", s)
+				}
+				d.Name = s
+			}
+		case "description":
+			d.Description, _ = p.text(v, "description")
+		case "match":
+			d.Match = p.cond(v, "match")
+		default:
+			p.errorf(k, k.Value, "unknown key; expected name, description or match")
+		}
+	}
+	if !seen["match"] {
+		p.errorf(n, "match", "is required (write `match: {all: []}` to select every customer)")
+	}
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	return d, nil
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+func validName(s string) bool { return nameRE.MatchString(s) }
+
+type parser struct {
+	file string
+	errs Errors
+}
+
+func (p *parser) errorf(n *yaml.Node, path, format string, args ...any) {
+	p.errs = append(p.errs, &Error{File: p.file, Line: n.Line, Column: n.Column, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// cond parses one condition: a mapping whose keys are all, any, not, event,
+// consent or field names; several keys in one mapping must all hold.
+func (p *parser) cond(n *yaml.Node, path string) *Cond {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, path, "expected a condition: a mapping such as `locale: en` or `all: [...]`, got %s", describe(n))
+		return nil
+	}
+	if len(n.Content) == 0 {
+		p.errorf(n, path, "empty condition; expected a field, all, any, not, event or consent")
+		return nil
+	}
+	var parts []*Cond
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		sub := join(path, k.Value)
+		if seen[k.Value] {
+			p.errorf(k, sub, "appears twice in one condition; combine the operators in one mapping or use all: [...]")
+			continue
+		}
+		seen[k.Value] = true
+		var c *Cond
+		switch k.Value {
+		case "all", "any":
+			c = p.list(k, v, sub)
+		case "not":
+			if child := p.cond(v, sub); child != nil {
+				c = &Cond{Kind: KindNot, Children: []*Cond{child}}
+			}
+		case "event":
+			c = p.event(v, sub)
+		case "consent":
+			c = p.consent(v, sub)
+		default:
+			c = p.field(k, v, sub)
+		}
+		if c != nil {
+			if c.Path == "" {
+				c.Path, c.Line, c.Column = sub, k.Line, k.Column
+			}
+			parts = append(parts, c)
+		}
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return &Cond{Kind: KindAll, Children: parts, Path: path, Line: n.Line, Column: n.Column}
+}
+
+func (p *parser) list(k, v *yaml.Node, path string) *Cond {
+	v = resolve(v)
+	kind := KindAll
+	if k.Value == "any" {
+		kind = KindAny
+	}
+	if v.Kind != yaml.SequenceNode {
+		p.errorf(v, path, "expected a list of conditions, got %s", describe(v))
+		return nil
+	}
+	if len(v.Content) == 0 && kind == KindAny {
+		p.errorf(v, path, "an empty any: matches nobody; list at least one condition")
+		return nil
+	}
+	c := &Cond{Kind: kind}
+	for i, item := range v.Content {
+		if child := p.cond(item, fmt.Sprintf("%s[%d]", path, i)); child != nil {
+			c.Children = append(c.Children, child)
+		}
+	}
+	return c
+}
+
+// field parses `NAME: value` or `NAME: {op: value, ...}`.
+func (p *parser) field(k, v *yaml.Node, path string) *Cond {
+	f, attr, ok := lookupField(k.Value)
+	if !ok {
+		msg := fmt.Sprintf("unknown field %q", k.Value)
+		if s := closest(k.Value, fieldNames()); s != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", s)
+		}
+		p.errorf(k, path, "%s; expected one of: %s, all, any, not, event, consent", msg, strings.Join(fieldNames(), ", "))
+		return nil
+	}
+	v = resolve(v)
+	leaf := func(op string, at, val *yaml.Node, opPath string) *Cond {
+		want, ok := opsByKind[f.kind][op]
+		if !ok {
+			msg := fmt.Sprintf("unknown operator %q for %s", op, k.Value)
+			if s := closest(op, opNames(f.kind)); s != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", s)
+			}
+			p.errorf(at, opPath, "%s; expected one of: %s", msg, strings.Join(opNames(f.kind), ", "))
+			return nil
+		}
+		value, ok := p.value(f, want, val, opPath)
+		if !ok {
+			return nil
+		}
+		return &Cond{Kind: KindField, Field: k.Value, Attr: attr, Op: op, Value: value, def: f,
+			Path: opPath, Line: val.Line, Column: val.Column}
+	}
+	switch v.Kind {
+	case yaml.ScalarNode, yaml.SequenceNode:
+		op := f.shorthand(v.Kind == yaml.SequenceNode)
+		if op == "" {
+			p.errorf(v, path, "%s needs an operator here; expected a mapping such as {%s: ...} with one of: %s",
+				k.Value, opNames(f.kind)[0], strings.Join(opNames(f.kind), ", "))
+			return nil
+		}
+		if f.kind == kTags && v.Kind == yaml.SequenceNode {
+			p.errorf(v, path, "a list of tags is ambiguous; write {all: [...]} or {any: [...]}")
+			return nil
+		}
+		return leaf(op, v, v, path)
+	case yaml.MappingNode:
+		var parts []*Cond
+		seed := ""
+		before := len(p.errs)
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			ok, ov := v.Content[i], v.Content[i+1]
+			opPath := path + "." + ok.Value
+			if ok.Value == "seed" && f.name == "bucket" {
+				seed, _ = p.text(ov, opPath)
+				continue
+			}
+			if c := leaf(ok.Value, ok, ov, opPath); c != nil {
+				parts = append(parts, c)
+			}
+		}
+		for _, c := range parts {
+			c.Seed = seed
+		}
+		if len(parts) == 0 {
+			if len(p.errs) == before {
+				p.errorf(v, path, "expected at least one operator: %s", strings.Join(opNames(f.kind), ", "))
+			}
+			return nil
+		}
+		if len(parts) == 1 {
+			return parts[0]
+		}
+		return &Cond{Kind: KindAll, Children: parts}
+	default:
+		p.errorf(v, path, "expected a value or a mapping of operators, got %s", describe(v))
+		return nil
+	}
+}
+
+// value converts an operator's YAML value to the Go type compile expects.
+func (p *parser) value(f *field, want valueType, n *yaml.Node, path string) (any, bool) {
+	n = resolve(n)
+	bad := func() (any, bool) {
+		exp := expectText[want]
+		if want == vEnum || want == vEnumList {
+			exp = fmt.Sprintf(exp, strings.Join(f.enum, ", "))
+		}
+		p.errorf(n, path, "expected %s, got %s", exp, describe(n))
+		return nil, false
+	}
+	switch want {
+	case vText:
+		if !isScalar(n) {
+			return bad()
+		}
+		return n.Value, true
+	case vEnum:
+		if !isScalar(n) || !contains(f.enum, n.Value) {
+			return bad()
+		}
+		return n.Value, true
+	case vTextList, vEnumList:
+		if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+			return bad()
+		}
+		out := make([]string, 0, len(n.Content))
+		for _, item := range n.Content {
+			item = resolve(item)
+			if !isScalar(item) || (want == vEnumList && !contains(f.enum, item.Value)) {
+				n = item
+				return bad()
+			}
+			out = append(out, item.Value)
+		}
+		return out, true
+	case vInt:
+		i, ok := p.int(f, n, path)
+		return i, ok
+	case vIntList:
+		if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+			return bad()
+		}
+		out := make([]int64, 0, len(n.Content))
+		for _, item := range n.Content {
+			i, ok := p.int(f, item, path)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, i)
+		}
+		return out, true
+	case vIntPair:
+		if n.Kind != yaml.SequenceNode || len(n.Content) != 2 {
+			return bad()
+		}
+		lo, ok1 := p.int(f, n.Content[0], path)
+		hi, ok2 := p.int(f, n.Content[1], path)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		if lo > hi {
+			p.errorf(n, path, "low bound %d is above high bound %d", lo, hi)
+			return nil, false
+		}
+		return [2]int64{lo, hi}, true
+	case vNum:
+		if !isNumber(n) {
+			return bad()
+		}
+		return n.Value, true
+	case vNumPair:
+		if n.Kind != yaml.SequenceNode || len(n.Content) != 2 || !isNumber(resolve(n.Content[0])) || !isNumber(resolve(n.Content[1])) {
+			return bad()
+		}
+		lo, _ := strconv.ParseFloat(resolve(n.Content[0]).Value, 64)
+		hi, _ := strconv.ParseFloat(resolve(n.Content[1]).Value, 64)
+		if lo > hi {
+			p.errorf(n, path, "low bound %s is above high bound %s", n.Content[0].Value, n.Content[1].Value)
+			return nil, false
+		}
+		return [2]string{resolve(n.Content[0]).Value, resolve(n.Content[1]).Value}, true
+	case vDuration:
+		d, ok := parseDuration(n)
+		if !ok {
+			return bad()
+		}
+		return d, true
+	case vTime:
+		if !isScalar(n) {
+			return bad()
+		}
+		if t, err := time.Parse("2006-01-02", n.Value); err == nil {
+			return t, true
+		}
+		if t, err := time.Parse(time.RFC3339, n.Value); err == nil {
+			return t, true
+		}
+		return bad()
+	case vBool:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+			return bad()
+		}
+		return n.Value == "true", true
+	case vScalar:
+		v, ok := scalarValue(n)
+		if !ok {
+			return bad()
+		}
+		return v, true
+	case vScalarList:
+		if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+			return bad()
+		}
+		out := make([]any, 0, len(n.Content))
+		for _, item := range n.Content {
+			v, ok := scalarValue(resolve(item))
+			if !ok {
+				n = resolve(item)
+				return bad()
+			}
+			out = append(out, v)
+		}
+		return out, true
+	}
+	return bad()
+}
+
+func (p *parser) int(f *field, n *yaml.Node, path string) (int64, bool) {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		p.errorf(n, path, "expected a whole number, got %s", describe(n))
+		return 0, false
+	}
+	i, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		p.errorf(n, path, "expected a whole number, got %q", n.Value)
+		return 0, false
+	}
+	if f != nil && f.max > 0 && (i < f.min || i > f.max) {
+		p.errorf(n, path, "%d is out of range; expected %d to %d", i, f.min, f.max)
+		return 0, false
+	}
+	if i < 0 {
+		p.errorf(n, path, "%d is negative; expected 0 or more", i)
+		return 0, false
+	}
+	return i, true
+}
+
+// text reads a required scalar string.
+func (p *parser) text(n *yaml.Node, path string) (string, bool) {
+	n = resolve(n)
+	if !isScalar(n) || n.Value == "" {
+		p.errorf(n, path, "expected text, got %s", describe(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+// event parses {type, count, within, properties}.
+func (p *parser) event(n *yaml.Node, path string) *Cond {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, path, "expected a mapping such as {type: page_view, count: {gte: 3}, within: 30d}, got %s", describe(n))
+		return nil
+	}
+	ev := &EventCond{}
+	ok := true
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		sub := path + "." + k.Value
+		switch k.Value {
+		case "type":
+			ev.Type, _ = p.text(v, sub)
+		case "within":
+			d, good := parseDuration(v)
+			if !good {
+				p.errorf(v, sub, "expected %s, got %s", expectText[vDuration], describe(v))
+				ok = false
+			}
+			ev.Within = &d
+		case "properties":
+			if v.Kind != yaml.MappingNode {
+				p.errorf(v, sub, "expected a mapping of property values, e.g. {category: shoes}, got %s", describe(v))
+				ok = false
+				continue
+			}
+			if err := v.Decode(&ev.Properties); err != nil {
+				p.errorf(v, sub, "%v", err)
+				ok = false
+			}
+		case "count":
+			cs, good := p.count(v, sub)
+			ok = ok && good
+			ev.Count = cs
+		default:
+			p.errorf(k, sub, "unknown key; expected type, count, within or properties")
+			ok = false
+		}
+	}
+	if ev.Type == "" {
+		p.errorf(n, path+".type", "is required, e.g. type: page_view")
+		ok = false
+	}
+	if !ok {
+		return nil
+	}
+	if len(ev.Count) == 0 {
+		ev.Count = []Comparison{{Op: "gte", Value: int64(1)}}
+	}
+	return &Cond{Kind: KindEvent, Event: ev}
+}
+
+// count parses an event count: a whole number (exactly) or integer operators.
+func (p *parser) count(n *yaml.Node, path string) ([]Comparison, bool) {
+	ops := opsByKind[kInt]
+	if n.Kind == yaml.ScalarNode {
+		i, ok := p.int(nil, n, path)
+		return []Comparison{{Op: "eq", Value: i}}, ok
+	}
+	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		p.errorf(n, path, "expected a whole number or a mapping such as {gte: 3}, got %s", describe(n))
+		return nil, false
+	}
+	var out []Comparison
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		want, ok := ops[k.Value]
+		if !ok {
+			p.errorf(k, path+"."+k.Value, "unknown operator %q; expected one of: %s", k.Value, strings.Join(opNames(kInt), ", "))
+			return nil, false
+		}
+		val, ok := p.value(&field{name: "count"}, want, v, path+"."+k.Value)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, Comparison{Op: k.Value, Value: val})
+	}
+	return out, true
+}
+
+// consent parses {channel, topic}.
+func (p *parser) consent(n *yaml.Node, path string) *Cond {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, path, "expected a mapping such as {channel: email, topic: marketing}, got %s", describe(n))
+		return nil
+	}
+	cc := &ConsentCond{}
+	ok := true
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		sub := path + "." + k.Value
+		switch k.Value {
+		case "channel":
+			cc.Channel, _ = p.text(v, sub)
+			if cc.Channel != "" && cc.Channel != "email" && cc.Channel != "sms" {
+				p.errorf(v, sub, "expected email or sms, got %q", cc.Channel)
+				ok = false
+			}
+		case "topic":
+			cc.Topic, _ = p.text(v, sub)
+		default:
+			p.errorf(k, sub, "unknown key; expected channel and topic")
+			ok = false
+		}
+	}
+	for key, val := range map[string]string{"channel": cc.Channel, "topic": cc.Topic} {
+		if val == "" {
+			p.errorf(n, path+"."+key, "is required")
+			ok = false
+		}
+	}
+	if !ok {
+		return nil
+	}
+	return &Cond{Kind: KindConsent, Consent: cc}
+}
+
+var durationRE = regexp.MustCompile(`^([0-9]{1,5})(h|d|w|mo|y)$`)
+
+func parseDuration(n *yaml.Node) (Duration, bool) {
+	if n.Kind != yaml.ScalarNode {
+		return Duration{}, false
+	}
+	m := durationRE.FindStringSubmatch(n.Value)
+	if m == nil {
+		return Duration{}, false
+	}
+	i, _ := strconv.Atoi(m[1])
+	return Duration{N: i, Unit: m[2]}, true
+}
+
+// resolve follows YAML aliases so anchors can be reused in definitions.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func isScalar(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null"
+}
+
+func isNumber(n *yaml.Node) bool {
+	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") {
+		return false
+	}
+	_, err := strconv.ParseFloat(n.Value, 64)
+	return err == nil
+}
+
+// scalarValue keeps the YAML type of an attribute value, because attributes
+// are typed JSON: "10" and 10 are different values.
+func scalarValue(n *yaml.Node) (any, bool) {
+	if n.Kind != yaml.ScalarNode {
+		return nil, false
+	}
+	switch n.ShortTag() {
+	case "!!str":
+		return n.Value, true
+	case "!!bool":
+		return n.Value == "true", true
+	case "!!int", "!!float":
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if err != nil {
+			return nil, false
+		}
+		return f, true
+	}
+	return nil, false
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "nothing (null)"
+		case "!!str":
+			return fmt.Sprintf("text %q", n.Value)
+		case "!!bool":
+			return "boolean " + n.Value
+		default:
+			return "number " + n.Value
+		}
+	}
+	return "an unsupported value"
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
