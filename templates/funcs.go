@@ -202,7 +202,9 @@ func formatMoney(st style, amount float64, code string) string {
 	if amount < 0 {
 		sign, amount = "-", -amount
 	}
-	s := strconv.FormatFloat(amount, 'f', digits, 64)
+	// Round half away from zero, as prices are read (NT$1,234.5 → NT$1,235).
+	scale := math.Pow10(digits)
+	s := strconv.FormatFloat(math.Round(amount*scale)/scale, 'f', digits, 64)
 	whole, frac, _ := strings.Cut(s, ".")
 	var b strings.Builder
 	for i, r := range whole {

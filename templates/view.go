@@ -67,3 +67,13 @@ func need(field, value string) (string, error) {
 	}
 	return value, nil
 }
+
+// Greeting is the salutation a template's {{.Greeting}} prints for a
+// customer in a locale, for code that builds messages outside templates.
+func Greeting(locale string, c Customer) string {
+	loc, err := CanonicalLocale(locale)
+	if err != nil {
+		loc = "en"
+	}
+	return view{Data: Data{Customer: c}, Locale: loc}.Greeting()
+}
