@@ -252,14 +252,14 @@ func (p *parser) field(k, v *yaml.Node, path string) *Cond {
 	}
 	switch v.Kind {
 	case yaml.ScalarNode, yaml.SequenceNode:
+		if f.kind == kTags && v.Kind == yaml.SequenceNode {
+			p.errorf(v, path, "a list of tags is ambiguous; write {all: [...]} or {any: [...]}")
+			return nil
+		}
 		op := f.shorthand(v.Kind == yaml.SequenceNode)
 		if op == "" {
 			p.errorf(v, path, "%s needs an operator here; expected a mapping such as {%s: ...} with one of: %s",
 				k.Value, opNames(f.kind)[0], strings.Join(opNames(f.kind), ", "))
-			return nil
-		}
-		if f.kind == kTags && v.Kind == yaml.SequenceNode {
-			p.errorf(v, path, "a list of tags is ambiguous; write {all: [...]} or {any: [...]}")
 			return nil
 		}
 		return leaf(op, v, v, path)
