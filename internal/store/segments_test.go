@@ -1,0 +1,47 @@
+package store_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
+)
+
+func TestSavedSegments(t *testing.T) {
+	s, _ := testdb.New(t)
+	ctx := t.Context()
+	in := store.Segment{Name: "vip-en", Description: "High value, English", Format: "yaml", Definition: "match:\n  value_tier: high\n"}
+	got, created, err := s.SaveSegment(ctx, in)
+	if err != nil || !created || got.Definition != in.Definition || got.Description != in.Description {
+		t.Fatalf("first save = %+v, created %v, %v", got, created, err)
+	}
+	same, created, err := s.SaveSegment(ctx, in)
+	if err != nil || created || !same.UpdatedAt.Equal(got.UpdatedAt) {
+		t.Fatalf("identical save = %+v, created %v, %v; want unchanged", same, created, err)
+	}
+	in.Definition = "match:\n  value_tier: [high, mid]\n"
+	upd, created, err := s.SaveSegment(ctx, in)
+	if err != nil || created || upd.Definition != in.Definition || !upd.CreatedAt.Equal(got.CreatedAt) {
+		t.Fatalf("update = %+v, created %v, %v", upd, created, err)
+	}
+	if _, _, err := s.SaveSegment(ctx, store.Segment{Name: "a-second", Format: "json", Definition: `{"match": {"all": []}}`}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListSegments(ctx)
+	if err != nil || len(list) != 2 || list[0].Name != "a-second" || list[1].Definition != in.Definition {
+		t.Fatalf("list = %+v, %v", list, err)
+	}
+	if _, err := s.GetSegment(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("get missing = %v, want ErrNotFound", err)
+	}
+	if _, _, err := s.SaveSegment(ctx, store.Segment{Name: "Bad Name", Format: "yaml", Definition: "x"}); err == nil {
+		t.Error("a name with spaces and capitals was saved")
+	}
+	if err := s.DeleteSegment(ctx, "a-second"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSegment(ctx, "a-second"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second delete = %v, want ErrNotFound", err)
+	}
+}
