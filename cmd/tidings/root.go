@@ -55,6 +55,7 @@ the same name that overrides it (see "tidings --help" flags below).`,
 		newMigrateCmd(a),
 		newCustomersCmd(a),
 		newEventsCmd(a),
+		newTemplatesCmd(a),
 		newVersionCmd(a),
 	)
 	return root
