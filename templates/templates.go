@@ -29,6 +29,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -262,12 +263,10 @@ func walk(fsys fs.FS, display string, into map[string]source) error {
 		if err != nil {
 			return err
 		}
-		into[p] = source{name: path.Join(filepathToSlash(display), p), text: string(b)}
+		into[p] = source{name: path.Join(filepath.ToSlash(display), p), text: string(b)}
 		return nil
 	})
 }
-
-func filepathToSlash(p string) string { return strings.ReplaceAll(p, string(os.PathSeparator), "/") }
 
 // loader accumulates problems so one run reports all of them.
 type loader struct {
@@ -486,22 +485,31 @@ func (l *loader) tryRender(e *entry, loc string, ps map[string]source) {
 	}
 	if e.info.SMS {
 		if _, err := l.set.render(e, loc, ChannelSMS, d); err != nil {
-			l.problem("%s: %s", ps[partSMS].name, cleanTemplateError(err))
+			msg := cleanTemplateError(err)
+			if !strings.HasPrefix(msg, ps[partSMS].name) {
+				msg = ps[partSMS].name + ": " + msg
+			}
+			l.problem("%s", msg)
 		}
 	}
 }
 
-var templateErrorPrefix = regexp.MustCompile(`^(html/)?template: ?`)
+var templateErrorPrefix = regexp.MustCompile(`(html/)?template: ?`)
 
-// cleanTemplateError turns "template: f.txt:3: ..." into "f.txt:3: ...", the
+// cleanTemplateError turns "render x (en, email): template: f.txt:3: ..."
+// into "f.txt:3: ... (render x (en, email))": the file and line first, the
 // form editors and CI logs link to.
 func cleanTemplateError(err error) string {
 	msg := err.Error()
-	if i := strings.Index(msg, "template: "); i > 0 && !strings.HasPrefix(msg, "html/") {
-		// a wrapped error: keep the template's own location first
-		return templateErrorPrefix.ReplaceAllString(msg[i:], "") + " (" + strings.TrimSuffix(msg[:i], ": ") + ")"
+	loc := templateErrorPrefix.FindStringIndex(msg)
+	if loc == nil {
+		return msg
 	}
-	return templateErrorPrefix.ReplaceAllString(msg, "")
+	clean := msg[loc[1]:]
+	if context := strings.TrimSuffix(msg[:loc[0]], ": "); context != "" {
+		clean += " (" + context + ")"
+	}
+	return clean
 }
 
 func decodeStrict(text string, v any) error {

@@ -374,6 +374,8 @@ func TestBrokenTemplatesStopLoadWithFileAndLine(t *testing.T) {
 			[]string{"{dir}/nudge/en.sms.txt:2:", "Nickname"}},
 		{"missing var at render", map[string]string{"tips/en.subject.txt": "Tips {{.Vars.season}}"},
 			[]string{"{dir}/tips/en.subject.txt:1:", `"season"`}},
+		{"HTML left inside an attribute", map[string]string{"welcome/en.body.html": "{{template \"header\" .}}\n<a href=\"{{.Company.Website}}>Visit</a>\n{{template \"footer\" .}}"},
+			[]string{"{dir}/welcome/en.body.html"}},
 		{"footer forgotten", map[string]string{"care/en.body.txt": "{{.Greeting}} just checking in."},
 			[]string{"{dir}/care/en.body.txt", "unsubscribe link is missing"}},
 		{"bad sample json", map[string]string{"care/sample.json": "{\n  \"description\": \"x\",\n  \"vars\": {,}\n}"},
