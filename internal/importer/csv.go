@@ -31,7 +31,7 @@ type csvReader struct {
 }
 
 func newCSVReader(r io.Reader, mapping map[string]string) (*csvReader, error) {
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(skipBOM(r))
 	cr.FieldsPerRecord = -1 // row width is checked per row, with its line
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -49,7 +49,7 @@ func newCSVReader(r io.Reader, mapping map[string]string) (*csvReader, error) {
 	seen := map[string]int{}
 	var unknown []string
 	for i, h := range header {
-		key := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		key := strings.ToLower(strings.TrimSpace(h))
 		f, ok := extra[key]
 		if !ok {
 			f, ok = aliases[key]
@@ -81,7 +81,6 @@ func newCSVReader(r io.Reader, mapping map[string]string) (*csvReader, error) {
 
 func (c *csvReader) next() (row, error) {
 	rec, err := c.r.Read()
-	line, _ := c.r.FieldPos(0)
 	if err == io.EOF {
 		return row{}, io.EOF
 	}
@@ -93,6 +92,9 @@ func (c *csvReader) next() (row, error) {
 	if err != nil {
 		return row{}, fmt.Errorf("read CSV: %w", err)
 	}
+	// FieldPos is only valid after a successful Read: a record that failed
+	// on its first field has no positions at all.
+	line, _ := c.r.FieldPos(0)
 	if len(rec) != len(c.fields) {
 		return row{line: line, err: fmt.Errorf("has %d columns, the header has %d", len(rec), len(c.fields))}, nil
 	}

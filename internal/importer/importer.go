@@ -5,6 +5,8 @@
 package importer
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -221,4 +223,14 @@ func (im *importer) count(res []store.UpsertResult) {
 			im.sum.Unchanged++
 		}
 	}
+}
+
+// skipBOM drops the UTF-8 byte-order mark spreadsheet programs put before
+// the first byte, so a header like "\ufeff"external_id"" still parses.
+func skipBOM(r io.Reader) io.Reader {
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\ufeff")) {
+		_, _ = br.Discard(3)
+	}
+	return br
 }

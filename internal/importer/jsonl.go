@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/validate"
 )
 
 // jsonlReader reads one JSON object per line, with the same field names as
@@ -18,7 +22,7 @@ type jsonlReader struct {
 }
 
 func newJSONLReader(r io.Reader) *jsonlReader {
-	sc := bufio.NewScanner(r)
+	sc := bufio.NewScanner(skipBOM(r))
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
 	return &jsonlReader{sc: sc}
 }
@@ -49,11 +53,22 @@ func (j *jsonlReader) next() (row, error) {
 
 // jsonProblem turns decoder errors into messages that name the field.
 func jsonProblem(err error) error {
-	switch e := err.(type) {
-	case *json.UnmarshalTypeError:
-		return fmt.Errorf("field %s: expected %s, got JSON %s", e.Field, e.Type, e.Value)
-	case *json.SyntaxError:
-		return fmt.Errorf("malformed JSON at byte %d: %v", e.Offset, e)
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return validate.FieldError{Field: typeErr.Field, Message: fmt.Sprintf("expected %s, got JSON %s", typeErr.Type, typeErr.Value)}
+	case errors.As(err, &typeErr):
+		return fmt.Errorf("expected a JSON object, got JSON %s", typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return fmt.Errorf("malformed JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("malformed JSON: the object ends too early")
+	}
+	if quoted, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if key, uerr := strconv.Unquote(quoted); uerr == nil {
+			return validate.FieldError{Field: key, Message: "unknown key; use the field names of the API (external_id, email, phone, first_name, ...)"}
+		}
 	}
 	return fmt.Errorf("invalid JSON: %v", err)
 }
