@@ -465,3 +465,19 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 		}
 	}
 }
+
+// BenchmarkRender measures one email render (subject, HTML and text) of a
+// typical marketing template; the send path's benchmark includes this cost.
+func BenchmarkRender(b *testing.B) {
+	s, err := Load(Options{MaxSMSSegments: 3})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, _ := s.Sample("birthday", "zh-CN")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Render("birthday", "zh-HK", ChannelEmail, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
