@@ -1,11 +1,18 @@
 -- Segments: saved audience definitions, the materialised scores they filter on,
 -- and the indexes that keep a count over a million customers under a second.
 
--- bucket is a stable 0-99 number per customer (the first 32 bits of the MD5 of
--- its ID, modulo 100) for holdouts and A/B splits: the same customer is always
--- in the same bucket, and internal/segment computes the same number in Go.
-ALTER TABLE customers ADD COLUMN bucket smallint GENERATED ALWAYS AS
-    (((('x' || substr(md5(id::text), 1, 8))::bit(32)::bigint) % 100)::smallint) STORED;
+-- bucket_hash is a stable, uniformly distributed 32-bit number per customer
+-- (the first 32 bits of the MD5 of its ID); bucket = bucket_hash % 100 is the
+-- customer's 0-99 bucket for holdouts and A/B splits: the same customer is
+-- always in the same bucket. Seeded splits (an independent split per
+-- campaign) are computed from bucket_hash with a seed-specific linear hash,
+-- so no query hashes a million IDs. internal/segment computes the same
+-- numbers in Go.
+ALTER TABLE customers
+    ADD COLUMN bucket_hash bigint GENERATED ALWAYS AS
+        (('x' || substr(md5(id::text), 1, 8))::bit(32)::bigint) STORED,
+    ADD COLUMN bucket smallint GENERATED ALWAYS AS
+        (((('x' || substr(md5(id::text), 1, 8))::bit(32)::bigint) % 100)::smallint) STORED;
 
 -- Saved segments by name. definition holds the source exactly as written
 -- (YAML or JSON), so what a marketer saved is what they read back.
@@ -49,3 +56,6 @@ CREATE TABLE score_refreshes (
 CREATE INDEX customers_attributes ON customers USING gin (attributes jsonb_path_ops);
 CREATE INDEX customers_created_at ON customers (created_at);
 CREATE INDEX customers_country_region_city ON customers (country, region, city);
+-- "performed page_view 3 times in 30 days" scans one type's recent events
+-- without visiting the table.
+CREATE INDEX events_type_time ON events (type, occurred_at) INCLUDE (customer_id);

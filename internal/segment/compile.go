@@ -7,12 +7,18 @@ import (
 	"time"
 )
 
-// Compile turns the definition into a boolean SQL expression over the
-// customers table aliased "c", with $1..$n placeholders and their arguments.
-// Durations, ages and lifecycle stages are evaluated relative to now, so the
-// same definition and now always select the same customers. Use it as
+// From is the FROM clause every compiled condition is written against:
+// customers as "c" and their materialised scores as "cs". PostgreSQL drops
+// the join when a condition reads no score, and a customer added since the
+// last refresh has NULL scores and matches no score condition.
+const From = "customers c LEFT JOIN customer_scores cs ON cs.customer_id = c.id"
+
+// Compile turns the definition into a boolean SQL expression over From,
+// with $1..$n placeholders and their arguments. Durations, ages and
+// lifecycle stages are evaluated relative to now, so the same definition and
+// now always select the same customers. Use it as
 //
-//	SELECT ... FROM customers c WHERE <where>
+//	SELECT ... FROM <segment.From> WHERE <where>
 func (d *Definition) Compile(now time.Time) (where string, args []any, err error) {
 	return d.CompileAfter(now, nil)
 }
@@ -112,7 +118,8 @@ func (c *compiler) field(k *Cond) (string, error) {
 	case kInt:
 		col := f.expr
 		if f.name == "bucket" && k.Seed != "" {
-			col = fmt.Sprintf("((('x' || substr(md5(%s || ':' || c.id::text), 1, 8))::bit(32)::bigint) %% 100)", c.arg(k.Seed, "text"))
+			a, b := seedCoefficients(k.Seed)
+			col = fmt.Sprintf("(((c.bucket_hash %% %[1]d) * %[2]s + %[3]s) %% %[1]d %% 100)", bucketPrime, c.arg(a, "bigint"), c.arg(b, "bigint"))
 		}
 		s = c.ints(col, k.Op, k.Value)
 	case kNumber:
@@ -136,9 +143,6 @@ func (c *compiler) field(k *Cond) (string, error) {
 	}
 	if err != nil {
 		return "", err
-	}
-	if f.scored {
-		s = "EXISTS (SELECT 1 FROM customer_scores cs WHERE cs.customer_id = c.id AND " + s + ")"
 	}
 	return s, nil
 }

@@ -40,7 +40,7 @@ func Count(ctx context.Context, db DB, def *Definition, opts ...Option) (int64, 
 		return 0, err
 	}
 	var n int64
-	if err := db.QueryRow(ctx, "SELECT count(*) FROM customers c WHERE "+where, args...).Scan(&n); err != nil {
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM "+From+" WHERE "+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count segment %s: %w", def.Name, err)
 	}
 	return n, nil
@@ -55,7 +55,7 @@ func Contains(ctx context.Context, db DB, def *Definition, customerID string, op
 		return false, err
 	}
 	var in bool
-	err = db.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM customers c WHERE c.id = $1::uuid AND "+where+")", args...).Scan(&in)
+	err = db.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+From+" WHERE c.id = $1::uuid AND "+where+")", args...).Scan(&in)
 	if err != nil {
 		return false, fmt.Errorf("check customer %s in segment %s: %w", customerID, def.Name, err)
 	}
@@ -76,7 +76,7 @@ func Page(ctx context.Context, db DB, def *Definition, after string, limit int, 
 		return nil, err
 	}
 	rows, err := db.Query(ctx, `
-		SELECT c.id::text FROM customers c
+		SELECT c.id::text FROM `+From+`
 		WHERE `+cursor+` AND `+where+`
 		ORDER BY c.id LIMIT $1`, args...)
 	if err != nil {
@@ -124,7 +124,7 @@ func Sample(ctx context.Context, db DB, def *Definition, n int, opts ...Option) 
 			c.locale, c.time_zone, c.country, c.orders_count, c.total_spent::float8 AS total_spent,
 			c.last_purchase_at, cs.recency::int AS recency, cs.frequency::int AS frequency,
 			cs.monetary::int AS monetary, cs.value_tier, `+stage+` AS lifecycle, c.bucket::int AS bucket
-		FROM customers c LEFT JOIN customer_scores cs ON cs.customer_id = c.id
+		FROM `+From+`
 		WHERE `+where+`
 		ORDER BY c.id LIMIT $1`, c.args...)
 	if err != nil {
