@@ -1,5 +1,7 @@
 package workflows
 
+import "time"
+
 // Registered workflow type names of the per-customer journeys.
 const (
 	OnboardingWorkflow = "Onboarding"
@@ -12,17 +14,48 @@ const (
 type OnboardingInput struct {
 	CustomerID string `json:"customer_id"`
 	Trigger    Event  `json:"trigger"`
+	// GoalEvents end the journey as a conversion; default activated and purchase.
+	GoalEvents []string `json:"goal_events,omitempty"`
+	// TipsDay and NudgeDay count local calendar days after the signup's;
+	// defaults 2 and 5.
+	TipsDay  int `json:"tips_day,omitempty"`
+	NudgeDay int `json:"nudge_day,omitempty"`
+	// SendMinute is the local time of day of tips and nudge, in minutes
+	// after midnight; default 600 (10:00).
+	SendMinute int `json:"send_minute,omitempty"`
+	// Duration ends the journey without a conversion; default 14 days.
+	Duration time.Duration `json:"duration,omitempty"`
 }
 
 // SurveyInput starts a survey follow-up after a delivery or a closed ticket.
 type SurveyInput struct {
 	CustomerID string `json:"customer_id"`
 	Trigger    Event  `json:"trigger"`
+	// Survey is "nps" or "csat"; default nps after a delivery, csat after a
+	// closed ticket.
+	Survey string `json:"survey,omitempty"`
+	// Delay before the survey is sent; default 24 hours.
+	Delay time.Duration `json:"delay,omitempty"`
+	// AnswerWait is how long to wait before the reminder (default 3 days);
+	// ReminderWait how long after it before giving up (default 4 days).
+	AnswerWait   time.Duration `json:"answer_wait,omitempty"`
+	ReminderWait time.Duration `json:"reminder_wait,omitempty"`
+	// Window allows at most one survey per customer per window; default 30 days.
+	Window time.Duration `json:"window,omitempty"`
 }
 
 // WinbackInput starts a win-back journey for a lapsed customer.
 type WinbackInput struct {
 	CustomerID string `json:"customer_id"`
+	// StepGap separates miss-you, offer, last chance and the end; default 7 days.
+	StepGap time.Duration `json:"step_gap,omitempty"`
+	// OfferPercent and LastChancePercent are the discounts; defaults 10 and 20.
+	OfferPercent      int `json:"offer_percent,omitempty"`
+	LastChancePercent int `json:"last_chance_percent,omitempty"`
+	// Cooldown blocks a new win-back this long after one started; default 180 days.
+	Cooldown time.Duration `json:"cooldown,omitempty"`
+	// LapsedTag marks customers the journey did not win back; default "lapsed".
+	LapsedTag string `json:"lapsed_tag,omitempty"`
 }
 
 // Event types the routing table knows.

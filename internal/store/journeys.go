@@ -171,11 +171,13 @@ type BirthdayCandidate struct {
 }
 
 // BirthdayQuery asks for the next page of customers whose birthday it is in
-// their own time zone at At, whose local clock has reached SendHour, and who
-// have no ledger row under KeyPrefix+id+"/"+local year yet.
+// their own time zone at At, whose local clock has reached SendMinute (minutes
+// after local midnight: 540 is 09:00), and who have no final ledger row under
+// KeyPrefix+id+"/"+local year yet. A row still queued (deferred, or a crash
+// mid-send) does not count, so the send path gets to finish it.
 type BirthdayQuery struct {
-	At        time.Time
-	SendHour  int
+	At         time.Time
+	SendMinute int
 	KeyPrefix string
 	After     BirthdayCursor
 	Limit     int
@@ -196,12 +198,12 @@ SELECT id, birthday_md, local_year FROM (
 	  AND (c.birthday_md, c.id) > ($3::smallint, $4::uuid)
 	ORDER BY c.birthday_md, c.id
 ) t
-WHERE extract(hour FROM ts) >= $5
+WHERE extract(hour FROM ts) * 60 + extract(minute FROM ts) >= $5
   AND (birthday_md = local_md
        OR (birthday_md = 229 AND local_md = 228
            AND NOT (local_year % 4 = 0 AND (local_year % 100 <> 0 OR local_year % 400 = 0))))
   AND NOT EXISTS (SELECT 1 FROM messages m
-                  WHERE m.idempotency_key = $6 || t.id || '/' || t.local_year)
+                  WHERE m.idempotency_key = $6 || t.id || '/' || t.local_year AND m.status <> 'queued')
 ORDER BY birthday_md, id
 LIMIT $7`
 
@@ -214,7 +216,7 @@ func (s *Store) BirthdayPage(ctx context.Context, q BirthdayQuery) ([]BirthdayCa
 		after.ID = "00000000-0000-0000-0000-000000000000"
 	}
 	rows, err := s.pool.Query(ctx, BirthdayPageSQL, q.At, BirthdayMonthDays(q.At),
-		after.MonthDay, after.ID, q.SendHour, q.KeyPrefix, q.Limit)
+		after.MonthDay, after.ID, q.SendMinute, q.KeyPrefix, q.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("page birthdays at %s: %w", q.At.Format(time.RFC3339), err)
 	}
@@ -282,7 +284,8 @@ func (s *Store) LapsedCustomers(ctx context.Context, q LapsedQuery) ([]string, e
 
 // AudienceQuery asks for the next page of an audience: every customer, or
 // those carrying Tag, leaving out those who already have a ledger row under
-// KeyPrefix+id (sent, skipped or failed in an earlier pass of the same run).
+// KeyPrefix+id with a final status (sent, skipped or failed in an earlier pass
+// of the same run); a row still queued was deferred and is due again.
 type AudienceQuery struct {
 	Tag       string
 	KeyPrefix string
@@ -301,7 +304,7 @@ func (s *Store) AudiencePage(ctx context.Context, q AudienceQuery) ([]string, er
 		FROM customers c
 		WHERE c.id > $1
 		  AND ($2 = '' OR c.tags @> ARRAY[$2])
-		  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.idempotency_key = $3 || c.id)
+		  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.idempotency_key = $3 || c.id AND m.status <> 'queued')
 		ORDER BY c.id
 		LIMIT $4`, after, q.Tag, q.KeyPrefix, q.Limit)
 	if err != nil {

@@ -156,7 +156,7 @@ func birthdays(t *testing.T, s *store.Store, at time.Time, hour, limit int) []st
 	var all []store.BirthdayCandidate
 	var cur store.BirthdayCursor
 	for range 100 {
-		page, err := s.BirthdayPage(t.Context(), store.BirthdayQuery{At: at, SendHour: hour, KeyPrefix: "birthday/", After: cur, Limit: limit})
+		page, err := s.BirthdayPage(t.Context(), store.BirthdayQuery{At: at, SendMinute: hour * 60, KeyPrefix: "birthday/", After: cur, Limit: limit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +219,8 @@ func TestBirthdayPageFollowsEachCustomersLocalDateAndHour(t *testing.T) {
 
 	// A ledger row for this year's greeting takes the customer out.
 	if _, _, err := s.ReserveMessage(t.Context(), store.Message{IdempotencyKey: "birthday/" + shanghai15 + "/2026",
-		CustomerID: shanghai15, Journey: "birthday", Step: "greeting", Channel: "email", Template: "birthday", Topic: "marketing"}); err != nil {
+		CustomerID: shanghai15, Journey: "birthday", Step: "greeting", Channel: "email", Template: "birthday", Topic: "marketing",
+		Status: store.StatusSent}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := ids(birthdays(t, s, later, 9, 10)), sorted(newYork15); !slices.Equal(got, want) {
@@ -260,7 +261,7 @@ func TestBirthdayPageUsesTheBirthdayIndex(t *testing.T) {
 	testdb.MustExec(t, s, `ANALYZE customers`)
 	at := mustTime(t, "2026-06-15T01:30:00Z")
 	rows, err := s.Pool().Query(ctx, `EXPLAIN `+store.BirthdayPageSQL, at, store.BirthdayMonthDays(at), 0,
-		"00000000-0000-0000-0000-000000000000", 9, "birthday/", 500)
+		"00000000-0000-0000-0000-000000000000", 540, "birthday/", 500)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,6 +357,11 @@ func TestAudiencePageFiltersByTagAndSkipsSentCustomers(t *testing.T) {
 		}
 	}
 	if _, _, err := s.ReserveMessage(ctx, store.Message{IdempotencyKey: "care/run-1/" + vip1, CustomerID: vip1,
+		Journey: "care", Step: "send", Channel: "email", Template: "care", Topic: "care", Status: store.StatusSkipped}); err != nil {
+		t.Fatal(err)
+	}
+	// A row still queued (deferred by quiet hours) keeps the customer due.
+	if _, _, err := s.ReserveMessage(ctx, store.Message{IdempotencyKey: "care/run-1/" + plain, CustomerID: plain,
 		Journey: "care", Step: "send", Channel: "email", Template: "care", Topic: "care"}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,139 @@
+package workflows
+
+import (
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/tidingsdev/tidings/internal/delivery"
+)
+
+// Onboarding defaults (OnboardingInput's zero values).
+const (
+	DefaultTipsDay          = 2
+	DefaultNudgeDay         = 5
+	DefaultOnboardingMinute = 10 * 60
+	DefaultOnboardingLength = 14 * 24 * time.Hour
+)
+
+// DefaultGoalEvents end onboarding as a conversion.
+var DefaultGoalEvents = []string{EventActivated, EventPurchase}
+
+// OnboardingResult is how a customer's onboarding ended.
+type OnboardingResult struct {
+	Outcome string   `json:"outcome"`
+	Sent    []string `json:"sent,omitempty"`
+	// Goal is the event that converted the customer, if one did.
+	Goal *Event `json:"goal,omitempty"`
+}
+
+// onboarding is one customer's run: welcome now, tips on day 2 and a nudge
+// on day 5 at 10:00 local unless the goal event came first, then the end.
+type onboarding struct {
+	*journey
+	in    OnboardingInput
+	goals []string
+	goal  *Event
+}
+
+// OnboardingJourney (registered as OnboardingWorkflow) welcomes a new customer and helps them to their first success.
+// A second signup while it runs is only a signal and changes nothing; a
+// signup after it ended is refused by the once-ever claim.
+func OnboardingJourney(ctx workflow.Context, in OnboardingInput) (OnboardingResult, error) {
+	o := &onboarding{in: in}
+	o.setup(ctx)
+	outcome, err := o.run(ctx)
+	outcome, err = o.end(ctx, outcome, err)
+	return OnboardingResult{Outcome: outcome, Sent: o.sent, Goal: o.goal}, err
+}
+
+func (o *onboarding) setup(ctx workflow.Context) {
+	o.goals = o.in.GoalEvents
+	if len(o.goals) == 0 {
+		o.goals = DefaultGoalEvents
+	}
+	o.journey = newJourney(ctx, Onboarding, o.in.CustomerID, o.onEvent)
+}
+
+// onEvent ends the journey at the first goal event.
+func (o *onboarding) onEvent(e Event) bool {
+	if !slices.Contains(o.goals, e.Type) {
+		return false
+	}
+	o.goal = &e
+	return true
+}
+
+func (o *onboarding) run(ctx workflow.Context) (string, error) {
+	ok, err := o.claim(ctx, o.in.Trigger.EventID, 0)
+	if err != nil || !ok {
+		return OutcomeAlreadyRun, err
+	}
+	if _, err := o.profile(ctx, ""); err != nil {
+		return "", err
+	}
+	minute := orDefault(o.in.SendMinute, DefaultOnboardingMinute)
+	steps := []func(workflow.Context) (bool, error){
+		o.welcome,
+		o.at(orDefault(o.in.TipsDay, DefaultTipsDay), minute, o.tips),
+		o.at(orDefault(o.in.NudgeDay, DefaultNudgeDay), minute, o.nudge),
+		o.waitForGoal,
+	}
+	for _, step := range steps {
+		goOn, err := step(ctx)
+		if err != nil {
+			return "", err
+		}
+		if !goOn {
+			return o.converted(ctx)
+		}
+	}
+	return OutcomeCompleted, nil
+}
+
+// at runs step at local day and minute, unless the goal arrives first.
+func (o *onboarding) at(day, minute int, step func(workflow.Context) (bool, error)) func(workflow.Context) (bool, error) {
+	return func(ctx workflow.Context) (bool, error) {
+		if !o.box.until(ctx, o.localDay(day, minute)) {
+			return false, nil
+		}
+		return step(ctx)
+	}
+}
+
+// welcome goes out at once, whatever the hour: the customer just signed up
+// and expects it.
+func (o *onboarding) welcome(ctx workflow.Context) (bool, error) {
+	return o.send(ctx, delivery.Request{Step: "welcome", Channel: delivery.Email, Template: "welcome",
+		Topic: delivery.TopicTransactional, Transactional: true})
+}
+
+func (o *onboarding) tips(ctx workflow.Context) (bool, error) {
+	return o.send(ctx, delivery.Request{Step: "tips", Channel: delivery.Email, Template: "tips", Topic: delivery.TopicMarketing})
+}
+
+// nudge goes by SMS to customers who allowed marketing SMS, by email to the
+// rest. Consent is read now, not at signup: it may have changed since.
+func (o *onboarding) nudge(ctx workflow.Context) (bool, error) {
+	p, err := o.profile(ctx, delivery.TopicMarketing)
+	if err != nil {
+		return false, err
+	}
+	channel := delivery.Email
+	if p.SMSConsent {
+		channel = delivery.SMS
+	}
+	return o.send(ctx, delivery.Request{Step: "nudge", Channel: channel, Template: "nudge", Topic: delivery.TopicMarketing})
+}
+
+func (o *onboarding) waitForGoal(ctx workflow.Context) (bool, error) {
+	return o.box.until(ctx, o.started.Add(orDefault(o.in.Duration, DefaultOnboardingLength))), nil
+}
+
+func (o *onboarding) converted(ctx workflow.Context) (string, error) {
+	if o.goal == nil {
+		return OutcomeCompleted, nil
+	}
+	return OutcomeConverted, o.convert(ctx, *o.goal)
+}
