@@ -19,11 +19,8 @@ import (
 
 // Store is what the send path needs of the system of record.
 type Store interface {
-	Customer(ctx context.Context, id string) (store.Customer, error)
-	Consents(ctx context.Context, customerID string) ([]store.Consent, error)
-	Suppression(ctx context.Context, channel, address string) (store.Suppression, error)
+	SendFacts(ctx context.Context, q store.SendFactsQuery) (store.SendFacts, error)
 	Suppress(ctx context.Context, sp store.Suppression) error
-	CountRecentMessages(ctx context.Context, customerID, channel string, since time.Time, exempt []string) (int, error)
 	ReserveMessage(ctx context.Context, m store.Message) (store.Message, bool, error)
 	MessageByKey(ctx context.Context, key string) (store.Message, error)
 	CompleteMessage(ctx context.Context, id string, o store.Outcome) error
@@ -126,13 +123,20 @@ func (s *Service) Send(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, &PermanentError{Type: TypeInvalidRequest, Err: err}
 	}
-	c, err := s.store.Customer(ctx, req.CustomerID)
+	now := s.now()
+	caps := capsFor(topic, req.Channel)
+	q := store.SendFactsQuery{CustomerID: req.CustomerID, Channel: req.Channel, Address: req.ToAddress, Exempt: s.uncapped}
+	for _, cp := range caps {
+		q.Since = append(q.Since, now.Add(-cp.Window))
+	}
+	facts, err := s.store.SendFacts(ctx, q)
 	if errors.Is(err, store.ErrNotFound) {
-		return Result{}, &PermanentError{Type: TypeCustomerNotFound, Err: fmt.Errorf("customer %s: %w", req.CustomerID, err)}
+		return Result{}, &PermanentError{Type: TypeCustomerNotFound, Err: err}
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("load customer %s: %w", req.CustomerID, err)
 	}
+	c := facts.Customer
 	row := store.Message{
 		ID: MessageID(req.IdempotencyKey), IdempotencyKey: req.IdempotencyKey, CustomerID: c.ID,
 		Journey: req.Journey, Step: req.Step, Channel: req.Channel, Template: req.Template,
@@ -144,17 +148,13 @@ func (s *Service) Send(ctx context.Context, req Request) (Result, error) {
 	if row.Recipient == "" {
 		return s.skip(ctx, row, ReasonNoAddress)
 	}
-
-	now := s.now()
-	reason, until, err := s.policy(ctx, req, topic, c, row.Recipient, now)
-	if err != nil {
-		return Result{}, err
-	}
-	if reason != "" {
+	if reason := s.refuse(req, topic, caps, facts); reason != "" {
 		return s.skip(ctx, row, reason)
 	}
-	if !until.IsZero() {
-		return s.deferUntil(ctx, row, until)
+	if !topic.Transactional && !topic.IgnoreQuietHours && !req.IgnoreQuietHours && req.ToAddress == "" {
+		if until := s.quiet.next(now, c.Location()); until.After(now) {
+			return s.deferUntil(ctx, row, until)
+		}
 	}
 
 	r, err := s.renderer.Render(req.Template, row.Locale, req.Channel, s.data(req, c, row.ID, now))
@@ -198,6 +198,9 @@ func (s *Service) check(req Request) (Topic, error) {
 	if !ok {
 		return Topic{}, fmt.Errorf("send request: topic %q is not one of %s", req.Topic, strings.Join(topicNames(s.opt.Topics), ", "))
 	}
+	if _, err := uuid.Parse(req.CustomerID); err != nil {
+		return Topic{}, fmt.Errorf("send request: customer_id %q is not a UUID", req.CustomerID)
+	}
 	if req.Transactional {
 		t.Transactional = true
 	}
@@ -215,76 +218,49 @@ func (s *Service) recipient(req Request, c store.Customer) string {
 	}
 }
 
-// policy decides whether the message may go out now: a non-empty reason
-// means never (skip), a non-zero time means not before then (defer).
-func (s *Service) policy(ctx context.Context, req Request, t Topic, c store.Customer, to string, now time.Time) (string, time.Time, error) {
-	if req.ToAddress == "" && !t.Transactional {
-		reason, err := s.consent(ctx, req, t, c.ID)
-		if err != nil || reason != "" {
-			return reason, time.Time{}, err
+// capsFor lists the topic's caps on a channel.
+func capsFor(t Topic, channel string) []Cap {
+	if t.Transactional || t.Uncapped {
+		return nil
+	}
+	var out []Cap
+	for _, c := range t.Caps {
+		if c.Channel == channel {
+			out = append(out, c)
 		}
 	}
-	// The suppression list is never bypassed, not even for receipts.
-	sp, err := s.store.Suppression(ctx, req.Channel, to)
-	if err == nil {
-		return ReasonSuppressed + ":" + sp.Reason, time.Time{}, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return "", time.Time{}, fmt.Errorf("check suppression for customer %s: %w", c.ID, err)
-	}
-	if req.ToAddress != "" || t.Transactional {
-		return "", time.Time{}, nil
-	}
-	for _, cp := range t.Caps {
-		if cp.Channel != req.Channel {
-			continue
-		}
-		n, err := s.store.CountRecentMessages(ctx, c.ID, req.Channel, now.Add(-cp.Window), s.uncapped)
-		if err != nil {
-			return "", time.Time{}, err
-		}
-		if n >= cp.Max {
-			return fmt.Sprintf("%s: %d %s in %s", ReasonFrequencyCap, n, req.Channel, cp.Window), time.Time{}, nil
-		}
-	}
-	if !t.IgnoreQuietHours && !req.IgnoreQuietHours {
-		if next := s.quiet.next(now, c.Location()); next.After(now) {
-			return "", next, nil
-		}
-	}
-	return "", time.Time{}, nil
+	return out
 }
 
-// consent applies the topic's rule to the customer's recorded consent; a
-// denial under TopicAll covers every topic on the channel.
-func (s *Service) consent(ctx context.Context, req Request, t Topic, customerID string) (string, error) {
-	cs, err := s.store.Consents(ctx, customerID)
-	if err != nil {
-		return "", err
-	}
-	var status string
-	for _, c := range cs {
-		if c.Channel != req.Channel {
-			continue
+// refuse returns why the message must never go out, or "": consent for the
+// topic (a denial under TopicAll covers every topic on the channel), the
+// suppression list, which nothing bypasses, then the frequency caps.
+func (s *Service) refuse(req Request, t Topic, caps []Cap, f store.SendFacts) string {
+	if req.ToAddress == "" && !t.Transactional {
+		rule, ok := t.Consent[req.Channel]
+		if !ok {
+			rule = OptIn
 		}
-		if c.Topic == TopicAll && c.Status == store.Denied {
-			return ReasonOptedOut, nil
-		}
-		if c.Topic == req.Topic {
-			status = c.Status
+		status := f.Consents[req.Topic]
+		switch {
+		case f.Consents[TopicAll] == store.Denied || status == store.Denied:
+			return ReasonOptedOut
+		case rule == OptIn && status != store.Granted:
+			return ReasonNoOptIn
 		}
 	}
-	rule, ok := t.Consent[req.Channel]
-	if !ok {
-		rule = OptIn
+	if f.Suppressed != "" {
+		return ReasonSuppressed + ":" + f.Suppressed
 	}
-	switch {
-	case status == store.Denied:
-		return ReasonOptedOut, nil
-	case rule == OptIn && status != store.Granted:
-		return ReasonNoOptIn, nil
+	if req.ToAddress != "" {
+		return ""
 	}
-	return "", nil
+	for i, cp := range caps {
+		if i < len(f.Recent) && f.Recent[i] >= cp.Max {
+			return fmt.Sprintf("%s: %d %s in %s", ReasonFrequencyCap, f.Recent[i], req.Channel, cp.Window)
+		}
+	}
+	return ""
 }
 
 // data is what templates see. Links are signed so the public pages can trust

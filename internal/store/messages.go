@@ -186,3 +186,59 @@ func (s *Store) CountRecentMessages(ctx context.Context, customerID, channel str
 	}
 	return n, nil
 }
+
+// SendFacts is everything the send path's policy needs about one customer
+// and channel, read in a single round trip: the profile, the consents on the
+// channel, whether the address is suppressed and how many messages went out
+// in each cap window.
+type SendFacts struct {
+	Customer
+	// Consents maps topic to status for the channel asked about.
+	Consents map[string]string `db:"consents"`
+	// Suppressed is the suppression reason of the address, or "".
+	Suppressed string `db:"suppressed"`
+	// Recent holds one count per entry of SendFactsQuery.Since.
+	Recent []int `db:"recent"`
+}
+
+// SendFactsQuery says what SendFacts should look at.
+type SendFactsQuery struct {
+	CustomerID string
+	Channel    string
+	// Address overrides the customer's own address for the suppression
+	// check (a message to a fixed internal mailbox).
+	Address string
+	// Since lists the starts of the cap windows to count messages in,
+	// leaving out the topics in Exempt.
+	Since  []time.Time
+	Exempt []string
+}
+
+// SendFacts loads the facts for one intended message, or ErrNotFound.
+func (s *Store) SendFacts(ctx context.Context, q SendFactsQuery) (SendFacts, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+customerColumns+`,
+			(SELECT coalesce(jsonb_object_agg(k.topic, k.status), '{}')
+			   FROM consents k WHERE k.customer_id = c.id AND k.channel = $2) AS consents,
+			coalesce((SELECT sp.reason FROM suppressions sp
+			   WHERE sp.channel = $2 AND sp.address = lower(btrim(coalesce(nullif($3, ''),
+			         CASE WHEN $2 = 'email' THEN c.email ELSE c.phone END)))), '') AS suppressed,
+			ARRAY(SELECT (SELECT count(*) FROM messages m
+			    WHERE m.customer_id = c.id AND m.channel = $2 AND m.created_at >= w.since
+			      AND m.status IN ('queued', 'sent') AND NOT (m.topic = ANY($5)))::int
+			   FROM unnest($4::timestamptz[]) WITH ORDINALITY AS w(since, n) ORDER BY w.n) AS recent
+		FROM customers c
+		WHERE c.id = $1`,
+		q.CustomerID, q.Channel, q.Address, q.Since, q.Exempt)
+	if err != nil {
+		return SendFacts{}, fmt.Errorf("load send facts of %s: %w", q.CustomerID, err)
+	}
+	f, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[SendFacts])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return SendFacts{}, fmt.Errorf("customer %s: %w", q.CustomerID, ErrNotFound)
+	}
+	if err != nil {
+		return SendFacts{}, fmt.Errorf("load send facts of %s: %w", q.CustomerID, err)
+	}
+	return f, nil
+}

@@ -1,0 +1,175 @@
+package delivery_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/tidingsdev/tidings/internal/channels/email"
+	"github.com/tidingsdev/tidings/internal/delivery"
+	"github.com/tidingsdev/tidings/internal/smtpsink"
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
+	"github.com/tidingsdev/tidings/internal/token"
+	"github.com/tidingsdev/tidings/templates"
+)
+
+// benchConns SMTP connections serve benchCallers concurrent sends, as a
+// worker runs many send activities at once over one small pool: while some
+// sends wait on PostgreSQL, others keep every connection busy.
+const (
+	benchConns   = 4
+	benchCallers = 32
+)
+
+// BenchmarkSendPath measures emails per second through the whole send path
+// (customer load, consent, suppression, cap, quiet hours, render, ledger,
+// SMTP) against a bare go-mail loop over the same number of connections to
+// the same in-process relay, in the same run, and reports the ratio.
+func BenchmarkSendPath(b *testing.B) {
+	ctx := context.Background()
+	_, dsn := testdb.New(b)
+	st, err := store.Open(ctx, dsn+"&pool_max_conns=16")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	sink, err := smtpsink.Start(smtpsink.Options{Discard: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sink.Close()
+	tpl := realTemplates(b)
+
+	// A capped, consent-checked topic whose cap never trips, so every check
+	// runs its query on every send.
+	topics := delivery.DefaultTopics()
+	topics["bench"] = delivery.Topic{
+		Consent: map[string]delivery.Rule{delivery.Email: delivery.OptOut},
+		Caps:    []delivery.Cap{{Channel: delivery.Email, Max: 1 << 30, Window: 24 * time.Hour}},
+	}
+	mailer, err := email.New(email.Config{URL: sink.URL(), From: "hello@harbourpine.example", FromName: "Harbour & Pine", Connections: benchConns})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer mailer.Close()
+	svc, err := delivery.New(st, tpl, mailer, nil, delivery.Options{
+		Topics: topics, QuietHours: "21:00-09:00", DefaultLocale: "en", PublicURL: publicURL,
+		UnsubscribeMailto: "unsubscribe@harbourpine.example",
+		Company:           templates.Company{Name: "Harbour & Pine", PostalAddress: "1 Harbour Road, Hong Kong"},
+		Signer:            token.NewSigner("bench-secret-0123456789"),
+		Now:               func() time.Time { return time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC) },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := &harness{store: st}
+	ids := make([]string, 200)
+	for i := range ids {
+		ids[i] = h.customer(b, fmt.Sprintf("bench-%d", i), []string{"en", "zh-CN", "zh-TW"}[i%3], "UTC", fmt.Sprintf("c%d@example.com", i), "")
+	}
+	sample, err := tpl.Render("welcome", "zh-CN", templates.ChannelEmail, templates.Data{
+		Company: templates.Company{Name: "Harbour & Pine", PostalAddress: "1 Harbour Road, Hong Kong"},
+		Links:   templates.Links{Unsubscribe: publicURL + "/u/x", Preferences: publicURL + "/p/x"},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	var run atomic.Int64
+	r := run.Add(1)
+	bare := bareLoop(b, sink, b.N, sample)
+
+	b.ResetTimer()
+	start := time.Now()
+	parallel(b.N, benchCallers, func(i int) error {
+		res, err := svc.Send(ctx, delivery.Request{
+			CustomerID: ids[i%len(ids)], Journey: "bench", Step: "welcome", Channel: delivery.Email,
+			Template: "welcome", Topic: "bench", IdempotencyKey: fmt.Sprintf("bench/%d/%d/%d", b.N, r, i),
+		})
+		if err == nil && res.Status != delivery.Sent {
+			err = fmt.Errorf("send %d: %+v", i, res)
+		}
+		return err
+	}, b)
+	full := float64(b.N) / time.Since(start).Seconds()
+	b.StopTimer()
+
+	b.ReportMetric(full, "emails/s")
+	b.ReportMetric(bare, "bare-emails/s")
+	b.ReportMetric(full/bare, "ratio")
+}
+
+// bareLoop sends n copies of one rendered message with plain go-mail over
+// benchConns connections, each dialed once, and returns emails per second.
+func bareLoop(b *testing.B, sink *smtpsink.Sink, n int, r templates.Rendered) float64 {
+	b.Helper()
+	srv, err := email.ParseURL(sink.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	clients := make(chan *gomail.Client, benchConns)
+	for range benchConns {
+		c, err := gomail.NewClient(srv.Host, gomail.WithPort(srv.Port), gomail.WithTLSPolicy(gomail.NoTLS), gomail.WithTimeout(srv.Timeout))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.DialWithContext(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		clients <- c
+	}
+	start := time.Now()
+	parallel(n, benchConns, func(i int) error {
+		m := gomail.NewMsg()
+		if err := m.FromFormat("Harbour & Pine", "hello@harbourpine.example"); err != nil {
+			return err
+		}
+		if err := m.AddToFormat("芳 王", fmt.Sprintf("c%d@example.com", i)); err != nil {
+			return err
+		}
+		m.SetMessageIDWithValue(fmt.Sprintf("bare-%d@harbourpine.example", i))
+		m.SetDate()
+		m.Subject(r.Subject)
+		m.SetBodyString(gomail.TypeTextPlain, r.Text)
+		m.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
+		c := <-clients
+		defer func() { clients <- c }()
+		return c.Send(m)
+	}, b)
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// parallel runs fn for 0..n-1 on workers goroutines.
+func parallel(n, workers int, fn func(i int) error, b *testing.B) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := fn(i); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		b.Fatal(first)
+	}
+}
