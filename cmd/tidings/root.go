@@ -56,6 +56,7 @@ the same name that overrides it (see "tidings --help" flags below).`,
 		newCustomersCmd(a),
 		newEventsCmd(a),
 		newTemplatesCmd(a),
+		newSegmentsCmd(a),
 		newVersionCmd(a),
 	)
 	return root

@@ -139,6 +139,15 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 func validName(s string) bool { return nameRE.MatchString(s) }
 
+// CheckName reports whether name can name a saved segment: lower-case
+// letters, digits, - and _, so names are safe in URLs, files and shells.
+func CheckName(name string) error {
+	if !validName(name) {
+		return fmt.Errorf("segment name %q: use lower-case letters, digits, - and _ (at most 63), starting with a letter or digit", name)
+	}
+	return nil
+}
+
 type parser struct {
 	file string
 	errs Errors
@@ -225,11 +234,11 @@ func (p *parser) list(k, v *yaml.Node, path string) *Cond {
 func (p *parser) field(k, v *yaml.Node, path string) *Cond {
 	f, attr, ok := lookupField(k.Value)
 	if !ok {
-		msg := fmt.Sprintf("unknown field %q", k.Value)
-		if s := closest(k.Value, fieldNames()); s != "" {
-			msg += fmt.Sprintf(" (did you mean %s?)", s)
+		if s := closest(k.Value, append(fieldNames(), "all", "any", "not", "event", "consent")); s != "" {
+			p.errorf(k, path, "unknown field %q (did you mean %s?)", k.Value, s)
+			return nil
 		}
-		p.errorf(k, path, "%s; expected one of: %s, all, any, not, event, consent", msg, strings.Join(fieldNames(), ", "))
+		p.errorf(k, path, "unknown field %q; expected one of: %s, all, any, not, event, consent", k.Value, strings.Join(fieldNames(), ", "))
 		return nil
 	}
 	v = resolve(v)

@@ -55,8 +55,8 @@ WITH ranked AS (
           IS DISTINCT FROM (excluded.recency, excluded.frequency, excluded.monetary, excluded.value_tier)
     RETURNING 1
 )
-INSERT INTO score_refreshes (started_at, customers, changed)
-SELECT $1, (SELECT count(*) FROM ranked), (SELECT count(*) FROM up)
+INSERT INTO score_refreshes (started_at, customers, changed, finished_at)
+SELECT $1, (SELECT count(*) FROM ranked), (SELECT count(*) FROM up), clock_timestamp()
 RETURNING started_at, finished_at, customers, changed`
 
 // RefreshScores recomputes the RFM quintiles and value tiers of every

@@ -37,26 +37,30 @@ WHERE (s.description, s.format, s.definition) IS DISTINCT FROM
 RETURNING ` + segmentColumns + `, (xmax = 0) AS created`
 
 // SaveSegment stores seg under its name, replacing any earlier definition,
-// and reports whether the name was new. Campaigns snapshot the definition
-// they start with, so replacing a segment never changes a send in flight.
-func (s *Store) SaveSegment(ctx context.Context, seg Segment) (saved Segment, created bool, err error) {
+// and reports the outcome: Inserted, Updated or Unchanged. Campaigns
+// snapshot the definition they start with, so replacing a segment never
+// changes a send in flight.
+func (s *Store) SaveSegment(ctx context.Context, seg Segment) (saved Segment, outcome string, err error) {
 	rows, err := s.pool.Query(ctx, saveSegment, seg.Name, seg.Description, seg.Format, seg.Definition)
 	if err != nil {
-		return Segment{}, false, fmt.Errorf("save segment %s: %w", seg.Name, err)
+		return Segment{}, "", fmt.Errorf("save segment %s: %w", seg.Name, err)
 	}
 	type row struct {
 		Segment
 		Created bool `db:"created"`
 	}
 	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[row])
-	if errors.Is(err, pgx.ErrNoRows) { // unchanged
+	if errors.Is(err, pgx.ErrNoRows) {
 		saved, err = s.GetSegment(ctx, seg.Name)
-		return saved, false, err
+		return saved, Unchanged, err
 	}
 	if err != nil {
-		return Segment{}, false, fmt.Errorf("save segment %s: %w", seg.Name, err)
+		return Segment{}, "", fmt.Errorf("save segment %s: %w", seg.Name, err)
 	}
-	return r.Segment, r.Created, nil
+	if r.Created {
+		return r.Segment, Inserted, nil
+	}
+	return r.Segment, Updated, nil
 }
 
 // GetSegment returns the segment saved under name, or ErrNotFound.

@@ -12,18 +12,18 @@ func TestSavedSegments(t *testing.T) {
 	s, _ := testdb.New(t)
 	ctx := t.Context()
 	in := store.Segment{Name: "vip-en", Description: "High value, English", Format: "yaml", Definition: "match:\n  value_tier: high\n"}
-	got, created, err := s.SaveSegment(ctx, in)
-	if err != nil || !created || got.Definition != in.Definition || got.Description != in.Description {
-		t.Fatalf("first save = %+v, created %v, %v", got, created, err)
+	got, outcome, err := s.SaveSegment(ctx, in)
+	if err != nil || outcome != store.Inserted || got.Definition != in.Definition || got.Description != in.Description {
+		t.Fatalf("first save = %+v, %s, %v", got, outcome, err)
 	}
-	same, created, err := s.SaveSegment(ctx, in)
-	if err != nil || created || !same.UpdatedAt.Equal(got.UpdatedAt) {
-		t.Fatalf("identical save = %+v, created %v, %v; want unchanged", same, created, err)
+	same, outcome, err := s.SaveSegment(ctx, in)
+	if err != nil || outcome != store.Unchanged || !same.UpdatedAt.Equal(got.UpdatedAt) {
+		t.Fatalf("identical save = %+v, %s, %v; want unchanged", same, outcome, err)
 	}
 	in.Definition = "match:\n  value_tier: [high, mid]\n"
-	upd, created, err := s.SaveSegment(ctx, in)
-	if err != nil || created || upd.Definition != in.Definition || !upd.CreatedAt.Equal(got.CreatedAt) {
-		t.Fatalf("update = %+v, created %v, %v", upd, created, err)
+	upd, outcome, err := s.SaveSegment(ctx, in)
+	if err != nil || outcome != store.Updated || upd.Definition != in.Definition || !upd.CreatedAt.Equal(got.CreatedAt) {
+		t.Fatalf("update = %+v, %s, %v", upd, outcome, err)
 	}
 	if _, _, err := s.SaveSegment(ctx, store.Segment{Name: "a-second", Format: "json", Definition: `{"match": {"all": []}}`}); err != nil {
 		t.Fatal(err)
