@@ -1,0 +1,214 @@
+// Package router delivers stored customer events to the journeys they
+// concern. The event row in PostgreSQL is written first; routing is a second
+// step that may fail (Temporal unreachable) without losing anything, because
+// unrouted rows form an outbox that Run drains until they are delivered.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/workflows"
+)
+
+// Temporal is what the router needs of a Temporal client.
+type Temporal interface {
+	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
+		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+	CancelWorkflow(ctx context.Context, workflowID, runID string) error
+}
+
+// Outbox is what the router needs of the store.
+type Outbox interface {
+	DeliverOutbox(ctx context.Context, ids []int64, limit int, deliver store.DeliverFunc) (int, error)
+}
+
+// Options tune a Router; zero values mean the defaults.
+type Options struct {
+	// TaskQueue is where started journeys run (TIDINGS_TEMPORAL_TASK_QUEUE).
+	TaskQueue string
+	// CallTimeout bounds one call to Temporal, so a request that routes an
+	// event never hangs on an unreachable server (default 5s).
+	CallTimeout time.Duration
+	// BatchSize is how many outbox rows one drain transaction takes (default 100).
+	BatchSize int
+	Metrics   *Metrics
+	Log       *slog.Logger
+}
+
+// Router delivers events with SignalWithStart or Signal per
+// workflows.RoutesFor and marks them routed.
+type Router struct {
+	outbox   Outbox
+	temporal Temporal
+	opt      Options
+}
+
+// New returns a Router.
+func New(outbox Outbox, temporal Temporal, opt Options) *Router {
+	if opt.CallTimeout <= 0 {
+		opt.CallTimeout = 5 * time.Second
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 100
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Router{outbox: outbox, temporal: temporal, opt: opt}
+}
+
+// Route delivers the given stored events now (the API calls it right after
+// storing them). Events another process is routing, or that were routed
+// already, are skipped. An error leaves the rest in the outbox for Drain.
+func (r *Router) Route(ctx context.Context, ids ...int64) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return r.outbox.DeliverOutbox(ctx, ids, len(ids), r.deliver)
+}
+
+// Drain delivers every unrouted event, oldest first, batch by batch, and
+// returns how many it delivered. It stops at the first failure.
+func (r *Router) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := r.outbox.DeliverOutbox(ctx, nil, r.opt.BatchSize, r.deliver)
+		total += n
+		if err != nil || n < r.opt.BatchSize {
+			return total, err
+		}
+	}
+}
+
+// Run drains the outbox every interval until ctx ends, backing off
+// exponentially (up to five minutes) while Temporal is unreachable. The
+// worker and `tidings api` both run it; several copies share the work.
+func (r *Router) Run(ctx context.Context, interval time.Duration) {
+	wait := interval
+	for {
+		n, err := r.Drain(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			wait = min(wait*2, 5*time.Minute)
+			r.opt.Log.Warn("event outbox: delivery failed, will retry", "routed", n, "retry_in", wait, "err", err)
+		default:
+			wait = interval
+			if n > 0 {
+				r.opt.Log.Info("event outbox: delivered", "routed", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// deliver sends one event to every journey RoutesFor names.
+func (r *Router) deliver(ctx context.Context, e store.Event) error {
+	ev := workflows.Event{EventID: e.EventID, Type: e.Type, Properties: e.Properties, OccurredAt: e.OccurredAt}
+	for _, rt := range workflows.RoutesFor(e.CustomerID, ev) {
+		outcome, err := r.deliverRoute(ctx, rt, ev)
+		r.opt.Metrics.routed(rt.Journey, outcome)
+		if err != nil {
+			return fmt.Errorf("route event %s to %s: %w", e.EventID, rt.WorkflowID, err)
+		}
+		r.opt.Log.Debug("event routed", "event_id", e.EventID, "type", e.Type, "workflow_id", rt.WorkflowID, "outcome", outcome)
+	}
+	return nil
+}
+
+// Route outcomes, as counted in tidings_events_routed_total.
+const (
+	outcomeDelivered  = "delivered"
+	outcomeNotRunning = "not_running"
+	outcomeFailed     = "failed"
+)
+
+func (r *Router) deliverRoute(ctx context.Context, rt workflows.Route, ev workflows.Event) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.opt.CallTimeout)
+	defer cancel()
+	if rt.StartIfAbsent {
+		_, err := r.temporal.SignalWithStartWorkflow(ctx, rt.WorkflowID, workflows.EventSignal, ev,
+			client.StartWorkflowOptions{
+				ID:        rt.WorkflowID,
+				TaskQueue: r.opt.TaskQueue,
+				// A running journey hears the event; it is never restarted or
+				// duplicated, because a customer is in a journey once at a time.
+				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+				// A finished journey may run again (a second delivery earns a
+				// second survey); rules like "onboard once ever" live in
+				// PostgreSQL, because Temporal forgets closed runs.
+				WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			}, rt.WorkflowType, rt.Start)
+		if err != nil {
+			return outcomeFailed, err
+		}
+		return outcomeDelivered, nil
+	}
+	err := r.temporal.SignalWorkflow(ctx, rt.WorkflowID, "", workflows.EventSignal, ev)
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		return outcomeNotRunning, nil // no journey running: the event does not concern one now
+	case err != nil:
+		return outcomeFailed, err
+	}
+	return outcomeDelivered, nil
+}
+
+// CancelJourneys asks every journey a customer may be in to stop (privacy
+// erasure). Journeys not running are fine.
+func (r *Router) CancelJourneys(ctx context.Context, customerID string) error {
+	var errs []error
+	for _, j := range journeys() {
+		ctx, cancel := context.WithTimeout(ctx, r.opt.CallTimeout)
+		err := r.temporal.CancelWorkflow(ctx, workflows.JourneyID(j, customerID), "")
+		cancel()
+		var notFound *serviceerror.NotFound
+		if err != nil && !errors.As(err, &notFound) {
+			errs = append(errs, fmt.Errorf("cancel %s journey of %s: %w", j, customerID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// journeys lists every per-customer journey name, for CancelJourneys.
+func journeys() []string {
+	return []string{workflows.Onboarding, workflows.Winback, workflows.Survey}
+}
+
+// Metrics counts routing outcomes; nil counts nothing.
+type Metrics struct {
+	routedTotal *prometheus.CounterVec
+}
+
+// NewMetrics registers the router's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{routedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tidings_events_routed_total",
+		Help: "Event deliveries to journeys, by journey and outcome (delivered, not_running, failed).",
+	}, []string{"journey", "outcome"})}
+	reg.MustRegister(m.routedTotal)
+	return m
+}
+
+func (m *Metrics) routed(journey, outcome string) {
+	if m != nil {
+		m.routedTotal.WithLabelValues(journey, outcome).Inc()
+	}
+}

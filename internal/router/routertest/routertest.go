@@ -1,0 +1,110 @@
+// Package routertest stands in for the journeys in routing tests: it
+// registers small workflows under the real journey names that record every
+// event signal they hear, so a test can ask a real Temporal server exactly
+// what reached each journey.
+package routertest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/tidingsdev/tidings/workflows"
+)
+
+// EventsQuery returns the events a recording journey heard, in order.
+const EventsQuery = "events"
+
+// Input is the shape every journey start input shares.
+type Input struct {
+	CustomerID string          `json:"customer_id"`
+	Trigger    workflows.Event `json:"trigger"`
+}
+
+// Register adds a recording workflow under each per-customer journey name.
+func Register(r worker.Registry) {
+	for _, name := range []string{workflows.OnboardingWorkflow, workflows.WinbackWorkflow, workflows.SurveyWorkflow} {
+		r.RegisterWorkflowWithOptions(recordingJourney, workflow.RegisterOptions{Name: name})
+	}
+}
+
+// recordingJourney keeps every event it hears (the start trigger first) until
+// it is cancelled.
+func recordingJourney(ctx workflow.Context, in Input) error {
+	var heard []workflows.Event
+	if in.Trigger.EventID != "" {
+		heard = append(heard, in.Trigger)
+	}
+	if err := workflow.SetQueryHandler(ctx, EventsQuery, func() ([]workflows.Event, error) { return heard, nil }); err != nil {
+		return err
+	}
+	ch := workflow.GetSignalChannel(ctx, workflows.EventSignal)
+	for {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) {
+			var e workflows.Event
+			c.Receive(ctx, &e)
+			heard = append(heard, e)
+		})
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+		sel.Select(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// Heard returns the IDs of the events a running journey heard, waiting until
+// it has heard at least want of them (or five seconds have passed).
+func Heard(t testing.TB, c client.Client, workflowID string, want int) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ids, err := heard(c, workflowID)
+		if err == nil && (len(ids) >= want || time.Now().After(deadline)) {
+			return ids
+		}
+		if err != nil && time.Now().After(deadline) {
+			t.Fatalf("query %s: %v", workflowID, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func heard(c client.Client, workflowID string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	v, err := c.QueryWorkflow(ctx, workflowID, "", EventsQuery)
+	if err != nil {
+		return nil, err
+	}
+	var evs []workflows.Event
+	if err := v.Get(&evs); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(evs))
+	for i, e := range evs {
+		ids[i] = e.EventID
+	}
+	return ids, nil
+}
+
+// Runs counts the executions (open and closed) of a workflow ID, so a test
+// can tell "signalled twice" from "started twice".
+func Runs(t testing.TB, c client.Client, workflowID string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query: "WorkflowId = '" + workflowID + "'",
+	})
+	if err != nil {
+		t.Fatalf("list runs of %s: %v", workflowID, err)
+	}
+	return len(resp.Executions)
+}
