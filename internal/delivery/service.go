@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,11 +20,11 @@ import (
 
 // Store is what the send path needs of the system of record.
 type Store interface {
-	SendFacts(ctx context.Context, q store.SendFactsQuery) (store.SendFacts, error)
+	SendFacts(ctx context.Context, qs []store.SendFactsQuery, exempt []string) ([]store.SendFacts, error)
 	Suppress(ctx context.Context, sp store.Suppression) error
-	ReserveMessage(ctx context.Context, m store.Message) (store.Message, bool, error)
-	MessageByKey(ctx context.Context, key string) (store.Message, error)
-	CompleteMessage(ctx context.Context, id string, o store.Outcome) error
+	ReserveMessages(ctx context.Context, ms []store.Message) ([]store.Message, []bool, error)
+	MessagesByKey(ctx context.Context, keys []string) (map[string]store.Message, error)
+	CompleteMessages(ctx context.Context, cs []store.Completion) error
 	NoteAttemptError(ctx context.Context, id, reason string) error
 }
 
@@ -119,62 +120,311 @@ func MessageID(idempotencyKey string) string {
 // Failed result when the provider refused the message); and any other error
 // for temporary trouble, which the caller retries with backoff.
 func (s *Service) Send(ctx context.Context, req Request) (Result, error) {
-	topic, err := s.check(req)
+	res, errs := s.SendBatch(ctx, []Request{req})
+	return res[0], errs[0]
+}
+
+// SendBatch is Send for many requests at once, as a campaign or the day's
+// birthdays send them: the policy facts, the ledger reservations and the
+// outcomes are each one statement for the whole batch, and the messages go
+// out concurrently over the provider's connections. results[i] and errs[i]
+// answer reqs[i] exactly as Send would.
+func (s *Service) SendBatch(ctx context.Context, reqs []Request) (results []Result, errs []error) {
+	results, errs = make([]Result, len(reqs)), make([]error, len(reqs))
+	pending := make([]int, len(reqs))
+	for i := range pending {
+		pending[i] = i
+	}
+	// A key repeated within the batch waits for a later wave, so it sees
+	// the first one's outcome instead of racing it.
+	for len(pending) > 0 {
+		seen := make(map[string]bool, len(pending))
+		var current, later []int
+		for _, i := range pending {
+			if k := reqs[i].IdempotencyKey; seen[k] {
+				later = append(later, i)
+			} else {
+				seen[k] = true
+				current = append(current, i)
+			}
+		}
+		w := &wave{svc: s, results: results, errs: errs, now: s.now()}
+		w.run(ctx, reqs, current)
+		pending = later
+	}
+	return results, errs
+}
+
+// item is one request on its way through a wave.
+type item struct {
+	i     int
+	req   Request
+	topic Topic
+	caps  []Cap
+	cust  store.Customer
+	row   store.Message
+	until time.Time
+	r     templates.Rendered
+	err   error // the permanent error a finished item reports
+}
+
+// wave is a set of requests with distinct keys, sent together.
+type wave struct {
+	svc     *Service
+	results []Result
+	errs    []error
+	now     time.Time
+}
+
+func (w *wave) fail(items []*item, err error) {
+	for _, it := range items {
+		w.errs[it.i] = err
+	}
+}
+
+func (w *wave) run(ctx context.Context, reqs []Request, idx []int) {
+	s := w.svc
+	var items []*item
+	var qs []store.SendFactsQuery
+	for _, i := range idx {
+		t, err := s.check(reqs[i])
+		if err != nil {
+			w.errs[i] = &PermanentError{Type: TypeInvalidRequest, Err: err}
+			continue
+		}
+		it := &item{i: i, req: reqs[i], topic: t, caps: capsFor(t, reqs[i].Channel)}
+		q := store.SendFactsQuery{CustomerID: it.req.CustomerID, Channel: it.req.Channel, Address: it.req.ToAddress}
+		for _, cp := range it.caps {
+			q.Since = append(q.Since, w.now.Add(-cp.Window))
+		}
+		items, qs = append(items, it), append(qs, q)
+	}
+	if len(items) == 0 {
+		return
+	}
+	facts, err := s.store.SendFacts(ctx, qs, s.uncapped)
 	if err != nil {
-		return Result{}, &PermanentError{Type: TypeInvalidRequest, Err: err}
+		w.fail(items, err)
+		return
 	}
-	now := s.now()
-	caps := capsFor(topic, req.Channel)
-	q := store.SendFactsQuery{CustomerID: req.CustomerID, Channel: req.Channel, Address: req.ToAddress, Exempt: s.uncapped}
-	for _, cp := range caps {
-		q.Since = append(q.Since, now.Add(-cp.Window))
+	var finished, deferred, ready []*item
+	for k, it := range items {
+		f := facts[k]
+		if f.ID == "" {
+			w.errs[it.i] = &PermanentError{Type: TypeCustomerNotFound, Err: fmt.Errorf("customer %s: %w", it.req.CustomerID, store.ErrNotFound)}
+			continue
+		}
+		it.cust = f.Customer
+		it.row = s.row(it.req, f.Customer)
+		switch next := s.decide(it, f, w.now); next {
+		case store.StatusSkipped, store.StatusFailed:
+			finished = append(finished, it)
+		case Deferred:
+			deferred = append(deferred, it)
+		default:
+			ready = append(ready, it)
+		}
 	}
-	facts, err := s.store.SendFacts(ctx, q)
-	if errors.Is(err, store.ErrNotFound) {
-		return Result{}, &PermanentError{Type: TypeCustomerNotFound, Err: err}
-	}
-	if err != nil {
-		return Result{}, fmt.Errorf("load customer %s: %w", req.CustomerID, err)
-	}
-	c := facts.Customer
-	row := store.Message{
+	w.finish(ctx, finished)
+	w.deferUntil(ctx, deferred)
+	w.deliver(ctx, ready)
+}
+
+// row is the ledger row a request will have.
+func (s *Service) row(req Request, c store.Customer) store.Message {
+	m := store.Message{
 		ID: MessageID(req.IdempotencyKey), IdempotencyKey: req.IdempotencyKey, CustomerID: c.ID,
 		Journey: req.Journey, Step: req.Step, Channel: req.Channel, Template: req.Template,
 		Topic: req.Topic, Locale: c.Locale, Recipient: s.recipient(req, c),
 	}
 	if req.ToAddress != "" && s.opt.DefaultLocale != "" {
-		row.Locale = s.opt.DefaultLocale
+		m.Locale = s.opt.DefaultLocale
 	}
-	if row.Recipient == "" {
-		return s.skip(ctx, row, ReasonNoAddress)
+	return m
+}
+
+// decide applies the policy and renders. It returns the ledger status the
+// item ends with now (skipped, failed), Deferred, or "" when it is ready to
+// go out.
+func (s *Service) decide(it *item, f store.SendFacts, now time.Time) string {
+	reason := ""
+	if it.row.Recipient == "" {
+		reason = ReasonNoAddress
+	} else {
+		reason = s.refuse(it.req, it.topic, it.caps, f)
 	}
-	if reason := s.refuse(req, topic, caps, facts); reason != "" {
-		return s.skip(ctx, row, reason)
+	if reason != "" {
+		it.row.Status, it.row.Reason = store.StatusSkipped, reason
+		return store.StatusSkipped
 	}
-	if !topic.Transactional && !topic.IgnoreQuietHours && !req.IgnoreQuietHours && req.ToAddress == "" {
-		if until := s.quiet.next(now, c.Location()); until.After(now) {
-			return s.deferUntil(ctx, row, until)
+	if !it.topic.Transactional && !it.topic.IgnoreQuietHours && !it.req.IgnoreQuietHours && it.req.ToAddress == "" {
+		if until := s.quiet.next(now, f.Location()); until.After(now) {
+			it.until = until
+			return Deferred
 		}
 	}
-
-	r, err := s.renderer.Render(req.Template, row.Locale, req.Channel, s.data(req, c, row.ID, now))
+	r, err := s.renderer.Render(it.req.Template, it.row.Locale, it.req.Channel, s.data(it.req, f.Customer, it.row.ID, now))
 	if err != nil {
-		err = fmt.Errorf("render %s (%s, %s): %w", req.Template, row.Locale, req.Channel, err)
-		if res, ferr := s.finish(ctx, row, store.StatusFailed, err.Error()); ferr != nil || res.Duplicate {
-			return res, ferr
+		err = fmt.Errorf("render %s (%s, %s): %w", it.req.Template, it.row.Locale, it.req.Channel, err)
+		it.row.Status, it.row.Reason = store.StatusFailed, err.Error()
+		it.err = &PermanentError{Type: TypeRenderFailed, Err: err}
+		return store.StatusFailed
+	}
+	it.r = r
+	it.row.Locale, it.row.Segments = r.Locale, r.Segments
+	return ""
+}
+
+// finish records final statuses decided without sending. A key that already
+// had a row keeps its outcome (Duplicate), unless the row was left queued by
+// a crashed attempt, which this decision now closes.
+func (w *wave) finish(ctx context.Context, items []*item) {
+	if len(items) == 0 {
+		return
+	}
+	rows := make([]store.Message, len(items))
+	for k, it := range items {
+		rows[k] = it.row
+	}
+	got, created, err := w.svc.store.ReserveMessages(ctx, rows)
+	if err != nil {
+		w.fail(items, err)
+		return
+	}
+	var closes []store.Completion
+	for k, it := range items {
+		if !created[k] && got[k].Status == store.StatusQueued {
+			closes = append(closes, store.Completion{ID: got[k].ID, Outcome: store.Outcome{Status: it.row.Status, Reason: it.row.Reason}})
+			created[k] = true
 		}
-		return Result{Status: Failed, Reason: err.Error(), MessageID: row.ID}, &PermanentError{Type: TypeRenderFailed, Err: err}
 	}
-	row.Locale, row.Segments = r.Locale, r.Segments
+	if err := w.svc.store.CompleteMessages(ctx, closes); err != nil {
+		w.fail(items, err)
+		return
+	}
+	for k, it := range items {
+		if !created[k] {
+			w.results[it.i] = duplicate(got[k])
+			continue
+		}
+		w.svc.log.InfoContext(ctx, "message not sent", "message_id", it.row.ID, "customer_id", it.row.CustomerID,
+			"channel", it.row.Channel, "template", it.row.Template, "status", it.row.Status, "reason", it.row.Reason)
+		w.results[it.i] = Result{Status: resultStatus(it.row.Status), Reason: it.row.Reason, MessageID: got[k].ID}
+		w.errs[it.i] = it.err
+	}
+}
 
-	got, created, err := s.store.ReserveMessage(ctx, row)
+// deferUntil answers "not yet", unless the key was already settled.
+func (w *wave) deferUntil(ctx context.Context, items []*item) {
+	if len(items) == 0 {
+		return
+	}
+	keys := make([]string, len(items))
+	for k, it := range items {
+		keys[k] = it.req.IdempotencyKey
+	}
+	existing, err := w.svc.store.MessagesByKey(ctx, keys)
 	if err != nil {
-		return Result{}, err
+		w.fail(items, err)
+		return
 	}
-	if !created && got.Status != store.StatusQueued {
-		return duplicate(got), nil
+	for _, it := range items {
+		if m, ok := existing[it.req.IdempotencyKey]; ok && m.Status != store.StatusQueued {
+			w.results[it.i] = duplicate(m)
+			continue
+		}
+		w.svc.log.InfoContext(ctx, "message deferred for quiet hours", "message_id", it.row.ID,
+			"customer_id", it.row.CustomerID, "channel", it.row.Channel, "until", it.until)
+		w.results[it.i] = Result{Status: Deferred, Reason: "quiet_hours", MessageID: it.row.ID, DeferUntil: it.until}
 	}
-	return s.deliver(ctx, req, c, got, r, now)
+}
+
+// deliver reserves the ledger rows, hands the messages to their providers
+// concurrently and records every outcome.
+func (w *wave) deliver(ctx context.Context, items []*item) {
+	if len(items) == 0 {
+		return
+	}
+	s := w.svc
+	rows := make([]store.Message, len(items))
+	for k, it := range items {
+		rows[k] = it.row
+	}
+	got, created, err := s.store.ReserveMessages(ctx, rows)
+	if err != nil {
+		w.fail(items, err)
+		return
+	}
+	var sending []*item
+	for k, it := range items {
+		if !created[k] && got[k].Status != store.StatusQueued {
+			w.results[it.i] = duplicate(got[k])
+			continue
+		}
+		it.row = got[k]
+		sending = append(sending, it)
+	}
+
+	ids := make([]string, len(sending))
+	errs := make([]error, len(sending))
+	var wg sync.WaitGroup
+	for k, it := range sending {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[k], errs[k] = s.hand(ctx, it, w.now)
+		}()
+	}
+	wg.Wait()
+
+	var outcomes []store.Completion
+	for k, it := range sending {
+		switch {
+		case errs[k] == nil:
+			outcomes = append(outcomes, store.Completion{ID: it.row.ID, Outcome: store.Outcome{Status: store.StatusSent, ProviderMessageID: ids[k], Segments: it.r.Segments}})
+		case isPermanent(errs[k]):
+			outcomes = append(outcomes, store.Completion{ID: it.row.ID, Outcome: store.Outcome{Status: store.StatusFailed, Reason: errs[k].Error()}})
+		}
+	}
+	if err := s.store.CompleteMessages(ctx, outcomes); err != nil {
+		// The providers have the messages; a retry finds the rows queued and
+		// sends again with the same Message-ID, which receivers deduplicate.
+		w.fail(sending, err)
+		return
+	}
+	for k, it := range sending {
+		w.results[it.i], w.errs[it.i] = s.outcome(ctx, it, ids[k], errs[k])
+	}
+}
+
+// outcome turns one provider answer into the caller's Result and error, and
+// suppresses addresses that bounced hard.
+func (s *Service) outcome(ctx context.Context, it *item, providerID string, err error) (Result, error) {
+	m, req := it.row, it.req
+	if err == nil {
+		s.log.InfoContext(ctx, "message sent", "message_id", m.ID, "customer_id", m.CustomerID, "channel", req.Channel,
+			"template", req.Template, "journey", req.Journey, "attempt", m.Attempts)
+		return Result{Status: Sent, MessageID: m.ID}, nil
+	}
+	if !isPermanent(err) {
+		if nerr := s.store.NoteAttemptError(ctx, m.ID, err.Error()); nerr != nil {
+			s.log.WarnContext(ctx, "note attempt error", "message_id", m.ID, "error", nerr)
+		}
+		s.log.WarnContext(ctx, "send failed, will retry", "message_id", m.ID, "customer_id", m.CustomerID, "channel", req.Channel, "error", err)
+		return Result{MessageID: m.ID}, fmt.Errorf("send %s message %s: %w", req.Channel, m.ID, err)
+	}
+	if why := suppressionFor(err); why != "" {
+		if serr := s.store.Suppress(ctx, store.Suppression{Channel: req.Channel, Address: m.Recipient, Reason: why, Detail: err.Error()}); serr != nil {
+			return Result{}, serr
+		}
+	}
+	s.log.WarnContext(ctx, "message refused", "message_id", m.ID, "customer_id", m.CustomerID, "channel", req.Channel, "error", err)
+	typ, ok := IsPermanent(err)
+	if !ok {
+		typ = TypeRejected
+	}
+	return Result{Status: Failed, Reason: err.Error(), MessageID: m.ID},
+		&PermanentError{Type: typ, Err: fmt.Errorf("send %s message %s: %w", req.Channel, m.ID, err)}
 }
 
 // check validates the request and returns its topic's policy.
@@ -294,46 +544,9 @@ func (s *Service) link(path string, c token.Claims, expires time.Time) string {
 	return s.opt.PublicURL + "/" + path + "/" + s.opt.Signer.Sign(c, expires)
 }
 
-// deliver hands a reserved message to its provider and records the outcome.
-func (s *Service) deliver(ctx context.Context, req Request, c store.Customer, m store.Message, r templates.Rendered, now time.Time) (Result, error) {
-	providerID, err := s.hand(ctx, req, c, m, r, now)
-	if err == nil {
-		if err := s.store.CompleteMessage(ctx, m.ID, store.Outcome{Status: store.StatusSent, ProviderMessageID: providerID, Segments: r.Segments}); err != nil {
-			// The provider has it; a retry finds the row queued and sends
-			// again with the same Message-ID, which receivers deduplicate.
-			return Result{}, err
-		}
-		s.log.InfoContext(ctx, "message sent", "message_id", m.ID, "customer_id", c.ID, "channel", req.Channel,
-			"template", req.Template, "journey", req.Journey, "attempt", m.Attempts)
-		return Result{Status: Sent, MessageID: m.ID}, nil
-	}
-	if !isPermanent(err) {
-		if nerr := s.store.NoteAttemptError(ctx, m.ID, err.Error()); nerr != nil {
-			s.log.WarnContext(ctx, "note attempt error", "message_id", m.ID, "error", nerr)
-		}
-		s.log.WarnContext(ctx, "send failed, will retry", "message_id", m.ID, "customer_id", c.ID, "channel", req.Channel, "error", err)
-		return Result{MessageID: m.ID}, fmt.Errorf("send %s message %s: %w", req.Channel, m.ID, err)
-	}
-	reason := err.Error()
-	if err := s.store.CompleteMessage(ctx, m.ID, store.Outcome{Status: store.StatusFailed, Reason: reason}); err != nil {
-		return Result{}, err
-	}
-	if why := suppressionFor(err); why != "" {
-		if err := s.store.Suppress(ctx, store.Suppression{Channel: req.Channel, Address: m.Recipient, Reason: why, Detail: reason}); err != nil {
-			return Result{}, err
-		}
-	}
-	s.log.WarnContext(ctx, "message refused", "message_id", m.ID, "customer_id", c.ID, "channel", req.Channel, "error", err)
-	typ, ok := IsPermanent(err)
-	if !ok {
-		typ = TypeRejected
-	}
-	return Result{Status: Failed, Reason: reason, MessageID: m.ID},
-		&PermanentError{Type: typ, Err: fmt.Errorf("send %s message %s: %w", req.Channel, m.ID, err)}
-}
-
 // hand calls the channel's provider and returns the provider's message ID.
-func (s *Service) hand(ctx context.Context, req Request, c store.Customer, m store.Message, r templates.Rendered, now time.Time) (string, error) {
+func (s *Service) hand(ctx context.Context, it *item, now time.Time) (string, error) {
+	req, c, m, r := it.req, it.cust, it.row, it.r
 	if req.Channel == SMS {
 		if s.texter == nil {
 			return "", &PermanentError{Type: TypeNoProvider, Err: errors.New("no SMS provider is configured")}
@@ -356,48 +569,6 @@ func (s *Service) hand(ctx context.Context, req Request, c store.Customer, m sto
 		}
 	}
 	return s.mailer.Send(ctx, msg)
-}
-
-// skip records a message that must not go out, with its reason.
-func (s *Service) skip(ctx context.Context, row store.Message, reason string) (Result, error) {
-	s.log.InfoContext(ctx, "message skipped", "message_id", row.ID, "customer_id", row.CustomerID,
-		"channel", row.Channel, "template", row.Template, "reason", reason)
-	return s.finish(ctx, row, store.StatusSkipped, reason)
-}
-
-// finish records a final status without sending. A row the key already had
-// keeps its outcome (Duplicate), unless it was left queued by a crashed
-// attempt, which this decision now closes.
-func (s *Service) finish(ctx context.Context, row store.Message, status, reason string) (Result, error) {
-	row.Status, row.Reason = status, reason
-	got, created, err := s.store.ReserveMessage(ctx, row)
-	if err != nil {
-		return Result{}, err
-	}
-	if !created && got.Status == store.StatusQueued {
-		if err := s.store.CompleteMessage(ctx, got.ID, store.Outcome{Status: status, Reason: reason}); err != nil {
-			return Result{}, err
-		}
-		created = true
-	}
-	if !created {
-		return duplicate(got), nil
-	}
-	return Result{Status: resultStatus(status), Reason: reason, MessageID: got.ID}, nil
-}
-
-// deferUntil answers "not yet", unless the key was already settled.
-func (s *Service) deferUntil(ctx context.Context, row store.Message, until time.Time) (Result, error) {
-	got, err := s.store.MessageByKey(ctx, row.IdempotencyKey)
-	switch {
-	case err == nil && got.Status != store.StatusQueued:
-		return duplicate(got), nil
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return Result{}, err
-	}
-	s.log.InfoContext(ctx, "message deferred for quiet hours", "message_id", row.ID, "customer_id", row.CustomerID,
-		"channel", row.Channel, "until", until)
-	return Result{Status: Deferred, Reason: "quiet_hours", MessageID: row.ID, DeferUntil: until}, nil
 }
 
 func duplicate(m store.Message) Result {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -44,56 +45,130 @@ const messageColumns = `
 	channel, template, topic, locale, recipient, status, reason, provider_message_id,
 	segments, attempts, created_at, updated_at, sent_at`
 
-// ReserveMessage inserts the ledger row for m.IdempotencyKey, with m.ID as
-// its ID when given (so links rendered before the insert can name the row).
-// It returns the row and true when this call created it. When the key exists
-// it returns the existing row and false; the caller must not send again
-// unless that row is still queued (an attempt that crashed mid-send), in
-// which case the attempt is counted and the row returned with the new count.
-// A queued row created here counts as the first attempt.
+// ReserveMessage inserts the ledger row for m.IdempotencyKey; see
+// ReserveMessages.
 func (s *Store) ReserveMessage(ctx context.Context, m Message) (Message, bool, error) {
-	if m.Status == "" {
-		m.Status = StatusQueued
+	got, created, err := s.ReserveMessages(ctx, []Message{m})
+	if err != nil {
+		return Message{}, false, err
 	}
-	var id, customer any
-	if m.ID != "" {
-		id = m.ID
+	return got[0], created[0], nil
+}
+
+// ReserveMessages inserts the ledger rows for a batch of messages in one
+// statement (one commit for the whole batch), each with m.ID as its ID when
+// given, so links rendered before the insert can name the row. For each
+// input it returns the row and whether this call created it. When a key
+// exists already the existing row comes back with false; the caller must not
+// send again unless that row is still queued (an attempt that crashed
+// mid-send), in which case the attempt is counted. A queued row created here
+// counts as the first attempt. Keys must be unique within a batch.
+func (s *Store) ReserveMessages(ctx context.Context, ms []Message) ([]Message, []bool, error) {
+	if len(ms) == 0 {
+		return nil, nil, nil
 	}
-	if m.CustomerID != "" {
-		customer = m.CustomerID
+	type input struct {
+		Message
+		N        int     `json:"n"`
+		IDOrNull *string `json:"id_or_null"`
+		Customer *string `json:"customer"`
 	}
-	attempts := 0
-	if m.Status == StatusQueued {
-		attempts = 1
+	in := make([]input, len(ms))
+	index := make(map[string]int, len(ms))
+	for i, m := range ms {
+		if m.Status == "" {
+			m.Status = StatusQueued
+		}
+		m.Attempts = 0
+		if m.Status == StatusQueued {
+			m.Attempts = 1
+		}
+		in[i] = input{Message: m, N: i}
+		if m.ID != "" {
+			in[i].IDOrNull = &ms[i].ID
+		}
+		if m.CustomerID != "" {
+			in[i].Customer = &ms[i].CustomerID
+		}
+		if _, dup := index[m.IdempotencyKey]; dup {
+			return nil, nil, fmt.Errorf("reserve messages: idempotency key %q appears twice in one batch", m.IdempotencyKey)
+		}
+		index[m.IdempotencyKey] = i
+	}
+	payload, err := json.Marshal(in)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode messages: %w", err)
 	}
 	rows, err := s.pool.Query(ctx, `
 		INSERT INTO messages AS m (id, idempotency_key, customer_id, journey, step, channel, template,
 			topic, locale, recipient, status, reason, segments, attempts)
-		VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		SELECT coalesce(r.id_or_null, gen_random_uuid()), r.idempotency_key, r.customer, r.journey, r.step,
+			r.channel, r.template, r.topic, coalesce(r.locale, ''), coalesce(r.recipient, ''), r.status,
+			coalesce(r.reason, ''), coalesce(r.segments, 0), r.attempts
+		FROM jsonb_to_recordset($1::jsonb) AS r(n int, id_or_null uuid, idempotency_key text, customer uuid,
+			journey text, step text, channel text, template text, topic text, locale text, recipient text,
+			status text, reason text, segments int, attempts int)
+		ORDER BY r.n
 		ON CONFLICT (idempotency_key) DO UPDATE
 		SET attempts = m.attempts + 1, updated_at = now()
 		WHERE m.status = 'queued' AND excluded.status = 'queued'
-		RETURNING `+messageColumns+`, (xmax = 0) AS created`,
-		id, m.IdempotencyKey, customer, m.Journey, m.Step, m.Channel, m.Template, m.Topic,
-		m.Locale, m.Recipient, m.Status, m.Reason, m.Segments, attempts)
+		RETURNING `+messageColumns+`, (xmax = 0) AS created`, payload)
 	if err != nil {
-		return Message{}, false, fmt.Errorf("reserve message %s: %w", m.IdempotencyKey, err)
+		return nil, nil, fmt.Errorf("reserve %d messages: %w", len(ms), err)
 	}
-	got, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[reserved])
-	if err == nil {
-		return got.Message, got.Created, nil
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByName[reserved])
+	if err != nil {
+		return nil, nil, fmt.Errorf("reserve %d messages: %w", len(ms), err)
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return Message{}, false, fmt.Errorf("reserve message %s: %w", m.IdempotencyKey, err)
+	out := make([]Message, len(ms))
+	created := make([]bool, len(ms))
+	var missing []string
+	for _, r := range got {
+		i := index[r.IdempotencyKey]
+		out[i], created[i] = r.Message, r.Created
+		delete(index, r.IdempotencyKey)
 	}
-	existing, err := s.MessageByKey(ctx, m.IdempotencyKey)
-	return existing, false, err
+	for key := range index {
+		missing = append(missing, key)
+	}
+	if len(missing) > 0 {
+		existing, err := s.MessagesByKey(ctx, missing)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, key := range missing {
+			m, ok := existing[key]
+			if !ok {
+				return nil, nil, fmt.Errorf("reserve message %s: row vanished", key)
+			}
+			out[index[key]] = m
+		}
+	}
+	return out, created, nil
 }
 
 // reserved is a ledger row plus whether the insert created it.
 type reserved struct {
 	Message
 	Created bool `db:"created"`
+}
+
+// MessagesByKey looks ledger rows up by idempotency key; keys without a row
+// are absent from the map.
+func (s *Store) MessagesByKey(ctx context.Context, keys []string) (map[string]Message, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+messageColumns+` FROM messages WHERE idempotency_key = ANY($1)`, keys)
+	if err != nil {
+		return nil, fmt.Errorf("load %d messages: %w", len(keys), err)
+	}
+	ms, err := pgx.CollectRows(rows, pgx.RowToStructByName[Message])
+	if err != nil {
+		return nil, fmt.Errorf("load %d messages: %w", len(keys), err)
+	}
+	out := make(map[string]Message, len(ms))
+	for _, m := range ms {
+		out[m.IdempotencyKey] = m
+	}
+	return out, nil
 }
 
 // MessageByKey looks a ledger row up by its idempotency key.
@@ -124,10 +199,10 @@ func (s *Store) oneMessage(ctx context.Context, query, key string) (Message, err
 
 // Outcome is what became of a send attempt.
 type Outcome struct {
-	Status            string
-	Reason            string
-	ProviderMessageID string
-	Segments          int
+	Status            string `json:"status"`
+	Reason            string `json:"reason"`
+	ProviderMessageID string `json:"provider_message_id"`
+	Segments          int    `json:"segments"`
 }
 
 // StartAttempt counts a delivery attempt on a queued row, so the ledger shows
@@ -142,19 +217,40 @@ func (s *Store) StartAttempt(ctx context.Context, id string) error {
 	return nil
 }
 
-// CompleteMessage records the outcome of a queued message. A row that already
-// has a final status is left alone, so a late retry cannot overwrite "sent".
+// CompleteMessage records the outcome of a queued message; see
+// CompleteMessages.
 func (s *Store) CompleteMessage(ctx context.Context, id string, o Outcome) error {
-	_, err := s.pool.Exec(ctx, `
-		UPDATE messages SET
-			status = $2, reason = $3, provider_message_id = $4,
-			segments = CASE WHEN $5 > 0 THEN $5 ELSE segments END,
-			updated_at = now(),
-			sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
-		WHERE id = $1 AND status = 'queued'`,
-		id, o.Status, o.Reason, o.ProviderMessageID, o.Segments)
+	return s.CompleteMessages(ctx, []Completion{{ID: id, Outcome: o}})
+}
+
+// Completion is the outcome of one ledger row.
+type Completion struct {
+	ID string `json:"id"`
+	Outcome
+}
+
+// CompleteMessages records the outcomes of queued messages in one statement.
+// A row that already has a final status is left alone, so a late retry
+// cannot overwrite "sent".
+func (s *Store) CompleteMessages(ctx context.Context, cs []Completion) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	payload, err := json.Marshal(cs)
 	if err != nil {
-		return fmt.Errorf("complete message %s: %w", id, err)
+		return fmt.Errorf("encode outcomes: %w", err)
+	}
+	_, err = s.pool.Exec(ctx, `
+		UPDATE messages m SET
+			status = o.status, reason = o.reason, provider_message_id = o.provider_message_id,
+			segments = CASE WHEN o.segments > 0 THEN o.segments ELSE m.segments END,
+			updated_at = now(),
+			sent_at = CASE WHEN o.status = 'sent' THEN now() ELSE m.sent_at END
+		FROM jsonb_to_recordset($1::jsonb) AS o(id uuid, status text, reason text,
+			provider_message_id text, segments int)
+		WHERE m.id = o.id AND m.status = 'queued'`, payload)
+	if err != nil {
+		return fmt.Errorf("complete %d messages: %w", len(cs), err)
 	}
 	return nil
 }
@@ -188,10 +284,10 @@ func (s *Store) CountRecentMessages(ctx context.Context, customerID, channel str
 }
 
 // SendFacts is everything the send path's policy needs about one customer
-// and channel, read in a single round trip: the profile, the consents on the
-// channel, whether the address is suppressed and how many messages went out
-// in each cap window.
+// and channel: the profile, the consents on the channel, whether the address
+// is suppressed and how many messages went out in each cap window.
 type SendFacts struct {
+	// Customer is the zero Customer when the ID matches no customer.
 	Customer
 	// Consents maps topic to status for the channel asked about.
 	Consents map[string]string `db:"consents"`
@@ -203,42 +299,64 @@ type SendFacts struct {
 
 // SendFactsQuery says what SendFacts should look at.
 type SendFactsQuery struct {
-	CustomerID string
-	Channel    string
+	CustomerID string `json:"customer_id"`
+	Channel    string `json:"channel"`
 	// Address overrides the customer's own address for the suppression
 	// check (a message to a fixed internal mailbox).
-	Address string
-	// Since lists the starts of the cap windows to count messages in,
-	// leaving out the topics in Exempt.
-	Since  []time.Time
-	Exempt []string
+	Address string `json:"address"`
+	// Since lists the starts of the cap windows to count messages in.
+	Since []time.Time `json:"since"`
 }
 
-// SendFacts loads the facts for one intended message, or ErrNotFound.
-func (s *Store) SendFacts(ctx context.Context, q SendFactsQuery) (SendFacts, error) {
+// SendFacts loads the facts for a batch of intended messages in one round
+// trip, aligned with qs; exempt topics are left out of every count.
+func (s *Store) SendFacts(ctx context.Context, qs []SendFactsQuery, exempt []string) ([]SendFacts, error) {
+	if len(qs) == 0 {
+		return nil, nil
+	}
+	type input struct {
+		SendFactsQuery
+		N int `json:"n"`
+	}
+	in := make([]input, len(qs))
+	for i, q := range qs {
+		if q.Since == nil {
+			q.Since = []time.Time{}
+		}
+		in[i] = input{q, i}
+	}
+	payload, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("encode send facts query: %w", err)
+	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT `+customerColumns+`,
+		SELECT q.n, `+customerColumns+`,
 			(SELECT coalesce(jsonb_object_agg(k.topic, k.status), '{}')
-			   FROM consents k WHERE k.customer_id = c.id AND k.channel = $2) AS consents,
+			   FROM consents k WHERE k.customer_id = c.id AND k.channel = q.channel) AS consents,
 			coalesce((SELECT sp.reason FROM suppressions sp
-			   WHERE sp.channel = $2 AND sp.address = lower(btrim(coalesce(nullif($3, ''),
-			         CASE WHEN $2 = 'email' THEN c.email ELSE c.phone END)))), '') AS suppressed,
+			   WHERE sp.channel = q.channel AND sp.address = lower(btrim(coalesce(nullif(q.address, ''),
+			         CASE WHEN q.channel = 'email' THEN c.email ELSE c.phone END)))), '') AS suppressed,
 			ARRAY(SELECT (SELECT count(*) FROM messages m
-			    WHERE m.customer_id = c.id AND m.channel = $2 AND m.created_at >= w.since
-			      AND m.status IN ('queued', 'sent') AND NOT (m.topic = ANY($5)))::int
-			   FROM unnest($4::timestamptz[]) WITH ORDINALITY AS w(since, n) ORDER BY w.n) AS recent
-		FROM customers c
-		WHERE c.id = $1`,
-		q.CustomerID, q.Channel, q.Address, q.Since, q.Exempt)
+			    WHERE m.customer_id = c.id AND m.channel = q.channel AND m.created_at >= w.since
+			      AND m.status IN ('queued', 'sent') AND NOT (m.topic = ANY($2)))::int
+			   FROM unnest(q.since) WITH ORDINALITY AS w(since, i) ORDER BY w.i) AS recent
+		FROM jsonb_to_recordset($1::jsonb) AS q(n int, customer_id uuid, channel text, address text, since timestamptz[])
+		JOIN customers c ON c.id = q.customer_id`, payload, exempt)
 	if err != nil {
-		return SendFacts{}, fmt.Errorf("load send facts of %s: %w", q.CustomerID, err)
+		return nil, fmt.Errorf("load send facts: %w", err)
 	}
-	f, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[SendFacts])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return SendFacts{}, fmt.Errorf("customer %s: %w", q.CustomerID, ErrNotFound)
-	}
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByName[numberedFacts])
 	if err != nil {
-		return SendFacts{}, fmt.Errorf("load send facts of %s: %w", q.CustomerID, err)
+		return nil, fmt.Errorf("load send facts: %w", err)
 	}
-	return f, nil
+	out := make([]SendFacts, len(qs))
+	for _, f := range got {
+		out[f.N] = f.SendFacts
+	}
+	return out, nil
+}
+
+type numberedFacts struct {
+	N int `db:"n"`
+	SendFacts
 }
