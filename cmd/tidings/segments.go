@@ -93,6 +93,27 @@ func loadSegment(ctx context.Context, s *store.Store, arg string) (*segment.Defi
 	return def, nil
 }
 
+// openSegment is what count and preview share: the evaluation time, the
+// store, and the definition from a file or by name, with a warning printed
+// when it reads stale scores. The caller closes the store.
+func (a *app) openSegment(ctx context.Context, f *segmentFlags, arg string) (*store.Store, *segment.Definition, time.Time, error) {
+	now, err := f.now()
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	def, err := loadSegment(ctx, s, arg)
+	if err != nil {
+		s.Close()
+		return nil, nil, time.Time{}, err
+	}
+	a.warnStaleScores(ctx, s, def, now)
+	return s, def, now, nil
+}
+
 // warnStaleScores tells the user when a definition reads scores that are
 // missing or older than two days, because its count would silently be off.
 func (a *app) warnStaleScores(ctx context.Context, s *store.Store, def *segment.Definition, now time.Time) {
@@ -133,20 +154,11 @@ as file:line:column: path: what was expected).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			now, err := f.now()
-			if err != nil {
-				return err
-			}
-			s, err := a.openStore(ctx)
+			s, def, now, err := a.openSegment(ctx, &f, args[0])
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			def, err := loadSegment(ctx, s, args[0])
-			if err != nil {
-				return err
-			}
-			a.warnStaleScores(ctx, s, def, now)
 			start := time.Now()
 			n, err := segment.Count(ctx, s.Pool(), def, segment.At(now))
 			if err != nil {
@@ -182,23 +194,14 @@ is unbiased and the same on every run.`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			now, err := f.now()
-			if err != nil {
-				return err
-			}
 			if limit < 1 || limit > 1000 {
 				return withCode(exitUsage, fmt.Errorf("--limit %d: want 1 to 1000", limit))
 			}
-			s, err := a.openStore(ctx)
+			s, def, now, err := a.openSegment(ctx, &f, args[0])
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			def, err := loadSegment(ctx, s, args[0])
-			if err != nil {
-				return err
-			}
-			a.warnStaleScores(ctx, s, def, now)
 			start := time.Now()
 			n, err := segment.Count(ctx, s.Pool(), def, segment.At(now))
 			if err != nil {
