@@ -3,10 +3,13 @@ package workflows
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -47,6 +50,7 @@ type harness struct {
 
 func newHarness(t *testing.T, zone string) *harness {
 	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	h := &harness{
 		t: t, env: suite.NewTestWorkflowEnvironment(), zone: zone, claimed: true,
 		deferFor: map[string]time.Duration{}, fail: map[string]bool{}, attempts: map[string]int{},

@@ -233,6 +233,13 @@ func (b *inbox) handle(e Event) {
 	}
 }
 
+// ignoreAll lets the journey send again after the event that stopped it
+// (a survey's thank-you after its answer); later events change nothing.
+func (b *inbox) ignoreAll() {
+	b.stopped = false
+	b.stop = func(Event) bool { return false }
+}
+
 // drain handles events already delivered, without waiting.
 func (b *inbox) drain(ctx workflow.Context) {
 	var e Event

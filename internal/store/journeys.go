@@ -178,9 +178,9 @@ type BirthdayCandidate struct {
 type BirthdayQuery struct {
 	At         time.Time
 	SendMinute int
-	KeyPrefix string
-	After     BirthdayCursor
-	Limit     int
+	KeyPrefix  string
+	After      BirthdayCursor
+	Limit      int
 }
 
 // BirthdayPageSQL is exported so its plan can be checked with EXPLAIN. It

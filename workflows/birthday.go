@@ -1,0 +1,74 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/tidingsdev/tidings/activities"
+	"github.com/tidingsdev/tidings/internal/store"
+)
+
+// Birthday sweep defaults (BirthdaySweepInput's zero values).
+const (
+	DefaultBirthdayMinute   = 9 * 60
+	DefaultBirthdayDiscount = 15
+	DefaultSweepBatchSize   = 500
+	// DefaultBatchesPerRun bounds one run's history; the sweep then
+	// continues as new with its cursor.
+	DefaultBatchesPerRun = 100
+)
+
+// BirthdaySweepInput is one hourly sweep. The schedule passes nothing; the
+// cursor fields carry progress across continue-as-new.
+type BirthdaySweepInput struct {
+	// At is the instant whose local dates count; zero means the run's start.
+	At time.Time `json:"at,omitzero"`
+	// SendMinute is the local time greetings start, minutes after midnight;
+	// default 540 (09:00). Later sweeps the same local day catch up.
+	SendMinute      int `json:"send_minute,omitempty"`
+	DiscountPercent int `json:"discount_percent,omitempty"`
+	BatchSize       int `json:"batch_size,omitempty"`
+	BatchesPerRun   int `json:"batches_per_run,omitempty"`
+
+	Cursor store.BirthdayCursor `json:"cursor,omitzero"`
+	Counts activities.Counts    `json:"counts,omitzero"`
+}
+
+// BirthdaySweepResult tallies the greetings of the whole sweep.
+type BirthdaySweepResult struct {
+	Counts  activities.Counts `json:"counts"`
+	Batches int               `json:"batches"`
+}
+
+// BirthdaySweep (registered as BirthdaySweepWorkflow) greets everyone whose
+// birthday it is in their own time zone, page by page. It is idempotent: the
+// ledger key birthday/<customer>/<year> keeps a second sweep, a retry or a
+// crash from greeting anyone twice.
+func BirthdaySweep(ctx workflow.Context, in BirthdaySweepInput) (BirthdaySweepResult, error) {
+	if in.At.IsZero() {
+		in.At = workflow.Now(ctx)
+	}
+	perRun := orDefault(in.BatchesPerRun, DefaultBatchesPerRun)
+	for batch := 0; ; batch++ {
+		if batch == perRun {
+			return BirthdaySweepResult{}, workflow.NewContinueAsNewError(ctx, BirthdaySweepWorkflow, in)
+		}
+		var res activities.BirthdayBatchResult
+		err := workflow.ExecuteActivity(withBatch(ctx), act.BirthdayBatch, activities.BirthdayBatchInput{
+			At: in.At, SendMinute: orDefault(in.SendMinute, DefaultBirthdayMinute),
+			DiscountPercent: orDefault(in.DiscountPercent, DefaultBirthdayDiscount),
+			Cursor:          in.Cursor, BatchSize: orDefault(in.BatchSize, DefaultSweepBatchSize),
+		}).Get(ctx, &res)
+		if err != nil {
+			return BirthdaySweepResult{Counts: in.Counts}, err
+		}
+		in.Cursor = res.Cursor
+		in.Counts.Add(res.Counts)
+		if res.Done {
+			workflow.GetLogger(ctx).Info("birthday sweep done", "sent", in.Counts.Sent, "skipped", in.Counts.Skipped,
+				"failed", in.Counts.Failed, "deferred", in.Counts.Deferred)
+			return BirthdaySweepResult{Counts: in.Counts, Batches: batch + 1}, nil
+		}
+	}
+}

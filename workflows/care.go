@@ -1,0 +1,106 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/tidingsdev/tidings/activities"
+	"github.com/tidingsdev/tidings/internal/delivery"
+)
+
+// Care send defaults (CareSendInput's zero values).
+const (
+	DefaultCareTopic = delivery.TopicCare
+	// DefaultCarePasses bounds how many times a run comes back for
+	// customers whose quiet hours deferred the message.
+	DefaultCarePasses = 24
+	// minCarePassGap keeps passes at least this far apart.
+	minCarePassGap = 15 * time.Minute
+)
+
+// CareSendInput is one run of a recurring care message, usually started by a
+// Temporal Schedule (`tidings schedules`). Pass and Cursor carry progress
+// across continue-as-new.
+type CareSendInput struct {
+	// Template is required: the message to send.
+	Template string `json:"template"`
+	// Topic decides consent and caps; default care.
+	Topic string `json:"topic,omitempty"`
+	// Channel is email (default) or sms.
+	Channel string `json:"channel,omitempty"`
+	// Tag limits the audience to customers carrying it; empty means all.
+	Tag  string         `json:"tag,omitempty"`
+	Data map[string]any `json:"data,omitempty"`
+	// RunKey makes the run idempotent: keys are care/<run key>/<customer>.
+	// Default: the workflow ID, which a schedule derives from the scheduled
+	// time, so re-triggering the same run sends nothing twice.
+	RunKey        string `json:"run_key,omitempty"`
+	BatchSize     int    `json:"batch_size,omitempty"`
+	BatchesPerRun int    `json:"batches_per_run,omitempty"`
+	MaxPasses     int    `json:"max_passes,omitempty"`
+
+	Cursor string `json:"cursor,omitempty"`
+	Pass   int    `json:"pass,omitempty"`
+	// Counts tallies the run; PassCounts the current pass, whose deferrals
+	// decide whether another pass follows.
+	Counts     activities.Counts `json:"counts,omitzero"`
+	PassCounts activities.Counts `json:"pass_counts,omitzero"`
+}
+
+// CareSendResult tallies the run.
+type CareSendResult struct {
+	Counts activities.Counts `json:"counts"`
+	Passes int               `json:"passes"`
+}
+
+// CareSend (registered as CareSendWorkflow) sends one template on one topic
+// to an audience in batches. A pass visits every customer still due; when
+// quiet hours deferred some, the run sleeps until the earliest allowed time
+// and makes another pass, which only visits those without a final ledger
+// row.
+func CareSend(ctx workflow.Context, in CareSendInput) (CareSendResult, error) {
+	if in.Template == "" {
+		return CareSendResult{}, temporal.NewNonRetryableApplicationError("care send: template is required", activities.ErrInvalidInput, nil)
+	}
+	if in.Channel != "" && in.Channel != delivery.Email && in.Channel != delivery.SMS {
+		return CareSendResult{}, temporal.NewNonRetryableApplicationError(
+			"care send: channel "+in.Channel+" is neither email nor sms", activities.ErrInvalidInput, nil)
+	}
+	if in.RunKey == "" {
+		in.RunKey = workflow.GetInfo(ctx).WorkflowExecution.ID
+	}
+	perRun := orDefault(in.BatchesPerRun, DefaultBatchesPerRun)
+	for batch := 0; ; batch++ {
+		if batch == perRun {
+			return CareSendResult{}, workflow.NewContinueAsNewError(ctx, CareSendWorkflow, in)
+		}
+		var res activities.CareBatchResult
+		err := workflow.ExecuteActivity(withBatch(ctx), act.CareBatch, activities.CareBatchInput{
+			RunKey: in.RunKey, Template: in.Template, Topic: orDefault(in.Topic, DefaultCareTopic),
+			Channel: orDefault(in.Channel, delivery.Email), Tag: in.Tag, Data: in.Data,
+			Cursor: in.Cursor, BatchSize: orDefault(in.BatchSize, DefaultSweepBatchSize),
+		}).Get(ctx, &res)
+		if err != nil {
+			return CareSendResult{Counts: in.Counts, Passes: in.Pass + 1}, err
+		}
+		in.Cursor = res.Cursor
+		in.PassCounts.Add(res.Counts)
+		in.Counts.Add(activities.Counts{Sent: res.Counts.Sent, Skipped: res.Counts.Skipped, Failed: res.Counts.Failed})
+		if !res.Done {
+			continue
+		}
+		if in.PassCounts.Deferred == 0 || in.Pass+1 >= orDefault(in.MaxPasses, DefaultCarePasses) {
+			in.Counts.Deferred = in.PassCounts.Deferred
+			return CareSendResult{Counts: in.Counts, Passes: in.Pass + 1}, nil
+		}
+		wait := max(in.PassCounts.RetryAt.Sub(workflow.Now(ctx)), minCarePassGap)
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			return CareSendResult{Counts: in.Counts, Passes: in.Pass + 1}, err
+		}
+		in.Pass++
+		in.Cursor = ""
+		in.PassCounts = activities.Counts{}
+	}
+}

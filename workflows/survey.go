@@ -1,0 +1,182 @@
+package workflows
+
+import (
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/tidingsdev/tidings/activities"
+	"github.com/tidingsdev/tidings/internal/delivery"
+)
+
+// Survey kinds.
+const (
+	SurveyNPS  = "nps"  // 0–10: how likely to recommend us
+	SurveyCSAT = "csat" // 1–5: how satisfied with this order or ticket
+)
+
+// Survey defaults (SurveyInput's zero values).
+const (
+	DefaultSurveyDelay  = 24 * time.Hour
+	DefaultAnswerWait   = 3 * 24 * time.Hour
+	DefaultReminderWait = 4 * 24 * time.Hour
+	DefaultSurveyWindow = 30 * 24 * time.Hour
+)
+
+// SurveyResult is how a survey follow-up ended.
+type SurveyResult struct {
+	Outcome string   `json:"outcome"`
+	Survey  string   `json:"survey"`
+	Score   *int     `json:"score,omitempty"`
+	Sent    []string `json:"sent,omitempty"`
+}
+
+// survey is one customer's follow-up: wait a day, ask, remind once, and act
+// on the answer.
+type survey struct {
+	*journey
+	in     SurveyInput
+	kind   string
+	answer *Event
+	// messageIDs are the ledger IDs of this run's survey and reminder: an
+	// answer names the message its link came from.
+	messageIDs []string
+}
+
+// SurveyJourney (registered as SurveyWorkflow) asks for a score after a
+// delivery or a closed ticket. At most one runs per customer per 30 days,
+// however many orders arrive; later triggers while it runs are ignored.
+func SurveyJourney(ctx workflow.Context, in SurveyInput) (SurveyResult, error) {
+	s := &survey{in: in}
+	s.setup(ctx)
+	outcome, err := s.run(ctx)
+	outcome, err = s.end(ctx, outcome, err)
+	res := SurveyResult{Outcome: outcome, Survey: s.kind, Sent: s.sent}
+	if s.answer != nil {
+		score, _ := number(s.answer.Properties["score"])
+		n := int(score)
+		res.Score = &n
+	}
+	return res, err
+}
+
+func (s *survey) setup(ctx workflow.Context) {
+	s.kind = s.in.Survey
+	if s.kind == "" {
+		s.kind = SurveyNPS
+		if s.in.Trigger.Type == EventTicketClosed {
+			s.kind = SurveyCSAT
+		}
+	}
+	s.journey = newJourney(ctx, Survey, s.in.CustomerID, s.onEvent)
+	s.messageIDs = []string{delivery.MessageID(s.key("survey")), delivery.MessageID(s.key("reminder"))}
+}
+
+// onEvent ends the waiting at this run's answer: one whose message ID is
+// our survey or reminder, or, without a message ID, one of our kind.
+func (s *survey) onEvent(e Event) bool {
+	if e.Type != EventSurveyAnswered {
+		return false
+	}
+	msg, _ := e.Properties["message_id"].(string)
+	kind, _ := e.Properties["survey"].(string)
+	if msg != "" && !slices.Contains(s.messageIDs, msg) || msg == "" && kind != "" && kind != s.kind {
+		return false
+	}
+	s.answer = &e
+	return true
+}
+
+func (s *survey) run(ctx workflow.Context) (string, error) {
+	ok, err := s.claim(ctx, s.in.Trigger.Type, orDefault(s.in.Window, DefaultSurveyWindow))
+	if err != nil || !ok {
+		return OutcomeAlreadyRun, err
+	}
+	if _, err := s.profile(ctx, ""); err != nil {
+		return "", err
+	}
+	steps := []func(workflow.Context) (bool, error){
+		s.wait(orDefault(s.in.Delay, DefaultSurveyDelay)),
+		s.ask("survey", "survey_request"),
+		s.wait(orDefault(s.in.AnswerWait, DefaultAnswerWait)),
+		s.ask("reminder", "survey_reminder"),
+		s.wait(orDefault(s.in.ReminderWait, DefaultReminderWait)),
+	}
+	for _, step := range steps {
+		goOn, err := step(ctx)
+		if err != nil {
+			return "", err
+		}
+		if !goOn {
+			return s.answered(ctx)
+		}
+	}
+	return OutcomeNoResponse, nil
+}
+
+func (s *survey) wait(d time.Duration) func(workflow.Context) (bool, error) {
+	return func(ctx workflow.Context) (bool, error) { return s.box.sleep(ctx, d), nil }
+}
+
+// ask sends the survey or its reminder; the send path defers it into the
+// customer's sending window and the one-click score links carry its
+// message ID.
+func (s *survey) ask(step, template string) func(workflow.Context) (bool, error) {
+	return func(ctx workflow.Context) (bool, error) {
+		return s.send(ctx, delivery.Request{Step: step, Channel: delivery.Email, Template: template,
+			Topic: delivery.TopicSurveys, Data: map[string]any{"survey": s.kind}})
+	}
+}
+
+// answered acts on the score: detractors raise a care alert, promoters are
+// asked for a review, everyone is thanked.
+func (s *survey) answered(ctx workflow.Context) (string, error) {
+	s.box.ignoreAll()
+	score, _ := number(s.answer.Properties["score"])
+	comment, _ := s.answer.Properties["comment"].(string)
+	outcome := classify(s.kind, int(score))
+	thanks := delivery.Request{Step: "thanks", Channel: delivery.Email, Template: "survey_thanks",
+		Topic: delivery.TopicSurveys, Transactional: true, Data: map[string]any{"survey": s.kind}}
+	switch outcome {
+	case OutcomeDetractor:
+		err := workflow.ExecuteActivity(withSend(ctx), act.AlertCareTeam, activities.AlertInput{
+			CustomerID: s.customerID, Journey: s.name, RunID: s.runID, Survey: s.kind, Score: int(score), Comment: comment,
+		}).Get(ctx, nil)
+		if customerGone(err) {
+			return "", err
+		}
+		if err != nil {
+			workflow.GetLogger(ctx).Error("care team not alerted", "customer_id", s.customerID, "error", err)
+		}
+	case OutcomePromoter:
+		var link activities.ReviewLinkResult
+		if err := workflow.ExecuteActivity(withStore(ctx), act.ReviewLink, activities.ReviewLinkInput{CustomerID: s.customerID}).Get(ctx, &link); err != nil {
+			return "", err
+		}
+		if link.URL != "" {
+			thanks.Template = "survey_thanks_review"
+			thanks.Data["review_url"] = link.URL
+		}
+	}
+	if _, err := s.send(ctx, thanks); err != nil {
+		return "", err
+	}
+	return outcome, nil
+}
+
+// classify sorts a score: NPS 0–6 detractor, 9–10 promoter; CSAT 1–2
+// detractor, 5 promoter; the rest passive.
+func classify(kind string, score int) string {
+	detractorMax, promoterMin := 6, 9
+	if kind == SurveyCSAT {
+		detractorMax, promoterMin = 2, 5
+	}
+	switch {
+	case score <= detractorMax:
+		return OutcomeDetractor
+	case score >= promoterMin:
+		return OutcomePromoter
+	}
+	return OutcomePassive
+}

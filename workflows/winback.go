@@ -1,0 +1,156 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/tidingsdev/tidings/activities"
+	"github.com/tidingsdev/tidings/internal/delivery"
+)
+
+// Win-back defaults (WinbackInput's zero values).
+const (
+	DefaultWinbackStepGap     = 7 * 24 * time.Hour
+	DefaultOfferPercent       = 10
+	DefaultLastChancePercent  = 20
+	DefaultWinbackCooldown    = 180 * 24 * time.Hour
+	DefaultLapsedTag          = "lapsed"
+	winbackCouponPrefix       = "BACK"
+	winbackStepMissYou        = "miss_you"
+	winbackStepOffer          = "offer"
+	winbackStepLastChance     = "last_chance"
+	winbackStepLastChanceSMS  = "last_chance_sms"
+	winbackTemplateMissYou    = "winback_miss_you"
+	winbackTemplateOffer      = "winback_offer"
+	winbackTemplateLastChance = "winback_last_chance"
+)
+
+// WinbackResult is how a win-back ended.
+type WinbackResult struct {
+	Outcome string   `json:"outcome"`
+	Sent    []string `json:"sent,omitempty"`
+	// Purchase is the order that won the customer back, if one did.
+	Purchase *Event `json:"purchase,omitempty"`
+}
+
+// winback is one lapsed customer's run: we miss you, an offer, a last
+// chance, each a step gap apart, then the lapsed tag. A purchase at any
+// point ends it at once.
+type winback struct {
+	*journey
+	in       WinbackInput
+	purchase *Event
+}
+
+// WinbackJourney (registered as WinbackWorkflow) tries to bring a lapsed
+// customer back. The win-back sweep starts it; its own claim keeps the
+// 180-day rule however it was started.
+func WinbackJourney(ctx workflow.Context, in WinbackInput) (WinbackResult, error) {
+	w := &winback{in: in}
+	w.setup(ctx)
+	outcome, err := w.run(ctx)
+	outcome, err = w.end(ctx, outcome, err)
+	return WinbackResult{Outcome: outcome, Sent: w.sent, Purchase: w.purchase}, err
+}
+
+func (w *winback) setup(ctx workflow.Context) {
+	w.journey = newJourney(ctx, Winback, w.in.CustomerID, w.onEvent)
+}
+
+func (w *winback) onEvent(e Event) bool {
+	if e.Type != EventPurchase {
+		return false
+	}
+	w.purchase = &e
+	return true
+}
+
+func (w *winback) run(ctx workflow.Context) (string, error) {
+	ok, err := w.claim(ctx, "lapsed", orDefault(w.in.Cooldown, DefaultWinbackCooldown))
+	if err != nil || !ok {
+		return OutcomeAlreadyRun, err
+	}
+	if _, err := w.profile(ctx, ""); err != nil {
+		return "", err
+	}
+	gap := orDefault(w.in.StepGap, DefaultWinbackStepGap)
+	steps := []func(workflow.Context) (bool, error){
+		w.missYou,
+		w.after(gap, w.offer),
+		w.after(gap, w.lastChance),
+		w.after(gap, func(workflow.Context) (bool, error) { return true, nil }),
+	}
+	for _, step := range steps {
+		goOn, err := step(ctx)
+		if err != nil {
+			return "", err
+		}
+		if !goOn {
+			return OutcomeConverted, w.convert(ctx, *w.purchase)
+		}
+	}
+	return OutcomeLapsed, w.tagLapsed(ctx)
+}
+
+// after runs step once gap has passed, unless a purchase comes first.
+func (w *winback) after(gap time.Duration, step func(workflow.Context) (bool, error)) func(workflow.Context) (bool, error) {
+	return func(ctx workflow.Context) (bool, error) {
+		if !w.box.sleep(ctx, gap) {
+			return false, nil
+		}
+		return step(ctx)
+	}
+}
+
+func (w *winback) missYou(ctx workflow.Context) (bool, error) {
+	return w.send(ctx, delivery.Request{Step: winbackStepMissYou, Channel: delivery.Email, Template: winbackTemplateMissYou, Topic: delivery.TopicMarketing})
+}
+
+func (w *winback) offer(ctx workflow.Context) (bool, error) {
+	data, err := w.couponData(ctx, winbackStepOffer, orDefault(w.in.OfferPercent, DefaultOfferPercent))
+	if err != nil {
+		return false, err
+	}
+	return w.send(ctx, delivery.Request{Step: winbackStepOffer, Channel: delivery.Email, Template: winbackTemplateOffer,
+		Topic: delivery.TopicMarketing, Data: data})
+}
+
+// lastChance sends the bigger discount by email and, to customers who
+// allowed marketing SMS, by SMS too, with the same code.
+func (w *winback) lastChance(ctx workflow.Context) (bool, error) {
+	data, err := w.couponData(ctx, winbackStepLastChance, orDefault(w.in.LastChancePercent, DefaultLastChancePercent))
+	if err != nil {
+		return false, err
+	}
+	goOn, err := w.send(ctx, delivery.Request{Step: winbackStepLastChance, Channel: delivery.Email,
+		Template: winbackTemplateLastChance, Topic: delivery.TopicMarketing, Data: data})
+	if err != nil || !goOn {
+		return goOn, err
+	}
+	p, err := w.profile(ctx, delivery.TopicMarketing)
+	if err != nil || !p.SMSConsent {
+		return true, err
+	}
+	return w.send(ctx, delivery.Request{Step: winbackStepLastChanceSMS, Channel: delivery.SMS,
+		Template: winbackTemplateLastChance, Topic: delivery.TopicMarketing, Data: data})
+}
+
+// couponData issues the step's coupon (derived from the run's key, so it is
+// the same on every retry) for the template.
+func (w *winback) couponData(ctx workflow.Context, step string, percent int) (map[string]any, error) {
+	var c activities.CouponResult
+	err := workflow.ExecuteActivity(withStore(ctx), act.IssueCoupon, activities.CouponInput{
+		Key: w.key(step), Prefix: winbackCouponPrefix,
+	}).Get(ctx, &c)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"coupon": c.Code, "discount_percent": percent}, nil
+}
+
+func (w *winback) tagLapsed(ctx workflow.Context) error {
+	return workflow.ExecuteActivity(withStore(ctx), act.TagCustomer, activities.TagInput{
+		CustomerID: w.customerID, Tag: orDefault(w.in.LapsedTag, DefaultLapsedTag),
+	}).Get(ctx, nil)
+}
