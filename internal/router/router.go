@@ -30,7 +30,7 @@ type Temporal interface {
 
 // Outbox is what the router needs of the store.
 type Outbox interface {
-	DeliverOutbox(ctx context.Context, ids []int64, limit int, deliver store.DeliverFunc) (int, error)
+	DeliverOutbox(ctx context.Context, ids []int64, limit int, deliver store.DeliverFunc) ([]int64, error)
 }
 
 // Options tune a Router; zero values mean the defaults.
@@ -70,10 +70,11 @@ func New(outbox Outbox, temporal Temporal, opt Options) *Router {
 
 // Route delivers the given stored events now (the API calls it right after
 // storing them). Events another process is routing, or that were routed
-// already, are skipped. An error leaves the rest in the outbox for Drain.
-func (r *Router) Route(ctx context.Context, ids ...int64) (int, error) {
+// already, are skipped. It returns the IDs it routed; an error leaves the
+// rest in the outbox for Drain.
+func (r *Router) Route(ctx context.Context, ids ...int64) ([]int64, error) {
 	if len(ids) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	return r.outbox.DeliverOutbox(ctx, ids, len(ids), r.deliver)
 }
@@ -83,7 +84,8 @@ func (r *Router) Route(ctx context.Context, ids ...int64) (int, error) {
 func (r *Router) Drain(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, err := r.outbox.DeliverOutbox(ctx, nil, r.opt.BatchSize, r.deliver)
+		routed, err := r.outbox.DeliverOutbox(ctx, nil, r.opt.BatchSize, r.deliver)
+		n := len(routed)
 		total += n
 		if err != nil || n < r.opt.BatchSize {
 			return total, err

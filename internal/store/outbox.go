@@ -17,9 +17,9 @@ type DeliverFunc func(ctx context.Context, e Event) error
 // duration, so several processes can drain at once without delivering an
 // event twice, and an event already routed is never routed again. It stops at
 // the first failure (the journey engine is most likely unreachable), records
-// the error on that event, and returns how many were routed.
-func (s *Store) DeliverOutbox(ctx context.Context, ids []int64, limit int, deliver DeliverFunc) (int, error) {
-	routed := 0
+// the error on that event, and returns the IDs it routed.
+func (s *Store) DeliverOutbox(ctx context.Context, ids []int64, limit int, deliver DeliverFunc) ([]int64, error) {
+	var routed []int64
 	var deliverErr error
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
@@ -48,12 +48,12 @@ func (s *Store) DeliverOutbox(ctx context.Context, ids []int64, limit int, deliv
 				WHERE id = $1`, e.ID); err != nil {
 				return err
 			}
-			routed++
+			routed = append(routed, e.ID)
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("deliver outbox: %w", err)
+		return nil, fmt.Errorf("deliver outbox: %w", err)
 	}
 	if deliverErr != nil {
 		return routed, fmt.Errorf("deliver outbox: %w", deliverErr)

@@ -32,15 +32,15 @@ func TestOutboxDeliversInOrderAndStopsAtFirstFailure(t *testing.T) {
 
 	var seen []string
 	down := errors.New("temporal unreachable")
-	n, err := s.DeliverOutbox(ctx, nil, 10, func(_ context.Context, e store.Event) error {
+	routed, err := s.DeliverOutbox(ctx, nil, 10, func(_ context.Context, e store.Event) error {
 		if e.EventID == "e2" {
 			return down
 		}
 		seen = append(seen, e.EventID)
 		return nil
 	})
-	if !errors.Is(err, down) || n != 1 || len(seen) != 1 || seen[0] != "e1" {
-		t.Fatalf("first drain: routed %d %v, err %v; want e1 routed then the failure", n, seen, err)
+	if !errors.Is(err, down) || len(routed) != 1 || len(seen) != 1 || seen[0] != "e1" {
+		t.Fatalf("first drain: routed %v %v, err %v; want e1 routed then the failure", routed, seen, err)
 	}
 	var attempts int
 	var reason string
@@ -55,19 +55,19 @@ func TestOutboxDeliversInOrderAndStopsAtFirstFailure(t *testing.T) {
 	}
 
 	seen = nil
-	n, err = s.DeliverOutbox(ctx, nil, 10, func(_ context.Context, e store.Event) error {
+	routed, err = s.DeliverOutbox(ctx, nil, 10, func(_ context.Context, e store.Event) error {
 		seen = append(seen, e.EventID)
 		return nil
 	})
-	if err != nil || n != 2 || len(seen) != 2 || seen[0] != "e2" || seen[1] != "e3" {
-		t.Fatalf("second drain: routed %d %v, %v; want e2, e3", n, seen, err)
+	if err != nil || len(routed) != 2 || len(seen) != 2 || seen[0] != "e2" || seen[1] != "e3" {
+		t.Fatalf("second drain: routed %v %v, %v; want e2, e3", routed, seen, err)
 	}
-	n, err = s.DeliverOutbox(ctx, nil, 10, func(context.Context, store.Event) error {
+	routed, err = s.DeliverOutbox(ctx, nil, 10, func(context.Context, store.Event) error {
 		t.Error("an already routed event was delivered again")
 		return nil
 	})
-	if err != nil || n != 0 {
-		t.Fatalf("third drain: %d, %v", n, err)
+	if err != nil || len(routed) != 0 {
+		t.Fatalf("third drain: %v, %v", routed, err)
 	}
 }
 
@@ -86,7 +86,7 @@ func TestOutboxConcurrentDrainersDeliverEachEventOnce(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for {
-				n, err := s.DeliverOutbox(context.Background(), nil, 3, func(_ context.Context, e store.Event) error {
+				routed, err := s.DeliverOutbox(context.Background(), nil, 3, func(_ context.Context, e store.Event) error {
 					mu.Lock()
 					count[e.EventID]++
 					mu.Unlock()
@@ -97,7 +97,7 @@ func TestOutboxConcurrentDrainersDeliverEachEventOnce(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if n == 0 {
+				if len(routed) == 0 {
 					return
 				}
 			}
@@ -118,14 +118,14 @@ func TestOutboxByIDLeavesOthersAlone(t *testing.T) {
 	s, _ := testdb.New(t)
 	c := addCustomer(t, s, "C-1")
 	evs := recordEvents(t, s, c, "a", "b")
-	n, err := s.DeliverOutbox(t.Context(), []int64{evs[1].ID}, 10, func(_ context.Context, e store.Event) error {
+	routed, err := s.DeliverOutbox(t.Context(), []int64{evs[1].ID}, 10, func(_ context.Context, e store.Event) error {
 		if e.EventID != "b" {
 			t.Errorf("delivered %s, asked for b", e.EventID)
 		}
 		return nil
 	})
-	if err != nil || n != 1 {
-		t.Fatalf("routed %d, %v", n, err)
+	if err != nil || len(routed) != 1 || routed[0] != evs[1].ID {
+		t.Fatalf("routed %v, %v; want only b", routed, err)
 	}
 	if size, _ := s.OutboxSize(t.Context()); size != 1 {
 		t.Errorf("outbox size = %d, want 1 (a still waiting)", size)

@@ -1,0 +1,124 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/tidingsdev/tidings/internal/validate"
+)
+
+// Error is the body of every failed API response:
+// {"error": {"code": ..., "message": ..., "field": ...}}. Details lists every
+// field problem when there is more than one.
+type Error struct {
+	Status  int                   `json:"-"`
+	Code    string                `json:"code"`
+	Message string                `json:"message"`
+	Field   string                `json:"field,omitempty"`
+	Details []validate.FieldError `json:"details,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Error codes clients can branch on.
+const (
+	codeInvalidJSON  = "invalid_json"
+	codeUnknownField = "unknown_field"
+	codeInvalid      = "invalid"
+	codeTooLarge     = "body_too_large"
+	codeUnauthorized = "unauthorized"
+	codeNotFound     = "not_found"
+	codeMethod       = "method_not_allowed"
+	codeUnavailable  = "unavailable"
+	codeInternal     = "internal"
+)
+
+func errorf(status int, code, field, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// invalid turns field errors into a 422, each field prefixed with its path
+// inside the body (e.g. "customers[3]."), the first one in Field.
+func invalid(prefix string, es validate.Errors) *Error {
+	out := make([]validate.FieldError, len(es))
+	for i, fe := range es {
+		out[i] = validate.FieldError{Field: prefix + fe.Field, Message: fe.Message}
+	}
+	e := &Error{Status: http.StatusUnprocessableEntity, Code: codeInvalid, Field: out[0].Field, Message: out[0].Error()}
+	if len(out) > 1 {
+		e.Message = fmt.Sprintf("%s (and %d more problems)", out[0].Error(), len(out)-1)
+		e.Details = out
+	}
+	return e
+}
+
+// writeError sends err as the JSON error body; anything that is not an *Error
+// is an internal error whose text stays in the log.
+func writeError(w http.ResponseWriter, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = errorf(http.StatusInternalServerError, codeInternal, "", "internal error; see the server log")
+	}
+	writeJSON(w, e.Status, map[string]*Error{"error": e})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// decode reads one JSON value into v, rejecting unknown fields, trailing data
+// and bodies over the limit, and names the field at fault.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			return errorf(http.StatusBadRequest, codeInvalidJSON, "", "request body has data after the JSON value")
+		}
+		return nil
+	}
+	var (
+		tooLarge *http.MaxBytesError
+		syntax   *json.SyntaxError
+		typ      *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return errorf(http.StatusRequestEntityTooLarge, codeTooLarge, "", "request body is larger than %d bytes", tooLarge.Limit)
+	case errors.As(err, &syntax):
+		return errorf(http.StatusBadRequest, codeInvalidJSON, "", "malformed JSON at byte %d: %v", syntax.Offset, err)
+	case errors.Is(err, io.EOF):
+		return errorf(http.StatusBadRequest, codeInvalidJSON, "", "request body is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errorf(http.StatusBadRequest, codeInvalidJSON, "", "malformed JSON: the body ends in the middle of a value")
+	case errors.As(err, &typ):
+		return errorf(http.StatusBadRequest, codeInvalidJSON, typ.Field, "%s: want a JSON %s, got %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return errorf(http.StatusBadRequest, codeUnknownField, field, "unknown field %q", field)
+	}
+	return errorf(http.StatusBadRequest, codeInvalidJSON, "", "malformed JSON: %v", err)
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "slice", "array":
+		return "array"
+	case "map", "struct", "ptr":
+		return "object"
+	case "bool":
+		return "boolean"
+	}
+	return "number"
+}

@@ -1,0 +1,141 @@
+package api
+
+import (
+	"golang.org/x/text/language"
+)
+
+// pageLocales are the languages the public pages speak; the first is the
+// fallback.
+var pageLocales = []language.Tag{language.English, language.SimplifiedChinese, language.TraditionalChinese}
+
+var pageMatcher = language.NewMatcher(pageLocales)
+
+// pageLang picks the page language for a customer locale or an
+// Accept-Language header: zh-TW and zh-HK read Traditional, zh and zh-CN
+// Simplified, anything else English. It returns the key of the strings table
+// and the value of the lang attribute.
+func pageLang(prefs ...string) (key, lang string) {
+	var tags []language.Tag
+	for _, p := range prefs {
+		if p == "" {
+			continue
+		}
+		if ts, _, err := language.ParseAcceptLanguage(p); err == nil {
+			tags = append(tags, ts...)
+		}
+	}
+	_, i, _ := pageMatcher.Match(tags...)
+	switch i {
+	case 1:
+		return "zh-CN", "zh-Hans-CN"
+	case 2:
+		return "zh-TW", "zh-Hant-TW"
+	}
+	return "en", "en"
+}
+
+// text holds every string the public pages show, per language.
+var text = map[string]map[string]string{
+	"en": {
+		"unsubscribe.title":    "Unsubscribe",
+		"unsubscribe.question": "Stop receiving %s by %s?",
+		"unsubscribe.button":   "Unsubscribe",
+		"unsubscribe.done":     "Done. You will no longer receive %s by %s.",
+		"preferences.link":     "Manage all your message preferences",
+		"preferences.title":    "Your message preferences",
+		"preferences.intro":    "Choose what we may send you. Receipts and account messages are always sent.",
+		"preferences.save":     "Save preferences",
+		"preferences.saved":    "Your preferences are saved.",
+		"preferences.none":     "We hold no email address or phone number for you, so we send you nothing.",
+		"survey.title":         "Thank you",
+		"survey.thanks":        "Thank you for your answer!",
+		"survey.score":         "You gave us %d out of %d.",
+		"survey.comment":       "Anything you would like to add? (optional)",
+		"survey.send":          "Send",
+		"survey.commented":     "Thank you, we read every comment.",
+		"survey.pick":          "Please choose a score from %d to %d:",
+		"error.title":          "Link not valid",
+		"error.invalid":        "This link is not valid. It may have been copied incompletely: please use the link in your latest message.",
+		"error.expired":        "This link has expired. Please use the link in your latest message.",
+		"error.score":          "That score is not valid for this survey.",
+		"error.comment":        "Your comment is too long (at most %d characters).",
+		"channel.email":        "email",
+		"channel.sms":          "SMS",
+		"topic.marketing":      "news and offers",
+		"topic.surveys":        "surveys",
+		"topic.care":           "care messages",
+		"topic.all":            "all messages except receipts",
+	},
+	"zh-CN": {
+		"unsubscribe.title":    "退订",
+		"unsubscribe.question": "不再通过%[2]s接收%[1]s？",
+		"unsubscribe.button":   "确认退订",
+		"unsubscribe.done":     "已完成。您将不再通过%[2]s收到%[1]s。",
+		"preferences.link":     "管理全部消息偏好设置",
+		"preferences.title":    "消息偏好设置",
+		"preferences.intro":    "请选择我们可以向您发送的内容。收据和账户消息始终会发送。",
+		"preferences.save":     "保存设置",
+		"preferences.saved":    "您的偏好设置已保存。",
+		"preferences.none":     "我们没有您的电子邮件地址或手机号码，因此不会向您发送任何消息。",
+		"survey.title":         "谢谢",
+		"survey.thanks":        "感谢您的反馈！",
+		"survey.score":         "您的评分：%d（满分 %d）。",
+		"survey.comment":       "还有什么想告诉我们的吗？（选填）",
+		"survey.send":          "提交",
+		"survey.commented":     "谢谢，我们会认真阅读每一条意见。",
+		"survey.pick":          "请选择 %d 到 %d 之间的评分：",
+		"error.title":          "链接无效",
+		"error.invalid":        "此链接无效，可能复制不完整。请使用您最新收到的消息中的链接。",
+		"error.expired":        "此链接已过期。请使用您最新收到的消息中的链接。",
+		"error.score":          "该评分不适用于此调查。",
+		"error.comment":        "您的意见太长（最多 %d 个字符）。",
+		"channel.email":        "电子邮件",
+		"channel.sms":          "短信",
+		"topic.marketing":      "新闻和优惠",
+		"topic.surveys":        "调查问卷",
+		"topic.care":           "关怀消息",
+		"topic.all":            "除收据外的所有消息",
+	},
+	"zh-TW": {
+		"unsubscribe.title":    "取消訂閱",
+		"unsubscribe.question": "不再透過%[2]s接收%[1]s？",
+		"unsubscribe.button":   "確認取消訂閱",
+		"unsubscribe.done":     "已完成。您將不再透過%[2]s收到%[1]s。",
+		"preferences.link":     "管理全部訊息偏好設定",
+		"preferences.title":    "訊息偏好設定",
+		"preferences.intro":    "請選擇我們可以寄送給您的內容。收據與帳戶訊息一律會寄送。",
+		"preferences.save":     "儲存設定",
+		"preferences.saved":    "您的偏好設定已儲存。",
+		"preferences.none":     "我們沒有您的電子郵件地址或手機號碼，因此不會寄送任何訊息給您。",
+		"survey.title":         "謝謝",
+		"survey.thanks":        "感謝您的回饋！",
+		"survey.score":         "您的評分：%d（滿分 %d）。",
+		"survey.comment":       "還有什麼想告訴我們的嗎？（選填）",
+		"survey.send":          "送出",
+		"survey.commented":     "謝謝，我們會認真閱讀每一則意見。",
+		"survey.pick":          "請選擇 %d 到 %d 之間的評分：",
+		"error.title":          "連結無效",
+		"error.invalid":        "此連結無效，可能複製不完整。請使用您最新收到的訊息中的連結。",
+		"error.expired":        "此連結已過期。請使用您最新收到的訊息中的連結。",
+		"error.score":          "此評分不適用於這份問卷。",
+		"error.comment":        "您的意見太長（最多 %d 個字元）。",
+		"channel.email":        "電子郵件",
+		"channel.sms":          "簡訊",
+		"topic.marketing":      "新聞與優惠",
+		"topic.surveys":        "問卷調查",
+		"topic.care":           "關懷訊息",
+		"topic.all":            "收據以外的所有訊息",
+	},
+}
+
+// t looks a string up, falling back to English and then to the key itself
+// (a topic added by configuration shows its own name).
+func t(lang, key string) string {
+	if s, ok := text[lang][key]; ok {
+		return s
+	}
+	if s, ok := text["en"][key]; ok {
+		return s
+	}
+	return key
+}

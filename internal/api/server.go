@@ -1,0 +1,282 @@
+// Package api is Tidings' HTTP face: the JSON API under /v1 (customers,
+// events, consents; API-key auth), the public pages customers reach from
+// messages (unsubscribe, preferences, survey answers; signed links), the
+// OpenAPI document and Prometheus metrics.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/token"
+)
+
+// Router routes stored events to journeys and cancels journeys on erasure;
+// *router.Router implements it.
+type Router interface {
+	Route(ctx context.Context, ids ...int64) ([]int64, error)
+	CancelJourneys(ctx context.Context, customerID string) error
+}
+
+// Deps is what the server is built from, once, in cmd/tidings.
+type Deps struct {
+	Store  *store.Store
+	Router Router
+	Signer *token.Signer
+	Log    *slog.Logger
+	// Registry receives the HTTP and ledger metrics and is served at /metrics.
+	Registry *prometheus.Registry
+}
+
+// Options tune the server; zero values mean the defaults.
+type Options struct {
+	// DefaultRegion parses phone numbers written without a country code.
+	DefaultRegion string
+	// MaxBodyBytes limits request bodies (default 4 MiB); larger ones get 413.
+	MaxBodyBytes int64
+	// LinkTTL is how long links printed on public pages stay valid (default 90 days).
+	LinkTTL time.Duration
+	// Dev, when set, is mounted under /dev/ (the development mail and SMS
+	// catcher). Never set it in production.
+	Dev http.Handler
+	// Now is the clock (tests pin it); default time.Now.
+	Now func() time.Time
+}
+
+// Server serves the API. Build it with New; it is an http.Handler.
+type Server struct {
+	store   *store.Store
+	router  Router
+	signer  *token.Signer
+	log     *slog.Logger
+	opt     Options
+	mux     *http.ServeMux
+	metrics *httpMetrics
+}
+
+// New builds the server and registers every route.
+func New(d Deps, opt Options) *Server {
+	if opt.MaxBodyBytes <= 0 {
+		opt.MaxBodyBytes = 4 << 20
+	}
+	if opt.LinkTTL <= 0 {
+		opt.LinkTTL = 90 * 24 * time.Hour
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{store: d.Store, router: d.Router, signer: d.Signer, log: d.Log, opt: opt, mux: http.NewServeMux()}
+	s.metrics = newHTTPMetrics(d.Registry, d.Store)
+	for _, rt := range s.routes() {
+		h := rt.handler
+		if rt.auth {
+			h = s.authenticate(h)
+		}
+		s.mux.Handle(rt.pattern, s.serve(h))
+	}
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	if opt.Dev != nil {
+		s.mux.Handle("/dev/", opt.Dev)
+	}
+	return s
+}
+
+// route is one documented endpoint: its ServeMux pattern ("METHOD /path"),
+// whether it needs an API key, and its handler.
+type route struct {
+	pattern string
+	auth    bool
+	handler handlerFunc
+}
+
+// handlerFunc is an endpoint that returns its error instead of writing it,
+// so every error leaves as the same JSON shape.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// routes is the table of every endpoint; the OpenAPI document lists exactly
+// these (a test keeps them in step).
+func (s *Server) routes() []route {
+	return []route{
+		{"GET /v1/openapi.json", false, s.openAPI},
+		{"GET /healthz", false, s.health},
+
+		{"POST /v1/customers", true, s.upsertCustomer},
+		{"PUT /v1/customers/{external_id}", true, s.putCustomer},
+		{"POST /v1/customers/batch", true, s.upsertCustomers},
+		{"GET /v1/customers/{customer}", true, s.getCustomer},
+		{"DELETE /v1/customers/{customer}", true, s.eraseCustomer},
+		{"GET /v1/customers/{customer}/export", true, s.exportCustomer},
+		{"GET /v1/customers/{customer}/consents", true, s.getConsents},
+		{"PUT /v1/customers/{customer}/consents/{channel}/{topic}", true, s.setConsent},
+
+		{"POST /v1/events", true, s.postEvent},
+		{"POST /v1/events/batch", true, s.postEvents},
+
+		{"GET /u/{token}", false, s.unsubscribePage},
+		{"POST /u/{token}", false, s.unsubscribe},
+		{"GET /p/{token}", false, s.preferencesPage},
+		{"POST /p/{token}", false, s.savePreferences},
+		{"GET /s/{token}", false, s.surveyAnswer},
+		{"POST /s/{token}", false, s.surveyComment},
+	}
+}
+
+// ServeHTTP logs and counts every request. Paths no route matches get a JSON
+// 404 or 405 under /v1 instead of ServeMux's plain text.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	info := &requestInfo{}
+	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+	_, pattern := s.mux.Handler(r)
+	if pattern == "" && strings.HasPrefix(r.URL.Path, "/v1/") {
+		probe := &statusRecorder{ResponseWriter: discardWriter{h: http.Header{}}, status: http.StatusOK}
+		s.mux.ServeHTTP(probe, r)
+		if probe.status == http.StatusMethodNotAllowed {
+			rec.Header().Set("Allow", probe.Header().Get("Allow"))
+			writeError(rec, errorf(http.StatusMethodNotAllowed, codeMethod, "", "%s is not allowed on %s", r.Method, r.URL.Path))
+		} else {
+			writeError(rec, errorf(http.StatusNotFound, codeNotFound, "", "no endpoint %s %s; see /v1/openapi.json", r.Method, r.URL.Path))
+		}
+	} else {
+		s.mux.ServeHTTP(rec, r)
+	}
+	label := pattern
+	if label == "" {
+		label = "unmatched"
+	}
+	s.metrics.observe(label, r.Method, rec.status, time.Since(start))
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+		slog.String("method", r.Method), slog.String("route", label), slog.String("path", logPath(r)),
+		slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+		slog.Duration("duration", time.Since(start)), slog.String("remote", clientIP(r)),
+		slog.String("api_key", info.apiKey))
+}
+
+// logPath keeps signed tokens out of the logs: a token in a log is a link
+// anyone with log access could use.
+func logPath(r *http.Request) string {
+	p := r.URL.Path
+	for _, pre := range []string{"/u/", "/p/", "/s/"} {
+		if strings.HasPrefix(p, pre) {
+			return pre + "…"
+		}
+	}
+	return p
+}
+
+// serve adapts a handlerFunc: body size limit, and errors as JSON.
+func (s *Server) serve(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes)
+		if err := h(w, r); err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", logPath(r), "err", err)
+			}
+			writeError(w, err)
+		}
+	})
+}
+
+// ListenAndServe serves on addr until ctx ends, then stops accepting
+// connections and gives requests in flight up to grace to finish.
+func ListenAndServe(ctx context.Context, addr string, h http.Handler, grace time.Duration, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return Serve(ctx, ln, h, grace, log)
+}
+
+// Serve is ListenAndServe on an existing listener (tests use port 0).
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("HTTP API listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("HTTP API shutting down", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shut down HTTP server: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
+	if err := s.store.Pool().Ping(r.Context()); err != nil {
+		return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "database unreachable")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// statusRecorder remembers the status and size of a response for the log and
+// metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+type discardWriter struct{ h http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.h }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}
+
+// clientIP is the peer address without its port, recorded as consent evidence.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
