@@ -52,6 +52,7 @@ type Config struct {
 	QuietHours     string
 	CareTeamEmail  string
 	CareWebhookURL string
+	ReviewURL      string
 }
 
 // setting is one configuration knob: its variable, its flag, its default and
@@ -126,6 +127,7 @@ func settings() []setting {
 		}},
 		{"TIDINGS_CARE_TEAM_EMAIL", "care-team-email", "care@tidings.example", "where detractor alerts go", str(func(c *Config) *string { return &c.CareTeamEmail })},
 		{"TIDINGS_CARE_WEBHOOK_URL", "care-webhook-url", "", "optional webhook for detractor alerts", str(func(c *Config) *string { return &c.CareWebhookURL })},
+		{"TIDINGS_REVIEW_URL", "review-url", "", "page promoters are invited to review on after a survey (empty: a plain thank-you)", str(func(c *Config) *string { return &c.ReviewURL })},
 	}
 }
 
