@@ -190,7 +190,7 @@ func (a *Activities) IssueCoupon(_ context.Context, in CouponInput) (CouponResul
 // practice and unguessable without the secret.
 func (a *Activities) coupon(prefix, key string) string {
 	m := hmac.New(sha256.New, a.settings.CouponSecret)
-	m.Write([]byte(key))
+	m.Write([]byte("coupon\x00" + key)) // domain-separated from link signing
 	code := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil))[:10]
 	if prefix == "" {
 		return code

@@ -57,6 +57,7 @@ the same name that overrides it (see "tidings --help" flags below).`,
 		newEventsCmd(a),
 		newTemplatesCmd(a),
 		newSegmentsCmd(a),
+		newWorkerCmd(a),
 		newVersionCmd(a),
 	)
 	return root
