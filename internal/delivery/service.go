@@ -165,7 +165,10 @@ type item struct {
 	row   store.Message
 	until time.Time
 	r     templates.Rendered
-	err   error // the permanent error a finished item reports
+	// unsubscribe is the signed link rendered into the message, reused for
+	// List-Unsubscribe.
+	unsubscribe string
+	err         error // the permanent error a finished item reports
 }
 
 // wave is a set of requests with distinct keys, sent together.
@@ -263,7 +266,9 @@ func (s *Service) decide(it *item, f store.SendFacts, now time.Time) string {
 			return Deferred
 		}
 	}
-	r, err := s.renderer.Render(it.req.Template, it.row.Locale, it.req.Channel, s.data(it.req, f.Customer, it.row.ID, now))
+	d := s.data(it.req, f.Customer, it.row.ID, now)
+	it.unsubscribe = d.Links.Unsubscribe
+	r, err := s.renderer.Render(it.req.Template, it.row.Locale, it.req.Channel, d)
 	if err != nil {
 		err = fmt.Errorf("render %s (%s, %s): %w", it.req.Template, it.row.Locale, it.req.Channel, err)
 		it.row.Status, it.row.Reason = store.StatusFailed, err.Error()
@@ -372,7 +377,7 @@ func (w *wave) deliver(ctx context.Context, items []*item) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ids[k], errs[k] = s.hand(ctx, it, w.now)
+			ids[k], errs[k] = s.hand(ctx, it)
 		}()
 	}
 	wg.Wait()
@@ -545,7 +550,7 @@ func (s *Service) link(path string, c token.Claims, expires time.Time) string {
 }
 
 // hand calls the channel's provider and returns the provider's message ID.
-func (s *Service) hand(ctx context.Context, it *item, now time.Time) (string, error) {
+func (s *Service) hand(ctx context.Context, it *item) (string, error) {
 	req, c, m, r := it.req, it.cust, it.row, it.r
 	if req.Channel == SMS {
 		if s.texter == nil {
@@ -563,8 +568,8 @@ func (s *Service) hand(ctx context.Context, it *item, now time.Time) (string, er
 	}
 	if req.ToAddress == "" {
 		msg.ToName = strings.TrimSpace(c.FirstName + " " + c.LastName)
-		if t := s.opt.Topics[req.Topic]; !t.Transactional && !req.Transactional {
-			msg.UnsubscribeURL = s.link("u", token.Claims{Purpose: token.Unsubscribe, CustomerID: c.ID, Channel: Email, Topic: req.Topic}, now.AddDate(1, 0, 0))
+		if !it.topic.Transactional {
+			msg.UnsubscribeURL = it.unsubscribe
 			msg.UnsubscribeMailto = s.opt.UnsubscribeMailto
 		}
 	}

@@ -112,7 +112,7 @@ func (s *Store) ReserveMessages(ctx context.Context, ms []Message) ([]Message, [
 		ON CONFLICT (idempotency_key) DO UPDATE
 		SET attempts = m.attempts + 1, updated_at = now()
 		WHERE m.status = 'queued' AND excluded.status = 'queued'
-		RETURNING `+messageColumns+`, (xmax = 0) AS created`, payload)
+		RETURNING `+messageColumns+`, (xmax = 0) AS created`, payload) // all columns: callers report the row
 	if err != nil {
 		return nil, nil, fmt.Errorf("reserve %d messages: %w", len(ms), err)
 	}
@@ -287,7 +287,8 @@ func (s *Store) CountRecentMessages(ctx context.Context, customerID, channel str
 // and channel: the profile, the consents on the channel, whether the address
 // is suppressed and how many messages went out in each cap window.
 type SendFacts struct {
-	// Customer is the zero Customer when the ID matches no customer.
+	// Customer holds the fields messages use (see sendFactsCustomer); it is
+	// the zero Customer when the ID matches no customer.
 	Customer
 	// Consents maps topic to status for the channel asked about.
 	Consents map[string]string `db:"consents"`
@@ -330,7 +331,7 @@ func (s *Store) SendFacts(ctx context.Context, qs []SendFactsQuery, exempt []str
 		return nil, fmt.Errorf("encode send facts query: %w", err)
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT q.n, `+customerColumns+`,
+		SELECT q.n, `+sendFactsCustomer+`,
 			(SELECT coalesce(jsonb_object_agg(k.topic, k.status), '{}')
 			   FROM consents k WHERE k.customer_id = c.id AND k.channel = q.channel) AS consents,
 			coalesce((SELECT sp.reason FROM suppressions sp
@@ -345,7 +346,7 @@ func (s *Store) SendFacts(ctx context.Context, qs []SendFactsQuery, exempt []str
 	if err != nil {
 		return nil, fmt.Errorf("load send facts: %w", err)
 	}
-	got, err := pgx.CollectRows(rows, pgx.RowToStructByName[numberedFacts])
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByNameLax[numberedFacts])
 	if err != nil {
 		return nil, fmt.Errorf("load send facts: %w", err)
 	}
@@ -355,6 +356,14 @@ func (s *Store) SendFacts(ctx context.Context, qs []SendFactsQuery, exempt []str
 	}
 	return out, nil
 }
+
+// sendFactsCustomer is the part of a customer a message needs: the address,
+// the locale and zone, and what templates print. Leaving out tags and
+// attributes keeps a campaign's batches cheap to read.
+const sendFactsCustomer = `
+	c.id::text AS id, coalesce(c.email, '') AS email, coalesce(c.phone, '') AS phone,
+	c.first_name, c.last_name, c.locale, c.time_zone, c.city, c.country,
+	c.orders_count, c.total_spent::float8 AS total_spent`
 
 type numberedFacts struct {
 	N int `db:"n"`
