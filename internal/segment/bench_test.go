@@ -104,8 +104,8 @@ func BenchmarkCount(b *testing.B) {
 	}
 }
 
-// loadCustomers writes n synthetic customers with COPY, about two page views
-// per customer in the last 60 days, and email consent for half of them.
+// loadCustomers writes n synthetic customers with COPY, three page views in
+// the last 60 days for half of them, and email consent for half of them.
 func loadCustomers(b *testing.B, s *store.Store, n int) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -156,7 +156,7 @@ func loadCustomers(b *testing.B, s *store.Store, n int) {
 	testdb.MustExec(b, s, `
 		INSERT INTO events (event_id, customer_id, type, occurred_at)
 		SELECT gen_random_uuid()::text, c.id, 'page_view', now() - random() * interval '60 days'
-		FROM customers c, generate_series(1, 4) g
+		FROM customers c, generate_series(1, 3) g
 		WHERE c.bucket < 50`)
 	testdb.MustExec(b, s, `
 		INSERT INTO consents (customer_id, channel, topic, status)

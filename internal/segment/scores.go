@@ -55,20 +55,30 @@ WITH ranked AS (
           IS DISTINCT FROM (excluded.recency, excluded.frequency, excluded.monetary, excluded.value_tier)
     RETURNING 1
 )
-INSERT INTO score_refreshes (started_at, customers, changed, finished_at)
-SELECT $1, (SELECT count(*) FROM ranked), (SELECT count(*) FROM up), clock_timestamp()
+SELECT (SELECT count(*) FROM ranked) AS customers, (SELECT count(*) FROM up) AS changed`
+
+// recordRefresh logs a finished refresh; it runs after refreshScores in the
+// same transaction so finished_at is the real end of the work.
+const recordRefresh = `
+INSERT INTO score_refreshes (started_at, finished_at, customers, changed)
+VALUES ($1, clock_timestamp(), $2, $3)
 RETURNING started_at, finished_at, customers, changed`
 
 // RefreshScores recomputes the RFM quintiles and value tiers of every
-// customer. It is what `tidings segments refresh-scores` and the nightly
+// customer; now stamps the changed rows (scored_at). It is what `tidings segments refresh-scores` and the nightly
 // schedule run; concurrent calls wait for each other.
 func RefreshScores(ctx context.Context, db Beginner, now time.Time) (Refresh, error) {
 	var out Refresh
+	started := time.Now()
 	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, refreshLock); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, refreshScores, now)
+		var customers, changed int64
+		if err := tx.QueryRow(ctx, refreshScores, now).Scan(&customers, &changed); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, recordRefresh, started, customers, changed)
 		if err != nil {
 			return err
 		}
