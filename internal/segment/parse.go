@@ -2,6 +2,7 @@ package segment
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -50,12 +51,12 @@ var expectText = map[valueType]string{
 }
 
 // Parse reads a definition from YAML or JSON. filename (may be empty) only
-// labels errors and picks the format: ".json", or content starting with "{",
-// is JSON. Every problem is returned at once as Errors.
+// labels errors and tells JSON from YAML: a ".json" file, or content that is
+// valid JSON, is JSON. Every problem is returned at once as Errors.
 func Parse(data []byte, filename string) (*Definition, error) {
 	format := "yaml"
 	trimmed := bytes.TrimSpace(data)
-	if strings.EqualFold(filepath.Ext(filename), ".json") || bytes.HasPrefix(trimmed, []byte("{")) {
+	if strings.EqualFold(filepath.Ext(filename), ".json") || json.Valid(trimmed) {
 		format = "json"
 		// JSON is read by the YAML parser to keep line and column; a tab can
 		// only be whitespace in valid JSON, and YAML rejects tab indentation.
@@ -98,6 +99,9 @@ func syntaxError(file string, err error) *Error {
 func FromNode(n *yaml.Node, filename string) (*Definition, error) {
 	p := &parser{file: filename}
 	d := &Definition{}
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, "", "expected a mapping with match: (and optionally name: and description:)")
 		return nil, p.errs

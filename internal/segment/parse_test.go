@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/tidingsdev/tidings/internal/segment"
 )
 
@@ -159,5 +161,24 @@ func TestCompileAfterNumbersAfterCallerArgs(t *testing.T) {
 	}
 	if !strings.Contains(where, "$3") || !strings.Contains(where, "$4") || strings.Contains(where, "$1") || len(args) != 4 || args[0] != "cursor" {
 		t.Errorf("where %q args %v", where, args)
+	}
+}
+
+// A campaign file embeds an audience; errors keep the campaign file's lines.
+func TestFromNodeKeepsTheEnclosingFilePositions(t *testing.T) {
+	src := "name: spring\naudience:\n  match:\n    value_tier: gold\nsteps: []\n"
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	audience := doc.Content[0].Content[3]
+	_, err := segment.FromNode(audience, "spring.yaml")
+	if err == nil || !strings.HasPrefix(err.Error(), "spring.yaml:4:17: match.value_tier: expected one of high, mid, low") {
+		t.Fatalf("err = %v", err)
+	}
+	audience.Content[1].Content[1].Value = "high"
+	d, err := segment.FromNode(audience, "spring.yaml")
+	if err != nil || !d.UsesScores() {
+		t.Fatalf("valid audience: %v", err)
 	}
 }
