@@ -10,14 +10,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/validate"
 )
 
-// Upserter is what the importer needs of the store.
+// Upserter is what the importer needs of the store; Import calls it from
+// several goroutines at once.
 type Upserter interface {
 	UpsertCustomers(ctx context.Context, in []store.CustomerInput) ([]store.UpsertResult, error)
 }
@@ -42,6 +46,11 @@ type Options struct {
 	DefaultRegion string
 	// Now bounds birthdays; zero means time.Now.
 	Now time.Time
+	// Writers is how many batches are written at once, each on its own
+	// connection, while the next rows are read and validated (default: one
+	// per core, two to four).
+	// The Upserter must be safe for concurrent use.
+	Writers int
 	// Progress, when set, is called after each batch with the rows read.
 	Progress func(rows int)
 }
@@ -104,39 +113,153 @@ func Import(ctx context.Context, up Upserter, r io.Reader, opt Options) (Summary
 	if err != nil {
 		return Summary{}, err
 	}
-	im := importer{up: up, opt: opt, firstLine: map[string]int{}}
+	if opt.Writers <= 0 {
+		opt.Writers = min(max(2, runtime.GOMAXPROCS(0)), 4)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	im := importer{opt: opt, firstLine: map[string]int{}, jobs: make(chan *job)}
+	var writers sync.WaitGroup
+	for range opt.Writers {
+		writers.Go(func() {
+			for j := range im.jobs {
+				j.write(ctx, up)
+			}
+		})
+	}
+	err = im.run(ctx, rd)
+	if err != nil {
+		cancel()
+	}
+	close(im.jobs)
+	writers.Wait()
+	sort.SliceStable(im.sum.Rejections, func(i, j int) bool { return im.sum.Rejections[i].Line < im.sum.Rejections[j].Line })
+	im.sum.Duration = time.Since(start)
+	return im.sum, err
+}
+
+// importer reads and validates rows on one goroutine while up to
+// Options.Writers batches are written on others; batches are settled (counted,
+// reported to Progress) in the order they were read.
+type importer struct {
+	opt       Options
+	sum       Summary
+	batch     []store.CustomerInput
+	lines     []int
+	firstLine map[string]int
+	jobs      chan *job
+	pending   []*job // submitted, not yet settled, oldest first
+}
+
+// job is one batch on its way to the database.
+type job struct {
+	batch    []store.CustomerInput
+	lines    []int
+	rowsRead int // rows read when the batch was cut, for Progress
+	done     chan struct{}
+
+	results    []store.UpsertResult
+	rejections []Rejection
+	err        error // stops the import
+}
+
+func (im *importer) run(ctx context.Context, rd reader) error {
 	for {
 		if err := ctx.Err(); err != nil {
-			return im.sum, err
+			return err
 		}
 		rw, err := rd.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return im.sum, err
+			return err
 		}
 		im.add(rw)
-		if len(im.batch) >= opt.BatchSize {
-			if err := im.flush(ctx); err != nil {
-				return im.sum, err
+		if len(im.batch) >= im.opt.BatchSize {
+			if err := im.submit(ctx); err != nil {
+				return err
 			}
 		}
 	}
-	if err := im.flush(ctx); err != nil {
-		return im.sum, err
+	if err := im.submit(ctx); err != nil {
+		return err
 	}
-	im.sum.Duration = time.Since(start)
-	return im.sum, nil
+	for len(im.pending) > 0 {
+		if err := im.settle(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-type importer struct {
-	up        Upserter
-	opt       Options
-	sum       Summary
-	batch     []store.CustomerInput
-	lines     []int
-	firstLine map[string]int
+// submit hands the current batch to a writer, first settling the oldest
+// batch in flight when every writer is busy.
+func (im *importer) submit(ctx context.Context) error {
+	if len(im.batch) == 0 {
+		return nil
+	}
+	for len(im.pending) >= im.opt.Writers {
+		if err := im.settle(); err != nil {
+			return err
+		}
+	}
+	j := &job{batch: im.batch, lines: im.lines, rowsRead: im.sum.Rows, done: make(chan struct{})}
+	im.batch = make([]store.CustomerInput, 0, im.opt.BatchSize)
+	im.lines = make([]int, 0, im.opt.BatchSize)
+	select {
+	case im.jobs <- j:
+		im.pending = append(im.pending, j)
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// settle waits for the oldest batch in flight and adds its outcome to the
+// summary.
+func (im *importer) settle() error {
+	j := im.pending[0]
+	im.pending = im.pending[1:]
+	<-j.done
+	if j.err != nil {
+		return j.err
+	}
+	im.count(j.results)
+	for _, r := range j.rejections {
+		im.reject(r.Line, r.Field, r.Reason)
+	}
+	if im.opt.Progress != nil {
+		im.opt.Progress(j.rowsRead)
+	}
+	return nil
+}
+
+// write upserts the batch. If the batch as a whole fails, each row is retried
+// alone so one row the database refuses cannot take its neighbours down.
+func (j *job) write(ctx context.Context, up Upserter) {
+	defer close(j.done)
+	res, err := up.UpsertCustomers(ctx, j.batch)
+	if err == nil {
+		j.results = res
+		return
+	}
+	if ctx.Err() != nil {
+		j.err = err
+		return
+	}
+	for i, in := range j.batch {
+		res, err := up.UpsertCustomers(ctx, []store.CustomerInput{in})
+		if err != nil {
+			if ctx.Err() != nil {
+				j.err = err
+				return
+			}
+			j.rejections = append(j.rejections, Rejection{Line: j.lines[i], Reason: "database refused the row: " + err.Error()})
+			continue
+		}
+		j.results = append(j.results, res...)
+	}
 }
 
 func (im *importer) reject(line int, field, reason string) {
@@ -176,40 +299,6 @@ func (im *importer) rejectErr(line int, err error) {
 		return
 	}
 	im.reject(line, "", err.Error())
-}
-
-// flush writes the batch. If the batch as a whole fails, each row is retried
-// alone so one row the database refuses cannot take its neighbours down.
-func (im *importer) flush(ctx context.Context) error {
-	if len(im.batch) == 0 {
-		return nil
-	}
-	defer func() {
-		im.batch, im.lines = im.batch[:0], im.lines[:0]
-		if im.opt.Progress != nil {
-			im.opt.Progress(im.sum.Rows)
-		}
-	}()
-	res, err := im.up.UpsertCustomers(ctx, im.batch)
-	if err == nil {
-		im.count(res)
-		return nil
-	}
-	if ctx.Err() != nil {
-		return err
-	}
-	for i, in := range im.batch {
-		res, err := im.up.UpsertCustomers(ctx, []store.CustomerInput{in})
-		if err != nil {
-			if ctx.Err() != nil {
-				return err
-			}
-			im.reject(im.lines[i], "", "database refused the row: "+err.Error())
-			continue
-		}
-		im.count(res)
-	}
-	return nil
 }
 
 func (im *importer) count(res []store.UpsertResult) {

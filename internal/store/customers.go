@@ -89,15 +89,21 @@ const customerColumns = `
 	tags, attributes, orders_count, total_spent::float8 AS total_spent,
 	first_purchase_at, last_purchase_at, last_seen_at, created_at, updated_at`
 
-// upsertCustomers merges a JSON array of CustomerInput into customers in one
-// statement: rows that would not change are left alone (so re-importing a
-// file changes nothing, not even updated_at), new rows are inserted.
+// upsertCustomers merges a batch, passed as one array per column, into
+// customers in one statement: rows that would not change are left alone (so
+// re-importing a file changes nothing, not even updated_at), new rows are
+// inserted. Column arrays cost the server less to decode than one JSON
+// document, which matters for bulk imports.
 const upsertCustomers = `
 WITH r AS (
-    SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
-        external_id text, email text, phone text, first_name text, last_name text,
-        locale text, time_zone text, birthday date, country text, region text,
-        city text, gender text, tags text[], attributes jsonb)
+    SELECT u.external_id, u.email, u.phone, u.first_name, u.last_name, u.locale, u.time_zone,
+        u.birthday::date AS birthday, u.country, u.region, u.city, u.gender,
+        CASE WHEN u.tags IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(u.tags)) END AS tags,
+        u.attributes
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+        $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::jsonb[])
+        AS u(external_id, email, phone, first_name, last_name, locale, time_zone,
+             birthday, country, region, city, gender, tags, attributes)
 ), merged AS (
     SELECT r.external_id, c.id,
         CASE WHEN r.email IS NULL THEN c.email ELSE nullif(r.email, '') END AS email,
@@ -158,11 +164,11 @@ func (s *Store) UpsertCustomers(ctx context.Context, in []CustomerInput) ([]Upse
 		}
 		seen[c.ExternalID] = struct{}{}
 	}
-	payload, err := json.Marshal(in)
+	args, err := upsertColumns(in)
 	if err != nil {
-		return nil, fmt.Errorf("encode customers: %w", err)
+		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, upsertCustomers, payload)
+	rows, err := s.pool.Query(ctx, upsertCustomers, args...)
 	if err != nil {
 		return nil, fmt.Errorf("upsert %d customers: %w", len(in), err)
 	}
@@ -171,6 +177,40 @@ func (s *Store) UpsertCustomers(ctx context.Context, in []CustomerInput) ([]Upse
 		return nil, fmt.Errorf("upsert %d customers: %w", len(in), err)
 	}
 	return res, nil
+}
+
+// upsertColumns turns a batch into the statement's column arrays. A nil
+// field becomes NULL (keep the stored value); empty tags and attributes too.
+func upsertColumns(in []CustomerInput) ([]any, error) {
+	text := make([][]*string, 12)
+	for i := range text {
+		text[i] = make([]*string, len(in))
+	}
+	tags := make([][]byte, len(in))
+	attrs := make([][]byte, len(in))
+	for i := range in {
+		c := &in[i]
+		for col, v := range [...]*string{&c.ExternalID, c.Email, c.Phone, c.FirstName, c.LastName, c.Locale,
+			c.TimeZone, c.Birthday, c.Country, c.Region, c.City, c.Gender} {
+			text[col][i] = v
+		}
+		var err error
+		if len(c.Tags) > 0 {
+			if tags[i], err = json.Marshal(c.Tags); err != nil {
+				return nil, fmt.Errorf("encode tags of customer %s: %w", c.ExternalID, err)
+			}
+		}
+		if len(c.Attributes) > 0 {
+			if attrs[i], err = json.Marshal(c.Attributes); err != nil {
+				return nil, fmt.Errorf("encode attributes of customer %s: %w", c.ExternalID, err)
+			}
+		}
+	}
+	args := make([]any, 0, len(text)+2)
+	for _, col := range text {
+		args = append(args, col)
+	}
+	return append(args, tags, attrs), nil
 }
 
 // UpsertCustomer upserts one profile and returns it as stored.

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // customers' zones must resolve on any machine
 
@@ -113,11 +114,20 @@ func TimeZone(s string) (string, error) {
 	if s != "UTC" && !strings.Contains(s, "/") {
 		return "", fmt.Errorf("%q is not an IANA time zone (e.g. America/New_York); abbreviations are ambiguous", s)
 	}
+	if _, ok := knownZones.Load(s); ok {
+		return s, nil
+	}
 	if _, err := time.LoadLocation(s); err != nil {
 		return "", fmt.Errorf("%q is not a known IANA time zone", s)
 	}
+	knownZones.Store(s, struct{}{})
 	return s, nil
 }
+
+// knownZones remembers the zone names that loaded, so an import of a million
+// rows reads the zone database once per zone instead of once per row. Only
+// valid names are kept, so it never holds more than the IANA zones.
+var knownZones sync.Map
 
 // Locale checks a BCP 47 tag and returns it canonical ("zh_cn" → "zh-CN").
 func Locale(s string) (string, error) {
