@@ -306,13 +306,11 @@ func TestAFileWithFewerColumnsNeverWipesData(t *testing.T) {
 // failingUpserter is a store whose database refuses every batch containing
 // one external ID, as a constraint would; other batches go to the real store.
 type failingUpserter struct {
-	next    importer.Upserter
-	poison  string
-	batches int
+	next   importer.Upserter
+	poison string
 }
 
 func (f *failingUpserter) UpsertCustomers(ctx context.Context, in []store.CustomerInput) ([]store.UpsertResult, error) {
-	f.batches++
 	for _, c := range in {
 		if c.ExternalID == f.poison {
 			return nil, fmt.Errorf("ERROR: value violates check constraint (SQLSTATE 23514)")
