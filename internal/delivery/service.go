@@ -57,6 +57,14 @@ type Options struct {
 	UnsubscribeMailto string
 	Company           templates.Company
 	Signer            *token.Signer
+	// ChunkSize is how many messages of a SendBatch share one statement per
+	// stage (default 50); ParallelChunks how many chunks are in flight at
+	// once (default 4).
+	ChunkSize      int
+	ParallelChunks int
+	// SMSConcurrency caps the SMS requests in flight (default 8), so a large
+	// batch does not trip the provider's rate limit.
+	SMSConcurrency int
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -73,6 +81,7 @@ type Service struct {
 	uncapped []string
 	now      func() time.Time
 	log      *slog.Logger
+	smsSlots chan struct{}
 }
 
 // New builds the Service. mailer or texter may be nil when the channel is
@@ -92,9 +101,19 @@ func New(st Store, r Renderer, mailer Mailer, texter Texter, opt Options) (*Serv
 		return nil, errors.New("delivery: a link signer is required")
 	}
 	opt.PublicURL = strings.TrimSuffix(opt.PublicURL, "/")
+	if opt.ChunkSize <= 0 {
+		opt.ChunkSize = 50
+	}
+	if opt.ParallelChunks <= 0 {
+		opt.ParallelChunks = 4
+	}
+	if opt.SMSConcurrency <= 0 {
+		opt.SMSConcurrency = 8
+	}
 	s := &Service{
 		store: st, renderer: r, mailer: mailer, texter: texter, opt: opt,
 		quiet: q, uncapped: uncappedTopics(opt.Topics), now: opt.Now, log: opt.Logger,
+		smsSlots: make(chan struct{}, opt.SMSConcurrency),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -148,11 +167,33 @@ func (s *Service) SendBatch(ctx context.Context, reqs []Request) (results []Resu
 				current = append(current, i)
 			}
 		}
-		w := &wave{svc: s, results: results, errs: errs, now: s.now()}
-		w.run(ctx, reqs, current)
+		s.runWave(ctx, reqs, current, results, errs)
 		pending = later
 	}
 	return results, errs
+}
+
+// runWave sends requests with distinct keys in chunks of ChunkSize, up to
+// ParallelChunks at once, so one chunk's database work overlaps the others'
+// SMTP and HTTP traffic.
+func (s *Service) runWave(ctx context.Context, reqs []Request, idx []int, results []Result, errs []error) {
+	chunks := make(chan []int)
+	var wg sync.WaitGroup
+	for range min(s.opt.ParallelChunks, (len(idx)+s.opt.ChunkSize-1)/s.opt.ChunkSize) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for chunk := range chunks {
+				w := &wave{svc: s, results: results, errs: errs, now: s.now()}
+				w.run(ctx, reqs, chunk)
+			}
+		}()
+	}
+	for lo := 0; lo < len(idx); lo += s.opt.ChunkSize {
+		chunks <- idx[lo:min(lo+s.opt.ChunkSize, len(idx))]
+	}
+	close(chunks)
+	wg.Wait()
 }
 
 // item is one request on its way through a wave.
@@ -556,6 +597,12 @@ func (s *Service) hand(ctx context.Context, it *item) (string, error) {
 		if s.texter == nil {
 			return "", &PermanentError{Type: TypeNoProvider, Err: errors.New("no SMS provider is configured")}
 		}
+		select {
+		case s.smsSlots <- struct{}{}:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+		defer func() { <-s.smsSlots }()
 		rec, err := s.texter.Send(ctx, sms.Message{To: m.Recipient, Body: r.SMS})
 		return rec.SID, err
 	}

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"mime"
 	"strings"
 	"testing"
@@ -281,4 +282,51 @@ func mustZone(t testing.TB, name string) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+func TestSendBatchAnswersEachRequestAsSendWould(t *testing.T) {
+	h := newHarness(t, func(o *delivery.Options) { o.ChunkSize, o.ParallelChunks = 3, 2 })
+	ctx := context.Background()
+	shanghai := mustZone(t, "Asia/Shanghai")
+	h.clock.Set(time.Date(2026, 6, 1, 12, 0, 0, 0, shanghai))
+	var reqs []delivery.Request
+	for i := range 7 {
+		id := h.customer(t, fmt.Sprint("batch-", i), "zh-CN", "Asia/Shanghai", fmt.Sprintf("b%d@example.com", i), "")
+		reqs = append(reqs, welcome(id, "batch/"+id))
+	}
+	night := h.customer(t, "batch-night", "en", "America/New_York", "night@example.com", "") // 00:00 in New York
+	optedOut := h.customer(t, "batch-out", "en", "Asia/Taipei", "out@example.com", "")
+	h.consent(t, optedOut, delivery.Email, delivery.TopicMarketing, store.Denied)
+	reqs = append(reqs,
+		reqs[0], // the same key again in the same batch
+		welcome(night, "batch/night"),
+		welcome(optedOut, "batch/out"),
+		welcome("6f1f4a52-8d0e-4c43-9f7e-3b1d2c9a7e10", "batch/ghost"),
+		delivery.Request{CustomerID: reqs[1].CustomerID, Channel: "fax", Template: "welcome", Topic: delivery.TopicMarketing, IdempotencyKey: "batch/fax"},
+	)
+
+	results, errs := h.svc.SendBatch(ctx, reqs)
+	for i := range 7 {
+		if errs[i] != nil || results[i].Status != delivery.Sent || results[i].Duplicate {
+			t.Errorf("request %d: %+v, %v", i, results[i], errs[i])
+		}
+	}
+	if r := results[7]; errs[7] != nil || !r.Duplicate || r.Status != delivery.Sent || r.MessageID != results[0].MessageID {
+		t.Errorf("repeated key: %+v, %v", r, errs[7])
+	}
+	if r := results[8]; errs[8] != nil || r.Status != delivery.Deferred || r.DeferUntil.In(mustZone(t, "America/New_York")).Format("15:04") != "09:00" {
+		t.Errorf("night: %+v, %v", r, errs[8])
+	}
+	if r := results[9]; errs[9] != nil || r.Status != delivery.Skipped || r.Reason != delivery.ReasonOptedOut {
+		t.Errorf("opted out: %+v, %v", r, errs[9])
+	}
+	if typ, _ := delivery.IsPermanent(errs[10]); typ != delivery.TypeCustomerNotFound {
+		t.Errorf("unknown customer: %v", errs[10])
+	}
+	if typ, _ := delivery.IsPermanent(errs[11]); typ != delivery.TypeInvalidRequest {
+		t.Errorf("bad channel: %v", errs[11])
+	}
+	if n := h.sink.Count(); n != 7 {
+		t.Errorf("%d emails delivered, want 7", n)
+	}
 }

@@ -58,7 +58,8 @@ func (s *Store) ReserveMessage(ctx context.Context, m Message) (Message, bool, e
 // ReserveMessages inserts the ledger rows for a batch of messages in one
 // statement (one commit for the whole batch), each with m.ID as its ID when
 // given, so links rendered before the insert can name the row. For each
-// input it returns the row and whether this call created it. When a key
+// input it returns the row (the input plus the stored ID, status, reason and
+// attempts) and whether this call created it. When a key
 // exists already the existing row comes back with false; the caller must not
 // send again unless that row is still queued (an attempt that crashed
 // mid-send), in which case the attempt is counted. A queued row created here
@@ -112,11 +113,11 @@ func (s *Store) ReserveMessages(ctx context.Context, ms []Message) ([]Message, [
 		ON CONFLICT (idempotency_key) DO UPDATE
 		SET attempts = m.attempts + 1, updated_at = now()
 		WHERE m.status = 'queued' AND excluded.status = 'queued'
-		RETURNING `+messageColumns+`, (xmax = 0) AS created`, payload) // all columns: callers report the row
+		RETURNING id::text AS id, idempotency_key, status, reason, attempts, (xmax = 0) AS created`, payload)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reserve %d messages: %w", len(ms), err)
 	}
-	got, err := pgx.CollectRows(rows, pgx.RowToStructByName[reserved])
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByNameLax[reserved])
 	if err != nil {
 		return nil, nil, fmt.Errorf("reserve %d messages: %w", len(ms), err)
 	}
@@ -125,7 +126,10 @@ func (s *Store) ReserveMessages(ctx context.Context, ms []Message) ([]Message, [
 	var missing []string
 	for _, r := range got {
 		i := index[r.IdempotencyKey]
-		out[i], created[i] = r.Message, r.Created
+		// The statement returns only what changed; the rest is the input.
+		m := ms[i]
+		m.ID, m.Status, m.Reason, m.Attempts = r.ID, r.Status, r.Reason, r.Attempts
+		out[i], created[i] = m, r.Created
 		delete(index, r.IdempotencyKey)
 	}
 	for key := range index {
