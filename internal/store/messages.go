@@ -244,6 +244,10 @@ func (s *Store) CompleteMessages(ctx context.Context, cs []Completion) error {
 	if err != nil {
 		return fmt.Errorf("encode outcomes: %w", err)
 	}
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
 	_, err = s.pool.Exec(ctx, `
 		UPDATE messages m SET
 			status = o.status, reason = o.reason, provider_message_id = o.provider_message_id,
@@ -252,7 +256,8 @@ func (s *Store) CompleteMessages(ctx context.Context, cs []Completion) error {
 			sent_at = CASE WHEN o.status = 'sent' THEN now() ELSE m.sent_at END
 		FROM jsonb_to_recordset($1::jsonb) AS o(id uuid, status text, reason text,
 			provider_message_id text, segments int)
-		WHERE m.id = o.id AND m.status = 'queued'`, payload)
+		WHERE m.id = o.id AND m.status = 'queued'
+		  AND m.id = ANY($2::uuid[]) -- lets the planner reach the rows by primary key`, payload, ids)
 	if err != nil {
 		return fmt.Errorf("complete %d messages: %w", len(cs), err)
 	}
