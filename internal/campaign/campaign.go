@@ -1,0 +1,294 @@
+// Package campaign reads a marketer's campaign file (YAML): who it is for,
+// what starts it, the steps each customer goes through, the goal that counts
+// as a conversion and the holdout that measures it. Parse validates the whole
+// file at once and locates every problem by line and column; the result, a
+// Spec, is plain data that a campaign run carries as the snapshot of the
+// version it started with, so editing a campaign never changes runs in
+// flight.
+package campaign
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/tidingsdev/tidings/internal/segment"
+)
+
+// Trigger kinds.
+const (
+	TriggerSchedule = "schedule" // a cron spec in a zone: each firing sends to the audience
+	TriggerEvent    = "event"    // a customer event starts that customer's run
+	TriggerOnce     = "once"     // one send to the audience at a time
+)
+
+// Step kinds.
+const (
+	StepSend    = "send"
+	StepWait    = "wait"
+	StepBranch  = "branch"
+	StepTag     = "tag"
+	StepUntag   = "untag"
+	StepSet     = "set"
+	StepWebhook = "webhook"
+)
+
+// Campaign statuses, kept in PostgreSQL.
+const (
+	StatusActive   = "active"
+	StatusPaused   = "paused"
+	StatusArchived = "archived"
+)
+
+// Defaults for fields a file may leave out.
+const (
+	DefaultTopic     = "marketing"
+	DefaultChannel   = "email"
+	DefaultLateAfter = 12 * time.Hour
+	DefaultGoalAfter = 30 * 24 * time.Hour
+	// MaxHoldout keeps a control group from swallowing the campaign.
+	MaxHoldout = 50
+)
+
+// Spec is one validated campaign version. It is JSON-serialisable and holds
+// no customer data, so it travels in workflow inputs as the run's snapshot.
+type Spec struct {
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Audience    Condition `json:"audience"`
+	Trigger     Trigger   `json:"trigger"`
+	// AgainAfter lets a customer enter again this long after their last
+	// entry; zero means once per customer.
+	AgainAfter time.Duration `json:"again_after,omitempty"`
+	Goal       *Goal         `json:"goal,omitempty"`
+	// Holdout is the percentage (0-50) of the audience that gets nothing
+	// and is measured as the control group.
+	Holdout int `json:"holdout,omitempty"`
+	// LateAfter: after a pause, a send that fell due longer ago than this is
+	// skipped rather than sent late.
+	LateAfter time.Duration `json:"late_after,omitempty"`
+	Steps     []Step        `json:"steps"`
+}
+
+// Condition selects customers: a saved segment by name, or an inline
+// definition kept as its source so the snapshot survives serialisation and
+// the segment package parses it where it is evaluated.
+type Condition struct {
+	Segment string `json:"segment,omitempty"`
+	Inline  string `json:"inline,omitempty"`
+}
+
+// Trigger says what starts the campaign for a customer.
+type Trigger struct {
+	Kind string `json:"kind"`
+	// Schedule.
+	Cron string `json:"cron,omitempty"`
+	Zone string `json:"zone,omitempty"`
+	// Event: the type and properties an event must carry.
+	Event string         `json:"event,omitempty"`
+	Where map[string]any `json:"where,omitempty"`
+	// Once: At, read in Zone (UTC when empty) or, when Local, as a wall
+	// time in each customer's own zone.
+	At    time.Time `json:"at,omitzero"`
+	Local bool      `json:"local,omitempty"`
+}
+
+// Goal is the event that counts as a conversion and ends the customer's run.
+type Goal struct {
+	Event string         `json:"event"`
+	Where map[string]any `json:"where,omitempty"`
+	// Within is how long after entry a goal event still counts.
+	Within time.Duration `json:"within"`
+}
+
+// Step is one step of a customer's run; exactly one of the kind fields is set.
+type Step struct {
+	// ID names the step in idempotency keys and reports; it defaults to its
+	// position ("2", "3.then.1").
+	ID      string   `json:"id"`
+	Kind    string   `json:"kind"`
+	Send    *Send    `json:"send,omitempty"`
+	Wait    *Wait    `json:"wait,omitempty"`
+	Branch  *Branch  `json:"branch,omitempty"`
+	Tag     string   `json:"tag,omitempty"`
+	Set     *SetAttr `json:"set,omitempty"`
+	Webhook *Webhook `json:"webhook,omitempty"`
+}
+
+// Send is one message. With Variants, each customer gets one of them by
+// their stable bucket for the campaign, in the given split.
+type Send struct {
+	Channel  string         `json:"channel"`
+	Template string         `json:"template"`
+	Topic    string         `json:"topic"`
+	Vars     map[string]any `json:"vars,omitempty"`
+	Variants []Variant      `json:"variants,omitempty"`
+}
+
+// Variant is one arm of an A/B test: its own template and/or vars.
+type Variant struct {
+	Name     string         `json:"name"`
+	Percent  int            `json:"percent"`
+	Template string         `json:"template,omitempty"`
+	Vars     map[string]any `json:"vars,omitempty"`
+}
+
+// Wait pauses a run: for a duration, until a local time of day, or until an
+// event arrives (OnEvent) or Timeout passes (OnTimeout).
+type Wait struct {
+	Duration time.Duration `json:"duration,omitempty"`
+	// UntilMinute is the local time of day (minutes after midnight) to wait
+	// for; -1 when unused.
+	UntilMinute int            `json:"until_minute"`
+	Event       string         `json:"event,omitempty"`
+	Where       map[string]any `json:"where,omitempty"`
+	Timeout     time.Duration  `json:"timeout,omitempty"`
+	OnEvent     []Step         `json:"on_event,omitempty"`
+	OnTimeout   []Step         `json:"on_timeout,omitempty"`
+}
+
+// Branch runs Then for customers meeting If, Else for the others.
+type Branch struct {
+	If   Condition `json:"if"`
+	Then []Step    `json:"then,omitempty"`
+	Else []Step    `json:"else,omitempty"`
+}
+
+// SetAttr sets one custom attribute on the customer.
+type SetAttr struct {
+	Attribute string `json:"attribute"`
+	Value     any    `json:"value"`
+}
+
+// Webhook posts the campaign, step and customer ID (never contact details)
+// as JSON to URL.
+type Webhook struct {
+	URL string `json:"url"`
+}
+
+// Batchable reports whether the campaign is a single send: a scheduled or
+// one-off run then sends in batches from one workflow instead of starting a
+// workflow per customer, because nobody has anything to wait for.
+func (s *Spec) Batchable() bool {
+	return len(s.Steps) == 1 && s.Steps[0].Kind == StepSend && s.Goal == nil
+}
+
+// EventsHeard lists the event types a running customer run listens for
+// (goal and waits), so routing signals only those.
+func (s *Spec) EventsHeard() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(t string) {
+		if t != "" && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	if s.Goal != nil {
+		add(s.Goal.Event)
+	}
+	Walk(s.Steps, func(st *Step) {
+		if st.Wait != nil {
+			add(st.Wait.Event)
+		}
+	})
+	return out
+}
+
+// Walk visits every step, nested ones included, in file order.
+func Walk(steps []Step, fn func(*Step)) {
+	for i := range steps {
+		st := &steps[i]
+		fn(st)
+		switch {
+		case st.Wait != nil:
+			Walk(st.Wait.OnEvent, fn)
+			Walk(st.Wait.OnTimeout, fn)
+		case st.Branch != nil:
+			Walk(st.Branch.Then, fn)
+			Walk(st.Branch.Else, fn)
+		}
+	}
+}
+
+// Templates lists every template the campaign sends, for checking against
+// the template set before it is applied.
+func (s *Spec) Templates() []string {
+	seen := map[string]bool{}
+	var out []string
+	Walk(s.Steps, func(st *Step) {
+		if st.Send == nil {
+			return
+		}
+		names := []string{st.Send.Template}
+		for _, v := range st.Send.Variants {
+			names = append(names, v.Template)
+		}
+		for _, n := range names {
+			if n != "" && !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	})
+	return out
+}
+
+// PickVariant returns the variant a customer gets at a send step: the split
+// walks the variants in order over the customer's bucket seeded with the
+// campaign name, so a customer keeps the same arm across steps and versions
+// and the arms are independent of other campaigns' splits. Nil when the step
+// has no variants.
+func PickVariant(campaign, customerID string, send *Send) *Variant {
+	if send == nil || len(send.Variants) == 0 {
+		return nil
+	}
+	b := segment.SeededBucket(campaign+"/variant", customerID)
+	edge := 0
+	for i := range send.Variants {
+		edge += send.Variants[i].Percent
+		if b < edge {
+			return &send.Variants[i]
+		}
+	}
+	return &send.Variants[len(send.Variants)-1]
+}
+
+// HeldOut reports whether a customer is in the campaign's control group. The
+// holdout bucket is seeded separately from the variant split, so the control
+// group is not made of one arm's customers.
+func HeldOut(campaign, customerID string, percent int) bool {
+	return percent > 0 && segment.SeededBucket(campaign+"/holdout", customerID) < percent
+}
+
+// Matches reports whether event properties carry every value in where.
+// Values compare as text, so 5 in the file matches "5" or 5 in the event.
+func Matches(where, props map[string]any) bool {
+	for k, want := range where {
+		got, ok := props[k]
+		if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
+			return false
+		}
+	}
+	return true
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// CheckName reports whether name can name a campaign: it appears in
+// workflow IDs, idempotency keys, URLs and shells.
+func CheckName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("campaign name %q: use lower-case letters, digits, - and _ (at most 63), starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// RunKey is the idempotency key of one send: campaign, version, customer,
+// step and the customer's occurrence (their nth entry into the campaign).
+func RunKey(campaign string, version int, customerID, step string, occurrence int) string {
+	return fmt.Sprintf("campaign/%s/%d/%s/%s/%d", campaign, version, customerID, step, occurrence)
+}
+
+// Journey is the name campaign messages carry in the ledger.
+func Journey(campaign string) string { return "campaign/" + campaign }

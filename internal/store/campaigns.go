@@ -1,0 +1,455 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Campaign is a campaign's current state: which version new runs take and
+// whether it may send.
+type Campaign struct {
+	Name           string     `db:"name" json:"name"`
+	Description    string     `db:"description" json:"description,omitempty"`
+	Status         string     `db:"status" json:"status"`
+	CurrentVersion int        `db:"current_version" json:"current_version"`
+	TriggerKind    string     `db:"trigger_kind" json:"trigger_kind"`
+	PausedAt       *time.Time `db:"paused_at" json:"paused_at,omitempty"`
+	ResumedAt      *time.Time `db:"resumed_at" json:"resumed_at,omitempty"`
+	CreatedAt      time.Time  `db:"created_at" json:"created_at"`
+	UpdatedAt      time.Time  `db:"updated_at" json:"updated_at"`
+}
+
+// CampaignVersion is one applied campaign file: its source as written and
+// its validated spec (JSON), which runs carry as their snapshot.
+type CampaignVersion struct {
+	Campaign  string    `db:"campaign" json:"campaign"`
+	Version   int       `db:"version" json:"version"`
+	Source    string    `db:"source" json:"source"`
+	Spec      []byte    `db:"spec" json:"spec"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+}
+
+const campaignColumns = `name, description, status, current_version, trigger_kind, paused_at, resumed_at, created_at, updated_at`
+
+// ApplyCampaign stores v as the campaign's next version and makes it
+// current; the campaign is created on its first apply and an archived one
+// becomes active again. A source identical to the current version's stores
+// nothing and reports Unchanged. Runs already in flight keep the version
+// they started with.
+func (s *Store) ApplyCampaign(ctx context.Context, description, triggerKind string, v CampaignVersion) (CampaignVersion, string, error) {
+	outcome := Updated
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var cur int
+		var curSource string
+		err := tx.QueryRow(ctx, `
+			SELECT c.current_version, v.source FROM campaigns c
+			JOIN campaign_versions v ON v.campaign = c.name AND v.version = c.current_version
+			WHERE c.name = $1 FOR UPDATE OF c`, v.Campaign).Scan(&cur, &curSource)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			outcome = Inserted
+		case err != nil:
+			return err
+		case curSource == v.Source:
+			outcome = Unchanged
+			v.Version = cur
+			_, err := tx.Exec(ctx, `
+				UPDATE campaigns SET status = 'active', updated_at = now()
+				WHERE name = $1 AND status = 'archived'`, v.Campaign)
+			return err
+		}
+		v.Version = cur + 1
+		if outcome == Inserted {
+			_, err = tx.Exec(ctx, `
+				INSERT INTO campaigns (name, description, current_version, trigger_kind)
+				VALUES ($1, $2, 0, $3)`, v.Campaign, description, triggerKind)
+			if err != nil {
+				return err
+			}
+		}
+		err = tx.QueryRow(ctx, `
+			INSERT INTO campaign_versions (campaign, version, source, spec)
+			VALUES ($1, $2, $3, $4) RETURNING created_at`,
+			v.Campaign, v.Version, v.Source, string(v.Spec)).Scan(&v.CreatedAt)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+			UPDATE campaigns SET current_version = $2, description = $3, trigger_kind = $4,
+				status = CASE WHEN status = 'archived' THEN 'active' ELSE status END, updated_at = now()
+			WHERE name = $1`, v.Campaign, v.Version, description, triggerKind)
+		return err
+	})
+	if err != nil {
+		return CampaignVersion{}, "", fmt.Errorf("apply campaign %s: %w", v.Campaign, err)
+	}
+	if outcome == Unchanged {
+		v, err = s.CampaignVersion(ctx, v.Campaign, v.Version)
+	}
+	return v, outcome, err
+}
+
+// GetCampaign returns a campaign's state, or ErrNotFound.
+func (s *Store) GetCampaign(ctx context.Context, name string) (Campaign, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE name = $1`, name)
+	if err != nil {
+		return Campaign{}, fmt.Errorf("load campaign %s: %w", name, err)
+	}
+	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Campaign])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Campaign{}, fmt.Errorf("campaign %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Campaign{}, fmt.Errorf("load campaign %s: %w", name, err)
+	}
+	return c, nil
+}
+
+// ListCampaigns returns every campaign by name, archived ones included.
+func (s *Store) ListCampaigns(ctx context.Context) ([]Campaign, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+campaignColumns+` FROM campaigns ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list campaigns: %w", err)
+	}
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Campaign])
+	if err != nil {
+		return nil, fmt.Errorf("list campaigns: %w", err)
+	}
+	return cs, nil
+}
+
+// CampaignVersion returns one stored version (0: the current one), or
+// ErrNotFound.
+func (s *Store) CampaignVersion(ctx context.Context, name string, version int) (CampaignVersion, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT v.campaign, v.version, v.source, v.spec, v.created_at
+		FROM campaign_versions v JOIN campaigns c ON c.name = v.campaign
+		WHERE v.campaign = $1 AND v.version = CASE WHEN $2 = 0 THEN c.current_version ELSE $2 END`, name, version)
+	if err != nil {
+		return CampaignVersion{}, fmt.Errorf("load campaign %s version %d: %w", name, version, err)
+	}
+	v, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[CampaignVersion])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return CampaignVersion{}, fmt.Errorf("campaign %s version %d: %w", name, version, ErrNotFound)
+	}
+	if err != nil {
+		return CampaignVersion{}, fmt.Errorf("load campaign %s version %d: %w", name, version, err)
+	}
+	return v, nil
+}
+
+// LiveCampaigns returns the current version of every campaign that is not
+// archived, for routing events to campaign runs.
+func (s *Store) LiveCampaigns(ctx context.Context) ([]CampaignVersion, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT v.campaign, v.version, v.source, v.spec, v.created_at
+		FROM campaigns c JOIN campaign_versions v ON v.campaign = c.name AND v.version = c.current_version
+		WHERE c.status <> 'archived'
+		ORDER BY c.name`)
+	if err != nil {
+		return nil, fmt.Errorf("list live campaigns: %w", err)
+	}
+	vs, err := pgx.CollectRows(rows, pgx.RowToStructByName[CampaignVersion])
+	if err != nil {
+		return nil, fmt.Errorf("list live campaigns: %w", err)
+	}
+	return vs, nil
+}
+
+// SetCampaignStatus pauses, resumes (status active) or archives a
+// campaign. Pausing stamps paused_at and resuming resumed_at, which runs use
+// to skip sends that fell due during the pause. Setting the status it
+// already has changes nothing.
+func (s *Store) SetCampaignStatus(ctx context.Context, name, status string, at time.Time) (Campaign, error) {
+	rows, err := s.pool.Query(ctx, `
+		UPDATE campaigns SET
+			status = $2,
+			paused_at = CASE WHEN $2 = 'paused' AND status <> 'paused' THEN $3 ELSE paused_at END,
+			resumed_at = CASE WHEN $2 = 'active' AND status = 'paused' THEN $3 ELSE resumed_at END,
+			updated_at = now()
+		WHERE name = $1
+		RETURNING `+campaignColumns, name, status, at)
+	if err != nil {
+		return Campaign{}, fmt.Errorf("set campaign %s %s: %w", name, status, err)
+	}
+	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Campaign])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Campaign{}, fmt.Errorf("campaign %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Campaign{}, fmt.Errorf("set campaign %s %s: %w", name, status, err)
+	}
+	return c, nil
+}
+
+// CampaignEntry is one customer entering a campaign.
+type CampaignEntry struct {
+	Campaign   string     `db:"campaign" json:"campaign"`
+	CustomerID string     `db:"customer_id" json:"customer_id"`
+	Occurrence int        `db:"occurrence" json:"occurrence"`
+	Version    int        `db:"version" json:"version"`
+	RunID      string     `db:"run_id" json:"run_id"`
+	Holdout    bool       `db:"holdout" json:"holdout"`
+	Variant    string     `db:"variant" json:"variant,omitempty"`
+	EnteredAt  time.Time  `db:"entered_at" json:"entered_at"`
+	GoalEvent  string     `db:"goal_event" json:"goal_event,omitempty"`
+	GoalUntil  *time.Time `db:"goal_until" json:"goal_until,omitempty"`
+	GoalAt     *time.Time `db:"goal_at" json:"goal_at,omitempty"`
+	FinishedAt *time.Time `db:"finished_at" json:"finished_at,omitempty"`
+	Outcome    string     `db:"outcome" json:"outcome,omitempty"`
+}
+
+const entryColumns = `campaign, customer_id::text AS customer_id, occurrence, version, run_id, holdout, variant,
+	entered_at, goal_event, goal_until, goal_at, finished_at, outcome`
+
+// EnterCampaign records e as the customer's next occurrence unless the
+// entry rule refuses it: with again <= 0 a customer enters once ever,
+// otherwise again only once again has passed since their last entry.
+// Entering with the same run ID again returns the first entry, so a retried
+// activity is harmless; concurrent entries for one customer are serialised
+// by an advisory lock. ok is false when the rule refused the entry.
+func (s *Store) EnterCampaign(ctx context.Context, e CampaignEntry, again time.Duration) (CampaignEntry, bool, error) {
+	var out CampaignEntry
+	ok := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+			"campaign/"+e.Campaign+"/"+e.CustomerID); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT `+entryColumns+` FROM campaign_entries WHERE campaign = $1 AND run_id = $2`, e.Campaign, e.RunID)
+		if err != nil {
+			return err
+		}
+		mine, err := pgx.CollectRows(rows, pgx.RowToStructByName[CampaignEntry])
+		if err != nil {
+			return err
+		}
+		if len(mine) == 1 {
+			out, ok = mine[0], true
+			return nil
+		}
+		var last int
+		var lastAt *time.Time
+		err = tx.QueryRow(ctx, `
+			SELECT COALESCE(max(occurrence), 0), max(entered_at) FROM campaign_entries
+			WHERE campaign = $1 AND customer_id = $2`, e.Campaign, e.CustomerID).Scan(&last, &lastAt)
+		if err != nil {
+			return err
+		}
+		if last > 0 && (again <= 0 || e.EnteredAt.Before(lastAt.Add(again))) {
+			return nil
+		}
+		rows, err = tx.Query(ctx, `
+			INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, holdout, variant,
+				entered_at, goal_event, goal_until)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			RETURNING `+entryColumns,
+			e.Campaign, e.CustomerID, last+1, e.Version, e.RunID, e.Holdout, e.Variant, e.EnteredAt, e.GoalEvent, e.GoalUntil)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[CampaignEntry])
+		ok = err == nil
+		return err
+	})
+	if err != nil {
+		return CampaignEntry{}, false, fmt.Errorf("enter %s into campaign %s: %w", e.CustomerID, e.Campaign, err)
+	}
+	return out, ok, nil
+}
+
+// FinishCampaignEntry stores how a customer's run ended; goalAt, when set,
+// is when they reached the goal.
+func (s *Store) FinishCampaignEntry(ctx context.Context, campaign, runID, outcome string, goalAt *time.Time, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `
+		UPDATE campaign_entries SET outcome = $3, finished_at = $4, goal_at = COALESCE(goal_at, $5)
+		WHERE campaign = $1 AND run_id = $2`, campaign, runID, outcome, at, goalAt)
+	if err != nil {
+		return fmt.Errorf("finish campaign %s run %s: %w", campaign, runID, err)
+	}
+	return nil
+}
+
+// CampaignEntries lists a customer's entries into a campaign, oldest first.
+func (s *Store) CampaignEntries(ctx context.Context, campaign, customerID string) ([]CampaignEntry, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM campaign_entries
+		WHERE campaign = $1 AND customer_id = $2 ORDER BY occurrence`, campaign, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("list %s entries of %s: %w", campaign, customerID, err)
+	}
+	es, err := pgx.CollectRows(rows, pgx.RowToStructByName[CampaignEntry])
+	if err != nil {
+		return nil, fmt.Errorf("list %s entries of %s: %w", campaign, customerID, err)
+	}
+	return es, nil
+}
+
+// RecordCampaignSkip notes a send the campaign itself did not make (late
+// after a pause); recording it again changes nothing.
+func (s *Store) RecordCampaignSkip(ctx context.Context, campaign, customerID string, occurrence int, step, variant, reason string) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO campaign_skips (campaign, customer_id, occurrence, step, variant, reason)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT DO NOTHING`, campaign, customerID, occurrence, step, variant, reason)
+	if err != nil {
+		return fmt.Errorf("record campaign %s skip of %s at %s: %w", campaign, customerID, step, err)
+	}
+	return nil
+}
+
+// CampaignArm is one row of a campaign report: a variant's treatment group
+// (Holdout false; Variant "" when the campaign has no A/B split) or the
+// control group (Holdout true).
+type CampaignArm struct {
+	Variant string `db:"variant" json:"variant"`
+	Holdout bool   `db:"holdout" json:"holdout"`
+	Entered int    `db:"entered" json:"entered"`
+	// Converted counts entries whose goal event occurred within the goal
+	// window after entry, measured alike for treatment and holdout.
+	Converted int            `db:"converted" json:"converted"`
+	Sent      int            `db:"sent" json:"sent"`
+	Failed    int            `db:"failed" json:"failed"`
+	Skipped   map[string]int `db:"-" json:"skipped,omitempty"`
+}
+
+// ConversionRate is Converted / Entered (0 with no entries).
+func (a CampaignArm) ConversionRate() float64 {
+	if a.Entered == 0 {
+		return 0
+	}
+	return float64(a.Converted) / float64(a.Entered)
+}
+
+// CampaignReport is what a campaign did: per arm, and the holdout.
+type CampaignReport struct {
+	Campaign string        `json:"campaign"`
+	Arms     []CampaignArm `json:"arms"`
+}
+
+// Uplift is the treatment's conversion rate minus the holdout's, in
+// percentage points, over all variants; ok is false without both groups.
+func (r CampaignReport) Uplift() (treatment, holdout, uplift float64, ok bool) {
+	var te, tc, he, hc int
+	for _, a := range r.Arms {
+		if a.Holdout {
+			he, hc = he+a.Entered, hc+a.Converted
+		} else {
+			te, tc = te+a.Entered, tc+a.Converted
+		}
+	}
+	if te == 0 || he == 0 {
+		return 0, 0, 0, false
+	}
+	treatment, holdout = float64(tc)/float64(te), float64(hc)/float64(he)
+	return treatment, holdout, (treatment - holdout) * 100, true
+}
+
+// CampaignResults reports a campaign per variant and for its holdout:
+// entries, conversions (goal event inside the window recorded at entry),
+// and the ledger's sent, failed and skipped messages with the campaign's
+// own skips, by reason. Ledger steps carry the variant as "step:variant".
+func (s *Store) CampaignResults(ctx context.Context, name string) (CampaignReport, error) {
+	if _, err := s.GetCampaign(ctx, name); err != nil {
+		return CampaignReport{}, err
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT e.variant, e.holdout, count(*)::int AS entered,
+			count(*) FILTER (WHERE e.goal_at IS NOT NULL OR EXISTS (
+				SELECT 1 FROM events ev
+				WHERE ev.customer_id = e.customer_id AND ev.type = e.goal_event
+				  AND ev.occurred_at >= e.entered_at AND ev.occurred_at < e.goal_until))::int AS converted,
+			0 AS sent, 0 AS failed
+		FROM campaign_entries e
+		WHERE e.campaign = $1
+		GROUP BY e.variant, e.holdout
+		ORDER BY e.holdout, e.variant`, name)
+	if err != nil {
+		return CampaignReport{}, fmt.Errorf("report campaign %s: %w", name, err)
+	}
+	arms, err := pgx.CollectRows(rows, pgx.RowToStructByName[CampaignArm])
+	if err != nil {
+		return CampaignReport{}, fmt.Errorf("report campaign %s: %w", name, err)
+	}
+	arm := func(variant string) *CampaignArm {
+		for i := range arms {
+			if !arms[i].Holdout && arms[i].Variant == variant {
+				return &arms[i]
+			}
+		}
+		arms = append(arms, CampaignArm{Variant: variant})
+		return &arms[len(arms)-1]
+	}
+	type tally struct {
+		Variant string `db:"variant"`
+		Status  string `db:"status"`
+		Reason  string `db:"reason"`
+		N       int    `db:"n"`
+	}
+	rows, err = s.pool.Query(ctx, `
+		SELECT CASE WHEN position(':' IN step) > 0 THEN split_part(step, ':', 2) ELSE '' END AS variant,
+			status, CASE WHEN status = 'skipped' THEN reason ELSE '' END AS reason, count(*)::int AS n
+		FROM messages WHERE journey = $1 AND status <> 'queued'
+		GROUP BY 1, 2, 3
+		UNION ALL
+		SELECT variant, 'skipped', reason, count(*)::int FROM campaign_skips WHERE campaign = $2
+		GROUP BY 1, 2, 3`, "campaign/"+name, name)
+	if err != nil {
+		return CampaignReport{}, fmt.Errorf("report campaign %s messages: %w", name, err)
+	}
+	tallies, err := pgx.CollectRows(rows, pgx.RowToStructByName[tally])
+	if err != nil {
+		return CampaignReport{}, fmt.Errorf("report campaign %s messages: %w", name, err)
+	}
+	for _, t := range tallies {
+		a := arm(t.Variant)
+		switch t.Status {
+		case "sent":
+			a.Sent += t.N
+		case "failed":
+			a.Failed += t.N
+		case "skipped":
+			if a.Skipped == nil {
+				a.Skipped = map[string]int{}
+			}
+			a.Skipped[t.Reason] += t.N
+		}
+	}
+	return CampaignReport{Campaign: name, Arms: arms}, nil
+}
+
+// SetCustomerAttribute sets one custom attribute (a campaign's set step).
+func (s *Store) SetCustomerAttribute(ctx context.Context, customerID, key string, value any) error {
+	raw, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("set attribute %q of customer %s: %w", key, customerID, err)
+	}
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE customers SET attributes = jsonb_set(attributes, ARRAY[$2::text], $3::jsonb, true),
+			updated_at = now()
+		WHERE id = $1`, customerID, key, string(raw))
+	if err != nil {
+		return fmt.Errorf("set attribute %q of customer %s: %w", key, customerID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("set attribute of customer %s: %w", customerID, ErrNotFound)
+	}
+	return nil
+}
+
+// RemoveCustomerTag removes a tag (a campaign's untag step).
+func (s *Store) RemoveCustomerTag(ctx context.Context, customerID, tag string) error {
+	ct, err := s.pool.Exec(ctx, `
+		UPDATE customers SET tags = array_remove(tags, $2), updated_at = now() WHERE id = $1`, customerID, tag)
+	if err != nil {
+		return fmt.Errorf("untag customer %s %q: %w", customerID, tag, err)
+	}
+	if ct.RowsAffected() == 0 {
+		return fmt.Errorf("untag customer %s: %w", customerID, ErrNotFound)
+	}
+	return nil
+}
