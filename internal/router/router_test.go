@@ -74,7 +74,7 @@ func TestEventStartsJourneyOnceEvenWhenPostedTwice(t *testing.T) {
 	}
 	got := routertest.Heard(t, e.temporal, onboarding, 2)
 	if want := []string{"signup-1", "act-1"}; !slices.Equal(got, want) {
-		t.Fatalf("onboarding heard %v, want %v (the signup once, as its trigger, then the activation)", got, want)
+		t.Fatalf("onboarding heard %v, want %v (the signup once, then the activation)", got, want)
 	}
 	if n := routertest.Runs(t, e.temporal, onboarding); n != 1 {
 		t.Errorf("onboarding started %d times, want 1", n)

@@ -1,0 +1,164 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+
+	"github.com/tidingsdev/tidings/internal/router/routertest"
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/token"
+	"github.com/tidingsdev/tidings/workflows"
+)
+
+func TestEventPostedTwiceStartsTheJourneyOnce(t *testing.T) {
+	a := newAPI(t, true)
+	id := a.customer("C-1", map[string]any{"email": "ann@example.com"})
+	ev := map[string]any{"event_id": "signup-C-1", "customer": "C-1", "type": "signup"}
+	var results []eventResult
+	for range 2 {
+		status, body := a.do("POST", "/v1/events", ev)
+		var r eventResult
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatalf("%d %s", status, body)
+		}
+		results = append(results, r)
+		if want := map[bool]int{false: 201, true: 200}[r.Duplicate]; status != want {
+			t.Errorf("status %d for duplicate=%v", status, r.Duplicate)
+		}
+	}
+	if results[0].Duplicate || !results[0].Routed || !results[1].Duplicate {
+		t.Fatalf("results = %+v; want the first routed and the second a duplicate", results)
+	}
+	wid := workflows.JourneyID(workflows.Onboarding, id)
+	if got := routertest.Heard(t, a.temporal, wid, 1); !slices.Equal(got, []string{"signup-C-1"}) {
+		t.Errorf("onboarding heard %v, want the signup once", got)
+	}
+	if n := routertest.Runs(t, a.temporal, wid); n != 1 {
+		t.Errorf("onboarding started %d times", n)
+	}
+	status, body := a.do("POST", "/v1/events/batch", map[string]any{"events": []map[string]any{
+		ev, {"event_id": "act-1", "customer": id, "type": "activated"},
+	}})
+	var batch batchEventsResponse
+	if err := json.Unmarshal(body, &batch); status != 200 || err != nil || batch.Recorded != 1 || batch.Duplicates != 1 {
+		t.Fatalf("batch: %d %s", status, body)
+	}
+	if got := routertest.Heard(t, a.temporal, wid, 2); !slices.Equal(got, []string{"signup-C-1", "act-1"}) {
+		t.Errorf("onboarding heard %v after the batch", got)
+	}
+}
+
+func TestEventPostedWhileTemporalIsDownIsStored(t *testing.T) {
+	a := newAPI(t, false)
+	a.customer("C-1", nil)
+	status, body := a.do("POST", "/v1/events", map[string]any{"event_id": "o-1", "customer": "C-1", "type": "order_delivered"})
+	var r eventResult
+	if err := json.Unmarshal(body, &r); status != http.StatusCreated || err != nil || r.Routed || r.Duplicate {
+		t.Fatalf("%d %s; want 201, stored, not routed yet", status, body)
+	}
+	if n, _ := a.store.OutboxSize(t.Context()); n != 1 {
+		t.Errorf("outbox = %d, want 1 event waiting for Temporal", n)
+	}
+}
+
+func TestSurveyAnswerIsStoredOnceAndSignalsTheJourney(t *testing.T) {
+	a := newAPI(t, true)
+	id := a.customer("C-1", map[string]any{"email": "ann@example.com", "locale": "zh-CN"})
+	if status, body := a.do("POST", "/v1/events", map[string]any{"event_id": "order-9-delivered", "customer": id, "type": "order_delivered"}); status != 201 {
+		t.Fatalf("%d %s", status, body)
+	}
+	wid := workflows.JourneyID(workflows.Survey, id)
+	routertest.Heard(t, a.temporal, wid, 1)
+	msg, _, err := a.store.ReserveMessage(t.Context(), store.Message{IdempotencyKey: "survey/" + id + "/order-9", CustomerID: id,
+		Journey: "survey", Step: "ask", Channel: "email", Template: "survey_nps", Topic: "surveys"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := a.link("s", token.Claims{Purpose: token.Survey, CustomerID: id, MessageID: msg.ID, Survey: store.NPS}, time.Now().Add(time.Hour))
+
+	if status, body := a.get(s + "?score=11"); status != 400 || !strings.Contains(body, "?score=10") {
+		t.Errorf("score 11 on an NPS survey: %d, want 400 with the valid choices:\n%s", status, body)
+	}
+	status, body := a.get(s + "?score=9")
+	if status != 200 || !strings.Contains(body, "感谢您的反馈") || !strings.Contains(body, `name="comment"`) {
+		t.Fatalf("answer 9: %d\n%s", status, body)
+	}
+	if status, _ := a.get(s + "?score=6"); status != 200 {
+		t.Fatalf("second click: %d", status)
+	}
+	rs, _ := a.store.SurveyResponses(t.Context(), id)
+	if len(rs) != 1 || rs[0].Score != 6 {
+		t.Fatalf("responses = %+v; want one answer, updated to 6", rs)
+	}
+	got := routertest.Heard(t, a.temporal, wid, 2)
+	if want := []string{"order-9-delivered", "survey_answered:" + msg.ID}; !slices.Equal(got, want) {
+		t.Errorf("survey journey heard %v, want %v (the answer once)", got, want)
+	}
+	if status, body := a.form(s, "score=6&comment=Fast+delivery"); status != 200 || !strings.Contains(body, "谢谢") {
+		t.Fatalf("comment: %d\n%s", status, body)
+	}
+	rs, _ = a.store.SurveyResponses(t.Context(), id)
+	if rs[0].Comment != "Fast delivery" {
+		t.Errorf("comment = %q", rs[0].Comment)
+	}
+}
+
+func TestEraseRemovesPersonalDataAndCancelsJourneys(t *testing.T) {
+	a := newAPI(t, true)
+	id := a.customer("C-1", map[string]any{"email": "ann@example.com", "first_name": "Ann", "birthday": "1990-05-01", "attributes": map[string]any{"plan": "gold"}})
+	if status, body := a.do("POST", "/v1/events", map[string]any{"event_id": "s-1", "customer": "C-1", "type": "signup", "properties": map[string]any{"referrer": "ann's friend"}}); status != 201 {
+		t.Fatalf("%d %s", status, body)
+	}
+	wid := workflows.JourneyID(workflows.Onboarding, id)
+	routertest.Heard(t, a.temporal, wid, 1)
+
+	status, body := a.do("GET", "/v1/customers/C-1/export", nil)
+	var ex store.CustomerExport
+	if err := json.Unmarshal(body, &ex); status != 200 || err != nil || ex.Customer.Email != "ann@example.com" || len(ex.Events) != 1 {
+		t.Fatalf("export: %d %s", status, body)
+	}
+
+	status, body = a.do("DELETE", "/v1/customers/C-1", nil)
+	if status != 200 || !strings.Contains(string(body), `"journeys_cancelled": true`) {
+		t.Fatalf("DELETE: %d %s", status, body)
+	}
+	if status, _ := a.do("GET", "/v1/customers/C-1", nil); status != 404 {
+		t.Errorf("GET erased by external ID: %d, want 404", status)
+	}
+	ex, err := a.store.ExportCustomer(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Customer.Email != "" || ex.Customer.FirstName != "" || ex.Customer.Birthday != nil || len(ex.Customer.Attributes) != 0 || len(ex.Events[0].Properties) != 0 {
+		t.Errorf("personal data left after erasure: %+v", ex)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for {
+		d, err := a.temporal.DescribeWorkflowExecution(ctx, wid, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.WorkflowExecutionInfo.Status == enums.WORKFLOW_EXECUTION_STATUS_CANCELED {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("onboarding is %v after erasure, want canceled", d.WorkflowExecutionInfo.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Retrying by Tidings ID is safe.
+	if status, body := a.do("DELETE", "/v1/customers/"+id, nil); status != 200 {
+		t.Errorf("repeat DELETE: %d %s", status, body)
+	}
+	if status, _ := a.do("POST", "/v1/events", map[string]any{"event_id": "s-2", "customer": id, "type": "signup"}); status != 422 {
+		t.Errorf("event for an erased customer: %d, want 422", status)
+	}
+}
