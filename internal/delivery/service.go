@@ -59,7 +59,7 @@ type Options struct {
 	Signer            *token.Signer
 	// ChunkSize is how many messages of a SendBatch share one statement per
 	// stage (default 50); ParallelChunks how many chunks are in flight at
-	// once (default 4).
+	// once (default 8; give the database pool at least as many connections).
 	ChunkSize      int
 	ParallelChunks int
 	// SMSConcurrency caps the SMS requests in flight (default 8), so a large
@@ -105,7 +105,7 @@ func New(st Store, r Renderer, mailer Mailer, texter Texter, opt Options) (*Serv
 		opt.ChunkSize = 50
 	}
 	if opt.ParallelChunks <= 0 {
-		opt.ParallelChunks = 4
+		opt.ParallelChunks = 8
 	}
 	if opt.SMSConcurrency <= 0 {
 		opt.SMSConcurrency = 8
