@@ -19,29 +19,33 @@ import (
 	"github.com/tidingsdev/tidings/templates"
 )
 
-// benchConns SMTP connections carry both loops. The send path gets each
-// round's messages as one SendBatch, as a campaign sender hands over a page
-// of its audience. Run with -benchtime 4000x or more: with fewer messages a
-// round is too short for the chunks to overlap.
+// benchConns SMTP connections carry both loops. Run with -benchtime 4000x
+// or more: with fewer messages a round is too short for a batch's chunks to
+// overlap.
 const benchConns = 4
 
-// BenchmarkSendPath measures emails per second through the whole send path
-// (customer load, consent, suppression, cap, quiet hours, render, ledger,
-// SMTP) against a bare go-mail loop over the same number of connections to
-// the same in-process relay, in the same run, and reports the ratio.
-func BenchmarkSendPath(b *testing.B) {
+// benchEnv is the send path wired to PostgreSQL, the real templates and an
+// in-process relay, plus 200 customers to write to.
+type benchEnv struct {
+	svc    *delivery.Service
+	sink   *smtpsink.Sink
+	ids    []string
+	sample templates.Rendered
+}
+
+func newBenchEnv(b *testing.B) *benchEnv {
 	ctx := context.Background()
 	_, dsn := testdb.New(b)
 	st, err := store.Open(ctx, dsn+"&pool_max_conns=16")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
+	b.Cleanup(st.Close)
 	sink, err := smtpsink.Start(smtpsink.Options{Discard: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer sink.Close()
+	b.Cleanup(func() { _ = sink.Close() })
 	tpl := realTemplates(b)
 
 	// A capped, consent-checked topic whose cap never trips, so every check
@@ -55,7 +59,7 @@ func BenchmarkSendPath(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer mailer.Close()
+	b.Cleanup(func() { _ = mailer.Close() })
 	svc, err := delivery.New(st, tpl, mailer, nil, delivery.Options{
 		Topics: topics, QuietHours: "21:00-09:00", DefaultLocale: "en", PublicURL: publicURL,
 		UnsubscribeMailto: "unsubscribe@harbourpine.example",
@@ -79,16 +83,70 @@ func BenchmarkSendPath(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	var run atomic.Int64
-	r := run.Add(1)
-	bare, err := newBareLoop(sink, sample)
+	return &benchEnv{svc: svc, sink: sink, ids: ids, sample: sample}
+}
+
+func (e *benchEnv) request(n, i int) delivery.Request {
+	return delivery.Request{
+		CustomerID: e.ids[i%len(e.ids)], Journey: "bench", Step: "welcome", Channel: delivery.Email,
+		Template: "welcome", Topic: "bench", IdempotencyKey: fmt.Sprintf("bench/%d/%d/%d", n, benchRun.Add(1), i),
+	}
+}
+
+var benchRun atomic.Int64
+
+// BenchmarkSendPath measures emails per second through the whole send path
+// (customer load, consent, suppression, cap, quiet hours, render, ledger,
+// SMTP) against a bare go-mail loop over the same number of connections to
+// the same in-process relay, in the same run, and reports the ratio. Each
+// round's messages go in as one SendBatch, as a campaign hands over a page.
+func BenchmarkSendPath(b *testing.B) {
+	e := newBenchEnv(b)
+	compare(b, e, func(lo, hi int) error {
+		reqs := make([]delivery.Request, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			reqs = append(reqs, e.request(b.N, i))
+		}
+		results, errs := e.svc.SendBatch(context.Background(), reqs)
+		for i, res := range results {
+			if errs[i] != nil {
+				return errs[i]
+			}
+			if res.Status != delivery.Sent {
+				return fmt.Errorf("send %d: %+v", i, res)
+			}
+		}
+		return nil
+	})
+}
+
+// BenchmarkSendPathSingle is the journeys' case: one Send per message, from
+// 32 concurrent callers (a worker's concurrent activities), each message
+// with its own ledger commits.
+func BenchmarkSendPathSingle(b *testing.B) {
+	e := newBenchEnv(b)
+	compare(b, e, func(lo, hi int) error {
+		parallel(hi-lo, 32, func(i int) error {
+			res, err := e.svc.Send(context.Background(), e.request(b.N, lo+i))
+			if err == nil && res.Status != delivery.Sent {
+				err = fmt.Errorf("send %d: %+v", lo+i, res)
+			}
+			return err
+		}, b)
+		return nil
+	})
+}
+
+// compare runs send and the bare loop in turns, a slice of b.N each per
+// round (the machine is shared and its load drifts), and reports both rates
+// and their ratio.
+func compare(b *testing.B, e *benchEnv, send func(lo, hi int) error) {
+	bare, err := newBareLoop(e.sink, e.sample)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer bare.close()
-
-	// The machine is shared, so its load drifts: both loops run in turns,
-	// a slice each per round, and each total is the sum of its slices.
+	before := e.sink.Count()
 	const rounds = 4
 	var fullTime, bareTime time.Duration
 	b.ResetTimer()
@@ -101,26 +159,13 @@ func BenchmarkSendPath(b *testing.B) {
 		b.StartTimer()
 
 		start = time.Now()
-		reqs := make([]delivery.Request, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			reqs = append(reqs, delivery.Request{
-				CustomerID: ids[i%len(ids)], Journey: "bench", Step: "welcome", Channel: delivery.Email,
-				Template: "welcome", Topic: "bench", IdempotencyKey: fmt.Sprintf("bench/%d/%d/%d", b.N, r, i),
-			})
-		}
-		results, errs := svc.SendBatch(ctx, reqs)
-		for i, res := range results {
-			if errs[i] != nil {
-				b.Fatal(errs[i])
-			}
-			if res.Status != delivery.Sent {
-				b.Fatalf("send %d: %+v", i, res)
-			}
+		if err := send(lo, hi); err != nil {
+			b.Fatal(err)
 		}
 		fullTime += time.Since(start)
 	}
 	b.StopTimer()
-	if got := sink.Count(); got != 2*b.N {
+	if got := e.sink.Count() - before; got != 2*b.N {
 		b.Fatalf("the relay accepted %d messages, want %d", got, 2*b.N)
 	}
 	full := float64(b.N) / fullTime.Seconds()
