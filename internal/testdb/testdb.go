@@ -93,4 +93,3 @@ func MustExec(tb testing.TB, s *store.Store, sql string, args ...any) {
 		tb.Fatalf("exec %s: %v", sql, err)
 	}
 }
-
