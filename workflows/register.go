@@ -10,12 +10,14 @@ import (
 // templates.
 func Registered() map[string]any {
 	return map[string]any{
-		OnboardingWorkflow:    OnboardingJourney,
-		WinbackWorkflow:       WinbackJourney,
-		SurveyWorkflow:        SurveyJourney,
-		BirthdaySweepWorkflow: BirthdaySweep,
-		WinbackSweepWorkflow:  WinbackSweep,
-		CareSendWorkflow:      CareSend,
+		OnboardingWorkflow:     OnboardingJourney,
+		WinbackWorkflow:        WinbackJourney,
+		SurveyWorkflow:         SurveyJourney,
+		BirthdaySweepWorkflow:  BirthdaySweep,
+		WinbackSweepWorkflow:   WinbackSweep,
+		CareSendWorkflow:       CareSend,
+		CampaignRunWorkflow:    CampaignRun,
+		CampaignRunnerWorkflow: CampaignRunner,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/segment"
 )
 
@@ -292,3 +293,45 @@ func RunKey(campaign string, version int, customerID, step string, occurrence in
 
 // Journey is the name campaign messages carry in the ledger.
 func Journey(campaign string) string { return "campaign/" + campaign }
+
+// LocalAt reads at's wall-clock date and time in zone: a once trigger with
+// local: true sends at 10:00 in every customer's own zone. An unknown zone
+// reads as UTC.
+func LocalAt(at time.Time, zone string) time.Time {
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	y, m, d := at.Date()
+	return time.Date(y, m, d, at.Hour(), at.Minute(), at.Second(), 0, loc)
+}
+
+// Message is the send-path request of a send step for one customer: the
+// variant's template and vars over the step's, the ledger step
+// "<step>:<variant>" so results split by arm, and the key
+// campaign/<name>/<version>/<customer>/<step>/<occurrence>.
+func Message(name string, version int, customerID string, st Step, v *Variant, occurrence int) delivery.Request {
+	s := st.Send
+	r := delivery.Request{
+		CustomerID: customerID, Journey: Journey(name), Step: st.ID, Channel: s.Channel,
+		Template: s.Template, Topic: s.Topic,
+		IdempotencyKey: RunKey(name, version, customerID, st.ID, occurrence),
+	}
+	data := map[string]any{}
+	for k, val := range s.Vars {
+		data[k] = val
+	}
+	if v != nil {
+		r.Step = st.ID + ":" + v.Name
+		if v.Template != "" {
+			r.Template = v.Template
+		}
+		for k, val := range v.Vars {
+			data[k] = val
+		}
+	}
+	if len(data) > 0 {
+		r.Data = data
+	}
+	return r
+}

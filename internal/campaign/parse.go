@@ -378,6 +378,9 @@ func (p *parser) step(n *yaml.Node, path, pos string) (Step, bool) {
 			}
 			kindKey = k
 			st.Kind = k.Value
+			if id, body := p.innerID(v, sub); id != nil {
+				st.ID, idNode, v = id.Value, id, body
+			}
 			p.stepBody(&st, k, v, sub, pos)
 		default:
 			p.errorf(k, sub, "unknown step key; expected one of %s (and optionally id)", strings.Join(stepKinds, ", "))
@@ -397,6 +400,27 @@ func (p *parser) step(n *yaml.Node, path, pos string) (Step, bool) {
 		p.ids[st.ID] = at
 	}
 	return st, true
+}
+
+// innerID takes an id written inside the step's body (send: {id: offer,
+// ...}) out of it, so either place works.
+func (p *parser) innerID(v *yaml.Node, path string) (*yaml.Node, *yaml.Node) {
+	if v.Kind != yaml.MappingNode {
+		return nil, v
+	}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		if v.Content[i].Value != "id" {
+			continue
+		}
+		id := resolve(v.Content[i+1])
+		if s, ok := p.text(id, join(path, "id")); ok && !stepIDRE.MatchString(s) {
+			p.errorf(id, join(path, "id"), "%q: expected letters, digits, - and _ (a step ID appears in idempotency keys)", s)
+		}
+		body := *v
+		body.Content = append(append([]*yaml.Node(nil), v.Content[:i]...), v.Content[i+2:]...)
+		return id, &body
+	}
+	return nil, v
 }
 
 var stepIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)

@@ -1,0 +1,598 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/tidingsdev/tidings/activities"
+	"github.com/tidingsdev/tidings/internal/campaign"
+	"github.com/tidingsdev/tidings/internal/delivery"
+)
+
+// Registered names of the campaign workflows.
+const (
+	// CampaignRunWorkflow is one customer's run through a campaign's steps.
+	CampaignRunWorkflow = "CampaignRun"
+	// CampaignRunnerWorkflow is one firing of a scheduled or one-off
+	// campaign: it pages the audience and sends or starts runs.
+	CampaignRunnerWorkflow = "CampaignRunner"
+)
+
+// campaigns names the campaign activities by method; never dereferenced.
+var campaigns *activities.Campaigns
+
+// Campaign run outcomes, stored with each entry.
+const (
+	OutcomeHeldOut  = "held_out" // the control group: nothing sent
+	OutcomeArchived = "archived" // the campaign was archived mid-run
+)
+
+// Campaign defaults.
+const (
+	// CampaignGatePoll is how often a run at a send step re-checks a paused
+	// campaign.
+	CampaignGatePoll       = 10 * time.Minute
+	DefaultCampaignBatch   = 200
+	DefaultCampaignPerRun  = 25 // pages per runner run before continue-as-new
+	minCampaignPassGap     = 15 * time.Minute
+	DefaultCampaignPasses  = 48
+	skipReasonLateOnResume = "late_after_pause"
+)
+
+// CampaignRunID is the workflow ID of a customer's run of a campaign, so a
+// customer is in one run of a campaign at a time.
+func CampaignRunID(name, customerID string) string {
+	return "campaign/" + name + "/" + customerID
+}
+
+// CampaignRunnerID is the workflow ID of a one-off campaign's runner.
+func CampaignRunnerID(name string, version int) string {
+	return fmt.Sprintf("campaign/%s/once/%d", name, version)
+}
+
+// CampaignScheduleID is the Temporal Schedule of a scheduled campaign.
+func CampaignScheduleID(name string) string { return "campaign/" + name }
+
+// CampaignRunInput starts one customer's run. Spec is the snapshot of the
+// version it started with: applying a new version never changes it.
+type CampaignRunInput struct {
+	Campaign   string        `json:"campaign"`
+	Version    int           `json:"version"`
+	Spec       campaign.Spec `json:"spec"`
+	CustomerID string        `json:"customer_id"`
+	// Trigger is the event that started an event-triggered run.
+	Trigger Event `json:"trigger,omitzero"`
+	// InAudience is true when a runner started the run from a page of the
+	// audience; otherwise the run checks membership itself.
+	InAudience bool `json:"in_audience,omitempty"`
+	// RunKey, when set, is the entry's run ID (a runner's firing); default
+	// the workflow run ID.
+	RunKey string `json:"run_key,omitempty"`
+}
+
+// CampaignRunResult is how the run ended.
+type CampaignRunResult struct {
+	Outcome string   `json:"outcome"`
+	Sent    []string `json:"sent,omitempty"`
+}
+
+// campaignRun is the state of one customer's run.
+type campaignRun struct {
+	in         CampaignRunInput
+	runID      string
+	occurrence int
+	loc        *time.Location
+	events     workflow.ReceiveChannel
+	goalAt     *time.Time
+	sent       []string
+}
+
+// errGoal unwinds the step interpreter when the goal event arrives.
+var errGoal = errors.New("goal reached")
+
+// errArchived unwinds it when the campaign is archived.
+var errArchived = errors.New("campaign archived")
+
+// CampaignRun (registered as CampaignRunWorkflow) interprets the steps of
+// the version snapshot it was started with for one customer: it enters the
+// customer (audience, entry rule, holdout), then sends, waits, branches,
+// tags and calls webhooks in order until the steps end or the goal event
+// arrives.
+func CampaignRun(ctx workflow.Context, in CampaignRunInput) (CampaignRunResult, error) {
+	c := &campaignRun{
+		in: in, runID: orDefault(in.RunKey, workflow.GetInfo(ctx).WorkflowExecution.RunID),
+		loc: time.UTC, events: workflow.GetSignalChannel(ctx, EventSignal),
+	}
+	spec := &in.Spec
+	enter := activities.EnterInput{
+		Campaign: in.Campaign, Version: in.Version, CustomerID: in.CustomerID, RunID: c.runID,
+		At: workflow.Now(ctx), AgainAfter: spec.AgainAfter, Holdout: spec.Holdout,
+		Variant: firstVariant(in.Campaign, in.CustomerID, spec.Steps),
+	}
+	if spec.Goal != nil {
+		enter.GoalEvent, enter.GoalAfter = spec.Goal.Event, spec.Goal.Within
+	}
+	if !in.InAudience {
+		enter.Audience = &spec.Audience
+	}
+	var en activities.EnterResult
+	if err := workflow.ExecuteActivity(withStore(ctx), campaigns.CampaignEnter, enter).Get(ctx, &en); err != nil {
+		if customerGone(err) {
+			return CampaignRunResult{Outcome: OutcomeCustomerGone}, nil
+		}
+		return CampaignRunResult{}, err
+	}
+	if !en.Entered {
+		return CampaignRunResult{Outcome: en.Reason}, nil
+	}
+	c.occurrence = en.Occurrence
+	if loc, err := time.LoadLocation(en.TimeZone); err == nil {
+		c.loc = loc
+	}
+	if en.Holdout {
+		return c.finish(ctx, OutcomeHeldOut, nil)
+	}
+	err := c.steps(ctx, spec.Steps)
+	switch {
+	case errors.Is(err, errGoal):
+		return c.finish(ctx, OutcomeConverted, nil)
+	case errors.Is(err, errArchived):
+		return c.finish(ctx, OutcomeArchived, nil)
+	case err != nil && customerGone(err):
+		return c.finish(ctx, OutcomeCustomerGone, nil)
+	case err != nil:
+		return CampaignRunResult{}, err
+	}
+	return c.finish(ctx, OutcomeCompleted, nil)
+}
+
+func (c *campaignRun) finish(ctx workflow.Context, outcome string, _ error) (CampaignRunResult, error) {
+	err := workflow.ExecuteActivity(withStore(ctx), campaigns.CampaignFinish, activities.CampaignFinishInput{
+		Campaign: c.in.Campaign, RunID: c.runID, Outcome: outcome, GoalAt: c.goalAt, At: workflow.Now(ctx),
+	}).Get(ctx, nil)
+	if err != nil {
+		return CampaignRunResult{}, fmt.Errorf("finish campaign %s run: %w", c.in.Campaign, err)
+	}
+	return CampaignRunResult{Outcome: outcome, Sent: c.sent}, nil
+}
+
+// firstVariant is the arm recorded with the entry: the customer's variant
+// of the first A/B send step (arms are picked by one bucket per campaign, so
+// it is their arm at every split step).
+func firstVariant(name, customerID string, steps []campaign.Step) string {
+	var v string
+	campaign.Walk(steps, func(st *campaign.Step) {
+		if v == "" && st.Send != nil {
+			if arm := campaign.PickVariant(name, customerID, st.Send); arm != nil {
+				v = arm.Name
+			}
+		}
+	})
+	return v
+}
+
+// steps runs a list of steps in order.
+func (c *campaignRun) steps(ctx workflow.Context, steps []campaign.Step) error {
+	for _, st := range steps {
+		if err := c.hear(ctx); err != nil {
+			return err
+		}
+		if err := c.step(ctx, st); err != nil {
+			return err
+		}
+	}
+	return c.hear(ctx)
+}
+
+func (c *campaignRun) step(ctx workflow.Context, st campaign.Step) error {
+	switch st.Kind {
+	case campaign.StepSend:
+		return c.send(ctx, st)
+	case campaign.StepWait:
+		return c.wait(ctx, st.Wait)
+	case campaign.StepBranch:
+		var res activities.ConditionResult
+		err := workflow.ExecuteActivity(withStore(ctx), campaigns.CampaignCondition, activities.ConditionInput{
+			CustomerID: c.in.CustomerID, Condition: st.Branch.If,
+		}).Get(ctx, &res)
+		if err != nil {
+			return err
+		}
+		if res.Holds {
+			return c.steps(ctx, st.Branch.Then)
+		}
+		return c.steps(ctx, st.Branch.Else)
+	case campaign.StepTag, campaign.StepUntag, campaign.StepSet:
+		in := activities.ProfileStepInput{CustomerID: c.in.CustomerID, Kind: st.Kind, Tag: st.Tag}
+		if st.Set != nil {
+			in.Attribute, in.Value = st.Set.Attribute, st.Set.Value
+		}
+		return workflow.ExecuteActivity(withStore(ctx), campaigns.CampaignProfile, in).Get(ctx, nil)
+	case campaign.StepWebhook:
+		err := workflow.ExecuteActivity(withSend(ctx), campaigns.CampaignWebhook, activities.WebhookInput{
+			URL: st.Webhook.URL, Campaign: c.in.Campaign, Version: c.in.Version, Step: st.ID, CustomerID: c.in.CustomerID,
+			Key: campaign.RunKey(c.in.Campaign, c.in.Version, c.in.CustomerID, st.ID, c.occurrence),
+		}).Get(ctx, nil)
+		if err != nil {
+			workflow.GetLogger(ctx).Warn("campaign webhook failed", "campaign", c.in.Campaign, "step", st.ID, "error", err)
+		}
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError("unknown campaign step kind "+st.Kind, activities.ErrInvalidInput, nil)
+}
+
+// send waits out a pause (skipping the send if the campaign resumed too
+// long after it fell due), then sends through the one send path, waiting
+// out quiet-hour deferrals with the same key.
+func (c *campaignRun) send(ctx workflow.Context, st campaign.Step) error {
+	due := workflow.Now(ctx)
+	variant := campaign.PickVariant(c.in.Campaign, c.in.CustomerID, st.Send)
+	if err := c.gate(ctx); err != nil {
+		return err
+	}
+	if late := workflow.Now(ctx).Sub(due); late > orDefault(c.in.Spec.LateAfter, campaign.DefaultLateAfter) {
+		workflow.GetLogger(ctx).Info("campaign send skipped: late after pause", "campaign", c.in.Campaign, "step", st.ID, "late", late)
+		return workflow.ExecuteActivity(withStore(ctx), campaigns.CampaignSkip, activities.SkipInput{
+			Campaign: c.in.Campaign, CustomerID: c.in.CustomerID, Occurrence: c.occurrence, Step: st.ID,
+			Variant: variantOf(variant), Reason: skipReasonLateOnResume,
+		}).Get(ctx, nil)
+	}
+	r := campaign.Message(c.in.Campaign, c.in.Version, c.in.CustomerID, st, variant, c.occurrence)
+	for {
+		var res delivery.Result
+		err := workflow.ExecuteActivity(withSend(ctx), act.SendMessage, r).Get(ctx, &res)
+		if err != nil {
+			if customerGone(err) {
+				return err
+			}
+			workflow.GetLogger(ctx).Warn("campaign step not delivered", "campaign", c.in.Campaign, "step", st.ID, "error", err)
+			return nil
+		}
+		if res.Status != delivery.Deferred {
+			if res.Status == delivery.Sent {
+				c.sent = append(c.sent, r.Step)
+			}
+			return nil
+		}
+		if _, err := c.sleep(ctx, max(res.DeferUntil.Sub(workflow.Now(ctx)), minDeferral), nil); err != nil {
+			return err
+		}
+	}
+}
+
+func variantOf(v *campaign.Variant) string {
+	if v == nil {
+		return ""
+	}
+	return v.Name
+}
+
+// gate returns once the campaign may send, polling while it is paused.
+func (c *campaignRun) gate(ctx workflow.Context) error {
+	return waitActive(ctx, c.in.Campaign, func(d time.Duration) error {
+		_, err := c.sleep(ctx, d, nil)
+		return err
+	})
+}
+
+// waitActive returns once the campaign is active, checking every
+// CampaignGatePoll with sleep while it is paused, and errArchived if it is
+// archived.
+func waitActive(ctx workflow.Context, name string, sleep func(time.Duration) error) error {
+	for {
+		var g activities.GateResult
+		if err := workflow.ExecuteActivity(withStore(ctx), campaigns.CampaignGate, activities.GateInput{Campaign: name}).Get(ctx, &g); err != nil {
+			return err
+		}
+		switch g.Status {
+		case campaign.StatusArchived:
+			return errArchived
+		case campaign.StatusPaused:
+			if err := sleep(CampaignGatePoll); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
+}
+
+func (c *campaignRun) wait(ctx workflow.Context, w *campaign.Wait) error {
+	switch {
+	case w.Event != "":
+		want := func(e Event) bool { return e.Type == w.Event && campaign.Matches(w.Where, e.Properties) }
+		heard, err := c.sleep(ctx, w.Timeout, want)
+		if err != nil {
+			return err
+		}
+		if heard {
+			return c.steps(ctx, w.OnEvent)
+		}
+		return c.steps(ctx, w.OnTimeout)
+	case w.UntilMinute >= 0:
+		now := workflow.Now(ctx).In(c.loc)
+		y, m, d := now.Date()
+		at := time.Date(y, m, d, w.UntilMinute/60, w.UntilMinute%60, 0, 0, c.loc)
+		if !at.After(now) {
+			at = time.Date(y, m, d+1, w.UntilMinute/60, w.UntilMinute%60, 0, 0, c.loc)
+		}
+		_, err := c.sleep(ctx, at.Sub(now), nil)
+		return err
+	default:
+		_, err := c.sleep(ctx, w.Duration, nil)
+		return err
+	}
+}
+
+// isGoal reports whether e is the campaign's goal event.
+func (c *campaignRun) isGoal(e Event) bool {
+	g := c.in.Spec.Goal
+	return g != nil && e.Type == g.Event && campaign.Matches(g.Where, e.Properties)
+}
+
+// reachGoal notes the goal event's time.
+func (c *campaignRun) reachGoal(ctx workflow.Context, e Event) error {
+	at := e.OccurredAt
+	if at.IsZero() {
+		at = workflow.Now(ctx)
+	}
+	c.goalAt = &at
+	return errGoal
+}
+
+// hear handles events already delivered without waiting: only the goal
+// matters between steps.
+func (c *campaignRun) hear(ctx workflow.Context) error {
+	var e Event
+	for c.events.ReceiveAsync(&e) {
+		if c.isGoal(e) {
+			return c.reachGoal(ctx, e)
+		}
+		e = Event{}
+	}
+	return nil
+}
+
+// sleep waits d with a durable timer while hearing events. It returns
+// errGoal when the goal arrives, and true when want (if given) matched an
+// event before the timer fired.
+func (c *campaignRun) sleep(ctx workflow.Context, d time.Duration, want func(Event) bool) (bool, error) {
+	if err := c.hear(ctx); err != nil {
+		return false, err
+	}
+	if d <= 0 {
+		return false, nil
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := workflow.NewTimer(tctx, d)
+	var (
+		fired, matched bool
+		goal           *Event
+	)
+	for !fired && !matched && goal == nil {
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(timer, func(f workflow.Future) { fired = true })
+		sel.AddReceive(c.events, func(ch workflow.ReceiveChannel, _ bool) {
+			var e Event
+			ch.Receive(ctx, &e)
+			switch {
+			case c.isGoal(e):
+				goal = &e
+			case want != nil && want(e):
+				matched = true
+			}
+		})
+		sel.Select(ctx)
+	}
+	if goal != nil {
+		return false, c.reachGoal(ctx, *goal)
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	return matched, nil
+}
+
+// CampaignRunnerInput is one firing of a scheduled campaign, or the one run
+// of a one-off campaign. Version 0 takes the version current when it starts
+// (a schedule passes only the name); the rest carries progress across
+// continue-as-new.
+type CampaignRunnerInput struct {
+	Campaign string `json:"campaign"`
+	Version  int    `json:"version,omitempty"`
+	// RunKey identifies the firing (default: the workflow ID, which a
+	// schedule derives from the scheduled time); entries and keys derive
+	// from it, so a re-triggered firing sends nobody twice.
+	RunKey    string    `json:"run_key,omitempty"`
+	At        time.Time `json:"at,omitzero"`
+	BatchSize int       `json:"batch_size,omitempty"`
+
+	Spec   *campaign.Spec                 `json:"spec,omitempty"`
+	Cursor string                         `json:"cursor,omitempty"`
+	Pass   int                            `json:"pass,omitempty"`
+	Result CampaignRunnerResult           `json:"result,omitzero"`
+	Due    activities.CampaignBatchResult `json:"due,omitzero"`
+}
+
+// CampaignRunnerResult tallies a firing.
+type CampaignRunnerResult struct {
+	Version        int               `json:"version"`
+	Entered        int               `json:"entered"`
+	HeldOut        int               `json:"held_out"`
+	Refused        int               `json:"refused"`
+	Started        int               `json:"started"`
+	AlreadyRunning int               `json:"already_running"`
+	Counts         activities.Counts `json:"counts"`
+	Paused         bool              `json:"paused,omitempty"`
+	// SkippedLate is true when a pause outlasted the campaign's late_after
+	// and the rest of the firing was dropped.
+	SkippedLate bool `json:"skipped_late,omitempty"`
+}
+
+// CampaignRunner (registered as CampaignRunnerWorkflow) sends a campaign to
+// its audience, paging it by customer ID. A single-send campaign sends in
+// batches from this workflow (no workflow per recipient); a campaign with
+// waits, branches or a goal starts one CampaignRun per customer, because
+// each customer then has their own timeline. Customers whose local send time
+// has not come (once, local: true) or whose quiet hours deferred them are
+// visited again in a later pass.
+func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunnerResult, error) {
+	if in.RunKey == "" {
+		in.RunKey = workflow.GetInfo(ctx).WorkflowExecution.ID
+	}
+	if in.At.IsZero() {
+		in.At = workflow.Now(ctx)
+	}
+	if in.Spec == nil {
+		var lc activities.LoadCampaignResult
+		err := workflow.ExecuteActivity(withStore(ctx), campaigns.CampaignLoad, activities.LoadCampaignInput{
+			Campaign: in.Campaign, Version: in.Version,
+		}).Get(ctx, &lc)
+		if err != nil {
+			return in.Result, err
+		}
+		if lc.Status != campaign.StatusActive {
+			in.Result.Paused = true
+			workflow.GetLogger(ctx).Info("campaign not active; firing skipped", "campaign", in.Campaign, "status", lc.Status)
+			return in.Result, nil
+		}
+		in.Version, in.Spec = lc.Version, &lc.Spec
+		in.Result.Version = lc.Version
+	}
+	batch := orDefault(in.BatchSize, DefaultCampaignBatch)
+	for pages := 0; ; pages++ {
+		if pages == DefaultCampaignPerRun {
+			return in.Result, workflow.NewContinueAsNewError(ctx, CampaignRunnerWorkflow, in)
+		}
+		paused := workflow.Now(ctx)
+		err := waitActive(ctx, in.Campaign, func(d time.Duration) error { return workflow.Sleep(ctx, d) })
+		switch {
+		case errors.Is(err, errArchived):
+			return in.Result, nil
+		case err != nil:
+			return in.Result, err
+		case workflow.Now(ctx).Sub(paused) > orDefault(in.Spec.LateAfter, campaign.DefaultLateAfter):
+			// Resumed too late: the rest of this firing is stale, and
+			// sending it now would flood customers with old news.
+			workflow.GetLogger(ctx).Info("campaign firing abandoned: resumed too late", "campaign", in.Campaign)
+			in.Result.SkippedLate = true
+			return in.Result, nil
+		}
+		var page activities.CampaignBatchResult
+		if in.Spec.Batchable() {
+			err = workflow.ExecuteActivity(withBatch(ctx), campaigns.CampaignBatch, activities.CampaignBatchInput{
+				Campaign: in.Campaign, Version: in.Version, Spec: *in.Spec, RunKey: in.RunKey, At: in.At,
+				Cursor: in.Cursor, BatchSize: batch,
+			}).Get(ctx, &page)
+		} else {
+			page, err = startCampaignRuns(ctx, &in, batch)
+		}
+		if err != nil {
+			return in.Result, err
+		}
+		in.Cursor = page.Cursor
+		in.Result.Entered += page.Entered
+		in.Result.HeldOut += page.HeldOut
+		in.Result.Refused += page.Refused
+		in.Result.Counts.Add(activities.Counts{Sent: page.Counts.Sent, Skipped: page.Counts.Skipped, Failed: page.Counts.Failed})
+		in.Due.NotDue += page.NotDue
+		if !page.NextDue.IsZero() && (in.Due.NextDue.IsZero() || page.NextDue.Before(in.Due.NextDue)) {
+			in.Due.NextDue = page.NextDue
+		}
+		if !page.Done {
+			continue
+		}
+		if in.Due.NotDue == 0 || in.Pass+1 >= DefaultCampaignPasses {
+			return in.Result, nil
+		}
+		if err := workflow.Sleep(ctx, max(in.Due.NextDue.Sub(workflow.Now(ctx)), minCampaignPassGap)); err != nil {
+			return in.Result, err
+		}
+		in.Pass++
+		in.Cursor = ""
+		in.Due = activities.CampaignBatchResult{}
+	}
+}
+
+// startCampaignRuns pages the audience and starts a run per customer as an
+// abandoned child (it outlives the runner). A customer already in a run of
+// the campaign is counted, not an error.
+func startCampaignRuns(ctx workflow.Context, in *CampaignRunnerInput, batch int) (activities.CampaignBatchResult, error) {
+	var page activities.AudiencePageResult
+	err := workflow.ExecuteActivity(withStore(ctx), campaigns.CampaignAudiencePage, activities.AudiencePageInput{
+		Audience: in.Spec.Audience, At: in.At, After: in.Cursor, Limit: batch,
+	}).Get(ctx, &page)
+	if err != nil {
+		return activities.CampaignBatchResult{}, err
+	}
+	futures := make([]workflow.ChildWorkflowFuture, len(page.CustomerIDs))
+	for i, id := range page.CustomerIDs {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            CampaignRunID(in.Campaign, id),
+			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		})
+		futures[i] = workflow.ExecuteChildWorkflow(cctx, CampaignRunWorkflow, CampaignRunInput{
+			Campaign: in.Campaign, Version: in.Version, Spec: *in.Spec, CustomerID: id, InAudience: true,
+			RunKey: in.RunKey + "/" + id,
+		})
+	}
+	for _, f := range futures {
+		err := f.GetChildWorkflowExecution().Get(ctx, nil)
+		var running *temporal.ChildWorkflowExecutionAlreadyStartedError
+		switch {
+		case err == nil:
+			in.Result.Started++
+		case errors.As(err, &running):
+			in.Result.AlreadyRunning++
+		default:
+			return activities.CampaignBatchResult{}, err
+		}
+	}
+	res := activities.CampaignBatchResult{Done: page.Done}
+	if n := len(page.CustomerIDs); n > 0 {
+		res.Cursor = page.CustomerIDs[n-1]
+	} else {
+		res.Cursor = in.Cursor
+	}
+	return res, nil
+}
+
+// LiveCampaign is a campaign's current version as event routing sees it.
+type LiveCampaign struct {
+	Name    string
+	Version int
+	Status  string
+	Spec    campaign.Spec
+}
+
+// CampaignRoutes is the campaigns' part of the routing table: an event
+// starts a run of each active event-triggered campaign whose trigger it
+// matches (the run itself checks audience and entry rule), and is signalled
+// to the customer's runs that wait for it or count it as their goal.
+func CampaignRoutes(customerID string, e Event, live []LiveCampaign) []Route {
+	var out []Route
+	for _, lc := range live {
+		r := Route{Journey: campaign.Journey(lc.Name), WorkflowID: CampaignRunID(lc.Name, customerID), WorkflowType: CampaignRunWorkflow}
+		t := lc.Spec.Trigger
+		if lc.Status == campaign.StatusActive && t.Kind == campaign.TriggerEvent && t.Event == e.Type && campaign.Matches(t.Where, e.Properties) {
+			r.StartIfAbsent = true
+			r.Start = CampaignRunInput{Campaign: lc.Name, Version: lc.Version, Spec: lc.Spec, CustomerID: customerID, Trigger: e}
+			out = append(out, r)
+			continue
+		}
+		for _, typ := range lc.Spec.EventsHeard() {
+			if typ == e.Type {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}

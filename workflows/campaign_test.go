@@ -1,0 +1,366 @@
+package workflows
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/tidingsdev/tidings/activities"
+	"github.com/tidingsdev/tidings/internal/campaign"
+)
+
+// campaignHarness adds the campaign activities to the journey harness: the
+// campaign's status over time, who is held out, which branch conditions
+// hold, and what the profile and webhook steps did.
+type campaignHarness struct {
+	*harness
+	status   string
+	holdout  bool
+	inSeg    map[string]bool
+	entries  []activities.EnterInput
+	finishes []activities.CampaignFinishInput
+	skips    []activities.SkipInput
+	profile  []string
+	hooks    []activities.WebhookInput
+	versions map[int]campaign.Spec
+	current  int
+	audience []string
+}
+
+func newCampaignHarness(t *testing.T, zone string) *campaignHarness {
+	h := &campaignHarness{harness: newHarness(t, zone), status: campaign.StatusActive, inSeg: map[string]bool{}, versions: map[int]campaign.Spec{}}
+	env := h.env
+	env.OnActivity(campaigns.CampaignEnter, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.EnterInput) (activities.EnterResult, error) {
+			h.entries = append(h.entries, in)
+			return activities.EnterResult{Entered: true, Occurrence: 1, Holdout: h.holdout, TimeZone: h.zone}, nil
+		})
+	env.OnActivity(campaigns.CampaignFinish, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CampaignFinishInput) error {
+			h.finishes = append(h.finishes, in)
+			return nil
+		})
+	env.OnActivity(campaigns.CampaignGate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ activities.GateInput) (activities.GateResult, error) {
+			return activities.GateResult{Status: h.status}, nil
+		})
+	env.OnActivity(campaigns.CampaignSkip, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SkipInput) error {
+			h.skips = append(h.skips, in)
+			return nil
+		})
+	env.OnActivity(campaigns.CampaignCondition, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ConditionInput) (activities.ConditionResult, error) {
+			return activities.ConditionResult{Holds: h.inSeg[in.Condition.Segment]}, nil
+		})
+	env.OnActivity(campaigns.CampaignProfile, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ProfileStepInput) error {
+			h.profile = append(h.profile, in.Kind+" "+in.Tag+in.Attribute)
+			return nil
+		})
+	env.OnActivity(campaigns.CampaignWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WebhookInput) error {
+			h.hooks = append(h.hooks, in)
+			return nil
+		})
+	env.OnActivity(campaigns.CampaignLoad, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.LoadCampaignInput) (activities.LoadCampaignResult, error) {
+			v := orDefault(in.Version, h.current)
+			return activities.LoadCampaignResult{Version: v, Status: h.status, Spec: h.versions[v]}, nil
+		})
+	env.OnActivity(campaigns.CampaignAudiencePage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.AudiencePageInput) (activities.AudiencePageResult, error) {
+			return activities.AudiencePageResult{CustomerIDs: h.audience, Done: true}, nil
+		})
+	return h
+}
+
+// spec parses a campaign file for a test, failing it on any error.
+func spec(t *testing.T, src string) campaign.Spec {
+	t.Helper()
+	s, err := campaign.Parse([]byte(src), "test.yaml")
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	return *s
+}
+
+func (h *campaignHarness) run(s campaign.Spec) CampaignRunResult {
+	h.env.ExecuteWorkflow(CampaignRun, CampaignRunInput{Campaign: s.Name, Version: 3, Spec: s, CustomerID: "c1"})
+	var res CampaignRunResult
+	h.result(&res)
+	return res
+}
+
+const everyStep = `
+name: every-step
+audience: {segment: everyone}
+trigger: {event: {type: signup}}
+goal: {event: purchase, within: 30d}
+steps:
+  - send: {id: hello, template: welcome}
+  - wait: {duration: 2d}
+  - wait: {until: "09:00"}
+  - send:
+      id: offer
+      template: winback_offer
+      vars: {discount_percent: 10}
+      variants:
+        - {name: a, percent: 50}
+        - {name: b, percent: 50, vars: {discount_percent: 20}}
+  - branch:
+      if: {segment: vip}
+      then:
+        - tag: vip-offer
+      else:
+        - set: {attribute: offer_seen, value: true}
+  - wait:
+      event: order_delivered
+      timeout: 7d
+      on_event:
+        - send: {id: thanks, template: survey_thanks}
+      on_timeout:
+        - untag: vip-offer
+        - webhook: {url: "https://crm.example.com/hook"}
+`
+
+func TestCampaignRunInterpretsEveryStepKind(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		vip         bool
+		delivered   bool
+		wantSends   []string
+		wantProfile []string
+		wantHooks   int
+	}{
+		{"vip, delivered", true, true,
+			[]string{"hello email @ Mon 2026-03-02 15:30", "offer email @ Thu 2026-03-05 09:00", "thanks email @ Sat 2026-03-07 09:00"},
+			[]string{"tag vip-offer"}, 0},
+		{"not vip, times out", false, false,
+			[]string{"hello email @ Mon 2026-03-02 15:30", "offer email @ Thu 2026-03-05 09:00"},
+			[]string{"set offer_seen", "untag vip-offer"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newCampaignHarness(t, "Asia/Shanghai")
+			h.inSeg["vip"] = tc.vip
+			h.start("2026-03-02 15:30")
+			if tc.delivered {
+				h.signalAfter(4*day+17*time.Hour+30*time.Minute, Event{EventID: "d1", Type: "order_delivered"})
+			}
+			s := spec(t, everyStep)
+			res := h.run(s)
+
+			arm := campaign.PickVariant(s.Name, "c1", s.Steps[3].Send).Name
+			for i := range tc.wantSends {
+				tc.wantSends[i] = strings.Replace(tc.wantSends[i], "offer ", "offer:"+arm+" ", 1)
+			}
+			if got := h.timeline(); !slices.Equal(got, tc.wantSends) {
+				t.Errorf("sent %q, want %q", got, tc.wantSends)
+			}
+			if !slices.Equal(h.profile, tc.wantProfile) {
+				t.Errorf("profile steps %q, want %q", h.profile, tc.wantProfile)
+			}
+			if len(h.hooks) != tc.wantHooks {
+				t.Errorf("webhooks %+v, want %d", h.hooks, tc.wantHooks)
+			}
+			if res.Outcome != OutcomeCompleted || len(h.finishes) != 1 || h.finishes[0].Outcome != OutcomeCompleted {
+				t.Errorf("outcome %q, finishes %+v, want completed once", res.Outcome, h.finishes)
+			}
+			offer, err := h.sentStep("offer:" + arm)
+			if err != nil {
+				t.Fatalf("offer not sent with its variant in the step: %v", h.sends)
+			}
+			if want := "campaign/every-step/3/c1/offer/1"; offer.IdempotencyKey != want {
+				t.Errorf("offer key %q, want %q", offer.IdempotencyKey, want)
+			}
+			if offer.Journey != "campaign/every-step" || offer.Data["discount_percent"] == nil {
+				t.Errorf("offer request %+v, want the campaign's journey and the variant's vars", offer.Request)
+			}
+			for _, hook := range h.hooks {
+				if strings.Contains(hook.URL+hook.Key, "@") || hook.CustomerID != "c1" {
+					t.Errorf("webhook %+v, want IDs only", hook)
+				}
+			}
+		})
+	}
+}
+
+func TestCampaignGoalEndsTheRunAsAConversion(t *testing.T) {
+	h := newCampaignHarness(t, "Europe/Berlin")
+	h.start("2026-03-02 10:00")
+	h.signalAfter(day, Event{EventID: "p0", Type: "purchase", Properties: map[string]any{"amount": 5.0}})
+	res := h.run(spec(t, `
+name: goal
+audience: {segment: everyone}
+trigger: {event: {type: signup}}
+goal: {event: purchase}
+steps:
+  - send: {id: one, template: welcome}
+  - wait: {duration: 3d}
+  - send: {id: two, template: tips}
+`))
+	if got, want := h.timeline(), []string{"one email @ Mon 2026-03-02 10:00"}; !slices.Equal(got, want) {
+		t.Errorf("sent %q, want %q (nothing after the goal)", got, want)
+	}
+	if res.Outcome != OutcomeConverted || h.finishes[0].GoalAt == nil {
+		t.Errorf("outcome %q, finish %+v, want converted with the goal time", res.Outcome, h.finishes)
+	}
+	if h.entries[0].GoalEvent != "purchase" || h.entries[0].GoalAfter != campaign.DefaultGoalAfter {
+		t.Errorf("entry %+v, want the goal and its window recorded", h.entries[0])
+	}
+}
+
+func TestCampaignHoldoutMembersReceiveNothingAndAreRecorded(t *testing.T) {
+	h := newCampaignHarness(t, "UTC")
+	h.holdout = true
+	h.start("2026-03-02 10:00")
+	res := h.run(spec(t, everyStep))
+	if len(h.sends) != 0 || len(h.profile) != 0 || len(h.hooks) != 0 {
+		t.Errorf("held-out customer got sends %v, profile %v, hooks %v; want nothing", h.sends, h.profile, h.hooks)
+	}
+	if res.Outcome != OutcomeHeldOut || len(h.finishes) != 1 || h.finishes[0].Outcome != OutcomeHeldOut {
+		t.Errorf("outcome %q, finishes %+v, want held_out recorded", res.Outcome, h.finishes)
+	}
+}
+
+const pausedSpec = `
+name: paused
+audience: {segment: everyone}
+trigger: {event: {type: signup}}
+late_after: 6h
+steps:
+  - send: {id: one, template: welcome}
+  - wait: {duration: 1d}
+  - send: {id: two, template: tips}
+  - wait: {duration: 1d}
+  - send: {id: three, template: nudge}
+`
+
+func TestCampaignPausedSendsNothingAndSkipsLateSendsOnResume(t *testing.T) {
+	h := newCampaignHarness(t, "UTC")
+	h.start("2026-03-02 10:00")
+	// Paused before step two falls due, resumed three days later: two fell
+	// due during the pause and is skipped rather than sent late; three falls
+	// due a day after the resume and goes out on time.
+	h.env.RegisterDelayedCallback(func() { h.status = campaign.StatusPaused }, 12*time.Hour)
+	h.env.RegisterDelayedCallback(func() {
+		if len(h.sends) != 1 {
+			t.Errorf("%d messages sent while paused, want only the first", len(h.sends))
+		}
+		h.status = campaign.StatusActive
+	}, 4*day)
+	h.run(spec(t, pausedSpec))
+
+	if got, want := h.timeline(), []string{"one email @ Mon 2026-03-02 10:00", "three email @ Sat 2026-03-07 10:00"}; !slices.Equal(got, want) {
+		t.Errorf("sent %q, want %q", got, want)
+	}
+	var skipped []string
+	for _, s := range h.skips {
+		skipped = append(skipped, s.Step+" "+s.Reason)
+	}
+	if want := []string{"two late_after_pause"}; !slices.Equal(skipped, want) {
+		t.Errorf("skipped %q, want %q (three fell due after the resume and is on time)", skipped, want)
+	}
+}
+
+func TestCampaignShortPauseDelaysTheSendWithoutSkipping(t *testing.T) {
+	h := newCampaignHarness(t, "UTC")
+	h.start("2026-03-02 10:00")
+	h.env.RegisterDelayedCallback(func() { h.status = campaign.StatusPaused }, 23*time.Hour)
+	h.env.RegisterDelayedCallback(func() { h.status = campaign.StatusActive }, 26*time.Hour)
+	h.run(spec(t, pausedSpec))
+	want := []string{"one email @ Mon 2026-03-02 10:00", "two email @ Tue 2026-03-03 12:00", "three email @ Wed 2026-03-04 12:00"}
+	if got := h.timeline(); !slices.Equal(got, want) {
+		t.Errorf("sent %q, want %q (two waits out the 2-hour pause)", got, want)
+	}
+	if len(h.skips) != 0 {
+		t.Errorf("skips %+v, want none", h.skips)
+	}
+}
+
+func TestCampaignEditLeavesInFlightRunsOnTheirVersion(t *testing.T) {
+	h := newCampaignHarness(t, "UTC")
+	h.start("2026-03-02 10:00")
+	h.versions[1] = spec(t, `
+name: edited
+audience: {segment: everyone}
+trigger: {schedule: {cron: "0 10 * * MON"}}
+steps:
+  - wait: {duration: 3d}
+  - send: {id: hello, template: welcome}
+`)
+	h.versions[2] = spec(t, `
+name: edited
+audience: {segment: everyone}
+trigger: {schedule: {cron: "0 10 * * MON"}}
+steps:
+  - wait: {duration: 3d}
+  - send: {id: hello, template: tips}
+`)
+	h.current = 1
+	h.audience = []string{"c1", "c2"}
+	// The marketer applies version 2 one day into the runs.
+	h.env.RegisterDelayedCallback(func() { h.current = 2 }, day)
+	h.env.RegisterWorkflowWithOptions(CampaignRun, workflow.RegisterOptions{Name: CampaignRunWorkflow})
+	h.env.ExecuteWorkflow(CampaignRunner, CampaignRunnerInput{Campaign: "edited"})
+	var res CampaignRunnerResult
+	h.result(&res)
+	if res.Version != 1 || res.Started != 2 {
+		t.Fatalf("runner %+v, want version 1 with two runs started", res)
+	}
+	for _, s := range h.sends {
+		if s.Template != "welcome" || !strings.HasPrefix(s.IdempotencyKey, "campaign/edited/1/") {
+			t.Errorf("in-flight run sent %s with key %s, want version 1's welcome", s.Template, s.IdempotencyKey)
+		}
+	}
+	if len(h.sends) != 2 {
+		t.Errorf("sent %d messages, want one per customer", len(h.sends))
+	}
+
+	// The next firing takes the new version.
+	next := newCampaignHarness(t, "UTC")
+	next.start("2026-03-09 10:00")
+	next.versions, next.current, next.audience = h.versions, 2, []string{"c1"}
+	next.env.RegisterWorkflowWithOptions(CampaignRun, workflow.RegisterOptions{Name: CampaignRunWorkflow})
+	next.env.ExecuteWorkflow(CampaignRunner, CampaignRunnerInput{Campaign: "edited"})
+	next.result(&res)
+	if res.Version != 2 || len(next.sends) != 1 || next.sends[0].Template != "tips" {
+		t.Errorf("next firing %+v sent %v, want version 2's tips", res, next.sends)
+	}
+}
+
+func TestCampaignRoutesStartTriggeredRunsAndSignalListeners(t *testing.T) {
+	live := []LiveCampaign{
+		{Name: "nps", Version: 4, Status: campaign.StatusActive, Spec: spec(t, `
+name: nps
+audience: {segment: everyone}
+trigger: {event: {type: order_delivered, where: {country: DE}}}
+steps: [{send: {template: survey_request}}]
+`)},
+		{Name: "paused-nps", Version: 1, Status: campaign.StatusPaused, Spec: spec(t, `
+name: paused-nps
+audience: {segment: everyone}
+trigger: {event: {type: order_delivered}}
+goal: {event: purchase}
+steps: [{send: {template: survey_request}}]
+`)},
+	}
+	routes := CampaignRoutes("c1", Event{Type: "order_delivered", Properties: map[string]any{"country": "DE"}}, live)
+	if len(routes) != 1 || !routes[0].StartIfAbsent || routes[0].WorkflowID != "campaign/nps/c1" {
+		t.Fatalf("routes %+v, want one start of nps (a paused campaign starts nobody)", routes)
+	}
+	if in := routes[0].Start.(CampaignRunInput); in.Version != 4 || in.CustomerID != "c1" {
+		t.Errorf("start input %+v, want version 4 for c1", in)
+	}
+	if r := CampaignRoutes("c1", Event{Type: "order_delivered", Properties: map[string]any{"country": "FR"}}, live[:1]); len(r) != 0 {
+		t.Errorf("FR delivery routed %+v, want nothing (filter country: DE)", r)
+	}
+	if r := CampaignRoutes("c1", Event{Type: "purchase"}, live); len(r) != 1 || r[0].StartIfAbsent || r[0].WorkflowID != "campaign/paused-nps/c1" {
+		t.Errorf("purchase routed %+v, want a signal to the run that counts it as its goal", r)
+	}
+}
