@@ -1,74 +1,34 @@
 package activities
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/tidingsdev/tidings/activities/activitiestest"
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
 
-// ledgerSender stands in for the send path: it writes the ledger row the
-// way delivery.Service does (so the sweeps' "already greeted" checks see
-// it) and records each message it "sent".
-type ledgerSender struct {
-	store *store.Store
-	mu    sync.Mutex
-	sent  []delivery.Request
-	// refuse makes the message for this customer fail permanently.
-	refuse string
-	// broken makes every send fail temporarily.
-	broken bool
-}
-
-func (f *ledgerSender) Send(ctx context.Context, r delivery.Request) (delivery.Result, error) {
-	if f.broken {
-		return delivery.Result{}, errors.New("smtp: 451 try again later")
-	}
-	if r.CustomerID == f.refuse {
-		return delivery.Result{Status: delivery.Failed}, &delivery.PermanentError{Type: delivery.TypeRejected, Err: errors.New("550 no such user")}
-	}
-	m, created, err := f.store.ReserveMessage(ctx, store.Message{
-		ID: delivery.MessageID(r.IdempotencyKey), IdempotencyKey: r.IdempotencyKey, CustomerID: r.CustomerID,
-		Journey: r.Journey, Step: r.Step, Channel: r.Channel, Template: r.Template, Topic: r.Topic,
-	})
-	if err != nil {
-		return delivery.Result{}, err
-	}
-	if !created {
-		return delivery.Result{Status: delivery.Sent, MessageID: m.ID, Duplicate: true}, nil
-	}
-	if err := f.store.CompleteMessage(ctx, m.ID, store.Outcome{Status: store.StatusSent}); err != nil {
-		return delivery.Result{}, err
-	}
-	f.mu.Lock()
-	f.sent = append(f.sent, r)
-	f.mu.Unlock()
-	return delivery.Result{Status: delivery.Sent, MessageID: m.ID}, nil
-}
-
 type fixture struct {
 	t      *testing.T
 	store  *store.Store
-	sender *ledgerSender
+	sender *activitiestest.LedgerSender
 	acts   *Activities
 	env    *testsuite.TestActivityEnvironment
 }
 
 func newFixture(t *testing.T, settings Settings) *fixture {
 	s, _ := testdb.New(t)
-	sender := &ledgerSender{store: s}
+	sender := &activitiestest.LedgerSender{Store: s}
 	if settings.CouponSecret == nil {
 		settings.CouponSecret = []byte("test-coupon-secret")
 	}
@@ -127,10 +87,10 @@ func TestBirthdayBatchGreetsOncePerYearWithAStableCoupon(t *testing.T) {
 	if err := f.run(&res, f.acts.BirthdayBatch, in); err != nil {
 		t.Fatal(err)
 	}
-	if !res.Done || res.Counts.Sent != 1 || len(f.sender.sent) != 1 || f.sender.sent[0].CustomerID != sh {
-		t.Fatalf("result %+v, sent %+v; want only Shanghai greeted at 10:00 local (New York is still on the 14th)", res, f.sender.sent)
+	if !res.Done || res.Counts.Sent != 1 || len(f.sender.Sent()) != 1 || f.sender.Sent()[0].CustomerID != sh {
+		t.Fatalf("result %+v, sent %+v; want only Shanghai greeted at 10:00 local (New York is still on the 14th)", res, f.sender.Sent())
 	}
-	g := f.sender.sent[0]
+	g := f.sender.Sent()[0]
 	if g.IdempotencyKey != "birthday/"+sh+"/2026" || g.Template != "birthday" || g.Topic != delivery.TopicMarketing {
 		t.Errorf("greeting %+v, want key birthday/<customer>/2026 and the birthday template", g)
 	}
@@ -144,17 +104,17 @@ func TestBirthdayBatchGreetsOncePerYearWithAStableCoupon(t *testing.T) {
 	if err := f.run(&res, f.acts.BirthdayBatch, in); err != nil {
 		t.Fatal(err)
 	}
-	if res.Counts.Sent != 0 || len(f.sender.sent) != 1 {
+	if res.Counts.Sent != 0 || len(f.sender.Sent()) != 1 {
 		t.Errorf("second sweep sent %+v, want nothing", res.Counts)
 	}
 	in.At = at(t, "2026-06-15T14:00:00Z")
 	if err := f.run(&res, f.acts.BirthdayBatch, in); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.sender.sent) != 2 || f.sender.sent[1].CustomerID != ny {
-		t.Fatalf("sent %+v, want New York greeted at 10:00 its time", f.sender.sent)
+	if len(f.sender.Sent()) != 2 || f.sender.Sent()[1].CustomerID != ny {
+		t.Fatalf("sent %+v, want New York greeted at 10:00 its time", f.sender.Sent())
 	}
-	if other := f.sender.sent[1].Data["coupon"]; other == coupon {
+	if other := f.sender.Sent()[1].Data["coupon"]; other == coupon {
 		t.Errorf("two customers got the same coupon %v", coupon)
 	}
 	next, _ := f.acts.IssueCoupon(t.Context(), CouponInput{Key: "birthday/" + sh + "/2027", Prefix: "BDAY"})
@@ -179,8 +139,8 @@ func TestBirthdayBatchResumesFromItsHeartbeat(t *testing.T) {
 	if err := f.run(&res, f.acts.BirthdayBatch, BirthdayBatchInput{At: at(t, "2026-06-15T10:00:00Z"), SendMinute: 540, BatchSize: 10}); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.sender.sent) != 2 || f.sender.sent[0].CustomerID != page[1].ID || res.Counts.Sent != 3 {
-		t.Errorf("sent %d (first %s), counts %+v; want the two after the heartbeat and 3 in total", len(f.sender.sent), f.sender.sent[0].CustomerID, res.Counts)
+	if len(f.sender.Sent()) != 2 || f.sender.Sent()[0].CustomerID != page[1].ID || res.Counts.Sent != 3 {
+		t.Errorf("sent %d (first %s), counts %+v; want the two after the heartbeat and 3 in total", len(f.sender.Sent()), f.sender.Sent()[0].CustomerID, res.Counts)
 	}
 }
 
@@ -188,7 +148,7 @@ func TestBatchCountsPermanentFailuresAndRetriesTemporaryOnes(t *testing.T) {
 	f := newFixture(t, Settings{})
 	bad := f.customer("BAD", "UTC", "", "")
 	f.customer("GOOD", "UTC", "", "")
-	f.sender.refuse = bad
+	f.sender.Refuse = bad
 	var res CareBatchResult
 	if err := f.run(&res, f.acts.CareBatch, CareBatchInput{RunKey: "r1", Template: "care", Topic: "care", Channel: "email", BatchSize: 10}); err != nil {
 		t.Fatal(err)
@@ -196,7 +156,7 @@ func TestBatchCountsPermanentFailuresAndRetriesTemporaryOnes(t *testing.T) {
 	if res.Counts.Sent != 1 || res.Counts.Failed != 1 {
 		t.Errorf("counts %+v, want one sent and one refused", res.Counts)
 	}
-	f.sender.broken = true
+	f.sender.Broken = true
 	err := f.run(nil, f.acts.CareBatch, CareBatchInput{RunKey: "r2", Template: "care", Topic: "care", Channel: "email", BatchSize: 10})
 	var appErr *temporal.ApplicationError
 	if err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) {
@@ -218,15 +178,15 @@ func TestCareBatchSendsATagOncePerRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(f.sender.sent) != 1 || f.sender.sent[0].CustomerID != vip || f.sender.sent[0].IdempotencyKey != "care/care/monthly-2026-07/"+vip {
-		t.Errorf("sent %+v, want the VIP once under the run's key", f.sender.sent)
+	if len(f.sender.Sent()) != 1 || f.sender.Sent()[0].CustomerID != vip || f.sender.Sent()[0].IdempotencyKey != "care/care/monthly-2026-07/"+vip {
+		t.Errorf("sent %+v, want the VIP once under the run's key", f.sender.Sent())
 	}
 }
 
 func TestSendMessageClassifiesErrors(t *testing.T) {
 	f := newFixture(t, Settings{})
 	c := f.customer("C", "UTC", "", "")
-	f.sender.refuse = c
+	f.sender.Refuse = c
 	err := f.run(nil, f.acts.SendMessage, delivery.Request{CustomerID: c, Template: "welcome", IdempotencyKey: "k1", Channel: "email", Topic: "transactional"})
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != delivery.TypeRejected {
@@ -288,10 +248,10 @@ func TestAlertCareTeamEmailsAndPostsTheWebhook(t *testing.T) {
 	if err := f.run(&res, f.acts.AlertCareTeam, in); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.sender.sent) != 1 {
-		t.Fatalf("sent %+v, want one alert email", f.sender.sent)
+	if len(f.sender.Sent()) != 1 {
+		t.Fatalf("sent %+v, want one alert email", f.sender.Sent())
 	}
-	mail := f.sender.sent[0]
+	mail := f.sender.Sent()[0]
 	if mail.ToAddress != "care@shop.example" || !mail.Transactional || mail.Template != "detractor_alert" || mail.Data["customer_ref"] != "C-42" {
 		t.Errorf("alert email %+v, want detractor_alert to the care team about C-42", mail)
 	}
@@ -306,8 +266,8 @@ func TestAlertCareTeamEmailsAndPostsTheWebhook(t *testing.T) {
 	if !errors.As(err, &appErr) || appErr.Type() != ErrWebhookRejected {
 		t.Errorf("webhook 404 gave %v, want %s", err, ErrWebhookRejected)
 	}
-	if len(f.sender.sent) != 1 {
-		t.Errorf("the retried alert emailed again: %d emails", len(f.sender.sent))
+	if len(f.sender.Sent()) != 1 {
+		t.Errorf("the retried alert emailed again: %d emails", len(f.sender.Sent()))
 	}
 	status = http.StatusServiceUnavailable
 	err = f.run(&res, f.acts.AlertCareTeam, in)

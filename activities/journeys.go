@@ -80,3 +80,38 @@ type TagInput struct {
 func (a *Activities) TagCustomer(ctx context.Context, in TagInput) error {
 	return storeErr(a.store.AddCustomerTag(ctx, in.CustomerID, in.Tag))
 }
+
+// GoalInput asks whether a customer already reached a journey's goal.
+type GoalInput struct {
+	CustomerID string    `json:"customer_id"`
+	Types      []string  `json:"types"`
+	Since      time.Time `json:"since"`
+}
+
+// GoalResult carries the earliest stored goal event, if any.
+type GoalResult struct {
+	Found      bool           `json:"found"`
+	EventID    string         `json:"event_id,omitempty"`
+	Type       string         `json:"type,omitempty"`
+	Properties map[string]any `json:"properties,omitempty"`
+	OccurredAt time.Time      `json:"occurred_at,omitzero"`
+}
+
+// FindGoal looks for a goal event in the stored events. Signals only reach
+// a running journey, so an event routed before the journey started (events
+// arriving out of order) is found here instead.
+func (a *Activities) FindGoal(ctx context.Context, in GoalInput) (GoalResult, error) {
+	var out GoalResult
+	for _, typ := range in.Types {
+		evs, err := a.store.CustomerEvents(ctx, in.CustomerID, typ, in.Since, 1)
+		if err != nil {
+			return GoalResult{}, err
+		}
+		for _, e := range evs {
+			if !out.Found || e.OccurredAt.Before(out.OccurredAt) {
+				out = GoalResult{Found: true, EventID: e.EventID, Type: e.Type, Properties: e.Properties, OccurredAt: e.OccurredAt}
+			}
+		}
+	}
+	return out, nil
+}

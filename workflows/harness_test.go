@@ -46,6 +46,9 @@ type harness struct {
 	tags        []activities.TagInput
 	alerts      []activities.AlertInput
 	reviewURL   string
+	// storedGoal is a goal event in the store (one the journey was never
+	// signalled), visible from its OccurredAt on.
+	storedGoal *Event
 }
 
 func newHarness(t *testing.T, zone string) *harness {
@@ -78,6 +81,14 @@ func newHarness(t *testing.T, zone string) *harness {
 			}
 			h.sends = append(h.sends, sent{Request: r, At: env.Now()})
 			return delivery.Result{Status: delivery.Sent, MessageID: delivery.MessageID(r.IdempotencyKey)}, nil
+		})
+	env.OnActivity(act.FindGoal, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.GoalInput) (activities.GoalResult, error) {
+			if h.storedGoal != nil && !h.env.Now().Before(h.storedGoal.OccurredAt) {
+				g := h.storedGoal
+				return activities.GoalResult{Found: true, EventID: g.EventID, Type: g.Type, OccurredAt: g.OccurredAt}, nil
+			}
+			return activities.GoalResult{}, nil
 		})
 	env.OnActivity(act.FinishJourney, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.FinishInput) error {

@@ -6,6 +6,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/tidingsdev/tidings/activities"
 	"github.com/tidingsdev/tidings/internal/delivery"
 )
 
@@ -35,7 +36,14 @@ type onboarding struct {
 	in    OnboardingInput
 	goals []string
 	goal  *Event
+	// checkStored is false for runs begun before stored goal events were
+	// checked (see storedGoalVersion).
+	checkStored bool
 }
+
+// storedGoalVersion guards the stored-goal check added after the first
+// release: runs recorded without it replay without it.
+const storedGoalVersion = "onboarding-stored-goal"
 
 // OnboardingJourney (registered as OnboardingWorkflow) welcomes a new customer and helps them to their first success.
 // A second signup while it runs is only a signal and changes nothing; a
@@ -73,6 +81,7 @@ func (o *onboarding) run(ctx workflow.Context) (string, error) {
 	if _, err := o.profile(ctx, ""); err != nil {
 		return "", err
 	}
+	o.checkStored = workflow.GetVersion(ctx, storedGoalVersion, workflow.DefaultVersion, 1) >= 1
 	minute := orDefault(o.in.SendMinute, DefaultOnboardingMinute)
 	steps := []func(workflow.Context) (bool, error){
 		o.welcome,
@@ -92,14 +101,39 @@ func (o *onboarding) run(ctx workflow.Context) (string, error) {
 	return OutcomeCompleted, nil
 }
 
-// at runs step at local day and minute, unless the goal arrives first.
+// at runs step at local day and minute, unless the goal was reached first:
+// by a signal while waiting, or by an event stored before the journey could
+// hear it.
 func (o *onboarding) at(day, minute int, step func(workflow.Context) (bool, error)) func(workflow.Context) (bool, error) {
 	return func(ctx workflow.Context) (bool, error) {
 		if !o.box.until(ctx, o.localDay(day, minute)) {
 			return false, nil
 		}
+		if reached, err := o.storedGoal(ctx); err != nil || reached {
+			return false, err
+		}
 		return step(ctx)
 	}
+}
+
+// storedGoal checks the stored events for a goal since the signup.
+func (o *onboarding) storedGoal(ctx workflow.Context) (bool, error) {
+	if !o.checkStored {
+		return false, nil
+	}
+	since := o.in.Trigger.OccurredAt
+	if since.IsZero() {
+		since = o.started
+	}
+	var g activities.GoalResult
+	err := workflow.ExecuteActivity(withStore(ctx), act.FindGoal, activities.GoalInput{
+		CustomerID: o.customerID, Types: o.goals, Since: since,
+	}).Get(ctx, &g)
+	if err != nil || !g.Found {
+		return false, err
+	}
+	o.goal = &Event{EventID: g.EventID, Type: g.Type, Properties: g.Properties, OccurredAt: g.OccurredAt}
+	return true, nil
 }
 
 // welcome goes out at once, whatever the hour: the customer just signed up

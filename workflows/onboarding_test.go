@@ -191,3 +191,18 @@ func TestOnboardingGoesOnAfterAFailedMessage(t *testing.T) {
 		t.Errorf("sent %q, outcome %q; want tips and nudge despite the refused welcome", h.timeline(), res.Outcome)
 	}
 }
+
+func TestOnboardingFindsAGoalItWasNeverSignalled(t *testing.T) {
+	h := newHarness(t, "Asia/Shanghai")
+	t0 := h.start("2026-03-02 15:30")
+	h.storedGoal = &Event{EventID: "late-routed", Type: EventActivated, OccurredAt: t0.Add(time.Hour)}
+	h.env.ExecuteWorkflow(OnboardingJourney, OnboardingInput{CustomerID: "c1", Trigger: Event{OccurredAt: t0}})
+	var res OnboardingResult
+	h.result(&res)
+	if got := h.timeline(); !slices.Equal(got, []string{"welcome email @ Mon 2026-03-02 15:30"}) {
+		t.Errorf("sent %q, want no tips for a customer already activated", got)
+	}
+	if res.Outcome != OutcomeConverted || len(h.conversions) != 1 || h.conversions[0].EventID != "late-routed" {
+		t.Errorf("outcome %q, conversions %+v; want converted by the stored event", res.Outcome, h.conversions)
+	}
+}

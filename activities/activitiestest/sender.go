@@ -1,0 +1,61 @@
+// Package activitiestest has a stand-in for the send path for tests of the
+// journeys' activities and worker: it keeps the ledger the way the real send
+// path does, without templates or providers.
+package activitiestest
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/tidingsdev/tidings/internal/delivery"
+	"github.com/tidingsdev/tidings/internal/store"
+)
+
+// LedgerSender writes each message's ledger row like delivery.Service (so
+// sweeps' "already sent" checks and the one-message-per-key rule behave as
+// in production) and records what it sent.
+type LedgerSender struct {
+	Store *store.Store
+	// Refuse makes messages to this customer fail permanently.
+	Refuse string
+	// Broken makes every send fail temporarily.
+	Broken bool
+
+	mu   sync.Mutex
+	sent []delivery.Request
+}
+
+// Send implements activities.Sender.
+func (f *LedgerSender) Send(ctx context.Context, r delivery.Request) (delivery.Result, error) {
+	if f.Broken {
+		return delivery.Result{}, errors.New("smtp: 451 try again later")
+	}
+	if r.CustomerID == f.Refuse {
+		return delivery.Result{Status: delivery.Failed}, &delivery.PermanentError{Type: delivery.TypeRejected, Err: errors.New("550 no such user")}
+	}
+	m, created, err := f.Store.ReserveMessage(ctx, store.Message{
+		ID: delivery.MessageID(r.IdempotencyKey), IdempotencyKey: r.IdempotencyKey, CustomerID: r.CustomerID,
+		Journey: r.Journey, Step: r.Step, Channel: r.Channel, Template: r.Template, Topic: r.Topic,
+	})
+	if err != nil {
+		return delivery.Result{}, err
+	}
+	if !created {
+		return delivery.Result{Status: delivery.Sent, MessageID: m.ID, Duplicate: true}, nil
+	}
+	if err := f.Store.CompleteMessage(ctx, m.ID, store.Outcome{Status: store.StatusSent}); err != nil {
+		return delivery.Result{}, err
+	}
+	f.mu.Lock()
+	f.sent = append(f.sent, r)
+	f.mu.Unlock()
+	return delivery.Result{Status: delivery.Sent, MessageID: m.ID}, nil
+}
+
+// Sent returns the messages sent so far, in order.
+func (f *LedgerSender) Sent() []delivery.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]delivery.Request(nil), f.sent...)
+}
