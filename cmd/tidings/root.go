@@ -58,6 +58,9 @@ the same name that overrides it (see "tidings --help" flags below).`,
 		newTemplatesCmd(a),
 		newSegmentsCmd(a),
 		newWorkerCmd(a),
+		newAPICmd(a),
+		newAPIKeysCmd(a),
+		newSchedulesCmd(a),
 		newVersionCmd(a),
 	)
 	return root
