@@ -213,7 +213,7 @@ LIMIT $7`
 func (s *Store) BirthdayPage(ctx context.Context, q BirthdayQuery) ([]BirthdayCandidate, error) {
 	after := q.After
 	if after.ID == "" {
-		after.ID = "00000000-0000-0000-0000-000000000000"
+		after.ID = firstID
 	}
 	rows, err := s.pool.Query(ctx, BirthdayPageSQL, q.At, BirthdayMonthDays(q.At),
 		after.MonthDay, after.ID, q.SendMinute, q.KeyPrefix, q.Limit)
@@ -259,27 +259,15 @@ type LapsedQuery struct {
 // LapsedCustomers returns the IDs of the next page of lapsed customers in ID
 // order (keyset pagination: pass the last ID back as After).
 func (s *Store) LapsedCustomers(ctx context.Context, q LapsedQuery) ([]string, error) {
-	after := q.After
-	if after == "" {
-		after = "00000000-0000-0000-0000-000000000000"
-	}
-	rows, err := s.pool.Query(ctx, `
+	return s.idPage(ctx, "lapsed customers", `
 		SELECT c.id::text
 		FROM customers c
-		WHERE c.last_purchase_at < $1 AND c.id > $2
+		WHERE c.id > $1 AND c.last_purchase_at < $2
 		  AND NOT EXISTS (SELECT 1 FROM journey_runs r
 		                  WHERE r.journey = $3 AND r.customer_id = c.id
 		                    AND (r.started_at >= $4 OR r.ended_at IS NULL))
 		ORDER BY c.id
-		LIMIT $5`, q.LastPurchaseBefore, after, q.Journey, q.NoRunSince, q.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("page lapsed customers after %s: %w", after, err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("page lapsed customers after %s: %w", after, err)
-	}
-	return ids, nil
+		LIMIT $5`, q.After, q.LastPurchaseBefore, q.Journey, q.NoRunSince, q.Limit)
 }
 
 // AudienceQuery asks for the next page of an audience: every customer, or
@@ -295,24 +283,32 @@ type AudienceQuery struct {
 
 // AudiencePage returns the next page of customer IDs in ID order.
 func (s *Store) AudiencePage(ctx context.Context, q AudienceQuery) ([]string, error) {
-	after := q.After
-	if after == "" {
-		after = "00000000-0000-0000-0000-000000000000"
-	}
-	rows, err := s.pool.Query(ctx, `
+	return s.idPage(ctx, "audience", `
 		SELECT c.id::text
 		FROM customers c
 		WHERE c.id > $1
 		  AND ($2 = '' OR c.tags @> ARRAY[$2])
 		  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.idempotency_key = $3 || c.id AND m.status <> 'queued')
 		ORDER BY c.id
-		LIMIT $4`, after, q.Tag, q.KeyPrefix, q.Limit)
+		LIMIT $4`, q.After, q.Tag, q.KeyPrefix, q.Limit)
+}
+
+// firstID sorts before every customer ID: the keyset start.
+const firstID = "00000000-0000-0000-0000-000000000000"
+
+// idPage runs a keyset page query whose first argument is the last ID of the
+// previous page ("" for the first page) and which selects IDs.
+func (s *Store) idPage(ctx context.Context, what, query string, after string, args ...any) ([]string, error) {
+	if after == "" {
+		after = firstID
+	}
+	rows, err := s.pool.Query(ctx, query, append([]any{after}, args...)...)
 	if err != nil {
-		return nil, fmt.Errorf("page audience after %s: %w", after, err)
+		return nil, fmt.Errorf("page %s after %s: %w", what, after, err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("page audience after %s: %w", after, err)
+		return nil, fmt.Errorf("page %s after %s: %w", what, after, err)
 	}
 	return ids, nil
 }
