@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,24 @@ type e2e struct {
 	queue  string
 }
 
+// holdingSender holds messages to one customer until released, so the test
+// can stop the worker while a send is in flight.
+type holdingSender struct {
+	*activitiestest.LedgerSender
+	hold     string
+	entered  chan struct{}
+	release  chan struct{}
+	released atomic.Bool
+}
+
+func (h *holdingSender) Send(ctx context.Context, r delivery.Request) (delivery.Result, error) {
+	if r.CustomerID == h.hold {
+		close(h.entered)
+		<-h.release
+	}
+	return h.LedgerSender.Send(ctx, r)
+}
+
 // TestJourneysOnARealTemporalServer runs every journey through a real
 // (in-process) Temporal server, the worker built by worker.New, real
 // PostgreSQL and a send path that keeps the ledger.
@@ -47,8 +66,10 @@ func TestJourneysOnARealTemporalServer(t *testing.T) {
 	s, _ := testdb.New(t)
 	srv := temporaltest.NewServer(temporaltest.WithT(t))
 	e := &e2e{t: t, store: s, sender: &activitiestest.LedgerSender{Store: s}, client: srv.GetDefaultClient(), queue: "tidings-e2e"}
+	slow := &holdingSender{LedgerSender: e.sender, hold: e.customer("slow", "UTC"),
+		entered: make(chan struct{}), release: make(chan struct{})}
 
-	w, err := worker.New(e.client, worker.Deps{Store: s, Sender: e.sender, Settings: activities.Settings{
+	w, err := worker.New(e.client, worker.Deps{Store: s, Sender: slow, Settings: activities.Settings{
 		CareTeamEmail: "care@shop.example", CouponSecret: []byte("e2e-secret"),
 	}}, worker.Options{TaskQueue: e.queue, StopTimeout: 5 * time.Second})
 	if err != nil {
@@ -64,15 +85,45 @@ func TestJourneysOnARealTemporalServer(t *testing.T) {
 	t.Run("birthday sweep greets once", e.birthday)
 	t.Run("care send is idempotent per run", e.care)
 
+	// Stopping finishes the send in flight before Run returns.
+	e.start(workflows.JourneyID(workflows.Onboarding, slow.hold), workflows.OnboardingWorkflow, workflows.OnboardingInput{CustomerID: slow.hold})
+	select {
+	case <-slow.entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the welcome to the held customer was never attempted")
+	}
 	stop()
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		slow.released.Store(true)
+		close(slow.release)
+	}()
 	select {
 	case err := <-stopped:
 		if err != nil {
 			t.Errorf("Run returned %v after its context ended", err)
 		}
+		if !slow.released.Load() {
+			t.Error("Run returned while a send was still in flight")
+		}
 	case <-time.After(30 * time.Second):
-		t.Error("Run did not return after its context ended")
+		t.Fatal("Run did not return after its context ended")
 	}
+	if m, err := s.MessageByKey(t.Context(), slow.welcomeKey(t)); err != nil || m.Status != store.StatusSent {
+		t.Errorf("the in-flight welcome: %+v, %v; want it sent before the worker stopped", m, err)
+	}
+}
+
+// welcomeKey is the ledger key of the held customer's welcome.
+func (h *holdingSender) welcomeKey(t *testing.T) string {
+	t.Helper()
+	for _, r := range h.Sent() {
+		if r.CustomerID == h.hold && r.Step == "welcome" {
+			return r.IdempotencyKey
+		}
+	}
+	t.Fatal("the held welcome was never sent")
+	return ""
 }
 
 func (e *e2e) customer(ext, zone string) string {
