@@ -78,11 +78,11 @@ func newAPIKeysListCmd(a *app) *cobra.Command {
 
 func newAPIKeysRevokeCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:     "revoke ID|PREFIX",
-		Short:   "Stop a key from working, immediately",
+		Use:   "revoke ID|PREFIX",
+		Short: "Stop a key from working, immediately",
 		Example: `  tidings apikeys revoke 3
   tidings apikeys revoke tdg_k3j9a2bq`,
-		Args:    exactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			s, err := a.openStore(ctx)
