@@ -425,10 +425,14 @@ func (c *Campaigns) batchOne(ctx context.Context, in CampaignBatchInput, step ca
 		}
 	}
 	variant := campaign.PickVariant(in.Campaign, id, step.Send)
-	en, err := c.enter(ctx, EnterInput{
+	enter := EnterInput{
 		Campaign: in.Campaign, Version: in.Version, CustomerID: id, RunID: in.RunKey + "/" + id, At: in.At,
 		AgainAfter: in.Spec.AgainAfter, Holdout: in.Spec.Holdout, Variant: variantName(variant),
-	}, cust.TimeZone)
+	}
+	if g := in.Spec.Goal; g != nil {
+		enter.GoalEvent, enter.GoalAfter = g.Event, g.Within
+	}
+	en, err := c.enter(ctx, enter, cust.TimeZone)
 	switch {
 	case err != nil:
 		return err

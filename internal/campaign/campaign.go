@@ -169,9 +169,10 @@ type Webhook struct {
 
 // Batchable reports whether the campaign is a single send: a scheduled or
 // one-off run then sends in batches from one workflow instead of starting a
-// workflow per customer, because nobody has anything to wait for.
+// workflow per customer, because nobody has anything to wait for. A goal
+// does not change that: conversions are measured from stored events.
 func (s *Spec) Batchable() bool {
-	return len(s.Steps) == 1 && s.Steps[0].Kind == StepSend && s.Goal == nil
+	return len(s.Steps) == 1 && s.Steps[0].Kind == StepSend
 }
 
 // EventsHeard lists the event types a running customer run listens for

@@ -1,0 +1,230 @@
+package activities_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/tidingsdev/tidings/activities"
+	"github.com/tidingsdev/tidings/activities/activitiestest"
+	"github.com/tidingsdev/tidings/internal/campaign"
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
+	"github.com/tidingsdev/tidings/worker"
+	"github.com/tidingsdev/tidings/workflows"
+)
+
+// applySpec parses and stores a campaign file as the campaign's next version.
+func applySpec(t *testing.T, s *store.Store, src string) (*campaign.Spec, store.CampaignVersion) {
+	t.Helper()
+	spec, err := campaign.Parse([]byte(src), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(spec)
+	v, _, err := s.ApplyCampaign(t.Context(), spec.Description, spec.Trigger.Kind, store.CampaignVersion{Campaign: spec.Name, Source: src, Spec: raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec, v
+}
+
+func customers(t *testing.T, s *store.Store, n int, tag string) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		c, _, err := s.UpsertCustomer(t.Context(), store.CustomerInput{
+			ExternalID: fmt.Sprintf("%s-%03d", tag, i), Email: testdb.String(fmt.Sprintf("%s-%d@example.com", tag, i)),
+			Tags: []string{tag},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+// TestCampaignsOnARealTemporalServer sends a single-send campaign with a
+// holdout in batches and a multi-step one as per-customer runs, through a
+// real Temporal server, real PostgreSQL and a send path that keeps the
+// ledger; the report then counts what happened.
+func TestCampaignsOnARealTemporalServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Temporal server")
+	}
+	s, _ := testdb.New(t)
+	sender := &activitiestest.LedgerSender{Store: s}
+	srv := temporaltest.NewServer(temporaltest.WithT(t))
+	c := srv.GetDefaultClient()
+	w, err := worker.New(c, worker.Deps{Store: s, Sender: sender, Register: func(r sdkworker.Registry) {
+		r.RegisterActivity(activities.NewCampaigns(s, s.Pool(), sender, nil))
+	}}, worker.Options{TaskQueue: "campaigns-e2e", StopTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	go func() { _ = w.Run(ctx) }()
+
+	spring := customers(t, s, 60, "spring")
+	customers(t, s, 5, "other")
+	applySpec(t, s, `
+name: spring-sale
+audience: {match: {tags: spring}}
+trigger: {schedule: {cron: "0 10 * * *", zone: Europe/Berlin}}
+holdout: 20
+goal: {event: purchase, within: 14d}
+steps:
+  - send:
+      id: sale
+      template: winback_offer
+      variants:
+        - {name: a, percent: 50, vars: {discount_percent: 10}}
+        - {name: b, percent: 50, vars: {discount_percent: 15}}
+`)
+	run := execute(t, c, "campaign/spring-sale/fire-1", workflows.CampaignRunnerWorkflow, workflows.CampaignRunnerInput{Campaign: "spring-sale", BatchSize: 25})
+	var res workflows.CampaignRunnerResult
+	if err := run.Get(t.Context(), &res); err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for _, id := range spring {
+		if campaign.HeldOut("spring-sale", id, 20) {
+			held++
+		}
+	}
+	if res.Entered != 60 || res.HeldOut != held || res.Counts.Sent != 60-held || res.Started != 0 {
+		t.Errorf("runner %+v, want 60 entered, %d held out, %d sent in batches, no per-customer runs", res, held, 60-held)
+	}
+	for _, r := range sender.Sent() {
+		if campaign.HeldOut("spring-sale", r.CustomerID, 20) {
+			t.Errorf("held-out customer %s was sent %s", r.CustomerID, r.IdempotencyKey)
+		}
+	}
+	// A second firing of the same schedule: everyone entered once already.
+	again := execute(t, c, "campaign/spring-sale/fire-2", workflows.CampaignRunnerWorkflow, workflows.CampaignRunnerInput{Campaign: "spring-sale"})
+	if err := again.Get(t.Context(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Refused != 60 || len(sender.Sent()) != 60-held {
+		t.Errorf("second firing %+v and %d sends, want all 60 refused by the once rule", res, len(sender.Sent()))
+	}
+	// Customers convert: two treated, one held out.
+	var treated, control []string
+	for _, id := range spring {
+		if campaign.HeldOut("spring-sale", id, 20) {
+			control = append(control, id)
+		} else {
+			treated = append(treated, id)
+		}
+	}
+	for i, id := range []string{treated[0], treated[1], control[0]} {
+		if _, err := s.RecordEvent(t.Context(), store.EventInput{EventID: fmt.Sprintf("buy-%d", i), CustomerID: id, Type: "purchase", OccurredAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := s.CampaignResults(t.Context(), "spring-sale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entered, sent, heldOut int
+	for _, a := range rep.Arms {
+		entered += a.Entered
+		sent += a.Sent
+		if a.Holdout {
+			heldOut += a.Entered
+			if a.Sent != 0 {
+				t.Errorf("holdout arm %+v has sends", a)
+			}
+		} else if a.Variant != "a" && a.Variant != "b" {
+			t.Errorf("arm %+v, want variants a and b", a)
+		}
+	}
+	if entered != 60 || heldOut != held || sent != 60-held {
+		t.Errorf("report %+v: entered %d held %d sent %d, want 60, %d, %d", rep, entered, heldOut, sent, held, 60-held)
+	}
+	treatRate, holdRate, uplift, ok := rep.Uplift()
+	wantT, wantH := 2/float64(60-held), 1/float64(held)
+	if !ok || treatRate != wantT || holdRate != wantH || uplift != (wantT-wantH)*100 {
+		t.Errorf("uplift %v (treatment %v, holdout %v, ok %v), want treatment %v vs holdout %v", uplift, treatRate, holdRate, ok, wantT, wantH)
+	}
+
+	// A multi-step campaign starts one run per customer.
+	applySpec(t, s, `
+name: vip-care
+audience: {match: {tags: other}}
+trigger: {once: {at: "2026-01-01 10:00"}}
+steps:
+  - send: {id: hello, template: welcome}
+  - tag: cared
+`)
+	runner := execute(t, c, "campaign/vip-care/once/1", workflows.CampaignRunnerWorkflow, workflows.CampaignRunnerInput{Campaign: "vip-care"})
+	if err := runner.Get(t.Context(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Started != 5 {
+		t.Fatalf("runner %+v, want 5 runs started", res)
+	}
+	other, _ := s.CustomerByExternalID(t.Context(), "other-000")
+	child := c.GetWorkflow(t.Context(), workflows.CampaignRunID("vip-care", other.ID), "")
+	var out workflows.CampaignRunResult
+	if err := child.Get(t.Context(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Outcome != workflows.OutcomeCompleted || !slices.Equal(out.Sent, []string{"hello"}) {
+		t.Errorf("run %+v, want completed after sending hello", out)
+	}
+	if got, _ := s.Customer(t.Context(), other.ID); !slices.Contains(got.Tags, "cared") {
+		t.Errorf("tags %v, want cared", got.Tags)
+	}
+	saveHistory(t, c, runner, "campaign_runner")
+	saveHistory(t, c, child, "campaign_run")
+}
+
+func execute(t *testing.T, c client.Client, id, typ string, in any) client.WorkflowRun {
+	t.Helper()
+	run, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: "campaigns-e2e"}, typ, in)
+	if err != nil {
+		t.Fatalf("start %s: %v", id, err)
+	}
+	return run
+}
+
+// saveHistory writes a run's history for the replay tests in workflows/
+// when TIDINGS_WRITE_HISTORIES is set.
+func saveHistory(t *testing.T, c client.Client, run client.WorkflowRun, name string) {
+	t.Helper()
+	if os.Getenv("TIDINGS_WRITE_HISTORIES") == "" {
+		return
+	}
+	var h historypb.History
+	it := c.GetWorkflowHistory(t.Context(), run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "workflows", "testdata", name+".json")
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
