@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/tidingsdev/tidings/internal/smtpsink"
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
+)
+
+func TestWorkerNamesAnUnreachableTemporal(t *testing.T) {
+	env, _ := migratedEnv(t)
+	env["TIDINGS_TEMPORAL_ADDRESS"] = "127.0.0.1:1"
+	r := tidings(t, env, "worker")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "127.0.0.1:1") || !strings.Contains(r.stderr, "TIDINGS_TEMPORAL_ADDRESS") {
+		t.Errorf("got %v\nwant exit 1 naming the address and the setting", r)
+	}
+}
+
+// TestWorkerWelcomesASignupEndToEnd runs `tidings worker` against a real
+// Temporal server and a real SMTP server: a stored signup event is routed
+// from the outbox, the onboarding journey starts, and the welcome email
+// arrives through the send path. Ending the context stops the command
+// cleanly, as SIGTERM does.
+func TestWorkerWelcomesASignupEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Temporal server")
+	}
+	env, s := migratedEnv(t)
+	srv := temporaltest.NewServer(temporaltest.WithT(t))
+	sink, err := smtpsink.Start(smtpsink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	env["TIDINGS_TEMPORAL_ADDRESS"] = srv.GetFrontendHostPort()
+	env["TIDINGS_TEMPORAL_NAMESPACE"] = srv.GetDefaultNamespace()
+	env["TIDINGS_TEMPORAL_TASK_QUEUE"] = "cli-e2e"
+	env["TIDINGS_SMTP_URL"] = sink.URL()
+
+	c, _, err := s.UpsertCustomer(t.Context(), store.CustomerInput{ExternalID: "C-1", Email: testdb.String("ada@example.com"),
+		FirstName: testdb.String("Ada"), TimeZone: testdb.String("Asia/Shanghai")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordEvent(t.Context(), store.EventInput{EventID: "signup-1", CustomerID: c.ID, Type: "signup", OccurredAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, stop := context.WithCancel(t.Context())
+	var stderr bytes.Buffer
+	a := &app{getenv: func(k string) string { return env[k] }, stdout: &bytes.Buffer{}, stderr: &stderr, stdin: strings.NewReader("")}
+	exited := make(chan int, 1)
+	go func() { exited <- run(ctx, a, []string{"worker", "--outbox-interval", "200ms"}) }()
+
+	deadline := time.Now().Add(time.Minute)
+	for sink.Count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	msgs := sink.Messages()
+	if len(msgs) != 1 {
+		stop()
+		t.Fatalf("%d emails arrived, want the welcome; worker log:\n%s", len(msgs), stderr.String())
+	}
+	h, err := msgs[0].Header()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs[0].To) != 1 || msgs[0].To[0] != "ada@example.com" || h.Get("Subject") == "" {
+		t.Errorf("email to %v with subject %q, want the welcome to ada@example.com", msgs[0].To, h.Get("Subject"))
+	}
+	m, err := s.MessageByKey(t.Context(), "onboarding/"+c.ID+"/"+runIDOf(t, s, c.ID)+"/welcome")
+	if err != nil || m.Status != store.StatusSent {
+		t.Errorf("ledger row of the welcome: %+v, %v; want sent", m, err)
+	}
+
+	stop()
+	select {
+	case code := <-exited:
+		if code != 0 {
+			t.Errorf("worker exited %d after stop, want 0; log:\n%s", code, stderr.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("worker did not stop")
+	}
+}
+
+// runIDOf is the run ID of the customer's onboarding, from journey_runs.
+func runIDOf(t *testing.T, s *store.Store, customerID string) string {
+	t.Helper()
+	runs, err := s.JourneyRuns(t.Context(), "onboarding", customerID)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("onboarding runs of %s: %+v, %v", customerID, runs, err)
+	}
+	return runs[0].RunID
+}
