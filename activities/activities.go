@@ -34,6 +34,7 @@ type Store interface {
 	BirthdayPage(ctx context.Context, q store.BirthdayQuery) ([]store.BirthdayCandidate, error)
 	LapsedCustomers(ctx context.Context, q store.LapsedQuery) ([]string, error)
 	AudiencePage(ctx context.Context, q store.AudienceQuery) ([]string, error)
+	AudienceTally(ctx context.Context, q store.AudienceQuery) (map[string]int, error)
 }
 
 // Sender is the one send path (delivery.Service): consent, suppression,

@@ -66,29 +66,69 @@ func resume[C any](ctx context.Context, start C) progress[C] {
 	return p
 }
 
-// sendEach sends one message per item, heartbeating the cursor after each.
-// A message the provider refuses for good is counted and the batch goes on;
-// any other error ends the attempt, and the retry resumes after the last
-// item done.
+// batchSender is a Sender that also takes a whole page at once, as
+// delivery.Service does: one statement per stage for the page and its
+// messages in flight together instead of one round trip after another.
+type batchSender interface {
+	SendBatch(ctx context.Context, reqs []delivery.Request) ([]delivery.Result, []error)
+}
+
+// sendEach sends one message per item, through SendBatch when the sender
+// has it, and heartbeats the cursor. A message the provider refuses for good
+// is counted and the batch goes on; any other error ends the attempt, and
+// the retry resumes after the last item done in order (keys make the
+// messages after it that did go out duplicates, not second sends).
 func sendEach[T, C any](ctx context.Context, a *Activities, p *progress[C], items []T, next func(T) (delivery.Request, C)) error {
-	for _, it := range items {
-		r, cur := next(it)
-		res, err := a.SendMessage(ctx, r)
-		var appErr *temporal.ApplicationError
-		switch {
-		case err == nil:
-			p.Counts.record(res)
-		case errors.As(err, &appErr) && appErr.NonRetryable():
-			activity.GetLogger(ctx).Warn("message refused", "key", r.IdempotencyKey, "error", err)
-			p.Counts.Failed++
-		default:
+	reqs, curs := make([]delivery.Request, len(items)), make([]C, len(items))
+	for i, it := range items {
+		reqs[i], curs[i] = next(it)
+	}
+	bs, batched := a.sender.(batchSender)
+	if !batched {
+		for i, r := range reqs {
+			res, err := a.SendMessage(ctx, r)
+			if err := tally(ctx, &p.Counts, r, res, err); err != nil {
+				return err
+			}
+			p.Cursor = curs[i]
+			activity.RecordHeartbeat(ctx, *p)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(reqs) == 0 {
+		return nil
+	}
+	results, errs := bs.SendBatch(ctx, reqs)
+	for i, r := range reqs {
+		err := errs[i]
+		if err != nil {
+			err = sendErr(r.IdempotencyKey, err)
+		}
+		if err := tally(ctx, &p.Counts, r, results[i], err); err != nil {
+			activity.RecordHeartbeat(ctx, *p)
 			return err
 		}
-		p.Cursor = cur
-		activity.RecordHeartbeat(ctx, *p)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+		p.Cursor = curs[i]
+	}
+	activity.RecordHeartbeat(ctx, *p)
+	return ctx.Err()
+}
+
+// tally counts one send's outcome; it returns the error that must end the
+// attempt (temporary trouble), or nil.
+func tally(ctx context.Context, c *Counts, r delivery.Request, res delivery.Result, err error) error {
+	var appErr *temporal.ApplicationError
+	switch {
+	case err == nil:
+		c.record(res)
+	case errors.As(err, &appErr) && appErr.NonRetryable():
+		activity.GetLogger(ctx).Warn("message refused", "key", r.IdempotencyKey, "error", err)
+		c.Failed++
+	default:
+		return err
 	}
 	return nil
 }
@@ -213,7 +253,7 @@ func (a *Activities) CareBatch(ctx context.Context, in CareBatchInput) (CareBatc
 		return CareBatchResult{}, nonRetryable(ErrInvalidInput,
 			fmt.Errorf("care batch needs run_key, template and a positive batch_size, got %q, %q, %d", in.RunKey, in.Template, in.BatchSize))
 	}
-	prefix := CareJourney + "/" + in.RunKey + "/"
+	prefix := careKeyPrefix(in.RunKey)
 	p := resume(ctx, in.Cursor)
 	ids, err := a.store.AudiencePage(ctx, store.AudienceQuery{Tag: in.Tag, KeyPrefix: prefix, After: p.Cursor, Limit: in.BatchSize})
 	if err != nil {
@@ -230,3 +270,29 @@ func (a *Activities) CareBatch(ctx context.Context, in CareBatchInput) (CareBatc
 	}
 	return CareBatchResult{Cursor: p.Cursor, Done: len(ids) < in.BatchSize, Counts: p.Counts}, nil
 }
+
+// CareTallyInput names a care run and its audience.
+type CareTallyInput struct {
+	RunKey string `json:"run_key"`
+	Tag    string `json:"tag,omitempty"`
+	// Since is when the run started: messages an earlier run with the same
+	// key sent are not this run's.
+	Since time.Time `json:"since"`
+}
+
+// CareTally counts a care run's messages from the ledger. Batches count what
+// they did, but an attempt cut short by a crash loses its count with it;
+// the ledger holds every message the run handled, once.
+func (a *Activities) CareTally(ctx context.Context, in CareTallyInput) (Counts, error) {
+	if in.RunKey == "" {
+		return Counts{}, nonRetryable(ErrInvalidInput, errors.New("care tally needs a run_key"))
+	}
+	by, err := a.store.AudienceTally(ctx, store.AudienceQuery{Tag: in.Tag, KeyPrefix: careKeyPrefix(in.RunKey), Since: in.Since})
+	if err != nil {
+		return Counts{}, err
+	}
+	return Counts{Sent: by[store.StatusSent], Skipped: by[store.StatusSkipped], Failed: by[store.StatusFailed]}, nil
+}
+
+// careKeyPrefix is the idempotency-key prefix of a care run's messages.
+func careKeyPrefix(runKey string) string { return CareJourney + "/" + runKey + "/" }

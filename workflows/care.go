@@ -43,6 +43,8 @@ type CareSendInput struct {
 
 	Cursor string `json:"cursor,omitempty"`
 	Pass   int    `json:"pass,omitempty"`
+	// Started is when the run's first workflow started.
+	Started time.Time `json:"started,omitzero"`
 	// Counts tallies the run; PassCounts the current pass, whose deferrals
 	// decide whether another pass follows.
 	Counts     activities.Counts `json:"counts,omitzero"`
@@ -71,6 +73,9 @@ func CareSend(ctx workflow.Context, in CareSendInput) (CareSendResult, error) {
 	if in.RunKey == "" {
 		in.RunKey = workflow.GetInfo(ctx).WorkflowExecution.ID
 	}
+	if in.Started.IsZero() {
+		in.Started = workflow.GetInfo(ctx).WorkflowStartTime
+	}
 	perRun := orDefault(in.BatchesPerRun, DefaultBatchesPerRun)
 	for batch := 0; ; batch++ {
 		if batch == perRun {
@@ -93,6 +98,11 @@ func CareSend(ctx workflow.Context, in CareSendInput) (CareSendResult, error) {
 		}
 		if in.PassCounts.Deferred == 0 || in.Pass+1 >= orDefault(in.MaxPasses, DefaultCarePasses) {
 			in.Counts.Deferred = in.PassCounts.Deferred
+			if workflow.GetVersion(ctx, "care-tally-from-ledger", workflow.DefaultVersion, 1) == 1 {
+				if err := in.tally(ctx); err != nil {
+					return CareSendResult{Counts: in.Counts, Passes: in.Pass + 1}, err
+				}
+			}
 			return CareSendResult{Counts: in.Counts, Passes: in.Pass + 1}, nil
 		}
 		wait := max(in.PassCounts.RetryAt.Sub(workflow.Now(ctx)), minCarePassGap)
@@ -103,4 +113,18 @@ func CareSend(ctx workflow.Context, in CareSendInput) (CareSendResult, error) {
 		in.Cursor = ""
 		in.PassCounts = activities.Counts{}
 	}
+}
+
+// tally replaces the run's sent, skipped and failed counts with the
+// ledger's rows created since the run started: a batch attempt cut short by
+// a crashed worker took its count with it, though its messages went out.
+func (in *CareSendInput) tally(ctx workflow.Context) error {
+	var c activities.Counts
+	if err := workflow.ExecuteActivity(withStore(ctx), act.CareTally, activities.CareTallyInput{
+		RunKey: in.RunKey, Tag: in.Tag, Since: in.Started,
+	}).Get(ctx, &c); err != nil {
+		return err
+	}
+	in.Counts.Sent, in.Counts.Skipped, in.Counts.Failed = c.Sent, c.Skipped, c.Failed
+	return nil
 }

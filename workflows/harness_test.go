@@ -45,6 +45,7 @@ type harness struct {
 	finished    []activities.FinishInput
 	tags        []activities.TagInput
 	alerts      []activities.AlertInput
+	alertedAt   []time.Time
 	reviewURL   string
 	// storedGoal is a goal event in the store (one the journey was never
 	// signalled), visible from its OccurredAt on.
@@ -111,7 +112,7 @@ func newHarness(t *testing.T, zone string) *harness {
 		})
 	env.OnActivity(act.AlertCareTeam, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.AlertInput) (activities.AlertResult, error) {
-			h.alerts = append(h.alerts, in)
+			h.alerts, h.alertedAt = append(h.alerts, in), append(h.alertedAt, env.Now())
 			return activities.AlertResult{Email: delivery.Result{Status: delivery.Sent}}, nil
 		})
 	env.OnActivity(act.ReviewLink, mock.Anything, mock.Anything).Return(

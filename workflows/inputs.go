@@ -42,6 +42,10 @@ type SurveyInput struct {
 	ReminderWait time.Duration `json:"reminder_wait,omitempty"`
 	// Window allows at most one survey per customer per window; default 30 days.
 	Window time.Duration `json:"window,omitempty"`
+	// CommentWait is how long a detractor's care alert waits for the
+	// comment the customer may still be typing on the answer page; default
+	// 10 minutes.
+	CommentWait time.Duration `json:"comment_wait,omitempty"`
 }
 
 // WinbackInput starts a win-back journey for a lapsed customer.
@@ -66,6 +70,9 @@ const (
 	EventOrderDelivered = "order_delivered"
 	EventTicketClosed   = "ticket_closed"
 	EventSurveyAnswered = "survey_answered"
+	// EventSurveyCommented carries the comment left on the answer page
+	// after the score.
+	EventSurveyCommented = "survey_commented"
 )
 
 // RoutesFor is the routing table: the one place that says which journeys an
@@ -87,7 +94,7 @@ func RoutesFor(customerID string, e Event) []Route {
 		r := signal(Survey, SurveyWorkflow)
 		r.StartIfAbsent, r.Start = true, SurveyInput{CustomerID: customerID, Trigger: e}
 		return []Route{r}
-	case EventSurveyAnswered:
+	case EventSurveyAnswered, EventSurveyCommented:
 		return []Route{signal(Survey, SurveyWorkflow)}
 	}
 	return nil

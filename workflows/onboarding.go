@@ -137,10 +137,11 @@ func (o *onboarding) storedGoal(ctx workflow.Context) (bool, error) {
 }
 
 // welcome goes out at once, whatever the hour: the customer just signed up
-// and expects it.
+// and expects it. It is a care message, not a receipt: it carries the
+// one-click unsubscribe and is not sent to someone who opted out of email.
 func (o *onboarding) welcome(ctx workflow.Context) (bool, error) {
 	return o.send(ctx, delivery.Request{Step: "welcome", Channel: delivery.Email, Template: "welcome",
-		Topic: delivery.TopicTransactional, Transactional: true})
+		Topic: delivery.TopicCare, IgnoreQuietHours: true})
 }
 
 func (o *onboarding) tips(ctx workflow.Context) (bool, error) {

@@ -37,8 +37,8 @@ func TestOnboardingWithoutActivationSendsEveryStepInLocalTime(t *testing.T) {
 				t.Errorf("journey ended after %v, want it to last 14 days", got)
 			}
 			w, _ := h.sentStep("welcome")
-			if !w.Transactional || w.Topic != delivery.TopicTransactional {
-				t.Errorf("welcome = %+v, want transactional", w.Request)
+			if w.Transactional || w.Topic != delivery.TopicCare || !w.IgnoreQuietHours {
+				t.Errorf("welcome = %+v, want a care message sent at once", w.Request)
 			}
 			if tips, _ := h.sentStep("tips"); tips.Topic != delivery.TopicMarketing || tips.IdempotencyKey == w.IdempotencyKey {
 				t.Errorf("tips = %+v, want marketing with its own key", tips.Request)

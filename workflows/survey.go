@@ -22,6 +22,7 @@ const (
 	DefaultAnswerWait   = 3 * 24 * time.Hour
 	DefaultReminderWait = 4 * 24 * time.Hour
 	DefaultSurveyWindow = 30 * 24 * time.Hour
+	DefaultCommentWait  = 10 * time.Minute
 )
 
 // SurveyResult is how a survey follow-up ended.
@@ -76,16 +77,39 @@ func (s *survey) setup(ctx workflow.Context) {
 // onEvent ends the waiting at this run's answer: one whose message ID is
 // our survey or reminder, or, without a message ID, one of our kind.
 func (s *survey) onEvent(e Event) bool {
-	if e.Type != EventSurveyAnswered {
-		return false
-	}
-	msg, _ := e.Properties["message_id"].(string)
-	kind, _ := e.Properties["survey"].(string)
-	if msg != "" && !slices.Contains(s.messageIDs, msg) || msg == "" && kind != "" && kind != s.kind {
+	if e.Type != EventSurveyAnswered || !s.ours(e) {
 		return false
 	}
 	s.answer = &e
 	return true
+}
+
+// ours reports whether an answer or comment belongs to this run.
+func (s *survey) ours(e Event) bool {
+	msg, _ := e.Properties["message_id"].(string)
+	kind, _ := e.Properties["survey"].(string)
+	if msg != "" {
+		return slices.Contains(s.messageIDs, msg)
+	}
+	return kind == "" || kind == s.kind
+}
+
+// awaitComment gives a detractor who answered by the score link time to
+// finish the comment form, so the care team reads why; it returns the
+// comment, or "" when none came within CommentWait.
+func (s *survey) awaitComment(ctx workflow.Context) string {
+	var comment string
+	s.box.stopped = false
+	s.box.stop = func(e Event) bool {
+		if e.Type != EventSurveyCommented || !s.ours(e) {
+			return false
+		}
+		comment, _ = e.Properties["comment"].(string)
+		return comment != ""
+	}
+	s.box.sleep(ctx, orDefault(s.in.CommentWait, DefaultCommentWait))
+	s.box.ignoreAll()
+	return comment
 }
 
 func (s *survey) run(ctx workflow.Context) (string, error) {
@@ -136,6 +160,10 @@ func (s *survey) answered(ctx workflow.Context) (string, error) {
 	score, _ := number(s.answer.Properties["score"])
 	comment, _ := s.answer.Properties["comment"].(string)
 	outcome := classify(s.kind, int(score))
+	if outcome == OutcomeDetractor && comment == "" &&
+		workflow.GetVersion(ctx, "detractor-awaits-comment", workflow.DefaultVersion, 1) == 1 {
+		comment = s.awaitComment(ctx)
+	}
 	thanks := delivery.Request{Step: "thanks", Channel: delivery.Email, Template: "survey_thanks",
 		Topic: delivery.TopicSurveys, Transactional: true, Data: map[string]any{"survey": s.kind}}
 	switch outcome {

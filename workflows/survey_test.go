@@ -87,6 +87,45 @@ func TestSurveyDetractorAlertsTheCareTeam(t *testing.T) {
 	}
 }
 
+// TestDetractorAlertWaitsForTheComment answers by the score link alone, as
+// the email's buttons do, then leaves a comment on the page a few minutes
+// later: the care alert carries it. Without a comment the alert goes out
+// when CommentWait is over.
+func TestDetractorAlertWaitsForTheComment(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		commentIn time.Duration // after the score; 0: never
+		want      string
+		alertAt   time.Duration // after the score
+	}{
+		{"comment after three minutes", 3 * time.Minute, "box was crushed", 3 * time.Minute},
+		{"no comment", 0, "", DefaultCommentWait},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, "Europe/London")
+			begin := h.start("2026-04-01 14:00")
+			answered := day + time.Hour
+			h.answerAfter(answered, "survey", 4, "")
+			if tc.commentIn > 0 {
+				h.env.RegisterDelayedCallback(func() {
+					s, _ := h.sentStep("survey")
+					h.env.SignalWorkflow(EventSignal, Event{EventID: "c", Type: EventSurveyCommented, OccurredAt: h.env.Now(),
+						Properties: map[string]any{"comment": tc.want, "message_id": delivery.MessageID(s.IdempotencyKey)}})
+				}, answered+tc.commentIn)
+			}
+			h.env.ExecuteWorkflow(SurveyJourney, delivered())
+			var res SurveyResult
+			h.result(&res)
+			if len(h.alerts) != 1 || h.alerts[0].Comment != tc.want {
+				t.Fatalf("alerts %+v, want one with comment %q", h.alerts, tc.want)
+			}
+			if got, want := h.alertedAt[0].Sub(begin), answered+tc.alertAt; got != want {
+				t.Errorf("alert %v after the start, want %v", got, want)
+			}
+		})
+	}
+}
+
 func TestSurveyPromoterIsAskedForAReview(t *testing.T) {
 	for _, url := range []string{"https://reviews.example/acme", ""} {
 		h := newHarness(t, "UTC")

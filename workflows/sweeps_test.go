@@ -90,7 +90,7 @@ func TestWinbackSweepStartsOneJourneyPerLapsedCustomer(t *testing.T) {
 
 func TestCareSendComesBackForDeferredCustomers(t *testing.T) {
 	h := newHarness(t, "UTC")
-	h.start("2026-12-24 02:00")
+	t0 := h.start("2026-12-24 02:00")
 	var calls []activities.CareBatchInput
 	var at []time.Time
 	h.env.OnActivity(act.CareBatch, mock.Anything, mock.Anything).Return(
@@ -103,12 +103,23 @@ func TestCareSendComesBackForDeferredCustomers(t *testing.T) {
 			}
 			return activities.CareBatchResult{Cursor: "z", Done: true, Counts: activities.Counts{Sent: 2}}, nil
 		})
+	// The ledger knows one more message than the batches reported, as when
+	// a crashed attempt's count is lost: the result follows the ledger.
+	var tallied []activities.CareTallyInput
+	h.env.OnActivity(act.CareTally, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CareTallyInput) (activities.Counts, error) {
+			tallied = append(tallied, in)
+			return activities.Counts{Sent: 8, Skipped: 1}, nil
+		})
 	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "care/holiday-2026"})
 	h.env.ExecuteWorkflow(CareSend, CareSendInput{Template: "care", Tag: "vip"})
 	var res CareSendResult
 	h.result(&res)
-	if res.Counts.Sent != 7 || res.Passes != 2 || res.Counts.Deferred != 0 {
-		t.Errorf("result %+v, want 7 sent over 2 passes and nothing left deferred", res)
+	if res.Counts.Sent != 8 || res.Counts.Skipped != 1 || res.Passes != 2 || res.Counts.Deferred != 0 {
+		t.Errorf("result %+v, want the ledger's 8 sent and 1 skipped over 2 passes and nothing left deferred", res)
+	}
+	if len(tallied) != 1 || tallied[0] != (activities.CareTallyInput{RunKey: "care/holiday-2026", Tag: "vip", Since: t0}) {
+		t.Errorf("tallied %+v, want once, for the run and its tag since its start", tallied)
 	}
 	if len(calls) != 2 || calls[1].Cursor != "" || at[1].Sub(at[0]) != 7*time.Hour {
 		t.Fatalf("calls %+v at %v, want a second pass from the start 7 hours later", calls, at)

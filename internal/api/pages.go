@@ -465,6 +465,19 @@ func (s *Server) surveyComment(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
+	if comment != "" {
+		// A detractor's journey waits a little for this before alerting
+		// the care team, so the alert says why the customer is unhappy.
+		if _, err := s.recordAndRoute(r.Context(), []store.EventInput{{
+			EventID:    workflows.EventSurveyCommented + ":" + claims.MessageID,
+			CustomerID: c.ID,
+			Type:       workflows.EventSurveyCommented,
+			Properties: map[string]any{"comment": comment, "message_id": claims.MessageID, "survey": claims.Survey},
+			OccurredAt: s.opt.Now(),
+		}}); err != nil {
+			return err
+		}
+	}
 	p := newPage(key, lang, "survey.title")
 	p.Notice = t(key, "survey.commented")
 	return s.render(w, p)

@@ -423,6 +423,11 @@ func (w *wave) deliver(ctx context.Context, items []*item) {
 	}
 	wg.Wait()
 
+	// The providers have the messages now. Record what they said even when
+	// the caller has given up meanwhile (a worker stopping mid-batch): a row
+	// left queued would be sent again by the retry.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	var outcomes []store.Completion
 	for k, it := range sending {
 		switch {
@@ -442,6 +447,9 @@ func (w *wave) deliver(ctx context.Context, items []*item) {
 		w.results[it.i], w.errs[it.i] = s.outcome(ctx, it, ids[k], errs[k])
 	}
 }
+
+// recordTimeout bounds recording outcomes after the caller's context ended.
+const recordTimeout = 30 * time.Second
 
 // outcome turns one provider answer into the caller's Result and error, and
 // suppresses addresses that bounced hard.

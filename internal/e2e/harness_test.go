@@ -93,6 +93,8 @@ type env struct {
 	router   *router.Router
 	signer   *token.Signer
 	set      *templates.Set
+	// stopWorker stops the worker newEnv started.
+	stopWorker func()
 }
 
 var queues atomic.Int64
@@ -140,7 +142,7 @@ func newEnv(t *testing.T, s setup) *env {
 	done := make(chan struct{})
 	go func() { defer close(done); e.router.Run(ctx, 200*time.Millisecond) }()
 	t.Cleanup(func() { cancel(); <-done })
-	e.startWorker(worker.Options{})
+	e.stopWorker = e.startWorker(worker.Options{})
 	return e
 }
 
@@ -323,10 +325,19 @@ func subjects(ms []catcher.Message) string {
 	return "[" + strings.Join(out, ", ") + "]"
 }
 
+// catcherEmail selects every email caught.
+var catcherEmail = catcher.Filter{Channel: catcher.Email}
+
 // result waits for a workflow to close and decodes its result.
 func (e *env) result(id string, out any) {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(e.t.Context(), wait)
+	e.resultWithin(id, wait, out)
+}
+
+// resultWithin is result with a longer bound, for big sends.
+func (e *env) resultWithin(id string, d time.Duration, out any) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.t.Context(), d)
 	defer cancel()
 	if err := e.temporal.GetWorkflow(ctx, id, "").Get(ctx, out); err != nil {
 		e.t.Fatalf("workflow %s did not complete: %v", id, err)

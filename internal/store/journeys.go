@@ -279,6 +279,8 @@ type AudienceQuery struct {
 	KeyPrefix string
 	After     string
 	Limit     int
+	// Since limits AudienceTally to rows created from then on.
+	Since time.Time
 }
 
 // AudiencePage returns the next page of customer IDs in ID order.
@@ -291,6 +293,33 @@ func (s *Store) AudiencePage(ctx context.Context, q AudienceQuery) ([]string, er
 		  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.idempotency_key = $3 || c.id AND m.status <> 'queued')
 		ORDER BY c.id
 		LIMIT $4`, q.After, q.Tag, q.KeyPrefix, q.Limit)
+}
+
+// AudienceTally counts the audience's ledger rows under KeyPrefix+id created
+// since Since, by status: what a run has done, whichever attempt or pass did
+// it. Each row is found through the unique key index, so it costs one lookup
+// per customer.
+func (s *Store) AudienceTally(ctx context.Context, q AudienceQuery) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT m.status, count(*)
+		FROM customers c
+		JOIN messages m ON m.idempotency_key = $2 || c.id
+		WHERE ($1 = '' OR c.tags @> ARRAY[$1]) AND m.created_at >= $3
+		GROUP BY m.status`, q.Tag, q.KeyPrefix, q.Since)
+	if err != nil {
+		return nil, fmt.Errorf("tally %s: %w", q.KeyPrefix, err)
+	}
+	out := map[string]int{}
+	var status string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&status, &n}, func() error {
+		out[status] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tally %s: %w", q.KeyPrefix, err)
+	}
+	return out, nil
 }
 
 // firstID sorts before every customer ID: the keyset start.

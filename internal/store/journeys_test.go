@@ -378,4 +378,21 @@ func TestAudiencePageFiltersByTagAndSkipsSentCustomers(t *testing.T) {
 	if got, want := page(""), sorted(vip2, plain); !slices.Equal(got, want) {
 		t.Errorf("everyone = %v, want %v", got, want)
 	}
+	tally := func(tag string) map[string]int {
+		got, err := s.AudienceTally(ctx, store.AudienceQuery{Tag: tag, KeyPrefix: "care/run-1/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := tally(""); len(got) != 2 || got[store.StatusSkipped] != 1 || got[store.StatusQueued] != 1 {
+		t.Errorf("tally of everyone = %v, want one skipped and one queued", got)
+	}
+	if got := tally("vip"); len(got) != 1 || got[store.StatusSkipped] != 1 {
+		t.Errorf("tally of vip = %v, want one skipped", got)
+	}
+	later, err := s.AudienceTally(ctx, store.AudienceQuery{KeyPrefix: "care/run-1/", Since: time.Now().Add(time.Minute)})
+	if err != nil || len(later) != 0 {
+		t.Errorf("tally of rows created from a minute on = %v, %v; want nothing", later, err)
+	}
 }
