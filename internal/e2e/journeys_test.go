@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -51,9 +52,15 @@ func TestSignupWelcomesOnceInTheCustomersLocale(t *testing.T) {
 	}
 
 	// Activation ends the journey: the tips timer (day 2, 10:00 local) is
-	// cancelled and the conversion is credited to the welcome.
-	e.event("activated-mei", "mei", workflows.EventActivated, nil, http.StatusCreated)
+	// cancelled and the conversion is credited to the welcome. The welcome
+	// reaches the mailbox a moment before the journey records it and
+	// starts that timer; activate once it is waiting.
 	journey := workflows.JourneyID(workflows.Onboarding, id)
+	e.eventually("onboarding waiting for the tips", func() (bool, string) {
+		started, _ := e.timers(journey)
+		return len(started) > 0, fmt.Sprintf("%d timers", len(started))
+	})
+	e.event("activated-mei", "mei", workflows.EventActivated, nil, http.StatusCreated)
 	var res workflows.OnboardingResult
 	e.result(journey, &res)
 	if res.Outcome != workflows.OutcomeConverted || !slices.Equal(res.Sent, []string{"welcome"}) {
