@@ -75,24 +75,37 @@ const (
 	EventSurveyCommented = "survey_commented"
 )
 
+// Params are the parameters of journeys that events start. The zero value
+// means every journey's documented defaults; `tidings dev --demo` shortens
+// the waits so a newcomer sees a journey unfold in minutes.
+type Params struct {
+	Onboarding OnboardingInput `json:"onboarding,omitzero"`
+	Survey     SurveyInput     `json:"survey,omitzero"`
+}
+
 // RoutesFor is the routing table: the one place that says which journeys an
 // event concerns, and whether it may start one or only steer a running one.
-func RoutesFor(customerID string, e Event) []Route {
+// A started journey takes its parameters from p.
+func RoutesFor(customerID string, e Event, p Params) []Route {
 	signal := func(journey, typ string) Route {
 		return Route{Journey: journey, WorkflowID: JourneyID(journey, customerID), WorkflowType: typ}
 	}
 	switch e.Type {
 	case EventSignup:
+		in := p.Onboarding
+		in.CustomerID, in.Trigger = customerID, e
 		r := signal(Onboarding, OnboardingWorkflow)
-		r.StartIfAbsent, r.Start = true, OnboardingInput{CustomerID: customerID, Trigger: e}
+		r.StartIfAbsent, r.Start = true, in
 		return []Route{r}
 	case EventActivated:
 		return []Route{signal(Onboarding, OnboardingWorkflow)}
 	case EventPurchase:
 		return []Route{signal(Onboarding, OnboardingWorkflow), signal(Winback, WinbackWorkflow)}
 	case EventOrderDelivered, EventTicketClosed:
+		in := p.Survey
+		in.CustomerID, in.Trigger = customerID, e
 		r := signal(Survey, SurveyWorkflow)
-		r.StartIfAbsent, r.Start = true, SurveyInput{CustomerID: customerID, Trigger: e}
+		r.StartIfAbsent, r.Start = true, in
 		return []Route{r}
 	case EventSurveyAnswered, EventSurveyCommented:
 		return []Route{signal(Survey, SurveyWorkflow)}

@@ -42,8 +42,11 @@ type Options struct {
 	CallTimeout time.Duration
 	// BatchSize is how many outbox rows one drain transaction takes (default 100).
 	BatchSize int
-	Metrics   *Metrics
-	Log       *slog.Logger
+	// Params are the parameters of the journeys events start; zero means
+	// the journeys' defaults.
+	Params  workflows.Params
+	Metrics *Metrics
+	Log     *slog.Logger
 }
 
 // Router delivers events with SignalWithStart or Signal per
@@ -123,7 +126,7 @@ func (r *Router) Run(ctx context.Context, interval time.Duration) {
 // deliver sends one event to every journey RoutesFor names.
 func (r *Router) deliver(ctx context.Context, e store.Event) error {
 	ev := workflows.Event{EventID: e.EventID, Type: e.Type, Properties: e.Properties, OccurredAt: e.OccurredAt}
-	for _, rt := range workflows.RoutesFor(e.CustomerID, ev) {
+	for _, rt := range workflows.RoutesFor(e.CustomerID, ev, r.opt.Params) {
 		outcome, err := r.deliverRoute(ctx, rt, ev)
 		r.opt.Metrics.routed(rt.Journey, outcome)
 		if err != nil {
