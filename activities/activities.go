@@ -35,6 +35,7 @@ type Store interface {
 	LapsedCustomers(ctx context.Context, q store.LapsedQuery) ([]string, error)
 	AudiencePage(ctx context.Context, q store.AudienceQuery) ([]string, error)
 	AudienceTally(ctx context.Context, q store.AudienceQuery) (map[string]int, error)
+	SegmentPage(ctx context.Context, name string, at time.Time, after string, limit int) ([]string, error)
 }
 
 // Sender is the one send path (delivery.Service): consent, suppression,

@@ -183,6 +183,34 @@ func TestCareBatchSendsATagOncePerRun(t *testing.T) {
 	}
 }
 
+func TestCareBatchSendsToASavedSegment(t *testing.T) {
+	f := newFixture(t, Settings{})
+	tw := f.customer("TW", "Asia/Taipei", "", "")
+	if _, err := f.store.UpsertCustomers(t.Context(), []store.CustomerInput{{ExternalID: "TW", Locale: testdb.String("zh-TW")}}); err != nil {
+		t.Fatal(err)
+	}
+	f.customer("EN", "UTC", "", "")
+	if _, _, err := f.store.SaveSegment(t.Context(), store.Segment{Name: "taiwan", Format: "yaml", Definition: "match:\n  locale: zh-TW\n"}); err != nil {
+		t.Fatal(err)
+	}
+	in := CareBatchInput{RunKey: "lunar-new-year", Template: "care", Topic: "care", Channel: "email", Segment: "taiwan", BatchSize: 10}
+	for range 2 {
+		var res CareBatchResult
+		if err := f.run(&res, f.acts.CareBatch, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sent := f.sender.Sent(); len(sent) != 1 || sent[0].CustomerID != tw {
+		t.Errorf("sent %+v, want the zh-TW customer once", sent)
+	}
+	in.Segment = "no-such-segment"
+	err := f.run(nil, f.acts.CareBatch, in)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || !strings.Contains(err.Error(), "no-such-segment") {
+		t.Errorf("unknown segment gave %v, want a non-retryable error naming it", err)
+	}
+}
+
 func TestSendMessageClassifiesErrors(t *testing.T) {
 	f := newFixture(t, Settings{})
 	c := f.customer("C", "UTC", "", "")

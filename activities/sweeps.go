@@ -224,13 +224,18 @@ func (a *Activities) LapsedCustomers(ctx context.Context, in LapsedInput) (Lapse
 type CareBatchInput struct {
 	// RunKey identifies the run: keys are care/<run key>/<customer>, so a
 	// re-triggered run sends nothing twice.
-	RunKey   string         `json:"run_key"`
-	Template string         `json:"template"`
-	Topic    string         `json:"topic"`
-	Channel  string         `json:"channel"`
-	Tag      string         `json:"tag,omitempty"`
-	Data     map[string]any `json:"data,omitempty"`
-	Cursor   string         `json:"cursor,omitempty"`
+	RunKey   string `json:"run_key"`
+	Template string `json:"template"`
+	Topic    string `json:"topic"`
+	Channel  string `json:"channel"`
+	Tag      string `json:"tag,omitempty"`
+	// Segment, instead of Tag, names a saved segment as the audience; its
+	// relative conditions are evaluated as of At, the run's start, so every
+	// page sees the same audience.
+	Segment string         `json:"segment,omitempty"`
+	At      time.Time      `json:"at,omitzero"`
+	Data    map[string]any `json:"data,omitempty"`
+	Cursor  string         `json:"cursor,omitempty"`
 	// BatchSize is the page size.
 	BatchSize int `json:"batch_size"`
 }
@@ -255,7 +260,7 @@ func (a *Activities) CareBatch(ctx context.Context, in CareBatchInput) (CareBatc
 	}
 	prefix := careKeyPrefix(in.RunKey)
 	p := resume(ctx, in.Cursor)
-	ids, err := a.store.AudiencePage(ctx, store.AudienceQuery{Tag: in.Tag, KeyPrefix: prefix, After: p.Cursor, Limit: in.BatchSize})
+	ids, err := a.carePage(ctx, in, prefix, p.Cursor)
 	if err != nil {
 		return CareBatchResult{}, err
 	}
@@ -269,6 +274,25 @@ func (a *Activities) CareBatch(ctx context.Context, in CareBatchInput) (CareBatc
 		return CareBatchResult{}, err
 	}
 	return CareBatchResult{Cursor: p.Cursor, Done: len(ids) < in.BatchSize, Counts: p.Counts}, nil
+}
+
+// carePage is the next page of a care run's audience: a saved segment's
+// members, or every customer (or those with the tag) still due this run.
+// A segment page includes customers already done; their keys answer with
+// the earlier outcome instead of a second message.
+func (a *Activities) carePage(ctx context.Context, in CareBatchInput, prefix, after string) ([]string, error) {
+	if in.Segment == "" {
+		return a.store.AudiencePage(ctx, store.AudienceQuery{Tag: in.Tag, KeyPrefix: prefix, After: after, Limit: in.BatchSize})
+	}
+	at := in.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	ids, err := a.store.SegmentPage(ctx, in.Segment, at, after, in.BatchSize)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nonRetryable(ErrInvalidInput, fmt.Errorf("care audience: %w", err))
+	}
+	return ids, err
 }
 
 // CareTallyInput names a care run and its audience.

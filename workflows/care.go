@@ -30,9 +30,11 @@ type CareSendInput struct {
 	Topic string `json:"topic,omitempty"`
 	// Channel is email (default) or sms.
 	Channel string `json:"channel,omitempty"`
-	// Tag limits the audience to customers carrying it; empty means all.
-	Tag  string         `json:"tag,omitempty"`
-	Data map[string]any `json:"data,omitempty"`
+	// Tag limits the audience to customers carrying it; Segment, instead,
+	// to the members of a saved segment; neither means every customer.
+	Tag     string         `json:"tag,omitempty"`
+	Segment string         `json:"segment,omitempty"`
+	Data    map[string]any `json:"data,omitempty"`
 	// RunKey makes the run idempotent: keys are care/<run key>/<customer>.
 	// Default: the workflow ID, which a schedule derives from the scheduled
 	// time, so re-triggering the same run sends nothing twice.
@@ -66,6 +68,10 @@ func CareSend(ctx workflow.Context, in CareSendInput) (CareSendResult, error) {
 	if in.Template == "" {
 		return CareSendResult{}, temporal.NewNonRetryableApplicationError("care send: template is required", activities.ErrInvalidInput, nil)
 	}
+	if in.Tag != "" && in.Segment != "" {
+		return CareSendResult{}, temporal.NewNonRetryableApplicationError(
+			"care send: give the audience as a tag or a segment, not both", activities.ErrInvalidInput, nil)
+	}
 	if in.Channel != "" && in.Channel != delivery.Email && in.Channel != delivery.SMS {
 		return CareSendResult{}, temporal.NewNonRetryableApplicationError(
 			"care send: channel "+in.Channel+" is neither email nor sms", activities.ErrInvalidInput, nil)
@@ -84,7 +90,7 @@ func CareSend(ctx workflow.Context, in CareSendInput) (CareSendResult, error) {
 		var res activities.CareBatchResult
 		err := workflow.ExecuteActivity(withBatch(ctx), act.CareBatch, activities.CareBatchInput{
 			RunKey: in.RunKey, Template: in.Template, Topic: orDefault(in.Topic, DefaultCareTopic),
-			Channel: orDefault(in.Channel, delivery.Email), Tag: in.Tag, Data: in.Data,
+			Channel: orDefault(in.Channel, delivery.Email), Tag: in.Tag, Segment: in.Segment, At: in.Started, Data: in.Data,
 			Cursor: in.Cursor, BatchSize: orDefault(in.BatchSize, DefaultSweepBatchSize),
 		}).Get(ctx, &res)
 		if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/tidingsdev/tidings/internal/schedules"
+	"github.com/tidingsdev/tidings/internal/store"
 )
 
 func newSchedulesCmd(a *app) *cobra.Command {
@@ -33,6 +35,7 @@ sweep and care sends. Declare them in a YAML file and apply it:
       template: new_year
       topic: care
       audience: vip              # customers tagged vip; omit for everyone
+      # segment: vip-zh          # or a saved segment (tidings segments save)
       paused: false
       catchup_window: 6h         # how late a run missed during an outage may start
 
@@ -72,6 +75,9 @@ Exit status: 0 applied, 2 invalid file.`,
 			f, err := schedules.Parse(args[0], data)
 			if err != nil {
 				return withCode(exitUsage, err)
+			}
+			if err := a.checkScheduleSegments(ctx, f); err != nil {
+				return err
 			}
 			outcome := map[string]string{}
 			if !dryRun {
@@ -113,6 +119,35 @@ Exit status: 0 applied, 2 invalid file.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate and preview only; do not touch Temporal")
 	cmd.Flags().IntVar(&preview, "preview", 3, "how many next fire times to show per schedule")
 	return cmd
+}
+
+// checkScheduleSegments refuses a file whose care sends name a segment that
+// is not saved, before anything reaches Temporal.
+func (a *app) checkScheduleSegments(ctx context.Context, f schedules.File) error {
+	var named []schedules.Schedule
+	for _, s := range f.Schedules {
+		if s.Segment != "" {
+			named = append(named, s)
+		}
+	}
+	if len(named) == 0 {
+		return nil
+	}
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, s := range named {
+		_, err := st.GetSegment(ctx, s.Segment)
+		if errors.Is(err, store.ErrNotFound) {
+			return withCode(exitUsage, fmt.Errorf("schedule %q: segment %q is not saved (save it with: tidings segments save FILE)", s.ID, s.Segment))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newSchedulesListCmd(a *app) *cobra.Command {

@@ -45,12 +45,14 @@ type Schedule struct {
 	TimeZone string    `yaml:"time_zone,omitempty"`
 	// Run is birthday_sweep, winback_sweep or care_send.
 	Run string `yaml:"run"`
-	// Template, Topic, Channel and Audience (a customer tag; empty means
-	// every customer) configure a care_send.
+	// Template, Topic, Channel and the audience configure a care_send: a
+	// customer tag (Audience) or a saved segment (Segment); neither means
+	// every customer.
 	Template string `yaml:"template,omitempty"`
 	Topic    string `yaml:"topic,omitempty"`
 	Channel  string `yaml:"channel,omitempty"`
 	Audience string `yaml:"audience,omitempty"`
+	Segment  string `yaml:"segment,omitempty"`
 	Paused   bool   `yaml:"paused,omitempty"`
 	Note     string `yaml:"note,omitempty"`
 	// CatchupWindow is how late a run missed while Temporal was down may
@@ -251,7 +253,7 @@ func (s *Schedule) check() []*PositionError {
 	}
 	switch s.Run {
 	case RunBirthdaySweep, RunWinbackSweep:
-		for field, v := range map[string]string{"template": s.Template, "topic": s.Topic, "channel": s.Channel, "audience": s.Audience} {
+		for field, v := range map[string]string{"template": s.Template, "topic": s.Topic, "channel": s.Channel, "audience": s.Audience, "segment": s.Segment} {
 			if v != "" {
 				add(field, "only a %s takes %s", RunCareSend, field)
 			}
@@ -262,6 +264,9 @@ func (s *Schedule) check() []*PositionError {
 		}
 		if s.Channel != "" && s.Channel != "email" && s.Channel != "sms" {
 			add("channel", "%q is not email or sms", s.Channel)
+		}
+		if s.Audience != "" && s.Segment != "" {
+			add("segment", "give the audience as a tag (audience) or a saved segment (segment), not both")
 		}
 	case "":
 		add("run", "is required: %s, %s or %s", RunBirthdaySweep, RunWinbackSweep, RunCareSend)

@@ -45,7 +45,7 @@ func (s Schedule) action() (string, any) {
 	case RunWinbackSweep:
 		return workflows.WinbackSweepWorkflow, workflows.WinbackSweepInput{}
 	}
-	return workflows.CareSendWorkflow, workflows.CareSendInput{Template: s.Template, Topic: s.Topic, Channel: s.Channel, Tag: s.Audience}
+	return workflows.CareSendWorkflow, workflows.CareSendInput{Template: s.Template, Topic: s.Topic, Channel: s.Channel, Tag: s.Audience, Segment: s.Segment}
 }
 
 // definitionHash fingerprints everything Apply sends to Temporal except the

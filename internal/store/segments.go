@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tidingsdev/tidings/internal/segment"
 )
 
 // Segment is a saved audience definition. Definition is the source exactly
@@ -102,4 +104,20 @@ func (s *Store) DeleteSegment(ctx context.Context, name string) error {
 		return fmt.Errorf("segment %s: %w", name, ErrNotFound)
 	}
 	return nil
+}
+
+// SegmentPage returns up to limit members of the saved segment name after
+// the ID after (empty for the first page), in ID order, with relative
+// conditions evaluated as of at: a recurring care send pages its audience
+// with it. It returns ErrNotFound when no segment has the name.
+func (s *Store) SegmentPage(ctx context.Context, name string, at time.Time, after string, limit int) ([]string, error) {
+	seg, err := s.GetSegment(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	def, err := segment.Parse([]byte(seg.Definition), name)
+	if err != nil {
+		return nil, fmt.Errorf("saved segment %s: %w", name, err)
+	}
+	return segment.Page(ctx, s.pool, def, after, limit, segment.At(at))
 }

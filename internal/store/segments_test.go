@@ -2,7 +2,10 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
@@ -43,5 +46,45 @@ func TestSavedSegments(t *testing.T) {
 	}
 	if err := s.DeleteSegment(ctx, "a-second"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second delete = %v, want ErrNotFound", err)
+	}
+}
+
+// TestSegmentPagePagesASavedSegment pages the zh-TW members of a saved
+// segment two at a time, in ID order, and leaves everyone else out.
+func TestSegmentPagePagesASavedSegment(t *testing.T) {
+	s, _ := testdb.New(t)
+	ctx := t.Context()
+	var want []string
+	for i, locale := range []string{"zh-TW", "en", "zh-TW", "zh-CN", "zh-TW"} {
+		c, _, err := s.UpsertCustomer(ctx, store.CustomerInput{ExternalID: fmt.Sprint("C", i), Locale: testdb.String(locale)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if locale == "zh-TW" {
+			want = append(want, c.ID)
+		}
+	}
+	slices.Sort(want)
+	if _, _, err := s.SaveSegment(ctx, store.Segment{Name: "taiwan", Format: "yaml", Definition: "match:\n  locale: zh-TW\n"}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	after := ""
+	for range 3 {
+		page, err := s.SegmentPage(ctx, "taiwan", time.Now(), after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, page...)
+		if len(page) < 2 {
+			break
+		}
+		after = page[len(page)-1]
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("paged %v, want the zh-TW customers %v", got, want)
+	}
+	if _, err := s.SegmentPage(ctx, "nobody-saved-this", time.Now(), "", 2); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown segment: %v, want ErrNotFound", err)
 	}
 }
