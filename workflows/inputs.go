@@ -81,6 +81,15 @@ const (
 type Params struct {
 	Onboarding OnboardingInput `json:"onboarding,omitzero"`
 	Survey     SurveyInput     `json:"survey,omitzero"`
+	// SurveyTriggers maps the event types that start a survey follow-up to
+	// the survey asked (SurveyNPS or SurveyCSAT); nil means
+	// DefaultSurveyTriggers.
+	SurveyTriggers map[string]string `json:"survey_triggers,omitempty"`
+}
+
+// DefaultSurveyTriggers: an NPS after a delivery, a CSAT after a ticket.
+func DefaultSurveyTriggers() map[string]string {
+	return map[string]string{EventOrderDelivered: SurveyNPS, EventTicketClosed: SurveyCSAT}
 }
 
 // RoutesFor is the routing table: the one place that says which journeys an
@@ -90,25 +99,34 @@ func RoutesFor(customerID string, e Event, p Params) []Route {
 	signal := func(journey, typ string) Route {
 		return Route{Journey: journey, WorkflowID: JourneyID(journey, customerID), WorkflowType: typ}
 	}
+	var routes []Route
+	triggers := p.SurveyTriggers
+	if triggers == nil {
+		triggers = DefaultSurveyTriggers()
+	}
+	if kind, ok := triggers[e.Type]; ok {
+		in := p.Survey
+		in.CustomerID, in.Trigger = customerID, e
+		if in.Survey == "" {
+			in.Survey = kind
+		}
+		r := signal(Survey, SurveyWorkflow)
+		r.StartIfAbsent, r.Start = true, in
+		routes = append(routes, r)
+	}
 	switch e.Type {
 	case EventSignup:
 		in := p.Onboarding
 		in.CustomerID, in.Trigger = customerID, e
 		r := signal(Onboarding, OnboardingWorkflow)
 		r.StartIfAbsent, r.Start = true, in
-		return []Route{r}
+		routes = append(routes, r)
 	case EventActivated:
-		return []Route{signal(Onboarding, OnboardingWorkflow)}
+		routes = append(routes, signal(Onboarding, OnboardingWorkflow))
 	case EventPurchase:
-		return []Route{signal(Onboarding, OnboardingWorkflow), signal(Winback, WinbackWorkflow)}
-	case EventOrderDelivered, EventTicketClosed:
-		in := p.Survey
-		in.CustomerID, in.Trigger = customerID, e
-		r := signal(Survey, SurveyWorkflow)
-		r.StartIfAbsent, r.Start = true, in
-		return []Route{r}
+		routes = append(routes, signal(Onboarding, OnboardingWorkflow), signal(Winback, WinbackWorkflow))
 	case EventSurveyAnswered, EventSurveyCommented:
-		return []Route{signal(Survey, SurveyWorkflow)}
+		routes = append(routes, signal(Survey, SurveyWorkflow))
 	}
-	return nil
+	return routes
 }

@@ -61,7 +61,7 @@ Create a key for clients with "tidings apikeys create NAME".`,
 
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			r := router.New(s, c, router.Options{TaskQueue: a.cfg.TemporalTaskQueue, Log: a.log, Metrics: router.NewMetrics(reg)})
+			r := router.New(s, c, router.Options{TaskQueue: a.cfg.TemporalTaskQueue, Params: a.journeyParams(), Log: a.log, Metrics: router.NewMetrics(reg)})
 			go r.Run(ctx, drainEvery)
 			srv := api.New(api.Deps{Store: s, Router: r, Signer: token.NewSigner(a.cfg.SigningSecret), Log: a.log, Registry: reg},
 				api.Options{DefaultRegion: a.cfg.DefaultRegion, MaxBodyBytes: maxBody})

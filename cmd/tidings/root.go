@@ -11,6 +11,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/config"
 	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/workflows"
 )
 
 // app is what every command shares: the validated configuration, the logger,
@@ -97,6 +98,12 @@ func (a *app) connect(ctx context.Context) (*store.Store, error) {
 		return nil, fmt.Errorf("%w (is PostgreSQL running? set TIDINGS_DATABASE_URL)", err)
 	}
 	return store.Open(ctx, a.cfg.DatabaseURL)
+}
+
+// journeyParams are the configured parameters of journeys that events
+// start (which events start a survey follow-up).
+func (a *app) journeyParams() workflows.Params {
+	return workflows.Params{SurveyTriggers: a.cfg.SurveyTriggers}
 }
 
 // exactArgs is cobra.ExactArgs with the usage exit code.

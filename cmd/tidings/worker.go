@@ -63,7 +63,7 @@ waits for in-flight activities (--stop-timeout) before exiting.`,
 			if err != nil {
 				return err
 			}
-			r := router.New(s, c, router.Options{TaskQueue: a.cfg.TemporalTaskQueue, Log: a.log})
+			r := router.New(s, c, router.Options{TaskQueue: a.cfg.TemporalTaskQueue, Params: a.journeyParams(), Log: a.log})
 			go r.Run(ctx, drainEvery)
 			return w.Run(ctx)
 		},

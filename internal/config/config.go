@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,6 +54,9 @@ type Config struct {
 	CareTeamEmail  string
 	CareWebhookURL string
 	ReviewURL      string
+	// SurveyTriggers maps the event types that start a survey follow-up to
+	// the survey they ask: nps or csat.
+	SurveyTriggers map[string]string
 }
 
 // setting is one configuration knob: its variable, its flag, its default and
@@ -128,6 +132,7 @@ func settings() []setting {
 		{"TIDINGS_CARE_TEAM_EMAIL", "care-team-email", "care@tidings.example", "where detractor alerts go", str(func(c *Config) *string { return &c.CareTeamEmail })},
 		{"TIDINGS_CARE_WEBHOOK_URL", "care-webhook-url", "", "optional webhook for detractor alerts", str(func(c *Config) *string { return &c.CareWebhookURL })},
 		{"TIDINGS_REVIEW_URL", "review-url", "", "page promoters are invited to review on after a survey (empty: a plain thank-you)", str(func(c *Config) *string { return &c.ReviewURL })},
+		{"TIDINGS_SURVEY_TRIGGERS", "survey-triggers", "order_delivered=nps,ticket_closed=csat", "events that start a survey follow-up, each with the survey it asks (nps or csat)", surveyTriggers},
 	}
 }
 
@@ -201,6 +206,32 @@ func clock(s string) (int, error) {
 		return 0, fmt.Errorf("%q is not a time of day", s)
 	}
 	return t.Hour()*60 + t.Minute(), nil
+}
+
+// eventType is the API's rule for event types (validate.Event), so a
+// trigger can only name an event that can arrive.
+var eventType = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// surveyTriggers parses "type=kind,type=kind".
+func surveyTriggers(c *Config, v string) error {
+	out := map[string]string{}
+	for _, pair := range strings.Split(v, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		typ, kind, ok := strings.Cut(pair, "=")
+		typ, kind = strings.TrimSpace(typ), strings.TrimSpace(kind)
+		switch {
+		case !ok || !eventType.MatchString(typ):
+			return fmt.Errorf("%q is not EVENT_TYPE=nps or EVENT_TYPE=csat", pair)
+		case kind != "nps" && kind != "csat":
+			return fmt.Errorf("%q: survey %q is not nps or csat", pair, kind)
+		}
+		out[typ] = kind
+	}
+	c.SurveyTriggers = out
+	return nil
 }
 
 func str(field func(*Config) *string) func(*Config, string) error {

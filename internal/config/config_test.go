@@ -85,6 +85,7 @@ func TestEveryInvalidValueIsNamed(t *testing.T) {
 		"TIDINGS_SMS_BASE_URL":     "ftp://sms",
 		"TIDINGS_SMS_MAX_SEGMENTS": "three",
 		"TIDINGS_QUIET_HOURS":      "9pm-9am",
+		"TIDINGS_SURVEY_TRIGGERS":  "order_delivered=stars",
 	}
 	for name, value := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -109,6 +110,22 @@ func TestEveryInvalidValueIsNamed(t *testing.T) {
 	for name := range bad {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("with every value bad, %s is not reported", name)
+		}
+	}
+}
+
+func TestSurveyTriggers(t *testing.T) {
+	c, err := Load(env(nil), nil)
+	if err != nil || len(c.SurveyTriggers) != 2 || c.SurveyTriggers["order_delivered"] != "nps" || c.SurveyTriggers["ticket_closed"] != "csat" {
+		t.Fatalf("default survey triggers %v (%v), want deliveries asking NPS and closed tickets CSAT", c.SurveyTriggers, err)
+	}
+	c, err = Load(env(map[string]string{"TIDINGS_SURVEY_TRIGGERS": " appointment_done=csat , order_delivered=nps"}), nil)
+	if err != nil || len(c.SurveyTriggers) != 2 || c.SurveyTriggers["appointment_done"] != "csat" {
+		t.Fatalf("survey triggers %v (%v)", c.SurveyTriggers, err)
+	}
+	for _, bad := range []string{"Order Delivered=nps", "order_delivered", "order_delivered=stars"} {
+		if _, err := Load(env(map[string]string{"TIDINGS_SURVEY_TRIGGERS": bad}), nil); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("%q: %v, want an error quoting it", bad, err)
 		}
 	}
 }
