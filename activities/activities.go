@@ -87,6 +87,9 @@ const (
 	ErrInvalidInput = "InvalidInput"
 	// ErrWebhookRejected: the care webhook answered 4xx (other than 408/429).
 	ErrWebhookRejected = "WebhookRejected"
+	// ErrProviderBusy is retryable: the provider asked to be called again
+	// after a delay, which the next attempt honours.
+	ErrProviderBusy = "ProviderBusy"
 )
 
 // nonRetryable wraps err so Temporal stops retrying it.
@@ -163,6 +166,12 @@ func sendErr(key string, err error) error {
 		return nonRetryable(ErrCustomerNotFound, err)
 	case permanent:
 		return nonRetryable(typ, err)
+	}
+	if wait := delivery.RetryAfter(err); wait > 0 {
+		// The provider said when to come back (HTTP 429 Retry-After):
+		// the next attempt waits that long instead of the backoff's guess.
+		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrProviderBusy,
+			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: wait})
 	}
 	return err
 }

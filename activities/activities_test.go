@@ -220,6 +220,12 @@ func TestSendMessageClassifiesErrors(t *testing.T) {
 	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != delivery.TypeRejected {
 		t.Errorf("permanent refusal gave %v, want non-retryable %s", err, delivery.TypeRejected)
 	}
+	f.sender.Refuse, f.sender.Throttle = "", 7*time.Second
+	err = f.run(nil, f.acts.SendMessage, delivery.Request{CustomerID: c, Template: "nudge", IdempotencyKey: "k2", Channel: "sms", Topic: "marketing"})
+	if !errors.As(err, &appErr) || appErr.NonRetryable() || appErr.NextRetryDelay() != 7*time.Second {
+		t.Errorf("a provider's 429 with Retry-After: 7 gave %v, want a retryable error retried after 7s", err)
+	}
+	f.sender.Throttle = 0
 	err = f.run(nil, f.acts.SendMessage, delivery.Request{CustomerID: c})
 	if !errors.As(err, &appErr) || appErr.Type() != ErrInvalidInput || !strings.Contains(err.Error(), "template") {
 		t.Errorf("incomplete request gave %v, want %s naming the missing fields", err, ErrInvalidInput)

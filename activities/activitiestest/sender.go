@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
+	"github.com/tidingsdev/tidings/internal/channels/sms"
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/store"
 )
@@ -21,6 +23,9 @@ type LedgerSender struct {
 	Refuse string
 	// Broken makes every send fail temporarily.
 	Broken bool
+	// Throttle, when set, makes every send answer like an SMS provider's
+	// 429 asking to come back after Throttle.
+	Throttle time.Duration
 
 	mu   sync.Mutex
 	sent []delivery.Request
@@ -30,6 +35,9 @@ type LedgerSender struct {
 func (f *LedgerSender) Send(ctx context.Context, r delivery.Request) (delivery.Result, error) {
 	if f.Broken {
 		return delivery.Result{}, errors.New("smtp: 451 try again later")
+	}
+	if f.Throttle > 0 {
+		return delivery.Result{}, &sms.Error{HTTPStatus: 429, Code: 20429, Message: "Too Many Requests", Wait: f.Throttle}
 	}
 	if r.CustomerID == f.Refuse {
 		return delivery.Result{Status: delivery.Failed}, &delivery.PermanentError{Type: delivery.TypeRejected, Err: errors.New("550 no such user")}
