@@ -63,8 +63,12 @@ Create a key for clients with "tidings apikeys create NAME".`,
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			r := router.New(s, c, router.Options{TaskQueue: a.cfg.TemporalTaskQueue, Params: a.journeyParams(), Log: a.log, Metrics: router.NewMetrics(reg)})
 			go r.Run(ctx, drainEvery)
+			topics, err := a.topics()
+			if err != nil {
+				return err
+			}
 			srv := api.New(api.Deps{Store: s, Router: r, Signer: token.NewSigner(a.cfg.SigningSecret), Log: a.log, Registry: reg},
-				api.Options{DefaultRegion: a.cfg.DefaultRegion, MaxBodyBytes: maxBody})
+				api.Options{DefaultRegion: a.cfg.DefaultRegion, MaxBodyBytes: maxBody, Topics: topics})
 			return api.ListenAndServe(ctx, a.cfg.APIAddr, srv, grace, a.log)
 		},
 	}

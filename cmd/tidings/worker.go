@@ -108,6 +108,10 @@ func (a *app) sendPath(s *store.Store) (*delivery.Service, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	topics, err := a.topics()
+	if err != nil {
+		return nil, nil, err
+	}
 	mailer, err := email.New(email.Config{
 		URL: a.cfg.SMTPURL, From: a.cfg.MailFrom, FromName: a.cfg.MailFromName, ReplyTo: a.cfg.MailReplyTo,
 		Connections: a.cfg.SMTPConnections, Logger: a.log,
@@ -123,7 +127,7 @@ func (a *app) sendPath(s *store.Store) (*delivery.Service, func(), error) {
 		return nil, nil, withCode(exitUsage, err)
 	}
 	svc, err := delivery.New(s, set, mailer, texter, delivery.Options{
-		QuietHours: a.cfg.QuietHours, DefaultLocale: a.cfg.DefaultLocale, PublicURL: a.cfg.PublicURL,
+		Topics: topics, QuietHours: a.cfg.QuietHours, DefaultLocale: a.cfg.DefaultLocale, PublicURL: a.cfg.PublicURL,
 		UnsubscribeMailto: a.cfg.UnsubscribeMail,
 		Company:           templates.Company{Name: a.cfg.MailFromName, PostalAddress: a.cfg.PostalAddress, Website: a.cfg.PublicURL},
 		Signer:            token.NewSigner(a.cfg.SigningSecret),

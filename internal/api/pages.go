@@ -245,7 +245,10 @@ type preferenceState struct {
 }
 
 func (s *Server) preferences(ctx context.Context, c store.Customer) (preferenceState, error) {
-	policy := delivery.DefaultTopics()
+	policy := s.opt.Topics
+	if policy == nil {
+		policy = delivery.DefaultTopics()
+	}
 	st := preferenceState{granted: map[string]bool{}, allOff: map[string]bool{}}
 	if c.Email != "" {
 		st.channels = append(st.channels, delivery.Email)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/token"
 )
@@ -147,5 +148,20 @@ func TestPreferencePageOptsInAndOutPerTopic(t *testing.T) {
 		if h.Source != sourcePreferencePage {
 			t.Errorf("change recorded with source %q", h.Source)
 		}
+	}
+}
+
+// TestPreferencePageOffersTheConfiguredTopics: a topic from the operator's
+// policy file is offered, opt-in (unticked) as the file says.
+func TestPreferencePageOffersTheConfiguredTopics(t *testing.T) {
+	topics, err := delivery.LoadTopics([]byte("topics:\n  digest:\n    consent: {email: opt-in}\n"), "policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAPI(t, false, func(o *Options) { o.Topics = topics })
+	id := a.customer("C-1", map[string]any{"email": "ann@example.com"})
+	status, body := a.get(a.link("p", token.Claims{Purpose: token.Preferences, CustomerID: id}, time.Now().Add(time.Hour)))
+	if status != 200 || !strings.Contains(body, `name="email.digest" value="granted">`) || !strings.Contains(body, `name="email.marketing" value="granted" checked`) {
+		t.Fatalf("preference page (%d) does not offer the digest, unticked, beside marketing:\n%s", status, body)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/token"
 )
@@ -49,6 +50,9 @@ type Options struct {
 	// Dev, when set, is mounted under /dev/ (the development mail and SMS
 	// catcher). Never set it in production.
 	Dev http.Handler
+	// Topics are the message topics customers choose among on the
+	// preference page; nil means delivery.DefaultTopics().
+	Topics map[string]delivery.Topic
 	// Now is the clock (tests pin it); default time.Now.
 	Now func() time.Time
 }

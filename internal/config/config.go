@@ -48,9 +48,12 @@ type Config struct {
 	SMSFrom        string
 	SMSMaxSegments int
 
-	TemplatesDir   string
-	DefaultLocale  string
-	QuietHours     string
+	TemplatesDir  string
+	DefaultLocale string
+	QuietHours    string
+	// PolicyFile, when set, holds the operator's topics: consent rules,
+	// frequency caps and quiet-hour exemptions (delivery.LoadTopics).
+	PolicyFile     string
 	CareTeamEmail  string
 	CareWebhookURL string
 	ReviewURL      string
@@ -129,6 +132,7 @@ func settings() []setting {
 			c.QuietHours = v
 			return nil
 		}},
+		{"TIDINGS_POLICY_FILE", "policy-file", "", "YAML file of message topics with their consent rules and frequency caps (empty: the built-in topics)", str(func(c *Config) *string { return &c.PolicyFile })},
 		{"TIDINGS_CARE_TEAM_EMAIL", "care-team-email", "care@tidings.example", "where detractor alerts go", str(func(c *Config) *string { return &c.CareTeamEmail })},
 		{"TIDINGS_CARE_WEBHOOK_URL", "care-webhook-url", "", "optional webhook for detractor alerts", str(func(c *Config) *string { return &c.CareWebhookURL })},
 		{"TIDINGS_REVIEW_URL", "review-url", "", "page promoters are invited to review on after a survey (empty: a plain thank-you)", str(func(c *Config) *string { return &c.ReviewURL })},

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,13 +176,12 @@ func TestDeferredThenSentAfterQuietHours(t *testing.T) {
 }
 
 func TestFrequencyCaps(t *testing.T) {
-	h := newHarness(t, func(o *delivery.Options) {
-		o.Topics = delivery.DefaultTopics()
-		o.Topics["newsletter"] = delivery.Topic{
-			Consent: map[string]delivery.Rule{delivery.Email: delivery.OptIn},
-			Caps:    []delivery.Cap{{Channel: delivery.Email, Max: 1, Window: 7 * 24 * time.Hour}},
-		}
-	})
+	// A topic of the operator's own, from a policy file.
+	topics, err := delivery.LoadTopics([]byte("topics:\n  newsletter:\n    consent: {email: opt-in}\n    caps:\n      - {channel: email, max: 1, per: 7d}\n"), "policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(o *delivery.Options) { o.Topics = topics })
 	ctx := context.Background()
 	id := h.customer(t, "cap-1", "zh-CN", "Asia/Shanghai", "fang@example.com", "+8613800138000")
 	h.consent(t, id, delivery.Email, "newsletter", store.Granted)
@@ -222,5 +222,51 @@ func TestFrequencyCaps(t *testing.T) {
 	}
 	if n := h.sink.Count(); n != 9 {
 		t.Errorf("%d emails delivered, want 9", n)
+	}
+}
+
+func TestPolicyFile(t *testing.T) {
+	topics, err := delivery.LoadTopics([]byte(`# stricter marketing, a weekly digest
+topics:
+  marketing:
+    consent: {email: opt-in, sms: opt-in}
+    caps:
+      - {channel: email, max: 3, per: 2w}
+  digest:
+    consent: {email: opt-out}
+    uncapped: true
+    ignore_quiet_hours: true
+`), "policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := topics[delivery.TopicMarketing]
+	if m.Consent[delivery.Email] != delivery.OptIn || len(m.Caps) != 1 || m.Caps[0] != (delivery.Cap{Channel: delivery.Email, Max: 3, Window: 14 * 24 * time.Hour}) {
+		t.Errorf("marketing = %+v, want the file's opt-in email with 3 per 2 weeks", m)
+	}
+	if d := topics["digest"]; !d.Uncapped || !d.IgnoreQuietHours || d.Consent[delivery.Email] != delivery.OptOut {
+		t.Errorf("digest = %+v", d)
+	}
+	if !topics[delivery.TopicTransactional].Transactional || len(topics[delivery.TopicSurveys].Caps) == 0 {
+		t.Errorf("built-in topics the file does not name changed: %+v", topics)
+	}
+
+	for _, tc := range []struct{ name, file, want string }{
+		{"bad yaml", "topics:\n  a: [\n", "policy.yaml: yaml: line 2"},
+		{"unknown top-level field", "topicz: {}\n", "policy.yaml:1:1: topicz: unknown field (expected one of topics)"},
+		{"unknown topic field", "topics:\n  news:\n    cap: []\n", "policy.yaml:3:5: topics.news.cap: unknown field"},
+		{"bad rule", "topics:\n  news:\n    consent: {email: maybe}\n", "policy.yaml:3:22: topics.news.consent.email: expected opt-in or opt-out"},
+		{"bad channel", "topics:\n  news:\n    consent: {fax: opt-in}\n", "policy.yaml:3:15: topics.news.consent.fax: unknown field (expected one of email, sms)"},
+		{"bad window", "topics:\n  news:\n    caps:\n      - {channel: email, max: 2, per: 3 days}\n", "policy.yaml:4:39: topics.news.caps[0].per: \"3 days\" is not a window"},
+		{"zero max", "topics:\n  news:\n    caps:\n      - {channel: sms, max: 0, per: 1d}\n", "policy.yaml:4:29: topics.news.caps[0].max: \"0\" is not a positive whole number"},
+		{"missing per", "topics:\n  news:\n    caps:\n      - {channel: sms, max: 1}\n", "policy.yaml:4:9: topics.news.caps[0]: per is required"},
+		{"bad bool", "topics:\n  news:\n    uncapped: sometimes\n", "policy.yaml:3:15: topics.news.uncapped: \"sometimes\" is not true or false"},
+		{"topic all", "topics:\n  all: {}\n", "topics.all: \"all\" is the consent topic"},
+		{"bad name", "topics:\n  Big News: {}\n", "topics.Big News: topic name"},
+	} {
+		_, err := delivery.LoadTopics([]byte(tc.file), "policy.yaml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want it to contain %q", tc.name, err, tc.want)
+		}
 	}
 }
