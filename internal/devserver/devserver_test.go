@@ -77,6 +77,7 @@ func start(t testing.TB, opt Options) *running {
 	w.RegisterWorkflow(napWorkflow)
 	w.RegisterActivity(noop)
 	w.RegisterWorkflow(oneActivityWorkflow)
+	w.RegisterWorkflow(journeyWorkflow)
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}
