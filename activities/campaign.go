@@ -137,6 +137,10 @@ const (
 	AlreadyEntered = "already_entered"
 )
 
+// SkipLateAfterPause is the reason recorded for a send that fell due while
+// its campaign was paused and was more than late_after old on resume.
+const SkipLateAfterPause = "late_after_pause"
+
 // EnterResult says whether the run goes on, as which occurrence, and
 // whether the customer is in the control group.
 type EnterResult struct {
@@ -183,31 +187,27 @@ func (c *Campaigns) enter(ctx context.Context, in EnterInput, zone string) (Ente
 	if err != nil {
 		return EnterResult{}, storeErr(err)
 	}
-	if !ok {
+	// A finished entry under the same run ID (a later pass of the same
+	// firing) is never run again.
+	if !ok || got.FinishedAt != nil {
 		return EnterResult{Reason: AlreadyEntered, TimeZone: zone}, nil
 	}
 	return EnterResult{Entered: true, Occurrence: got.Occurrence, Holdout: got.Holdout, TimeZone: zone}, nil
 }
 
 // definition resolves a condition to a segment definition: a saved segment
-// as it is now, or the inline definition of the version.
+// as it is now, or the inline definition of the version. A missing segment
+// or one that no longer parses fails for good.
 func (c *Campaigns) definition(ctx context.Context, cond campaign.Condition) (*segment.Definition, error) {
-	src, label := cond.Inline, "inline condition"
-	if cond.Segment != "" {
-		seg, err := c.store.GetSegment(ctx, cond.Segment)
-		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return nil, nonRetryable(ErrInvalidInput, err)
-			}
-			return nil, err
-		}
-		src, label = seg.Definition, cond.Segment
+	def, err := cond.Definition(ctx, func(ctx context.Context, name string) (string, error) {
+		seg, err := c.store.GetSegment(ctx, name)
+		return seg.Definition, err
+	})
+	var bad segment.Errors
+	if errors.Is(err, store.ErrNotFound) || errors.As(err, &bad) {
+		return nil, nonRetryable(ErrInvalidInput, err)
 	}
-	def, err := segment.Parse([]byte(src), label)
-	if err != nil {
-		return nil, nonRetryable(ErrInvalidInput, fmt.Errorf("segment %s: %w", label, err))
-	}
-	return def, nil
+	return def, err
 }
 
 func (c *Campaigns) contains(ctx context.Context, cond campaign.Condition, customerID string) (bool, error) {
@@ -345,6 +345,12 @@ type CampaignBatchInput struct {
 	At        time.Time `json:"at"`
 	Cursor    string    `json:"cursor,omitempty"`
 	BatchSize int       `json:"batch_size"`
+	// SkipLate is set for the rest of a firing resumed too long after a
+	// pause: a customer whose send fell due more than the spec's late_after
+	// ago is entered and recorded as skipped (late_after_pause) instead of
+	// sent. With it, a spec that runs per customer is accepted too; its
+	// customers who are not late are left for the runner's next pass.
+	SkipLate bool `json:"skip_late,omitempty"`
 }
 
 // CampaignBatchResult is where the next page starts and what this one did.
@@ -373,7 +379,7 @@ type batchProgress struct {
 // campaign/<name>/<version>/<customer>/<step>/<occurrence>. It heartbeats
 // after each customer and resumes there on retry.
 func (c *Campaigns) CampaignBatch(ctx context.Context, in CampaignBatchInput) (CampaignBatchResult, error) {
-	if in.BatchSize <= 0 || in.RunKey == "" || !in.Spec.Batchable() {
+	if in.BatchSize <= 0 || in.RunKey == "" || !(in.Spec.Batchable() || in.SkipLate) || firstSend(in.Spec.Steps) == nil {
 		return CampaignBatchResult{}, nonRetryable(ErrInvalidInput,
 			fmt.Errorf("campaign batch needs run_key, a positive batch_size and a single-send spec (%q, %d)", in.RunKey, in.BatchSize))
 	}
@@ -389,7 +395,7 @@ func (c *Campaigns) CampaignBatch(ctx context.Context, in CampaignBatchInput) (C
 	if err != nil {
 		return CampaignBatchResult{}, err
 	}
-	step := in.Spec.Steps[0]
+	step := *firstSend(in.Spec.Steps)
 	res := &p.Result
 	for _, id := range ids {
 		if err := c.batchOne(ctx, in, step, id, res); err != nil {
@@ -414,15 +420,21 @@ func (c *Campaigns) batchOne(ctx context.Context, in CampaignBatchInput, step ca
 		return err
 	}
 	now := activity.GetInfo(ctx).StartedTime
+	due := in.At
 	if t := in.Spec.Trigger; t.Kind == campaign.TriggerOnce && t.Local {
-		due := campaign.LocalAt(t.At, cust.TimeZone)
-		if due.After(now) {
-			res.NotDue++
-			if res.NextDue.IsZero() || due.Before(res.NextDue) {
-				res.NextDue = due
-			}
-			return nil
+		due = campaign.LocalAt(t.At, cust.TimeZone)
+	}
+	late := in.SkipLate && now.Sub(due) > lateAfter(in.Spec)
+	if due.After(now) || (in.SkipLate && !late && !in.Spec.Batchable()) {
+		res.NotDue++
+		next := due
+		if next.Before(now) {
+			next = now
 		}
+		if res.NextDue.IsZero() || next.Before(res.NextDue) {
+			res.NextDue = next
+		}
+		return nil
 	}
 	variant := campaign.PickVariant(in.Campaign, id, step.Send)
 	enter := EnterInput{
@@ -445,6 +457,16 @@ func (c *Campaigns) batchOne(ctx context.Context, in CampaignBatchInput, step ca
 		return nil
 	}
 	res.Entered++
+	if late {
+		if err := c.store.RecordCampaignSkip(ctx, in.Campaign, id, en.Occurrence, step.ID, variantName(variant), SkipLateAfterPause); err != nil {
+			return err
+		}
+		if err := c.store.FinishCampaignEntry(ctx, in.Campaign, enter.RunID, SkipLateAfterPause, nil, now); err != nil {
+			return err
+		}
+		res.Counts.Skipped++
+		return nil
+	}
 	r := campaign.Message(in.Campaign, in.Version, id, step, variant, en.Occurrence)
 	out, err := c.sender.Send(ctx, r)
 	var appErr *temporal.ApplicationError
@@ -468,6 +490,25 @@ func (c *Campaigns) batchOne(ctx context.Context, in CampaignBatchInput, step ca
 	}
 	res.Counts.record(out)
 	return nil
+}
+
+// firstSend is the first send step in file order, nil without one.
+func firstSend(steps []campaign.Step) *campaign.Step {
+	var first *campaign.Step
+	campaign.Walk(steps, func(st *campaign.Step) {
+		if first == nil && st.Send != nil {
+			first = st
+		}
+	})
+	return first
+}
+
+// lateAfter is the spec's window for sends delayed by a pause.
+func lateAfter(s campaign.Spec) time.Duration {
+	if s.LateAfter > 0 {
+		return s.LateAfter
+	}
+	return campaign.DefaultLateAfter
 }
 
 func variantName(v *campaign.Variant) string {

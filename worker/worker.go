@@ -16,6 +16,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/tidingsdev/tidings/activities"
+	"github.com/tidingsdev/tidings/internal/segment"
 	"github.com/tidingsdev/tidings/workflows"
 )
 
@@ -29,6 +30,15 @@ type Deps struct {
 	// Register, when set, adds further workflows and activities (campaign
 	// sends, ...) to the same worker and task queue.
 	Register func(sdkworker.Registry)
+}
+
+// Campaigns registers the campaign activities (Deps.Register), so the
+// campaign workflows every worker runs can enter, gate, send and record:
+// db evaluates audiences and branch conditions, send is the one send path.
+func Campaigns(s activities.CampaignStore, db segment.DB, send activities.Sender) func(sdkworker.Registry) {
+	return func(r sdkworker.Registry) {
+		r.RegisterActivity(activities.NewCampaigns(s, db, send, nil))
+	}
 }
 
 // Options size the worker. Zero values mean the defaults below.

@@ -41,7 +41,21 @@ const (
 	DefaultCampaignPerRun  = 25 // pages per runner run before continue-as-new
 	minCampaignPassGap     = 15 * time.Minute
 	DefaultCampaignPasses  = 48
-	skipReasonLateOnResume = "late_after_pause"
+	skipReasonLateOnResume = activities.SkipLateAfterPause
+)
+
+// GetVersion change IDs of the campaign workflows.
+const (
+	// localOnceWaitVersion: a run of a once campaign with local: true waits
+	// for the customer's own local send time before its first step.
+	localOnceWaitVersion = "campaign-once-local-wait"
+	// onceWaitsPauseVersion: a once campaign paused when its time comes
+	// waits for resume (and drops what is then stale) instead of never
+	// sending.
+	onceWaitsPauseVersion = "campaign-once-waits-out-pause"
+	// recordLateVersion: a firing resumed too late records the customers it
+	// skips, so the report counts them.
+	recordLateVersion = "campaign-runner-records-late"
 )
 
 // CampaignRunID is the workflow ID of a customer's run of a campaign, so a
@@ -137,7 +151,10 @@ func CampaignRun(ctx workflow.Context, in CampaignRunInput) (CampaignRunResult, 
 	if en.Holdout {
 		return c.finish(ctx, OutcomeHeldOut, nil)
 	}
-	err := c.steps(ctx, spec.Steps)
+	err := c.awaitLocalStart(ctx)
+	if err == nil {
+		err = c.steps(ctx, spec.Steps)
+	}
 	switch {
 	case errors.Is(err, errGoal):
 		return c.finish(ctx, OutcomeConverted, nil)
@@ -159,6 +176,18 @@ func (c *campaignRun) finish(ctx workflow.Context, outcome string, _ error) (Cam
 		return CampaignRunResult{}, fmt.Errorf("finish campaign %s run: %w", c.in.Campaign, err)
 	}
 	return CampaignRunResult{Outcome: outcome, Sent: c.sent}, nil
+}
+
+// awaitLocalStart holds a run of a once campaign with local: true until the
+// campaign's wall-clock time in the customer's own zone: the runner starts
+// every run at the earliest zone's time.
+func (c *campaignRun) awaitLocalStart(ctx workflow.Context) error {
+	t := c.in.Spec.Trigger
+	if t.Kind != campaign.TriggerOnce || !t.Local || workflow.GetVersion(ctx, localOnceWaitVersion, workflow.DefaultVersion, 1) != 1 {
+		return nil
+	}
+	_, err := c.sleep(ctx, campaign.LocalAt(t.At, c.loc.String()).Sub(workflow.Now(ctx)), nil)
+	return err
 }
 
 // firstVariant is the arm recorded with the entry: the customer's variant
@@ -418,6 +447,9 @@ type CampaignRunnerInput struct {
 	Pass   int                            `json:"pass,omitempty"`
 	Result CampaignRunnerResult           `json:"result,omitzero"`
 	Due    activities.CampaignBatchResult `json:"due,omitzero"`
+	// SkipLate: this pass was resumed too late; the rest of its customers
+	// are recorded as skipped rather than sent.
+	SkipLate bool `json:"skip_late,omitempty"`
 }
 
 // CampaignRunnerResult tallies a firing.
@@ -457,7 +489,12 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 		if err != nil {
 			return in.Result, err
 		}
-		if lc.Status != campaign.StatusActive {
+		// A scheduled firing of a paused campaign is simply skipped (its
+		// schedule is paused too); a once campaign has only this firing, so
+		// it waits for resume in the page loop below.
+		waitOut := lc.Status == campaign.StatusPaused && lc.Spec.Trigger.Kind == campaign.TriggerOnce &&
+			workflow.GetVersion(ctx, onceWaitsPauseVersion, workflow.DefaultVersion, 1) == 1
+		if lc.Status != campaign.StatusActive && !waitOut {
 			in.Result.Paused = true
 			workflow.GetLogger(ctx).Info("campaign not active; firing skipped", "campaign", in.Campaign, "status", lc.Status)
 			return in.Result, nil
@@ -470,25 +507,31 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 		if pages == DefaultCampaignPerRun {
 			return in.Result, workflow.NewContinueAsNewError(ctx, CampaignRunnerWorkflow, in)
 		}
-		paused := workflow.Now(ctx)
-		err := waitActive(ctx, in.Campaign, func(d time.Duration) error { return workflow.Sleep(ctx, d) })
-		switch {
-		case errors.Is(err, errArchived):
-			return in.Result, nil
-		case err != nil:
-			return in.Result, err
-		case workflow.Now(ctx).Sub(paused) > orDefault(in.Spec.LateAfter, campaign.DefaultLateAfter):
-			// Resumed too late: the rest of this firing is stale, and
-			// sending it now would flood customers with old news.
-			workflow.GetLogger(ctx).Info("campaign firing abandoned: resumed too late", "campaign", in.Campaign)
-			in.Result.SkippedLate = true
-			return in.Result, nil
+		if !in.SkipLate {
+			paused := workflow.Now(ctx)
+			err := waitActive(ctx, in.Campaign, func(d time.Duration) error { return workflow.Sleep(ctx, d) })
+			switch {
+			case errors.Is(err, errArchived):
+				return in.Result, nil
+			case err != nil:
+				return in.Result, err
+			case workflow.Now(ctx).Sub(paused) > orDefault(in.Spec.LateAfter, campaign.DefaultLateAfter):
+				// Resumed too late: the rest of this firing is stale, and
+				// sending it now would flood customers with old news.
+				workflow.GetLogger(ctx).Info("campaign firing resumed too late; skipping the rest", "campaign", in.Campaign)
+				in.Result.SkippedLate = true
+				if workflow.GetVersion(ctx, recordLateVersion, workflow.DefaultVersion, 1) != 1 || !hasSend(in.Spec.Steps) {
+					return in.Result, nil
+				}
+				in.SkipLate = true
+			}
 		}
 		var page activities.CampaignBatchResult
-		if in.Spec.Batchable() {
+		var err error
+		if in.Spec.Batchable() || in.SkipLate {
 			err = workflow.ExecuteActivity(withBatch(ctx), campaigns.CampaignBatch, activities.CampaignBatchInput{
 				Campaign: in.Campaign, Version: in.Version, Spec: *in.Spec, RunKey: in.RunKey, At: in.At,
-				Cursor: in.Cursor, BatchSize: batch,
+				Cursor: in.Cursor, BatchSize: batch, SkipLate: in.SkipLate,
 			}).Get(ctx, &page)
 		} else {
 			page, err = startCampaignRuns(ctx, &in, batch)
@@ -517,7 +560,15 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 		in.Pass++
 		in.Cursor = ""
 		in.Due = activities.CampaignBatchResult{}
+		in.SkipLate = false
 	}
+}
+
+// hasSend reports whether any step sends a message.
+func hasSend(steps []campaign.Step) bool {
+	found := false
+	campaign.Walk(steps, func(st *campaign.Step) { found = found || st.Send != nil })
+	return found
 }
 
 // startCampaignRuns pages the audience and starts a run per customer as an

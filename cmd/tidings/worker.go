@@ -140,7 +140,7 @@ func (a *app) sendPath(s *store.Store) (*delivery.Service, func(), error) {
 	return svc, func() { _ = mailer.Close() }, nil
 }
 
-// journeyDeps is what the journey activities act on.
+// journeyDeps is what the journey and campaign activities act on.
 func (a *app) journeyDeps(s *store.Store, send activities.Sender) worker.Deps {
 	return worker.Deps{
 		Store:  s,
@@ -151,5 +151,6 @@ func (a *app) journeyDeps(s *store.Store, send activities.Sender) worker.Deps {
 			ReviewURL:      a.cfg.ReviewURL,
 			CouponSecret:   []byte(a.cfg.SigningSecret),
 		},
+		Register: worker.Campaigns(s, s.Pool(), send),
 	}
 }

@@ -8,8 +8,10 @@
 package campaign
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/tidingsdev/tidings/internal/delivery"
@@ -69,7 +71,42 @@ type Spec struct {
 	// skipped rather than sent late.
 	LateAfter time.Duration `json:"late_after,omitempty"`
 	Steps     []Step        `json:"steps"`
+
+	// Where Parse found things, for errors found later (an unknown template,
+	// a missing saved segment); empty in a spec read back from JSON.
+	file      string
+	pos       map[string]position
+	stepPaths map[string]string
 }
+
+// position is a line and column in the campaign file.
+type position struct{ line, col int }
+
+// Locate returns an error at path (e.g. "steps[2].send.template") in the
+// file the spec was parsed from, or at the nearest enclosing path Parse
+// recorded, so checks made after parsing point at the line like Parse does.
+func (s *Spec) Locate(path, format string, args ...any) *segment.Error {
+	e := &segment.Error{File: s.file, Path: path, Msg: fmt.Sprintf(format, args...)}
+	for p := path; p != ""; p = parentPath(p) {
+		if at, ok := s.pos[p]; ok {
+			e.Line, e.Column = at.line, at.col
+			break
+		}
+	}
+	return e
+}
+
+// parentPath drops the last element of a path: a.b[2].c -> a.b[2] -> a.b -> a.
+func parentPath(p string) string {
+	if i := strings.LastIndexAny(p, ".["); i > 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+// StepPath is where the step with the given ID is written
+// ("steps[3].branch.then[0]"), or "" when unknown.
+func (s *Spec) StepPath(id string) string { return s.stepPaths[id] }
 
 // Condition selects customers: a saved segment by name, or an inline
 // definition kept as its source so the snapshot survives serialisation and
@@ -77,6 +114,30 @@ type Spec struct {
 type Condition struct {
 	Segment string `json:"segment,omitempty"`
 	Inline  string `json:"inline,omitempty"`
+}
+
+// SavedSegments returns the definition of a saved segment as written, by
+// name; the store's segments provide it.
+type SavedSegments func(ctx context.Context, name string) (string, error)
+
+// Definition resolves the condition to a segment definition: the saved
+// segment as it is now, or the version's inline definition. A definition
+// that no longer parses is segment.Errors.
+func (c Condition) Definition(ctx context.Context, saved SavedSegments) (*segment.Definition, error) {
+	src, label := c.Inline, "inline condition"
+	if c.Segment != "" {
+		def, err := saved(ctx, c.Segment)
+		if err != nil {
+			return nil, fmt.Errorf("segment %s: %w", c.Segment, err)
+		}
+		src, label = def, c.Segment
+	}
+	def, err := segment.Parse([]byte(src), label)
+	if err != nil {
+		return nil, err
+	}
+	def.Name = label
+	return def, nil
 }
 
 // Trigger says what starts the campaign for a customer.

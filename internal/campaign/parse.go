@@ -29,11 +29,12 @@ func Parse(data []byte, filename string) (*Spec, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, Errors{syntaxError(filename, err)}
 	}
-	p := &parser{file: filename}
+	p := &parser{file: filename, pos: map[string]position{}, stepPaths: map[string]string{}}
 	s := p.spec(doc.Content[0])
 	if len(p.errs) > 0 {
 		return nil, p.errs
 	}
+	s.file, s.pos, s.stepPaths = filename, p.pos, p.stepPaths
 	return s, nil
 }
 
@@ -52,6 +53,17 @@ type parser struct {
 	file string
 	errs Errors
 	ids  map[string]*yaml.Node
+	// pos is where each path's value is written; stepPaths is the path of
+	// each step by ID. Checks that need the installation (templates, saved
+	// segments) use them to point at the line.
+	pos       map[string]position
+	stepPaths map[string]string
+}
+
+func (p *parser) at(path string, n *yaml.Node) {
+	if _, ok := p.pos[path]; !ok {
+		p.pos[path] = position{n.Line, n.Column}
+	}
 }
 
 func (p *parser) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -70,6 +82,7 @@ func (p *parser) fields(n *yaml.Node, path string, known []string, fn func(k, v 
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], resolve(n.Content[i+1])
 		sub := join(path, k.Value)
+		p.at(sub, v)
 		switch {
 		case seen[k.Value]:
 			p.errorf(k, sub, "appears twice")
@@ -178,6 +191,21 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 // forms Temporal Schedules accept.
 func ParseCron(spec string) (cron.Schedule, error) { return cronParser.Parse(spec) }
 
+// CheckCron accepts the specs that mean the same to the preview (robfig/cron)
+// and to the Temporal Schedule that runs them: five fields or a descriptor,
+// and never both day-of-month and day-of-week restricted, because cron fires
+// when either matches and Temporal only when both do.
+func CheckCron(spec string) error {
+	if _, err := ParseCron(spec); err != nil {
+		return fmt.Errorf("expected five fields (minute hour day-of-month month day-of-week) or @daily/@weekly: %v", err)
+	}
+	if f := strings.Fields(spec); len(f) == 5 && f[2] != "*" && f[4] != "*" {
+		return fmt.Errorf("restricts both day-of-month (%s) and day-of-week (%s), which cron and Temporal read differently; "+
+			"expected one of them to be *", f[2], f[4])
+	}
+	return nil
+}
+
 func (p *parser) trigger(n *yaml.Node, path string) Trigger {
 	var t Trigger
 	kinds := 0
@@ -194,8 +222,8 @@ func (p *parser) trigger(n *yaml.Node, path string) Trigger {
 				switch k.Value {
 				case "cron":
 					if spec, ok := p.text(v, sub); ok {
-						if _, err := ParseCron(spec); err != nil {
-							p.errorf(v, sub, "%q: expected five fields (minute hour day-of-month month day-of-week) or @daily/@weekly: %v", spec, err)
+						if err := CheckCron(spec); err != nil {
+							p.errorf(v, sub, "%q: %v", spec, err)
 						}
 						t.Cron = spec
 					}
@@ -360,9 +388,11 @@ func (p *parser) step(n *yaml.Node, path, pos string) (Step, bool) {
 	st := Step{ID: pos}
 	var kindKey *yaml.Node
 	var idNode *yaml.Node
+	p.at(path, n)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], resolve(n.Content[i+1])
 		sub := join(path, k.Value)
+		p.at(sub, v)
 		switch {
 		case k.Value == "id":
 			if id, ok := p.text(v, sub); ok {
@@ -398,6 +428,7 @@ func (p *parser) step(n *yaml.Node, path, pos string) (Step, bool) {
 		p.errorf(at, path, "step id %q is already used at line %d; step IDs must be unique", st.ID, prev.Line)
 	} else {
 		p.ids[st.ID] = at
+		p.stepPaths[st.ID] = path
 	}
 	return st, true
 }
@@ -528,6 +559,7 @@ func (p *parser) variants(n *yaml.Node, path string) []Variant {
 	names := map[string]bool{}
 	for i, item := range n.Content {
 		sub := fmt.Sprintf("%s[%d]", path, i)
+		p.at(sub, item)
 		var v Variant
 		p.fields(item, sub, []string{"name", "percent", "template", "vars"}, func(k, val *yaml.Node, sub string) {
 			switch k.Value {

@@ -1,14 +1,16 @@
-// Package router delivers stored customer events to the journeys they
-// concern. The event row in PostgreSQL is written first; routing is a second
+// Package router delivers stored customer events to the journeys and
+// campaign runs they concern. The event row in PostgreSQL is written first; routing is a second
 // step that may fail (Temporal unreachable) without losing anything, because
 // unrouted rows form an outbox that Run drains until they are delivered.
 package router
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +35,12 @@ type Outbox interface {
 	DeliverOutbox(ctx context.Context, ids []int64, limit int, deliver store.DeliverFunc) ([]int64, error)
 }
 
+// Campaigns lists the live campaigns (current version and status);
+// *store.Store implements it.
+type Campaigns interface {
+	LiveCampaigns(ctx context.Context) ([]store.LiveCampaign, error)
+}
+
 // Options tune a Router; zero values mean the defaults.
 type Options struct {
 	// TaskQueue is where started journeys run (TIDINGS_TEMPORAL_TASK_QUEUE).
@@ -44,9 +52,19 @@ type Options struct {
 	BatchSize int
 	// Params are the parameters of the journeys events start; zero means
 	// the journeys' defaults.
-	Params  workflows.Params
-	Metrics *Metrics
-	Log     *slog.Logger
+	Params workflows.Params
+	// Campaigns is where event-triggered campaigns and the goal and wait
+	// events of campaign runs come from; nil means the outbox itself when
+	// it lists campaigns (the store does).
+	Campaigns Campaigns
+	// CampaignsTTL is how long the list of live campaigns is reused before
+	// it is read again (default 10s), so routing an event costs no query per
+	// campaign. A campaign applied, paused or resumed is seen within it; a
+	// run's own send steps check the status in the database, so a paused
+	// campaign never sends.
+	CampaignsTTL time.Duration
+	Metrics      *Metrics
+	Log          *slog.Logger
 }
 
 // Router delivers events with SignalWithStart or Signal per
@@ -55,6 +73,10 @@ type Router struct {
 	outbox   Outbox
 	temporal Temporal
 	opt      Options
+
+	mu       sync.Mutex
+	live     []workflows.LiveCampaign
+	liveRead time.Time
 }
 
 // New returns a Router.
@@ -68,7 +90,44 @@ func New(outbox Outbox, temporal Temporal, opt Options) *Router {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
+	if opt.CampaignsTTL <= 0 {
+		opt.CampaignsTTL = 10 * time.Second
+	}
+	if opt.Campaigns == nil {
+		if c, ok := outbox.(Campaigns); ok {
+			opt.Campaigns = c
+		}
+	}
 	return &Router{outbox: outbox, temporal: temporal, opt: opt}
+}
+
+// liveCampaigns returns the live campaigns, read at most once per
+// CampaignsTTL. A version whose spec does not decode is left out (and
+// logged) rather than holding up every event.
+func (r *Router) liveCampaigns(ctx context.Context) ([]workflows.LiveCampaign, error) {
+	if r.opt.Campaigns == nil {
+		return nil, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.liveRead.IsZero() && time.Since(r.liveRead) < r.opt.CampaignsTTL {
+		return r.live, nil
+	}
+	vs, err := r.opt.Campaigns.LiveCampaigns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	live := make([]workflows.LiveCampaign, 0, len(vs))
+	for _, v := range vs {
+		lc := workflows.LiveCampaign{Name: v.Campaign, Version: v.Version, Status: v.Status}
+		if err := json.Unmarshal(v.Spec, &lc.Spec); err != nil {
+			r.opt.Log.Error("campaign version does not decode; its events are not routed", "campaign", v.Campaign, "version", v.Version, "err", err)
+			continue
+		}
+		live = append(live, lc)
+	}
+	r.live, r.liveRead = live, time.Now()
+	return live, nil
 }
 
 // Route delivers the given stored events now (the API calls it right after
@@ -123,10 +182,16 @@ func (r *Router) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// deliver sends one event to every journey RoutesFor names.
+// deliver sends one event to every journey RoutesFor names and to the
+// campaign runs it starts or concerns.
 func (r *Router) deliver(ctx context.Context, e store.Event) error {
 	ev := workflows.Event{EventID: e.EventID, Type: e.Type, Properties: e.Properties, OccurredAt: e.OccurredAt}
-	for _, rt := range workflows.RoutesFor(e.CustomerID, ev, r.opt.Params) {
+	live, err := r.liveCampaigns(ctx)
+	if err != nil {
+		return fmt.Errorf("route event %s: %w", e.EventID, err)
+	}
+	routes := append(workflows.RoutesFor(e.CustomerID, ev, r.opt.Params), workflows.CampaignRoutes(e.CustomerID, ev, live)...)
+	for _, rt := range routes {
 		outcome, err := r.deliverRoute(ctx, rt, ev)
 		r.opt.Metrics.routed(rt.Journey, outcome)
 		if err != nil {
@@ -176,17 +241,28 @@ func (r *Router) deliverRoute(ctx context.Context, rt workflows.Route, ev workfl
 	return outcomeDelivered, nil
 }
 
-// CancelJourneys asks every journey a customer may be in to stop (privacy
-// erasure). Journeys not running are fine.
+// CancelJourneys asks every journey and campaign run a customer may be in
+// to stop (privacy erasure). Journeys not running are fine.
 func (r *Router) CancelJourneys(ctx context.Context, customerID string) error {
-	var errs []error
+	ids := make([]string, 0, len(journeys()))
 	for _, j := range journeys() {
+		ids = append(ids, workflows.JourneyID(j, customerID))
+	}
+	live, err := r.liveCampaigns(ctx)
+	if err != nil {
+		return fmt.Errorf("cancel campaign runs of %s: %w", customerID, err)
+	}
+	for _, lc := range live {
+		ids = append(ids, workflows.CampaignRunID(lc.Name, customerID))
+	}
+	var errs []error
+	for _, id := range ids {
 		ctx, cancel := context.WithTimeout(ctx, r.opt.CallTimeout)
-		err := r.temporal.CancelWorkflow(ctx, workflows.JourneyID(j, customerID), "")
+		err := r.temporal.CancelWorkflow(ctx, id, "")
 		cancel()
 		var notFound *serviceerror.NotFound
 		if err != nil && !errors.As(err, &notFound) {
-			errs = append(errs, fmt.Errorf("cancel %s journey of %s: %w", j, customerID, err))
+			errs = append(errs, fmt.Errorf("cancel %s: %w", id, err))
 		}
 	}
 	return errors.Join(errs...)

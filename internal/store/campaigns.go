@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -143,18 +145,27 @@ func (s *Store) CampaignVersion(ctx context.Context, name string, version int) (
 	return v, nil
 }
 
+// LiveCampaign is a campaign's current version and status, as event routing
+// needs it.
+type LiveCampaign struct {
+	CampaignVersion
+	Status string `db:"status" json:"status"`
+}
+
 // LiveCampaigns returns the current version of every campaign that is not
-// archived, for routing events to campaign runs.
-func (s *Store) LiveCampaigns(ctx context.Context) ([]CampaignVersion, error) {
+// archived, for routing events to campaign runs: an active event-triggered
+// campaign starts runs, and any live campaign's runs hear their goal and
+// wait events.
+func (s *Store) LiveCampaigns(ctx context.Context) ([]LiveCampaign, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT v.campaign, v.version, v.source, v.spec, v.created_at
+		SELECT v.campaign, v.version, v.source, v.spec, v.created_at, c.status
 		FROM campaigns c JOIN campaign_versions v ON v.campaign = c.name AND v.version = c.current_version
 		WHERE c.status <> 'archived'
 		ORDER BY c.name`)
 	if err != nil {
 		return nil, fmt.Errorf("list live campaigns: %w", err)
 	}
-	vs, err := pgx.CollectRows(rows, pgx.RowToStructByName[CampaignVersion])
+	vs, err := pgx.CollectRows(rows, pgx.RowToStructByName[LiveCampaign])
 	if err != nil {
 		return nil, fmt.Errorf("list live campaigns: %w", err)
 	}
@@ -315,20 +326,26 @@ type CampaignArm struct {
 	Sent      int            `db:"sent" json:"sent"`
 	Failed    int            `db:"failed" json:"failed"`
 	Skipped   map[string]int `db:"-" json:"skipped,omitempty"`
+	// ConversionRate is Converted / Entered (0 with no entries).
+	ConversionRate float64 `db:"-" json:"conversion_rate"`
+	// UpliftPoints is a treatment arm's conversion rate minus the holdout's,
+	// in percentage points; nil for the holdout itself or without one.
+	UpliftPoints *float64 `db:"-" json:"uplift_points,omitempty"`
 }
 
-// ConversionRate is Converted / Entered (0 with no entries).
-func (a CampaignArm) ConversionRate() float64 {
-	if a.Entered == 0 {
-		return 0
-	}
-	return float64(a.Converted) / float64(a.Entered)
-}
-
-// CampaignReport is what a campaign did: per arm, and the holdout.
+// CampaignReport is what a campaign did: per arm and for the holdout, and
+// the treatment as a whole against the holdout.
 type CampaignReport struct {
 	Campaign string        `json:"campaign"`
+	Status   string        `json:"status"`
+	Version  int           `json:"version"`
 	Arms     []CampaignArm `json:"arms"`
+	// TreatmentRate and HoldoutRate are the conversion rates of everyone
+	// who was not held out and of the holdout; UpliftPoints their difference
+	// in percentage points. Nil unless both groups have entries.
+	TreatmentRate *float64 `json:"treatment_rate,omitempty"`
+	HoldoutRate   *float64 `json:"holdout_rate,omitempty"`
+	UpliftPoints  *float64 `json:"uplift_points,omitempty"`
 }
 
 // Uplift is the treatment's conversion rate minus the holdout's, in
@@ -349,12 +366,38 @@ func (r CampaignReport) Uplift() (treatment, holdout, uplift float64, ok bool) {
 	return treatment, holdout, (treatment - holdout) * 100, true
 }
 
+// summarise fills the rates and uplifts from the counts.
+func (r *CampaignReport) summarise() {
+	var hold *CampaignArm
+	for i := range r.Arms {
+		a := &r.Arms[i]
+		if a.Entered > 0 {
+			a.ConversionRate = float64(a.Converted) / float64(a.Entered)
+		}
+		if a.Holdout && a.Entered > 0 {
+			hold = a
+		}
+	}
+	if hold != nil {
+		for i := range r.Arms {
+			if a := &r.Arms[i]; !a.Holdout && a.Entered > 0 {
+				up := (a.ConversionRate - hold.ConversionRate) * 100
+				a.UpliftPoints = &up
+			}
+		}
+	}
+	if t, h, up, ok := r.Uplift(); ok {
+		r.TreatmentRate, r.HoldoutRate, r.UpliftPoints = &t, &h, &up
+	}
+}
+
 // CampaignResults reports a campaign per variant and for its holdout:
 // entries, conversions (goal event inside the window recorded at entry),
 // and the ledger's sent, failed and skipped messages with the campaign's
-// own skips, by reason. Ledger steps carry the variant as "step:variant".
+// own skips, by reason, each counted for the arm of the customer's entry.
 func (s *Store) CampaignResults(ctx context.Context, name string) (CampaignReport, error) {
-	if _, err := s.GetCampaign(ctx, name); err != nil {
+	c, err := s.GetCampaign(ctx, name)
+	if err != nil {
 		return CampaignReport{}, err
 	}
 	rows, err := s.pool.Query(ctx, `
@@ -390,13 +433,22 @@ func (s *Store) CampaignResults(ctx context.Context, name string) (CampaignRepor
 		Reason  string `db:"reason"`
 		N       int    `db:"n"`
 	}
+	// A message counts for the arm of the customer's entry, so the steps of
+	// a split campaign that are not themselves split still count per arm.
 	rows, err = s.pool.Query(ctx, `
-		SELECT CASE WHEN position(':' IN step) > 0 THEN split_part(step, ':', 2) ELSE '' END AS variant,
-			status, CASE WHEN status = 'skipped' THEN reason ELSE '' END AS reason, count(*)::int AS n
-		FROM messages WHERE journey = $1 AND status <> 'queued'
-		GROUP BY 1, 2, 3
-		UNION ALL
-		SELECT variant, 'skipped', reason, count(*)::int FROM campaign_skips WHERE campaign = $2
+		WITH tallied AS (
+			SELECT m.customer_id,
+				CASE WHEN position(':' IN m.step) > 0 THEN split_part(m.step, ':', 2) ELSE '' END AS variant,
+				m.status, CASE WHEN m.status = 'skipped' THEN m.reason ELSE '' END AS reason
+			FROM messages m WHERE m.journey = $1 AND m.status <> 'queued'
+			UNION ALL
+			SELECT customer_id, variant, 'skipped', reason FROM campaign_skips WHERE campaign = $2
+		)
+		SELECT COALESCE((SELECT e.variant FROM campaign_entries e
+				WHERE e.campaign = $2 AND e.customer_id = t.customer_id AND NOT e.holdout
+				ORDER BY e.occurrence DESC LIMIT 1), t.variant) AS variant,
+			t.status, t.reason, count(*)::int AS n
+		FROM tallied t
 		GROUP BY 1, 2, 3`, "campaign/"+name, name)
 	if err != nil {
 		return CampaignReport{}, fmt.Errorf("report campaign %s messages: %w", name, err)
@@ -419,7 +471,18 @@ func (s *Store) CampaignResults(ctx context.Context, name string) (CampaignRepor
 			a.Skipped[t.Reason] += t.N
 		}
 	}
-	return CampaignReport{Campaign: name, Arms: arms}, nil
+	slices.SortStableFunc(arms, func(a, b CampaignArm) int {
+		if a.Holdout != b.Holdout {
+			if a.Holdout {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a.Variant, b.Variant)
+	})
+	r := CampaignReport{Campaign: name, Status: c.Status, Version: c.CurrentVersion, Arms: arms}
+	r.summarise()
+	return r, nil
 }
 
 // SetCustomerAttribute sets one custom attribute (a campaign's set step).
