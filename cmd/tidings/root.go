@@ -62,6 +62,8 @@ the same name that overrides it (see "tidings --help" flags below).`,
 		newAPICmd(a),
 		newAPIKeysCmd(a),
 		newSchedulesCmd(a),
+		newCampaignsCmd(a),
+		newReportCmd(a),
 		newVersionCmd(a),
 	)
 	return root

@@ -132,6 +132,9 @@ func (s *Server) routes() []route {
 		{"POST /v1/events", true, s.postEvent},
 		{"POST /v1/events/batch", true, s.postEvents},
 
+		{"GET /v1/campaigns", true, s.listCampaigns},
+		{"GET /v1/campaigns/{name}/results", true, s.campaignResults},
+
 		{"GET /u/{token}", false, s.unsubscribePage},
 		{"POST /u/{token}", false, s.unsubscribe},
 		{"GET /p/{token}", false, s.preferencesPage},

@@ -1,0 +1,476 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tidingsdev/tidings/internal/campaign"
+	"github.com/tidingsdev/tidings/internal/campaign/manage"
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/templates"
+)
+
+func newCampaignsCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "campaigns",
+		Short: "Validate, dry-run, apply, pause, resume and archive marketer campaigns",
+		Long: `A campaign file (YAML) says who gets what, when: an audience (a saved segment
+or an inline definition), a trigger (a schedule, an event, or once at a
+time), entry rules, a goal, a holdout, and steps (send, wait, branch, tag,
+set, webhook). docs/campaigns.md is the reference; examples/campaigns/ has
+ready files.
+
+Applying a file stores a new version; runs already under way keep the
+version they started with. Results: tidings report campaign NAME.`,
+	}
+	cmd.AddCommand(
+		newCampaignsValidateCmd(a),
+		newCampaignsDryRunCmd(a),
+		newCampaignsApplyCmd(a),
+		newCampaignsListCmd(a),
+		newCampaignsShowCmd(a),
+		newCampaignsStatusCmd(a, "pause", campaign.StatusPaused,
+			"Stop a campaign from sending until it is resumed",
+			`Pause a campaign: its schedule stops firing, events start no new runs, and
+runs under way wait at their next send. Nothing is lost; resume continues.`),
+		newCampaignsStatusCmd(a, "resume", campaign.StatusActive,
+			"Let a paused campaign send again, skipping sends that are now stale",
+			`Resume a paused campaign. A send that fell due during the pause goes out now
+if it is at most the campaign's late_after old (default 12h); older ones are
+skipped and counted in the report as late_after_pause, so customers are not
+flooded with stale messages.`),
+		newCampaignsStatusCmd(a, "archive", campaign.StatusArchived,
+			"Retire a campaign: delete its schedule and end its runs",
+			`Archive a campaign: its schedule is deleted, a once campaign that has not
+sent yet never will, and runs under way end at their next send. Its versions
+and results stay; applying the file again brings it back.`),
+	)
+	return cmd
+}
+
+// readCampaign reads and checks a campaign file against the templates; any
+// problem is bad input (exit 2), located by line and column.
+func (a *app) readCampaign(path string, set *templates.Set) (*campaign.Spec, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", withCode(exitUsage, err)
+	}
+	s, err := campaign.Parse(data, path)
+	if err != nil {
+		return nil, "", withCode(exitUsage, err)
+	}
+	if errs := manage.CheckTemplates(s, set); len(errs) > 0 {
+		return nil, "", withCode(exitUsage, errs)
+	}
+	return s, string(data), nil
+}
+
+// openCampaign is readCampaign plus the store, with the saved segments the
+// file names checked. The caller closes the store.
+func (a *app) openCampaign(ctx context.Context, path string) (*store.Store, *templates.Set, *campaign.Spec, string, error) {
+	set, err := a.templateSet()
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	s, src, err := a.readCampaign(path, set)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	errs, err := manage.CheckSegments(ctx, s, st)
+	if err == nil && len(errs) > 0 {
+		err = withCode(exitUsage, errs)
+	}
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, "", err
+	}
+	return st, set, s, src, nil
+}
+
+func newCampaignsValidateCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE...",
+		Short: "Check campaign files without touching the database or Temporal",
+		Long: `Check campaign files: the YAML, every field, the cron spec and time zones, the
+steps, and every message against the templates (the template exists, has an
+SMS body when sent by SMS, and renders in each locale with the vars the file
+gives it). Saved segments named by the file are checked by dry-run and apply,
+which read the database.
+
+Exit status: 0 all valid, 2 problems found (each as file:line:column: path:
+what was expected).`,
+		Example: `  tidings campaigns validate examples/campaigns/*.yaml`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			return withCode(exitUsage, cobra.MinimumNArgs(1)(cmd, args))
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set, err := a.templateSet()
+			if err != nil {
+				return err
+			}
+			var problems []string
+			for _, path := range args {
+				s, _, err := a.readCampaign(path, set)
+				if err != nil {
+					problems = append(problems, err.Error())
+					continue
+				}
+				fmt.Fprintf(a.stdout, "%s: ok — campaign %s, %s\n", path, s.Name, summary(s))
+			}
+			if len(problems) > 0 {
+				return withCode(exitUsage, errors.New(strings.Join(problems, "\n")))
+			}
+			return nil
+		},
+	}
+}
+
+// summary is a campaign's shape in one line.
+func summary(s *campaign.Spec) string {
+	steps := 0
+	campaign.Walk(s.Steps, func(*campaign.Step) { steps++ })
+	noun := "steps"
+	if steps == 1 {
+		noun = "step"
+	}
+	parts := []string{manage.DescribeTrigger(s.Trigger), fmt.Sprintf("%d %s", steps, noun)}
+	if s.Holdout > 0 {
+		parts = append(parts, fmt.Sprintf("%d%% holdout", s.Holdout))
+	}
+	if s.Goal != nil {
+		parts = append(parts, "goal "+s.Goal.Event)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func newCampaignsDryRunCmd(a *app) *cobra.Command {
+	var (
+		at      string
+		samples int
+		next    int
+		asJSON  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "dry-run FILE",
+		Short: "Show who a campaign would reach and what they would get, sending nothing",
+		Long: `Evaluate a campaign file against the database without storing or sending
+anything: the audience and holdout sizes at the first firing, the first
+message rendered through the templates for a few treatment customers (their
+variant, the steps before it, the subject and text in their locale), and the
+next schedule times.
+
+Exit status: 0 planned, 2 the file is invalid or names a missing segment.`,
+		Example: `  tidings campaigns dry-run examples/campaigns/spring-winback.yaml
+  tidings campaigns dry-run examples/campaigns/nps-after-delivery.yaml --samples 5 --json`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			now := time.Now()
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return withCode(exitUsage, fmt.Errorf("--at %q: want RFC 3339, e.g. 2026-04-01T09:00:00+02:00", at))
+				}
+				now = t
+			}
+			if samples < 0 || samples > 50 || next < 1 || next > 50 {
+				return withCode(exitUsage, fmt.Errorf("--samples %d, --next %d: want 0 to 50 and 1 to 50", samples, next))
+			}
+			st, set, s, _, err := a.openCampaign(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			p, err := manage.DryRun(ctx, st.Pool(), st, set, s, manage.DryRunOptions{
+				Now: now, Samples: samples, Next: next, Company: a.company(),
+			})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeSegmentJSON(a.stdout, p)
+			}
+			printPlan(a.stdout, s, p)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&at, "at", "", "plan as of this time (RFC 3339) instead of now")
+	cmd.Flags().IntVar(&samples, "samples", 3, "treatment customers whose first message to render")
+	cmd.Flags().IntVar(&next, "next", 3, "upcoming schedule times to list")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// company is the sender printed in footers, as the send path has it.
+func (a *app) company() templates.Company {
+	return templates.Company{Name: a.cfg.MailFromName, PostalAddress: a.cfg.PostalAddress, Website: a.cfg.PublicURL}
+}
+
+const timeLayout = "Mon 2006-01-02 15:04 MST"
+
+func printPlan(w io.Writer, s *campaign.Spec, p manage.Plan) {
+	fmt.Fprintf(w, "campaign %s (dry run: nothing stored or sent)\n", p.Campaign)
+	fmt.Fprintf(w, "trigger:   %s\n", p.Trigger)
+	fmt.Fprintf(w, "audience:  %d customers as of %s (query %s)\n", p.Audience, p.EvaluatedAt.Format(timeLayout), p.Took.Count.Round(time.Millisecond))
+	if s.Holdout > 0 {
+		fmt.Fprintf(w, "holdout:   %d held out (%d%%: they get nothing and are measured), %d in treatment\n", p.HeldOut, s.Holdout, p.Treatment)
+	}
+	for i, t := range p.Next {
+		label := "           "
+		if i == 0 {
+			label = "next:      "
+		}
+		if s.Trigger.Kind == campaign.TriggerOnce && s.Trigger.Local {
+			label = map[int]string{0: "first:     ", 1: "last:      "}[i]
+		}
+		fmt.Fprintf(w, "%s%s\n", label, t.Format(timeLayout))
+	}
+	for _, warn := range p.Warnings {
+		fmt.Fprintf(w, "warning:   %s\n", warn)
+	}
+	if len(p.Samples) == 0 {
+		fmt.Fprintln(w, "\n(no treatment customers to sample)")
+	}
+	for i, smp := range p.Samples {
+		fmt.Fprintf(w, "\nsample %d: %s (%s, %s)", i+1, smp.ExternalID, smp.Locale, smp.TimeZone)
+		if smp.Variant != "" {
+			fmt.Fprintf(w, ", variant %s", smp.Variant)
+		}
+		fmt.Fprintln(w)
+		if smp.Step != "" {
+			fmt.Fprintf(w, "  step %s: %s %s", smp.Step, smp.Channel, smp.Template)
+			if len(smp.After) > 0 {
+				fmt.Fprintf(w, ", after %s", strings.Join(smp.After, "; "))
+			}
+			fmt.Fprintln(w)
+		}
+		if smp.Problem != "" {
+			fmt.Fprintf(w, "  cannot render: %s\n", smp.Problem)
+			continue
+		}
+		r := smp.Rendered
+		if r.SMS != "" {
+			fmt.Fprintf(w, "  SMS (%s, %d segment(s)):\n%s\n", r.Locale, r.Segments, indent(r.SMS))
+			continue
+		}
+		fmt.Fprintf(w, "  Subject (%s): %s\n\n%s\n", r.Locale, r.Subject, indent(r.Text))
+	}
+}
+
+func indent(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = "    " + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// campaignManager connects to Temporal, then the store, for the commands
+// that change a campaign's trigger; nothing is written when Temporal is
+// unreachable. The returned func closes both.
+func (a *app) campaignManager(ctx context.Context, st *store.Store) (*manage.Manager, func(), error) {
+	c, err := a.dialTemporal(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return manage.New(st, c, a.cfg.TemporalTaskQueue), c.Close, nil
+}
+
+func newCampaignsApplyCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "apply FILE",
+		Short: "Store a campaign file as its next version and create or update its trigger",
+		Long: `Check a campaign file, store it as the campaign's next version and bring its
+trigger in step: a Temporal Schedule for a schedule trigger, a runner started
+at the time of a once trigger, event routing for an event trigger. Applying
+an unchanged file changes nothing. Runs already under way keep the version
+they started with; new runs take the new one. A paused campaign stays paused.
+
+Exit status: 0 applied, 2 invalid file (nothing is stored).`,
+		Example: `  tidings campaigns apply examples/campaigns/nps-after-delivery.yaml`,
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, _, s, src, err := a.openCampaign(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			m, closeTemporal, err := a.campaignManager(ctx, st)
+			if err != nil {
+				return err
+			}
+			defer closeTemporal()
+			res, err := m.Apply(ctx, s, src)
+			var bad campaign.Errors
+			if errors.As(err, &bad) {
+				return withCode(exitUsage, err)
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeSegmentJSON(a.stdout, res)
+			}
+			fmt.Fprintf(a.stdout, "campaign %s: version %d %s\n", s.Name, res.Version, res.Outcome)
+			printTrigger(a.stdout, s, res.Trigger, time.Now())
+			fmt.Fprintf(a.stdout, "status: %s\n", res.Campaign.Status)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printTrigger(w io.Writer, s *campaign.Spec, t manage.Trigger, now time.Time) {
+	switch {
+	case t.Kind == campaign.TriggerEvent:
+		fmt.Fprintf(w, "trigger: %s — runs start as events arrive\n", manage.DescribeTrigger(s.Trigger))
+	case t.ID == "":
+		fmt.Fprintf(w, "trigger: %s — %s\n", manage.DescribeTrigger(s.Trigger), t.Outcome)
+	default:
+		fmt.Fprintf(w, "trigger: %s %s — %s\n", t.ID, t.Outcome, manage.DescribeTrigger(s.Trigger))
+	}
+	if t.Kind == campaign.TriggerSchedule && t.Outcome != manage.Deleted {
+		next, _ := manage.NextFirings(s.Trigger, now, 3)
+		for _, at := range next {
+			fmt.Fprintf(w, "    next %s\n", at.Format(timeLayout))
+		}
+	}
+	if t.Kind == campaign.TriggerOnce && !t.StartsAt.IsZero() {
+		fmt.Fprintf(w, "    starts %s\n", t.StartsAt.Format(timeLayout))
+	}
+}
+
+func newCampaignsListCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List campaigns with their status, version and trigger",
+		Args:  exactArgs(0),
+		RunE: a.withStore(func(ctx context.Context, st *store.Store, _ []string) error {
+			cs, err := st.ListCampaigns(ctx)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeSegmentJSON(a.stdout, cs)
+			}
+			if len(cs) == 0 {
+				fmt.Fprintln(a.stdout, "no campaigns; apply one with `tidings campaigns apply FILE`")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tSTATUS\tVERSION\tTRIGGER\tUPDATED\tDESCRIPTION")
+			for _, c := range cs {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", c.Name, c.Status, c.CurrentVersion, c.TriggerKind,
+					c.UpdatedAt.Format("2006-01-02 15:04"), c.Description)
+			}
+			return tw.Flush()
+		}),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newCampaignsShowCmd(a *app) *cobra.Command {
+	var version int
+	cmd := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Print a campaign's state and the file of its current (or an earlier) version",
+		Example: `  tidings campaigns show nps-after-delivery
+  tidings campaigns show nps-after-delivery --version 1`,
+		Args: exactArgs(1),
+		RunE: a.withStore(func(ctx context.Context, st *store.Store, args []string) error {
+			c, err := st.GetCampaign(ctx, args[0])
+			if err != nil {
+				return notFoundIsUsage(err)
+			}
+			v, err := st.CampaignVersion(ctx, c.Name, version)
+			if err != nil {
+				return notFoundIsUsage(err)
+			}
+			fmt.Fprintf(a.stdout, "# campaign %s: %s, version %d of %d, trigger %s\n", c.Name, c.Status, v.Version, c.CurrentVersion, c.TriggerKind)
+			if c.PausedAt != nil {
+				fmt.Fprintf(a.stdout, "# last paused %s\n", c.PausedAt.Format(time.RFC3339))
+			}
+			if c.ResumedAt != nil {
+				fmt.Fprintf(a.stdout, "# last resumed %s\n", c.ResumedAt.Format(time.RFC3339))
+			}
+			fmt.Fprintf(a.stdout, "# version %d applied %s\n", v.Version, v.CreatedAt.Format(time.RFC3339))
+			fmt.Fprintln(a.stdout, strings.TrimRight(v.Source, "\n"))
+			return nil
+		}),
+	}
+	cmd.Flags().IntVar(&version, "version", 0, "an earlier version to print (default: the current one)")
+	return cmd
+}
+
+// notFoundIsUsage makes an unknown campaign or version bad input (exit 2).
+func notFoundIsUsage(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return withCode(exitUsage, fmt.Errorf("%w (see `tidings campaigns list`)", err))
+	}
+	return err
+}
+
+func newCampaignsStatusCmd(a *app, use, status, short, long string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " NAME",
+		Short: short,
+		Long:  long,
+		Args:  exactArgs(1),
+		RunE: a.withStore(func(ctx context.Context, st *store.Store, args []string) error {
+			m, closeTemporal, err := a.campaignManager(ctx, st)
+			if err != nil {
+				return err
+			}
+			defer closeTemporal()
+			res, err := m.SetStatus(ctx, args[0], status)
+			if errors.Is(err, manage.ErrArchived) {
+				return withCode(exitUsage, err)
+			}
+			if err != nil {
+				return notFoundIsUsage(err)
+			}
+			fmt.Fprintf(a.stdout, "campaign %s: %s\n", res.Campaign.Name, res.Campaign.Status)
+			printTrigger(a.stdout, &res.Spec, res.Trigger, time.Now())
+			if status == campaign.StatusActive {
+				late := res.Spec.LateAfter
+				if late <= 0 {
+					late = campaign.DefaultLateAfter
+				}
+				fmt.Fprintf(a.stdout, "sends that fell due during the pause go out now if at most %s late (late_after); older ones are skipped\n",
+					manage.FormatDuration(late))
+			}
+			return nil
+		}),
+	}
+}
+
+// withStore is a RunE that runs fn with the store open.
+func (a *app) withStore(fn func(ctx context.Context, st *store.Store, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		st, err := a.openStore(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return fn(cmd.Context(), st, args)
+	}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tidingsdev/tidings/internal/store"
+)
+
+func newReportCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Report what campaigns did",
+	}
+	cmd.AddCommand(newReportCampaignCmd(a))
+	return cmd
+}
+
+func newReportCampaignCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "campaign NAME",
+		Short: "Per variant and for the holdout: entered, sent, skipped, failed, goal reached, uplift",
+		Long: `Report a campaign per A/B variant and for its holdout (the control group that
+gets nothing): customers entered, messages sent, skipped by reason (no
+consent, suppressed, frequency cap, late after a pause, ...), failed, goal
+reached (the goal event within the goal window after entry, measured alike
+for treatment and holdout) and the conversion rate. The uplift is the
+treatment's conversion rate minus the holdout's, in percentage points.
+
+The same report is GET /v1/campaigns/{name}/results.`,
+		Example: `  tidings report campaign spring-sale-subject-test
+  tidings report campaign spring-winback --json`,
+		Args: exactArgs(1),
+		RunE: a.withStore(func(ctx context.Context, st *store.Store, args []string) error {
+			r, err := st.CampaignResults(ctx, args[0])
+			if err != nil {
+				return notFoundIsUsage(err)
+			}
+			if asJSON {
+				return writeSegmentJSON(a.stdout, r)
+			}
+			printReport(a.stdout, r)
+			return nil
+		}),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printReport(w io.Writer, r store.CampaignReport) {
+	fmt.Fprintf(w, "campaign %s (%s, version %d)\n\n", r.Campaign, r.Status, r.Version)
+	if len(r.Arms) == 0 {
+		fmt.Fprintln(w, "nobody has entered yet")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ARM\tENTERED\tSENT\tSKIPPED\tFAILED\tGOAL REACHED\tCONVERSION\tUPLIFT")
+	for _, a := range r.Arms {
+		name, sent, failed := a.Variant, fmt.Sprint(a.Sent), fmt.Sprint(a.Failed)
+		switch {
+		case a.Holdout:
+			name = "holdout"
+		case name == "":
+			name = "treatment"
+		}
+		uplift := "-"
+		if a.UpliftPoints != nil {
+			uplift = fmt.Sprintf("%+.1f pts", *a.UpliftPoints)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\n", name, a.Entered, sent, skipped(a.Skipped), failed,
+			a.Converted, percent(a.ConversionRate), uplift)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	if r.UpliftPoints == nil {
+		fmt.Fprintln(w, "uplift: needs entries in both the treatment and the holdout (a holdout: N% in the file)")
+		return
+	}
+	fmt.Fprintf(w, "treatment converts at %s, holdout at %s: uplift %+.1f percentage points\n",
+		percent(*r.TreatmentRate), percent(*r.HoldoutRate), *r.UpliftPoints)
+}
+
+// skipped lists skip counts by reason, largest first.
+func skipped(m map[string]int) string {
+	if len(m) == 0 {
+		return "0"
+	}
+	reasons := make([]string, 0, len(m))
+	for k := range m {
+		reasons = append(reasons, k)
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		if m[reasons[i]] != m[reasons[j]] {
+			return m[reasons[i]] > m[reasons[j]]
+		}
+		return reasons[i] < reasons[j]
+	})
+	parts := make([]string, len(reasons))
+	for i, k := range reasons {
+		parts[i] = fmt.Sprintf("%d %s", m[k], k)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func percent(rate float64) string { return fmt.Sprintf("%.1f%%", rate*100) }

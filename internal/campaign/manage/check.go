@@ -1,0 +1,169 @@
+// Package manage is what the campaign commands and the API do with a
+// campaign file beyond parsing it: check it against this installation
+// (templates, saved segments), plan a dry run (audience, holdout, first
+// messages, next firings), apply it (a stored version and its trigger in
+// Temporal) and pause, resume or archive it.
+package manage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/tidingsdev/tidings/internal/campaign"
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/templates"
+)
+
+// Templates is what checks and dry runs need of the template set;
+// *templates.Set implements it.
+type Templates interface {
+	Names() []string
+	Info(name string) (templates.Info, error)
+	Sample(name, locale string) (templates.Data, error)
+	Render(name, locale, channel string, d templates.Data) (templates.Rendered, error)
+}
+
+// Segments looks up saved segments; *store.Store implements it.
+type Segments interface {
+	GetSegment(ctx context.Context, name string) (store.Segment, error)
+}
+
+// saved adapts Segments to campaign.SavedSegments.
+func saved(s Segments) campaign.SavedSegments {
+	return func(ctx context.Context, name string) (string, error) {
+		seg, err := s.GetSegment(ctx, name)
+		return seg.Definition, err
+	}
+}
+
+var missingVar = regexp.MustCompile(`map has no entry for key "([^"]+)"`)
+
+// CheckTemplates checks every message the campaign can send against the
+// template set: the template exists, is meant for customers (not staff),
+// has an SMS body when sent by SMS, and renders in each of its locales with
+// the vars the file gives it, since a campaign's templates get no others.
+// Each problem is located at its line in the file.
+func CheckTemplates(s *campaign.Spec, set Templates) campaign.Errors {
+	var errs campaign.Errors
+	seen := map[string]bool{}
+	add := func(path, format string, args ...any) {
+		e := s.Locate(path, format, args...)
+		if key := e.Error(); !seen[key] {
+			seen[key] = true
+			errs = append(errs, e)
+		}
+	}
+	campaign.Walk(s.Steps, func(st *campaign.Step) {
+		if st.Send == nil {
+			return
+		}
+		base := s.StepPath(st.ID) + ".send"
+		arms := []*campaign.Variant{nil}
+		if n := len(st.Send.Variants); n > 0 {
+			arms = make([]*campaign.Variant, n)
+			for i := range st.Send.Variants {
+				arms[i] = &st.Send.Variants[i]
+			}
+		}
+		for i, v := range arms {
+			r := campaign.Message(s.Name, 1, "", *st, v, 1)
+			at, varsAt := base+".template", base+".vars"
+			if v != nil {
+				arm := fmt.Sprintf("%s.variants[%d]", base, i)
+				varsAt = arm + ".vars"
+				if st.Send.Template == "" || v.Template != st.Send.Template {
+					at = arm + ".template"
+				}
+			}
+			info, err := set.Info(r.Template)
+			if err != nil {
+				add(at, "%q: unknown template; expected one of %s", r.Template, strings.Join(customerTemplates(set), ", "))
+				continue
+			}
+			if info.Internal {
+				add(at, "%q is an internal template (it goes to staff, without an unsubscribe link); expected a customer template", r.Template)
+				continue
+			}
+			if r.Channel == templates.ChannelSMS && !info.SMS {
+				add(at, "%q has no SMS body; expected a template with an SMS variant (see `tidings templates list`) or channel: email", r.Template)
+				continue
+			}
+			if msg := renderProblem(set, info, r.Channel, r.Data); msg != "" {
+				add(varsAt, "%s", msg)
+			}
+		}
+	})
+	return errs
+}
+
+// customerTemplates lists the templates a campaign may send.
+func customerTemplates(set Templates) []string {
+	var out []string
+	for _, n := range set.Names() {
+		if info, err := set.Info(n); err == nil && !info.Internal {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// renderProblem renders a template in each of its locales with exactly the
+// vars a send gives it and describes the first failure, or returns "".
+func renderProblem(set Templates, info templates.Info, channel string, vars map[string]any) string {
+	for _, loc := range info.Locales {
+		d, err := set.Sample(info.Name, loc)
+		if err != nil {
+			return err.Error()
+		}
+		d.Vars = map[string]any{}
+		for k, v := range vars {
+			d.Vars[k] = v
+		}
+		_, err = set.Render(info.Name, loc, channel, d)
+		switch {
+		case err == nil, errors.Is(err, templates.ErrTooLong):
+			continue
+		case missingVar.MatchString(err.Error()):
+			return fmt.Sprintf("template %s uses var %q, which this send does not set; expected vars %s",
+				info.Name, missingVar.FindStringSubmatch(err.Error())[1], strings.Join(info.Vars, ", "))
+		default:
+			return fmt.Sprintf("template %s does not render (%s) with these vars: %v", info.Name, loc, err)
+		}
+	}
+	return ""
+}
+
+// CheckSegments checks that every saved segment the campaign names (its
+// audience, its branch conditions) exists and still parses.
+func CheckSegments(ctx context.Context, s *campaign.Spec, segs Segments) (campaign.Errors, error) {
+	var errs campaign.Errors
+	check := func(cond campaign.Condition, path string) error {
+		if cond.Segment == "" {
+			return nil
+		}
+		_, err := cond.Definition(ctx, saved(segs))
+		var bad campaign.Errors
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			errs = append(errs, s.Locate(path, "%q: no saved segment of that name; save it first with `tidings segments save FILE` (see `tidings segments list`)", cond.Segment))
+		case errors.As(err, &bad):
+			errs = append(errs, s.Locate(path, "saved segment %q no longer parses: %v", cond.Segment, err))
+		case err != nil:
+			return err
+		}
+		return nil
+	}
+	if err := check(s.Audience, "audience.segment"); err != nil {
+		return nil, err
+	}
+	var err error
+	campaign.Walk(s.Steps, func(st *campaign.Step) {
+		if st.Branch != nil && err == nil {
+			err = check(st.Branch.If, s.StepPath(st.ID)+".branch.if.segment")
+		}
+	})
+	return errs, err
+}
