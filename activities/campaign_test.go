@@ -14,6 +14,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
 
@@ -226,5 +227,104 @@ func saveHistory(t *testing.T, c client.Client, run client.WorkflowRun, name str
 	path := filepath.Join("..", "workflows", "testdata", name+".json")
 	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLateFiringIsEnteredAsSkippedAndNeverSentLater runs a batch of a
+// firing resumed long after its pause: the treatment customers are entered
+// and recorded as skipped (late_after_pause) instead of sent, the holdout is
+// counted as usual, and a later pass of the same firing sends nobody.
+func TestLateFiringIsEnteredAsSkippedAndNeverSentLater(t *testing.T) {
+	s, _ := testdb.New(t)
+	sender := &activitiestest.LedgerSender{Store: s}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	acts := activities.NewCampaigns(s, s.Pool(), sender, nil)
+	env.RegisterActivity(acts)
+	ids := customers(t, s, 20, "late")
+	spec, v := applySpec(t, s, `
+name: late-blast
+audience: {match: {tags: late}}
+trigger: {once: {at: "2026-03-02 10:00"}}
+late_after: 6h
+holdout: 20
+goal: {event: purchase}
+steps:
+  - send: {id: news, template: welcome}
+`)
+	held := 0
+	for _, id := range ids {
+		if campaign.HeldOut("late-blast", id, 20) {
+			held++
+		}
+	}
+	batch := func(skipLate bool) activities.CampaignBatchResult {
+		t.Helper()
+		val, err := env.ExecuteActivity(acts.CampaignBatch, activities.CampaignBatchInput{
+			Campaign: "late-blast", Version: v.Version, Spec: *spec, RunKey: "firing-1",
+			At: time.Now().Add(-48 * time.Hour), BatchSize: 50, SkipLate: skipLate,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res activities.CampaignBatchResult
+		if err := val.Get(&res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := batch(true)
+	if res.Entered != 20 || res.HeldOut != held || res.Counts.Skipped != 20-held || res.Counts.Sent != 0 {
+		t.Errorf("late batch %+v, want 20 entered, %d held out, %d skipped, none sent", res, held, 20-held)
+	}
+	if res := batch(false); res.Counts.Sent != 0 || len(sender.Sent()) != 0 {
+		t.Errorf("a later pass of the same firing %+v sent %d messages, want none", res, len(sender.Sent()))
+	}
+	rep, err := s.CampaignResults(t.Context(), "late-blast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range rep.Arms {
+		switch {
+		case a.Holdout && (a.Entered != held || len(a.Skipped) != 0):
+			t.Errorf("holdout arm %+v, want %d entered and nothing skipped", a, held)
+		case !a.Holdout && (a.Entered != 20-held || a.Skipped[activities.SkipLateAfterPause] != 20-held || a.Sent != 0):
+			t.Errorf("treatment arm %+v, want %d entered and skipped as late_after_pause", a, 20-held)
+		}
+	}
+}
+
+// TestLateFiringOfPerCustomerRunsLeavesCustomersNotYetDue: for a campaign
+// that runs per customer, a late pass skips only customers whose local time
+// has passed; the others are left for the runner's next pass.
+func TestLateFiringOfPerCustomerRunsLeavesCustomersNotYetDue(t *testing.T) {
+	s, _ := testdb.New(t)
+	sender := &activitiestest.LedgerSender{Store: s}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	c := activities.NewCampaigns(s, s.Pool(), sender, nil)
+	env.RegisterActivity(c)
+	customers(t, s, 3, "soon")
+	tomorrow := time.Now().Add(36 * time.Hour).UTC().Format("2006-01-02 15:04")
+	spec, v := applySpec(t, s, `
+name: local-steps
+audience: {match: {tags: soon}}
+trigger: {once: {at: "`+tomorrow+`", local: true}}
+steps:
+  - send: {id: hello, template: welcome}
+  - tag: greeted
+`)
+	val, err := env.ExecuteActivity(c.CampaignBatch, activities.CampaignBatchInput{
+		Campaign: "local-steps", Version: v.Version, Spec: *spec, RunKey: "once", At: time.Now(), BatchSize: 10, SkipLate: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res activities.CampaignBatchResult
+	if err := val.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.NotDue != 3 || res.Entered != 0 || res.Counts.Skipped != 0 || res.NextDue.Before(time.Now().Add(24*time.Hour)) {
+		t.Errorf("batch %+v, want all 3 left for later (their local time is tomorrow)", res)
 	}
 }

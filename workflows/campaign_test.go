@@ -364,3 +364,99 @@ steps: [{send: {template: survey_request}}]
 		t.Errorf("purchase routed %+v, want a signal to the run that counts it as its goal", r)
 	}
 }
+
+func TestCampaignOnceLocalWaitsForEachCustomersOwnTime(t *testing.T) {
+	// The runner starts every run when 09:00 first comes round (UTC+14);
+	// this customer in Shanghai gets the message at 09:00 Shanghai time.
+	h := newCampaignHarness(t, "Asia/Shanghai")
+	h.env.SetStartTime(time.Date(2026, 3, 31, 19, 0, 0, 0, time.UTC))
+	h.run(spec(t, `
+name: local-once
+audience: {segment: everyone}
+trigger: {once: {at: "2026-04-01 09:00", local: true}}
+steps:
+  - send: {id: hello, template: welcome}
+  - wait: {duration: 1d}
+  - send: {id: tips, template: tips}
+`))
+	want := []string{"hello email @ Wed 2026-04-01 09:00", "tips email @ Thu 2026-04-02 09:00"}
+	if got := h.timeline(); !slices.Equal(got, want) {
+		t.Errorf("sent %q, want %q", got, want)
+	}
+}
+
+const onceSpec = `
+name: once-blast
+audience: {segment: everyone}
+trigger: {once: {at: "2026-03-02 10:00"}}
+late_after: 6h
+steps:
+  - send: {id: news, template: welcome}
+`
+
+// batchRecorder stands in for CampaignBatch: one page, and a record of
+// how each call was asked to treat late customers.
+func (h *campaignHarness) batchRecorder(calls *[]activities.CampaignBatchInput) {
+	h.env.OnActivity(campaigns.CampaignBatch, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CampaignBatchInput) (activities.CampaignBatchResult, error) {
+			*calls = append(*calls, in)
+			res := activities.CampaignBatchResult{Cursor: "c9", Done: true, Entered: 3}
+			if in.SkipLate {
+				res.Counts.Skipped = 3
+			} else {
+				res.Counts.Sent = 3
+			}
+			return res, nil
+		})
+}
+
+func TestCampaignOncePausedAtItsTimeWaitsForResume(t *testing.T) {
+	h := newCampaignHarness(t, "UTC")
+	h.start("2026-03-02 10:00")
+	h.versions[1], h.current, h.status = spec(t, onceSpec), 1, campaign.StatusPaused
+	var calls []activities.CampaignBatchInput
+	h.batchRecorder(&calls)
+	h.env.RegisterDelayedCallback(func() {
+		if len(calls) != 0 {
+			t.Error("a paused once campaign sent before it was resumed")
+		}
+		h.status = campaign.StatusActive
+	}, 2*time.Hour)
+	h.env.ExecuteWorkflow(CampaignRunner, CampaignRunnerInput{Campaign: "once-blast", Version: 1})
+	var res CampaignRunnerResult
+	h.result(&res)
+	if len(calls) != 1 || calls[0].SkipLate || res.Counts.Sent != 3 || res.Paused {
+		t.Errorf("runner %+v with batches %+v, want one on-time batch after the resume", res, calls)
+	}
+}
+
+func TestCampaignFiringResumedTooLateRecordsTheRestAsSkipped(t *testing.T) {
+	h := newCampaignHarness(t, "UTC")
+	h.start("2026-03-02 10:00")
+	h.versions[1], h.current, h.status = spec(t, onceSpec), 1, campaign.StatusPaused
+	var calls []activities.CampaignBatchInput
+	h.batchRecorder(&calls)
+	// Resumed a day later, well past late_after (6h).
+	h.env.RegisterDelayedCallback(func() { h.status = campaign.StatusActive }, day)
+	h.env.ExecuteWorkflow(CampaignRunner, CampaignRunnerInput{Campaign: "once-blast", Version: 1})
+	var res CampaignRunnerResult
+	h.result(&res)
+	if len(calls) != 1 || !calls[0].SkipLate || !res.SkippedLate || res.Counts.Sent != 0 || res.Counts.Skipped != 3 {
+		t.Errorf("runner %+v with batches %+v, want the rest entered as skipped, none sent", res, calls)
+	}
+}
+
+func TestCampaignScheduledFiringOfAPausedCampaignIsSkipped(t *testing.T) {
+	h := newCampaignHarness(t, "UTC")
+	h.start("2026-03-02 10:00")
+	h.versions[1] = spec(t, strings.Replace(onceSpec, `once: {at: "2026-03-02 10:00"}`, `schedule: {cron: "0 10 * * *"}`, 1))
+	h.current, h.status = 1, campaign.StatusPaused
+	var calls []activities.CampaignBatchInput
+	h.batchRecorder(&calls)
+	h.env.ExecuteWorkflow(CampaignRunner, CampaignRunnerInput{Campaign: "once-blast"})
+	var res CampaignRunnerResult
+	h.result(&res)
+	if !res.Paused || len(calls) != 0 {
+		t.Errorf("runner %+v with batches %+v, want the firing skipped", res, calls)
+	}
+}

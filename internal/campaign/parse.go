@@ -156,6 +156,7 @@ func (p *parser) condition(n *yaml.Node, path string) Condition {
 				p.errorf(n, path, "expected either segment: NAME or match: {...}, not both")
 				return Condition{}
 			}
+			p.at(join(path, "segment"), resolve(n.Content[i+1]))
 			name, ok := p.text(n.Content[i+1], join(path, "segment"))
 			if ok {
 				if err := segment.CheckName(name); err != nil {

@@ -83,6 +83,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top key", base + "colour: red\n", "test.yaml:6:1: colour: unknown key; expected one of name, description, audience"},
 		{"bad name", strings.Replace(base, "name: t", "name: Spring Sale", 1), "test.yaml:1:7: name: \"Spring Sale\": expected lower-case"},
 		{"bad cron", strings.Replace(base, `schedule: {cron: "0 9 * * *"}`, `schedule: {cron: "0 25 * * *"}`, 1), "test.yaml:3:28: trigger.schedule.cron: \"0 25 * * *\": expected five fields"},
+		{"cron both days", strings.Replace(base, `cron: "0 9 * * *"`, `cron: "0 9 13 * 5"`, 1), "test.yaml:3:28: trigger.schedule.cron: \"0 9 13 * 5\": restricts both day-of-month (13) and day-of-week (5)"},
 		{"bad zone", strings.Replace(base, `cron: "0 9 * * *"`, `cron: "0 9 * * *", zone: Mars/Olympus`, 1), "test.yaml:3:47: trigger.schedule.zone: \"Mars/Olympus\": expected an IANA time zone"},
 		{"two triggers", strings.Replace(base, `{schedule: {cron: "0 9 * * *"}}`, `{schedule: {cron: "0 9 * * *"}, event: {type: signup}}`, 1), "test.yaml:3:42: trigger.event: a campaign has one trigger"},
 		{"event without type", strings.Replace(base, `{schedule: {cron: "0 9 * * *"}}`, `{event: {where: {a: 1}}}`, 1), "test.yaml:3:18: trigger.event.type: is required"},
@@ -201,5 +202,24 @@ func TestMessageKeysAndVariants(t *testing.T) {
 	}
 	if plain := Message("spring", 3, "c1", st, nil, 1); plain.Step != "offer" || plain.Data["discount_percent"] != 10 {
 		t.Errorf("request %+v", plain)
+	}
+}
+
+func TestLocatePointsAtWhereAPathIsWritten(t *testing.T) {
+	s, err := Parse([]byte(valid), "spring.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.StepPath("3.then.1"); got != "steps[2].branch.then[0]" {
+		t.Fatalf("StepPath(3.then.1) = %q", got)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{"steps[2].branch.then[0].send.template", "spring.yaml:18:28: steps[2].branch.then[0].send.template: x"},
+		{"steps[0].send.vars", "spring.yaml:13:11: steps[0].send.vars: x"}, // not written: the send it belongs to
+		{"trigger.schedule.zone", "spring.yaml:8:42: trigger.schedule.zone: x"},
+	} {
+		if got := s.Locate(tc.path, "x").Error(); got != tc.want {
+			t.Errorf("Locate(%s) = %q, want %q", tc.path, got, tc.want)
+		}
 	}
 }

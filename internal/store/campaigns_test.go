@@ -61,6 +61,9 @@ func TestCampaignStatus(t *testing.T) {
 	if err != nil || c.Status != "paused" || c.PausedAt == nil || !c.PausedAt.Equal(t0) {
 		t.Fatalf("pause: %+v, %v", c, err)
 	}
+	if live, err := s.LiveCampaigns(ctx); err != nil || len(live) != 1 || live[0].Status != "paused" || live[0].Version != 1 {
+		t.Errorf("live campaigns %+v, %v; want spring version 1, paused (its runs still hear their events)", live, err)
+	}
 	c, err = s.SetCampaignStatus(ctx, "spring", "active", t0.Add(time.Hour))
 	if err != nil || c.Status != "active" || c.ResumedAt == nil || !c.ResumedAt.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("resume: %+v, %v", c, err)
@@ -169,6 +172,16 @@ func TestCampaignResultsByVariantAndHoldout(t *testing.T) {
 	if err := s.RecordCampaignSkip(ctx, "spring", campaignCustomer(t, s, "b1"), 1, "announce", "urgent", "late_after_pause"); err != nil {
 		t.Fatal(err)
 	}
+	// A later step that is not split counts for the arm the customer is in.
+	a1 := campaignCustomer(t, s, "a1")
+	thanks, _, err := s.ReserveMessage(ctx, store.Message{ID: uuid.NewString(), IdempotencyKey: "campaign/spring/1/" + a1 + "/thanks/1",
+		CustomerID: a1, Journey: "campaign/spring", Step: "thanks", Channel: "email", Template: "survey_thanks", Topic: "marketing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteMessage(ctx, thanks.ID, store.Outcome{Status: store.StatusSent}); err != nil {
+		t.Fatal(err)
+	}
 
 	rep, err := s.CampaignResults(ctx, "spring")
 	if err != nil {
@@ -182,8 +195,17 @@ func TestCampaignResultsByVariantAndHoldout(t *testing.T) {
 		}
 		byArm[key] = a
 	}
-	if a := byArm["calm"]; a.Entered != 2 || a.Converted != 1 || a.Sent != 2 {
-		t.Errorf("calm %+v, want 2 entered, 1 converted, 2 sent", a)
+	if a := byArm["calm"]; a.Entered != 2 || a.Converted != 1 || a.Sent != 3 || a.ConversionRate != 0.5 || a.UpliftPoints == nil || *a.UpliftPoints != 25 {
+		t.Errorf("calm %+v, want 2 entered, 1 converted (50%%, 25 points over the holdout), 3 sent", a)
+	}
+	if _, ok := byArm[""]; ok || len(rep.Arms) != 3 {
+		t.Errorf("arms %+v, want calm, urgent and holdout only", rep.Arms)
+	}
+	if a := byArm["urgent"]; a.UpliftPoints == nil || *a.UpliftPoints != -25 {
+		t.Errorf("urgent %+v, want 25 points below the holdout", a)
+	}
+	if rep.Status != "active" || rep.Version != 1 || rep.UpliftPoints == nil || *rep.UpliftPoints != 0 || *rep.TreatmentRate != 0.25 {
+		t.Errorf("report %+v, want active version 1 with 25%% treatment vs 25%% holdout", rep)
 	}
 	if a := byArm["urgent"]; a.Entered != 2 || a.Failed != 1 || a.Skipped["no_consent"] != 1 || a.Skipped["late_after_pause"] != 1 {
 		t.Errorf("urgent %+v, want 1 failed, skipped no_consent and late_after_pause", a)

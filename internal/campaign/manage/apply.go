@@ -324,6 +324,8 @@ func (m *Manager) ensureRunner(ctx context.Context, c store.Campaign, t Trigger)
 		TaskQueue:             m.taskQueue,
 		StartDelay:            max(t.StartsAt.Sub(m.now()), 0),
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		// Tell "already waiting or done" from "started now".
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}, workflows.CampaignRunnerWorkflow, workflows.CampaignRunnerInput{Campaign: c.Name, Version: c.CurrentVersion})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
