@@ -2,7 +2,9 @@ package router_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/temporaltest"
 
+	"github.com/tidingsdev/tidings/internal/campaign"
 	"github.com/tidingsdev/tidings/internal/router"
 	"github.com/tidingsdev/tidings/internal/router/routertest"
 	"github.com/tidingsdev/tidings/internal/store"
@@ -187,4 +190,120 @@ func routedCount(t *testing.T, reg *prometheus.Registry, journey, outcome string
 		}
 	}
 	return 0
+}
+
+// applyCampaign stores a campaign file as the campaign's next version.
+func (e env) applyCampaign(t *testing.T, src string) {
+	t.Helper()
+	s, err := campaign.Parse([]byte(src), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(s)
+	if _, _, err := e.store.ApplyCampaign(t.Context(), "", s.Trigger.Kind, store.CampaignVersion{Campaign: s.Name, Source: src, Spec: raw}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const npsCampaign = `name: nps
+audience: {match: {tags: buyer}}
+trigger: {event: {type: order_delivered}}
+goal: {event: purchase}
+steps:
+  - wait: {duration: 1d}
+  - send: {template: survey_request, vars: {survey: nps}}
+`
+
+func TestEventTriggeredCampaignStartsRunsThatHearTheirEvents(t *testing.T) {
+	e := newEnv(t)
+	e.applyCampaign(t, npsCampaign)
+	r := router.New(e.store, e.temporal, router.Options{TaskQueue: taskQueue, CampaignsTTL: time.Nanosecond})
+	run := workflows.CampaignRunID("nps", e.customer)
+	if _, err := e.post(t, r, "delivered-1", "order_delivered"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.post(t, r, "buy-1", workflows.EventPurchase); err != nil {
+		t.Fatal(err)
+	}
+	if got := routertest.Heard(t, e.temporal, run, 2); !slices.Equal(got, []string{"delivered-1", "buy-1"}) {
+		t.Fatalf("campaign run heard %v, want the delivery that started it, then the purchase (its goal)", got)
+	}
+	if n := routertest.Runs(t, e.temporal, run); n != 1 {
+		t.Errorf("campaign run started %d times, want 1", n)
+	}
+
+	// Paused: a delivery starts no run; the run under way still hears.
+	if _, err := e.store.SetCampaignStatus(t.Context(), "nps", campaign.StatusPaused, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := e.store.UpsertCustomer(t.Context(), store.CustomerInput{ExternalID: "C-2", Email: testdb.String("bo@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.store.RecordEvent(t.Context(), store.EventInput{EventID: "delivered-2", CustomerID: other.ID, Type: "order_delivered", OccurredAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Route(t.Context(), rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := e.temporal.DescribeWorkflowExecution(ctx, workflows.CampaignRunID("nps", other.ID), ""); err == nil {
+		t.Error("a delivery started a run of a paused campaign")
+	}
+	if _, err := e.post(t, r, "buy-2", workflows.EventPurchase); err != nil {
+		t.Fatal(err)
+	}
+	if got := routertest.Heard(t, e.temporal, run, 3); len(got) != 3 {
+		t.Errorf("run of the paused campaign heard %v, want its goal event too", got)
+	}
+
+	// Erasure cancels campaign runs too.
+	if err := r.CancelJourneys(t.Context(), e.customer); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		d, err := e.temporal.DescribeWorkflowExecution(ctx, run, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.WorkflowExecutionInfo.Status == enums.WORKFLOW_EXECUTION_STATUS_CANCELED {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("campaign run status %v after erasure, want canceled", d.WorkflowExecutionInfo.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// countingCampaigns counts how often the router reads the live campaigns.
+type countingCampaigns struct {
+	*store.Store
+	reads atomic.Int32
+}
+
+func (c *countingCampaigns) LiveCampaigns(ctx context.Context) ([]store.LiveCampaign, error) {
+	c.reads.Add(1)
+	return c.Store.LiveCampaigns(ctx)
+}
+
+func TestLiveCampaignsAreReadOncePerTTL(t *testing.T) {
+	e := newEnv(t)
+	e.applyCampaign(t, npsCampaign)
+	src := &countingCampaigns{Store: e.store}
+	r := router.New(e.store, e.temporal, router.Options{TaskQueue: taskQueue, Campaigns: src, CampaignsTTL: time.Hour})
+	for _, id := range []string{"d-1", "p-1", "p-2", "ticket-1"} {
+		typ := map[byte]string{'d': "order_delivered", 'p': workflows.EventPurchase, 't': workflows.EventTicketClosed}[id[0]]
+		if _, err := e.post(t, r, id, typ); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := src.reads.Load(); n != 1 {
+		t.Errorf("live campaigns read %d times for 4 events, want once", n)
+	}
+	if got := routertest.Heard(t, e.temporal, workflows.CampaignRunID("nps", e.customer), 3); len(got) != 3 {
+		t.Errorf("campaign run heard %v, want the delivery and both purchases", got)
+	}
 }

@@ -26,9 +26,10 @@ type Input struct {
 	Trigger    workflows.Event `json:"trigger"`
 }
 
-// Register adds a recording workflow under each per-customer journey name.
+// Register adds a recording workflow under each per-customer journey name
+// and the campaign run's.
 func Register(r worker.Registry) {
-	for _, name := range []string{workflows.OnboardingWorkflow, workflows.WinbackWorkflow, workflows.SurveyWorkflow} {
+	for _, name := range []string{workflows.OnboardingWorkflow, workflows.WinbackWorkflow, workflows.SurveyWorkflow, workflows.CampaignRunWorkflow} {
 		r.RegisterWorkflowWithOptions(recordingJourney, workflow.RegisterOptions{Name: name})
 	}
 }
