@@ -1,0 +1,372 @@
+// Package devstack runs everything `tidings dev` starts in one process: the
+// database schema, an embedded durable Temporal server with its Web UI, the
+// mail and SMS catcher, the worker, the outbox router, the HTTP API with the
+// catcher's pages, the default schedules and, on request, the demo company.
+// cmd/tidings builds the send path from configuration and hands it in; the
+// rest is wired here, so the dev command and its tests start the same stack.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/tidingsdev/tidings/internal/api"
+	"github.com/tidingsdev/tidings/internal/catcher"
+	"github.com/tidingsdev/tidings/internal/demo"
+	"github.com/tidingsdev/tidings/internal/devserver"
+	"github.com/tidingsdev/tidings/internal/router"
+	"github.com/tidingsdev/tidings/internal/schedules"
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/token"
+	"github.com/tidingsdev/tidings/worker"
+	"github.com/tidingsdev/tidings/workflows"
+)
+
+// Defaults of the dev stack's own listeners (the API's address comes from
+// TIDINGS_API_ADDR).
+const (
+	DefaultTemporalPort = devserver.DefaultFrontendPort
+	DefaultUIPort       = 8233
+	DefaultSMTPAddr     = "127.0.0.1:1025"
+	// CatcherPath is where the catcher's pages are mounted on the API.
+	CatcherPath = "/dev"
+	// apiKeyFile keeps the dev API key in the data dir across restarts.
+	apiKeyFile = "api-key"
+)
+
+// Options configure Start.
+type Options struct {
+	// DatabaseURL is the application database; it is created and migrated
+	// when missing.
+	DatabaseURL string
+	// DataDir holds Temporal's SQLite file and the dev API key.
+	DataDir string
+	// Persistence is devserver.SQLite (default) or devserver.Postgres, which
+	// keeps Temporal's data in databases beside DatabaseURL's.
+	Persistence string
+	// TemporalPort and UIPort: 0 picks a free port; NoUI turns the Web UI
+	// off.
+	TemporalPort, UIPort int
+	NoUI                 bool
+	Namespace, TaskQueue string
+	// APIAddr is where the HTTP API (and the catcher's pages) listen.
+	APIAddr string
+	// SMTPAddr is where the catcher's SMTP server listens ("" when mail goes
+	// to a real server instead).
+	SMTPAddr string
+	Log      *slog.Logger
+}
+
+// Stack is a started dev stack: store, catcher, API listener, Temporal.
+// Run starts the rest and blocks; Close releases everything.
+type Stack struct {
+	opt      Options
+	store    *store.Store
+	inbox    *catcher.Inbox
+	smtp     *catcher.SMTPServer
+	apiLn    net.Listener
+	temporal *devserver.Server
+	client   client.Client
+	apiKey   string
+	log      *slog.Logger
+}
+
+// Start migrates the database, opens the catcher and the API listener, and
+// starts the embedded Temporal server. On error everything started is
+// stopped again.
+func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
+	if opt.Log == nil {
+		return nil, errors.New("devstack: Log is required")
+	}
+	if opt.TemporalPort == 0 {
+		opt.TemporalPort = devserver.AnyPort
+	}
+	if opt.UIPort == 0 {
+		opt.UIPort = devserver.AnyPort
+	}
+	if opt.DataDir == "" {
+		opt.DataDir = devserver.DefaultDataDir
+	}
+	s := &Stack{opt: opt, log: opt.Log, inbox: catcher.NewInbox(0)}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := os.MkdirAll(opt.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if s.store, err = openStore(ctx, opt.DatabaseURL); err != nil {
+		return nil, err
+	}
+	if s.apiKey, err = ensureAPIKey(ctx, s.store, filepath.Join(opt.DataDir, apiKeyFile)); err != nil {
+		return nil, err
+	}
+	if opt.SMTPAddr != "" {
+		if s.smtp, err = catcher.ListenSMTP(opt.SMTPAddr, s.inbox, opt.Log); err != nil {
+			return nil, fmt.Errorf("mail catcher: %w (set --smtp-addr or TIDINGS_SMTP_URL)", err)
+		}
+	}
+	if s.apiLn, err = net.Listen("tcp", opt.APIAddr); err != nil {
+		return nil, fmt.Errorf("HTTP API: listen on %s: %w (set TIDINGS_API_ADDR)", opt.APIAddr, err)
+	}
+	uiPort := opt.UIPort
+	if opt.NoUI {
+		uiPort = 0
+	}
+	s.temporal, err = devserver.Start(ctx, devserver.Options{
+		DataDir: opt.DataDir, Persistence: opt.Persistence, PostgresURL: opt.DatabaseURL,
+		FrontendPort: opt.TemporalPort, UIPort: uiPort, Namespace: opt.Namespace, Logger: opt.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.client, err = client.DialContext(ctx, client.Options{
+		HostPort: s.temporal.FrontendHostPort(), Namespace: s.temporal.Namespace(), Logger: sdklog.NewStructuredLogger(opt.Log),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to the embedded Temporal server: %w", err)
+	}
+	return s, nil
+}
+
+// openStore creates the database if missing and applies pending migrations.
+func openStore(ctx context.Context, dsn string) (*store.Store, error) {
+	if err := store.EnsureDatabase(ctx, dsn); err != nil {
+		return nil, fmt.Errorf("%w (is PostgreSQL running? set TIDINGS_DATABASE_URL)", err)
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return st, nil
+}
+
+// ensureAPIKey returns the dev API key kept in path, creating a new one when
+// the file is missing or its key is not in this database.
+func ensureAPIKey(ctx context.Context, st *store.Store, path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		secret := strings.TrimSpace(string(b))
+		if _, err := st.AuthenticateAPIKey(ctx, secret); err == nil {
+			return secret, nil
+		}
+	}
+	_, secret, err := st.CreateAPIKey(ctx, "tidings dev")
+	if err != nil {
+		return "", fmt.Errorf("create the dev API key: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("keep the dev API key in %s: %w", path, err)
+	}
+	return secret, nil
+}
+
+// Store is the application database.
+func (s *Stack) Store() *store.Store { return s.store }
+
+// Client is a client of the embedded Temporal server.
+func (s *Stack) Client() client.Client { return s.client }
+
+// Inbox holds every caught message.
+func (s *Stack) Inbox() *catcher.Inbox { return s.inbox }
+
+// APIKey is the dev API key (also in DataDir/api-key).
+func (s *Stack) APIKey() string { return s.apiKey }
+
+// APIURL is the HTTP API's base URL.
+func (s *Stack) APIURL() string { return "http://" + s.apiLn.Addr().String() }
+
+// CatcherURL is the page listing caught mail and SMS.
+func (s *Stack) CatcherURL() string { return s.APIURL() + CatcherPath + "/" }
+
+// SMTPURL is the catcher's SMTP URL for the send path, "" when there is no
+// SMTP catcher.
+func (s *Stack) SMTPURL() string {
+	if s.smtp == nil {
+		return ""
+	}
+	return "smtp://" + s.smtp.Addr() + "?tls=none"
+}
+
+// SMSBaseURL is the catcher's Twilio-compatible endpoint for the SMS client.
+func (s *Stack) SMSBaseURL() string { return s.APIURL() + CatcherPath + "/sms" }
+
+// TemporalAddress is the embedded frontend's host:port.
+func (s *Stack) TemporalAddress() string { return s.temporal.FrontendHostPort() }
+
+// RunOptions are what Run needs beyond the stack itself.
+type RunOptions struct {
+	// Deps are the journey activities' dependencies, built by the caller
+	// around the send path.
+	Deps   worker.Deps
+	Worker worker.Options
+	Signer *token.Signer
+	// DefaultRegion parses phone numbers posted without a country code.
+	DefaultRegion string
+	// OutboxInterval is how often unrouted events are retried (default 2s).
+	OutboxInterval time.Duration
+	// Demo, when set, loads the demo company and runs its scenario once
+	// everything is up; its journeys get the demo's shortened waits.
+	Demo *demo.Options
+	// Banner describes the stack for the newcomer; it is written to Out
+	// once everything listens. MailTo says where mail goes when it is not
+	// the catcher.
+	Out        io.Writer
+	MailTo     string
+	QuietHours string
+}
+
+// Run starts the worker, the outbox router, the default schedules and the
+// HTTP API, writes the banner, runs the demo when asked, and serves until
+// ctx ends; then it stops taking work and returns once everything stopped.
+// Call Close afterwards.
+func (s *Stack) Run(ctx context.Context, ro RunOptions) error {
+	if ro.Out == nil {
+		ro.Out = io.Discard
+	}
+	if ro.OutboxInterval <= 0 {
+		ro.OutboxInterval = 2 * time.Second
+	}
+	queue := s.opt.TaskQueue
+	var params workflows.Params
+	if ro.Demo != nil {
+		params = demo.Params()
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	r := router.New(s.store, s.client, router.Options{TaskQueue: queue, Params: params, Log: s.log, Metrics: router.NewMetrics(reg)})
+	ro.Worker.TaskQueue, ro.Worker.Logger = queue, s.log
+	w, err := worker.New(s.client, ro.Deps, ro.Worker)
+	if err != nil {
+		return err
+	}
+	if created, err := schedules.EnsureDefaults(ctx, s.client.ScheduleClient(), queue); err != nil {
+		return fmt.Errorf("default schedules: %w", err)
+	} else if len(created) > 0 {
+		s.log.Info("default schedules created", "schedules", created)
+	}
+	srv := api.New(api.Deps{Store: s.store, Router: r, Signer: ro.Signer, Log: s.log, Registry: reg},
+		api.Options{DefaultRegion: ro.DefaultRegion, Dev: catcher.NewHandler(s.inbox, CatcherPath, s.log)})
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	fail := func(err error) {
+		if err != nil {
+			errs <- err
+			cancel()
+		}
+	}
+	wg.Go(func() { fail(w.Run(ctx)) })
+	wg.Go(func() { r.Run(ctx, ro.OutboxInterval) })
+	wg.Go(func() { fail(api.Serve(ctx, s.apiLn, srv, 5*time.Second, s.log)) })
+	s.banner(ro)
+	if ro.Demo != nil {
+		wg.Go(func() {
+			d := demo.Deps{Store: s.store, Router: r, Temporal: s.client, TaskQueue: queue, Out: ro.Out}
+			if _, err := demo.Run(ctx, d, *ro.Demo); err != nil && ctx.Err() == nil {
+				s.log.Error("demo stopped", "err", err)
+				fmt.Fprintf(ro.Out, "demo: stopped: %v\n", err)
+				return
+			}
+			if ctx.Err() == nil {
+				fmt.Fprintf(ro.Out, "demo: watch the mail arrive at %s\n", s.CatcherURL())
+			}
+		})
+	}
+	<-ctx.Done()
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// Close stops the Temporal server and the catcher and closes the database.
+// State stays in the data dir and the database.
+func (s *Stack) Close() {
+	if s.client != nil {
+		s.client.Close()
+	}
+	if s.temporal != nil {
+		s.temporal.Stop()
+	}
+	if s.apiLn != nil {
+		_ = s.apiLn.Close()
+	}
+	if s.smtp != nil {
+		if err := s.smtp.Close(); err != nil {
+			s.log.Warn("close mail catcher", "err", err)
+		}
+	}
+	if s.store != nil {
+		s.store.Close()
+	}
+}
+
+// banner tells the newcomer where everything is.
+func (s *Stack) banner(ro RunOptions) {
+	mail := "mail goes to " + redact(ro.MailTo) + " (TIDINGS_SMTP_URL)"
+	if s.smtp != nil {
+		mail = "SMTP catcher on " + s.smtp.Addr()
+	}
+	quiet := ro.QuietHours
+	if quiet == "" {
+		quiet = "none"
+	}
+	ui := s.temporal.UIURL()
+	if ui == "" {
+		ui = "off"
+	}
+	temporalData := filepath.Join(s.opt.DataDir, "temporal.db") + " (SQLite)"
+	if s.temporal.Persistence() == devserver.Postgres {
+		temporalData = "PostgreSQL, beside the application database"
+	}
+	fmt.Fprintf(ro.Out, `
+Tidings dev is running. Ctrl-C stops it; journeys, timers and data survive a restart.
+
+  HTTP API      %[1]s/v1  (OpenAPI %[1]s/v1/openapi.json)
+  API key       %[2]s  (kept in %[3]s)
+  Mail and SMS  %[4]s  (%[5]s)
+  Quiet hours   %[12]s in each customer's zone (TIDINGS_QUIET_HOURS)
+  Temporal UI   %[6]s
+  Temporal      %[7]s  namespace %[8]s, task queue %[9]s
+  Database      %[10]s
+  Temporal data %[11]s
+
+Try it:
+  curl -X PUT %[1]s/v1/customers/ada -H 'Authorization: Bearer %[2]s' \
+    -d '{"email":"ada@example.com","first_name":"Ada","time_zone":"Europe/London"}'
+  curl -X POST %[1]s/v1/events -H 'Authorization: Bearer %[2]s' \
+    -d '{"event_id":"signup-ada","customer":"ada","type":"signup"}'
+
+`, s.APIURL(), s.apiKey, filepath.Join(s.opt.DataDir, apiKeyFile), s.CatcherURL(), mail, ui,
+		s.TemporalAddress(), s.temporal.Namespace(), s.opt.TaskQueue, redact(s.opt.DatabaseURL), temporalData, quiet)
+}
+
+// redact hides a password in a database URL.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
