@@ -624,15 +624,18 @@ type LiveCampaign struct {
 }
 
 // CampaignRoutes is the campaigns' part of the routing table: an event
-// starts a run of each active event-triggered campaign whose trigger it
+// starts a run of each live event-triggered campaign whose trigger it
 // matches (the run itself checks audience and entry rule), and is signalled
-// to the customer's runs that wait for it or count it as their goal.
+// to the customer's runs that wait for it or count it as their goal. A
+// paused campaign's runs start too and wait at their first send, so on
+// resume what fell due during the pause is sent, or skipped when it is more
+// than late_after old, exactly as for runs that were under way.
 func CampaignRoutes(customerID string, e Event, live []LiveCampaign) []Route {
 	var out []Route
 	for _, lc := range live {
 		r := Route{Journey: campaign.Journey(lc.Name), WorkflowID: CampaignRunID(lc.Name, customerID), WorkflowType: CampaignRunWorkflow}
 		t := lc.Spec.Trigger
-		if lc.Status == campaign.StatusActive && t.Kind == campaign.TriggerEvent && t.Event == e.Type && campaign.Matches(t.Where, e.Properties) {
+		if lc.Status != campaign.StatusArchived && t.Kind == campaign.TriggerEvent && t.Event == e.Type && campaign.Matches(t.Where, e.Properties) {
 			r.StartIfAbsent = true
 			r.Start = CampaignRunInput{Campaign: lc.Name, Version: lc.Version, Spec: lc.Spec, CustomerID: customerID, Trigger: e}
 			out = append(out, r)

@@ -351,8 +351,13 @@ steps: [{send: {template: survey_request}}]
 `)},
 	}
 	routes := CampaignRoutes("c1", Event{Type: "order_delivered", Properties: map[string]any{"country": "DE"}}, live)
-	if len(routes) != 1 || !routes[0].StartIfAbsent || routes[0].WorkflowID != "campaign/nps/c1" {
-		t.Fatalf("routes %+v, want one start of nps (a paused campaign starts nobody)", routes)
+	if len(routes) != 2 || !routes[0].StartIfAbsent || routes[0].WorkflowID != "campaign/nps/c1" || !routes[1].StartIfAbsent {
+		t.Fatalf("routes %+v, want starts of nps and of paused-nps (whose run waits for resume at its first send)", routes)
+	}
+	archived := []LiveCampaign{live[0]}
+	archived[0].Status = campaign.StatusArchived
+	if r := CampaignRoutes("c1", Event{Type: "order_delivered", Properties: map[string]any{"country": "DE"}}, archived); len(r) != 0 {
+		t.Errorf("archived campaign routed %+v, want nothing", r)
 	}
 	if in := routes[0].Start.(CampaignRunInput); in.Version != 4 || in.CustomerID != "c1" {
 		t.Errorf("start input %+v, want version 4 for c1", in)

@@ -39,14 +39,15 @@ version they started with. Results: tidings report campaign NAME.`,
 		newCampaignsShowCmd(a),
 		newCampaignsStatusCmd(a, "pause", campaign.StatusPaused,
 			"Stop a campaign from sending until it is resumed",
-			`Pause a campaign: its schedule stops firing, events start no new runs, and
-runs under way wait at their next send. Nothing is lost; resume continues.`),
+			`Pause a campaign: it sends nothing. Its schedule stops firing, and runs (those
+under way and those events start meanwhile) wait at their next send.`),
 		newCampaignsStatusCmd(a, "resume", campaign.StatusActive,
 			"Let a paused campaign send again, skipping sends that are now stale",
 			`Resume a paused campaign. A send that fell due during the pause goes out now
 if it is at most the campaign's late_after old (default 12h); older ones are
 skipped and counted in the report as late_after_pause, so customers are not
-flooded with stale messages.`),
+flooded with stale messages. Of the schedule firings the pause missed, the
+latest runs now if it is at most late_after old; the others are skipped.`),
 		newCampaignsStatusCmd(a, "archive", campaign.StatusArchived,
 			"Retire a campaign: delete its schedule and end its runs",
 			`Archive a campaign: its schedule is deleted, a once campaign that has not
@@ -457,6 +458,12 @@ func newCampaignsStatusCmd(a *app, use, status, short, long string) *cobra.Comma
 				}
 				fmt.Fprintf(a.stdout, "sends that fell due during the pause go out now if at most %s late (late_after); older ones are skipped\n",
 					manage.FormatDuration(late))
+				switch n := len(res.Missed); {
+				case n > 0 && !res.CaughtUp.IsZero():
+					fmt.Fprintf(a.stdout, "missed firings: %d; the latest (%s) runs now, the rest are skipped\n", n, res.CaughtUp.Format(timeLayout))
+				case n > 0:
+					fmt.Fprintf(a.stdout, "missed firings: %d, all more than late_after ago: skipped\n", n)
+				}
 			}
 			return nil
 		}),

@@ -65,9 +65,20 @@ type Manager struct {
 	now       func() time.Time
 }
 
+// Option adjusts a Manager.
+type Option func(*Manager)
+
+// WithClock sets the clock pauses, resumes and once times are read by
+// (default time.Now); tests move it.
+func WithClock(now func() time.Time) Option { return func(m *Manager) { m.now = now } }
+
 // New returns a Manager that starts campaign workflows on taskQueue.
-func New(s Store, t Temporal, taskQueue string) *Manager {
-	return &Manager{store: s, temporal: t, taskQueue: taskQueue, now: time.Now}
+func New(s Store, t Temporal, taskQueue string, opts ...Option) *Manager {
+	m := &Manager{store: s, temporal: t, taskQueue: taskQueue, now: time.Now}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
 }
 
 // Trigger is the state of a campaign's trigger after an operation.
@@ -137,15 +148,22 @@ type Changed struct {
 	Campaign store.Campaign `json:"campaign"`
 	Spec     campaign.Spec  `json:"-"`
 	Trigger  Trigger        `json:"trigger"`
+	// Missed lists the schedule firings that fell in the pause; on resume
+	// the latest runs now if it is at most late_after old (CaughtUp), the
+	// others are skipped.
+	Missed   []time.Time `json:"missed,omitempty"`
+	CaughtUp time.Time   `json:"caught_up,omitzero"`
 }
 
 // SetStatus pauses (campaign.StatusPaused), resumes (StatusActive) or
 // archives a campaign and its trigger. A paused campaign sends nothing: its
-// schedule is paused, event triggers start no runs, and runs wait at their
-// next send. On resume, a send that fell due more than the campaign's
-// late_after ago is skipped and recorded rather than sent late. Archiving
-// deletes the schedule, stops a once runner and ends runs at their next
-// send. Unknown campaigns are store.ErrNotFound.
+// schedule is paused, and runs (those under way and those events start
+// meanwhile) wait at their next send. On resume, a send that fell due more
+// than the campaign's late_after ago is skipped and recorded rather than
+// sent late; of the schedule firings the pause missed, the latest runs now
+// if it is at most late_after old. Archiving deletes the schedule, stops a
+// once runner and ends runs at their next send. Unknown campaigns are
+// store.ErrNotFound.
 func (m *Manager) SetStatus(ctx context.Context, name, status string) (Changed, error) {
 	c, err := m.store.GetCampaign(ctx, name)
 	if err != nil {
@@ -162,6 +180,8 @@ func (m *Manager) SetStatus(ctx context.Context, name, status string) (Changed, 
 	if err := json.Unmarshal(v.Spec, &s); err != nil {
 		return Changed{}, fmt.Errorf("campaign %s version %d: %w", name, v.Version, err)
 	}
+	pausedAt := c.PausedAt
+	resuming := c.Status == campaign.StatusPaused && status == campaign.StatusActive
 	if c, err = m.store.SetCampaignStatus(ctx, name, status, m.now()); err != nil {
 		return Changed{}, err
 	}
@@ -169,7 +189,44 @@ func (m *Manager) SetStatus(ctx context.Context, name, status string) (Changed, 
 	if err != nil {
 		return Changed{}, fmt.Errorf("campaign %s is %s; its trigger is not yet (run the command again): %w", name, status, err)
 	}
-	return Changed{Campaign: c, Spec: s, Trigger: t}, nil
+	out := Changed{Campaign: c, Spec: s, Trigger: t}
+	if resuming && pausedAt != nil && s.Trigger.Kind == campaign.TriggerSchedule {
+		if err := m.catchUp(ctx, &out, *pausedAt); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// catchUp lists the firings a paused schedule missed and runs the latest
+// now when it is at most late_after old, so a short pause across a firing
+// delays it instead of losing it, and a long one does not send stale news.
+func (m *Manager) catchUp(ctx context.Context, ch *Changed, pausedAt time.Time) error {
+	now := m.now()
+	sched, err := campaign.ParseCron(ch.Spec.Trigger.Cron)
+	if err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(orUTC(ch.Spec.Trigger.Zone))
+	if err != nil {
+		return err
+	}
+	for at := sched.Next(pausedAt.In(loc)); !at.IsZero() && !at.After(now) && len(ch.Missed) < 1000; at = sched.Next(at) {
+		ch.Missed = append(ch.Missed, at)
+	}
+	if len(ch.Missed) == 0 {
+		return nil
+	}
+	last := ch.Missed[len(ch.Missed)-1]
+	if now.Sub(last) > lateAfter(&ch.Spec) {
+		return nil
+	}
+	id := workflows.CampaignScheduleID(ch.Campaign.Name)
+	if err := m.temporal.ScheduleClient().GetHandle(ctx, id).Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		return fmt.Errorf("run the firing of %s missed during the pause: %w", last.Format(time.RFC3339), err)
+	}
+	ch.CaughtUp = last
+	return nil
 }
 
 // sync brings the campaign's trigger in Temporal in step with its current

@@ -29,6 +29,53 @@ func TestTriggersFollowTheCampaign(t *testing.T) {
 	c := srv.GetDefaultClient()
 	t.Run("schedule", func(t *testing.T) { scheduleTrigger(t, c) })
 	t.Run("once", func(t *testing.T) { onceTrigger(t, c) })
+	t.Run("resume catches up a fresh missed firing", func(t *testing.T) { resumeCatchUp(t, c) })
+}
+
+func resumeCatchUp(t *testing.T, c client.Client) {
+	st, _ := testdb.New(t)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	now := time.Date(2026, 3, 2, 8, 0, 0, 0, berlin) // Monday, an hour before the firing
+	m := manage.New(st, c, "manage-test", manage.WithClock(func() time.Time { return now }))
+	for _, tc := range []struct {
+		name     string
+		pause    time.Duration
+		caughtUp bool
+	}{
+		{"short", 2 * time.Hour, true},  // resumed at 10:00: the 09:00 firing runs now
+		{"long", 26 * time.Hour, false}, // resumed Tuesday 10:00: more than late_after (12h) late
+	} {
+		src := strings.Replace(weekly, "name: weekly", "name: "+tc.name, 1)
+		if _, err := m.Apply(t.Context(), parse(t, src), src); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.SetStatus(t.Context(), tc.name, campaign.StatusPaused); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(tc.pause)
+		res, err := m.SetStatus(t.Context(), tc.name, campaign.StatusActive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Missed) != 1 || !res.Missed[0].Equal(time.Date(2026, 3, 2, 9, 0, 0, 0, berlin)) || res.CaughtUp.IsZero() != !tc.caughtUp {
+			t.Errorf("%s pause: missed %v, caught up %v; want Monday 09:00 missed, caught up %v", tc.name, res.Missed, res.CaughtUp, tc.caughtUp)
+		}
+		// The schedule takes a trigger asynchronously: wait for the run.
+		runs := 0
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			d, err := c.ScheduleClient().GetHandle(t.Context(), "campaign/"+tc.name).Describe(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if runs = len(d.Info.RecentActions); runs > 0 || !tc.caughtUp || time.Now().After(deadline) {
+				break
+			}
+		}
+		if want := map[bool]int{true: 1, false: 0}[tc.caughtUp]; runs != want {
+			t.Errorf("%s pause: schedule ran %d times on resume, want %d", tc.name, runs, want)
+		}
+		now = time.Date(2026, 3, 2, 8, 0, 0, 0, berlin)
+	}
 }
 
 const weekly = `name: weekly

@@ -42,7 +42,7 @@ func TestCheckTemplatesTable(t *testing.T) {
 	for _, tc := range []struct{ name, steps, want string }{
 		{"fine", "  - send: {template: winback_offer, vars: {coupon: C, discount_percent: 10}}\n", ""},
 		{"unknown template", "  - send: {template: winbak_offer}\n",
-			`c.yaml:5:22: steps[0].send.template: "winbak_offer": unknown template; expected one of birthday, care, nudge`},
+			`c.yaml:5:22: steps[0].send.template: "winbak_offer": unknown template; expected one of `},
 		{"staff template", "  - send: {template: detractor_alert}\n",
 			`c.yaml:5:22: steps[0].send.template: "detractor_alert" is an internal template`},
 		{"sms without body", "  - send: {template: welcome, channel: sms}\n",
@@ -69,6 +69,9 @@ func TestCheckTemplatesTable(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := manage.CheckTemplates(parse(t, head+tc.steps), set)
+			if tc.name == "unknown template" && (!strings.Contains(errs.Error(), "winback_offer") || strings.Contains(errs.Error(), "detractor_alert")) {
+				t.Errorf("problems:\n%v\nwant the customer templates listed, without staff ones", errs)
+			}
 			switch {
 			case tc.want == "" && len(errs) > 0:
 				t.Errorf("want no problems, got:\n%v", errs)
