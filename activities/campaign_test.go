@@ -328,3 +328,60 @@ steps:
 		t.Errorf("batch %+v, want all 3 left for later (their local time is tomorrow)", res)
 	}
 }
+
+// TestPausedRunSkipsStaleSendsAndTheReportCountsThem runs one customer's
+// campaign run with the real activities on PostgreSQL, weeks passing in
+// the test environment: paused before its second send and resumed three
+// days later, the run sends nothing meanwhile, skips the send that is now
+// stale (late_after 6h) and records it, and sends the third on time.
+func TestPausedRunSkipsStaleSendsAndTheReportCountsThem(t *testing.T) {
+	s, _ := testdb.New(t)
+	sender := &activitiestest.LedgerSender{Store: s}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	workflows.Register(env)
+	env.RegisterActivity(activities.New(s, sender, nil, activities.Settings{}))
+	env.RegisterActivity(activities.NewCampaigns(s, s.Pool(), sender, nil))
+	id := customers(t, s, 1, "paused")[0]
+	spec, v := applySpec(t, s, `
+name: paused
+audience: {match: {tags: paused}}
+trigger: {event: {type: signup}}
+late_after: 6h
+steps:
+  - send: {id: one, template: welcome}
+  - wait: {duration: 1d}
+  - send: {id: two, template: tips}
+  - wait: {duration: 1d}
+  - send: {id: three, template: nudge}
+`)
+	day := 24 * time.Hour
+	setStatus := func(status string) {
+		if _, err := s.SetCampaignStatus(context.Background(), "paused", status, env.Now()); err != nil {
+			t.Error(err)
+		}
+	}
+	env.SetStartTime(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	env.RegisterDelayedCallback(func() { setStatus(campaign.StatusPaused) }, 12*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		if n := len(sender.Sent()); n != 1 {
+			t.Errorf("%d messages sent by the end of the pause, want only the first", n)
+		}
+		setStatus(campaign.StatusActive)
+	}, 4*day)
+	env.ExecuteWorkflow(workflows.CampaignRunWorkflow, workflows.CampaignRunInput{Campaign: "paused", Version: v.Version, Spec: *spec, CustomerID: id})
+	var res workflows.CampaignRunResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != workflows.OutcomeCompleted || !slices.Equal(res.Sent, []string{"one", "three"}) {
+		t.Errorf("run %+v, want one and three sent, two skipped", res)
+	}
+	rep, err := s.CampaignResults(t.Context(), "paused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Arms) != 1 || rep.Arms[0].Entered != 1 || rep.Arms[0].Sent != 2 || rep.Arms[0].Skipped[activities.SkipLateAfterPause] != 1 {
+		t.Errorf("report %+v, want 1 entered, 2 sent, 1 skipped late_after_pause", rep.Arms)
+	}
+}
