@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -56,6 +57,12 @@ const (
 	// recordLateVersion: a firing resumed too late records the customers it
 	// skips, so the report counts them.
 	recordLateVersion = "campaign-runner-records-late"
+	// earlyEventsVersion: an event wait also counts the events that arrived
+	// while the step before it ran (a reply to an email that landed before
+	// the send activity completed).
+	earlyEventsVersion = "campaign-wait-hears-previous-step"
+	// maxPendingEvents bounds the events a run keeps for its next wait.
+	maxPendingEvents = 50
 )
 
 // CampaignRunID is the workflow ID of a customer's run of a campaign, so a
@@ -104,6 +111,10 @@ type campaignRun struct {
 	events     workflow.ReceiveChannel
 	goalAt     *time.Time
 	sent       []string
+	// pending holds the events heard since the current step began, for an
+	// event wait that follows; keepEvents gates it (earlyEventsVersion).
+	pending    []Event
+	keepEvents bool
 }
 
 // errGoal unwinds the step interpreter when the goal event arrives.
@@ -122,6 +133,7 @@ func CampaignRun(ctx workflow.Context, in CampaignRunInput) (CampaignRunResult, 
 		in: in, runID: orDefault(in.RunKey, workflow.GetInfo(ctx).WorkflowExecution.RunID),
 		loc: time.UTC, events: workflow.GetSignalChannel(ctx, EventSignal),
 	}
+	c.keepEvents = workflow.GetVersion(ctx, earlyEventsVersion, workflow.DefaultVersion, 1) == 1
 	spec := &in.Spec
 	enter := activities.EnterInput{
 		Campaign: in.Campaign, Version: in.Version, CustomerID: in.CustomerID, RunID: c.runID,
@@ -205,11 +217,15 @@ func firstVariant(name, customerID string, steps []campaign.Step) string {
 	return v
 }
 
-// steps runs a list of steps in order.
+// steps runs a list of steps in order. An event wait also sees the events
+// heard while the step before it ran; every other step starts afresh.
 func (c *campaignRun) steps(ctx workflow.Context, steps []campaign.Step) error {
 	for _, st := range steps {
 		if err := c.hear(ctx); err != nil {
 			return err
+		}
+		if st.Wait == nil || st.Wait.Event == "" {
+			c.pending = nil
 		}
 		if err := c.step(ctx, st); err != nil {
 			return err
@@ -335,9 +351,13 @@ func (c *campaignRun) wait(ctx workflow.Context, w *campaign.Wait) error {
 	switch {
 	case w.Event != "":
 		want := func(e Event) bool { return e.Type == w.Event && campaign.Matches(w.Where, e.Properties) }
-		heard, err := c.sleep(ctx, w.Timeout, want)
-		if err != nil {
-			return err
+		heard := slices.ContainsFunc(c.pending, want)
+		c.pending = nil
+		if !heard {
+			var err error
+			if heard, err = c.sleep(ctx, w.Timeout, want); err != nil {
+				return err
+			}
 		}
 		if heard {
 			return c.steps(ctx, w.OnEvent)
@@ -374,17 +394,30 @@ func (c *campaignRun) reachGoal(ctx workflow.Context, e Event) error {
 	return errGoal
 }
 
-// hear handles events already delivered without waiting: only the goal
-// matters between steps.
+// hear handles events already delivered without waiting: the goal ends
+// the run, others are kept for an event wait that follows.
 func (c *campaignRun) hear(ctx workflow.Context) error {
 	var e Event
 	for c.events.ReceiveAsync(&e) {
 		if c.isGoal(e) {
 			return c.reachGoal(ctx, e)
 		}
+		c.keep(e)
 		e = Event{}
 	}
 	return nil
+}
+
+// keep notes an event for the next event wait; the event that started the
+// run is not a reply to it.
+func (c *campaignRun) keep(e Event) {
+	if !c.keepEvents || (e.EventID != "" && e.EventID == c.in.Trigger.EventID) {
+		return
+	}
+	c.pending = append(c.pending, e)
+	if n := len(c.pending); n > maxPendingEvents {
+		c.pending = c.pending[n-maxPendingEvents:]
+	}
 }
 
 // sleep waits d with a durable timer while hearing events. It returns
@@ -415,6 +448,8 @@ func (c *campaignRun) sleep(ctx workflow.Context, d time.Duration, want func(Eve
 				goal = &e
 			case want != nil && want(e):
 				matched = true
+			default:
+				c.keep(e)
 			}
 		})
 		sel.Select(ctx)

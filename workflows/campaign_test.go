@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -463,5 +464,47 @@ func TestCampaignScheduledFiringOfAPausedCampaignIsSkipped(t *testing.T) {
 	h.result(&res)
 	if !res.Paused || len(calls) != 0 {
 		t.Errorf("runner %+v with batches %+v, want the firing skipped", res, calls)
+	}
+}
+
+func TestCampaignEventWaitHearsTheStepBeforeIt(t *testing.T) {
+	const src = `
+name: replies
+audience: {segment: everyone}
+trigger: {event: {type: order_delivered}}
+steps:
+  - send: {id: ask, template: survey_request, vars: {survey: nps}}
+  - wait: {duration: 1h}
+%s  - wait:
+      event: survey_answered
+      timeout: 3d
+      on_event: [{tag: answered}]
+      on_timeout: [{send: {id: remind, template: survey_reminder, vars: {survey: nps}}}]
+`
+	for _, tc := range []struct {
+		name, between string
+		answer        Event
+		wantRemind    bool
+	}{
+		// Answered within the hour before the wait: that is the reply.
+		{"answered during the step before", "", Event{EventID: "a1", Type: "survey_answered"}, false},
+		// A step in between starts afresh: an answer before it is old news.
+		{"answered two steps before", "  - tag: asked\n", Event{EventID: "a1", Type: "survey_answered"}, true},
+		// The event that started the run is not a reply to it.
+		{"the trigger itself", "", Event{EventID: "d1", Type: "survey_answered"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newCampaignHarness(t, "UTC")
+			h.start("2026-03-02 10:00")
+			h.signalAfter(30*time.Minute, tc.answer)
+			s := spec(t, fmt.Sprintf(src, tc.between))
+			h.env.ExecuteWorkflow(CampaignRun, CampaignRunInput{Campaign: s.Name, Version: 1, Spec: s, CustomerID: "c1",
+				Trigger: Event{EventID: "d1", Type: "order_delivered"}})
+			var res CampaignRunResult
+			h.result(&res)
+			if got := slices.Contains(res.Sent, "remind"); got != tc.wantRemind {
+				t.Errorf("sent %v, want the reminder: %v", res.Sent, tc.wantRemind)
+			}
+		})
 	}
 }
