@@ -32,6 +32,7 @@ type Store interface {
 	RecordConversion(ctx context.Context, c store.Conversion) error
 	AddCustomerTag(ctx context.Context, customerID, tag string) error
 	BirthdayPage(ctx context.Context, q store.BirthdayQuery) ([]store.BirthdayCandidate, error)
+	AnniversaryPage(ctx context.Context, q store.BirthdayQuery) ([]store.BirthdayCandidate, error)
 	LapsedCustomers(ctx context.Context, q store.LapsedQuery) ([]string, error)
 	AudiencePage(ctx context.Context, q store.AudienceQuery) ([]string, error)
 	AudienceTally(ctx context.Context, q store.AudienceQuery) (map[string]int, error)

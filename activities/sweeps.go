@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -133,7 +134,8 @@ func tally(ctx context.Context, c *Counts, r delivery.Request, res delivery.Resu
 	return nil
 }
 
-// BirthdayBatchInput asks for one page of birthday greetings.
+// BirthdayBatchInput asks for one page of a date sweep's greetings
+// (birthdays, purchase anniversaries).
 type BirthdayBatchInput struct {
 	// At is the sweep's instant; each customer's local date and time at At
 	// decide whether it is their birthday and whether it is late enough.
@@ -152,31 +154,59 @@ type BirthdayBatchResult struct {
 	Counts Counts               `json:"counts"`
 }
 
-// BirthdayJourney is the journey name in the ledger; its keys are
-// birthday/<customer>/<local year>.
-const BirthdayJourney = "birthday"
+// BirthdayJourney and AnniversaryJourney are the journey names of the date
+// sweeps in the ledger; their keys are <journey>/<customer>/<local year>.
+const (
+	BirthdayJourney    = "birthday"
+	AnniversaryJourney = "anniversary"
+)
 
 // BirthdayBatch greets one page of customers whose birthday it is. Each
 // greeting's key is birthday/<customer>/<year>, so a second sweep, a retry
 // or a crash greets nobody twice, and the coupon is derived from the same
 // key, so it is unique to customer and year.
 func (a *Activities) BirthdayBatch(ctx context.Context, in BirthdayBatchInput) (BirthdayBatchResult, error) {
+	return a.dateBatch(ctx, in, occasion{journey: BirthdayJourney, template: "birthday", coupon: "BDAY", page: a.store.BirthdayPage})
+}
+
+// AnniversaryBatch thanks one page of customers on the anniversary of their
+// first purchase, as BirthdayBatch greets birthdays: keys
+// anniversary/<customer>/<year>, a coupon unique to both.
+func (a *Activities) AnniversaryBatch(ctx context.Context, in BirthdayBatchInput) (BirthdayBatchResult, error) {
+	return a.dateBatch(ctx, in, occasion{journey: AnniversaryJourney, template: "anniversary", coupon: "THANKS", page: a.store.AnniversaryPage,
+		vars: func(c store.BirthdayCandidate) map[string]any {
+			return map[string]any{"years": c.Years, "first_anniversary": c.Years == 1}
+		}})
+}
+
+// occasion is what a date sweep sends: to whom (page), under which journey
+// and template, with which coupon prefix and extra template variables.
+type occasion struct {
+	journey, template, coupon string
+	page                      func(context.Context, store.BirthdayQuery) ([]store.BirthdayCandidate, error)
+	vars                      func(store.BirthdayCandidate) map[string]any
+}
+
+func (a *Activities) dateBatch(ctx context.Context, in BirthdayBatchInput, o occasion) (BirthdayBatchResult, error) {
 	if in.BatchSize <= 0 {
 		return BirthdayBatchResult{}, nonRetryable(ErrInvalidInput, fmt.Errorf("batch_size %d must be positive", in.BatchSize))
 	}
 	p := resume(ctx, in.Cursor)
-	page, err := a.store.BirthdayPage(ctx, store.BirthdayQuery{
-		At: in.At, SendMinute: in.SendMinute, KeyPrefix: BirthdayJourney + "/", After: p.Cursor, Limit: in.BatchSize,
+	page, err := o.page(ctx, store.BirthdayQuery{
+		At: in.At, SendMinute: in.SendMinute, KeyPrefix: o.journey + "/", After: p.Cursor, Limit: in.BatchSize,
 	})
 	if err != nil {
 		return BirthdayBatchResult{}, err
 	}
 	err = sendEach(ctx, a, &p, page, func(c store.BirthdayCandidate) (delivery.Request, store.BirthdayCursor) {
-		key := fmt.Sprintf("%s/%s/%d", BirthdayJourney, c.ID, c.LocalYear)
+		key := fmt.Sprintf("%s/%s/%d", o.journey, c.ID, c.LocalYear)
+		data := map[string]any{"coupon": a.coupon(o.coupon, key), "discount_percent": in.DiscountPercent}
+		if o.vars != nil {
+			maps.Copy(data, o.vars(c))
+		}
 		return delivery.Request{
-			CustomerID: c.ID, Journey: BirthdayJourney, Step: "greeting", Channel: delivery.Email,
-			Template: "birthday", Topic: "marketing", IdempotencyKey: key,
-			Data: map[string]any{"coupon": a.coupon("BDAY", key), "discount_percent": in.DiscountPercent},
+			CustomerID: c.ID, Journey: o.journey, Step: "greeting", Channel: delivery.Email,
+			Template: o.template, Topic: "marketing", IdempotencyKey: key, Data: data,
 		}, store.BirthdayCursor{MonthDay: c.MonthDay, ID: c.ID}
 	})
 	if err != nil {

@@ -11,10 +11,10 @@ import (
 )
 
 // starterNames are the templates journeys refer to by name.
-// starterNames are the built-in templates: the journeys' own, then those
+// starterNames are the built-in templates: the journeys' own, and those
 // the example campaigns use (spring_sale, vip_care).
 var starterNames = []string{
-	"birthday", "care", "detractor_alert", "nudge", "spring_sale", "survey_reminder", "survey_request",
+	"anniversary", "birthday", "care", "detractor_alert", "nudge", "spring_sale", "survey_reminder", "survey_request",
 	"survey_thanks", "survey_thanks_review", "tips", "vip_care", "welcome",
 	"winback_last_chance", "winback_miss_you", "winback_offer",
 }

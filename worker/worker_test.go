@@ -83,6 +83,7 @@ func TestJourneysOnARealTemporalServer(t *testing.T) {
 	t.Run("survey detractor alerts the care team", e.survey)
 	t.Run("win-back sweep starts journeys that end lapsed", e.winback)
 	t.Run("birthday sweep greets once", e.birthday)
+	t.Run("anniversary sweep thanks once", e.anniversary)
 	t.Run("care send is idempotent per run", e.care)
 
 	// Stopping finishes the send in flight before Run returns.

@@ -19,8 +19,9 @@ const (
 	DefaultBatchesPerRun = 100
 )
 
-// BirthdaySweepInput is one hourly sweep. The schedule passes nothing; the
-// cursor fields carry progress across continue-as-new.
+// BirthdaySweepInput is one hourly sweep of birthdays (or of purchase
+// anniversaries: AnniversarySweep takes the same input). The schedule passes
+// nothing; the cursor fields carry progress across continue-as-new.
 type BirthdaySweepInput struct {
 	// At is the instant whose local dates count; zero means the run's start.
 	At time.Time `json:"at,omitzero"`
@@ -46,18 +47,25 @@ type BirthdaySweepResult struct {
 // ledger key birthday/<customer>/<year> keeps a second sweep, a retry or a
 // crash from greeting anyone twice.
 func BirthdaySweep(ctx workflow.Context, in BirthdaySweepInput) (BirthdaySweepResult, error) {
+	return dateSweep(ctx, BirthdaySweepWorkflow, act.BirthdayBatch, DefaultBirthdayDiscount, in)
+}
+
+// dateSweep pages the customers whose date it is (birthday, purchase
+// anniversary) through batch, continuing as new as workflow name every
+// BatchesPerRun pages.
+func dateSweep(ctx workflow.Context, name string, batch any, discount int, in BirthdaySweepInput) (BirthdaySweepResult, error) {
 	if in.At.IsZero() {
 		in.At = workflow.Now(ctx)
 	}
 	perRun := orDefault(in.BatchesPerRun, DefaultBatchesPerRun)
-	for batch := 0; ; batch++ {
-		if batch == perRun {
-			return BirthdaySweepResult{}, workflow.NewContinueAsNewError(ctx, BirthdaySweepWorkflow, in)
+	for n := 0; ; n++ {
+		if n == perRun {
+			return BirthdaySweepResult{}, workflow.NewContinueAsNewError(ctx, name, in)
 		}
 		var res activities.BirthdayBatchResult
-		err := workflow.ExecuteActivity(withBatch(ctx), act.BirthdayBatch, activities.BirthdayBatchInput{
+		err := workflow.ExecuteActivity(withBatch(ctx), batch, activities.BirthdayBatchInput{
 			At: in.At, SendMinute: orDefault(in.SendMinute, DefaultBirthdayMinute),
-			DiscountPercent: orDefault(in.DiscountPercent, DefaultBirthdayDiscount),
+			DiscountPercent: orDefault(in.DiscountPercent, discount),
 			Cursor:          in.Cursor, BatchSize: orDefault(in.BatchSize, DefaultSweepBatchSize),
 		}).Get(ctx, &res)
 		if err != nil {
@@ -66,9 +74,9 @@ func BirthdaySweep(ctx workflow.Context, in BirthdaySweepInput) (BirthdaySweepRe
 		in.Cursor = res.Cursor
 		in.Counts.Add(res.Counts)
 		if res.Done {
-			workflow.GetLogger(ctx).Info("birthday sweep done", "sent", in.Counts.Sent, "skipped", in.Counts.Skipped,
+			workflow.GetLogger(ctx).Info("date sweep done", "sweep", name, "sent", in.Counts.Sent, "skipped", in.Counts.Skipped,
 				"failed", in.Counts.Failed, "deferred", in.Counts.Deferred)
-			return BirthdaySweepResult{Counts: in.Counts, Batches: batch + 1}, nil
+			return BirthdaySweepResult{Counts: in.Counts, Batches: n + 1}, nil
 		}
 	}
 }

@@ -10,14 +10,15 @@ import (
 // templates.
 func Registered() map[string]any {
 	return map[string]any{
-		OnboardingWorkflow:     OnboardingJourney,
-		WinbackWorkflow:        WinbackJourney,
-		SurveyWorkflow:         SurveyJourney,
-		BirthdaySweepWorkflow:  BirthdaySweep,
-		WinbackSweepWorkflow:   WinbackSweep,
-		CareSendWorkflow:       CareSend,
-		CampaignRunWorkflow:    CampaignRun,
-		CampaignRunnerWorkflow: CampaignRunner,
+		OnboardingWorkflow:       OnboardingJourney,
+		WinbackWorkflow:          WinbackJourney,
+		SurveyWorkflow:           SurveyJourney,
+		BirthdaySweepWorkflow:    BirthdaySweep,
+		AnniversarySweepWorkflow: AnniversarySweep,
+		WinbackSweepWorkflow:     WinbackSweep,
+		CareSendWorkflow:         CareSend,
+		CampaignRunWorkflow:      CampaignRun,
+		CampaignRunnerWorkflow:   CampaignRunner,
 	}
 }
 

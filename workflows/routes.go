@@ -45,7 +45,8 @@ type Route struct {
 // Registered names of the schedule-driven workflows, used by Temporal
 // Schedules and `tidings schedules`.
 const (
-	BirthdaySweepWorkflow = "BirthdaySweep"
-	WinbackSweepWorkflow  = "WinbackSweep"
-	CareSendWorkflow      = "CareSend"
+	BirthdaySweepWorkflow    = "BirthdaySweep"
+	AnniversarySweepWorkflow = "AnniversarySweep"
+	WinbackSweepWorkflow     = "WinbackSweep"
+	CareSendWorkflow         = "CareSend"
 )

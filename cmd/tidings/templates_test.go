@@ -34,7 +34,7 @@ func runTidings(t *testing.T, env map[string]string, args ...string) (string, st
 
 func TestTemplatesCheck(t *testing.T) {
 	out, errOut, code := runTidings(t, nil, "templates", "check")
-	if code != 0 || !strings.Contains(out, "ok: 15 templates, 45 locale variants, 5 with SMS") {
+	if code != 0 || !strings.Contains(out, "ok: 16 templates, 48 locale variants, 5 with SMS") {
 		t.Fatalf("built-in check: code %d\n%s%s", code, out, errOut)
 	}
 

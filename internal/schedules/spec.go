@@ -20,9 +20,10 @@ import (
 
 // What a schedule runs.
 const (
-	RunBirthdaySweep = "birthday_sweep"
-	RunWinbackSweep  = "winback_sweep"
-	RunCareSend      = "care_send"
+	RunBirthdaySweep    = "birthday_sweep"
+	RunAnniversarySweep = "anniversary_sweep"
+	RunWinbackSweep     = "winback_sweep"
+	RunCareSend         = "care_send"
 )
 
 // File is a schedules file:
@@ -43,7 +44,7 @@ type Schedule struct {
 	Cron     string    `yaml:"cron,omitempty"`
 	Calendar *Calendar `yaml:"calendar,omitempty"`
 	TimeZone string    `yaml:"time_zone,omitempty"`
-	// Run is birthday_sweep, winback_sweep or care_send.
+	// Run is birthday_sweep, anniversary_sweep, winback_sweep or care_send.
 	Run string `yaml:"run"`
 	// Template, Topic, Channel and the audience configure a care_send: a
 	// customer tag (Audience) or a saved segment (Segment); neither means
@@ -252,7 +253,7 @@ func (s *Schedule) check() []*PositionError {
 		}
 	}
 	switch s.Run {
-	case RunBirthdaySweep, RunWinbackSweep:
+	case RunBirthdaySweep, RunAnniversarySweep, RunWinbackSweep:
 		for field, v := range map[string]string{"template": s.Template, "topic": s.Topic, "channel": s.Channel, "audience": s.Audience, "segment": s.Segment} {
 			if v != "" {
 				add(field, "only a %s takes %s", RunCareSend, field)
@@ -269,9 +270,9 @@ func (s *Schedule) check() []*PositionError {
 			add("segment", "give the audience as a tag (audience) or a saved segment (segment), not both")
 		}
 	case "":
-		add("run", "is required: %s, %s or %s", RunBirthdaySweep, RunWinbackSweep, RunCareSend)
+		add("run", "is required: %s, %s, %s or %s", RunBirthdaySweep, RunAnniversarySweep, RunWinbackSweep, RunCareSend)
 	default:
-		add("run", "%q is not %s, %s or %s", s.Run, RunBirthdaySweep, RunWinbackSweep, RunCareSend)
+		add("run", "%q is not %s, %s, %s or %s", s.Run, RunBirthdaySweep, RunAnniversarySweep, RunWinbackSweep, RunCareSend)
 	}
 	return errs
 }

@@ -91,6 +91,7 @@ func TestParseNamesLineAndColumnOfEveryProblem(t *testing.T) {
 		{"bad zone", "schedules:\n  - id: z\n    cron: \"0 9 * * *\"\n    time_zone: CST\n    run: winback_sweep\n", []string{"s.yaml:4:16:", "time_zone", "ambiguous"}},
 		{"care send without template", "schedules:\n  - id: c\n    cron: \"0 9 * * *\"\n    run: care_send\n", []string{"s.yaml:2:5:", "template"}},
 		{"tag and segment", "schedules:\n  - id: c\n    cron: \"0 9 * * *\"\n    run: care_send\n    template: care\n    audience: vip\n    segment: vip-zh\n", []string{"s.yaml:7:14:", "not both"}},
+		{"template on the anniversary sweep", "schedules:\n  - id: a\n    cron: \"0 * * * *\"\n    run: anniversary_sweep\n    template: care\n", []string{"s.yaml:5:15:", "only a care_send takes template"}},
 		{"segment on a sweep", "schedules:\n  - id: c\n    cron: \"0 9 * * *\"\n    run: birthday_sweep\n    segment: vip-zh\n", []string{"s.yaml:5:14:", "only a care_send takes segment"}},
 		{"unknown run", "schedules:\n  - id: c\n    cron: \"0 9 * * *\"\n    run: fireworks\n", []string{"s.yaml:4:10:", "fireworks"}},
 		{"duplicate id", "schedules:\n  - id: a\n    cron: \"0 9 * * *\"\n    run: winback_sweep\n  - id: a\n    cron: \"0 9 * * *\"\n    run: winback_sweep\n", []string{"s.yaml:5:9:", "defined twice (first on line 2)"}},

@@ -42,6 +42,8 @@ func (s Schedule) action() (string, any) {
 	switch s.Run {
 	case RunBirthdaySweep:
 		return workflows.BirthdaySweepWorkflow, workflows.BirthdaySweepInput{}
+	case RunAnniversarySweep:
+		return workflows.AnniversarySweepWorkflow, workflows.BirthdaySweepInput{}
 	case RunWinbackSweep:
 		return workflows.WinbackSweepWorkflow, workflows.WinbackSweepInput{}
 	}

@@ -155,22 +155,24 @@ func (s *Store) AddCustomerTag(ctx context.Context, customerID, tag string) erro
 	return nil
 }
 
-// BirthdayCursor is the keyset position of the birthday sweep, in the order
-// of the customers_birthday_md index.
+// BirthdayCursor is the keyset position of a date sweep (birthdays, purchase
+// anniversaries), in the order of its month-day index.
 type BirthdayCursor struct {
 	MonthDay int    `json:"month_day"`
 	ID       string `json:"id"`
 }
 
 // BirthdayCandidate is a customer to greet now, with the local year the
-// greeting belongs to.
+// greeting belongs to and how many years the occasion marks (an age, or
+// years since the first purchase).
 type BirthdayCandidate struct {
 	ID        string `db:"id"`
-	MonthDay  int    `db:"birthday_md"`
+	MonthDay  int    `db:"month_day"`
 	LocalYear int    `db:"local_year"`
+	Years     int    `db:"years"`
 }
 
-// BirthdayQuery asks for the next page of customers whose birthday it is in
+// BirthdayQuery asks for the next page of customers whose occasion it is in
 // their own time zone at At, whose local clock has reached SendMinute (minutes
 // after local midnight: 540 is 09:00), and who have no final ledger row under
 // KeyPrefix+id+"/"+local year yet. A row still queued (deferred, or a crash
@@ -183,46 +185,70 @@ type BirthdayQuery struct {
 	Limit      int
 }
 
-// BirthdayPageSQL is exported so its plan can be checked with EXPLAIN. It
-// uses the customers_birthday_md index twice over: birthday_md = ANY narrows to the two or three month-days that are "today" somewhere on
-// Earth, and the row comparison continues the keyset in index order. Only
-// those rows are then checked against each customer's own local date.
-const BirthdayPageSQL = `
-SELECT id, birthday_md, local_year FROM (
-	SELECT c.id::text AS id, c.birthday_md, l.ts,
+// datePageSQL pages the customers whose month-day column md is their local
+// date at $1; since is the year the occasion began, which must lie in an
+// earlier local year. It uses the column's (md, id) index twice over:
+// md = ANY narrows to the two or three month-days that are "today"
+// somewhere on Earth, and the row comparison continues the keyset in index
+// order. Only those rows are then checked against each customer's own local
+// date. Feb 29 occasions fall on Feb 28 in common years.
+func datePageSQL(md, since string) string {
+	return `
+SELECT id, month_day, local_year, local_year - since_year AS years FROM (
+	SELECT c.id::text AS id, c.` + md + ` AS month_day, l.ts,
 		extract(year FROM l.ts)::int AS local_year,
-		(extract(month FROM l.ts) * 100 + extract(day FROM l.ts))::int AS local_md
+		(extract(month FROM l.ts) * 100 + extract(day FROM l.ts))::int AS local_md,
+		` + since + ` AS since_year
 	FROM customers c
 	CROSS JOIN LATERAL (SELECT $1::timestamptz AT TIME ZONE c.time_zone AS ts) l
-	WHERE c.birthday_md = ANY ($2::smallint[])
-	  AND (c.birthday_md, c.id) > ($3::smallint, $4::uuid)
-	ORDER BY c.birthday_md, c.id
+	WHERE c.` + md + ` = ANY ($2::smallint[])
+	  AND (c.` + md + `, c.id) > ($3::smallint, $4::uuid)
+	ORDER BY c.` + md + `, c.id
 ) t
 WHERE extract(hour FROM ts) * 60 + extract(minute FROM ts) >= $5
-  AND (birthday_md = local_md
-       OR (birthday_md = 229 AND local_md = 228
+  AND (month_day = local_md
+       OR (month_day = 229 AND local_md = 228
            AND NOT (local_year % 4 = 0 AND (local_year % 100 <> 0 OR local_year % 400 = 0))))
+  AND local_year > since_year
   AND NOT EXISTS (SELECT 1 FROM messages m
                   WHERE m.idempotency_key = $6 || t.id || '/' || t.local_year AND m.status <> 'queued')
-ORDER BY birthday_md, id
+ORDER BY month_day, id
 LIMIT $7`
+}
+
+// BirthdayPageSQL and AnniversaryPageSQL are exported so their plans can be
+// checked with EXPLAIN.
+var (
+	BirthdayPageSQL    = datePageSQL("birthday_md", "extract(year FROM c.birthday)::int")
+	AnniversaryPageSQL = datePageSQL("first_purchase_md", "extract(year FROM c.first_purchase_at AT TIME ZONE c.time_zone)::int")
+)
 
 // BirthdayPage returns the next page of customers to greet, in index order;
 // the last candidate's MonthDay and ID are the cursor of the next page, and a
 // page shorter than Limit is the last.
 func (s *Store) BirthdayPage(ctx context.Context, q BirthdayQuery) ([]BirthdayCandidate, error) {
+	return s.datePage(ctx, "birthdays", BirthdayPageSQL, q)
+}
+
+// AnniversaryPage is BirthdayPage for the anniversary of the first purchase,
+// in the customer's time zone.
+func (s *Store) AnniversaryPage(ctx context.Context, q BirthdayQuery) ([]BirthdayCandidate, error) {
+	return s.datePage(ctx, "purchase anniversaries", AnniversaryPageSQL, q)
+}
+
+func (s *Store) datePage(ctx context.Context, what, query string, q BirthdayQuery) ([]BirthdayCandidate, error) {
 	after := q.After
 	if after.ID == "" {
 		after.ID = firstID
 	}
-	rows, err := s.pool.Query(ctx, BirthdayPageSQL, q.At, BirthdayMonthDays(q.At),
+	rows, err := s.pool.Query(ctx, query, q.At, BirthdayMonthDays(q.At),
 		after.MonthDay, after.ID, q.SendMinute, q.KeyPrefix, q.Limit)
 	if err != nil {
-		return nil, fmt.Errorf("page birthdays at %s: %w", q.At.Format(time.RFC3339), err)
+		return nil, fmt.Errorf("page %s at %s: %w", what, q.At.Format(time.RFC3339), err)
 	}
 	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[BirthdayCandidate])
 	if err != nil {
-		return nil, fmt.Errorf("page birthdays at %s: %w", q.At.Format(time.RFC3339), err)
+		return nil, fmt.Errorf("page %s at %s: %w", what, q.At.Format(time.RFC3339), err)
 	}
 	return cs, nil
 }

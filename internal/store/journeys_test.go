@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
@@ -250,39 +252,76 @@ func TestBirthdayPageGreetsFebruary29OnFebruary28InCommonYears(t *testing.T) {
 	}
 }
 
-func TestBirthdayPageUsesTheBirthdayIndex(t *testing.T) {
+func TestDatePagesUseTheirIndexes(t *testing.T) {
 	s, _ := testdb.New(t)
 	ctx := t.Context()
 	testdb.MustExec(t, s, `
-		INSERT INTO customers (external_id, time_zone, birthday)
+		INSERT INTO customers (external_id, time_zone, birthday, first_purchase_at)
 		SELECT 'C-' || g, (ARRAY['Asia/Shanghai', 'America/New_York', 'Europe/Berlin'])[1 + g % 3],
-			date '1970-01-01' + (g % 20000)
+			date '1970-01-01' + (g % 20000), timestamptz '2020-01-01' + (g % 2000) * interval '1 day'
 		FROM generate_series(1, 50000) g`)
 	testdb.MustExec(t, s, `ANALYZE customers`)
 	at := mustTime(t, "2026-06-15T01:30:00Z")
-	rows, err := s.Pool().Query(ctx, `EXPLAIN `+store.BirthdayPageSQL, at, store.BirthdayMonthDays(at), 0,
-		"00000000-0000-0000-0000-000000000000", 540, "birthday/", 500)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var plan []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
+	for index, query := range map[string]string{"customers_birthday_md": store.BirthdayPageSQL, "customers_first_purchase_md": store.AnniversaryPageSQL} {
+		rows, err := s.Pool().Query(ctx, `EXPLAIN `+query, at, store.BirthdayMonthDays(at), 0,
+			"00000000-0000-0000-0000-000000000000", 540, "birthday/", 500)
+		if err != nil {
 			t.Fatal(err)
 		}
-		plan = append(plan, line)
-	}
-	if rows.Err() != nil {
-		t.Fatal(rows.Err())
-	}
-	text := strings.Join(plan, "\n")
-	if !strings.Contains(text, "customers_birthday_md") || strings.Contains(text, "Seq Scan on customers") {
-		t.Errorf("birthday sweep does not use the birthday index:\n%s", text)
+		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(plan, "\n")
+		if !strings.Contains(text, index) || strings.Contains(text, "Seq Scan on customers") {
+			t.Errorf("sweep does not use %s:\n%s", index, text)
+		}
 	}
 	got := birthdays(t, s, at, 9, 500)
 	if len(got) == 0 {
 		t.Error("no birthdays found among 50,000 customers")
+	}
+}
+
+// TestAnniversaryPageFollowsTheLocalDateOfTheFirstPurchase: the first
+// purchase's date is the customer's local one (an evening order in New York
+// is the next day in UTC), the count of years comes along, and a customer
+// whose first purchase was this year has no anniversary yet.
+func TestAnniversaryPageFollowsTheLocalDateOfTheFirstPurchase(t *testing.T) {
+	s, _ := testdb.New(t)
+	first := func(ext, zone, at string) string {
+		id := addZoned(t, s, ext, zone, "")
+		testdb.MustExec(t, s, `UPDATE customers SET first_purchase_at = $2, last_purchase_at = $2 WHERE id = $1`, id, mustTime(t, at))
+		return id
+	}
+	// 23:30 on March 10 in New York (summer time) is already March 11 in UTC.
+	newYork := first("NY", "America/New_York", "2024-03-11T03:30:00Z")
+	shanghai := first("SH", "Asia/Shanghai", "2023-03-11T02:00:00Z")
+	first("THIS-YEAR", "Asia/Shanghai", "2026-03-11T02:00:00Z")
+	first("OTHER-DAY", "Asia/Shanghai", "2023-03-12T02:00:00Z")
+	addZoned(t, s, "NEVER-BOUGHT", "Asia/Shanghai", "")
+
+	page := func(at string) []store.BirthdayCandidate {
+		t.Helper()
+		got, err := s.AnniversaryPage(t.Context(), store.BirthdayQuery{At: mustTime(t, at), SendMinute: 9 * 60, KeyPrefix: "anniversary/", Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	// 02:00Z on March 11 2026 is 10:00 in Shanghai and 22:00 on March 10 in
+	// New York: both anniversaries fall on their local today.
+	got := page("2026-03-11T02:00:00Z")
+	if !slices.Equal(ids(got), sorted(newYork, shanghai)) {
+		t.Fatalf("anniversaries %v, want New York's (March 10 local) and Shanghai's", ids(got))
+	}
+	for _, c := range got {
+		if want := map[string]int{newYork: 2, shanghai: 3}[c.ID]; c.Years != want || c.LocalYear != 2026 {
+			t.Errorf("%s: %d years in local year %d, want %d in 2026", c.ID, c.Years, c.LocalYear, want)
+		}
+	}
+	if got := page("2026-03-12T02:00:00Z"); len(got) != 1 || got[0].Years != 3 {
+		t.Errorf("March 12 in Shanghai found %+v, want only OTHER-DAY's third anniversary", got)
 	}
 }
 
