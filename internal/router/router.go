@@ -58,14 +58,18 @@ type Options struct {
 	// it lists campaigns (the store does).
 	Campaigns Campaigns
 	// CampaignsTTL is how long the list of live campaigns is reused before
-	// it is read again (default 10s), so routing an event costs no query per
-	// campaign. A campaign applied, paused or resumed is seen within it; a
-	// run's own send steps check the status in the database, so a paused
-	// campaign never sends.
+	// it is read again (default DefaultCampaignsTTL), so routing a stream of
+	// events costs one query a second, not one per event and campaign. A
+	// version applied is what new runs take from then on; the status needs
+	// no freshness, since runs check it in the database before every send.
 	CampaignsTTL time.Duration
 	Metrics      *Metrics
 	Log          *slog.Logger
 }
+
+// DefaultCampaignsTTL is how stale the router's list of live campaigns may
+// be: a campaign applied is routed to within a second.
+const DefaultCampaignsTTL = time.Second
 
 // Router delivers events with SignalWithStart or Signal per
 // workflows.RoutesFor and marks them routed.
@@ -91,7 +95,7 @@ func New(outbox Outbox, temporal Temporal, opt Options) *Router {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	if opt.CampaignsTTL <= 0 {
-		opt.CampaignsTTL = 10 * time.Second
+		opt.CampaignsTTL = DefaultCampaignsTTL
 	}
 	if opt.Campaigns == nil {
 		if c, ok := outbox.(Campaigns); ok {
