@@ -26,6 +26,13 @@ fmt:
 migrate: build
 	./bin/tidings migrate up
 
+## dev: the main job. Builds and runs everything on this machine against the
+## local PostgreSQL: embedded Temporal (state in .tidings/), worker, API, mail
+## catcher and the demo company. The first build compiles the Temporal server
+## and takes a few minutes; later ones take seconds. Ctrl-C stops it.
+dev: build
+	./bin/tidings dev --demo
+
 ## bench: the benchmarks (never part of `make test`).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/importer/

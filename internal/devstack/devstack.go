@@ -336,9 +336,17 @@ func (s *Stack) banner(ro RunOptions) {
 	if ui == "" {
 		ui = "off"
 	}
-	temporalData := filepath.Join(s.opt.DataDir, "temporal.db") + " (SQLite)"
+	dataDir, err := filepath.Abs(s.opt.DataDir)
+	if err != nil {
+		dataDir = s.opt.DataDir
+	}
+	temporalData := filepath.Join(dataDir, "temporal.db") + " (SQLite)"
 	if s.temporal.Persistence() == devserver.Postgres {
-		temporalData = "PostgreSQL, beside the application database"
+		db := "tidings"
+		if u, err := url.Parse(s.opt.DatabaseURL); err == nil && strings.Trim(u.Path, "/") != "" {
+			db = strings.Trim(u.Path, "/")
+		}
+		temporalData = fmt.Sprintf("PostgreSQL databases %[1]s_temporal and %[1]s_temporal_visibility", db)
 	}
 	fmt.Fprintf(ro.Out, `
 Tidings dev is running. Ctrl-C stops it; journeys, timers and data survive a restart.
@@ -350,6 +358,7 @@ Tidings dev is running. Ctrl-C stops it; journeys, timers and data survive a res
   Temporal UI   %[6]s
   Temporal      %[7]s  namespace %[8]s, task queue %[9]s
   Database      %[10]s
+  Data dir      %[13]s
   Temporal data %[11]s
 
 Try it:
@@ -359,7 +368,7 @@ Try it:
     -d '{"event_id":"signup-ada","customer":"ada","type":"signup"}'
 
 `, s.APIURL(), s.apiKey, filepath.Join(s.opt.DataDir, apiKeyFile), s.CatcherURL(), mail, ui,
-		s.TemporalAddress(), s.temporal.Namespace(), s.opt.TaskQueue, redact(s.opt.DatabaseURL), temporalData, quiet)
+		s.TemporalAddress(), s.temporal.Namespace(), s.opt.TaskQueue, redact(s.opt.DatabaseURL), temporalData, quiet, dataDir)
 }
 
 // redact hides a password in a database URL.
