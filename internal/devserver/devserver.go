@@ -2,8 +2,9 @@
 // process (and the end-to-end tests), so a newcomer needs nothing but
 // PostgreSQL. State is durable: journeys sleeping on a timer survive a stop
 // and start, whether Temporal keeps it in a SQLite file or in PostgreSQL.
-// Only the dev command and tests import this package; production points the
-// worker and API at a Temporal cluster instead.
+// Only the dev stack (internal/devstack, behind `tidings dev`) and tests
+// import this package; production points the worker and API at a Temporal
+// cluster instead.
 package devserver
 
 import (
