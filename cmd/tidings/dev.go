@@ -50,7 +50,7 @@ on after the next start.`,
 			}
 			opt.DatabaseURL, opt.Namespace, opt.TaskQueue = a.cfg.DatabaseURL, a.cfg.TemporalNamespace, a.cfg.TemporalTaskQueue
 			opt.APIAddr, opt.Log = a.cfg.APIAddr, a.log
-			realSMTP := a.explicit(cmd, "TIDINGS_SMTP_URL", "smtp-url")
+			realSMTP := a.explicit(cmd, "TIDINGS_SMTP_URL", "smtp-url") && !devstack.IsCatcher(a.cfg.SMTPURL, opt.SMTPAddr)
 			if realSMTP {
 				opt.SMTPAddr = ""
 			}

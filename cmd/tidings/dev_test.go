@@ -15,6 +15,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/tidingsdev/tidings/internal/smtpsink"
 	"github.com/tidingsdev/tidings/internal/testdb"
 	"github.com/tidingsdev/tidings/workflows"
 )
@@ -228,3 +229,40 @@ func (quietLogger) Debug(string, ...any) {}
 func (quietLogger) Info(string, ...any)  {}
 func (quietLogger) Warn(string, ...any)  {}
 func (quietLogger) Error(string, ...any) {}
+
+// TestDevSendsToTheConfiguredSMTPServer: with TIDINGS_SMTP_URL set to a real
+// server, the welcome goes there and the catcher holds no mail.
+func TestDevSendsToTheConfiguredSMTPServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Temporal server")
+	}
+	sink, err := smtpsink.Start(smtpsink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	env := map[string]string{
+		"TIDINGS_DATABASE_URL": testdb.Create(t),
+		"TIDINGS_API_ADDR":     "127.0.0.1:0",
+		"TIDINGS_LOG_LEVEL":    "warn",
+		"TIDINGS_SMTP_URL":     sink.URL(),
+	}
+	d := startDev(t, env, t.TempDir(), "--no-ui")
+	if !strings.Contains(d.stdout.String(), "mail goes to "+sink.URL()) {
+		t.Errorf("banner does not say mail goes to %s:\n%s", sink.URL(), d.stdout)
+	}
+	d.call(http.MethodPut, "/v1/customers/bo", `{"email":"bo@example.com","first_name":"Bo","time_zone":"Asia/Taipei","locale":"zh-TW"}`, nil)
+	d.call(http.MethodPost, "/v1/events", `{"event_id":"signup-bo","customer":"bo","type":"signup"}`, nil)
+	deadline := time.Now().Add(time.Minute)
+	for sink.Count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	msgs := sink.Messages()
+	if len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != "bo@example.com" {
+		t.Fatalf("SMTP server got %d messages, want the welcome to bo@example.com\nstderr:\n%s", len(msgs), d.stderr)
+	}
+	_, body := d.page(d.api + "/dev/messages.json")
+	if !strings.Contains(body, `"messages":[]`) {
+		t.Errorf("catcher holds messages although mail went to the SMTP server: %s", body)
+	}
+}

@@ -145,6 +145,14 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 	return s, nil
 }
 
+// IsCatcher reports whether smtpURL names the catcher's SMTP address, as
+// the default TIDINGS_SMTP_URL does: mail then stays in the catcher even
+// when the setting was given explicitly.
+func IsCatcher(smtpURL, catcherAddr string) bool {
+	u, err := url.Parse(smtpURL)
+	return err == nil && catcherAddr != "" && u.Host == catcherAddr
+}
+
 // openStore creates the database if missing and applies pending migrations.
 func openStore(ctx context.Context, dsn string) (*store.Store, error) {
 	if err := store.EnsureDatabase(ctx, dsn); err != nil {
