@@ -243,6 +243,8 @@ func printPlan(w io.Writer, s *campaign.Spec, p manage.Plan) {
 	}
 	if len(p.Samples) == 0 {
 		fmt.Fprintln(w, "\n(no treatment customers to sample)")
+	} else {
+		fmt.Fprintln(w, "\nfirst messages of treatment customers (their profile and locale, the file's vars; links are samples):")
 	}
 	for i, smp := range p.Samples {
 		fmt.Fprintf(w, "\nsample %d: %s (%s, %s)", i+1, smp.ExternalID, smp.Locale, smp.TimeZone)
@@ -250,6 +252,9 @@ func printPlan(w io.Writer, s *campaign.Spec, p manage.Plan) {
 			fmt.Fprintf(w, ", variant %s", smp.Variant)
 		}
 		fmt.Fprintln(w)
+		if !smp.Starts.IsZero() {
+			fmt.Fprintf(w, "  starts %s\n", smp.Starts.Format(timeLayout))
+		}
 		if smp.Step != "" {
 			fmt.Fprintf(w, "  step %s: %s %s", smp.Step, smp.Channel, smp.Template)
 			if len(smp.After) > 0 {
@@ -329,7 +334,7 @@ Exit status: 0 applied, 2 invalid file (nothing is stored).`,
 				return writeSegmentJSON(a.stdout, res)
 			}
 			fmt.Fprintf(a.stdout, "campaign %s: version %d %s\n", s.Name, res.Version, res.Outcome)
-			printTrigger(a.stdout, s, res.Trigger, time.Now())
+			printTrigger(a.stdout, s, res.Campaign.Status, res.Trigger, time.Now())
 			fmt.Fprintf(a.stdout, "status: %s\n", res.Campaign.Status)
 			return nil
 		},
@@ -338,8 +343,10 @@ Exit status: 0 applied, 2 invalid file (nothing is stored).`,
 	return cmd
 }
 
-func printTrigger(w io.Writer, s *campaign.Spec, t manage.Trigger, now time.Time) {
+func printTrigger(w io.Writer, s *campaign.Spec, status string, t manage.Trigger, now time.Time) {
 	switch {
+	case t.Kind == campaign.TriggerEvent && t.Outcome == manage.Stopped:
+		fmt.Fprintf(w, "trigger: %s — events no longer start runs\n", manage.DescribeTrigger(s.Trigger))
 	case t.Kind == campaign.TriggerEvent:
 		fmt.Fprintf(w, "trigger: %s — runs start as events arrive\n", manage.DescribeTrigger(s.Trigger))
 	case t.ID == "":
@@ -347,13 +354,16 @@ func printTrigger(w io.Writer, s *campaign.Spec, t manage.Trigger, now time.Time
 	default:
 		fmt.Fprintf(w, "trigger: %s %s — %s\n", t.ID, t.Outcome, manage.DescribeTrigger(s.Trigger))
 	}
-	if t.Kind == campaign.TriggerSchedule && t.Outcome != manage.Deleted {
+	switch {
+	case status == campaign.StatusArchived:
+	case status == campaign.StatusPaused:
+		fmt.Fprintln(w, "    paused: nothing is sent until `tidings campaigns resume`")
+	case t.Kind == campaign.TriggerSchedule:
 		next, _ := manage.NextFirings(s.Trigger, now, 3)
 		for _, at := range next {
 			fmt.Fprintf(w, "    next %s\n", at.Format(timeLayout))
 		}
-	}
-	if t.Kind == campaign.TriggerOnce && !t.StartsAt.IsZero() {
+	case t.Kind == campaign.TriggerOnce && !t.StartsAt.IsZero():
 		fmt.Fprintf(w, "    starts %s\n", t.StartsAt.Format(timeLayout))
 	}
 }
@@ -450,7 +460,7 @@ func newCampaignsStatusCmd(a *app, use, status, short, long string) *cobra.Comma
 				return notFoundIsUsage(err)
 			}
 			fmt.Fprintf(a.stdout, "campaign %s: %s\n", res.Campaign.Name, res.Campaign.Status)
-			printTrigger(a.stdout, &res.Spec, res.Trigger, time.Now())
+			printTrigger(a.stdout, &res.Spec, res.Campaign.Status, res.Trigger, time.Now())
 			if status == campaign.StatusActive {
 				late := res.Spec.LateAfter
 				if late <= 0 {

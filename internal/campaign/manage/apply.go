@@ -45,6 +45,9 @@ const (
 	Paused    = "paused"
 	Resumed   = "resumed"
 	Deleted   = "deleted"
+	// Stopped: an archived campaign's once runner was stopped, or its
+	// events no longer start runs.
+	Stopped = "stopped"
 	// Routed: an event trigger lives in event routing, not in Temporal.
 	Routed = "routed"
 )
@@ -128,7 +131,7 @@ func (m *Manager) Apply(ctx context.Context, s *campaign.Spec, source string) (A
 		return Applied{}, err
 	}
 	if exists && outcome != store.Unchanged {
-		if err := m.terminateRunner(ctx, s.Name, cur.Version, fmt.Sprintf("superseded by version %d", v.Version)); err != nil {
+		if _, err := m.terminateRunner(ctx, s.Name, cur.Version, fmt.Sprintf("superseded by version %d", v.Version)); err != nil {
 			return Applied{}, err
 		}
 	}
@@ -238,12 +241,23 @@ func (m *Manager) sync(ctx context.Context, c store.Campaign, s *campaign.Spec) 
 		if err != nil {
 			return t, err
 		}
-		if err := m.terminateRunner(ctx, c.Name, c.CurrentVersion, "campaign archived"); err != nil {
+		stopped, err := m.terminateRunner(ctx, c.Name, c.CurrentVersion, "campaign archived")
+		if err != nil {
 			return t, err
 		}
-		t.Outcome = Unchanged
-		if deleted {
-			t.Outcome = Deleted
+		switch t.Outcome = Unchanged; s.Trigger.Kind {
+		case campaign.TriggerSchedule:
+			t.ID = workflows.CampaignScheduleID(c.Name)
+			if deleted {
+				t.Outcome = Deleted
+			}
+		case campaign.TriggerOnce:
+			t.ID = workflows.CampaignRunnerID(c.Name, c.CurrentVersion)
+			if stopped {
+				t.Outcome = Stopped
+			}
+		default:
+			t.Outcome = Stopped
 		}
 		return t, nil
 	}
@@ -395,16 +409,20 @@ func (m *Manager) ensureRunner(ctx context.Context, c store.Campaign, t Trigger)
 }
 
 // terminateRunner stops a once runner of the given version that has not
-// finished. Runs it already started keep going on their version.
-func (m *Manager) terminateRunner(ctx context.Context, name string, version int, reason string) error {
+// finished, reporting whether there was one. Runs it already started keep
+// going on their version.
+func (m *Manager) terminateRunner(ctx context.Context, name string, version int, reason string) (bool, error) {
 	if version <= 0 {
-		return nil
+		return false, nil
 	}
 	id := workflows.CampaignRunnerID(name, version)
 	err := m.temporal.TerminateWorkflow(ctx, id, "", reason)
 	var notFound *serviceerror.NotFound
-	if err != nil && !errors.As(err, &notFound) {
-		return fmt.Errorf("stop once runner %s: %w", id, err)
+	switch {
+	case errors.As(err, &notFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("stop once runner %s: %w", id, err)
 	}
-	return nil
+	return true, nil
 }

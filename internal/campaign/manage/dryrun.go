@@ -80,6 +80,9 @@ type Sample struct {
 	Locale     string `json:"locale"`
 	TimeZone   string `json:"time_zone"`
 	Variant    string `json:"variant,omitempty"`
+	// Starts is when the customer's run starts (a schedule's or once
+	// trigger's time, in local: true the customer's own); zero for events.
+	Starts time.Time `json:"starts,omitzero"`
 	// Step is the send step; After the waits and branches before it.
 	Step     string   `json:"step,omitempty"`
 	After    []string `json:"after,omitempty"`
@@ -202,6 +205,12 @@ func samples(ctx context.Context, db segment.DB, st DryRunStore, set Templates, 
 
 func sample(ctx context.Context, db segment.DB, st DryRunStore, set Templates, s *campaign.Spec, c store.Customer, at time.Time, company templates.Company) (Sample, error) {
 	smp := Sample{CustomerID: c.ID, ExternalID: c.ExternalID, Locale: c.Locale, TimeZone: c.TimeZone}
+	switch t := s.Trigger; {
+	case t.Kind == campaign.TriggerOnce && t.Local:
+		smp.Starts = campaign.LocalAt(t.At, c.TimeZone)
+	case t.Kind != campaign.TriggerEvent:
+		smp.Starts = at.In(c.Location())
+	}
 	step, after, err := firstSend(ctx, db, st, s.Steps, c.ID, at)
 	if err != nil {
 		return Sample{}, err
