@@ -64,12 +64,9 @@ func (a *app) readCampaign(path string, set *templates.Set) (*campaign.Spec, str
 	if err != nil {
 		return nil, "", withCode(exitUsage, err)
 	}
-	s, err := campaign.Parse(data, path)
+	s, err := campaign.ParseWith(data, path, func(s *campaign.Spec) campaign.Errors { return manage.CheckTemplates(s, set) })
 	if err != nil {
 		return nil, "", withCode(exitUsage, err)
-	}
-	if errs := manage.CheckTemplates(s, set); len(errs) > 0 {
-		return nil, "", withCode(exitUsage, errs)
 	}
 	return s, string(data), nil
 }

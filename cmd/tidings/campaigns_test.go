@@ -47,6 +47,8 @@ steps:
 			[]string{"c.yaml:3:18: trigger.event.type: is required", "c.yaml:6:10: holdout: 75"}},
 		{"unknown template", strings.Replace(good, "template: care", "template: carre", 1), exitUsage,
 			[]string{`c.yaml:5:22: steps[0].send.template: "carre": unknown template; expected one of`}},
+		{"file and template problems in one pass", strings.Replace(good, "template: care", "template: carre", 1) + "holdout: 75\n", exitUsage,
+			[]string{"c.yaml:5:22: steps[0].send.template: \"carre\"", "c.yaml:6:10: holdout: 75"}},
 		{"template var missing", strings.Replace(good, "template: care", "template: vip_care", 1), exitUsage,
 			[]string{`c.yaml:5:11: steps[0].send.vars: template vip_care uses var`, "expected vars coupon, discount_percent"}},
 	} {

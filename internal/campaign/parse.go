@@ -2,8 +2,10 @@ package campaign
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +24,15 @@ type Errors = segment.Errors
 // Every problem is returned at once as Errors, so a marketer fixes a file in
 // one pass.
 func Parse(data []byte, filename string) (*Spec, error) {
+	return ParseWith(data, filename, nil)
+}
+
+// ParseWith is Parse followed by check, which looks at what could be read
+// of the file against the installation (templates, saved segments): its
+// problems and the file's own come back together, in line order, so a
+// marketer still fixes the file in one pass. check must tolerate a spec
+// that is partly read (a send without a template, say).
+func ParseWith(data []byte, filename string, check func(*Spec) Errors) (*Spec, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, Errors{{File: filename, Msg: "empty campaign file; expected a mapping with name, audience, trigger and steps"}}
 	}
@@ -31,10 +42,16 @@ func Parse(data []byte, filename string) (*Spec, error) {
 	}
 	p := &parser{file: filename, pos: map[string]position{}, stepPaths: map[string]string{}}
 	s := p.spec(doc.Content[0])
+	s.file, s.pos, s.stepPaths = filename, p.pos, p.stepPaths
+	if check != nil {
+		p.errs = append(p.errs, check(s)...)
+	}
 	if len(p.errs) > 0 {
+		slices.SortStableFunc(p.errs, func(a, b *segment.Error) int {
+			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+		})
 		return nil, p.errs
 	}
-	s.file, s.pos, s.stepPaths = filename, p.pos, p.stepPaths
 	return s, nil
 }
 

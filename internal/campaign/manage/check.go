@@ -70,6 +70,9 @@ func CheckTemplates(s *campaign.Spec, set Templates) campaign.Errors {
 		}
 		for i, v := range arms {
 			r := campaign.Message(s.Name, 1, "", *st, v, 1)
+			if r.Template == "" {
+				continue // reported by Parse
+			}
 			at, varsAt := base+".template", base+".vars"
 			if v != nil {
 				arm := fmt.Sprintf("%s.variants[%d]", base, i)
