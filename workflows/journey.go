@@ -60,12 +60,49 @@ func withStore(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrCustomerNotFound, activities.ErrInvalidInput},
-		},
+		RetryPolicy:            storeRetry(),
+	})
+}
+
+// storeRetry retries a store call every second, backing off to a minute,
+// so a database restart does not end journeys.
+func storeRetry() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		NonRetryableErrorTypes: []string{activities.ErrCustomerNotFound, activities.ErrInvalidInput},
+	}
+}
+
+// localStoreVersion guards running a journey's short store calls (the
+// once-per-window claim, the profile, the outcome, the conversion) as local
+// activities. Runs recorded before it replay them as activity tasks.
+const localStoreVersion = "journey-local-store"
+
+// storeCall runs one short store call of a per-customer journey. As a local
+// activity it runs inside the workflow task that asks for it: no activity
+// task to schedule, poll and complete, and no workflow task to hand the
+// result back, so the server persists two transactions fewer per call. A
+// journey's start (claim, profile, first send) takes two workflow tasks and
+// one activity task instead of four and three, and the server's work is
+// what bounds how many journeys start per second (docs/benchmarks.md).
+// Sends stay activity tasks: they retry for a day.
+func storeCall(ctx workflow.Context, fn, in, out any) error {
+	if workflow.GetVersion(ctx, localStoreVersion, workflow.DefaultVersion, 1) == 1 {
+		return workflow.ExecuteLocalActivity(withLocalStore(ctx), fn, in).Get(ctx, out)
+	}
+	return workflow.ExecuteActivity(withStore(ctx), fn, in).Get(ctx, out)
+}
+
+// withLocalStore is withStore for local activities: the same timeouts and
+// retries; a backoff longer than the workflow task's timeout becomes a
+// durable timer.
+func withLocalStore(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: time.Hour,
+		RetryPolicy:            storeRetry(),
 	})
 }
 
@@ -121,9 +158,9 @@ func newJourney(ctx workflow.Context, name, customerID string, stop func(Event) 
 // claim applies the journey's "once per window" rule (window 0: once ever).
 func (j *journey) claim(ctx workflow.Context, trigger string, window time.Duration) (bool, error) {
 	var res activities.ClaimResult
-	err := workflow.ExecuteActivity(withStore(ctx), act.ClaimJourney, activities.ClaimInput{
+	err := storeCall(ctx, act.ClaimJourney, activities.ClaimInput{
 		Journey: j.name, RunID: j.runID, CustomerID: j.customerID, Trigger: trigger, At: j.started, Window: window,
-	}).Get(ctx, &res)
+	}, &res)
 	return res.Claimed, err
 }
 
@@ -131,9 +168,9 @@ func (j *journey) claim(ctx workflow.Context, trigger string, window time.Durati
 // smsTopic is set, whether SMS on that topic is allowed.
 func (j *journey) profile(ctx workflow.Context, smsTopic string) (activities.ProfileResult, error) {
 	var p activities.ProfileResult
-	err := workflow.ExecuteActivity(withStore(ctx), act.LoadProfile, activities.ProfileInput{
+	err := storeCall(ctx, act.LoadProfile, activities.ProfileInput{
 		CustomerID: j.customerID, SMSTopic: smsTopic,
-	}).Get(ctx, &p)
+	}, &p)
 	if err != nil {
 		return p, err
 	}
@@ -180,9 +217,9 @@ func (j *journey) send(ctx workflow.Context, r delivery.Request) (bool, error) {
 
 // finish records the outcome in PostgreSQL.
 func (j *journey) finish(ctx workflow.Context, outcome string) error {
-	return workflow.ExecuteActivity(withStore(ctx), act.FinishJourney, activities.FinishInput{
+	return storeCall(ctx, act.FinishJourney, activities.FinishInput{
 		Journey: j.name, RunID: j.runID, Outcome: outcome, At: workflow.Now(ctx),
-	}).Get(ctx, nil)
+	}, nil)
 }
 
 // convert records the goal event as a conversion credited to the last step
@@ -194,10 +231,10 @@ func (j *journey) convert(ctx workflow.Context, e Event) error {
 	}
 	revenue, _ := number(e.Properties["amount"])
 	currency, _ := e.Properties["currency"].(string)
-	return workflow.ExecuteActivity(withStore(ctx), act.RecordConversion, activities.ConversionInput{
+	return storeCall(ctx, act.RecordConversion, activities.ConversionInput{
 		Journey: j.name, RunID: j.runID, CustomerID: j.customerID, Step: j.lastSent,
 		EventID: e.EventID, Revenue: revenue, Currency: currency, ConvertedAt: at,
-	}).Get(ctx, nil)
+	}, nil)
 }
 
 // end finishes the run with outcome, turning a deleted customer into its
