@@ -76,7 +76,10 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	var all validate.Errors
 	ins := make([]store.EventInput, 0, len(body.Events))
-	resolved := map[string]string{}
+	resolved, err := s.resolveCustomers(r.Context(), body.Events)
+	if err != nil {
+		return err
+	}
 	for i, b := range body.Events {
 		in, err := s.eventInput(r.Context(), b, fmt.Sprintf("events[%d].", i), resolved)
 		if e, ok := err.(*Error); ok && e.Code == codeInvalid {
@@ -105,6 +108,31 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// resolveCustomers looks up every customer a batch names in one query, so
+// a batch of 500 events costs one lookup rather than one per customer. It
+// maps each key to a customer ID; keys it does not map (unknown or erased
+// customers) are looked up again, one by one, by eventInput, which reports
+// them.
+func (s *Server) resolveCustomers(ctx context.Context, evs []eventBody) (map[string]string, error) {
+	keys := make([]string, 0, len(evs))
+	for _, b := range evs {
+		if b.Customer != "" {
+			keys = append(keys, b.Customer)
+		}
+	}
+	cs, err := s.store.CustomersByKey(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(cs))
+	for k, c := range cs {
+		if !store.IsErased(c) {
+			out[k] = c.ID
+		}
+	}
+	return out, nil
 }
 
 // eventInput validates one event body and resolves its customer; resolved

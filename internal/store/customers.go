@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -40,12 +42,22 @@ type Customer struct {
 // Location returns the customer's time zone, falling back to UTC for a zone
 // the running binary does not know (zones are validated on the way in).
 func (c Customer) Location() *time.Location {
+	if loc, ok := zones.Load(c.TimeZone); ok {
+		return loc.(*time.Location)
+	}
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {
 		return time.UTC
 	}
+	zones.Store(c.TimeZone, loc)
 	return loc
 }
+
+// zones caches loaded time zones by name. time.LoadLocation reads and
+// parses the zone file on every call, which the send path would otherwise
+// do for every message of a blast; zone data does not change while the
+// process runs.
+var zones sync.Map
 
 // CustomerInput is a profile to upsert by ExternalID. A nil field leaves the
 // stored value as it is, so a file with fewer columns never wipes data; an
@@ -234,6 +246,46 @@ func (s *Store) Customer(ctx context.Context, id string) (Customer, error) {
 // CustomerByExternalID loads a customer by the client's own ID.
 func (s *Store) CustomerByExternalID(ctx context.Context, externalID string) (Customer, error) {
 	return s.oneCustomer(ctx, `SELECT `+customerColumns+` FROM customers WHERE external_id = $1`, externalID)
+}
+
+// CustomersByKey looks customers up by the keys a batch of events names
+// them with, in one query: a key that is a UUID matches a customer's ID
+// first, any key then matches an external ID (as Customer, then
+// CustomerByExternalID). Keys that match no customer are absent.
+func (s *Store) CustomersByKey(ctx context.Context, keys []string) (map[string]Customer, error) {
+	if len(keys) == 0 {
+		return map[string]Customer{}, nil
+	}
+	var ids []string
+	canonical := map[string]string{}
+	for _, k := range keys {
+		if u, err := uuid.Parse(k); err == nil {
+			ids = append(ids, u.String())
+			canonical[k] = u.String()
+		}
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+customerColumns+` FROM customers
+		WHERE id = ANY($1::uuid[]) OR external_id = ANY($2::text[])`, ids, keys)
+	if err != nil {
+		return nil, fmt.Errorf("load %d customers: %w", len(keys), err)
+	}
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Customer])
+	if err != nil {
+		return nil, fmt.Errorf("load %d customers: %w", len(keys), err)
+	}
+	byID, byExternal := make(map[string]Customer, len(cs)), make(map[string]Customer, len(cs))
+	for _, c := range cs {
+		byID[c.ID], byExternal[c.ExternalID] = c, c
+	}
+	out := make(map[string]Customer, len(keys))
+	for _, k := range keys {
+		if c, ok := byID[canonical[k]]; ok {
+			out[k] = c
+		} else if c, ok := byExternal[k]; ok {
+			out[k] = c
+		}
+	}
+	return out, nil
 }
 
 func (s *Store) oneCustomer(ctx context.Context, query, key string) (Customer, error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -365,4 +366,30 @@ func updatedAts(t *testing.T, s *store.Store) map[string]time.Time {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestCustomersByKeyResolvesIDsAndExternalIDs(t *testing.T) {
+	s, _ := testdb.New(t)
+	a := addCustomer(t, s, "C-1")
+	b := addCustomer(t, s, "C-2")
+	// An external ID that looks like another customer's ID: the ID wins,
+	// as it does for one lookup.
+	c := addCustomer(t, s, a)
+
+	got, err := s.CustomersByKey(t.Context(), []string{a, strings.ToUpper(b), "C-2", "C-9", a, ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[a].ID != a || got[strings.ToUpper(b)].ID != b || got["C-2"].ID != b {
+		t.Errorf("resolved %v, want %s for its ID, %s for its ID in capitals and for C-2", got, a, b)
+	}
+	if _, ok := got["C-9"]; ok {
+		t.Error("an unknown key resolved")
+	}
+	if got[a].ID == c {
+		t.Error("an external ID won over the customer whose ID it is")
+	}
+	if len(got) != 3 {
+		t.Errorf("resolved %d keys, want 3", len(got))
+	}
 }

@@ -3,21 +3,35 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 )
 
 // DeliverFunc delivers one stored event to the journeys it concerns. The
-// outbox marks the event routed only when it returns nil.
+// outbox marks the event routed only when it returns nil. It may be called
+// concurrently for events of different customers.
 type DeliverFunc func(ctx context.Context, e Event) error
 
-// DeliverOutbox hands unrouted events (routed_at IS NULL) to deliver in the
-// order they were stored: the events with the given IDs, or, when ids is
-// empty, the oldest up to limit. Rows are locked FOR UPDATE SKIP LOCKED for the
-// duration, so several processes can drain at once without delivering an
-// event twice, and an event already routed is never routed again. It stops at
-// the first failure (the journey engine is most likely unreachable), records
-// the error on that event, and returns the IDs it routed.
+// outboxParallel is how many customers' events DeliverOutbox delivers at
+// once. Delivering is a round trip to Temporal per journey an event
+// concerns; one after another, a batch of 500 events would spend its time
+// waiting on them.
+const outboxParallel = 16
+
+// DeliverOutbox hands unrouted events (routed_at IS NULL) to deliver: the
+// events with the given IDs, or, when ids is empty, the oldest up to limit.
+// Rows are locked FOR UPDATE SKIP LOCKED for the duration, so several
+// processes can drain at once without delivering an event twice, and an
+// event already routed is never routed again. Each customer's events are
+// delivered in the order they were stored, one after another; different
+// customers' events are delivered concurrently (up to outboxParallel). A
+// failure (the journey engine is most likely unreachable) stops that
+// customer's later events and keeps any customer not yet started from
+// starting; the error is recorded on the event that failed. Routed events
+// are marked in one statement. It returns the IDs it routed, in stored
+// order, and the first failure.
 func (s *Store) DeliverOutbox(ctx context.Context, ids []int64, limit int, deliver DeliverFunc) ([]int64, error) {
 	var routed []int64
 	var deliverErr error
@@ -36,19 +50,27 @@ func (s *Store) DeliverOutbox(ctx context.Context, ids []int64, limit int, deliv
 		if err != nil {
 			return err
 		}
-		for _, e := range evs {
-			if deliverErr = deliver(ctx, e); deliverErr != nil {
-				_, err := tx.Exec(ctx, `
-					UPDATE events SET route_attempts = route_attempts + 1, route_error = $2
-					WHERE id = $1`, e.ID, deliverErr.Error())
-				return err
+		var failed []failedEvent
+		routed, failed = deliverByCustomer(ctx, evs, deliver)
+		if len(failed) > 0 {
+			deliverErr = failed[0].err
+			fids, reasons := make([]int64, len(failed)), make([]string, len(failed))
+			for i, f := range failed {
+				fids[i], reasons[i] = f.id, f.err.Error()
 			}
 			if _, err := tx.Exec(ctx, `
-				UPDATE events SET routed_at = now(), route_attempts = route_attempts + 1, route_error = ''
-				WHERE id = $1`, e.ID); err != nil {
+				UPDATE events e SET route_attempts = e.route_attempts + 1, route_error = f.reason
+				FROM unnest($1::bigint[], $2::text[]) AS f(id, reason)
+				WHERE e.id = f.id`, fids, reasons); err != nil {
 				return err
 			}
-			routed = append(routed, e.ID)
+		}
+		if len(routed) > 0 {
+			if _, err := tx.Exec(ctx, `
+				UPDATE events SET routed_at = now(), route_attempts = route_attempts + 1, route_error = ''
+				WHERE id = ANY($1)`, routed); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -59,6 +81,63 @@ func (s *Store) DeliverOutbox(ctx context.Context, ids []int64, limit int, deliv
 		return routed, fmt.Errorf("deliver outbox: %w", deliverErr)
 	}
 	return routed, nil
+}
+
+// failedEvent is an event whose delivery failed, and why.
+type failedEvent struct {
+	id  int64
+	err error
+}
+
+// deliverByCustomer delivers evs (in stored order) as DeliverOutbox
+// describes and returns the IDs delivered, in stored order, and the
+// failures, in stored order.
+func deliverByCustomer(ctx context.Context, evs []Event, deliver DeliverFunc) ([]int64, []failedEvent) {
+	var order []string
+	byCustomer := map[string][]int{}
+	for i, e := range evs {
+		if _, ok := byCustomer[e.CustomerID]; !ok {
+			order = append(order, e.CustomerID)
+		}
+		byCustomer[e.CustomerID] = append(byCustomer[e.CustomerID], i)
+	}
+	done := make([]bool, len(evs))
+	errs := make([]error, len(evs))
+	var stop atomic.Bool
+	next := make(chan []int)
+	var wg sync.WaitGroup
+	for range min(outboxParallel, len(order)) {
+		wg.Go(func() {
+			for idx := range next {
+				for _, i := range idx {
+					if errs[i] = deliver(ctx, evs[i]); errs[i] != nil {
+						stop.Store(true)
+						break
+					}
+					done[i] = true
+				}
+			}
+		})
+	}
+	for _, c := range order {
+		if stop.Load() {
+			break
+		}
+		next <- byCustomer[c]
+	}
+	close(next)
+	wg.Wait()
+	var routed []int64
+	var failed []failedEvent
+	for i, e := range evs {
+		switch {
+		case done[i]:
+			routed = append(routed, e.ID)
+		case errs[i] != nil:
+			failed = append(failed, failedEvent{e.ID, errs[i]})
+		}
+	}
+	return routed, failed
 }
 
 // OutboxSize counts events not yet routed, for metrics and `tidings report`.

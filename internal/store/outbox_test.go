@@ -131,3 +131,58 @@ func TestOutboxByIDLeavesOthersAlone(t *testing.T) {
 		t.Errorf("outbox size = %d, want 1 (a still waiting)", size)
 	}
 }
+
+func TestOutboxDeliversCustomersConcurrentlyEachInOrder(t *testing.T) {
+	s, _ := testdb.New(t)
+	var want []string
+	for _, ext := range []string{"C-1", "C-2", "C-3", "C-4"} {
+		c := addCustomer(t, s, ext)
+		recordEvents(t, s, c, ext+"/1", ext+"/2", ext+"/3")
+		want = append(want, ext)
+	}
+
+	// The first deliveries wait for each other: one customer after another
+	// would never get past this gate.
+	gate := make(chan struct{})
+	var arrived sync.Once
+	var mu sync.Mutex
+	var first int
+	heard := map[string][]string{}
+	routed, err := s.DeliverOutbox(t.Context(), nil, 100, func(_ context.Context, e store.Event) error {
+		mu.Lock()
+		first++
+		if first == 2 {
+			arrived.Do(func() { close(gate) })
+		}
+		mu.Unlock()
+		select {
+		case <-gate:
+		case <-time.After(10 * time.Second):
+			return errors.New("no second customer's event was delivered meanwhile")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		heard[e.CustomerID] = append(heard[e.CustomerID], e.EventID)
+		return nil
+	})
+	if err != nil || len(routed) != 12 {
+		t.Fatalf("routed %d events, %v; want all 12", len(routed), err)
+	}
+	for i := 1; i < len(routed); i++ {
+		if routed[i] <= routed[i-1] {
+			t.Fatalf("routed IDs %v are not in stored order", routed)
+		}
+	}
+	if len(heard) != 4 {
+		t.Fatalf("heard %d customers, want 4", len(heard))
+	}
+	for _, evs := range heard {
+		ext := evs[0][:3]
+		if len(evs) != 3 || evs[0] != ext+"/1" || evs[1] != ext+"/2" || evs[2] != ext+"/3" {
+			t.Errorf("a customer's events arrived as %v, want in stored order", evs)
+		}
+	}
+	if size, _ := s.OutboxSize(t.Context()); size != 0 {
+		t.Errorf("outbox size = %d after routing everything", size)
+	}
+}
