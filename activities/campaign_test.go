@@ -230,17 +230,24 @@ func saveHistory(t *testing.T, c client.Client, run client.WorkflowRun, name str
 	}
 }
 
-// TestLateFiringIsEnteredAsSkippedAndNeverSentLater runs a batch of a
-// firing resumed long after its pause: the treatment customers are entered
-// and recorded as skipped (late_after_pause) instead of sent, the holdout is
-// counted as usual, and a later pass of the same firing sends nobody.
-func TestLateFiringIsEnteredAsSkippedAndNeverSentLater(t *testing.T) {
+// campaignActivities is a fresh database and the campaign activities on
+// it, in the SDK's activity test environment.
+func campaignActivities(t *testing.T) (*store.Store, *activitiestest.LedgerSender, *testsuite.TestActivityEnvironment, *activities.Campaigns) {
 	s, _ := testdb.New(t)
 	sender := &activitiestest.LedgerSender{Store: s}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	acts := activities.NewCampaigns(s, s.Pool(), sender, nil)
 	env.RegisterActivity(acts)
+	return s, sender, env, acts
+}
+
+// TestLateFiringIsEnteredAsSkippedAndNeverSentLater runs a batch of a
+// firing resumed long after its pause: the treatment customers are entered
+// and recorded as skipped (late_after_pause) instead of sent, the holdout is
+// counted as usual, and a later pass of the same firing sends nobody.
+func TestLateFiringIsEnteredAsSkippedAndNeverSentLater(t *testing.T) {
+	s, sender, env, acts := campaignActivities(t)
 	ids := customers(t, s, 20, "late")
 	spec, v := applySpec(t, s, `
 name: late-blast
@@ -298,12 +305,7 @@ steps:
 // that runs per customer, a late pass skips only customers whose local time
 // has passed; the others are left for the runner's next pass.
 func TestLateFiringOfPerCustomerRunsLeavesCustomersNotYetDue(t *testing.T) {
-	s, _ := testdb.New(t)
-	sender := &activitiestest.LedgerSender{Store: s}
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	c := activities.NewCampaigns(s, s.Pool(), sender, nil)
-	env.RegisterActivity(c)
+	s, _, env, c := campaignActivities(t)
 	customers(t, s, 3, "soon")
 	tomorrow := time.Now().Add(36 * time.Hour).UTC().Format("2006-01-02 15:04")
 	spec, v := applySpec(t, s, `
