@@ -33,6 +33,9 @@ migrate: build
 dev: build
 	./bin/tidings dev --demo
 
-## bench: the benchmarks (never part of `make test`).
-bench:
+## bench: every `tidings bench` scenario at the sizes of docs/benchmarks.md
+## (tables on stdout, JSON in bench-results/), then the importer benchmark.
+## Never part of `make test`.
+bench: build
+	./bin/tidings bench all
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/importer/

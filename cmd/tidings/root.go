@@ -66,6 +66,7 @@ the same name that overrides it (see "tidings --help" flags below).`,
 		newCampaignsCmd(a),
 		newReportCmd(a),
 		newVersionCmd(a),
+		newBenchCmd(a),
 	)
 	return root
 }

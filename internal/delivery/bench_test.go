@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	gomail "github.com/wneessen/go-mail"
-
 	"github.com/tidingsdev/tidings/internal/channels/email"
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/smtpsink"
@@ -137,15 +135,16 @@ func BenchmarkSendPathSingle(b *testing.B) {
 	})
 }
 
-// compare runs send and the bare loop in turns, a slice of b.N each per
+// compare runs send and the bare loop (smtpsink.BareSender) in turns, a slice of b.N each per
 // round (the machine is shared and its load drifts), and reports both rates
 // and their ratio.
 func compare(b *testing.B, e *benchEnv, send func(lo, hi int) error) {
-	bare, err := newBareLoop(e.sink, e.sample)
+	bare, err := smtpsink.NewBareSender(context.Background(), e.sink.Addr(), benchConns,
+		[]smtpsink.Body{{Subject: e.sample.Subject, Text: e.sample.Text, HTML: e.sample.HTML}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer bare.close()
+	defer bare.Close()
 	before := e.sink.Count()
 	const rounds = 4
 	var fullTime, bareTime time.Duration
@@ -154,7 +153,7 @@ func compare(b *testing.B, e *benchEnv, send func(lo, hi int) error) {
 		lo, hi := b.N*round/rounds, b.N*(round+1)/rounds
 		b.StopTimer()
 		start := time.Now()
-		parallel(hi-lo, benchConns, func(i int) error { return bare.send(lo + i) }, b)
+		parallel(hi-lo, benchConns, func(i int) error { return bare.Send(lo + i) }, b)
 		bareTime += time.Since(start)
 		b.StartTimer()
 
@@ -173,62 +172,6 @@ func compare(b *testing.B, e *benchEnv, send func(lo, hi int) error) {
 	b.ReportMetric(full, "emails/s")
 	b.ReportMetric(bareRate, "bare-emails/s")
 	b.ReportMetric(full/bareRate, "ratio")
-}
-
-// bareLoop is the baseline: plain go-mail, benchConns connections dialed
-// once, one pre-rendered message built and sent per email.
-type bareLoop struct {
-	clients chan *gomail.Client
-	r       templates.Rendered
-}
-
-func newBareLoop(sink *smtpsink.Sink, r templates.Rendered) (*bareLoop, error) {
-	srv, err := email.ParseURL(sink.URL())
-	if err != nil {
-		return nil, err
-	}
-	l := &bareLoop{clients: make(chan *gomail.Client, benchConns), r: r}
-	for range benchConns {
-		c, err := gomail.NewClient(srv.Host, gomail.WithPort(srv.Port), gomail.WithTLSPolicy(gomail.NoTLS), gomail.WithTimeout(srv.Timeout))
-		if err == nil {
-			err = c.DialWithContext(context.Background())
-		}
-		if err != nil {
-			l.close()
-			return nil, err
-		}
-		l.clients <- c
-	}
-	return l, nil
-}
-
-func (l *bareLoop) send(i int) error {
-	m := gomail.NewMsg()
-	if err := m.FromFormat("Harbour & Pine", "hello@harbourpine.example"); err != nil {
-		return err
-	}
-	if err := m.AddToFormat("芳 王", fmt.Sprintf("c%d@example.com", i)); err != nil {
-		return err
-	}
-	m.SetMessageIDWithValue(fmt.Sprintf("bare-%d@harbourpine.example", i))
-	m.SetDate()
-	m.Subject(l.r.Subject)
-	m.SetBodyString(gomail.TypeTextPlain, l.r.Text)
-	m.AddAlternativeString(gomail.TypeTextHTML, l.r.HTML)
-	c := <-l.clients
-	defer func() { l.clients <- c }()
-	return c.Send(m)
-}
-
-func (l *bareLoop) close() {
-	for {
-		select {
-		case c := <-l.clients:
-			_ = c.Close()
-		default:
-			return
-		}
-	}
 }
 
 // parallel runs fn for 0..n-1 on workers goroutines.

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tidingsdev/tidings/internal/bench"
+	"github.com/tidingsdev/tidings/internal/testdb"
+)
+
+func TestBenchRefusesBadScenariosAndSizes(t *testing.T) {
+	env := map[string]string{"TIDINGS_DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere?sslmode=disable"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "nope"}, "blast, journeys, sweep, ingest"},
+		{[]string{"bench", "all", "--n", "5"}, "--n"},
+		{[]string{"bench", "blast", "--n", "0"}, "--n"},
+		{[]string{"bench", "blast", "--n", "ten"}, "--n"},
+		{[]string{"bench", "blast", "--temporal", "mysql"}, "--temporal"},
+		{[]string{"bench"}, "arg"},
+	} {
+		r := tidings(t, env, tc.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("tidings %s: want exit 2 naming %q\n%s", strings.Join(tc.args, " "), tc.want, r)
+		}
+	}
+}
+
+// TestBenchRunsThroughTheCommandLine runs two scenarios at a tiny size the
+// way `make bench` runs them: the blast through the send path the command
+// builds from configuration, the sweep without Temporal. Each prints its
+// table and the JSON holds the machine and the results.
+func TestBenchRunsThroughTheCommandLine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded Temporal server")
+	}
+	env := map[string]string{"TIDINGS_DATABASE_URL": testdb.Create(t), "TIDINGS_LOG_LEVEL": "warn"}
+	for _, scenario := range []string{"blast", "sweep"} {
+		path := filepath.Join(t.TempDir(), "results.json")
+		r := tidings(t, env, "bench", scenario, "--n", "40", "--json", path)
+		if r.code != 0 {
+			t.Fatalf("tidings bench %s:\n%s", scenario, r)
+		}
+		for _, want := range []string{scenario + "  n=40", "baseline", "checks:", "wrote " + path} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("tidings bench %s prints no %q:\n%s", scenario, want, r)
+			}
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep bench.Report
+		if err := json.Unmarshal(b, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Machine.Cores == 0 || rep.Machine.PostgreSQL == "" || len(rep.Results) != 1 || rep.Results[0].Scenario != scenario || rep.Results[0].N != 40 {
+			t.Errorf("JSON of tidings bench %s: %s", scenario, b)
+		}
+	}
+}

@@ -1,0 +1,231 @@
+// Package bench runs Tidings' benchmarks (`tidings bench`). Each scenario
+// builds its own data in a scratch database, runs the real product (the
+// worker, the send path, the API, the router) against the embedded Temporal
+// server, the configured PostgreSQL and an in-process SMTP sink that counts
+// and discards, and measures a baseline in the same run: on a small, shared,
+// noisy machine a figure alone says little, its ratio to the baseline says
+// how close Tidings comes to what the machine can do.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tidingsdev/tidings/activities"
+	"github.com/tidingsdev/tidings/internal/delivery"
+	"github.com/tidingsdev/tidings/internal/devserver"
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/worker"
+)
+
+// Deps are the parts of the product the scenarios run, built in cmd/tidings
+// exactly as `tidings worker` builds them, so a benchmark measures the code
+// that ships.
+type Deps struct {
+	// DatabaseURL locates the PostgreSQL server. Scratch databases are
+	// created on it (named tidings_bench_*) and dropped at the end; the
+	// URL's own database is never touched.
+	DatabaseURL string
+	// SendPath builds the one send path over the SMTP relay at smtpURL with
+	// that many live connections; close releases the connections.
+	SendPath func(st *store.Store, smtpURL string, connections int) (send *delivery.Service, close func(), err error)
+	// JourneyDeps is what the journey activities act on.
+	JourneyDeps func(st *store.Store, send activities.Sender) worker.Deps
+	// Worker sizes the Temporal worker (the `tidings worker` defaults).
+	Worker worker.Options
+	// Temporal is the embedded server's persistence: devserver.SQLite
+	// (default) or devserver.Postgres.
+	Temporal string
+	// Log receives progress lines and the embedded server's warnings.
+	Log *slog.Logger
+}
+
+func (d Deps) check() error {
+	var missing []string
+	if d.DatabaseURL == "" {
+		missing = append(missing, "DatabaseURL")
+	}
+	if d.SendPath == nil {
+		missing = append(missing, "SendPath")
+	}
+	if d.JourneyDeps == nil {
+		missing = append(missing, "JourneyDeps")
+	}
+	if d.Log == nil {
+		missing = append(missing, "Log")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("bench: %s required", strings.Join(missing, ", "))
+	}
+	if d.Temporal != "" && d.Temporal != devserver.SQLite && d.Temporal != devserver.Postgres {
+		return fmt.Errorf("bench: temporal persistence %q: must be %q or %q", d.Temporal, devserver.SQLite, devserver.Postgres)
+	}
+	return nil
+}
+
+// Scenario is one benchmark.
+type Scenario struct {
+	Name  string
+	Short string
+	// Sizes are the sizes the issue of record asks for; `tidings bench`
+	// without --n runs each of them.
+	Sizes []int
+	// Smoke is a size small enough for the default test run.
+	Smoke int
+	run   func(ctx context.Context, r *run, n int) error
+}
+
+// Scenarios lists every benchmark in the order `tidings bench all` runs them.
+func Scenarios() []Scenario {
+	return []Scenario{
+		{Name: "blast", Short: "a care send to N customers through the whole send path vs a bare go-mail loop",
+			Sizes: []int{10_000, 100_000}, Smoke: 60, run: blast},
+		{Name: "journeys", Short: "N onboarding journeys started through the events API vs N bare workflows",
+			Sizes: []int{1_000, 5_000}, Smoke: 20, run: journeys},
+		{Name: "sweep", Short: "birthday selection and a typical segment count over N generated customers",
+			Sizes: []int{1_000_000}, Smoke: 3_000, run: sweep},
+		{Name: "ingest", Short: "N events posted in batches to the API, stored and routed, vs a plain COPY",
+			Sizes: []int{50_000}, Smoke: 400, run: ingest},
+	}
+}
+
+// Lookup finds a scenario by name.
+func Lookup(name string) (Scenario, error) {
+	var names []string
+	for _, s := range Scenarios() {
+		if s.Name == name {
+			return s, nil
+		}
+		names = append(names, s.Name)
+	}
+	return Scenario{}, fmt.Errorf("scenario %q: must be one of %s, or all", name, strings.Join(names, ", "))
+}
+
+// Run runs scenario s at size n and returns its result. A missed goal is in
+// the result; an error means the scenario could not run or an invariant
+// (every message sent exactly once, every event stored) did not hold.
+func Run(ctx context.Context, d Deps, s Scenario, n int) (*Result, error) {
+	if err := d.check(); err != nil {
+		return nil, err
+	}
+	if n <= 0 {
+		return nil, fmt.Errorf("%s: n must be positive, got %d", s.Name, n)
+	}
+	if d.Temporal == "" {
+		d.Temporal = devserver.SQLite
+	}
+	r := &run{deps: d, log: d.Log.With("scenario", s.Name), res: &Result{Scenario: s.Name, N: n, Started: time.Now().UTC()}}
+	defer r.cleanup()
+	start := time.Now()
+	err := s.run(ctx, r, n)
+	r.res.Seconds = time.Since(start).Seconds()
+	if err != nil {
+		return nil, fmt.Errorf("%s (n=%d): %w", s.Name, n, err)
+	}
+	return r.res, nil
+}
+
+// run is one scenario's run: its dependencies, its result and the cleanups
+// that drop its scratch data.
+type run struct {
+	deps     Deps
+	log      *slog.Logger
+	res      *Result
+	cleanups []func()
+}
+
+// onEnd registers fn to run when the scenario ends, last registered first.
+func (r *run) onEnd(fn func()) { r.cleanups = append(r.cleanups, fn) }
+
+func (r *run) cleanup() {
+	for _, fn := range slices.Backward(r.cleanups) {
+		fn()
+	}
+	r.cleanups = nil
+}
+
+// step logs a progress line.
+func (r *run) step(msg string, args ...any) { r.log.Info(msg, args...) }
+
+// Result is what one scenario measured. Rows pair each figure with its
+// baseline; Goals say whether the issue's targets were met; Checks are the
+// invariants that held (a failed one is an error, not a result).
+type Result struct {
+	Scenario string    `json:"scenario"`
+	N        int       `json:"n"`
+	Started  time.Time `json:"started"`
+	Seconds  float64   `json:"seconds"`
+	// Baseline says what the baseline is.
+	Baseline string   `json:"baseline"`
+	Rows     []Row    `json:"rows"`
+	Goals    []Goal   `json:"goals"`
+	Checks   []string `json:"checks"`
+	// Breakdown says where the time went.
+	Breakdown []Row `json:"breakdown,omitempty"`
+	// Plans holds EXPLAIN output by query name.
+	Plans map[string]string `json:"plans,omitempty"`
+	Notes []string          `json:"notes,omitempty"`
+}
+
+// Row is one figure and, when it has one, its baseline and their ratio.
+type Row struct {
+	Name     string   `json:"name"`
+	Unit     string   `json:"unit"`
+	Value    float64  `json:"value"`
+	Baseline *float64 `json:"baseline,omitempty"`
+	// Ratio is Value / Baseline.
+	Ratio *float64 `json:"ratio,omitempty"`
+}
+
+// Goal is one target of the issue and whether this run met it.
+type Goal struct {
+	Name string `json:"name"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+	Met  bool   `json:"met"`
+}
+
+func (r *Result) row(name, unit string, value float64) {
+	r.Rows = append(r.Rows, Row{Name: name, Unit: unit, Value: value})
+}
+
+func (r *Result) compare(name, unit string, value, baseline float64) float64 {
+	ratio := value / baseline
+	r.Rows = append(r.Rows, Row{Name: name, Unit: unit, Value: value, Baseline: &baseline, Ratio: &ratio})
+	return ratio
+}
+
+func (r *Result) goal(name, want, got string, met bool) {
+	r.Goals = append(r.Goals, Goal{Name: name, Want: want, Got: got, Met: met})
+}
+
+func (r *Result) check(format string, args ...any) {
+	r.Checks = append(r.Checks, fmt.Sprintf(format, args...))
+}
+
+func (r *Result) note(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
+
+// MetGoals reports whether every goal was met.
+func (r *Result) MetGoals() bool {
+	for _, g := range r.Goals {
+		if !g.Met {
+			return false
+		}
+	}
+	return true
+}
+
+// errInvariant marks a run whose outcome was wrong (a message lost or sent
+// twice), as opposed to one that could not run.
+var errInvariant = errors.New("invariant broken")
+
+func invariant(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errInvariant, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,150 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tidingsdev/tidings/workflows"
+)
+
+// Ingest goals (issue 8).
+const (
+	ingestRatioGoal = 0.3
+	ingestRateGoal  = 5000
+)
+
+// Sizes of the ingest run.
+const (
+	ingestBatch   = 500
+	ingestPosters = 4
+)
+
+// ingest posts n events in batches to the API, which stores them (folding
+// purchases into the customers' aggregates) and routes them to the
+// journeys they concern; the baseline is a plain pgx COPY of the same rows
+// into the same table, half before and half after.
+//
+// The mix is a busy shop's stream: 90% page views (stored, concern no
+// journey), 6% purchases (each signals the onboarding and win-back
+// journeys) and 4% signups (each starts an onboarding journey): 0.16 calls
+// to Temporal per event. No worker runs: routing ends when Temporal has
+// accepted the signal or start.
+func ingest(ctx context.Context, r *run, n int) error {
+	st, dsn, err := r.scratchDB(ctx)
+	if err != nil {
+		return err
+	}
+	const tag, queue = "ingest", "bench-ingest"
+	customers := max(n/10, 20)
+	if err := addCustomers(ctx, st, customers, tag, []string{"UTC"}); err != nil {
+		return err
+	}
+	c, err := r.temporal(ctx, dsn, nil)
+	if err != nil {
+		return err
+	}
+	api, err := r.serveAPI(ctx, st, c, queue, ingestPosters)
+	if err != nil {
+		return err
+	}
+	ids := map[string]string{}
+	rows, err := st.Pool().Query(ctx, `SELECT external_id, id::text FROM customers`)
+	if err != nil {
+		return err
+	}
+	var ext, id string
+	if _, err := pgx.ForEachRow(rows, []any{&ext, &id}, func() error { ids[ext] = id; return nil }); err != nil {
+		return fmt.Errorf("load customer ids: %w", err)
+	}
+
+	evs := make([]apiEvent, n)
+	copyRows := make([][]any, n)
+	purchases, signups := 0, 0
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
+	for i := range evs {
+		cust := fmt.Sprintf("bench-%s-%d", tag, 1+(i*7919)%customers)
+		e := apiEvent{EventID: fmt.Sprintf("ev-%d", i), Customer: cust, OccurredAt: at}
+		switch i % 50 {
+		case 0, 1:
+			e.Type, e.Properties = workflows.EventSignup, map[string]any{"source": "web"}
+			signups++
+		case 2, 3, 4:
+			e.Type, e.Properties = workflows.EventPurchase, map[string]any{"order_id": fmt.Sprintf("o-%d", i), "amount": 42.5, "currency": "USD"}
+			purchases++
+		default:
+			e.Type, e.Properties = "page_view", map[string]any{"path": fmt.Sprintf("/products/%d", i%500)}
+		}
+		evs[i] = e
+		// routed_at is set so the outbox drainer leaves the copied rows alone.
+		copyRows[i] = []any{"copy-" + e.EventID, ids[cust], e.Type, e.Properties, e.OccurredAt, e.OccurredAt}
+	}
+	bodies, err := encodeBatches(evs, ingestBatch)
+	if err != nil {
+		return err
+	}
+	var ordersBefore int
+	if err := st.Pool().QueryRow(ctx, `SELECT sum(orders_count) FROM customers`).Scan(&ordersBefore); err != nil {
+		return err
+	}
+
+	var copyWall time.Duration
+	copyHalf := func(lo, hi int) error {
+		r.step("COPY", "rows", hi-lo)
+		u, err := measure(func() error {
+			got, err := st.Pool().CopyFrom(ctx, pgx.Identifier{"events"},
+				[]string{"event_id", "customer_id", "type", "properties", "occurred_at", "routed_at"}, pgx.CopyFromRows(copyRows[lo:hi]))
+			if err == nil && got != int64(hi-lo) {
+				err = invariant("COPY wrote %d rows, want %d", got, hi-lo)
+			}
+			return err
+		})
+		copyWall += u.Wall
+		return err
+	}
+	if err := copyHalf(0, n/2); err != nil {
+		return err
+	}
+	r.step("events through the API", "events", n, "batch", ingestBatch, "clients", ingestPosters)
+	var posted postStats
+	full, err := measure(func() error {
+		var err error
+		posted, err = api.post(ctx, bodies, ingestPosters)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	if err := copyHalf(n/2, n); err != nil {
+		return err
+	}
+
+	var stored, routed, ordersAfter int
+	if err := st.Pool().QueryRow(ctx, `
+		SELECT count(*), count(*) FILTER (WHERE routed_at IS NOT NULL), (SELECT sum(orders_count) FROM customers)
+		FROM events WHERE event_id LIKE 'ev-%'`).Scan(&stored, &routed, &ordersAfter); err != nil {
+		return fmt.Errorf("count stored events: %w", err)
+	}
+	if stored != n || posted.recorded != n || routed != n || ordersAfter-ordersBefore != purchases {
+		return invariant("%d events recorded by the API, %d stored, %d routed, %d purchases folded into the customers; want %d, %d, %d, %d",
+			posted.recorded, stored, routed, ordersAfter-ordersBefore, n, n, n, purchases)
+	}
+	res := r.res
+	res.check("every one of %d events stored once and routed (%d answered routed at once, %d by the outbox drainer)", n, n-posted.unrouted, posted.unrouted)
+	res.check("%d purchases folded into the customers' order counts", purchases)
+
+	res.Baseline = fmt.Sprintf("a plain pgx COPY of the same %d rows (customer IDs resolved beforehand) into the same events table, half before and half after", n)
+	rate, copyRate := float64(n)/full.Wall.Seconds(), float64(n)/copyWall.Seconds()
+	ratio := res.compare("events/s stored and routed", "", rate, copyRate)
+	res.row("POST /v1/events/batch p50 (500 events)", "ms", ms(posted.percentile(0.5)))
+	res.row("POST /v1/events/batch p95", "ms", ms(posted.percentile(0.95)))
+	res.row("CPU seconds per 1,000 events (process: API, router, Temporal)", "s", full.CPU.Seconds()*1000/float64(n))
+	res.goal("throughput against COPY", fmt.Sprintf("≥ %.1f× COPY", ingestRatioGoal), fmt.Sprintf("%.2f×", ratio), ratio >= ingestRatioGoal)
+	res.goal("throughput", fmt.Sprintf("≥ %d events/s", ingestRateGoal), fmt.Sprintf("%.0f events/s", rate), rate >= ingestRateGoal)
+	res.row("signups (each starts an onboarding journey)", "", float64(signups))
+	res.row("purchases (each signals two journeys)", "", float64(purchases))
+	res.note("mix: 90%% page views, 6%% purchases, 4%% signups; %d API clients posting %d events per request, customers named by external ID; the journeys' starts and signals go to the embedded Temporal server, which no worker polls", ingestPosters, ingestBatch)
+	return nil
+}
