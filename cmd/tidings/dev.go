@@ -75,9 +75,14 @@ on after the next start.`,
 				return err
 			}
 			defer closeSend()
+			topics, err := a.topics()
+			if err != nil {
+				return err
+			}
 			ro := devstack.RunOptions{
 				Deps: a.journeyDeps(stack.Store(), send), Worker: worker.Options{StopTimeout: 10 * time.Second},
 				Signer: token.NewSigner(a.cfg.SigningSecret), DefaultRegion: a.cfg.DefaultRegion,
+				Params: a.journeyParams(), Topics: topics,
 				Out: a.stdout, MailTo: a.cfg.SMTPURL, QuietHours: a.cfg.QuietHours,
 			}
 			if withDemo {

@@ -60,14 +60,13 @@ const (
 	sweepTimeout = 2 * time.Minute
 )
 
-// Params are the journey parameters the dev router uses with --demo: a
+// Params returns p with the waits the dev router uses with --demo: a
 // delivered order is surveyed after 30 seconds instead of a day, and the
 // reminder follows three minutes later. Onboarding keeps its calendar days:
 // the welcome goes out at once anyway.
-func Params() workflows.Params {
-	return workflows.Params{Survey: workflows.SurveyInput{
-		Delay: SurveyDelay, AnswerWait: SurveyWait, ReminderWait: SurveyWait, CommentWait: CommentWait,
-	}}
+func Params(p workflows.Params) workflows.Params {
+	p.Survey.Delay, p.Survey.AnswerWait, p.Survey.ReminderWait, p.Survey.CommentWait = SurveyDelay, SurveyWait, SurveyWait, CommentWait
+	return p
 }
 
 // Workflow IDs of the sweeps the scenario starts.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/api"
 	"github.com/tidingsdev/tidings/internal/catcher"
+	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/demo"
 	"github.com/tidingsdev/tidings/internal/devserver"
 	"github.com/tidingsdev/tidings/internal/router"
@@ -230,6 +231,11 @@ type RunOptions struct {
 	Signer *token.Signer
 	// DefaultRegion parses phone numbers posted without a country code.
 	DefaultRegion string
+	// Params are the configured journey parameters (survey triggers); the
+	// demo shortens their waits.
+	Params workflows.Params
+	// Topics are the message topics the preference page offers.
+	Topics map[string]delivery.Topic
 	// OutboxInterval is how often unrouted events are retried (default 2s).
 	OutboxInterval time.Duration
 	// Demo, when set, loads the demo company and runs its scenario once
@@ -255,9 +261,9 @@ func (s *Stack) Run(ctx context.Context, ro RunOptions) error {
 		ro.OutboxInterval = 2 * time.Second
 	}
 	queue := s.opt.TaskQueue
-	var params workflows.Params
+	params := ro.Params
 	if ro.Demo != nil {
-		params = demo.Params()
+		params = demo.Params(params)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -273,7 +279,7 @@ func (s *Stack) Run(ctx context.Context, ro RunOptions) error {
 		s.log.Info("default schedules created", "schedules", created)
 	}
 	srv := api.New(api.Deps{Store: s.store, Router: r, Signer: ro.Signer, Log: s.log, Registry: reg},
-		api.Options{DefaultRegion: ro.DefaultRegion, Dev: catcher.NewHandler(s.inbox, CatcherPath, s.log)})
+		api.Options{DefaultRegion: ro.DefaultRegion, Topics: ro.Topics, Dev: catcher.NewHandler(s.inbox, CatcherPath, s.log)})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
