@@ -12,7 +12,6 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/server/temporaltest"
 
 	"github.com/tidingsdev/tidings/internal/campaign"
 	"github.com/tidingsdev/tidings/internal/router"
@@ -172,17 +171,7 @@ func TestCampaignsEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	env, s := migratedEnv(t)
-	srv := temporaltest.NewServer(temporaltest.WithT(t))
-	sink, err := smtpsink.Start(smtpsink.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-	env["TIDINGS_TEMPORAL_ADDRESS"] = srv.GetFrontendHostPort()
-	env["TIDINGS_TEMPORAL_NAMESPACE"] = srv.GetDefaultNamespace()
-	env["TIDINGS_TEMPORAL_TASK_QUEUE"] = "cli-campaigns"
-	env["TIDINGS_SMTP_URL"] = sink.URL()
+	env, s, srv, sink := journeyEnv(t, "cli-campaigns")
 	env["TIDINGS_QUIET_HOURS"] = "00:00-00:00" // the test runs at any hour
 	e := &campaignEnv{t: t, env: env, store: s, temporal: srv.GetDefaultClient(), sink: sink}
 

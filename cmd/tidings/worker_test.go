@@ -23,6 +23,25 @@ func TestWorkerNamesAnUnreachableTemporal(t *testing.T) {
 	}
 }
 
+// journeyEnv is migratedEnv with a real Temporal server and a real SMTP
+// server in-process, the settings pointing at them and at task queue queue:
+// what commands that run journeys need.
+func journeyEnv(t *testing.T, queue string) (map[string]string, *store.Store, *temporaltest.TestServer, *smtpsink.Sink) {
+	t.Helper()
+	env, s := migratedEnv(t)
+	srv := temporaltest.NewServer(temporaltest.WithT(t))
+	sink, err := smtpsink.Start(smtpsink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	env["TIDINGS_TEMPORAL_ADDRESS"] = srv.GetFrontendHostPort()
+	env["TIDINGS_TEMPORAL_NAMESPACE"] = srv.GetDefaultNamespace()
+	env["TIDINGS_TEMPORAL_TASK_QUEUE"] = queue
+	env["TIDINGS_SMTP_URL"] = sink.URL()
+	return env, s, srv, sink
+}
+
 // TestWorkerWelcomesASignupEndToEnd runs `tidings worker` against a real
 // Temporal server and a real SMTP server: a stored signup event is routed
 // from the outbox, the onboarding journey starts, and the welcome email
@@ -32,17 +51,7 @@ func TestWorkerWelcomesASignupEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	env, s := migratedEnv(t)
-	srv := temporaltest.NewServer(temporaltest.WithT(t))
-	sink, err := smtpsink.Start(smtpsink.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-	env["TIDINGS_TEMPORAL_ADDRESS"] = srv.GetFrontendHostPort()
-	env["TIDINGS_TEMPORAL_NAMESPACE"] = srv.GetDefaultNamespace()
-	env["TIDINGS_TEMPORAL_TASK_QUEUE"] = "cli-e2e"
-	env["TIDINGS_SMTP_URL"] = sink.URL()
+	env, s, _, sink := journeyEnv(t, "cli-e2e")
 
 	c, _, err := s.UpsertCustomer(t.Context(), store.CustomerInput{ExternalID: "C-1", Email: testdb.String("ada@example.com"),
 		FirstName: testdb.String("Ada"), TimeZone: testdb.String("Asia/Shanghai")})
