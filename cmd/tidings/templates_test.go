@@ -16,20 +16,11 @@ import (
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
 
-// runTidings runs the CLI in-process with the given environment and
-// returns stdout, stderr and the exit code main would use.
+// runTidings is tidings with the result spread out.
 func runTidings(t *testing.T, env map[string]string, args ...string) (string, string, int) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	a := &app{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr, stdin: strings.NewReader("")}
-	root := newRootCmd(a)
-	root.SetArgs(args)
-	code := 0
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		stderr.WriteString("error: " + err.Error() + "\n")
-		code = exitCode(err)
-	}
-	return stdout.String(), stderr.String(), code
+	r := tidings(t, env, args...)
+	return r.stdout, r.stderr, r.code
 }
 
 func TestTemplatesCheck(t *testing.T) {
