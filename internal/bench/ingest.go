@@ -121,6 +121,29 @@ func ingest(ctx context.Context, r *run, n int) error {
 		return err
 	}
 
+	// The same path for events that concern no journey: what storing costs
+	// without the calls to Temporal.
+	views := make([]apiEvent, n/2)
+	for i := range views {
+		views[i] = apiEvent{EventID: fmt.Sprintf("view-%d", i), Customer: fmt.Sprintf("bench-%s-%d", tag, 1+(i*7919)%customers),
+			Type: "page_view", Properties: map[string]any{"path": fmt.Sprintf("/products/%d", i%500)}, OccurredAt: at}
+	}
+	viewBodies, err := encodeBatches(views, ingestBatch)
+	if err != nil {
+		return err
+	}
+	r.step("page views only through the API", "events", len(views))
+	viewsUse, err := measure(func() error {
+		p, err := api.post(ctx, viewBodies, ingestPosters)
+		if err == nil && p.recorded != len(views) {
+			err = invariant("the API recorded %d of %d page views", p.recorded, len(views))
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("ingest page views: %w", err)
+	}
+
 	var stored, routed, ordersAfter int
 	if err := st.Pool().QueryRow(ctx, `
 		SELECT count(*), count(*) FILTER (WHERE routed_at IS NOT NULL), (SELECT sum(orders_count) FROM customers)
@@ -138,9 +161,11 @@ func ingest(ctx context.Context, r *run, n int) error {
 	res.Baseline = fmt.Sprintf("a plain pgx COPY of the same %d rows (customer IDs resolved beforehand) into the same events table, half before and half after", n)
 	rate, copyRate := float64(n)/full.Wall.Seconds(), float64(n)/copyWall.Seconds()
 	ratio := res.compare("events/s stored and routed", "", rate, copyRate)
+	res.compare("events/s of page views alone (no journey to call)", "", float64(len(views))/viewsUse.Wall.Seconds(), copyRate)
 	res.row("POST /v1/events/batch p50 (500 events)", "ms", ms(posted.percentile(0.5)))
 	res.row("POST /v1/events/batch p95", "ms", ms(posted.percentile(0.95)))
 	res.row("CPU seconds per 1,000 events (process: API, router, Temporal)", "s", full.CPU.Seconds()*1000/float64(n))
+	res.row("CPU seconds per 1,000 page views alone", "s", viewsUse.CPU.Seconds()*1000/float64(len(views)))
 	res.goal("throughput against COPY", fmt.Sprintf("≥ %.1f× COPY", ingestRatioGoal), fmt.Sprintf("%.2f×", ratio), ratio >= ingestRatioGoal)
 	res.goal("throughput", fmt.Sprintf("≥ %d events/s", ingestRateGoal), fmt.Sprintf("%.0f events/s", rate), rate >= ingestRateGoal)
 	res.row("signups (each starts an onboarding journey)", "", float64(signups))

@@ -141,7 +141,7 @@ func table(w io.Writer, rows []Row) {
 			base = figure(*row.Baseline)
 		}
 		if row.Ratio != nil {
-			ratio = fmt.Sprintf("%.2f×", *row.Ratio)
+			ratio = ratioText(*row.Ratio)
 		}
 		l := label(row)
 		fmt.Fprintf(w, "  %s%s %12s %12s %8s\n", l, strings.Repeat(" ", width-utf8.RuneCountInString(l)), figure(row.Value), base, ratio)
@@ -169,6 +169,15 @@ func WriteJSON(path string, rep Report) error {
 // bench-results/, which git ignores, one file per run.
 func DefaultJSONPath(scenario string, at time.Time) string {
 	return filepath.Join("bench-results", scenario+"-"+at.UTC().Format("20060102-150405")+".json")
+}
+
+// ratioText prints a ratio with two decimals, or two significant digits
+// when it is below 0.1.
+func ratioText(r float64) string {
+	if r < 0.1 {
+		return strconv.FormatFloat(r, 'g', 2, 64) + "×"
+	}
+	return strconv.FormatFloat(r, 'f', 2, 64) + "×"
 }
 
 func label(r Row) string {

@@ -96,6 +96,9 @@ func sweep(ctx context.Context, r *run, n int) error {
 	for _, k := range []string{"enable_indexscan", "enable_bitmapscan", "enable_indexonlyscan"} {
 		cfg.RuntimeParams[k] = "off"
 	}
+	// Planned afresh for each execution, as EXPLAIN plans it: a generic
+	// plan cached after a few runs can be far worse without indexes.
+	cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	scanConn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("connect for the baselines: %w", err)
