@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/validate"
+	"github.com/tidingsdev/tidings/workflows"
 )
 
 // eventBody is one event as clients send it (the same shape `tidings events
@@ -170,13 +171,17 @@ func (s *Server) eventInput(ctx context.Context, b eventBody, prefix string, res
 // ones. A routing failure is not the client's problem: the events are stored
 // and the outbox drainer delivers them later.
 func (s *Server) recordAndRoute(ctx context.Context, ins []store.EventInput) ([]eventResult, error) {
+	for i, in := range ins {
+		ev := workflows.Event{EventID: in.EventID, Type: in.Type, Properties: in.Properties, OccurredAt: in.OccurredAt}
+		ins[i].Unrouted = !s.router.Concerns(ctx, in.CustomerID, ev)
+	}
 	recs, err := s.store.RecordEvents(ctx, ins)
 	if err != nil {
 		return nil, err
 	}
 	var fresh []int64
 	for _, rec := range recs {
-		if rec.Created {
+		if rec.Created && rec.RoutedAt == nil {
 			fresh = append(fresh, rec.ID)
 		}
 	}

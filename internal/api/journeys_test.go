@@ -63,8 +63,14 @@ func TestEventPostedWhileTemporalIsDownIsStored(t *testing.T) {
 	if err := json.Unmarshal(body, &r); status != http.StatusCreated || err != nil || r.Routed || r.Duplicate {
 		t.Fatalf("%d %s; want 201, stored, not routed yet", status, body)
 	}
+	// A page view concerns no journey: it is stored as handled and does not
+	// wait in the outbox with the delivery.
+	status, body = a.do("POST", "/v1/events", map[string]any{"event_id": "pv-1", "customer": "C-1", "type": "page_view"})
+	if err := json.Unmarshal(body, &r); status != http.StatusCreated || err != nil || !r.Routed {
+		t.Fatalf("page view: %d %s; want 201, stored and done", status, body)
+	}
 	if n, _ := a.store.OutboxSize(t.Context()); n != 1 {
-		t.Errorf("outbox = %d, want 1 event waiting for Temporal", n)
+		t.Errorf("outbox = %d, want only the delivery waiting for Temporal", n)
 	}
 }
 

@@ -20,11 +20,13 @@ import (
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/token"
+	"github.com/tidingsdev/tidings/workflows"
 )
 
 // Router routes stored events to journeys and cancels journeys on erasure;
 // *router.Router implements it.
 type Router interface {
+	Concerns(ctx context.Context, customerID string, ev workflows.Event) bool
 	Route(ctx context.Context, ids ...int64) ([]int64, error)
 	CancelJourneys(ctx context.Context, customerID string) error
 }

@@ -186,6 +186,18 @@ func (r *Router) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// Concerns reports whether an event is for any journey or live campaign.
+// One that is not can be stored as routed and skip the outbox. When the
+// campaigns cannot be read it answers true, leaving the decision to the
+// outbox.
+func (r *Router) Concerns(ctx context.Context, customerID string, ev workflows.Event) bool {
+	if len(workflows.RoutesFor(customerID, ev, r.opt.Params)) > 0 {
+		return true
+	}
+	live, err := r.liveCampaigns(ctx)
+	return err != nil || len(workflows.CampaignRoutes(customerID, ev, live)) > 0
+}
+
 // deliver sends one event to every journey RoutesFor names and to the
 // campaign runs it starts or concerns.
 func (r *Router) deliver(ctx context.Context, e store.Event) error {

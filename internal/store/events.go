@@ -30,6 +30,10 @@ type EventInput struct {
 	Type       string         `json:"type"`
 	Properties map[string]any `json:"properties"`
 	OccurredAt time.Time      `json:"occurred_at"`
+	// Unrouted says the event concerns no journey or campaign (a page view,
+	// usually): it is stored as routed and never enters the outbox, which
+	// saves a second write of the row.
+	Unrouted bool `json:"unrouted,omitempty"`
 }
 
 // PurchaseEvent is the event type that moves the purchase aggregates; its
@@ -51,10 +55,11 @@ const eventColumns = `id, event_id, customer_id::text AS customer_id, type, prop
 const recordEvents = `
 WITH r AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
-        event_id text, customer_id uuid, type text, properties jsonb, occurred_at timestamptz)
+        event_id text, customer_id uuid, type text, properties jsonb, occurred_at timestamptz, unrouted boolean)
 ), ins AS (
-    INSERT INTO events (event_id, customer_id, type, properties, occurred_at)
-    SELECT event_id, customer_id, type, coalesce(properties, '{}'), occurred_at FROM r
+    INSERT INTO events (event_id, customer_id, type, properties, occurred_at, routed_at)
+    SELECT event_id, customer_id, type, coalesce(properties, '{}'), occurred_at,
+        CASE WHEN unrouted THEN now() END FROM r
     ON CONFLICT (event_id) DO NOTHING
     RETURNING ` + eventColumns + `
 ), agg AS (
