@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -265,7 +266,25 @@ func pickPorts(first, n int) ([]int, error) {
 	return ports, nil
 }
 
+// Ports for the internal services are drawn from below the kernel's
+// ephemeral range (32768 and up on Linux). A port the kernel hands out for
+// ":0" is closed again before the server binds it, and in that moment any
+// outgoing connection (to PostgreSQL, say) may take it as its local port;
+// ports in this range are never given to outgoing connections.
+const (
+	portsFrom = 20000
+	portsTo   = 32000
+)
+
 func freePort() (int, error) {
+	for range 100 {
+		p := portsFrom + rand.IntN(portsTo-portsFrom)
+		ln, err := net.Listen("tcp", net.JoinHostPort(localhost, strconv.Itoa(p)))
+		if err == nil {
+			_ = ln.Close()
+			return p, nil
+		}
+	}
 	ln, err := net.Listen("tcp", localhost+":0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
