@@ -70,7 +70,7 @@ func CheckTemplates(s *campaign.Spec, set Templates) campaign.Errors {
 		}
 		for i, v := range arms {
 			r := campaign.Message(s.Name, 1, "", *st, v, 1)
-			if r.Template == "" {
+			if r.Template == "" || (r.Channel != templates.ChannelEmail && r.Channel != templates.ChannelSMS) {
 				continue // reported by Parse
 			}
 			at, varsAt := base+".template", base+".vars"
