@@ -50,6 +50,8 @@ steps:
 			[]string{"c.yaml:5:22: steps[0].send.template: \"carre\"", "c.yaml:6:10: holdout: 75"}},
 		{"template var missing", strings.Replace(good, "template: care", "template: vip_care", 1), exitUsage,
 			[]string{`c.yaml:5:11: steps[0].send.vars: template vip_care uses var`, "expected vars coupon, discount_percent"}},
+		{"unknown channel, said once", strings.Replace(good, "topic: care", "topic: care, channel: fax", 1), exitUsage,
+			[]string{`c.yaml:5:50: steps[0].send.channel: "fax": expected email or sms`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tidings(t, map[string]string{}, "campaigns", "validate", writeFile(t, "c.yaml", tc.src))
@@ -58,6 +60,9 @@ steps:
 				if r.code != tc.code || !strings.Contains(out, want) {
 					t.Errorf("want exit %d and %q\n%s", tc.code, want, r)
 				}
+			}
+			if tc.name == "unknown channel, said once" && strings.Count(out, "c.yaml:") != 1 {
+				t.Errorf("want the channel reported once and nothing else\n%s", r)
 			}
 		})
 	}
