@@ -72,7 +72,7 @@ func (d Deps) check() error {
 type Scenario struct {
 	Name  string
 	Short string
-	// Sizes are the sizes the issue of record asks for; `tidings bench`
+	// Sizes are the sizes the published figures use; `tidings bench`
 	// without --n runs each of them.
 	Sizes []int
 	// Smoke is a size small enough for the default test run.
@@ -153,7 +153,7 @@ func (r *run) cleanup() {
 func (r *run) step(msg string, args ...any) { r.log.Info(msg, args...) }
 
 // Result is what one scenario measured. Rows pair each figure with its
-// baseline; Goals say whether the issue's targets were met; Checks are the
+// baseline; Goals say whether the targets were met; Checks are the
 // invariants that held (a failed one is an error, not a result).
 type Result struct {
 	Scenario string    `json:"scenario"`
@@ -182,7 +182,7 @@ type Row struct {
 	Ratio *float64 `json:"ratio,omitempty"`
 }
 
-// Goal is one target of the issue and whether this run met it.
+// Goal is one target and whether this run met it.
 type Goal struct {
 	Name string `json:"name"`
 	Want string `json:"want"`

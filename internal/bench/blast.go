@@ -17,7 +17,7 @@ import (
 	"github.com/tidingsdev/tidings/workflows"
 )
 
-// Blast goals (issue 8).
+// Blast goals.
 const (
 	blastRatioGoal  = 0.85
 	blastPeakMBGoal = 300

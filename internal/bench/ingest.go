@@ -10,7 +10,7 @@ import (
 	"github.com/tidingsdev/tidings/workflows"
 )
 
-// Ingest goals (issue 8).
+// Ingest goals.
 const (
 	ingestRatioGoal = 0.3
 	ingestRateGoal  = 5000

@@ -14,7 +14,7 @@ import (
 	"github.com/tidingsdev/tidings/workflows"
 )
 
-// journeysRatioGoal is issue 8's goal for journeys against bare workflows.
+// journeysRatioGoal is the target for journeys against bare workflows.
 const journeysRatioGoal = 0.8
 
 // Sizes of the journeys run: events per API request, concurrent clients,

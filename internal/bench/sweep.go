@@ -15,7 +15,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
-// Sweep goals (issue 8).
+// Sweep goals.
 const (
 	birthdayGoal = 200 * time.Millisecond
 	segmentGoal  = time.Second
