@@ -17,7 +17,6 @@ import (
 	"github.com/tidingsdev/tidings/internal/router"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/token"
-	"github.com/tidingsdev/tidings/templates"
 	"github.com/tidingsdev/tidings/worker"
 )
 
@@ -129,7 +128,7 @@ func (a *app) sendPath(s *store.Store) (*delivery.Service, func(), error) {
 	svc, err := delivery.New(s, set, mailer, texter, delivery.Options{
 		Topics: topics, QuietHours: a.cfg.QuietHours, DefaultLocale: a.cfg.DefaultLocale, PublicURL: a.cfg.PublicURL,
 		UnsubscribeMailto: a.cfg.UnsubscribeMail,
-		Company:           templates.Company{Name: a.cfg.MailFromName, PostalAddress: a.cfg.PostalAddress, Website: a.cfg.PublicURL},
+		Company:           a.company(),
 		Signer:            token.NewSigner(a.cfg.SigningSecret),
 		Logger:            a.log,
 	})
