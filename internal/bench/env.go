@@ -122,10 +122,9 @@ func (r *run) temporal(ctx context.Context, dsn string, metrics client.MetricsHa
 		return nil, err
 	}
 	r.onEnd(srv.Stop)
-	c, err := client.DialContext(ctx, client.Options{
-		HostPort: srv.FrontendHostPort(), Namespace: srv.Namespace(),
-		Logger: sdklog.NewStructuredLogger(warn), MetricsHandler: metrics,
-	})
+	co := srv.ClientOptions()
+	co.Logger, co.MetricsHandler = sdklog.NewStructuredLogger(warn), metrics
+	c, err := client.DialContext(ctx, co)
 	if err != nil {
 		return nil, fmt.Errorf("dial embedded temporal: %w", err)
 	}

@@ -68,7 +68,9 @@ func start(t testing.TB, opt Options) *running {
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
-	c, err := client.DialContext(ctx, client.Options{HostPort: srv.FrontendHostPort(), Namespace: srv.Namespace(), Logger: quietSDKLogger{}})
+	o := srv.ClientOptions()
+	o.Logger = quietSDKLogger{}
+	c, err := client.DialContext(ctx, o)
 	if err != nil {
 		srv.Stop()
 		t.Fatalf("dial: %v", err)

@@ -137,9 +137,9 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.client, err = client.DialContext(ctx, client.Options{
-		HostPort: s.temporal.FrontendHostPort(), Namespace: s.temporal.Namespace(), Logger: sdklog.NewStructuredLogger(opt.Log),
-	})
+	co := s.temporal.ClientOptions()
+	co.Logger = sdklog.NewStructuredLogger(opt.Log)
+	s.client, err = client.DialContext(ctx, co)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the embedded Temporal server: %w", err)
 	}
