@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -48,7 +49,8 @@ type harness struct {
 	alertedAt   []time.Time
 	reviewURL   string
 	// storedGoal is a goal event in the store (one the journey was never
-	// signalled), visible from its OccurredAt on.
+	// signalled), visible from its OccurredAt on to a search for its type
+	// since a time before it.
 	storedGoal *Event
 }
 
@@ -85,9 +87,9 @@ func newHarness(t *testing.T, zone string) *harness {
 		})
 	env.OnActivity(act.FindGoal, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.GoalInput) (activities.GoalResult, error) {
-			if h.storedGoal != nil && !h.env.Now().Before(h.storedGoal.OccurredAt) {
-				g := h.storedGoal
-				return activities.GoalResult{Found: true, EventID: g.EventID, Type: g.Type, OccurredAt: g.OccurredAt}, nil
+			if g := h.storedGoal; g != nil && !h.env.Now().Before(g.OccurredAt) &&
+				slices.Contains(in.Types, g.Type) && !g.OccurredAt.Before(in.Since) {
+				return activities.GoalResult{Found: true, EventID: g.EventID, Type: g.Type, Properties: g.Properties, OccurredAt: g.OccurredAt}, nil
 			}
 			return activities.GoalResult{}, nil
 		})

@@ -74,6 +74,13 @@ func (w *winback) run(ctx workflow.Context) (string, error) {
 	if _, err := w.profile(ctx, ""); err != nil {
 		return "", err
 	}
+	bought, err := w.storedPurchase(ctx)
+	if err != nil {
+		return "", err
+	}
+	if bought {
+		return OutcomeConverted, w.convert(ctx, *w.purchase)
+	}
 	gap := orDefault(w.in.StepGap, DefaultWinbackStepGap)
 	steps := []func(workflow.Context) (bool, error){
 		w.missYou,
@@ -91,6 +98,33 @@ func (w *winback) run(ctx workflow.Context) (string, error) {
 		}
 	}
 	return OutcomeLapsed, w.tagLapsed(ctx)
+}
+
+// storedPurchaseVersion guards the check for a purchase stored before the
+// run was claimed: runs recorded without it replay without it.
+const storedPurchaseVersion = "winback-stored-purchase"
+
+// purchaseLookback is how long before the run's start a stored purchase
+// still ends it. The sweep chose the customer for months without an order,
+// so an order this recent arrived after the choice.
+const purchaseLookback = 24 * time.Hour
+
+// storedPurchase looks for a purchase the journey could not hear: the
+// router signals a journey only once its run is claimed, so an order placed
+// between the sweep's start and the claim is found here instead.
+func (w *winback) storedPurchase(ctx workflow.Context) (bool, error) {
+	if workflow.GetVersion(ctx, storedPurchaseVersion, workflow.DefaultVersion, 1) < 1 {
+		return false, nil
+	}
+	var g activities.GoalResult
+	err := storeCall(ctx, act.FindGoal, activities.GoalInput{
+		CustomerID: w.customerID, Types: []string{EventPurchase}, Since: w.started.Add(-purchaseLookback),
+	}, &g)
+	if err != nil || !g.Found {
+		return false, err
+	}
+	w.purchase = &Event{EventID: g.EventID, Type: g.Type, Properties: g.Properties, OccurredAt: g.OccurredAt}
+	return true, nil
 }
 
 // after runs step once gap has passed, unless a purchase comes first.

@@ -98,6 +98,35 @@ func TestWinbackPurchaseOnTheFirstDayCreditsMissYou(t *testing.T) {
 	}
 }
 
+func TestWinbackEndsAtAPurchaseStoredBeforeItCouldHearIt(t *testing.T) {
+	h := newHarness(t, "UTC")
+	t0 := h.start("2026-05-04 10:00")
+	// The order came in after the sweep chose the customer, before the run
+	// was claimed: the router did not signal it.
+	h.storedGoal = &Event{EventID: "o-9", Type: EventPurchase, Properties: map[string]any{"amount": 30.0}, OccurredAt: t0.Add(-10 * time.Minute)}
+	h.env.ExecuteWorkflow(WinbackJourney, WinbackInput{CustomerID: "c1"})
+	var res WinbackResult
+	h.result(&res)
+	if len(h.sends) != 0 || len(h.tags) != 0 {
+		t.Errorf("sent %q, tags %+v; want no \"we miss you\" to a customer who just bought", h.timeline(), h.tags)
+	}
+	if res.Outcome != OutcomeConverted || len(h.conversions) != 1 || h.conversions[0].EventID != "o-9" || h.conversions[0].Revenue != 30 {
+		t.Errorf("outcome %q, conversions %+v; want converted by order o-9", res.Outcome, h.conversions)
+	}
+}
+
+func TestWinbackIgnoresAStoredPurchaseFromBeforeTheLapse(t *testing.T) {
+	h := newHarness(t, "UTC")
+	t0 := h.start("2026-05-04 10:00")
+	h.storedGoal = &Event{EventID: "old", Type: EventPurchase, OccurredAt: t0.Add(-3 * day)}
+	h.env.ExecuteWorkflow(WinbackJourney, WinbackInput{CustomerID: "c1"})
+	var res WinbackResult
+	h.result(&res)
+	if len(h.sends) != 3 || res.Outcome != OutcomeLapsed {
+		t.Errorf("sent %q, outcome %q; want every step and lapsed: an order from before the lapse changes nothing", h.timeline(), res.Outcome)
+	}
+}
+
 func TestWinbackRefusedWithinTheCooldown(t *testing.T) {
 	h := newHarness(t, "UTC")
 	h.claimed = false

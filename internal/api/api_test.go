@@ -46,7 +46,7 @@ func newAPI(t *testing.T, withTemporal bool, opts ...apiOption) *testAPI {
 	var tc client.Client
 	if withTemporal {
 		ts := temporaltest.NewServer(temporaltest.WithT(t))
-		ts.NewWorker(taskQueue, routertest.Register)
+		ts.NewWorker(taskQueue, routertest.Register(s))
 		tc = ts.GetDefaultClient()
 	} else {
 		down, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})

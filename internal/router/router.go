@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,6 +42,11 @@ type Campaigns interface {
 	LiveCampaigns(ctx context.Context) ([]store.LiveCampaign, error)
 }
 
+// Runs tells which journeys a customer is in; *store.Store implements it.
+type Runs interface {
+	OpenJourneys(ctx context.Context, customerID string, journeys []string) ([]string, error)
+}
+
 // Options tune a Router; zero values mean the defaults.
 type Options struct {
 	// TaskQueue is where started journeys run (TIDINGS_TEMPORAL_TASK_QUEUE).
@@ -63,8 +69,13 @@ type Options struct {
 	// version applied is what new runs take from then on; the status needs
 	// no freshness, since runs check it in the database before every send.
 	CampaignsTTL time.Duration
-	Metrics      *Metrics
-	Log          *slog.Logger
+	// Runs is asked before an event is signalled to a journey it would not
+	// start, and the signal is left out when the customer is not in that
+	// journey; nil means the outbox itself when it knows the runs (the
+	// store does), and without it every such event is signalled.
+	Runs    Runs
+	Metrics *Metrics
+	Log     *slog.Logger
 }
 
 // DefaultCampaignsTTL is how stale the router's list of live campaigns may
@@ -100,6 +111,11 @@ func New(outbox Outbox, temporal Temporal, opt Options) *Router {
 	if opt.Campaigns == nil {
 		if c, ok := outbox.(Campaigns); ok {
 			opt.Campaigns = c
+		}
+	}
+	if opt.Runs == nil {
+		if rs, ok := outbox.(Runs); ok {
+			opt.Runs = rs
 		}
 	}
 	return &Router{outbox: outbox, temporal: temporal, opt: opt}
@@ -206,7 +222,8 @@ func (r *Router) deliver(ctx context.Context, e store.Event) error {
 	if err != nil {
 		return fmt.Errorf("route event %s: %w", e.EventID, err)
 	}
-	routes := append(workflows.RoutesFor(e.CustomerID, ev, r.opt.Params), workflows.CampaignRoutes(e.CustomerID, ev, live)...)
+	routes := append(r.running(ctx, e.CustomerID, workflows.RoutesFor(e.CustomerID, ev, r.opt.Params)),
+		workflows.CampaignRoutes(e.CustomerID, ev, live)...)
 	for _, rt := range routes {
 		outcome, err := r.deliverRoute(ctx, rt, ev)
 		r.opt.Metrics.routed(rt.Journey, outcome)
@@ -216,6 +233,43 @@ func (r *Router) deliver(ctx context.Context, e store.Event) error {
 		r.opt.Log.Debug("event routed", "event_id", e.EventID, "type", e.Type, "workflow_id", rt.WorkflowID, "outcome", outcome)
 	}
 	return nil
+}
+
+// running drops the signals to journeys the customer is not in, as the
+// journey runs table knows them, and counts them as not running. Most
+// purchases come from customers in no onboarding or win-back, and each
+// signal would cost the Temporal server a lookup to answer "not found".
+//
+// A journey claims its run in its first step, so one just started is not
+// in the table yet and an event for it in that moment is not signalled: it
+// is stored, and the journey reads the stored events after its claim
+// (onboarding before each step, win-back before its first message; a
+// survey's answer can only follow its question). When the table cannot be
+// read every signal goes out: a call too many loses nothing.
+func (r *Router) running(ctx context.Context, customerID string, routes []workflows.Route) []workflows.Route {
+	var ask []string
+	for _, rt := range routes {
+		if !rt.StartIfAbsent && !slices.Contains(ask, rt.Journey) {
+			ask = append(ask, rt.Journey)
+		}
+	}
+	if r.opt.Runs == nil || len(ask) == 0 {
+		return routes
+	}
+	open, err := r.opt.Runs.OpenJourneys(ctx, customerID, ask)
+	if err != nil {
+		r.opt.Log.Warn("journey runs unreadable; signalling every journey the event concerns", "customer_id", customerID, "err", err)
+		return routes
+	}
+	kept := routes[:0]
+	for _, rt := range routes {
+		if rt.StartIfAbsent || slices.Contains(open, rt.Journey) {
+			kept = append(kept, rt)
+			continue
+		}
+		r.opt.Metrics.routed(rt.Journey, outcomeNotRunning)
+	}
+	return kept
 }
 
 // Route outcomes, as counted in tidings_events_routed_total.

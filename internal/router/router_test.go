@@ -35,12 +35,24 @@ func newEnv(t *testing.T) env {
 	t.Helper()
 	s, _ := testdb.New(t)
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
-	ts.NewWorker(taskQueue, routertest.Register)
+	ts.NewWorker(taskQueue, routertest.Register(s))
 	c, _, err := s.UpsertCustomer(t.Context(), store.CustomerInput{ExternalID: "C-1", Email: testdb.String("ann@example.com")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return env{store: s, temporal: ts.GetDefaultClient(), customer: c.ID}
+}
+
+// downTemporal is a client of a Temporal server that is down: nothing
+// listens on port 1.
+func downTemporal(t *testing.T) client.Client {
+	t.Helper()
+	down, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(down.Close)
+	return down
 }
 
 // post stores an event the way the API does and routes it if it is new.
@@ -72,6 +84,7 @@ func TestEventStartsJourneyOnceEvenWhenPostedTwice(t *testing.T) {
 			t.Fatalf("post %d: created = %v", i+1, created)
 		}
 	}
+	routertest.Heard(t, e.temporal, onboarding, 1) // the journey has claimed its run
 	if _, err := e.post(t, r, "act-1", workflows.EventActivated); err != nil {
 		t.Fatal(err)
 	}
@@ -106,15 +119,46 @@ func TestPurchaseWithoutRunningWinbackIsRoutedAndStartsNothing(t *testing.T) {
 	}
 }
 
-func TestEventPostedWhileTemporalIsDownIsDeliveredLater(t *testing.T) {
+func TestEventForJourneysTheCustomerIsNotInCallsNoTemporal(t *testing.T) {
 	e := newEnv(t)
-	// Nothing listens on port 1: this is a Temporal server that is down.
-	down, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
-	if err != nil {
+	reg := prometheus.NewRegistry()
+	// Any call to Temporal would fail routing.
+	r := router.New(e.store, downTemporal(t), router.Options{TaskQueue: taskQueue, CallTimeout: time.Second, Metrics: router.NewMetrics(reg)})
+
+	// A win-back that ended is not a journey the customer is in.
+	if _, err := e.store.ClaimJourneyRun(t.Context(), store.JourneyRun{Journey: workflows.Winback, RunID: "w-1", CustomerID: e.customer, StartedAt: time.Now().Add(-30 * 24 * time.Hour)}, 0); err != nil {
 		t.Fatal(err)
 	}
-	defer down.Close()
-	offline := router.New(e.store, down, router.Options{TaskQueue: taskQueue, CallTimeout: time.Second})
+	if err := e.store.FinishJourneyRun(t.Context(), workflows.Winback, "w-1", workflows.OutcomeLapsed, time.Now().Add(-9*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.post(t, r, "order-1", workflows.EventPurchase); err != nil {
+		t.Fatalf("a purchase by a customer in no journey called Temporal: %v", err)
+	}
+	if n, _ := e.store.OutboxSize(t.Context()); n != 0 {
+		t.Errorf("outbox holds %d events, want 0: the purchase is routed", n)
+	}
+	for _, j := range []string{"onboarding", "winback"} {
+		if v := routedCount(t, reg, j, "not_running"); v != 1 {
+			t.Errorf("tidings_events_routed_total{%s,not_running} = %v, want 1", j, v)
+		}
+	}
+
+	// Once the customer is in onboarding, the same kind of event must reach it.
+	if _, err := e.store.ClaimJourneyRun(t.Context(), store.JourneyRun{Journey: workflows.Onboarding, RunID: "o-1", CustomerID: e.customer, StartedAt: time.Now()}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.post(t, r, "order-2", workflows.EventPurchase); err == nil {
+		t.Error("a purchase by a customer in onboarding was routed without a signal")
+	}
+	if n, _ := e.store.OutboxSize(t.Context()); n != 1 {
+		t.Errorf("outbox holds %d events, want the purchase waiting for Temporal", n)
+	}
+}
+
+func TestEventPostedWhileTemporalIsDownIsDeliveredLater(t *testing.T) {
+	e := newEnv(t)
+	offline := router.New(e.store, downTemporal(t), router.Options{TaskQueue: taskQueue, CallTimeout: time.Second})
 	created, err := e.post(t, offline, "ticket-9", workflows.EventTicketClosed)
 	if !created || err == nil {
 		t.Fatalf("post while down: created %v, err %v; want stored and a routing error", created, err)

@@ -76,6 +76,23 @@ func (s *Store) FinishJourneyRun(ctx context.Context, journey, runID, outcome st
 	return nil
 }
 
+// OpenJourneys returns which of the given journeys the customer is in: a
+// run claimed and not yet finished. The router asks before it signals, so
+// an event for a customer in none of them costs no call to Temporal.
+func (s *Store) OpenJourneys(ctx context.Context, customerID string, journeys []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT DISTINCT journey FROM journey_runs
+		WHERE journey = ANY ($2) AND customer_id = $1 AND ended_at IS NULL`, customerID, journeys)
+	if err != nil {
+		return nil, fmt.Errorf("open journeys of %s: %w", customerID, err)
+	}
+	open, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("open journeys of %s: %w", customerID, err)
+	}
+	return open, nil
+}
+
 // JourneyRuns lists a customer's runs of a journey, newest first.
 func (s *Store) JourneyRuns(ctx context.Context, journey, customerID string) ([]JourneyRun, error) {
 	rows, err := s.pool.Query(ctx, `

@@ -111,6 +111,37 @@ func TestConcurrentClaimsStartOneRun(t *testing.T) {
 	}
 }
 
+func TestOpenJourneysAreTheClaimedRunsNotYetFinished(t *testing.T) {
+	s, _ := testdb.New(t)
+	ctx := t.Context()
+	ann, bob := addZoned(t, s, "C-1", "UTC", ""), addZoned(t, s, "C-2", "UTC", "")
+	at := mustTime(t, "2026-03-01T10:00:00Z")
+	for _, r := range []store.JourneyRun{
+		{Journey: "onboarding", RunID: "o1", CustomerID: ann, StartedAt: at},
+		{Journey: "winback", RunID: "w1", CustomerID: ann, StartedAt: at},
+		{Journey: "survey", RunID: "s1", CustomerID: ann, StartedAt: at},
+		{Journey: "winback", RunID: "w2", CustomerID: bob, StartedAt: at},
+	} {
+		if _, err := s.ClaimJourneyRun(ctx, r, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.FinishJourneyRun(ctx, "winback", "w1", "lapsed", at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	open, err := s.OpenJourneys(ctx, ann, []string{"onboarding", "winback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(open, []string{"onboarding"}) {
+		t.Errorf("ann is in %v of onboarding and winback, want [onboarding] (her win-back ended, her survey was not asked about)", open)
+	}
+	open, err = s.OpenJourneys(ctx, addZoned(t, s, "C-3", "UTC", ""), []string{"onboarding", "winback", "survey"})
+	if err != nil || len(open) != 0 {
+		t.Errorf("a customer who never started a journey is in %v (%v), want none", open, err)
+	}
+}
+
 func TestConversionIsRecordedOncePerRun(t *testing.T) {
 	s, _ := testdb.New(t)
 	ctx := t.Context()

@@ -1,7 +1,7 @@
 // Package routertest stands in for the journeys in routing tests: it
-// registers small workflows under the real journey names that record every
-// event signal they hear, so a test can ask a real Temporal server exactly
-// what reached each journey.
+// registers small workflows under the real journey names that claim their
+// run as the journeys do and record every event signal they hear, so a
+// test can ask a real Temporal server exactly what reached each journey.
 package routertest
 
 import (
@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/workflows"
 )
 
@@ -26,22 +27,48 @@ type Input struct {
 	Trigger    workflows.Event `json:"trigger"`
 }
 
-// Register adds a recording workflow under each per-customer journey name
-// and the campaign run's.
-func Register(r worker.Registry) {
-	for _, name := range []string{workflows.OnboardingWorkflow, workflows.WinbackWorkflow, workflows.SurveyWorkflow, workflows.CampaignRunWorkflow} {
-		r.RegisterWorkflowWithOptions(recordingJourney, workflow.RegisterOptions{Name: name})
+// Claimer records journey runs; *store.Store implements it.
+type Claimer interface {
+	ClaimJourneyRun(ctx context.Context, r store.JourneyRun, window time.Duration) (bool, error)
+}
+
+// Register returns what registers a recording workflow under each
+// per-customer journey name and the campaign run's. Like the real journeys,
+// a recording journey first claims its run in st (the router signals only
+// journeys whose run is claimed), then records every event signal it hears
+// until it is cancelled. SignalWithStart hands the triggering event over
+// twice, as the start input and as the first signal; only signals are
+// recorded, so a test sees each delivery exactly as often as it happened.
+func Register(st Claimer) func(worker.Registry) {
+	return func(r worker.Registry) {
+		for name, journey := range map[string]string{
+			workflows.OnboardingWorkflow: workflows.Onboarding, workflows.WinbackWorkflow: workflows.Winback,
+			workflows.SurveyWorkflow: workflows.Survey, workflows.CampaignRunWorkflow: "",
+		} {
+			rec := recorder{st: st, journey: journey}
+			r.RegisterWorkflowWithOptions(rec.run, workflow.RegisterOptions{Name: name})
+		}
 	}
 }
 
-// recordingJourney keeps every event signal it hears until it is cancelled.
-// SignalWithStart hands the triggering event over twice, as the start input
-// and as the first signal; only signals are recorded, so a test sees each
-// delivery exactly as often as it happened.
-func recordingJourney(ctx workflow.Context, _ Input) error {
+// recorder is one journey's recording workflow.
+type recorder struct {
+	st      Claimer
+	journey string // "" for campaign runs, which claim nothing
+}
+
+func (rec recorder) run(ctx workflow.Context, in Input) error {
 	var heard []workflows.Event
 	if err := workflow.SetQueryHandler(ctx, EventsQuery, func() ([]workflows.Event, error) { return heard, nil }); err != nil {
 		return err
+	}
+	if rec.journey != "" {
+		info := workflow.GetInfo(ctx)
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+		run := store.JourneyRun{Journey: rec.journey, RunID: info.WorkflowExecution.RunID, CustomerID: in.CustomerID, StartedAt: workflow.Now(ctx)}
+		if err := workflow.ExecuteLocalActivity(lctx, rec.claim, run).Get(ctx, nil); err != nil {
+			return err
+		}
 	}
 	ch := workflow.GetSignalChannel(ctx, workflows.EventSignal)
 	for {
@@ -57,6 +84,13 @@ func recordingJourney(ctx workflow.Context, _ Input) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// claim records the run; a run refused by an earlier one still records
+// what it hears, so a test sees every delivery.
+func (rec recorder) claim(ctx context.Context, run store.JourneyRun) error {
+	_, err := rec.st.ClaimJourneyRun(ctx, run, time.Nanosecond)
+	return err
 }
 
 // Heard returns the IDs of the events a running journey heard, waiting until
