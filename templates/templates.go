@@ -604,7 +604,7 @@ func (s *Set) Render(name, locale, channel string, d Data) (Rendered, error) {
 func (s *Set) render(e *entry, loc, channel string, d Data) (Rendered, error) {
 	v := e.variants[loc]
 	r := Rendered{Template: e.info.Name, Locale: loc}
-	dot := view{Data: d, Locale: loc}
+	dot := newView(d, loc)
 	wrap := func(err error) error {
 		return fmt.Errorf("render %s (%s, %s): %w", e.info.Name, loc, channel, err)
 	}

@@ -168,7 +168,7 @@ func TestSurveyScoreLinks(t *testing.T) {
 		t.Errorf("unknown survey kind: err = %v", err)
 	}
 	// A survey base URL that already has a query gets &score=.
-	v := view{Data: Data{Links: Links{Survey: "https://t.example/s?t=abc"}}}
+	v := view{Links: Links{Survey: "https://t.example/s?t=abc"}}
 	if u, _ := v.ScoreURL(9); u != "https://t.example/s?t=abc&score=9" {
 		t.Errorf("ScoreURL = %s", u)
 	}
