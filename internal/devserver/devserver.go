@@ -15,7 +15,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -47,7 +46,8 @@ const (
 // Options configure Start. The zero value plus a Logger runs SQLite in
 // .tidings/temporal.db on 127.0.0.1:7233 without the web UI.
 type Options struct {
-	// DataDir holds the SQLite file (temporal.db); created if missing.
+	// DataDir holds the SQLite files (temporal.db and
+	// temporal-visibility.db); created if missing.
 	DataDir string
 	// Persistence is SQLite (default) or Postgres.
 	Persistence string
@@ -137,7 +137,7 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 		if err := os.MkdirAll(opt.DataDir, 0o755); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
-		st, err = prepareSQLite(filepath.Join(opt.DataDir, "temporal.db"))
+		st, err = prepareSQLite(opt.DataDir)
 	case Postgres:
 		st, err = preparePostgres(ctx, opt.PostgresURL, tlog)
 	}

@@ -173,8 +173,27 @@ func checkSurvivesRestart(t *testing.T, opt Options) {
 func TestSQLiteSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	checkSurvivesRestart(t, Options{DataDir: dir, FrontendPort: AnyPort, Logger: testLogger(t)})
-	if _, err := os.Stat(filepath.Join(dir, "temporal.db")); err != nil {
-		t.Errorf("no database file: %v", err)
+	for _, f := range []string{"temporal.db", "temporal-visibility.db"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("no database file %s: %v", f, err)
+		}
+	}
+}
+
+func TestSQLiteDirectoryFromBeforeTheSplitKeepsItsVisibilityRecords(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := sqliteStore(filepath.Join(dir, sqliteFile)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := prepareSQLite(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.visibility != nil {
+		t.Errorf("visibility in %s; want it where the existing workflows are listed, in %s", st.visibility.DatabaseName, sqliteFile)
+	}
+	if _, err := os.Stat(filepath.Join(dir, sqliteVisibilityFile)); err == nil {
+		t.Errorf("%s was created beside an existing %s", sqliteVisibilityFile, sqliteFile)
 	}
 }
 

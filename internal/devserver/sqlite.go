@@ -5,17 +5,52 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"go.temporal.io/server/common/config"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 )
 
-// prepareSQLite returns the store for the SQLite file at path, creating it
+// SQLite files in the data directory: executions, and visibility records
+// (what the UI and `tidings` list).
+const (
+	sqliteFile           = "temporal.db"
+	sqliteVisibilityFile = "temporal-visibility.db"
+)
+
+// prepareSQLite returns the stores for the SQLite files in dir, creating
+// them with Temporal's schema when they do not exist yet. Visibility records
+// live in a file of their own: each file has its one writing connection, so
+// a workflow start's visibility record no longer waits behind the execution
+// writes (ingest of a mixed event stream: about 12% more events/s,
+// docs/benchmarks.md). A directory created before the split keeps its
+// visibility records in temporal.db, where the workflows it lists are.
+func prepareSQLite(dir string) (stores, error) {
+	execs := filepath.Join(dir, sqliteFile)
+	_, err := os.Stat(execs)
+	fresh := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !fresh {
+		return stores{}, fmt.Errorf("open %s: %w", execs, err)
+	}
+	st := stores{shards: 1}
+	if st.main, err = sqliteStore(execs); err != nil {
+		return stores{}, err
+	}
+	vis := filepath.Join(dir, sqliteVisibilityFile)
+	if _, err := os.Stat(vis); fresh || err == nil {
+		if st.visibility, err = sqliteStore(vis); err != nil {
+			return stores{}, err
+		}
+	}
+	return st, nil
+}
+
+// sqliteStore returns the store for the SQLite file at path, creating it
 // with Temporal's schema when it does not exist yet. The schema is written
 // to a temporary file that is renamed into place, so an interrupted first
 // start never leaves a half-created database behind.
-func prepareSQLite(path string) (stores, error) {
+func sqliteStore(path string) (*config.SQL, error) {
 	cfg := sqliteConfig(path)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		tmp := path + ".new"
@@ -24,15 +59,15 @@ func prepareSQLite(path string) (stores, error) {
 		delete(setup.ConnectAttributes, "journal_mode") // one self-contained file to rename
 		if err := sqliteschema.SetupSchema(setup); err != nil {
 			_ = os.Remove(tmp)
-			return stores{}, fmt.Errorf("create temporal schema in %s: %w", tmp, err)
+			return nil, fmt.Errorf("create temporal schema in %s: %w", tmp, err)
 		}
 		if err := os.Rename(tmp, path); err != nil {
-			return stores{}, fmt.Errorf("create %s: %w", path, err)
+			return nil, fmt.Errorf("create %s: %w", path, err)
 		}
 	} else if err != nil {
-		return stores{}, fmt.Errorf("open %s: %w", path, err)
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return stores{main: cfg, shards: 1}, nil
+	return cfg, nil
 }
 
 // sqliteConfig opens path in WAL mode: readers (the UI, visibility queries)

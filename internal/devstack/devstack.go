@@ -354,7 +354,7 @@ func (s *Stack) banner(ro RunOptions) {
 	if err != nil {
 		dataDir = s.opt.DataDir
 	}
-	temporalData := filepath.Join(dataDir, "temporal.db") + " (SQLite)"
+	temporalData := filepath.Join(dataDir, "temporal*.db") + " (SQLite)"
 	if s.temporal.Persistence() == devserver.Postgres {
 		db := "tidings"
 		if u, err := url.Parse(s.opt.DatabaseURL); err == nil && strings.Trim(u.Path, "/") != "" {
