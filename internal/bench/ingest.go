@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/client"
 
+	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/workflows"
 )
 
@@ -28,10 +30,11 @@ const (
 // into the same table, half before and half after.
 //
 // The mix is a busy shop's stream: 90% page views (stored, concern no
-// journey), 6% purchases (each signals the onboarding and win-back
-// journeys) and 4% signups (each starts an onboarding journey): 0.16 calls
-// to Temporal per event. No worker runs: routing ends when Temporal has
-// accepted the signal or start.
+// journey), 6% purchases (signalled to the onboarding and win-back of
+// customers in them) and 4% signups (each starts an onboarding journey).
+// A tenth of the customers are in an onboarding and a twentieth in a
+// win-back when the run begins, as in a live shop. No worker runs: routing
+// ends when Temporal has accepted the signal or start.
 func ingest(ctx context.Context, r *run, n int) error {
 	st, dsn, err := r.scratchDB(ctx)
 	if err != nil {
@@ -59,10 +62,15 @@ func ingest(ctx context.Context, r *run, n int) error {
 	if _, err := pgx.ForEachRow(rows, []any{&ext, &id}, func() error { ids[ext] = id; return nil }); err != nil {
 		return fmt.Errorf("load customer ids: %w", err)
 	}
+	r.step("customers already in journeys")
+	inJourneys, err := enterJourneys(ctx, st, c, queue, tag, customers, ids)
+	if err != nil {
+		return err
+	}
 
 	evs := make([]apiEvent, n)
 	copyRows := make([][]any, n)
-	purchases, signups := 0, 0
+	purchases, signups, calls := 0, 0, 0
 	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
 	for i := range evs {
 		cust := fmt.Sprintf("bench-%s-%d", tag, 1+(i*7919)%customers)
@@ -71,9 +79,11 @@ func ingest(ctx context.Context, r *run, n int) error {
 		case 0, 1:
 			e.Type, e.Properties = workflows.EventSignup, map[string]any{"source": "web"}
 			signups++
+			calls++
 		case 2, 3, 4:
 			e.Type, e.Properties = workflows.EventPurchase, map[string]any{"order_id": fmt.Sprintf("o-%d", i), "amount": 42.5, "currency": "USD"}
 			purchases++
+			calls += inJourneys[cust]
 		default:
 			e.Type, e.Properties = "page_view", map[string]any{"path": fmt.Sprintf("/products/%d", i%500)}
 		}
@@ -169,7 +179,45 @@ func ingest(ctx context.Context, r *run, n int) error {
 	res.goal("throughput against COPY", fmt.Sprintf("≥ %.1f× COPY", ingestRatioGoal), fmt.Sprintf("%.2f×", ratio), ratio >= ingestRatioGoal)
 	res.goal("throughput", fmt.Sprintf("≥ %d events/s", ingestRateGoal), fmt.Sprintf("%.0f events/s", rate), rate >= ingestRateGoal)
 	res.row("signups (each starts an onboarding journey)", "", float64(signups))
-	res.row("purchases (each signals two journeys)", "", float64(purchases))
-	res.note("mix: 90%% page views, 6%% purchases, 4%% signups; %d API clients posting %d events per request, customers named by external ID; the journeys' starts and signals go to the embedded Temporal server, which no worker polls", ingestPosters, ingestBatch)
+	res.row("purchases (signalled to the journeys their customer is in)", "", float64(purchases))
+	res.row("calls to Temporal (starts and signals) per event", "", float64(calls)/float64(n))
+	res.note("mix: 90%% page views, 6%% purchases, 4%% signups; %d API clients posting %d events per request, customers named by external ID; a tenth of the customers in an onboarding and a twentieth in a win-back before the run; the journeys' starts and signals go to the embedded Temporal server, which no worker polls", ingestPosters, ingestBatch)
 	return nil
+}
+
+// enterJourneys puts a tenth of the customers into an onboarding and a
+// twentieth into a win-back before the run: the workflows are started and
+// their runs claimed, as a journey's first step claims them, so the router
+// signals purchases by these customers. They are chosen by the tens digit
+// of their number, since the stream picks a customer for each event type by
+// the units digit. It returns how many journeys each customer (by external
+// ID) is in.
+func enterJourneys(ctx context.Context, st *store.Store, c client.Client, queue, tag string, customers int, ids map[string]string) (map[string]int, error) {
+	type journey struct {
+		name, workflowType string
+		input              any
+	}
+	in := map[string]int{}
+	for g := 1; g <= customers; g++ {
+		ext := fmt.Sprintf("bench-%s-%d", tag, g)
+		id := ids[ext]
+		var js []journey
+		if g/10%10 == 0 {
+			js = append(js, journey{workflows.Onboarding, workflows.OnboardingWorkflow, workflows.OnboardingInput{CustomerID: id}})
+		}
+		if g/10%20 == 5 {
+			js = append(js, journey{workflows.Winback, workflows.WinbackWorkflow, workflows.WinbackInput{CustomerID: id}})
+		}
+		for _, j := range js {
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.JourneyID(j.name, id), TaskQueue: queue}, j.workflowType, j.input)
+			if err != nil {
+				return nil, fmt.Errorf("start %s of %s: %w", j.name, ext, err)
+			}
+			if _, err := st.ClaimJourneyRun(ctx, store.JourneyRun{Journey: j.name, RunID: run.GetRunID(), CustomerID: id, StartedAt: time.Now()}, 0); err != nil {
+				return nil, err
+			}
+			in[ext]++
+		}
+	}
+	return in, nil
 }
