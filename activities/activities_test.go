@@ -3,6 +3,7 @@ package activities
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -180,6 +181,29 @@ func TestCareBatchSendsATagOncePerRun(t *testing.T) {
 	}
 	if len(f.sender.Sent()) != 1 || f.sender.Sent()[0].CustomerID != vip || f.sender.Sent()[0].IdempotencyKey != "care/care/monthly-2026-07/"+vip {
 		t.Errorf("sent %+v, want the VIP once under the run's key", f.sender.Sent())
+	}
+}
+
+func TestCareBatchSendsSeveralPagesPerCallAndResumesAtItsCursor(t *testing.T) {
+	f := newFixture(t, Settings{})
+	for i := range 2*CarePagesPerCall + 1 {
+		f.customer(fmt.Sprintf("C%02d", i), "UTC", "", "")
+	}
+	in := CareBatchInput{RunKey: "pages", Template: "care", Topic: "care", Channel: "email", BatchSize: 2}
+	var first CareBatchResult
+	if err := f.run(&first, f.acts.CareBatch, in); err != nil {
+		t.Fatal(err)
+	}
+	if want := 2 * CarePagesPerCall; first.Done || first.Counts.Sent != want || len(f.sender.Sent()) != want {
+		t.Fatalf("first call: %+v with %d sent; want %d pages of 2 sent and more to come", first, len(f.sender.Sent()), CarePagesPerCall)
+	}
+	in.Cursor = first.Cursor
+	var second CareBatchResult
+	if err := f.run(&second, f.acts.CareBatch, in); err != nil {
+		t.Fatal(err)
+	}
+	if !second.Done || second.Counts.Sent != 1 || len(f.sender.Sent()) != 2*CarePagesPerCall+1 {
+		t.Errorf("second call: %+v with %d sent in all; want the last customer and done", second, len(f.sender.Sent()))
 	}
 }
 

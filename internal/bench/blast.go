@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/tidingsdev/tidings/activities"
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/smtpsink"
 	"github.com/tidingsdev/tidings/internal/store"
@@ -129,7 +130,7 @@ func blast(ctx context.Context, r *run, n int) error {
 	if batches.n > 0 {
 		inBatches := batches.sum.Seconds() / full.Wall.Seconds()
 		res.Breakdown = []Row{
-			{Name: "batch activities (pages of the audience)", Value: float64(batches.n)},
+			{Name: fmt.Sprintf("batch activities (up to %d pages of %d customers each)", activities.CarePagesPerCall, workflows.DefaultSweepBatchSize), Value: float64(batches.n)},
 			{Name: "batch activity, mean", Unit: "ms", Value: ms(batches.sum) / float64(batches.n)},
 			{Name: "share of the send spent inside batch activities", Unit: "%", Value: 100 * inBatches},
 			{Name: "between batches (workflow task, scheduling), per batch", Unit: "ms", Value: ms(full.Wall-batches.sum) / float64(batches.n)},
