@@ -188,10 +188,10 @@ func ingest(ctx context.Context, r *run, n int) error {
 // enterJourneys puts a tenth of the customers into an onboarding and a
 // twentieth into a win-back before the run: the workflows are started and
 // their runs claimed, as a journey's first step claims them, so the router
-// signals purchases by these customers. They are chosen by the tens digit
-// of their number, since the stream picks a customer for each event type by
-// the units digit. It returns how many journeys each customer (by external
-// ID) is in.
+// signals purchases by these customers. They are chosen by their number
+// divided by ten, since the stream picks the customers of each event type
+// by the last digit. It returns how many journeys each customer (by
+// external ID) is in.
 func enterJourneys(ctx context.Context, st *store.Store, c client.Client, queue, tag string, customers int, ids map[string]string) (map[string]int, error) {
 	type journey struct {
 		name, workflowType string

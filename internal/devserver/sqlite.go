@@ -13,7 +13,7 @@ import (
 )
 
 // SQLite files in the data directory: executions, and visibility records
-// (what the UI and `tidings` list).
+// (what the Temporal UI lists).
 const (
 	sqliteFile           = "temporal.db"
 	sqliteVisibilityFile = "temporal-visibility.db"
