@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -195,6 +198,110 @@ func TestSQLiteDirectoryFromBeforeTheSplitKeepsItsVisibilityRecords(t *testing.T
 	if _, err := os.Stat(filepath.Join(dir, sqliteVisibilityFile)); err == nil {
 		t.Errorf("%s was created beside an existing %s", sqliteVisibilityFile, sqliteFile)
 	}
+}
+
+// TestSQLiteVisibilityListsWithFewerIndexes shows the lists still answer,
+// through a kept index and through a dropped one, and that the file keeps
+// only the listed indexes, also in a directory from before the split.
+func TestSQLiteVisibilityListsWithFewerIndexes(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, Options{DataDir: dir, FrontendPort: AnyPort, Logger: testLogger(t)})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, id := range []string{"journey/nap/customer-1", "journey/nap/customer-2"} {
+		if _, err := r.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, napWorkflow); err != nil {
+			t.Fatalf("start %s: %v", id, err)
+		}
+	}
+	if err := r.client.SignalWorkflow(ctx, "journey/nap/customer-1", "", "wake", "signal"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.client.GetWorkflow(ctx, "journey/nap/customer-1", "").Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for query, want := range map[string]string{
+		"WorkflowType = 'napWorkflow'":                        "journey/nap/customer-1 journey/nap/customer-2",
+		"ExecutionStatus = 'Running'":                         "journey/nap/customer-2",
+		"HistoryLength > 0 AND ExecutionStatus = 'Completed'": "journey/nap/customer-1", // no index left
+	} {
+		if got := listWorkflowIDs(ctx, t, r.client, query, want); got != want {
+			t.Errorf("list %q = %q, want %q", query, got, want)
+		}
+	}
+	r.stop()
+	if got, want := visibilityIndexes(t, filepath.Join(dir, sqliteVisibilityFile)), strings.Join(sorted(listedBy), " "); got != want {
+		t.Errorf("visibility indexes = %s\nwant %s", got, want)
+	}
+
+	old := t.TempDir()
+	if _, err := sqliteStore(filepath.Join(old, sqliteFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prepareSQLite(old); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := visibilityIndexes(t, filepath.Join(old, sqliteFile)), strings.Join(sorted(listedBy), " "); got != want {
+		t.Errorf("visibility indexes in a directory from before the split = %s\nwant %s", got, want)
+	}
+}
+
+// listWorkflowIDs lists the IDs a visibility query matches, sorted, waiting
+// for want: visibility records are written after the workflow changes.
+func listWorkflowIDs(ctx context.Context, t *testing.T, c client.Client, query, want string) string {
+	t.Helper()
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			t.Fatalf("list %q: %v", query, err)
+		}
+		var ids []string
+		for _, e := range resp.GetExecutions() {
+			ids = append(ids, e.GetExecution().GetWorkflowId())
+		}
+		got := strings.Join(sorted(ids), " ")
+		select {
+		case <-ctx.Done():
+			return got
+		case <-time.After(100 * time.Millisecond):
+		}
+		if got == want {
+			return got
+		}
+	}
+}
+
+// visibilityIndexes names the indexes on the visibility table at path.
+func visibilityIndexes(t *testing.T, path string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_master
+		WHERE type = 'index' AND tbl_name = 'executions_visibility' AND sql IS NOT NULL ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(names, " ")
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }
 
 func TestPostgresSurvivesRestart(t *testing.T) {

@@ -1,15 +1,18 @@
 package devserver
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"go.temporal.io/server/common/config"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
+	_ "modernc.org/sqlite" // the database/sql driver Temporal's SQLite store uses
 )
 
 // SQLite files in the data directory: executions, and visibility records
@@ -42,8 +45,66 @@ func prepareSQLite(dir string) (stores, error) {
 		if st.visibility, err = sqliteStore(vis); err != nil {
 			return stores{}, err
 		}
+	} else {
+		vis = execs
+	}
+	if err := trimVisibilityIndexes(vis); err != nil {
+		return stores{}, err
 	}
 	return st, nil
+}
+
+// listedBy are the visibility indexes kept: those behind the lists the
+// Temporal UI and CLI show (newest first, by workflow ID, type, status,
+// task queue, start or execution time) and the server's own queries of
+// schedules. Temporal's SQLite schema indexes every filterable column, 58
+// indexes in all, and every workflow's start and close writes each of them;
+// on the one connection of the embedded server that made a journey's
+// visibility record cost more than the journey's start. A filter on a
+// dropped column (a custom search attribute, history length) still answers,
+// by reading the table instead of an index.
+var listedBy = []string{
+	"default_idx", "by_execution_time", "by_workflow_id", "by_workflow_type",
+	"by_status", "by_task_queue", "by_temporal_namespace_division",
+	"by_temporal_scheduled_by_id", "by_temporal_scheduled_start_time",
+	"by_temporal_schedule_paused",
+}
+
+// trimVisibilityIndexes drops the visibility indexes not in listedBy from
+// the SQLite file at path, which holds Temporal's visibility schema. It runs
+// at every start, so a data directory created before keeps up.
+func trimVisibilityIndexes(path string) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout%3D10000")
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_master
+		WHERE type = 'index' AND tbl_name = 'executions_visibility' AND sql IS NOT NULL`)
+	if err != nil {
+		return fmt.Errorf("list visibility indexes in %s: %w", path, err)
+	}
+	var drop []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return fmt.Errorf("list visibility indexes in %s: %w", path, err)
+		}
+		if !slices.Contains(listedBy, name) {
+			drop = append(drop, name)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("list visibility indexes in %s: %w", path, err)
+	}
+	for _, name := range drop {
+		// Names come from sqlite_master, not from input.
+		if _, err := db.Exec(`DROP INDEX IF EXISTS "` + name + `"`); err != nil {
+			return fmt.Errorf("drop visibility index %s in %s: %w", name, path, err)
+		}
+	}
+	return nil
 }
 
 // sqliteStore returns the store for the SQLite file at path, creating it
