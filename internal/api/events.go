@@ -123,17 +123,7 @@ func (s *Server) resolveCustomers(ctx context.Context, evs []eventBody) (map[str
 			keys = append(keys, b.Customer)
 		}
 	}
-	cs, err := s.store.CustomersByKey(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]string, len(cs))
-	for k, c := range cs {
-		if !store.IsErased(c) {
-			out[k] = c.ID
-		}
-	}
-	return out, nil
+	return s.store.CustomerIDsByKey(ctx, keys)
 }
 
 // eventInput validates one event body and resolves its customer; resolved

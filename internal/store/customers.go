@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -248,13 +249,15 @@ func (s *Store) CustomerByExternalID(ctx context.Context, externalID string) (Cu
 	return s.oneCustomer(ctx, `SELECT `+customerColumns+` FROM customers WHERE external_id = $1`, externalID)
 }
 
-// CustomersByKey looks customers up by the keys a batch of events names
-// them with, in one query: a key that is a UUID matches a customer's ID
-// first, any key then matches an external ID (as Customer, then
-// CustomerByExternalID). Keys that match no customer are absent.
-func (s *Store) CustomersByKey(ctx context.Context, keys []string) (map[string]Customer, error) {
+// CustomerIDsByKey resolves the keys a batch of events names customers
+// with, in one query: a key that is a UUID matches a customer's ID first,
+// any key then matches an external ID (as Customer, then
+// CustomerByExternalID). Keys that match no customer, or an erased one, are
+// absent. It reads two columns, not profiles: the events API resolves every
+// batch it takes in this way.
+func (s *Store) CustomerIDsByKey(ctx context.Context, keys []string) (map[string]string, error) {
 	if len(keys) == 0 {
-		return map[string]Customer{}, nil
+		return map[string]string{}, nil
 	}
 	var ids []string
 	canonical := map[string]string{}
@@ -264,25 +267,28 @@ func (s *Store) CustomersByKey(ctx context.Context, keys []string) (map[string]C
 			canonical[k] = u.String()
 		}
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+customerColumns+` FROM customers
+	rows, err := s.pool.Query(ctx, `SELECT id::text, external_id FROM customers
 		WHERE id = ANY($1::uuid[]) OR external_id = ANY($2::text[])`, ids, keys)
 	if err != nil {
-		return nil, fmt.Errorf("load %d customers: %w", len(keys), err)
+		return nil, fmt.Errorf("resolve %d customers: %w", len(keys), err)
 	}
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Customer])
+	byID, byExternal := map[string]string{}, map[string]string{}
+	var id, external string
+	_, err = pgx.ForEachRow(rows, []any{&id, &external}, func() error {
+		byID[id], byExternal[external] = external, id
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("load %d customers: %w", len(keys), err)
+		return nil, fmt.Errorf("resolve %d customers: %w", len(keys), err)
 	}
-	byID, byExternal := make(map[string]Customer, len(cs)), make(map[string]Customer, len(cs))
-	for _, c := range cs {
-		byID[c.ID], byExternal[c.ExternalID] = c, c
-	}
-	out := make(map[string]Customer, len(keys))
+	out := make(map[string]string, len(keys))
 	for _, k := range keys {
-		if c, ok := byID[canonical[k]]; ok {
-			out[k] = c
-		} else if c, ok := byExternal[k]; ok {
-			out[k] = c
+		if ext, ok := byID[canonical[k]]; ok {
+			if !strings.HasPrefix(ext, ErasedPrefix) {
+				out[k] = canonical[k]
+			}
+		} else if id, ok := byExternal[k]; ok && !strings.HasPrefix(k, ErasedPrefix) {
+			out[k] = id
 		}
 	}
 	return out, nil

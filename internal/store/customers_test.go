@@ -368,25 +368,32 @@ func updatedAts(t *testing.T, s *store.Store) map[string]time.Time {
 	return out
 }
 
-func TestCustomersByKeyResolvesIDsAndExternalIDs(t *testing.T) {
+func TestCustomerIDsByKeyResolvesIDsAndExternalIDs(t *testing.T) {
 	s, _ := testdb.New(t)
 	a := addCustomer(t, s, "C-1")
 	b := addCustomer(t, s, "C-2")
 	// An external ID that looks like another customer's ID: the ID wins,
 	// as it does for one lookup.
 	c := addCustomer(t, s, a)
+	erased := addCustomer(t, s, "C-3")
+	if err := s.EraseCustomer(t.Context(), erased); err != nil {
+		t.Fatal(err)
+	}
 
-	got, err := s.CustomersByKey(t.Context(), []string{a, strings.ToUpper(b), "C-2", "C-9", a, ""})
+	got, err := s.CustomerIDsByKey(t.Context(), []string{a, strings.ToUpper(b), "C-2", "C-9", a, "", erased})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[a].ID != a || got[strings.ToUpper(b)].ID != b || got["C-2"].ID != b {
+	if got[a] != a || got[strings.ToUpper(b)] != b || got["C-2"] != b {
 		t.Errorf("resolved %v, want %s for its ID, %s for its ID in capitals and for C-2", got, a, b)
 	}
 	if _, ok := got["C-9"]; ok {
 		t.Error("an unknown key resolved")
 	}
-	if got[a].ID == c {
+	if _, ok := got[erased]; ok {
+		t.Error("an erased customer resolved")
+	}
+	if got[a] == c {
 		t.Error("an external ID won over the customer whose ID it is")
 	}
 	if len(got) != 3 {
