@@ -91,8 +91,10 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		// The web UI lists workflows often; the default visibility rate
 		// limit is sized for shared clusters.
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
-		// Custom search attributes added at run time are usable at once.
-		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+		// ForceSearchAttributesCacheRefreshOnRead stays off: on, every
+		// workflow start and signal read the search attributes from the
+		// store's one connection. Tidings registers none; one added by hand
+		// with the Temporal CLI is usable within the cache's minute.
 	}
 }
 
