@@ -122,8 +122,19 @@ func journeys(ctx context.Context, r *run, n int) error {
 		journeyTimers = mergeTimers(journeyTimers, rec.snapshot())
 	}
 
-	welcomed, err := ledgerSent(ctx, st, workflows.Onboarding, "welcome")
-	if err != nil {
+	// The sink counts a welcome when its data arrives; the worker marks the
+	// ledger row sent when the reply reaches it, a moment later. A ledger
+	// that stops short stays short and is reported below.
+	var welcomed int
+	var countErr error
+	_ = waitFor(ctx, 30*time.Second, func() (int, bool, error) {
+		welcomed, countErr = ledgerSent(ctx, st, workflows.Onboarding, "welcome")
+		return welcomed, welcomed >= n, countErr
+	})
+	if countErr != nil {
+		return countErr
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	var routed int
