@@ -79,23 +79,8 @@ func trimVisibilityIndexes(path string) error {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT name FROM sqlite_master
-		WHERE type = 'index' AND tbl_name = 'executions_visibility' AND sql IS NOT NULL`)
+	drop, err := unlistedIndexes(db)
 	if err != nil {
-		return fmt.Errorf("list visibility indexes in %s: %w", path, err)
-	}
-	var drop []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return fmt.Errorf("list visibility indexes in %s: %w", path, err)
-		}
-		if !slices.Contains(listedBy, name) {
-			drop = append(drop, name)
-		}
-	}
-	if err := rows.Close(); err != nil {
 		return fmt.Errorf("list visibility indexes in %s: %w", path, err)
 	}
 	for _, name := range drop {
@@ -105,6 +90,27 @@ func trimVisibilityIndexes(path string) error {
 		}
 	}
 	return nil
+}
+
+// unlistedIndexes names the visibility indexes that are not in listedBy.
+func unlistedIndexes(db *sql.DB) ([]string, error) {
+	rows, err := db.Query(`SELECT name FROM sqlite_master
+		WHERE type = 'index' AND tbl_name = 'executions_visibility' AND sql IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(listedBy, name) {
+			names = append(names, name)
+		}
+	}
+	return names, rows.Err()
 }
 
 // sqliteStore returns the store for the SQLite file at path, creating it
