@@ -367,3 +367,9 @@ func orDefault[T comparable](v, def T) T {
 	}
 	return v
 }
+
+// storedEvent is the event FindGoal found in the store, as a signal would
+// have carried it.
+func storedEvent(g activities.GoalResult) *Event {
+	return &Event{EventID: g.EventID, Type: g.Type, Properties: g.Properties, OccurredAt: g.OccurredAt}
+}

@@ -132,7 +132,7 @@ func (o *onboarding) storedGoal(ctx workflow.Context) (bool, error) {
 	if err != nil || !g.Found {
 		return false, err
 	}
-	o.goal = &Event{EventID: g.EventID, Type: g.Type, Properties: g.Properties, OccurredAt: g.OccurredAt}
+	o.goal = storedEvent(g)
 	return true, nil
 }
 

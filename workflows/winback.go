@@ -123,7 +123,7 @@ func (w *winback) storedPurchase(ctx workflow.Context) (bool, error) {
 	if err != nil || !g.Found {
 		return false, err
 	}
-	w.purchase = &Event{EventID: g.EventID, Type: g.Type, Properties: g.Properties, OccurredAt: g.OccurredAt}
+	w.purchase = storedEvent(g)
 	return true, nil
 }
 
