@@ -1,19 +1,12 @@
 package main
 
 import (
-	"crypto/tls"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
 
 	"github.com/tidingsdev/tidings/internal/api"
-	"github.com/tidingsdev/tidings/internal/router"
 	"github.com/tidingsdev/tidings/internal/schedules"
-	"github.com/tidingsdev/tidings/internal/token"
 )
 
 func newAPICmd(a *app) *cobra.Command {
@@ -41,15 +34,12 @@ Create a key for clients with "tidings apikeys create NAME".`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			s, err := a.openStore(ctx)
-			if err != nil {
+			if _, err := a.store(ctx); err != nil {
 				return err
 			}
-			defer s.Close()
-			c, err := a.dialTemporal(ctx)
-			if err != nil {
+			if c, err := a.parts.Temporal(ctx); err != nil {
 				a.log.Warn("Temporal unreachable; events will wait in the outbox until it is back", "err", err)
-				if c, err = a.lazyTemporal(); err != nil {
+				if _, err := a.parts.LazyTemporal(); err != nil {
 					return err
 				}
 			} else if created, err := schedules.EnsureDefaults(ctx, c.ScheduleClient(), a.cfg.TemporalTaskQueue); err != nil {
@@ -57,18 +47,15 @@ Create a key for clients with "tidings apikeys create NAME".`,
 			} else if len(created) > 0 {
 				a.log.Info("default schedules created", "schedules", created)
 			}
-			defer c.Close()
-
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			r := router.New(s, c, router.Options{TaskQueue: a.cfg.TemporalTaskQueue, Params: a.journeyParams(), Log: a.log, Metrics: router.NewMetrics(reg)})
-			go r.Run(ctx, drainEvery)
-			topics, err := a.topics()
+			r, err := a.parts.Router(ctx)
 			if err != nil {
 				return err
 			}
-			srv := api.New(api.Deps{Store: s, Router: r, Signer: token.NewSigner(a.cfg.SigningSecret), Log: a.log, Registry: reg},
-				api.Options{DefaultRegion: a.cfg.DefaultRegion, MaxBodyBytes: maxBody, Topics: topics})
+			go r.Run(ctx, drainEvery)
+			srv, err := a.parts.API(ctx, api.Options{MaxBodyBytes: maxBody})
+			if err != nil {
+				return err
+			}
 			return api.ListenAndServe(ctx, a.cfg.APIAddr, srv, grace, a.log)
 		},
 	}
@@ -77,17 +64,4 @@ Create a key for clients with "tidings apikeys create NAME".`,
 	f.DurationVar(&grace, "shutdown-grace", 20*time.Second, "how long requests in flight may finish after SIGTERM")
 	f.DurationVar(&drainEvery, "outbox-interval", 5*time.Second, "how often stored events not yet routed are delivered to journeys")
 	return cmd
-}
-
-// lazyTemporal is a client that connects on first use, so the API can start
-// (and store events) while Temporal is down.
-func (a *app) lazyTemporal() (client.Client, error) {
-	o := client.Options{HostPort: a.cfg.TemporalAddress, Namespace: a.cfg.TemporalNamespace, Logger: log.NewStructuredLogger(a.log)}
-	if a.cfg.TemporalTLS || a.cfg.TemporalAPIKey != "" {
-		o.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	if a.cfg.TemporalAPIKey != "" {
-		o.Credentials = client.NewAPIKeyStaticCredentials(a.cfg.TemporalAPIKey)
-	}
-	return client.NewLazyClient(o)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -28,13 +29,7 @@ func newAPIKeysCreateCmd(a *app) *cobra.Command {
 		Short:   "Issue a key (printed once; store it in your secret manager)",
 		Example: `  tidings apikeys create "shop backend"`,
 		Args:    exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(func(ctx context.Context, s *store.Store, args []string) error {
 			k, secret, err := s.CreateAPIKey(ctx, args[0])
 			if err != nil {
 				return err
@@ -42,7 +37,7 @@ func newAPIKeysCreateCmd(a *app) *cobra.Command {
 			fmt.Fprintln(a.stdout, secret)
 			fmt.Fprintf(a.stderr, "key %d %q created (prefix %s); it is not shown again\n", k.ID, k.Name, k.Prefix)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -51,13 +46,7 @@ func newAPIKeysListCmd(a *app) *cobra.Command {
 		Use:   "list",
 		Short: "List keys by ID, name and prefix, with last use",
 		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
 			ks, err := s.APIKeys(ctx)
 			if err != nil {
 				return err
@@ -72,7 +61,7 @@ func newAPIKeysListCmd(a *app) *cobra.Command {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, k.CreatedAt.Format(time.DateTime), when(k.LastUsedAt), status)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 }
 
@@ -83,13 +72,7 @@ func newAPIKeysRevokeCmd(a *app) *cobra.Command {
 		Example: `  tidings apikeys revoke 3
   tidings apikeys revoke tdg_k3j9a2bq`,
 		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(func(ctx context.Context, s *store.Store, args []string) error {
 			k, err := s.RevokeAPIKey(ctx, args[0])
 			if errors.Is(err, store.ErrNotFound) {
 				return withCode(exitUsage, fmt.Errorf("no API key with ID or prefix %q (see tidings apikeys list)", args[0]))
@@ -99,7 +82,7 @@ func newAPIKeysRevokeCmd(a *app) *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "key %d %q (%s) revoked\n", k.ID, k.Name, k.Prefix)
 			return nil
-		},
+		}),
 	}
 }
 

@@ -3,16 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tidingsdev/tidings/internal/bench"
-	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/devserver"
-	"github.com/tidingsdev/tidings/internal/store"
 )
 
 func newBenchCmd(a *app) *cobra.Command {
@@ -62,22 +59,7 @@ figures of record and what limits each.`,
 			if temporal != devserver.SQLite && temporal != devserver.Postgres {
 				return withCode(exitUsage, fmt.Errorf("--temporal: %q must be %s or %s", temporal, devserver.SQLite, devserver.Postgres))
 			}
-			deps := bench.Deps{
-				DatabaseURL: a.cfg.DatabaseURL,
-				// The send path as configured, over the sink. It logs
-				// warnings only: a line per message would measure the
-				// terminal.
-				SendPath: func(s *store.Store, smtpURL string, conns int) (*delivery.Service, func(), error) {
-					b := *a
-					b.cfg.SMTPURL, b.cfg.SMTPConnections = smtpURL, conns
-					b.cfg.LogLevel = max(b.cfg.LogLevel, slog.LevelWarn)
-					b.log = newLogger(a.stderr, b.cfg)
-					return b.sendPath(s)
-				},
-				JourneyDeps: a.journeyDeps,
-				Temporal:    temporal,
-				Log:         a.log,
-			}
+			deps := bench.Deps{Config: a.cfg, Temporal: temporal, Log: a.log}
 			ctx := cmd.Context()
 			machine, err := bench.DescribeMachine(ctx, a.cfg.DatabaseURL, temporal)
 			if err != nil {

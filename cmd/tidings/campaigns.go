@@ -72,9 +72,9 @@ func (a *app) readCampaign(path string, set *templates.Set) (*campaign.Spec, str
 }
 
 // openCampaign is readCampaign plus the store, with the saved segments the
-// file names checked. The caller closes the store.
+// file names checked.
 func (a *app) openCampaign(ctx context.Context, path string) (*store.Store, *templates.Set, *campaign.Spec, string, error) {
-	set, err := a.templateSet()
+	set, err := a.parts.Templates()
 	if err != nil {
 		return nil, nil, nil, "", err
 	}
@@ -82,7 +82,7 @@ func (a *app) openCampaign(ctx context.Context, path string) (*store.Store, *tem
 	if err != nil {
 		return nil, nil, nil, "", err
 	}
-	st, err := a.openStore(ctx)
+	st, err := a.store(ctx)
 	if err != nil {
 		return nil, nil, nil, "", err
 	}
@@ -91,7 +91,6 @@ func (a *app) openCampaign(ctx context.Context, path string) (*store.Store, *tem
 		err = withCode(exitUsage, errs)
 	}
 	if err != nil {
-		st.Close()
 		return nil, nil, nil, "", err
 	}
 	return st, set, s, src, nil
@@ -114,7 +113,7 @@ what was expected).`,
 			return withCode(exitUsage, cobra.MinimumNArgs(1)(cmd, args))
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			set, err := a.templateSet()
+			set, err := a.parts.Templates()
 			if err != nil {
 				return err
 			}
@@ -190,9 +189,8 @@ Exit status: 0 planned, 2 the file is invalid or names a missing segment.`,
 			if err != nil {
 				return err
 			}
-			defer st.Close()
 			p, err := manage.DryRun(ctx, st.Pool(), st, set, s, manage.DryRunOptions{
-				Now: now, Samples: samples, Next: next, Company: a.company(),
+				Now: now, Samples: samples, Next: next, Company: a.parts.Company(),
 			})
 			if err != nil {
 				return err
@@ -282,15 +280,14 @@ func indent(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// campaignManager connects to Temporal, then the store, for the commands
-// that change a campaign's trigger; nothing is written when Temporal is
-// unreachable. The returned func closes both.
-func (a *app) campaignManager(ctx context.Context, st *store.Store) (*manage.Manager, func(), error) {
-	c, err := a.dialTemporal(ctx)
+// campaignManager connects to Temporal for the commands that change a
+// campaign's trigger; nothing is written when Temporal is unreachable.
+func (a *app) campaignManager(ctx context.Context, st *store.Store) (*manage.Manager, error) {
+	c, err := a.parts.Temporal(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return manage.New(st, c, a.cfg.TemporalTaskQueue), c.Close, nil
+	return manage.New(st, c, a.cfg.TemporalTaskQueue), nil
 }
 
 func newCampaignsApplyCmd(a *app) *cobra.Command {
@@ -313,12 +310,10 @@ Exit status: 0 applied, 2 invalid file (nothing is stored).`,
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			m, closeTemporal, err := a.campaignManager(ctx, st)
+			m, err := a.campaignManager(ctx, st)
 			if err != nil {
 				return err
 			}
-			defer closeTemporal()
 			res, err := m.Apply(ctx, s, src)
 			var bad campaign.Errors
 			if errors.As(err, &bad) {
@@ -444,11 +439,10 @@ func newCampaignsStatusCmd(a *app, use, status, short, long string) *cobra.Comma
 		Long:  long,
 		Args:  exactArgs(1),
 		RunE: a.withStore(func(ctx context.Context, st *store.Store, args []string) error {
-			m, closeTemporal, err := a.campaignManager(ctx, st)
+			m, err := a.campaignManager(ctx, st)
 			if err != nil {
 				return err
 			}
-			defer closeTemporal()
 			res, err := m.SetStatus(ctx, args[0], status)
 			if errors.Is(err, manage.ErrArchived) {
 				return withCode(exitUsage, err)
@@ -474,17 +468,5 @@ func newCampaignsStatusCmd(a *app, use, status, short, long string) *cobra.Comma
 			}
 			return nil
 		}),
-	}
-}
-
-// withStore is a RunE that runs fn with the store open.
-func (a *app) withStore(fn func(ctx context.Context, st *store.Store, args []string) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		st, err := a.openStore(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		return fn(cmd.Context(), st, args)
 	}
 }

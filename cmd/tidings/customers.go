@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -76,11 +77,10 @@ Exit status: 0 all rows imported, 3 some rows rejected, 2 unusable file.`,
 				return withCode(exitUsage, err)
 			}
 			defer f.Close()
-			s, err := a.openStore(ctx)
+			s, err := a.store(ctx)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
 
 			opt := importer.Options{Format: format, Mapping: mapping, BatchSize: batchSize, DefaultRegion: a.cfg.DefaultRegion}
 			var bar *progressBar
@@ -174,14 +174,8 @@ func newCustomersGetCmd(a *app) *cobra.Command {
 		Use:   "get ID",
 		Short: "Show one customer by Tidings ID or external ID, as JSON",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			c, err := lookupCustomer(cmd, s, args[0])
+		RunE: a.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+			c, err := lookupCustomer(ctx, s, args[0])
 			if err != nil {
 				return err
 			}
@@ -195,13 +189,12 @@ func newCustomersGetCmd(a *app) *cobra.Command {
 				store.Customer
 				Consents []store.Consent `json:"consents"`
 			}{c, consents})
-		},
+		}),
 	}
 }
 
 // lookupCustomer finds a customer by UUID or, failing that, external ID.
-func lookupCustomer(cmd *cobra.Command, s *store.Store, key string) (store.Customer, error) {
-	ctx := cmd.Context()
+func lookupCustomer(ctx context.Context, s *store.Store, key string) (store.Customer, error) {
 	if _, err := uuid.Parse(key); err == nil {
 		c, err := s.Customer(ctx, key)
 		if !errors.Is(err, store.ErrNotFound) {

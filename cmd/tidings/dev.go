@@ -9,7 +9,6 @@ import (
 	"github.com/tidingsdev/tidings/internal/demo"
 	"github.com/tidingsdev/tidings/internal/devserver"
 	"github.com/tidingsdev/tidings/internal/devstack"
-	"github.com/tidingsdev/tidings/internal/token"
 	"github.com/tidingsdev/tidings/worker"
 )
 
@@ -48,43 +47,18 @@ on after the next start.`,
 			if opt.Persistence != devserver.SQLite && opt.Persistence != devserver.Postgres {
 				return withCode(exitUsage, fmt.Errorf("--persistence %q: must be %s or %s", opt.Persistence, devserver.SQLite, devserver.Postgres))
 			}
-			opt.DatabaseURL, opt.Namespace, opt.TaskQueue = a.cfg.DatabaseURL, a.cfg.TemporalNamespace, a.cfg.TemporalTaskQueue
-			opt.APIAddr, opt.Log = a.cfg.APIAddr, a.log
-			realSMTP := a.explicit(cmd, "TIDINGS_SMTP_URL", "smtp-url") && !devstack.IsCatcher(a.cfg.SMTPURL, opt.SMTPAddr)
-			if realSMTP {
+			opt.Config, opt.Log = a.cfg, a.log
+			if a.explicit(cmd, "TIDINGS_SMTP_URL", "smtp-url") && !devstack.IsCatcher(a.cfg.SMTPURL, opt.SMTPAddr) {
 				opt.SMTPAddr = ""
 			}
+			opt.KeepSMSBaseURL = a.explicit(cmd, "TIDINGS_SMS_BASE_URL", "sms-base-url")
+			opt.KeepPublicURL = a.explicit(cmd, "TIDINGS_PUBLIC_URL", "public-url")
 			stack, err := devstack.Start(ctx, opt)
 			if err != nil {
 				return err
 			}
 			defer stack.Close()
-			if !realSMTP {
-				a.cfg.SMTPURL = stack.SMTPURL()
-			}
-			if !a.explicit(cmd, "TIDINGS_SMS_BASE_URL", "sms-base-url") {
-				a.cfg.SMSBaseURL = stack.SMSBaseURL()
-			}
-			if !a.explicit(cmd, "TIDINGS_PUBLIC_URL", "public-url") {
-				a.cfg.PublicURL = stack.APIURL()
-			}
-			a.cfg.TemporalAddress = stack.TemporalAddress()
-
-			send, closeSend, err := a.sendPath(stack.Store())
-			if err != nil {
-				return err
-			}
-			defer closeSend()
-			topics, err := a.topics()
-			if err != nil {
-				return err
-			}
-			ro := devstack.RunOptions{
-				Deps: a.journeyDeps(stack.Store(), send), Worker: worker.Options{StopTimeout: 10 * time.Second},
-				Signer: token.NewSigner(a.cfg.SigningSecret), DefaultRegion: a.cfg.DefaultRegion,
-				Params: a.journeyParams(), Topics: topics,
-				Out: a.stdout, MailTo: a.cfg.SMTPURL, QuietHours: a.cfg.QuietHours,
-			}
+			ro := devstack.RunOptions{Worker: worker.Options{StopTimeout: 10 * time.Second}, Out: a.stdout}
 			if withDemo {
 				ro.Demo = &demo.Options{Customers: customers, QuietHours: a.cfg.QuietHours}
 			}

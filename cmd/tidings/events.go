@@ -89,12 +89,11 @@ true/false as booleans, and text otherwise.`,
 			if ev.Customer == "" {
 				return withCode(exitUsage, fmt.Errorf("customer: is required (--customer or \"customer\" in the file)"))
 			}
-			s, err := a.openStore(ctx)
+			s, err := a.store(ctx)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			c, err := lookupCustomer(cmd, s, ev.Customer)
+			c, err := lookupCustomer(ctx, s, ev.Customer)
 			if err != nil {
 				return err
 			}

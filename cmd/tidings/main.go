@@ -9,6 +9,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	assembly "github.com/tidingsdev/tidings/internal/app"
+	"github.com/tidingsdev/tidings/internal/store"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -26,7 +29,11 @@ func main() {
 func run(ctx context.Context, a *app, args []string) int {
 	root := newRootCmd(a)
 	root.SetArgs(args)
-	if err := root.ExecuteContext(ctx); err != nil {
+	err := root.ExecuteContext(ctx)
+	if a.parts != nil {
+		a.parts.Close()
+	}
+	if err != nil {
 		fmt.Fprintln(a.stderr, "error:", err)
 		return exitCode(err)
 	}
@@ -38,7 +45,7 @@ const (
 	exitFailure  = 1 // something went wrong while running
 	exitUsage    = 2 // bad flags, arguments, configuration or input
 	exitRejected = 3 // the command ran, but some input rows were rejected
-	exitSchema   = 4 // the database schema must be migrated first
+	exitSchema   = 4 // the database is missing or its schema must be migrated first
 )
 
 // exitError carries an exit code through cobra.
@@ -59,8 +66,14 @@ func withCode(code int, err error) error {
 
 func exitCode(err error) int {
 	var ee *exitError
-	if errors.As(err, &ee) {
+	var bad *assembly.ConfigError
+	switch {
+	case errors.As(err, &ee):
 		return ee.code
+	case errors.As(err, &bad):
+		return exitUsage
+	case errors.Is(err, store.ErrSchemaOutdated), errors.Is(err, store.ErrSchemaNewer), errors.Is(err, store.ErrNoDatabase):
+		return exitSchema
 	}
 	return exitFailure
 }

@@ -16,18 +16,18 @@ func newMigrateCmd(a *app) *cobra.Command {
 		Short: "Create or upgrade the database schema",
 		Long: `Migrations are numbered SQL files built into the binary. "migrate up" applies
 the pending ones (creating the database if it does not exist); "migrate
-status" lists them. Every other command refuses to run on an outdated schema.`,
+status" lists them. Every other command refuses to run on an outdated schema
+or a database that does not exist (exit status 4).`,
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "up",
 		Short: "Apply every pending migration",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.connect(cmd.Context())
+			s, err := a.parts.CreateStore(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer s.Close()
 			done, err := s.Migrate(cmd.Context())
 			for _, m := range done {
 				fmt.Fprintf(a.stdout, "applied %s\n", m.Name)
@@ -43,11 +43,10 @@ status" lists them. Every other command refuses to run on an outdated schema.`,
 		Short: "List migrations and whether each is applied",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.connect(cmd.Context())
+			s, err := a.parts.StoreAnySchema(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer s.Close()
 			ms, err := s.MigrationStatus(cmd.Context())
 			if err != nil {
 				return err

@@ -2,28 +2,28 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 
 	"github.com/spf13/cobra"
 
+	assembly "github.com/tidingsdev/tidings/internal/app"
 	"github.com/tidingsdev/tidings/internal/config"
 	"github.com/tidingsdev/tidings/internal/store"
-	"github.com/tidingsdev/tidings/workflows"
 )
 
 // app is what every command shares: the validated configuration, the logger,
-// the standard streams, and the store once a command opens it.
+// the standard streams, and the application's parts, built from the
+// configuration when a command first asks for one and closed when it ends.
 type app struct {
 	getenv func(string) string
 	stdout io.Writer
 	stderr io.Writer
 	stdin  io.Reader
 
-	cfg config.Config
-	log *slog.Logger
+	cfg   config.Config
+	log   *slog.Logger
+	parts *assembly.App
 }
 
 func newRootCmd(a *app) *cobra.Command {
@@ -45,6 +45,7 @@ the same name that overrides it (see "tidings --help" flags below).`,
 			}
 			a.cfg = cfg
 			a.log = newLogger(a.stderr, cfg)
+			a.parts = assembly.New(cfg, a.log)
 			return nil
 		},
 	}
@@ -79,35 +80,19 @@ func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// openStore connects to the database (creating it if missing) and refuses to
-// go on when the schema is not what this binary expects.
-func (a *app) openStore(ctx context.Context) (*store.Store, error) {
-	s, err := a.connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.CheckSchema(ctx); err != nil {
-		s.Close()
-		if errors.Is(err, store.ErrSchemaOutdated) || errors.Is(err, store.ErrSchemaNewer) {
-			return nil, withCode(exitSchema, err)
+// store opens the database once per command and checks its schema; it is
+// closed when the command ends.
+func (a *app) store(ctx context.Context) (*store.Store, error) { return a.parts.Store(ctx) }
+
+// withStore is a RunE that runs fn with the store open.
+func (a *app) withStore(fn func(ctx context.Context, st *store.Store, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		st, err := a.store(cmd.Context())
+		if err != nil {
+			return err
 		}
-		return nil, err
+		return fn(cmd.Context(), st, args)
 	}
-	return s, nil
-}
-
-// connect opens the database without checking the schema (for migrate).
-func (a *app) connect(ctx context.Context) (*store.Store, error) {
-	if err := store.EnsureDatabase(ctx, a.cfg.DatabaseURL); err != nil {
-		return nil, fmt.Errorf("%w (is PostgreSQL running? set TIDINGS_DATABASE_URL)", err)
-	}
-	return store.Open(ctx, a.cfg.DatabaseURL)
-}
-
-// journeyParams are the configured parameters of journeys that events
-// start (which events start a survey follow-up).
-func (a *app) journeyParams() workflows.Params {
-	return workflows.Params{SurveyTriggers: a.cfg.SurveyTriggers}
 }
 
 // exactArgs is cobra.ExactArgs with the usage exit code.

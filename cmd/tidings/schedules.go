@@ -82,11 +82,10 @@ Exit status: 0 applied, 2 invalid file.`,
 			}
 			outcome := map[string]string{}
 			if !dryRun {
-				c, err := a.dialTemporal(ctx)
+				c, err := a.parts.Temporal(ctx)
 				if err != nil {
 					return err
 				}
-				defer c.Close()
 				res, err := schedules.Apply(ctx, c.ScheduleClient(), f, a.cfg.TemporalTaskQueue)
 				for _, r := range res {
 					outcome[r.ID] = r.Outcome
@@ -134,11 +133,10 @@ func (a *app) checkScheduleSegments(ctx context.Context, f schedules.File) error
 	if len(named) == 0 {
 		return nil
 	}
-	st, err := a.openStore(ctx)
+	st, err := a.store(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
 	for _, s := range named {
 		_, err := st.GetSegment(ctx, s.Segment)
 		if errors.Is(err, store.ErrNotFound) {
@@ -158,11 +156,10 @@ func newSchedulesListCmd(a *app) *cobra.Command {
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, err := a.dialTemporal(ctx)
+			c, err := a.parts.Temporal(ctx)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			it, err := c.ScheduleClient().List(ctx, client.ScheduleListOptions{})
 			if err != nil {
 				return fmt.Errorf("list schedules: %w", err)
@@ -195,11 +192,10 @@ func newSchedulesDescribeCmd(a *app) *cobra.Command {
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := a.dialTemporal(ctx)
+			c, err := a.parts.Temporal(ctx)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			d, err := c.ScheduleClient().GetHandle(ctx, args[0]).Describe(ctx)
 			if err != nil {
 				return scheduleErr(args[0], err)
@@ -245,11 +241,10 @@ func newSchedulesActionCmd(a *app, verb, short string) *cobra.Command {
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := a.dialTemporal(ctx)
+			c, err := a.parts.Temporal(ctx)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			h := c.ScheduleClient().GetHandle(ctx, args[0])
 			switch verb {
 			case "pause":

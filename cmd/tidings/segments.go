@@ -95,19 +95,18 @@ func loadSegment(ctx context.Context, s *store.Store, arg string) (*segment.Defi
 
 // openSegment is what count and preview share: the evaluation time, the
 // store, and the definition from a file or by name, with a warning printed
-// when it reads stale scores. The caller closes the store.
+// when it reads stale scores.
 func (a *app) openSegment(ctx context.Context, f *segmentFlags, arg string) (*store.Store, *segment.Definition, time.Time, error) {
 	now, err := f.now()
 	if err != nil {
 		return nil, nil, time.Time{}, err
 	}
-	s, err := a.openStore(ctx)
+	s, err := a.store(ctx)
 	if err != nil {
 		return nil, nil, time.Time{}, err
 	}
 	def, err := loadSegment(ctx, s, arg)
 	if err != nil {
-		s.Close()
 		return nil, nil, time.Time{}, err
 	}
 	a.warnStaleScores(ctx, s, def, now)
@@ -120,9 +119,9 @@ func (a *app) warnStaleScores(ctx context.Context, s *store.Store, def *segment.
 	if !def.UsesScores() {
 		return
 	}
-	r, err := segment.LastRefresh(ctx, s.Pool())
+	r, err := s.LastScoreRefresh(ctx)
 	switch {
-	case errors.Is(err, segment.ErrNeverScored):
+	case errors.Is(err, store.ErrNeverScored):
 		fmt.Fprintln(a.stderr, "warning: this segment uses RFM scores or the value tier, which have never been computed;")
 		fmt.Fprintln(a.stderr, "         run `tidings segments refresh-scores` first (every score condition matches nobody until then)")
 	case err != nil:
@@ -158,7 +157,6 @@ as file:line:column: path: what was expected).`,
 			if err != nil {
 				return err
 			}
-			defer s.Close()
 			start := time.Now()
 			n, err := segment.Count(ctx, s.Pool(), def, segment.At(now))
 			if err != nil {
@@ -201,7 +199,6 @@ is unbiased and the same on every run.`,
 			if err != nil {
 				return err
 			}
-			defer s.Close()
 			start := time.Now()
 			n, err := segment.Count(ctx, s.Pool(), def, segment.At(now))
 			if err != nil {
@@ -294,11 +291,10 @@ Exit status: 0 saved, 2 invalid definition or missing name.`,
 			if err := segment.CheckName(def.Name); err != nil {
 				return withCode(exitUsage, err)
 			}
-			s, err := a.openStore(ctx)
+			s, err := a.store(ctx)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
 			saved, outcome, err := s.SaveSegment(ctx, store.Segment{
 				Name: def.Name, Description: def.Description, Format: def.Format, Definition: string(def.Source),
 			})
@@ -322,13 +318,7 @@ func newSegmentsListCmd(a *app) *cobra.Command {
 		Use:   "list",
 		Short: "List saved segments",
 		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
 			segs, err := s.ListSegments(ctx)
 			if err != nil {
 				return err
@@ -379,7 +369,7 @@ func newSegmentsListCmd(a *app) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.UpdatedAt.Format("2006-01-02 15:04"), r.Description)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&withCounts, "count", false, "count each segment's customers now")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -391,13 +381,7 @@ func newSegmentsShowCmd(a *app) *cobra.Command {
 		Use:   "show NAME",
 		Short: "Print a saved segment's definition as it was saved",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: a.withStore(func(ctx context.Context, s *store.Store, args []string) error {
 			sg, err := s.GetSegment(ctx, args[0])
 			if errors.Is(err, store.ErrNotFound) {
 				return withCode(exitUsage, err)
@@ -407,7 +391,7 @@ func newSegmentsShowCmd(a *app) *cobra.Command {
 			}
 			fmt.Fprintln(a.stdout, strings.TrimRight(sg.Definition, "\n"))
 			return nil
-		},
+		}),
 	}
 }
 
@@ -416,14 +400,8 @@ func newSegmentsDeleteCmd(a *app) *cobra.Command {
 		Use:   "delete NAME",
 		Short: "Delete a saved segment",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			err = s.DeleteSegment(ctx, args[0])
+		RunE: a.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+			err := s.DeleteSegment(ctx, args[0])
 			if errors.Is(err, store.ErrNotFound) {
 				return withCode(exitUsage, err)
 			}
@@ -432,7 +410,7 @@ func newSegmentsDeleteCmd(a *app) *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "segment %s deleted\n", args[0])
 			return nil
-		},
+		}),
 	}
 }
 
@@ -445,14 +423,8 @@ over the customers who bought; 0 for those who never did) and value tier in
 one statement. Segments read the stored scores, so run this nightly (from
 cron or a schedule) and after a large import.`,
 		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			r, err := segment.RefreshScores(ctx, s.Pool(), time.Now())
+		RunE: a.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
+			r, err := s.RefreshScores(ctx, time.Now())
 			if err != nil {
 				return err
 			}
@@ -460,7 +432,7 @@ cron or a schedule) and after a large import.`,
 			fmt.Fprintf(a.stdout, "scored %d customers, %d changed, in %s\n", r.Customers, r.Changed,
 				r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond))
 			return nil
-		},
+		}),
 	}
 }
 

@@ -31,20 +31,6 @@ rebuild. Every process checks them at start; "check" does the same on demand.`,
 	return cmd
 }
 
-// templateSet loads the templates as every Tidings process does at start;
-// a broken template is bad input (exit 2), reported with file and line.
-func (a *app) templateSet() (*templates.Set, error) {
-	set, err := templates.Load(templates.Options{
-		Dir:            a.cfg.TemplatesDir,
-		DefaultLocale:  a.cfg.DefaultLocale,
-		MaxSMSSegments: a.cfg.SMSMaxSegments,
-	})
-	if err != nil {
-		return nil, withCode(exitUsage, err)
-	}
-	return set, nil
-}
-
 func newTemplatesCheckCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "check",
@@ -58,7 +44,7 @@ Exit status: 0 all good, 2 problems found (each listed as file:line: problem).`,
   tidings templates check --templates-dir ./my-templates`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			set, err := a.templateSet()
+			set, err := a.parts.Templates()
 			if err != nil {
 				return err
 			}
@@ -87,7 +73,7 @@ func newTemplatesListCmd(a *app) *cobra.Command {
 		Short: "List the templates with their locales, channels and variables",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			set, err := a.templateSet()
+			set, err := a.parts.Templates()
 			if err != nil {
 				return err
 			}
@@ -143,7 +129,7 @@ links are samples.`,
 			if channel == templates.ChannelSMS && out != "" && ext != ".txt" {
 				return withCode(exitUsage, fmt.Errorf("--out %s: an SMS previews to a .txt file", out))
 			}
-			set, err := a.templateSet()
+			set, err := a.parts.Templates()
 			if err != nil {
 				return err
 			}
@@ -153,12 +139,11 @@ links are samples.`,
 			to := "customer@example.com"
 			var cust *store.Customer
 			if customerKey != "" {
-				s, err := a.openStore(cmd.Context())
+				s, err := a.store(cmd.Context())
 				if err != nil {
 					return err
 				}
-				defer s.Close()
-				c, err := lookupCustomer(cmd, s, customerKey)
+				c, err := lookupCustomer(cmd.Context(), s, customerKey)
 				if err != nil {
 					return err
 				}

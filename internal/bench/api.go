@@ -13,12 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/tidingsdev/tidings/internal/api"
-	"github.com/tidingsdev/tidings/internal/router"
-	"github.com/tidingsdev/tidings/internal/store"
-	"github.com/tidingsdev/tidings/internal/token"
+	"github.com/tidingsdev/tidings/internal/app"
 )
 
 // eventsAPI is the HTTP API with its router, served on a loopback port as
@@ -29,16 +25,26 @@ type eventsAPI struct {
 	client *http.Client
 }
 
-// serveAPI starts the API and the router (delivering inline and draining
-// the outbox every few seconds, as in production) for this run.
-func (r *run) serveAPI(ctx context.Context, st *store.Store, c client.Client, queue string, posters int) (*eventsAPI, error) {
-	rt := router.New(st, c, router.Options{TaskQueue: queue})
+// serveAPI starts the product's API and router (delivering inline and
+// draining the outbox every few seconds, as in production) for this run.
+func (r *run) serveAPI(ctx context.Context, a *app.App, posters int) (*eventsAPI, error) {
+	rt, err := a.Router(ctx)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := a.API(ctx, api.Options{})
+	if err != nil {
+		return nil, err
+	}
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); rt.Run(rctx, 5*time.Second) }()
 	r.onEnd(func() { cancel(); <-done })
 
-	srv := api.New(api.Deps{Store: st, Router: rt, Signer: token.NewSigner("bench-signing-secret-0123456789")}, api.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen for the api: %w", err)

@@ -16,26 +16,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidingsdev/tidings/activities"
-	"github.com/tidingsdev/tidings/internal/delivery"
+	"github.com/tidingsdev/tidings/internal/config"
 	"github.com/tidingsdev/tidings/internal/devserver"
-	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/worker"
 )
 
-// Deps are the parts of the product the scenarios run, built in cmd/tidings
-// exactly as `tidings worker` builds them, so a benchmark measures the code
-// that ships.
+// Deps say what the scenarios run: the product is assembled from Config by
+// internal/app exactly as `tidings worker` and `tidings api` assemble it, so
+// a benchmark measures the code that ships.
 type Deps struct {
-	// DatabaseURL locates the PostgreSQL server. Scratch databases are
-	// created on it (named tidings_bench_*) and dropped at the end; the
-	// URL's own database is never touched.
-	DatabaseURL string
-	// SendPath builds the one send path over the SMTP relay at smtpURL with
-	// that many live connections; close releases the connections.
-	SendPath func(st *store.Store, smtpURL string, connections int) (send *delivery.Service, close func(), err error)
-	// JourneyDeps is what the journey activities act on.
-	JourneyDeps func(st *store.Store, send activities.Sender) worker.Deps
+	// Config is the configuration as the command line read it. Its database
+	// URL locates the PostgreSQL server: scratch databases are created on it
+	// (named tidings_bench_*) and dropped at the end, and the URL's own
+	// database is never touched. Each run has its own SMTP sink, signing
+	// secret and task queue.
+	Config config.Config
 	// Worker sizes the Temporal worker (the `tidings worker` defaults).
 	Worker worker.Options
 	// Temporal is the embedded server's persistence: devserver.SQLite
@@ -47,14 +42,8 @@ type Deps struct {
 
 func (d Deps) check() error {
 	var missing []string
-	if d.DatabaseURL == "" {
-		missing = append(missing, "DatabaseURL")
-	}
-	if d.SendPath == nil {
-		missing = append(missing, "SendPath")
-	}
-	if d.JourneyDeps == nil {
-		missing = append(missing, "JourneyDeps")
+	if d.Config.DatabaseURL == "" {
+		missing = append(missing, "Config.DatabaseURL")
 	}
 	if d.Log == nil {
 		missing = append(missing, "Log")
@@ -210,16 +199,6 @@ func (r *Result) check(format string, args ...any) {
 
 func (r *Result) note(format string, args ...any) {
 	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
-}
-
-// MetGoals reports whether every goal was met.
-func (r *Result) MetGoals() bool {
-	for _, g := range r.Goals {
-		if !g.Met {
-			return false
-		}
-	}
-	return true
 }
 
 // errInvariant marks a run whose outcome was wrong (a message lost or sent

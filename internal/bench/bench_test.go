@@ -8,55 +8,60 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/tidingsdev/tidings/activities"
-	"github.com/tidingsdev/tidings/internal/channels/email"
-	"github.com/tidingsdev/tidings/internal/delivery"
-	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/config"
 	"github.com/tidingsdev/tidings/internal/testdb"
-	"github.com/tidingsdev/tidings/internal/token"
-	"github.com/tidingsdev/tidings/templates"
-	"github.com/tidingsdev/tidings/worker"
 )
 
-// testDeps wires the send path and the journeys as `tidings worker` does,
-// with the production defaults (quiet hours on, built-in templates).
+// testDeps are the production defaults (quiet hours on, built-in
+// templates) on the test server; each run assembles the product from them.
 func testDeps(t *testing.T) Deps {
-	set, err := templates.Load(templates.Options{DefaultLocale: "en"})
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"TIDINGS_DATABASE_URL": testdb.AdminURL()}[k]
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Deps{
-		DatabaseURL: testdb.AdminURL(),
-		SendPath: func(st *store.Store, smtpURL string, conns int) (*delivery.Service, func(), error) {
-			mailer, err := email.New(email.Config{URL: smtpURL, From: "hello@tidings.example", FromName: "Tidings", Connections: conns})
-			if err != nil {
-				return nil, nil, err
-			}
-			svc, err := delivery.New(st, set, mailer, nil, delivery.Options{
-				QuietHours: "21:00-09:00", DefaultLocale: "en", PublicURL: "http://127.0.0.1:8080",
-				UnsubscribeMailto: "unsubscribe@tidings.example",
-				Company:           templates.Company{Name: "Tidings", PostalAddress: "1 Harbour Road, Hong Kong"},
-				Signer:            token.NewSigner("bench-test-secret-0123456789"),
-			})
-			if err != nil {
-				_ = mailer.Close()
-				return nil, nil, err
-			}
-			return svc, func() { _ = mailer.Close() }, nil
-		},
-		JourneyDeps: func(st *store.Store, send activities.Sender) worker.Deps {
-			return worker.Deps{Store: st, Sender: send, Settings: activities.Settings{
-				CareTeamEmail: "care@tidings.example", CouponSecret: []byte("bench-test-coupons"),
-			}}
-		},
-		Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	return Deps{Config: cfg, Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+}
+
+// scratchNames passes warnings on and records the scratch databases a run
+// reports creating, so a test checks its own runs' databases and not those
+// of other runs on the same server.
+type scratchNames struct {
+	slog.Handler
+	mu    *sync.Mutex
+	names *[]string
+}
+
+func (h scratchNames) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h scratchNames) Handle(ctx context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "database" {
+			h.mu.Lock()
+			*h.names = append(*h.names, a.Value.String())
+			h.mu.Unlock()
+		}
+		return true
+	})
+	if r.Level < slog.LevelWarn {
+		return nil
 	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h scratchNames) WithAttrs(as []slog.Attr) slog.Handler {
+	return scratchNames{h.Handler.WithAttrs(as), h.mu, h.names}
+}
+
+func (h scratchNames) WithGroup(name string) slog.Handler {
+	return scratchNames{h.Handler.WithGroup(name), h.mu, h.names}
 }
 
 type testWriter struct{ t *testing.T }
@@ -76,10 +81,12 @@ func TestEveryScenarioAtSmokeSize(t *testing.T) {
 		t.Skip("starts embedded Temporal servers")
 	}
 	deps := testDeps(t)
+	var created []string
+	deps.Log = slog.New(scratchNames{deps.Log.Handler(), &sync.Mutex{}, &created})
 	rep := Report{}
 	for _, s := range Scenarios() {
 		t.Run(s.Name, func(t *testing.T) {
-			before := benchDatabases(t)
+			created = created[:0]
 			res, err := Run(t.Context(), deps, s, s.Smoke)
 			if err != nil {
 				t.Fatal(err)
@@ -109,7 +116,10 @@ func TestEveryScenarioAtSmokeSize(t *testing.T) {
 					t.Errorf("table lacks %q:\n%s", want, out.String())
 				}
 			}
-			if left := newNames(before, benchDatabases(t)); len(left) > 0 {
+			if len(created) == 0 {
+				t.Error("the run reported no scratch database")
+			}
+			if left := leftBehind(t, created); len(left) > 0 {
 				t.Errorf("scratch databases left behind: %v", left)
 			}
 			rep.Results = append(rep.Results, res)
@@ -141,36 +151,31 @@ func TestScenarioNamesAndSizesAreChecked(t *testing.T) {
 	if _, err := Run(context.Background(), testDeps(t), s, 0); err == nil || !strings.Contains(err.Error(), "n must be positive") {
 		t.Errorf("Run with n=0 = %v, want an error naming n", err)
 	}
-	if _, err := Run(context.Background(), Deps{}, s, 10); err == nil || !strings.Contains(err.Error(), "DatabaseURL") {
+	if _, err := Run(context.Background(), Deps{}, s, 10); err == nil || !strings.Contains(err.Error(), "Config.DatabaseURL") {
 		t.Errorf("Run without deps = %v, want an error naming what is missing", err)
 	}
 }
 
-// benchDatabases lists the scratch databases on the server.
-func benchDatabases(t *testing.T) []string {
+// leftBehind lists the databases of names, and the Temporal databases
+// beside them, that still exist on the server.
+func leftBehind(t *testing.T, names []string) []string {
 	t.Helper()
 	conn, err := pgx.Connect(t.Context(), testdb.AdminURL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(t.Context())
-	rows, err := conn.Query(t.Context(), `SELECT datname FROM pg_database WHERE datname LIKE 'tidings\_bench\_%'`)
+	var all []string
+	for _, n := range names {
+		all = append(all, n, n+"_temporal", n+"_temporal_visibility")
+	}
+	rows, err := conn.Query(t.Context(), `SELECT datname FROM pg_database WHERE datname = ANY($1)`, all)
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	left, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		t.Fatal(err)
 	}
-	return names
-}
-
-func newNames(before, after []string) []string {
-	var out []string
-	for _, n := range after {
-		if !slices.Contains(before, n) {
-			out = append(out, n)
-		}
-	}
-	return out
+	return left
 }

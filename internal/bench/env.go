@@ -19,7 +19,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/tidingsdev/tidings/internal/app"
 	"github.com/tidingsdev/tidings/internal/devserver"
 	"github.com/tidingsdev/tidings/internal/smtpsink"
 	"github.com/tidingsdev/tidings/internal/store"
@@ -30,37 +32,53 @@ import (
 // bare loop keep to the sink.
 const smtpConnections = 10
 
-// scratchDB creates and migrates a database for this run on the configured
-// server and drops it (with any Temporal databases beside it) when the run
-// ends.
-func (r *run) scratchDB(ctx context.Context) (*store.Store, string, error) {
-	admin := maintenanceURL(r.deps.DatabaseURL)
+// scratchDB creates a database for this run on the configured server,
+// assembles the product over it as `tidings` does from its configuration
+// (internal/app), with the run's own signing secret, task queue (queue, ""
+// for the configured one) and, for the send path, the SMTP relay at
+// smtpURL, and migrates it. The database (with any
+// Temporal databases beside it) is dropped when the run ends.
+func (r *run) scratchDB(ctx context.Context, queue, smtpURL string) (*app.App, *store.Store, string, error) {
+	admin := maintenanceURL(r.deps.Config.DatabaseURL)
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	name := "tidings_bench_" + r.res.Scenario + "_" + hex.EncodeToString(b[:])
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		return nil, "", fmt.Errorf("connect to PostgreSQL to create a scratch database (set TIDINGS_DATABASE_URL): %w", err)
+		return nil, nil, "", fmt.Errorf("connect to PostgreSQL to create a scratch database (set TIDINGS_DATABASE_URL): %w", err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return nil, "", fmt.Errorf("create scratch database %s: %w", name, err)
+		return nil, nil, "", fmt.Errorf("create scratch database %s: %w", name, err)
 	}
 	r.onEnd(func() { dropDatabases(admin, name, name+"_temporal", name+"_temporal_visibility") })
-	dsn, err := withDatabase(r.deps.DatabaseURL, name)
+	dsn, err := withDatabase(r.deps.Config.DatabaseURL, name)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	st, err := store.Open(ctx, dsn)
+	cfg := r.deps.Config
+	cfg.DatabaseURL, cfg.SMTPURL, cfg.SMTPConnections = dsn, smtpURL, smtpConnections
+	cfg.SigningSecret = "bench-" + hex.EncodeToString(b[:]) + "-signing-secret"
+	if queue != "" {
+		cfg.TemporalTaskQueue = queue
+	}
+	a := app.New(cfg, r.quiet())
+	r.onEnd(a.Close)
+	st, err := a.CreateStore(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	r.onEnd(st.Close)
 	if _, err := st.Migrate(ctx); err != nil {
-		return nil, "", fmt.Errorf("migrate scratch database %s: %w", name, err)
+		return nil, nil, "", fmt.Errorf("migrate scratch database %s: %w", name, err)
 	}
 	r.step("scratch database ready", "database", name)
-	return st, dsn, nil
+	return a, st, dsn, nil
+}
+
+// quiet is the run's logger for the product: warnings only, since a line
+// per message would measure the terminal.
+func (r *run) quiet() *slog.Logger {
+	return slog.New(minLevel{r.deps.Log.Handler(), slog.LevelWarn})
 }
 
 // dropDatabases drops the scratch databases; it runs after the scenario's
@@ -104,7 +122,7 @@ func withDatabase(rawURL, db string) (string, error) {
 // it; both stop when the run ends. metrics, when set, receives the SDK's
 // metrics of every worker built on the client.
 func (r *run) temporal(ctx context.Context, dsn string, metrics client.MetricsHandler) (client.Client, error) {
-	warn := slog.New(minLevel{r.deps.Log.Handler(), slog.LevelWarn})
+	warn := r.quiet()
 	opt := devserver.Options{Persistence: r.deps.Temporal, FrontendPort: devserver.AnyPort, Logger: warn}
 	switch r.deps.Temporal {
 	case devserver.Postgres:
@@ -133,10 +151,12 @@ func (r *run) temporal(ctx context.Context, dsn string, metrics client.MetricsHa
 	return c, nil
 }
 
-// product is Tidings as a run exercises it: a scratch database holding the
-// generated customers, the SMTP sink, the embedded Temporal server and a
-// worker running the journeys over the real send path.
+// product is Tidings as a run exercises it: the application assembled over
+// a scratch database holding the generated customers, the SMTP sink, the
+// embedded Temporal server and a worker running the journeys over the real
+// send path.
 type product struct {
+	app    *app.App
 	st     *store.Store
 	sink   *smtpsink.Sink
 	client client.Client
@@ -144,40 +164,36 @@ type product struct {
 
 // startProduct generates n customers tagged tag (in daytime zones) and
 // starts the sink, Temporal (reporting SDK metrics to metrics) and a worker
-// on queue; extend, when set, adds to what the worker registers. All of it
-// stops, and the database is dropped, when the run ends.
-func (r *run) startProduct(ctx context.Context, n int, tag, queue string, metrics client.MetricsHandler, extend func(worker.Deps) worker.Deps) (*product, error) {
-	st, dsn, err := r.scratchDB(ctx)
+// on queue; register, when set, adds to what the worker registers. All of
+// it stops, and the database is dropped, when the run ends.
+func (r *run) startProduct(ctx context.Context, n int, tag, queue string, metrics client.MetricsHandler, register func(sdkworker.Registry)) (*product, error) {
+	sink, err := smtpsink.Start(smtpsink.Options{Discard: true})
+	if err != nil {
+		return nil, err
+	}
+	r.onEnd(func() { _ = sink.Close() })
+	a, st, dsn, err := r.scratchDB(ctx, queue, sink.URL())
 	if err != nil {
 		return nil, err
 	}
 	if err := addCustomers(ctx, st, n, tag, daytimeZones(time.Now())); err != nil {
 		return nil, err
 	}
-	sink, err := smtpsink.Start(smtpsink.Options{Discard: true})
-	if err != nil {
-		return nil, err
-	}
-	r.onEnd(func() { _ = sink.Close() })
 	c, err := r.temporal(ctx, dsn, metrics)
 	if err != nil {
 		return nil, err
 	}
-	send, closeSend, err := r.deps.SendPath(st, sink.URL(), smtpConnections)
-	if err != nil {
-		return nil, err
+	a.UseTemporal(c)
+	var extra []func(sdkworker.Registry)
+	if register != nil {
+		extra = append(extra, register)
 	}
-	r.onEnd(closeSend)
-	deps := r.deps.JourneyDeps(st, send)
-	if extend != nil {
-		deps = extend(deps)
-	}
-	w, err := worker.New(c, deps, r.workerOptions(queue))
+	w, err := a.Worker(ctx, r.deps.Worker, extra...)
 	if err != nil {
 		return nil, err
 	}
 	r.startWorker(w)
-	return &product{st: st, sink: sink, client: c}, nil
+	return &product{app: a, st: st, sink: sink, client: c}, nil
 }
 
 // startWorker runs w until the run ends.
@@ -191,14 +207,6 @@ func (r *run) startWorker(w *worker.Worker) {
 		}
 	}()
 	r.onEnd(func() { cancel(); <-done })
-}
-
-// workerOptions are the configured worker sizes on a task queue of this run.
-func (r *run) workerOptions(queue string) worker.Options {
-	o := r.deps.Worker
-	o.TaskQueue = queue
-	o.Logger = slog.New(minLevel{r.deps.Log.Handler(), slog.LevelWarn})
-	return o
 }
 
 // minLevel passes on only records at or above level.

@@ -36,11 +36,11 @@ const (
 // win-back when the run begins, as in a live shop. No worker runs: routing
 // ends when Temporal has accepted the signal or start.
 func ingest(ctx context.Context, r *run, n int) error {
-	st, dsn, err := r.scratchDB(ctx)
+	const tag, queue = "ingest", "bench-ingest"
+	a, st, dsn, err := r.scratchDB(ctx, queue, "")
 	if err != nil {
 		return err
 	}
-	const tag, queue = "ingest", "bench-ingest"
 	customers := max(n/10, 20)
 	if err := addCustomers(ctx, st, customers, tag, []string{"UTC"}); err != nil {
 		return err
@@ -49,7 +49,8 @@ func ingest(ctx context.Context, r *run, n int) error {
 	if err != nil {
 		return err
 	}
-	api, err := r.serveAPI(ctx, st, c, queue, ingestPosters)
+	a.UseTemporal(c)
+	api, err := r.serveAPI(ctx, a, ingestPosters)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/tidingsdev/tidings/worker"
 	"github.com/tidingsdev/tidings/workflows"
 )
 
@@ -39,18 +38,10 @@ func bareWorkflow(ctx workflow.Context) error {
 
 func bareActivity(context.Context) error { return nil }
 
-// registerBare adds the baseline workflow to a worker beside what deps
-// registers already.
-func registerBare(deps worker.Deps) worker.Deps {
-	prev := deps.Register
-	deps.Register = func(r sdkworker.Registry) {
-		if prev != nil {
-			prev(r)
-		}
-		r.RegisterWorkflowWithOptions(bareWorkflow, workflow.RegisterOptions{Name: bareWorkflowName})
-		r.RegisterActivityWithOptions(bareActivity, activity.RegisterOptions{Name: bareActivityName})
-	}
-	return deps
+// registerBare adds the baseline workflow to a worker beside the journeys.
+func registerBare(r sdkworker.Registry) {
+	r.RegisterWorkflowWithOptions(bareWorkflow, workflow.RegisterOptions{Name: bareWorkflowName})
+	r.RegisterActivityWithOptions(bareActivity, activity.RegisterOptions{Name: bareActivityName})
 }
 
 // journeys posts n signups to the events API and waits until every
@@ -65,7 +56,7 @@ func journeys(ctx context.Context, r *run, n int) error {
 		return err
 	}
 	st, sink, c := p.st, p.sink, p.client
-	api, err := r.serveAPI(ctx, st, c, queue, signupPosters)
+	api, err := r.serveAPI(ctx, p.app, signupPosters)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ const sweepBatch = 500
 // birthdays) and a typical segment count. The baseline of each is the same
 // statement without the indexes its plan uses; the plans show which.
 func sweep(ctx context.Context, r *run, n int) error {
-	st, dsn, err := r.scratchDB(ctx)
+	_, st, dsn, err := r.scratchDB(ctx, "", "")
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func sweep(ctx context.Context, r *run, n int) error {
 		return fmt.Errorf("generate last year's greetings: %w", err)
 	}
 	scoring := time.Now()
-	if _, err := segment.RefreshScores(ctx, st.Pool(), now); err != nil {
+	if _, err := st.RefreshScores(ctx, now); err != nil {
 		return err
 	}
 	scored := time.Since(scoring)

@@ -2,8 +2,9 @@
 // database schema, an embedded durable Temporal server with its Web UI, the
 // mail and SMS catcher, the worker, the outbox router, the HTTP API with the
 // catcher's pages, the default schedules and, on request, the demo company.
-// cmd/tidings builds the send path from configuration and hands it in; the
-// rest is wired here, so the dev command and its tests start the same stack.
+// The application itself is assembled by internal/app from the
+// configuration, pointed at the stack's catcher and Temporal server, so the
+// dev command and its tests run what production runs.
 package devstack
 
 import (
@@ -20,22 +21,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/tidingsdev/tidings/internal/api"
+	"github.com/tidingsdev/tidings/internal/app"
 	"github.com/tidingsdev/tidings/internal/catcher"
-	"github.com/tidingsdev/tidings/internal/delivery"
+	"github.com/tidingsdev/tidings/internal/config"
 	"github.com/tidingsdev/tidings/internal/demo"
 	"github.com/tidingsdev/tidings/internal/devserver"
-	"github.com/tidingsdev/tidings/internal/router"
 	"github.com/tidingsdev/tidings/internal/schedules"
 	"github.com/tidingsdev/tidings/internal/store"
-	"github.com/tidingsdev/tidings/internal/token"
 	"github.com/tidingsdev/tidings/worker"
-	"github.com/tidingsdev/tidings/workflows"
 )
 
 // Defaults of the dev stack's own listeners (the API's address comes from
@@ -52,9 +49,13 @@ const (
 
 // Options configure Start.
 type Options struct {
-	// DatabaseURL is the application database; it is created and migrated
-	// when missing.
-	DatabaseURL string
+	// Config is the application's configuration. Its database is created
+	// and migrated when missing; mail goes to the catcher unless SMTPAddr is
+	// empty, SMS go to the catcher unless KeepSMSBaseURL, and links point at
+	// the stack's API unless KeepPublicURL.
+	Config         config.Config
+	KeepSMSBaseURL bool
+	KeepPublicURL  bool
 	// DataDir holds Temporal's SQLite file and the dev API key.
 	DataDir string
 	// Persistence is devserver.SQLite (default) or devserver.Postgres, which
@@ -64,9 +65,6 @@ type Options struct {
 	// off.
 	TemporalPort, UIPort int
 	NoUI                 bool
-	Namespace, TaskQueue string
-	// APIAddr is where the HTTP API (and the catcher's pages) listen.
-	APIAddr string
 	// SMTPAddr is where the catcher's SMTP server listens ("" when mail goes
 	// to a real server instead).
 	SMTPAddr string
@@ -77,6 +75,7 @@ type Options struct {
 // Run starts the rest and blocks; Close releases everything.
 type Stack struct {
 	opt      Options
+	app      *app.App
 	store    *store.Store
 	inbox    *catcher.Inbox
 	smtp     *catcher.SMTPServer
@@ -112,27 +111,41 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 	if err := os.MkdirAll(opt.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	if s.store, err = openStore(ctx, opt.DatabaseURL); err != nil {
-		return nil, err
-	}
-	if s.apiKey, err = ensureAPIKey(ctx, s.store, filepath.Join(opt.DataDir, apiKeyFile)); err != nil {
-		return nil, err
-	}
 	if opt.SMTPAddr != "" {
 		if s.smtp, err = catcher.ListenSMTP(opt.SMTPAddr, s.inbox, opt.Log); err != nil {
 			return nil, fmt.Errorf("mail catcher: %w (set --smtp-addr or TIDINGS_SMTP_URL)", err)
 		}
 	}
-	if s.apiLn, err = net.Listen("tcp", opt.APIAddr); err != nil {
-		return nil, fmt.Errorf("HTTP API: listen on %s: %w (set TIDINGS_API_ADDR)", opt.APIAddr, err)
+	cfg := opt.Config
+	if s.apiLn, err = net.Listen("tcp", cfg.APIAddr); err != nil {
+		return nil, fmt.Errorf("HTTP API: listen on %s: %w (set TIDINGS_API_ADDR)", cfg.APIAddr, err)
+	}
+	if s.smtp != nil {
+		cfg.SMTPURL = s.SMTPURL()
+	}
+	if !opt.KeepSMSBaseURL {
+		cfg.SMSBaseURL = s.SMSBaseURL()
+	}
+	if !opt.KeepPublicURL {
+		cfg.PublicURL = s.APIURL()
+	}
+	s.app = app.New(cfg, opt.Log)
+	if s.store, err = s.app.CreateStore(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if s.apiKey, err = ensureAPIKey(ctx, s.store, filepath.Join(opt.DataDir, apiKeyFile)); err != nil {
+		return nil, err
 	}
 	uiPort := opt.UIPort
 	if opt.NoUI {
 		uiPort = 0
 	}
 	s.temporal, err = devserver.Start(ctx, devserver.Options{
-		DataDir: opt.DataDir, Persistence: opt.Persistence, PostgresURL: opt.DatabaseURL,
-		FrontendPort: opt.TemporalPort, UIPort: uiPort, Namespace: opt.Namespace, Logger: opt.Log,
+		DataDir: opt.DataDir, Persistence: opt.Persistence, PostgresURL: cfg.DatabaseURL,
+		FrontendPort: opt.TemporalPort, UIPort: uiPort, Namespace: cfg.TemporalNamespace, Logger: opt.Log,
 	})
 	if err != nil {
 		return nil, err
@@ -143,6 +156,7 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to the embedded Temporal server: %w", err)
 	}
+	s.app.UseTemporal(s.client)
 	return s, nil
 }
 
@@ -152,22 +166,6 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 func IsCatcher(smtpURL, catcherAddr string) bool {
 	u, err := url.Parse(smtpURL)
 	return err == nil && catcherAddr != "" && u.Host == catcherAddr
-}
-
-// openStore creates the database if missing and applies pending migrations.
-func openStore(ctx context.Context, dsn string) (*store.Store, error) {
-	if err := store.EnsureDatabase(ctx, dsn); err != nil {
-		return nil, fmt.Errorf("%w (is PostgreSQL running? set TIDINGS_DATABASE_URL)", err)
-	}
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	return st, nil
 }
 
 // ensureAPIKey returns the dev API key kept in path, creating a new one when
@@ -222,31 +220,21 @@ func (s *Stack) SMSBaseURL() string { return s.APIURL() + CatcherPath + "/sms" }
 // TemporalAddress is the embedded frontend's host:port.
 func (s *Stack) TemporalAddress() string { return s.temporal.FrontendHostPort() }
 
+// App is the application the stack runs, assembled from Options.Config
+// pointed at the stack's catcher and Temporal server.
+func (s *Stack) App() *app.App { return s.app }
+
 // RunOptions are what Run needs beyond the stack itself.
 type RunOptions struct {
-	// Deps are the journey activities' dependencies, built by the caller
-	// around the send path.
-	Deps   worker.Deps
 	Worker worker.Options
-	Signer *token.Signer
-	// DefaultRegion parses phone numbers posted without a country code.
-	DefaultRegion string
-	// Params are the configured journey parameters (survey triggers); the
-	// demo shortens their waits.
-	Params workflows.Params
-	// Topics are the message topics the preference page offers.
-	Topics map[string]delivery.Topic
 	// OutboxInterval is how often unrouted events are retried (default 2s).
 	OutboxInterval time.Duration
 	// Demo, when set, loads the demo company and runs its scenario once
 	// everything is up; its journeys get the demo's shortened waits.
 	Demo *demo.Options
-	// Banner describes the stack for the newcomer; it is written to Out
-	// once everything listens. MailTo says where mail goes when it is not
-	// the catcher.
-	Out        io.Writer
-	MailTo     string
-	QuietHours string
+	// Out receives the banner that describes the stack for the newcomer,
+	// once everything listens, and the demo's progress.
+	Out io.Writer
 }
 
 // Run starts the worker, the outbox router, the default schedules and the
@@ -260,16 +248,15 @@ func (s *Stack) Run(ctx context.Context, ro RunOptions) error {
 	if ro.OutboxInterval <= 0 {
 		ro.OutboxInterval = 2 * time.Second
 	}
-	queue := s.opt.TaskQueue
-	params := ro.Params
+	queue := s.app.Config().TemporalTaskQueue
 	if ro.Demo != nil {
-		params = demo.Params(params)
+		s.app.SetJourneyParams(demo.Params(s.app.JourneyParams()))
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	r := router.New(s.store, s.client, router.Options{TaskQueue: queue, Params: params, Log: s.log, Metrics: router.NewMetrics(reg)})
-	ro.Worker.TaskQueue, ro.Worker.Logger = queue, s.log
-	w, err := worker.New(s.client, ro.Deps, ro.Worker)
+	r, err := s.app.Router(ctx)
+	if err != nil {
+		return err
+	}
+	w, err := s.app.Worker(ctx, ro.Worker)
 	if err != nil {
 		return err
 	}
@@ -278,8 +265,10 @@ func (s *Stack) Run(ctx context.Context, ro RunOptions) error {
 	} else if len(created) > 0 {
 		s.log.Info("default schedules created", "schedules", created)
 	}
-	srv := api.New(api.Deps{Store: s.store, Router: r, Signer: ro.Signer, Log: s.log, Registry: reg},
-		api.Options{DefaultRegion: ro.DefaultRegion, Topics: ro.Topics, Dev: catcher.NewHandler(s.inbox, CatcherPath, s.log)})
+	srv, err := s.app.API(ctx, api.Options{Dev: catcher.NewHandler(s.inbox, CatcherPath, s.log)})
+	if err != nil {
+		return err
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -317,6 +306,9 @@ func (s *Stack) Run(ctx context.Context, ro RunOptions) error {
 // Close stops the Temporal server and the catcher and closes the database.
 // State stays in the data dir and the database.
 func (s *Stack) Close() {
+	if s.app != nil {
+		s.app.Close()
+	}
 	if s.client != nil {
 		s.client.Close()
 	}
@@ -331,18 +323,16 @@ func (s *Stack) Close() {
 			s.log.Warn("close mail catcher", "err", err)
 		}
 	}
-	if s.store != nil {
-		s.store.Close()
-	}
 }
 
 // banner tells the newcomer where everything is.
 func (s *Stack) banner(ro RunOptions) {
-	mail := "mail goes to " + redact(ro.MailTo) + " (TIDINGS_SMTP_URL)"
+	cfg := s.app.Config()
+	mail := "mail goes to " + redact(cfg.SMTPURL) + " (TIDINGS_SMTP_URL)"
 	if s.smtp != nil {
 		mail = "SMTP catcher on " + s.smtp.Addr()
 	}
-	quiet := ro.QuietHours
+	quiet := cfg.QuietHours
 	if quiet == "" {
 		quiet = "none"
 	}
@@ -357,7 +347,7 @@ func (s *Stack) banner(ro RunOptions) {
 	temporalData := filepath.Join(dataDir, "temporal*.db") + " (SQLite)"
 	if s.temporal.Persistence() == devserver.Postgres {
 		db := "tidings"
-		if u, err := url.Parse(s.opt.DatabaseURL); err == nil && strings.Trim(u.Path, "/") != "" {
+		if u, err := url.Parse(cfg.DatabaseURL); err == nil && strings.Trim(u.Path, "/") != "" {
 			db = strings.Trim(u.Path, "/")
 		}
 		temporalData = fmt.Sprintf("PostgreSQL databases %[1]s_temporal and %[1]s_temporal_visibility", db)
@@ -382,7 +372,7 @@ Try it:
     -d '{"event_id":"signup-ada","customer":"ada","type":"signup"}'
 
 `, s.APIURL(), s.apiKey, filepath.Join(s.opt.DataDir, apiKeyFile), s.CatcherURL(), mail, ui,
-		s.TemporalAddress(), s.temporal.Namespace(), s.opt.TaskQueue, redact(s.opt.DatabaseURL), temporalData, quiet, dataDir)
+		s.TemporalAddress(), s.temporal.Namespace(), cfg.TemporalTaskQueue, redact(cfg.DatabaseURL), temporalData, quiet, dataDir)
 }
 
 // redact hides a password in a database URL.

@@ -37,7 +37,7 @@ func BenchmarkCount(b *testing.B) {
 	start := time.Now()
 	loadCustomers(b, s, n)
 	b.Logf("loaded %d customers and events in %s", n, time.Since(start).Round(time.Millisecond))
-	r, err := segment.RefreshScores(ctx, s.Pool(), time.Now())
+	r, err := s.RefreshScores(ctx, time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tidingsdev/tidings/internal/segment"
+	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
 
@@ -105,14 +106,14 @@ func TestBucketIsStableUniformAndMatchesTheDatabase(t *testing.T) {
 func TestRefreshScoresWritesOnlyChangesAndRecordsRuns(t *testing.T) {
 	s, ids := fixture(t) // refreshed once at now
 	ctx := context.Background()
-	first, err := segment.LastRefresh(ctx, s.Pool())
+	first, err := s.LastScoreRefresh(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first.Customers != int64(len(people)) || first.Changed != int64(len(people)) {
 		t.Errorf("first refresh = %+v, want %d customers all changed", first, len(people))
 	}
-	again, err := segment.RefreshScores(ctx, s.Pool(), now)
+	again, err := s.RefreshScores(ctx, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestRefreshScoresWritesOnlyChangesAndRecordsRuns(t *testing.T) {
 	// bob's big order makes him the top spender: his monetary score and tier
 	// change, and eve (until now the top) moves down.
 	testdb.MustExec(t, s, `UPDATE customers SET total_spent = 5000, orders_count = 2 WHERE external_id = 'bob'`)
-	r, err := segment.RefreshScores(ctx, s.Pool(), now)
+	r, err := s.RefreshScores(ctx, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,9 +134,9 @@ func TestRefreshScoresWritesOnlyChangesAndRecordsRuns(t *testing.T) {
 	if got := members(t, s, ids, high); strings.Join(got, ",") != "bob" {
 		t.Errorf("high tier after refresh = %v, want [bob]", got)
 	}
-	last, err := segment.LastRefresh(ctx, s.Pool())
+	last, err := s.LastScoreRefresh(ctx)
 	if err != nil || last.Changed != r.Changed {
-		t.Errorf("LastRefresh = %+v, %v; want the latest run %+v", last, err, r)
+		t.Errorf("LastScoreRefresh = %+v, %v; want the latest run %+v", last, err, r)
 	}
 }
 
@@ -143,8 +144,8 @@ func TestScoresNeverRefreshed(t *testing.T) {
 	s, _ := testdb.New(t)
 	testdb.MustExec(t, s, `INSERT INTO customers (external_id, orders_count, total_spent) VALUES ('a', 3, 100)`)
 	ctx := context.Background()
-	if _, err := segment.LastRefresh(ctx, s.Pool()); !errors.Is(err, segment.ErrNeverScored) {
-		t.Errorf("LastRefresh before any refresh = %v, want ErrNeverScored", err)
+	if _, err := s.LastScoreRefresh(ctx); !errors.Is(err, store.ErrNeverScored) {
+		t.Errorf("LastScoreRefresh before any refresh = %v, want ErrNeverScored", err)
 	}
 	n, err := segment.Count(ctx, s.Pool(), mustParse(t, "match: {rfm.frequency: {gte: 0}}"))
 	if err != nil || n != 0 {

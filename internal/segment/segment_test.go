@@ -120,7 +120,7 @@ func fixture(t *testing.T) (*store.Store, map[string]string) {
 	consent("chen", "sms", "marketing", "granted")
 	consent("eve", "email", "marketing", "granted")
 	consent("eve", "email", "newsletter", "granted")
-	if _, err := segment.RefreshScores(ctx, s.Pool(), now); err != nil {
+	if _, err := s.RefreshScores(ctx, now); err != nil {
 		t.Fatal(err)
 	}
 	return s, ids

@@ -503,16 +503,3 @@ func (s *Store) SetCustomerAttribute(ctx context.Context, customerID, key string
 	}
 	return nil
 }
-
-// RemoveCustomerTag removes a tag (a campaign's untag step).
-func (s *Store) RemoveCustomerTag(ctx context.Context, customerID, tag string) error {
-	ct, err := s.pool.Exec(ctx, `
-		UPDATE customers SET tags = array_remove(tags, $2), updated_at = now() WHERE id = $1`, customerID, tag)
-	if err != nil {
-		return fmt.Errorf("untag customer %s %q: %w", customerID, tag, err)
-	}
-	if ct.RowsAffected() == 0 {
-		return fmt.Errorf("untag customer %s: %w", customerID, ErrNotFound)
-	}
-	return nil
-}

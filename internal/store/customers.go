@@ -340,3 +340,34 @@ func (s *Store) CountCustomers(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// AddCustomerTag adds a tag unless the customer already has it.
+func (s *Store) AddCustomerTag(ctx context.Context, customerID, tag string) error {
+	var found bool
+	err := s.pool.QueryRow(ctx, `
+		WITH upd AS (
+			UPDATE customers SET tags = array_append(tags, $2), updated_at = now()
+			WHERE id = $1 AND NOT ($2 = ANY (tags))
+		)
+		SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1)`, customerID, tag).Scan(&found)
+	if err != nil {
+		return fmt.Errorf("tag customer %s %q: %w", customerID, tag, err)
+	}
+	if !found {
+		return fmt.Errorf("tag customer %s: %w", customerID, ErrNotFound)
+	}
+	return nil
+}
+
+// RemoveCustomerTag removes a tag (a campaign's untag step).
+func (s *Store) RemoveCustomerTag(ctx context.Context, customerID, tag string) error {
+	ct, err := s.pool.Exec(ctx, `
+		UPDATE customers SET tags = array_remove(tags, $2), updated_at = now() WHERE id = $1`, customerID, tag)
+	if err != nil {
+		return fmt.Errorf("untag customer %s %q: %w", customerID, tag, err)
+	}
+	if ct.RowsAffected() == 0 {
+		return fmt.Errorf("untag customer %s: %w", customerID, ErrNotFound)
+	}
+	return nil
+}

@@ -154,24 +154,6 @@ func (s *Store) Conversions(ctx context.Context, journey string) ([]Conversion, 
 	return cs, nil
 }
 
-// AddCustomerTag adds a tag unless the customer already has it.
-func (s *Store) AddCustomerTag(ctx context.Context, customerID, tag string) error {
-	var found bool
-	err := s.pool.QueryRow(ctx, `
-		WITH upd AS (
-			UPDATE customers SET tags = array_append(tags, $2), updated_at = now()
-			WHERE id = $1 AND NOT ($2 = ANY (tags))
-		)
-		SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1)`, customerID, tag).Scan(&found)
-	if err != nil {
-		return fmt.Errorf("tag customer %s %q: %w", customerID, tag, err)
-	}
-	if !found {
-		return fmt.Errorf("tag customer %s: %w", customerID, ErrNotFound)
-	}
-	return nil
-}
-
 // BirthdayCursor is the keyset position of a date sweep (birthdays, purchase
 // anniversaries), in the order of its month-day index.
 type BirthdayCursor struct {

@@ -209,18 +209,6 @@ type Outcome struct {
 	Segments          int    `json:"segments"`
 }
 
-// StartAttempt counts a delivery attempt on a queued row, so the ledger shows
-// how many tries a message took.
-func (s *Store) StartAttempt(ctx context.Context, id string) error {
-	_, err := s.pool.Exec(ctx, `
-		UPDATE messages SET attempts = attempts + 1, updated_at = now()
-		WHERE id = $1 AND status = 'queued'`, id)
-	if err != nil {
-		return fmt.Errorf("count attempt on message %s: %w", id, err)
-	}
-	return nil
-}
-
 // CompleteMessage records the outcome of a queued message; see
 // CompleteMessages.
 func (s *Store) CompleteMessage(ctx context.Context, id string, o Outcome) error {
@@ -274,22 +262,6 @@ func (s *Store) NoteAttemptError(ctx context.Context, id, reason string) error {
 		return fmt.Errorf("note attempt error on message %s: %w", id, err)
 	}
 	return nil
-}
-
-// CountRecentMessages counts the messages a customer was sent (or is being
-// sent) on a channel since a time, leaving out the given topics; it feeds the
-// frequency cap.
-func (s *Store) CountRecentMessages(ctx context.Context, customerID, channel string, since time.Time, exempt []string) (int, error) {
-	var n int
-	err := s.pool.QueryRow(ctx, `
-		SELECT count(*) FROM messages
-		WHERE customer_id = $1 AND channel = $2 AND created_at >= $3
-		  AND status IN ('queued', 'sent') AND NOT (topic = ANY($4))`,
-		customerID, channel, since, exempt).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count recent %s messages of %s: %w", channel, customerID, err)
-	}
-	return n, nil
 }
 
 // SendFacts is everything the send path's policy needs about one customer
@@ -377,4 +349,26 @@ const sendFactsCustomer = `
 type numberedFacts struct {
 	N int `db:"n"`
 	SendFacts
+}
+
+// LedgerCount is how many ledger rows have one channel and status.
+type LedgerCount struct {
+	Channel string `db:"channel"`
+	Status  string `db:"status"`
+	Count   int64  `db:"count"`
+}
+
+// LedgerCounts counts the delivery ledger by channel and status; metrics read
+// it at scrape time so the numbers are the ledger's, not a process's memory.
+func (s *Store) LedgerCounts(ctx context.Context) ([]LedgerCount, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT channel, status, count(*) AS count FROM messages GROUP BY channel, status ORDER BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("count ledger: %w", err)
+	}
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[LedgerCount])
+	if err != nil {
+		return nil, fmt.Errorf("count ledger: %w", err)
+	}
+	return cs, nil
 }

@@ -148,25 +148,3 @@ func (s *Store) OutboxSize(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
-
-// LedgerCount is how many ledger rows have one channel and status.
-type LedgerCount struct {
-	Channel string `db:"channel"`
-	Status  string `db:"status"`
-	Count   int64  `db:"count"`
-}
-
-// LedgerCounts counts the delivery ledger by channel and status; metrics read
-// it at scrape time so the numbers are the ledger's, not a process's memory.
-func (s *Store) LedgerCounts(ctx context.Context) ([]LedgerCount, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT channel, status, count(*) AS count FROM messages GROUP BY channel, status ORDER BY 1, 2`)
-	if err != nil {
-		return nil, fmt.Errorf("count ledger: %w", err)
-	}
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[LedgerCount])
-	if err != nil {
-		return nil, fmt.Errorf("count ledger: %w", err)
-	}
-	return cs, nil
-}

@@ -23,6 +23,10 @@ var (
 	ErrSchemaOutdated = errors.New("database schema is outdated")
 	// ErrSchemaNewer means the database was migrated by a newer binary.
 	ErrSchemaNewer = errors.New("database schema is newer than this binary")
+	// ErrNoDatabase means the database named in the URL does not exist on
+	// the server: only `tidings migrate up` (and `tidings dev`) create it,
+	// so a mistyped name is reported instead of becoming an empty database.
+	ErrNoDatabase = errors.New("database does not exist")
 )
 
 // Store wraps a connection pool; every method takes a context and is safe for
@@ -50,6 +54,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "3D000" { // invalid_catalog_name
+			return nil, fmt.Errorf("%w: %q on %s; create it with `tidings migrate up`, or correct TIDINGS_DATABASE_URL",
+				ErrNoDatabase, cfg.ConnConfig.Database, redact(dsn))
+		}
 		return nil, fmt.Errorf("connect to database %s: %w", redact(dsn), err)
 	}
 	return &Store{pool: pool}, nil
@@ -66,10 +75,13 @@ func (s *Store) Close() { s.pool.Close() }
 // connecting to the server's maintenance database. A fresh machine then needs
 // nothing but a running PostgreSQL.
 func EnsureDatabase(ctx context.Context, dsn string) error {
-	cfg, err := pgx.ParseConfig(dsn)
+	// The pool's parser, so that pool settings in the URL (pool_max_conns,
+	// ...) are understood rather than sent to the server as parameters.
+	pc, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return fmt.Errorf("parse database url: %w", err)
 	}
+	cfg := pc.ConnConfig
 	name := cfg.Database
 	if name == "" || name == "postgres" {
 		return nil

@@ -9,10 +9,9 @@ import (
 // Provider error codes (Twilio's numbering) that say something about the
 // recipient rather than the request.
 const (
-	CodeInvalidNumber   = 21211 // the To number is not a valid phone number
-	CodeNotMobile       = 21614 // the number cannot receive SMS (landline)
-	CodeUnsubscribed    = 21610 // the recipient replied STOP
-	CodeUnreachableDest = 21612 // the carrier cannot route to the number
+	CodeInvalidNumber = 21211 // the To number is not a valid phone number
+	CodeNotMobile     = 21614 // the number cannot receive SMS (landline)
+	CodeUnsubscribed  = 21610 // the recipient replied STOP
 )
 
 // Error is a refused or failed send. 429 and 5xx replies are temporary and
