@@ -1,10 +1,11 @@
 package templates
 
 import (
-	"fmt"
 	"strings"
 
 	"golang.org/x/text/language"
+
+	"github.com/tidingsdev/tidings/internal/spec"
 )
 
 // Chinese is written in two scripts, and a reader of one does not want the
@@ -29,17 +30,13 @@ var chineseRegions = map[string]string{
 // CanonicalLocale normalises a BCP 47 tag ("en_us" → "en-US") and folds
 // every Chinese tag into zh-CN or zh-TW by the rule above.
 func CanonicalLocale(s string) (string, error) {
-	s = strings.TrimSpace(strings.ReplaceAll(s, "_", "-"))
-	if s == "" {
-		return "", fmt.Errorf("locale is empty")
-	}
-	tag, err := language.Parse(s)
+	canon, err := spec.Locale(s)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a locale (BCP 47, e.g. en, zh-CN, zh-TW)", s)
+		return "", err
 	}
-	base, _ := tag.Base()
-	if base.String() != "zh" {
-		return tag.String(), nil
+	tag := language.Make(canon)
+	if base, _ := tag.Base(); base.String() != "zh" {
+		return canon, nil
 	}
 	// An explicit script wins over the region: zh-Hant-CN is Traditional.
 	if script, conf := tag.Script(); conf == language.Exact {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/campaign"
 	"github.com/tidingsdev/tidings/internal/campaign/manage"
+	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/templates"
 )
@@ -458,7 +459,7 @@ func newCampaignsStatusCmd(a *app, use, status, short, long string) *cobra.Comma
 					late = campaign.DefaultLateAfter
 				}
 				fmt.Fprintf(a.stdout, "sends that fell due during the pause go out now if at most %s late (late_after); older ones are skipped\n",
-					manage.FormatDuration(late))
+					spec.FormatDuration(late))
 				switch n := len(res.Missed); {
 				case n > 0 && !res.CaughtUp.IsZero():
 					fmt.Fprintf(a.stdout, "missed firings: %d; the latest (%s) runs now, the rest are skipped\n", n, res.CaughtUp.Format(timeLayout))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -52,6 +53,8 @@ steps:
 			[]string{`c.yaml:5:11: steps[0].send.vars: template vip_care uses var`, "expected vars coupon, discount_percent"}},
 		{"unknown channel, said once", strings.Replace(good, "topic: care", "topic: care, channel: fax", 1), exitUsage,
 			[]string{`c.yaml:5:50: steps[0].send.channel: "fax": expected email or sms`}},
+		{"alias bomb", readFile(t, "../../internal/campaign/testdata/alias-bomb.yaml"), exitUsage,
+			[]string{"c.yaml:10:27: alias *d makes the aliases in the file stand for more than 10000 values"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tidings(t, map[string]string{}, "campaigns", "validate", writeFile(t, "c.yaml", tc.src))
@@ -72,6 +75,15 @@ steps:
 	if r := tidings(t, map[string]string{}, "campaigns", "validate", "no-such-file.yaml"); r.code != exitUsage || !strings.Contains(r.stderr, "no-such-file.yaml") {
 		t.Errorf("validate a missing file:\n%s", r)
 	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestCampaignsValidateTheExamples(t *testing.T) {

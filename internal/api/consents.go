@@ -2,17 +2,15 @@ package api
 
 import (
 	"net/http"
-	"regexp"
 	"strings"
 
+	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/validate"
 )
 
 // Consent channels.
 var channels = []string{"email", "sms"}
-
-var topicName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 
 type consentsResponse struct {
 	Consents []store.Consent       `json:"consents"`
@@ -58,8 +56,8 @@ func (s *Server) setConsent(w http.ResponseWriter, r *http.Request) error {
 	if !contains(channels, channel) {
 		errs.Add("channel", "%q is not one of %s", channel, strings.Join(channels, ", "))
 	}
-	if !topicName.MatchString(topic) {
-		errs.Add("topic", "%q must be lowercase letters, digits, '-' or '_' (e.g. marketing, surveys, all)", topic)
+	if err := spec.CheckTopic(topic); err != nil {
+		errs.Add("topic", "%v", err)
 	}
 	if body.Status != store.Granted && body.Status != store.Denied {
 		errs.Add("status", "%q is not %q or %q", body.Status, store.Granted, store.Denied)

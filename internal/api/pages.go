@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tidingsdev/tidings/internal/delivery"
+	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/token"
 	"github.com/tidingsdev/tidings/workflows"
@@ -175,7 +176,7 @@ func unsubscribeClaims(c token.Claims) (channel, topic string, err error) {
 	if topic == "" {
 		topic = delivery.TopicAll
 	}
-	if !contains(channels, channel) || !topicName.MatchString(topic) {
+	if !contains(channels, channel) || spec.CheckTopic(topic) != nil {
 		return "", "", errBadLink
 	}
 	return channel, topic, nil

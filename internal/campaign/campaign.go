@@ -10,12 +10,12 @@ package campaign
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/segment"
+	"github.com/tidingsdev/tidings/internal/spec"
 )
 
 // Trigger kinds.
@@ -85,8 +85,8 @@ type position struct{ line, col int }
 // Locate returns an error at path (e.g. "steps[2].send.template") in the
 // file the spec was parsed from, or at the nearest enclosing path Parse
 // recorded, so checks made after parsing point at the line like Parse does.
-func (s *Spec) Locate(path, format string, args ...any) *segment.Error {
-	e := &segment.Error{File: s.file, Path: path, Msg: fmt.Sprintf(format, args...)}
+func (s *Spec) Locate(path, format string, args ...any) *spec.Error {
+	e := &spec.Error{File: s.file, Path: path, Msg: fmt.Sprintf(format, args...)}
 	for p := path; p != ""; p = parentPath(p) {
 		if at, ok := s.pos[p]; ok {
 			e.Line, e.Column = at.line, at.col
@@ -336,16 +336,9 @@ func Matches(where, props map[string]any) bool {
 	return true
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-
 // CheckName reports whether name can name a campaign: it appears in
-// workflow IDs, idempotency keys, URLs and shells.
-func CheckName(name string) error {
-	if !nameRE.MatchString(name) {
-		return fmt.Errorf("campaign name %q: use lower-case letters, digits, - and _ (at most 63), starting with a letter or digit", name)
-	}
-	return nil
-}
+// workflow IDs, idempotency keys, URLs and shells (spec.CheckName).
+func CheckName(name string) error { return spec.CheckName("campaign", name) }
 
 // RunKey is the idempotency key of one send: campaign, version, customer,
 // step and the customer's occurrence (their nth entry into the campaign).

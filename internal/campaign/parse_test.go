@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tidingsdev/tidings/internal/segment"
+	"github.com/tidingsdev/tidings/internal/spec/spectest"
 )
 
 const valid = `
@@ -81,10 +82,15 @@ func TestParseErrors(t *testing.T) {
 		{"syntax", "name: x\n  bad: [", "test.yaml:2:1: syntax error"},
 		{"missing fields", "name: x\n", "test.yaml:1:1: audience: is required"},
 		{"unknown top key", base + "colour: red\n", "test.yaml:6:1: colour: unknown key; expected one of name, description, audience"},
-		{"bad name", strings.Replace(base, "name: t", "name: Spring Sale", 1), "test.yaml:1:7: name: \"Spring Sale\": expected lower-case"},
-		{"bad cron", strings.Replace(base, `schedule: {cron: "0 9 * * *"}`, `schedule: {cron: "0 25 * * *"}`, 1), "test.yaml:3:28: trigger.schedule.cron: \"0 25 * * *\": expected five fields"},
-		{"cron both days", strings.Replace(base, `cron: "0 9 * * *"`, `cron: "0 9 13 * 5"`, 1), "test.yaml:3:28: trigger.schedule.cron: \"0 9 13 * 5\": restricts both day-of-month (13) and day-of-week (5)"},
-		{"bad zone", strings.Replace(base, `cron: "0 9 * * *"`, `cron: "0 9 * * *", zone: Mars/Olympus`, 1), "test.yaml:3:47: trigger.schedule.zone: \"Mars/Olympus\": expected an IANA time zone"},
+		{"bad name", strings.Replace(base, "name: t", "name: Spring Sale", 1), "test.yaml:1:7: name: campaign name \"Spring Sale\": use lower-case"},
+		{"bad cron", strings.Replace(base, `schedule: {cron: "0 9 * * *"}`, `schedule: {cron: "0 25 * * *"}`, 1), "test.yaml:3:28: trigger.schedule.cron: \"0 25 * * *\": end of range (25) above maximum (23): 25 (expected minute 0-59, hour 0-23"},
+		{"cron both days", strings.Replace(base, `cron: "0 9 * * *"`, `cron: "0 9 13 * 5"`, 1), "test.yaml:3:28: trigger.schedule.cron: \"0 9 13 * 5\" restricts both day-of-month (13) and day-of-week (5)"},
+		{"cron that never fires", strings.Replace(base, `cron: "0 9 * * *"`, `cron: "0 9 31 4 *"`, 1), "test.yaml:3:28: trigger.schedule.cron: \"0 9 31 4 *\" never fires: day-of-month 31 never occurs in month 4"},
+		{"abbreviated zone", strings.Replace(base, `cron: "0 9 * * *"`, `cron: "0 9 * * *", zone: EST`, 1), "test.yaml:3:47: trigger.schedule.zone: \"EST\" is not an IANA time zone (abbreviations are ambiguous); write America/New_York"},
+		{"event type that never arrives", strings.Replace(base, `{schedule: {cron: "0 9 * * *"}}`, `{event: {type: Purchase}}`, 1), "test.yaml:3:25: trigger.event.type: \"Purchase\" must be lower_snake_case"},
+		{"goal event type", base + "goal: {event: order-delivered}\n", "test.yaml:6:15: goal.event: \"order-delivered\" must be lower_snake_case"},
+		{"send topic", base2("  - send: {template: welcome, topic: Big News}\n"), "test.yaml:5:38: steps[0].send.topic: topic \"Big News\": use lower-case letters"},
+		{"bad zone", strings.Replace(base, `cron: "0 9 * * *"`, `cron: "0 9 * * *", zone: Mars/Olympus`, 1), "test.yaml:3:47: trigger.schedule.zone: \"Mars/Olympus\" is not a known IANA time zone"},
 		{"two triggers", strings.Replace(base, `{schedule: {cron: "0 9 * * *"}}`, `{schedule: {cron: "0 9 * * *"}, event: {type: signup}}`, 1), "test.yaml:3:42: trigger.event: a campaign has one trigger"},
 		{"event without type", strings.Replace(base, `{schedule: {cron: "0 9 * * *"}}`, `{event: {where: {a: 1}}}`, 1), "test.yaml:3:18: trigger.event.type: is required"},
 		{"once bad time", strings.Replace(base, `{schedule: {cron: "0 9 * * *"}}`, `{once: {at: "next tuesday"}}`, 1), "test.yaml:3:22: trigger.once.at: \"next tuesday\": expected a time like 2026-04-01 10:00"},
@@ -98,7 +104,7 @@ func TestParseErrors(t *testing.T) {
 		{"split not 100", base2("  - send:\n      template: welcome\n      variants:\n        - {name: a, percent: 50}\n        - {name: b, percent: 40}\n"),
 			"test.yaml:8:9: steps[0].send.variants: percentages add up to 90; expected 100"},
 		{"one variant", base2("  - send:\n      template: welcome\n      variants: [{name: a, percent: 100}]\n"), "test.yaml:7:17: steps[0].send.variants: expected a list of at least two variants"},
-		{"bad duration", base2("  - wait: {duration: 3 days}\n"), "test.yaml:5:22: steps[0].wait.duration: \"3 days\": expected a duration such as 30m, 12h, 3d or 2w"},
+		{"bad duration", base2("  - wait: {duration: 3 days}\n"), "test.yaml:5:22: steps[0].wait.duration: \"3 days\": expected a duration such as 30m, 12h, 3d, 2w or 6mo"},
 		{"bad time of day", base2("  - wait: {until: \"25:00\"}\n"), "test.yaml:5:19: steps[0].wait.until: \"25:00\": expected a local time of day like 09:30"},
 		{"event wait without timeout", base2("  - wait: {event: purchase}\n"), "test.yaml:5:12: steps[0].wait.timeout: is required with event"},
 		{"two wait forms", base2("  - wait: {duration: 1d, until: \"09:00\"}\n"), "test.yaml:5:11: steps[0].wait: expected only one of duration, until or event"},
@@ -221,5 +227,42 @@ func TestLocatePointsAtWhereAPathIsWritten(t *testing.T) {
 		if got := s.Locate(tc.path, "x").Error(); got != tc.want {
 			t.Errorf("Locate(%s) = %q, want %q", tc.path, got, tc.want)
 		}
+	}
+}
+
+// TestParseRefusesAnAliasBomb reads a 582-byte campaign whose audience
+// nests 7 levels of 9 aliases (4.8 million conditions once expanded): it is
+// refused at the alias that crosses the budget, with little memory.
+func TestParseRefusesAnAliasBomb(t *testing.T) {
+	spectest.Refuses(t, "testdata/alias-bomb.yaml", func(data []byte) error {
+		_, err := Parse(data, "alias-bomb.yaml")
+		return err
+	}, "alias-bomb.yaml:10:27: alias *d makes the aliases in the file stand for more than 10000 values", 10)
+}
+
+// TestParseFollowsAliasesWithinTheBudget: reusing an anchor is fine, and
+// the reuse reads as if written out.
+func TestParseFollowsAliasesWithinTheBudget(t *testing.T) {
+	src := `name: reuse
+audience:
+  match:
+    all:
+      - &vip {tags: {any: [vip]}}
+      - any: [*vip, {locale: zh-CN}]
+trigger: {event: {type: purchase}}
+steps:
+  - send: &offer {template: winback_offer, vars: {discount_percent: 10}}
+  - wait: {duration: 1mo}
+  - send: *offer
+`
+	s, err := Parse([]byte(src), "reuse.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Steps) != 3 || s.Steps[2].Send.Template != "winback_offer" || s.Steps[1].Wait.Duration != 30*24*time.Hour {
+		t.Errorf("steps %+v", s.Steps)
+	}
+	if _, err := segment.Parse([]byte(s.Audience.Inline), ""); err != nil {
+		t.Errorf("inline audience with an alias does not parse back: %v", err)
 	}
 }

@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/tidingsdev/tidings/internal/spec"
 )
 
 // Config is every setting a Tidings process may need. It is built once in
@@ -212,10 +213,6 @@ func clock(s string) (int, error) {
 	return t.Hour()*60 + t.Minute(), nil
 }
 
-// eventType is the API's rule for event types (validate.Event), so a
-// trigger can only name an event that can arrive.
-var eventType = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-
 // surveyTriggers parses "type=kind,type=kind".
 func surveyTriggers(c *Config, v string) error {
 	out := map[string]string{}
@@ -227,7 +224,7 @@ func surveyTriggers(c *Config, v string) error {
 		typ, kind, ok := strings.Cut(pair, "=")
 		typ, kind = strings.TrimSpace(typ), strings.TrimSpace(kind)
 		switch {
-		case !ok || !eventType.MatchString(typ):
+		case !ok || spec.CheckEventType(typ) != nil:
 			return fmt.Errorf("%q is not EVENT_TYPE=nps or EVENT_TYPE=csat", pair)
 		case kind != "nps" && kind != "csat":
 			return fmt.Errorf("%q: survey %q is not nps or csat", pair, kind)

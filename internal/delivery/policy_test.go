@@ -252,17 +252,19 @@ topics:
 	}
 
 	for _, tc := range []struct{ name, file, want string }{
-		{"bad yaml", "topics:\n  a: [\n", "policy.yaml: yaml: line 2"},
-		{"unknown top-level field", "topicz: {}\n", "policy.yaml:1:1: topicz: unknown field (expected one of topics)"},
-		{"unknown topic field", "topics:\n  news:\n    cap: []\n", "policy.yaml:3:5: topics.news.cap: unknown field"},
+		{"bad yaml", "topics:\n  a: [\n", "policy.yaml:2:1: syntax error"},
+		{"unknown top-level field", "topicz: {}\n", "policy.yaml:1:1: topicz: unknown key; expected one of topics"},
+		{"unknown topic field", "topics:\n  news:\n    cap: []\n", "policy.yaml:3:5: topics.news.cap: unknown key"},
 		{"bad rule", "topics:\n  news:\n    consent: {email: maybe}\n", "policy.yaml:3:22: topics.news.consent.email: expected opt-in or opt-out"},
-		{"bad channel", "topics:\n  news:\n    consent: {fax: opt-in}\n", "policy.yaml:3:15: topics.news.consent.fax: unknown field (expected one of email, sms)"},
-		{"bad window", "topics:\n  news:\n    caps:\n      - {channel: email, max: 2, per: 3 days}\n", "policy.yaml:4:39: topics.news.caps[0].per: \"3 days\" is not a window"},
-		{"zero max", "topics:\n  news:\n    caps:\n      - {channel: sms, max: 0, per: 1d}\n", "policy.yaml:4:29: topics.news.caps[0].max: \"0\" is not a positive whole number"},
-		{"missing per", "topics:\n  news:\n    caps:\n      - {channel: sms, max: 1}\n", "policy.yaml:4:9: topics.news.caps[0]: per is required"},
-		{"bad bool", "topics:\n  news:\n    uncapped: sometimes\n", "policy.yaml:3:15: topics.news.uncapped: \"sometimes\" is not true or false"},
-		{"topic all", "topics:\n  all: {}\n", "topics.all: \"all\" is the consent topic"},
-		{"bad name", "topics:\n  Big News: {}\n", "topics.Big News: topic name"},
+		{"bad channel", "topics:\n  news:\n    consent: {fax: opt-in}\n", "policy.yaml:3:15: topics.news.consent.fax: unknown key; expected one of email, sms"},
+		{"bad window", "topics:\n  news:\n    caps:\n      - {channel: email, max: 2, per: 3 days}\n", "policy.yaml:4:39: topics.news.caps[0].per: \"3 days\": expected a duration such as 30m, 12h, 3d, 2w or 6mo"},
+		{"zero max", "topics:\n  news:\n    caps:\n      - {channel: sms, max: 0, per: 1d}\n", "policy.yaml:4:29: topics.news.caps[0].max: 0: expected a whole number 1-1000"},
+		{"missing per", "topics:\n  news:\n    caps:\n      - {channel: sms, max: 1}\n", "policy.yaml:4:9: topics.news.caps[0].per: is required"},
+		{"bad bool", "topics:\n  news:\n    uncapped: sometimes\n", "policy.yaml:3:15: topics.news.uncapped: expected true or false, got text \"sometimes\""},
+		{"topic all", "topics:\n  all: {}\n", "policy.yaml:2:3: topics.all: \"all\" is the consent topic"},
+		{"bad name", "topics:\n  Big News: {}\n", "policy.yaml:2:3: topics.Big News: topic \"Big News\": use lower-case letters"},
+		{"alias bomb", "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ntopics: {}\n",
+			"policy.yaml:4:36: alias *c makes the aliases in the file stand for more than 10000 values"},
 	} {
 		_, err := delivery.LoadTopics([]byte(tc.file), "policy.yaml")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -12,10 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
-	"github.com/tidingsdev/tidings/internal/validate"
+	"github.com/tidingsdev/tidings/internal/spec"
 )
 
 // What a schedule runs.
@@ -57,7 +56,7 @@ type Schedule struct {
 	Paused   bool   `yaml:"paused,omitempty"`
 	Note     string `yaml:"note,omitempty"`
 	// CatchupWindow is how late a run missed while Temporal was down may
-	// still start (default 1h), e.g. "30m", "6h".
+	// still start (default 1h), a duration such as "30m" or "6h".
 	CatchupWindow string `yaml:"catchup_window,omitempty"`
 
 	line, col int // where the schedule starts in the file
@@ -100,30 +99,11 @@ func (s Schedule) Zone() string {
 
 // Catchup is the parsed catch-up window.
 func (s Schedule) Catchup() time.Duration {
-	d, err := time.ParseDuration(s.CatchupWindow)
-	if err != nil || d <= 0 {
+	d, err := spec.ParseDuration(s.CatchupWindow)
+	if err != nil {
 		return time.Hour
 	}
-	return d
-}
-
-// PositionError is a problem in a schedules file, with where it is.
-type PositionError struct {
-	File      string
-	Line, Col int
-	Field     string
-	Msg       string
-}
-
-func (e *PositionError) Error() string {
-	pos := e.File
-	if e.Line > 0 {
-		pos = fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Col)
-	}
-	if e.Field != "" {
-		return fmt.Sprintf("%s: %s: %s", pos, e.Field, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", pos, e.Msg)
+	return d.Fixed()
 }
 
 var (
@@ -132,20 +112,20 @@ var (
 )
 
 // Parse reads and validates a schedules file. Every problem is returned at
-// once (errors.Join of *PositionError), each with its line and column.
+// once (spec.Errors), each with its line and column.
 func Parse(name string, data []byte) (File, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return File{}, yamlError(name, err)
+	root, err := spec.Decode(data, name)
+	if err != nil {
+		return File{}, err
 	}
 	var f File
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return File{}, yamlError(name, err)
+		return File{}, typeErrors(name, err)
 	}
-	locate(&root, &f)
-	var errs []error
+	locate(root, &f)
+	var errs spec.Errors
 	seen := map[string]int{}
 	for i := range f.Schedules {
 		s := &f.Schedules[i]
@@ -159,39 +139,41 @@ func Parse(name string, data []byte) (File, error) {
 		seen[s.ID] = s.line
 	}
 	if len(f.Schedules) == 0 {
-		errs = append(errs, &PositionError{File: name, Msg: `no schedules: the file needs a "schedules:" list`})
+		errs = append(errs, &spec.Error{File: name, Msg: `no schedules: the file needs a "schedules:" list`})
 	}
-	return f, errors.Join(errs...)
+	errs.Sort()
+	return f, errs.Err()
 }
 
-func yamlError(name string, err error) error {
+// typeErrors locates what decoding into File refused (an unknown field, a
+// value of the wrong type).
+func typeErrors(name string, err error) error {
 	var te *yaml.TypeError
 	msgs := []string{err.Error()}
 	if errors.As(err, &te) {
 		msgs = te.Errors
 	}
-	var errs []error
+	var errs spec.Errors
 	for _, m := range msgs {
-		pe := &PositionError{File: name, Msg: strings.TrimPrefix(m, "yaml: ")}
+		e := &spec.Error{File: name, Msg: strings.TrimPrefix(m, "yaml: ")}
 		if g := yamlLineError.FindStringSubmatch(m); g != nil {
-			fmt.Sscan(g[1], &pe.Line)
-			pe.Col = 1
+			fmt.Sscan(g[1], &e.Line)
+			e.Column = 1
 			if g[2] != "" {
-				fmt.Sscan(g[2], &pe.Col)
+				fmt.Sscan(g[2], &e.Column)
 			}
-			pe.Msg = g[3]
+			e.Msg = g[3]
 		}
-		errs = append(errs, pe)
+		errs = append(errs, e)
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // locate records where each schedule and each of its fields is in the file.
-func locate(root *yaml.Node, f *File) {
-	if root == nil || len(root.Content) == 0 {
+func locate(doc *yaml.Node, f *File) {
+	if doc == nil {
 		return
 	}
-	doc := root.Content[0]
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		if doc.Content[i].Value != "schedules" || doc.Content[i+1].Kind != yaml.SequenceNode {
 			continue
@@ -211,7 +193,7 @@ func locate(root *yaml.Node, f *File) {
 	}
 }
 
-func (s *Schedule) errAt(file, field, format string, args ...any) *PositionError {
+func (s *Schedule) errAt(file, field, format string, args ...any) *spec.Error {
 	pos, ok := s.fields[field]
 	if !ok {
 		pos = [2]int{s.line, s.col}
@@ -220,12 +202,12 @@ func (s *Schedule) errAt(file, field, format string, args ...any) *PositionError
 	if s.ID != "" {
 		label = fmt.Sprintf("schedule %q: %s", s.ID, field)
 	}
-	return &PositionError{File: file, Line: pos[0], Col: pos[1], Field: label, Msg: fmt.Sprintf(format, args...)}
+	return &spec.Error{File: file, Line: pos[0], Column: pos[1], Path: label, Msg: fmt.Sprintf(format, args...)}
 }
 
 // check validates one schedule.
-func (s *Schedule) check() []*PositionError {
-	var errs []*PositionError
+func (s *Schedule) check() spec.Errors {
+	var errs spec.Errors
 	add := func(field, format string, args ...any) { errs = append(errs, s.errAt("", field, format, args...)) }
 	if !idPattern.MatchString(s.ID) {
 		add("id", "%q must be lowercase letters, digits, '.', '-' or '_' (e.g. birthday-sweep)", s.ID)
@@ -240,16 +222,18 @@ func (s *Schedule) check() []*PositionError {
 		if s.Calendar != nil {
 			field = "calendar"
 		}
-		if err := CheckCron(s.Spec()); err != nil {
+		if err := spec.CheckCron(s.Spec()); err != nil {
 			add(field, "%v", err)
 		}
 	}
-	if _, err := validate.TimeZone(s.Zone()); err != nil {
+	if _, err := spec.TimeZone(s.Zone()); err != nil {
 		add("time_zone", "%v", err)
 	}
 	if s.CatchupWindow != "" {
-		if d, err := time.ParseDuration(s.CatchupWindow); err != nil || d < 10*time.Second {
-			add("catchup_window", "%q is not a duration of at least 10s (e.g. 30m, 6h)", s.CatchupWindow)
+		if d, err := spec.ParseDuration(s.CatchupWindow); err != nil {
+			add("catchup_window", "%v", err)
+		} else if d.Fixed() < 10*time.Second {
+			add("catchup_window", "%q: expected at least 10s", s.CatchupWindow)
 		}
 	}
 	switch s.Run {
@@ -277,53 +261,15 @@ func (s *Schedule) check() []*PositionError {
 	return errs
 }
 
-// cronParser accepts exactly the five standard fields.
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
-
-// CheckCron accepts the subset of cron whose meaning is the same in robfig/cron
-// (which previews it) and in Temporal Schedules (which runs it): exactly five
-// fields (minute hour day-of-month month day-of-week), no "?", no time zone
-// prefix (the zone is its own setting), and never both day-of-month and
-// day-of-week restricted — classic cron fires when EITHER matches ("0 9 13 *
-// 5" is every 13th and every Friday) while Temporal fires only when BOTH do
-// (only Friday the 13th), so such a spec would silently mean two things.
-func CheckCron(spec string) error {
-	spec = strings.TrimSpace(spec)
-	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
-		return fmt.Errorf("%q: put the zone in time_zone, not in the spec", spec)
-	}
-	if strings.HasPrefix(spec, "@") {
-		return fmt.Errorf("%q: write the five fields instead of a shorthand (e.g. \"0 * * * *\" for @hourly)", spec)
-	}
-	fields := strings.Fields(spec)
-	if len(fields) != 5 {
-		return fmt.Errorf("%q has %d fields; want five: minute hour day-of-month month day-of-week", spec, len(fields))
-	}
-	if strings.Contains(spec, "?") {
-		return fmt.Errorf("%q: \"?\" is not supported; use \"*\"", spec)
-	}
-	if _, err := cronParser.Parse(spec); err != nil {
-		return fmt.Errorf("%q: %v", spec, err)
-	}
-	if fields[2] != "*" && fields[4] != "*" {
-		return fmt.Errorf("%q restricts both day-of-month (%s) and day-of-week (%s): cron fires when either matches, Temporal only when both do; "+
-			"restrict one and leave the other \"*\" (use two schedules for \"either\")", spec, fields[2], fields[4])
-	}
-	return nil
-}
-
 // Preview returns the next n fire times of a spec after from, in zone.
-func Preview(spec, zone string, from time.Time, n int) ([]time.Time, error) {
-	if err := CheckCron(spec); err != nil {
+func Preview(expr, zone string, from time.Time, n int) ([]time.Time, error) {
+	sched, err := spec.ParseCron(expr)
+	if err != nil {
 		return nil, err
 	}
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
 		return nil, fmt.Errorf("time zone %q: %w", zone, err)
-	}
-	sched, err := cronParser.Parse(spec)
-	if err != nil {
-		return nil, err
 	}
 	out := make([]time.Time, 0, n)
 	t := from.In(loc)

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tidingsdev/tidings/internal/spec"
 )
 
 // valueType is what an operator expects as its value.
@@ -43,7 +45,7 @@ var expectText = map[valueType]string{
 	vIntPair:    "a list of two whole numbers [low, high]",
 	vNum:        "a number",
 	vNumPair:    "a list of two numbers [low, high]",
-	vDuration:   "a duration such as 12h, 90d, 6w, 3mo or 1y",
+	vDuration:   "a duration such as 30m, 12h, 3d, 2w or 6mo",
 	vTime:       "a date (2026-03-01) or a time (2026-03-01T09:00:00Z)",
 	vBool:       "true or false",
 	vScalar:     "text, a number, or true/false",
@@ -62,17 +64,14 @@ func Parse(data []byte, filename string) (*Definition, error) {
 		// only be whitespace in valid JSON, and YAML rejects tab indentation.
 		data = bytes.ReplaceAll(data, []byte("\t"), []byte(" "))
 	}
-	if len(trimmed) == 0 {
+	root, err := spec.Decode(data, filename)
+	if err != nil {
+		return nil, err
+	}
+	if root == nil {
 		return nil, Errors{{File: filename, Msg: "empty definition; expected a mapping with match: (and optionally name: and description:)"}}
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Errors{syntaxError(filename, err)}
-	}
-	if len(doc.Content) == 0 {
-		return nil, Errors{{File: filename, Msg: "empty definition"}}
-	}
-	d, err := FromNode(doc.Content[0], filename)
+	d, err := FromNode(root, filename)
 	if err != nil {
 		return nil, err
 	}
@@ -81,44 +80,32 @@ func Parse(data []byte, filename string) (*Definition, error) {
 	return d, nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// syntaxError turns "yaml: line 3: ..." into a located Error.
-func syntaxError(file string, err error) *Error {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Error{File: file, Line: line, Column: 1, Msg: "syntax error: " + m[2]}
-	}
-	return &Error{File: file, Msg: "syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
-}
-
 // FromNode builds a definition from an already parsed YAML mapping with the
 // keys name, description and match. Campaign files use it for an inline
 // audience so errors keep the campaign file's lines and columns.
 func FromNode(n *yaml.Node, filename string) (*Definition, error) {
-	p := &parser{file: filename}
+	p := &parser{spec.Reader{File: filename}}
 	d := &Definition{}
 	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
 		n = n.Content[0]
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "", "expected a mapping with match: (and optionally name: and description:)")
-		return nil, p.errs
+		p.Errorf(n, "", "expected a mapping with match: (and optionally name: and description:)")
+		return nil, p.Errs
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if seen[k.Value] {
-			p.errorf(k, k.Value, "appears twice")
+			p.Errorf(k, k.Value, "appears twice")
 			continue
 		}
 		seen[k.Value] = true
 		switch k.Value {
 		case "name":
 			if s, ok := p.text(v, "name"); ok {
-				if !validName(s) {
-					p.errorf(v, "name", "%q: use lower-case letters, digits, - and _ (at most 63), starting with a letter or digit", s)
+				if err := CheckName(s); err != nil {
+					p.Errorf(v, "name", "%v", err)
 				}
 				d.Name = s
 			}
@@ -127,59 +114,55 @@ func FromNode(n *yaml.Node, filename string) (*Definition, error) {
 		case "match":
 			d.Match = p.cond(v, "match")
 		default:
-			p.errorf(k, k.Value, "unknown key; expected name, description or match")
+			p.Errorf(k, k.Value, "unknown key; expected name, description or match")
 		}
 	}
 	if !seen["match"] {
-		p.errorf(n, "match", "is required (write `match: {all: []}` to select every customer)")
+		p.Errorf(n, "match", "is required (write `match: {all: []}` to select every customer)")
 	}
-	if len(p.errs) > 0 {
-		return nil, p.errs
+	if len(p.Errs) > 0 {
+		return nil, p.Errs
 	}
 	return d, nil
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+// CheckName reports whether name can name a saved segment (spec.CheckName).
+func CheckName(name string) error { return spec.CheckName("segment", name) }
 
-func validName(s string) bool { return nameRE.MatchString(s) }
-
-// CheckName reports whether name can name a saved segment: lower-case
-// letters, digits, - and _, so names are safe in URLs, files and shells.
-func CheckName(name string) error {
-	if !validName(name) {
-		return fmt.Errorf("segment name %q: use lower-case letters, digits, - and _ (at most 63), starting with a letter or digit", name)
-	}
-	return nil
-}
-
+// parser reads a definition, collecting every problem.
 type parser struct {
-	file string
-	errs Errors
+	spec.Reader
 }
 
-func (p *parser) errorf(n *yaml.Node, path, format string, args ...any) {
-	p.errs = append(p.errs, &Error{File: p.file, Line: n.Line, Column: n.Column, Path: path, Msg: fmt.Sprintf(format, args...)})
+// text reads a required scalar string.
+func (p *parser) text(n *yaml.Node, path string) (string, bool) {
+	n = spec.Resolve(n)
+	if !spec.IsScalar(n) || n.Value == "" {
+		p.Errorf(n, path, "expected text, got %s", spec.Describe(n))
+		return "", false
+	}
+	return n.Value, true
 }
 
 // cond parses one condition: a mapping whose keys are all, any, not, event,
 // consent or field names; several keys in one mapping must all hold.
 func (p *parser) cond(n *yaml.Node, path string) *Cond {
-	n = resolve(n)
+	n = spec.Resolve(n)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, path, "expected a condition: a mapping such as `locale: en` or `all: [...]`, got %s", describe(n))
+		p.Errorf(n, path, "expected a condition: a mapping such as `locale: en` or `all: [...]`, got %s", spec.Describe(n))
 		return nil
 	}
 	if len(n.Content) == 0 {
-		p.errorf(n, path, "empty condition; expected a field, all, any, not, event or consent")
+		p.Errorf(n, path, "empty condition; expected a field, all, any, not, event or consent")
 		return nil
 	}
 	var parts []*Cond
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		sub := join(path, k.Value)
+		sub := spec.Join(path, k.Value)
 		if seen[k.Value] {
-			p.errorf(k, sub, "appears twice in one condition; combine the operators in one mapping or use all: [...]")
+			p.Errorf(k, sub, "appears twice in one condition; combine the operators in one mapping or use all: [...]")
 			continue
 		}
 		seen[k.Value] = true
@@ -212,17 +195,17 @@ func (p *parser) cond(n *yaml.Node, path string) *Cond {
 }
 
 func (p *parser) list(k, v *yaml.Node, path string) *Cond {
-	v = resolve(v)
+	v = spec.Resolve(v)
 	kind := KindAll
 	if k.Value == "any" {
 		kind = KindAny
 	}
 	if v.Kind != yaml.SequenceNode {
-		p.errorf(v, path, "expected a list of conditions, got %s", describe(v))
+		p.Errorf(v, path, "expected a list of conditions, got %s", spec.Describe(v))
 		return nil
 	}
 	if len(v.Content) == 0 && kind == KindAny {
-		p.errorf(v, path, "an empty any: matches nobody; list at least one condition")
+		p.Errorf(v, path, "an empty any: matches nobody; list at least one condition")
 		return nil
 	}
 	c := &Cond{Kind: kind}
@@ -239,13 +222,13 @@ func (p *parser) field(k, v *yaml.Node, path string) *Cond {
 	f, attr, ok := lookupField(k.Value)
 	if !ok {
 		if s := closest(k.Value, append(fieldNames(), "all", "any", "not", "event", "consent")); s != "" {
-			p.errorf(k, path, "unknown field %q (did you mean %s?)", k.Value, s)
+			p.Errorf(k, path, "unknown field %q (did you mean %s?)", k.Value, s)
 			return nil
 		}
-		p.errorf(k, path, "unknown field %q; expected one of: %s, all, any, not, event, consent", k.Value, strings.Join(fieldNames(), ", "))
+		p.Errorf(k, path, "unknown field %q; expected one of: %s, all, any, not, event, consent", k.Value, strings.Join(fieldNames(), ", "))
 		return nil
 	}
-	v = resolve(v)
+	v = spec.Resolve(v)
 	leaf := func(op string, at, val *yaml.Node, opPath string) *Cond {
 		want, ok := opsByKind[f.kind][op]
 		if !ok {
@@ -253,7 +236,7 @@ func (p *parser) field(k, v *yaml.Node, path string) *Cond {
 			if s := closest(op, opNames(f.kind)); s != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", s)
 			}
-			p.errorf(at, opPath, "%s; expected one of: %s", msg, strings.Join(opNames(f.kind), ", "))
+			p.Errorf(at, opPath, "%s; expected one of: %s", msg, strings.Join(opNames(f.kind), ", "))
 			return nil
 		}
 		value, ok := p.value(f, want, val, opPath)
@@ -266,12 +249,12 @@ func (p *parser) field(k, v *yaml.Node, path string) *Cond {
 	switch v.Kind {
 	case yaml.ScalarNode, yaml.SequenceNode:
 		if f.kind == kTags && v.Kind == yaml.SequenceNode {
-			p.errorf(v, path, "a list of tags is ambiguous; write {all: [...]} or {any: [...]}")
+			p.Errorf(v, path, "a list of tags is ambiguous; write {all: [...]} or {any: [...]}")
 			return nil
 		}
 		op := f.shorthand(v.Kind == yaml.SequenceNode)
 		if op == "" {
-			p.errorf(v, path, "%s needs an operator here; expected a mapping such as {%s: ...} with one of: %s",
+			p.Errorf(v, path, "%s needs an operator here; expected a mapping such as {%s: ...} with one of: %s",
 				k.Value, opNames(f.kind)[0], strings.Join(opNames(f.kind), ", "))
 			return nil
 		}
@@ -279,7 +262,7 @@ func (p *parser) field(k, v *yaml.Node, path string) *Cond {
 	case yaml.MappingNode:
 		var parts []*Cond
 		seed := ""
-		before := len(p.errs)
+		before := len(p.Errs)
 		for i := 0; i+1 < len(v.Content); i += 2 {
 			ok, ov := v.Content[i], v.Content[i+1]
 			opPath := path + "." + ok.Value
@@ -295,8 +278,8 @@ func (p *parser) field(k, v *yaml.Node, path string) *Cond {
 			c.Seed = seed
 		}
 		if len(parts) == 0 {
-			if len(p.errs) == before {
-				p.errorf(v, path, "expected at least one operator: %s", strings.Join(opNames(f.kind), ", "))
+			if len(p.Errs) == before {
+				p.Errorf(v, path, "expected at least one operator: %s", strings.Join(opNames(f.kind), ", "))
 			}
 			return nil
 		}
@@ -305,30 +288,30 @@ func (p *parser) field(k, v *yaml.Node, path string) *Cond {
 		}
 		return &Cond{Kind: KindAll, Children: parts}
 	default:
-		p.errorf(v, path, "expected a value or a mapping of operators, got %s", describe(v))
+		p.Errorf(v, path, "expected a value or a mapping of operators, got %s", spec.Describe(v))
 		return nil
 	}
 }
 
 // value converts an operator's YAML value to the Go type compile expects.
 func (p *parser) value(f *field, want valueType, n *yaml.Node, path string) (any, bool) {
-	n = resolve(n)
+	n = spec.Resolve(n)
 	bad := func() (any, bool) {
 		exp := expectText[want]
 		if want == vEnum || want == vEnumList {
 			exp = fmt.Sprintf(exp, strings.Join(f.enum, ", "))
 		}
-		p.errorf(n, path, "expected %s, got %s", exp, describe(n))
+		p.Errorf(n, path, "expected %s, got %s", exp, spec.Describe(n))
 		return nil, false
 	}
 	switch want {
 	case vText:
-		if !isScalar(n) {
+		if !spec.IsScalar(n) {
 			return bad()
 		}
 		return n.Value, true
 	case vEnum:
-		if !isScalar(n) || !contains(f.enum, n.Value) {
+		if !spec.IsScalar(n) || !slices.Contains(f.enum, n.Value) {
 			return bad()
 		}
 		return n.Value, true
@@ -338,8 +321,8 @@ func (p *parser) value(f *field, want valueType, n *yaml.Node, path string) (any
 		}
 		out := make([]string, 0, len(n.Content))
 		for _, item := range n.Content {
-			item = resolve(item)
-			if !isScalar(item) || (want == vEnumList && !contains(f.enum, item.Value)) {
+			item = spec.Resolve(item)
+			if !spec.IsScalar(item) || (want == vEnumList && !slices.Contains(f.enum, item.Value)) {
 				n = item
 				return bad()
 			}
@@ -372,7 +355,7 @@ func (p *parser) value(f *field, want valueType, n *yaml.Node, path string) (any
 			return nil, false
 		}
 		if lo > hi {
-			p.errorf(n, path, "low bound %d is above high bound %d", lo, hi)
+			p.Errorf(n, path, "low bound %d is above high bound %d", lo, hi)
 			return nil, false
 		}
 		return [2]int64{lo, hi}, true
@@ -382,24 +365,21 @@ func (p *parser) value(f *field, want valueType, n *yaml.Node, path string) (any
 		}
 		return n.Value, true
 	case vNumPair:
-		if n.Kind != yaml.SequenceNode || len(n.Content) != 2 || !isNumber(resolve(n.Content[0])) || !isNumber(resolve(n.Content[1])) {
+		if n.Kind != yaml.SequenceNode || len(n.Content) != 2 || !isNumber(spec.Resolve(n.Content[0])) || !isNumber(spec.Resolve(n.Content[1])) {
 			return bad()
 		}
-		lo, _ := strconv.ParseFloat(resolve(n.Content[0]).Value, 64)
-		hi, _ := strconv.ParseFloat(resolve(n.Content[1]).Value, 64)
+		lo, _ := strconv.ParseFloat(spec.Resolve(n.Content[0]).Value, 64)
+		hi, _ := strconv.ParseFloat(spec.Resolve(n.Content[1]).Value, 64)
 		if lo > hi {
-			p.errorf(n, path, "low bound %s is above high bound %s", n.Content[0].Value, n.Content[1].Value)
+			p.Errorf(n, path, "low bound %s is above high bound %s", n.Content[0].Value, n.Content[1].Value)
 			return nil, false
 		}
-		return [2]string{resolve(n.Content[0]).Value, resolve(n.Content[1]).Value}, true
+		return [2]string{spec.Resolve(n.Content[0]).Value, spec.Resolve(n.Content[1]).Value}, true
 	case vDuration:
-		d, ok := parseDuration(n)
-		if !ok {
-			return bad()
-		}
-		return d, true
+		d, ok := p.Duration(n, path)
+		return d, ok
 	case vTime:
-		if !isScalar(n) {
+		if !spec.IsScalar(n) {
 			return bad()
 		}
 		if t, err := time.Parse("2006-01-02", n.Value); err == nil {
@@ -426,9 +406,9 @@ func (p *parser) value(f *field, want valueType, n *yaml.Node, path string) (any
 		}
 		out := make([]any, 0, len(n.Content))
 		for _, item := range n.Content {
-			v, ok := scalarValue(resolve(item))
+			v, ok := scalarValue(spec.Resolve(item))
 			if !ok {
-				n = resolve(item)
+				n = spec.Resolve(item)
 				return bad()
 			}
 			out = append(out, v)
@@ -439,67 +419,60 @@ func (p *parser) value(f *field, want valueType, n *yaml.Node, path string) (any
 }
 
 func (p *parser) int(f *field, n *yaml.Node, path string) (int64, bool) {
-	n = resolve(n)
+	n = spec.Resolve(n)
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-		p.errorf(n, path, "expected a whole number, got %s", describe(n))
+		p.Errorf(n, path, "expected a whole number, got %s", spec.Describe(n))
 		return 0, false
 	}
 	i, err := strconv.ParseInt(n.Value, 10, 64)
 	if err != nil {
-		p.errorf(n, path, "expected a whole number, got %q", n.Value)
+		p.Errorf(n, path, "expected a whole number, got %q", n.Value)
 		return 0, false
 	}
 	if f != nil && f.max > 0 && (i < f.min || i > f.max) {
-		p.errorf(n, path, "%d is out of range; expected %d to %d", i, f.min, f.max)
+		p.Errorf(n, path, "%d is out of range; expected %d to %d", i, f.min, f.max)
 		return 0, false
 	}
 	if i < 0 {
-		p.errorf(n, path, "%d is negative; expected 0 or more", i)
+		p.Errorf(n, path, "%d is negative; expected 0 or more", i)
 		return 0, false
 	}
 	return i, true
 }
 
-// text reads a required scalar string.
-func (p *parser) text(n *yaml.Node, path string) (string, bool) {
-	n = resolve(n)
-	if !isScalar(n) || n.Value == "" {
-		p.errorf(n, path, "expected text, got %s", describe(n))
-		return "", false
-	}
-	return n.Value, true
-}
-
 // event parses {type, count, within, properties}.
 func (p *parser) event(n *yaml.Node, path string) *Cond {
-	n = resolve(n)
+	n = spec.Resolve(n)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, path, "expected a mapping such as {type: page_view, count: {gte: 3}, within: 30d}, got %s", describe(n))
+		p.Errorf(n, path, "expected a mapping such as {type: page_view, count: {gte: 3}, within: 30d}, got %s", spec.Describe(n))
 		return nil
 	}
 	ev := &EventCond{}
 	ok := true
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
+		k, v := n.Content[i], spec.Resolve(n.Content[i+1])
 		sub := path + "." + k.Value
 		switch k.Value {
 		case "type":
-			ev.Type, _ = p.text(v, sub)
-		case "within":
-			d, good := parseDuration(v)
-			if !good {
-				p.errorf(v, sub, "expected %s, got %s", expectText[vDuration], describe(v))
-				ok = false
+			if typ, good := p.text(v, sub); good {
+				if err := spec.CheckEventType(typ); err != nil {
+					p.Errorf(v, sub, "%v", err)
+					ok = false
+				}
+				ev.Type = typ
 			}
+		case "within":
+			d, good := p.Duration(v, sub)
+			ok = ok && good
 			ev.Within = &d
 		case "properties":
 			if v.Kind != yaml.MappingNode {
-				p.errorf(v, sub, "expected a mapping of property values, e.g. {category: shoes}, got %s", describe(v))
+				p.Errorf(v, sub, "expected a mapping of property values, e.g. {category: shoes}, got %s", spec.Describe(v))
 				ok = false
 				continue
 			}
 			if err := v.Decode(&ev.Properties); err != nil {
-				p.errorf(v, sub, "%v", err)
+				p.Errorf(v, sub, "%v", err)
 				ok = false
 			}
 		case "count":
@@ -507,12 +480,12 @@ func (p *parser) event(n *yaml.Node, path string) *Cond {
 			ok = ok && good
 			ev.Count = cs
 		default:
-			p.errorf(k, sub, "unknown key; expected type, count, within or properties")
+			p.Errorf(k, sub, "unknown key; expected type, count, within or properties")
 			ok = false
 		}
 	}
 	if ev.Type == "" {
-		p.errorf(n, path+".type", "is required, e.g. type: page_view")
+		p.Errorf(n, path+".type", "is required, e.g. type: page_view")
 		ok = false
 	}
 	if !ok {
@@ -532,7 +505,7 @@ func (p *parser) count(n *yaml.Node, path string) ([]Comparison, bool) {
 		return []Comparison{{Op: "eq", Value: i}}, ok
 	}
 	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
-		p.errorf(n, path, "expected a whole number or a mapping such as {gte: 3}, got %s", describe(n))
+		p.Errorf(n, path, "expected a whole number or a mapping such as {gte: 3}, got %s", spec.Describe(n))
 		return nil, false
 	}
 	var out []Comparison
@@ -540,7 +513,7 @@ func (p *parser) count(n *yaml.Node, path string) ([]Comparison, bool) {
 		k, v := n.Content[i], n.Content[i+1]
 		want, ok := ops[k.Value]
 		if !ok {
-			p.errorf(k, path+"."+k.Value, "unknown operator %q; expected one of: %s", k.Value, strings.Join(opNames(kInt), ", "))
+			p.Errorf(k, path+"."+k.Value, "unknown operator %q; expected one of: %s", k.Value, strings.Join(opNames(kInt), ", "))
 			return nil, false
 		}
 		val, ok := p.value(&field{name: "count"}, want, v, path+"."+k.Value)
@@ -554,9 +527,9 @@ func (p *parser) count(n *yaml.Node, path string) ([]Comparison, bool) {
 
 // consent parses {channel, topic}.
 func (p *parser) consent(n *yaml.Node, path string) *Cond {
-	n = resolve(n)
+	n = spec.Resolve(n)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, path, "expected a mapping such as {channel: email, topic: marketing}, got %s", describe(n))
+		p.Errorf(n, path, "expected a mapping such as {channel: email, topic: marketing}, got %s", spec.Describe(n))
 		return nil
 	}
 	cc := &ConsentCond{}
@@ -568,19 +541,25 @@ func (p *parser) consent(n *yaml.Node, path string) *Cond {
 		case "channel":
 			cc.Channel, _ = p.text(v, sub)
 			if cc.Channel != "" && cc.Channel != "email" && cc.Channel != "sms" {
-				p.errorf(v, sub, "expected email or sms, got %q", cc.Channel)
+				p.Errorf(v, sub, "expected email or sms, got %q", cc.Channel)
 				ok = false
 			}
 		case "topic":
-			cc.Topic, _ = p.text(v, sub)
+			if topic, good := p.text(v, sub); good {
+				if err := spec.CheckTopic(topic); err != nil {
+					p.Errorf(v, sub, "%v", err)
+					ok = false
+				}
+				cc.Topic = topic
+			}
 		default:
-			p.errorf(k, sub, "unknown key; expected channel and topic")
+			p.Errorf(k, sub, "unknown key; expected channel and topic")
 			ok = false
 		}
 	}
 	for key, val := range map[string]string{"channel": cc.Channel, "topic": cc.Topic} {
 		if val == "" {
-			p.errorf(n, path+"."+key, "is required")
+			p.Errorf(n, path+"."+key, "is required")
 			ok = false
 		}
 	}
@@ -588,32 +567,6 @@ func (p *parser) consent(n *yaml.Node, path string) *Cond {
 		return nil
 	}
 	return &Cond{Kind: KindConsent, Consent: cc}
-}
-
-var durationRE = regexp.MustCompile(`^([0-9]{1,5})(h|d|w|mo|y)$`)
-
-func parseDuration(n *yaml.Node) (Duration, bool) {
-	if n.Kind != yaml.ScalarNode {
-		return Duration{}, false
-	}
-	m := durationRE.FindStringSubmatch(n.Value)
-	if m == nil {
-		return Duration{}, false
-	}
-	i, _ := strconv.Atoi(m[1])
-	return Duration{N: i, Unit: m[2]}, true
-}
-
-// resolve follows YAML aliases so anchors can be reused in definitions.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-func isScalar(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null"
 }
 
 func isNumber(n *yaml.Node) bool {
@@ -625,59 +578,12 @@ func isNumber(n *yaml.Node) bool {
 }
 
 // scalarValue keeps the YAML type of an attribute value, because attributes
-// are typed JSON: "10" and 10 are different values.
+// are typed JSON: "10" and 10 are different values, and every number is a
+// JSON number.
 func scalarValue(n *yaml.Node) (any, bool) {
-	if n.Kind != yaml.ScalarNode {
-		return nil, false
+	v, ok := spec.ScalarValue(n)
+	if i, isInt := v.(int64); isInt {
+		return float64(i), ok
 	}
-	switch n.ShortTag() {
-	case "!!str":
-		return n.Value, true
-	case "!!bool":
-		return n.Value == "true", true
-	case "!!int", "!!float":
-		f, err := strconv.ParseFloat(n.Value, 64)
-		if err != nil {
-			return nil, false
-		}
-		return f, true
-	}
-	return nil, false
-}
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return "nothing (null)"
-		case "!!str":
-			return fmt.Sprintf("text %q", n.Value)
-		case "!!bool":
-			return "boolean " + n.Value
-		default:
-			return "number " + n.Value
-		}
-	}
-	return "an unsupported value"
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
+	return v, ok
 }

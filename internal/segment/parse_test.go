@@ -2,6 +2,7 @@ package segment_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tidingsdev/tidings/internal/segment"
+	"github.com/tidingsdev/tidings/internal/spec/spectest"
 )
 
 func TestParseErrorsCarryPathLineAndColumn(t *testing.T) {
@@ -29,7 +31,12 @@ func TestParseErrorsCarryPathLineAndColumn(t *testing.T) {
 		{"out of range", "s.yaml", "match:\n  rfm.recency: 7\n", 2, 16, "match.rfm.recency",
 			"7 is out of range; expected 0 to 5"},
 		{"bad duration", "s.yaml", "match:\n  last_purchase_at: {within: 90 days}\n", 2, 30, "match.last_purchase_at.within",
-			"expected a duration such as 12h, 90d, 6w, 3mo or 1y"},
+			`"90 days": expected a duration such as 30m, 12h, 3d, 2w or 6mo`},
+		{"zero duration", "s.yaml", "match:\n  event: {type: page_view, within: 0d}\n", 2, 36, "match.event.within", "greater than zero"},
+		{"event type that never arrives", "s.yaml", "match:\n  event: {type: Page View}\n", 2, 17, "match.event.type",
+			`"Page View" must be lower_snake_case`},
+		{"consent topic", "s.yaml", "match:\n  consent: {channel: email, topic: News Letter}\n", 2, 36, "match.consent.topic",
+			`topic "News Letter": use lower-case letters`},
 		{"enum value", "s.yaml", "match:\n  value_tier: platinum\n", 2, 15, "match.value_tier",
 			"expected one of high, mid, low"},
 		{"lifecycle value", "s.yaml", "match:\n  lifecycle: {in: [loyal, churned]}\n", 2, 27, "match.lifecycle.in",
@@ -128,8 +135,7 @@ func TestCompileKeepsValuesOutOfSQL(t *testing.T) {
   all:
     - city: "x'; DROP TABLE customers; --"
     - attributes.evil'name: "1' OR '1'='1"
-    - event: {type: "pv'; --", properties: {"k'": "v'"}}
-    - consent: {channel: email, topic: "t'; --"}
+    - event: {type: page_view, properties: {"k'": "v'; --"}}
     - bucket: {seed: "s'; --", lt: 5}
 `
 	d, err := segment.Parse([]byte(src), "x.yaml")
@@ -140,12 +146,12 @@ func TestCompileKeepsValuesOutOfSQL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []string{"DROP", "evil", "pv", "'1'", "t'", "s'"} {
+	for _, bad := range []string{"DROP", "evil", "page_view", "'1'", "v'", "s'"} {
 		if strings.Contains(where, bad) {
 			t.Errorf("SQL contains %q: %s", bad, where)
 		}
 	}
-	if len(args) < 6 {
+	if len(args) < 5 {
 		t.Errorf("args = %v", args)
 	}
 }
@@ -181,4 +187,40 @@ func TestFromNodeKeepsTheEnclosingFilePositions(t *testing.T) {
 	if err != nil || !d.UsesScores() {
 		t.Fatalf("valid audience: %v", err)
 	}
+}
+
+// TestParseRefusesAnAliasBomb reads a 442-byte segment whose match nests 7
+// levels of 9 aliases: refused at the alias that crosses the budget, with
+// little memory, instead of building 4.8 million conditions.
+func TestParseRefusesAnAliasBomb(t *testing.T) {
+	spectest.Refuses(t, "testdata/alias-bomb.yaml", func(data []byte) error {
+		_, err := segment.Parse(data, "alias-bomb.yaml")
+		return err
+	}, "alias-bomb.yaml:9:25: alias *d makes the aliases in the file stand for more than 10000 values", 10)
+}
+
+// TestParseLargeSegmentStaysSmall: a segment just inside the bounds (a list
+// of 90,000 customer IDs, near a megabyte) is read, compiled, and uses well
+// under 100 MB.
+func TestParseLargeSegmentStaysSmall(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: big\nmatch:\n  external_id:\n    in: [")
+	for i := range 90_000 {
+		fmt.Fprintf(&b, "C-%06d, ", i)
+	}
+	b.WriteString("C-1]\n")
+	var err error
+	used := spectest.Allocated(func() {
+		var d *segment.Definition
+		if d, err = segment.Parse([]byte(b.String()), "big.yaml"); err == nil {
+			_, _, err = d.Compile(time.Now())
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used > 100<<20 {
+		t.Errorf("a %d KiB segment allocated %d MB, want under 100 MB", b.Len()>>10, used>>20)
+	}
+	t.Logf("a %d KiB segment: %d MB allocated to parse and compile", b.Len()>>10, used>>20)
 }

@@ -10,9 +10,7 @@
 package segment
 
 import (
-	"fmt"
-	"strings"
-	"time"
+	"github.com/tidingsdev/tidings/internal/spec"
 )
 
 // Definition is a parsed, validated segment. It is immutable after Parse and
@@ -88,72 +86,17 @@ type ConsentCond struct {
 	Topic   string
 }
 
-// Duration is a calendar-aware span such as 90d or 6mo: months and years
-// move by calendar, the rest by fixed hours.
-type Duration struct {
-	N    int
-	Unit string // h, d, w, mo, y
-}
-
-// Before returns the instant d before t.
-func (d Duration) Before(t time.Time) time.Time {
-	switch d.Unit {
-	case "h":
-		return t.Add(-time.Duration(d.N) * time.Hour)
-	case "d":
-		return t.AddDate(0, 0, -d.N)
-	case "w":
-		return t.AddDate(0, 0, -7*d.N)
-	case "mo":
-		return t.AddDate(0, -d.N, 0)
-	default: // y
-		return t.AddDate(-d.N, 0, 0)
-	}
-}
-
-func (d Duration) String() string { return fmt.Sprintf("%d%s", d.N, d.Unit) }
+// Duration is a span such as 90d or 6mo (spec.Duration): measured back
+// from now, months and years move by the calendar.
+type Duration = spec.Duration
 
 // Error is one problem in a definition, located by path and (for files)
 // line and column.
-type Error struct {
-	File   string
-	Line   int
-	Column int
-	Path   string
-	Msg    string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		b.WriteString(":")
-	}
-	if e.Line > 0 {
-		fmt.Fprintf(&b, "%d:%d:", e.Line, e.Column)
-	}
-	if b.Len() > 0 {
-		b.WriteString(" ")
-	}
-	if e.Path != "" {
-		b.WriteString(e.Path)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+type Error = spec.Error
 
 // Errors is every problem found in one definition, so a marketer fixes a
 // file in one pass rather than one error per attempt.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	parts := make([]string, len(es))
-	for i, e := range es {
-		parts[i] = e.Error()
-	}
-	return strings.Join(parts, "\n")
-}
+type Errors = spec.Errors
 
 // UsesScores reports whether the definition reads the materialised scores
 // (RFM, value tier), which are only as fresh as the last refresh.

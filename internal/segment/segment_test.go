@@ -311,7 +311,7 @@ all:
 		{"attribute path with SQL is data", `attributes.plan'; DROP TABLE customers; --: gold`, nil},
 		{"attribute value with SQL is data", `attributes.note: "x' OR '1'='1"`, []string{hacker}},
 		{"tag with SQL", `tags: "vip' OR 1=1 --"`, nil},
-		{"event type with SQL", `event: {type: "x'); DELETE FROM events; --"}`, nil},
+		{"event property with SQL", `event: {type: page_view, properties: {page: "x'); DELETE FROM events; --"}}`, nil},
 		{"list with SQL", `locale: ["en') OR ('1'='1", en-GB]`, []string{"bob"}},
 	}
 	for _, tc := range cases {

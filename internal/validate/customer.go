@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
@@ -111,8 +112,8 @@ func Event(e *store.EventInput, now time.Time) error {
 	}
 	if e.Type == "" {
 		errs.Add("type", "is required")
-	} else if !eventType.MatchString(e.Type) {
-		errs.Add("type", "%q must be lower_snake_case letters, digits and underscores", e.Type)
+	} else if err := spec.CheckEventType(e.Type); err != nil {
+		errs.Add("type", "%v", err)
 	}
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = now

@@ -10,12 +10,11 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
-	_ "time/tzdata" // customers' zones must resolve on any machine
 
 	"github.com/nyaruka/phonenumbers"
-	"golang.org/x/text/language"
+
+	"github.com/tidingsdev/tidings/internal/spec"
 )
 
 // FieldError is one problem with one field.
@@ -104,43 +103,11 @@ func IsE164(s string) bool {
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
-// TimeZone checks an IANA zone name ("Asia/Shanghai"); abbreviations such as
-// "EST" or "CST" are refused because they are ambiguous.
-func TimeZone(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || s == "Local" {
-		return "", fmt.Errorf("%q is not an IANA time zone (e.g. Asia/Shanghai)", s)
-	}
-	if s != "UTC" && !strings.Contains(s, "/") {
-		return "", fmt.Errorf("%q is not an IANA time zone (e.g. America/New_York); abbreviations are ambiguous", s)
-	}
-	if _, ok := knownZones.Load(s); ok {
-		return s, nil
-	}
-	if _, err := time.LoadLocation(s); err != nil {
-		return "", fmt.Errorf("%q is not a known IANA time zone", s)
-	}
-	knownZones.Store(s, struct{}{})
-	return s, nil
-}
+// TimeZone checks an IANA zone name (spec.TimeZone).
+func TimeZone(s string) (string, error) { return spec.TimeZone(s) }
 
-// knownZones remembers the zone names that loaded, so an import of a million
-// rows reads the zone database once per zone instead of once per row. Only
-// valid names are kept, so it never holds more than the IANA zones.
-var knownZones sync.Map
-
-// Locale checks a BCP 47 tag and returns it canonical ("zh_cn" → "zh-CN").
-func Locale(s string) (string, error) {
-	s = strings.TrimSpace(strings.ReplaceAll(s, "_", "-"))
-	if s == "" {
-		return "", fmt.Errorf("locale is empty")
-	}
-	tag, err := language.Parse(s)
-	if err != nil {
-		return "", fmt.Errorf("%q is not a locale (BCP 47, e.g. en, zh-CN, zh-TW)", s)
-	}
-	return tag.String(), nil
-}
+// Locale checks a BCP 47 tag and returns it canonical (spec.Locale).
+func Locale(s string) (string, error) { return spec.Locale(s) }
 
 // Date parses a calendar date in YYYY-MM-DD form.
 func Date(s string) (time.Time, error) {

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/tidingsdev/tidings/internal/campaign"
+	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/workflows"
 )
@@ -119,7 +120,7 @@ func (m *Manager) Apply(ctx context.Context, s *campaign.Spec, source string) (A
 		if last := onceLast(s.Trigger); last.Add(lateAfter(s)).Before(m.now()) {
 			return Applied{}, campaign.Errors{s.Locate("trigger.once.at",
 				"%s has passed for every customer (more than late_after %s ago); expected a future time",
-				last.Format(time.RFC3339), FormatDuration(lateAfter(s)))}
+				last.Format(time.RFC3339), spec.FormatDuration(lateAfter(s)))}
 		}
 	}
 	raw, err := json.Marshal(s)
@@ -206,7 +207,7 @@ func (m *Manager) SetStatus(ctx context.Context, name, status string) (Changed, 
 // delays it instead of losing it, and a long one does not send stale news.
 func (m *Manager) catchUp(ctx context.Context, ch *Changed, pausedAt time.Time) error {
 	now := m.now()
-	sched, err := campaign.ParseCron(ch.Spec.Trigger.Cron)
+	sched, err := spec.ParseCron(ch.Spec.Trigger.Cron)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/campaign"
 	"github.com/tidingsdev/tidings/internal/segment"
+	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/templates"
 )
@@ -264,12 +265,12 @@ func firstSend(ctx context.Context, db segment.DB, st DryRunStore, steps []campa
 			w := step.Wait
 			switch {
 			case w.Event != "":
-				after = append(after, fmt.Sprintf("no %s within %s", w.Event, FormatDuration(w.Timeout)))
+				after = append(after, fmt.Sprintf("no %s within %s", w.Event, spec.FormatDuration(w.Timeout)))
 				inner = w.OnTimeout
 			case w.UntilMinute >= 0:
 				after = append(after, fmt.Sprintf("wait until %02d:%02d local", w.UntilMinute/60, w.UntilMinute%60))
 			default:
-				after = append(after, "wait "+FormatDuration(w.Duration))
+				after = append(after, "wait "+spec.FormatDuration(w.Duration))
 			}
 		case step.Branch != nil:
 			def, err := step.Branch.If.Definition(ctx, saved(st))
@@ -302,7 +303,7 @@ func firstSend(ctx context.Context, db segment.DB, st DryRunStore, steps []campa
 func NextFirings(t campaign.Trigger, now time.Time, n int) ([]time.Time, error) {
 	switch t.Kind {
 	case campaign.TriggerSchedule:
-		sched, err := campaign.ParseCron(t.Cron)
+		sched, err := spec.ParseCron(t.Cron)
 		if err != nil {
 			return nil, fmt.Errorf("cron %q: %w", t.Cron, err)
 		}
@@ -402,18 +403,4 @@ func orUTC(zone string) string {
 		return "UTC"
 	}
 	return zone
-}
-
-// formatDuration writes a duration the way campaign files do (3d, 12h, 30m).
-func FormatDuration(d time.Duration) string {
-	day := 24 * time.Hour
-	switch {
-	case d >= day && d%(7*day) == 0:
-		return fmt.Sprintf("%dw", d/(7*day))
-	case d >= day && d%day == 0:
-		return fmt.Sprintf("%dd", d/day)
-	case d >= time.Hour && d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	}
-	return fmt.Sprintf("%dm", d/time.Minute)
 }

@@ -1,0 +1,45 @@
+package spec
+
+import (
+	"fmt"
+	"regexp"
+)
+
+var (
+	nameRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	topicRE     = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
+	eventTypeRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+)
+
+// CheckName is the rule for what a marketer names (a campaign, a saved
+// segment): lower-case letters, digits, - and _, at most 63, starting with
+// a letter or digit, because names appear in workflow IDs, idempotency
+// keys, URLs, file names and shells. kind ("campaign") starts the message.
+func CheckName(kind, name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%s name %q: use lower-case letters, digits, - and _ (at most 63), starting with a letter or digit", kind, name)
+	}
+	return nil
+}
+
+// CheckTopic is the rule for a message topic, wherever it is written (the
+// policy file, a consent change, a send step): lower-case letters, digits,
+// - and _, at most 64, starting with a letter. Topics appear in
+// unsubscribe and preference URLs.
+func CheckTopic(topic string) error {
+	if !topicRE.MatchString(topic) {
+		return fmt.Errorf("topic %q: use lower-case letters, digits, - and _ (at most 64), starting with a letter", topic)
+	}
+	return nil
+}
+
+// CheckEventType is the rule for an event type, wherever it is written
+// (the API, a campaign trigger, a segment, a setting), so nothing waits for
+// an event that can never arrive: lower_snake_case letters, digits and _,
+// at most 64, starting with a letter.
+func CheckEventType(typ string) error {
+	if !eventTypeRE.MatchString(typ) {
+		return fmt.Errorf("%q must be lower_snake_case letters, digits and underscores (at most 64), starting with a letter", typ)
+	}
+	return nil
+}
