@@ -124,6 +124,15 @@ func TestEraseRemovesPersonalDataAndCancelsJourneys(t *testing.T) {
 	}
 	wid := workflows.JourneyID(workflows.Onboarding, id)
 	routertest.Heard(t, a.temporal, wid, 1)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		open, err := a.store.OpenJourneys(t.Context(), id, []string{workflows.Onboarding})
+		if err == nil && len(open) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("onboarding run never claimed: %v %v", open, err)
+		}
+	}
 
 	status, body := a.do("GET", "/v1/customers/C-1/export", nil)
 	var ex store.CustomerExport
@@ -159,6 +168,10 @@ func TestEraseRemovesPersonalDataAndCancelsJourneys(t *testing.T) {
 			t.Fatalf("onboarding is %v after erasure, want canceled", d.WorkflowExecutionInfo.Status)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if ex, err = a.store.ExportCustomer(t.Context(), id); err != nil || len(ex.JourneyRuns) != 1 ||
+		ex.JourneyRuns[0].Outcome != store.OutcomeErased || ex.JourneyRuns[0].EndedAt == nil {
+		t.Errorf("journey runs after erasure: %+v (%v); want the onboarding run ended as erased", ex.JourneyRuns, err)
 	}
 	// Retrying by Tidings ID is safe.
 	if status, body := a.do("DELETE", "/v1/customers/"+id, nil); status != 200 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -16,14 +17,21 @@ const ErasedPrefix = "erased:"
 // IsErased reports whether c is the tombstone of an erased customer.
 func IsErased(c Customer) bool { return strings.HasPrefix(c.ExternalID, ErasedPrefix) }
 
+// OutcomeErased ends the journey runs and campaign entries that were still
+// open when their customer was erased, so reports and the "already in this
+// journey" checks see them closed rather than running for ever.
+const OutcomeErased = "erased"
+
 // EraseCustomer removes a customer's personal data on request (GDPR art. 17,
 // PIPL art. 47) in one transaction: the profile keeps only its ID and
 // aggregates; consents and their history (which hold IP addresses) are
 // deleted; events keep their type and time but lose their properties and
 // leave the outbox; ledger rows lose the recipient and the link to the
-// customer; survey answers lose their comment. Suppressions stay, because they
+// customer; survey answers lose their comment; open journey runs and
+// campaign entries end as OutcomeErased. Suppressions stay, because they
 // protect the address rather than describe the person. Cancelling running
-// journeys is the caller's job (the store cannot reach Temporal).
+// journeys is the caller's job (the store cannot reach Temporal); a run
+// cancelled afterwards keeps the erased outcome.
 func (s *Store) EraseCustomer(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
@@ -47,6 +55,10 @@ func (s *Store) EraseCustomer(ctx context.Context, id string) error {
 			 WHERE customer_id = $1`,
 			`UPDATE messages SET recipient = '', customer_id = NULL, updated_at = now() WHERE customer_id = $1`,
 			`UPDATE survey_responses SET comment = '' WHERE customer_id = $1`,
+			`UPDATE journey_runs SET ended_at = now(), outcome = '` + OutcomeErased + `'
+			 WHERE customer_id = $1 AND ended_at IS NULL`,
+			`UPDATE campaign_entries SET finished_at = now(), outcome = '` + OutcomeErased + `'
+			 WHERE customer_id = $1 AND finished_at IS NULL`,
 		} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err
@@ -61,7 +73,9 @@ func (s *Store) EraseCustomer(ctx context.Context, id string) error {
 }
 
 // CustomerExport is all data held on one customer, for data portability
-// requests (GDPR art. 20, PIPL art. 45).
+// requests (GDPR art. 20, PIPL art. 45). Every table with rows about a
+// customer has its list here, under the table's name (consent_changes is
+// consent_history); a test walks the schema to keep it so.
 type CustomerExport struct {
 	Customer        Customer         `json:"customer"`
 	Consents        []Consent        `json:"consents"`
@@ -69,6 +83,37 @@ type CustomerExport struct {
 	Events          []Event          `json:"events"`
 	Messages        []Message        `json:"messages"`
 	SurveyResponses []SurveyResponse `json:"survey_responses"`
+	JourneyRuns     []JourneyRun     `json:"journey_runs"`
+	Conversions     []Conversion     `json:"conversions"`
+	CampaignEntries []CampaignEntry  `json:"campaign_entries"`
+	CampaignSkips   []CampaignSkip   `json:"campaign_skips"`
+	Scores          []CustomerScore  `json:"customer_scores"`
+	// Suppressions are the entries for the customer's current email address
+	// and phone number: the list is kept by address, not by customer.
+	Suppressions []Suppression `json:"suppressions"`
+}
+
+// CampaignSkip is a send a campaign itself decided not to make for a
+// customer (too late after a pause).
+type CampaignSkip struct {
+	Campaign   string    `db:"campaign" json:"campaign"`
+	CustomerID string    `db:"customer_id" json:"customer_id"`
+	Occurrence int       `db:"occurrence" json:"occurrence"`
+	Step       string    `db:"step" json:"step"`
+	Variant    string    `db:"variant" json:"variant,omitempty"`
+	Reason     string    `db:"reason" json:"reason"`
+	SkippedAt  time.Time `db:"skipped_at" json:"skipped_at"`
+}
+
+// CustomerScore is a customer's RFM quintiles and value tier as of the last
+// score refresh.
+type CustomerScore struct {
+	CustomerID string    `db:"customer_id" json:"customer_id"`
+	Recency    int       `db:"recency" json:"recency"`
+	Frequency  int       `db:"frequency" json:"frequency"`
+	Monetary   int       `db:"monetary" json:"monetary"`
+	ValueTier  string    `db:"value_tier" json:"value_tier"`
+	ScoredAt   time.Time `db:"scored_at" json:"scored_at"`
 }
 
 // ExportCustomer gathers everything stored about a customer in one
@@ -80,32 +125,55 @@ func (s *Store) ExportCustomer(ctx context.Context, id string) (CustomerExport, 
 		if out.Customer, err = collectOne[Customer](ctx, tx, `SELECT `+customerColumns+` FROM customers WHERE id = $1`, id); err != nil {
 			return err
 		}
-		if out.Consents, err = collectAll[Consent](ctx, tx, `
-			SELECT customer_id::text AS customer_id, channel, topic, status, source, changed_at
-			FROM consents WHERE customer_id = $1 ORDER BY channel, topic`, id); err != nil {
-			return err
+		parts := []func() error{
+			collectInto(ctx, tx, &out.Consents, `
+				SELECT customer_id::text AS customer_id, channel, topic, status, source, changed_at
+				FROM consents WHERE customer_id = $1 ORDER BY channel, topic`, id),
+			collectInto(ctx, tx, &out.ConsentHistory, `
+				SELECT id, customer_id::text AS customer_id, channel, topic, status, source, actor, ip, changed_at
+				FROM consent_changes WHERE customer_id = $1 ORDER BY id`, id),
+			collectInto(ctx, tx, &out.Events, `
+				SELECT `+eventColumns+` FROM events WHERE customer_id = $1 ORDER BY occurred_at, id`, id),
+			collectInto(ctx, tx, &out.Messages, `
+				SELECT `+messageColumns+` FROM messages WHERE customer_id = $1 ORDER BY created_at, id`, id),
+			collectInto(ctx, tx, &out.SurveyResponses, `
+				SELECT `+surveyColumns+` FROM survey_responses WHERE customer_id = $1 ORDER BY answered_at, id`, id),
+			collectInto(ctx, tx, &out.JourneyRuns, `
+				SELECT `+journeyRunColumns+` FROM journey_runs WHERE customer_id = $1 ORDER BY started_at, journey, run_id`, id),
+			collectInto(ctx, tx, &out.Conversions, `
+				SELECT `+conversionColumns+` FROM conversions WHERE customer_id = $1 ORDER BY converted_at, id`, id),
+			collectInto(ctx, tx, &out.CampaignEntries, `
+				SELECT `+entryColumns+` FROM campaign_entries WHERE customer_id = $1 ORDER BY entered_at, campaign, occurrence`, id),
+			collectInto(ctx, tx, &out.CampaignSkips, `
+				SELECT campaign, customer_id::text AS customer_id, occurrence, step, variant, reason, skipped_at
+				FROM campaign_skips WHERE customer_id = $1 ORDER BY skipped_at, campaign, occurrence, step`, id),
+			collectInto(ctx, tx, &out.Scores, `
+				SELECT customer_id::text AS customer_id, recency, frequency, monetary, value_tier, scored_at
+				FROM customer_scores WHERE customer_id = $1`, id),
+			collectInto(ctx, tx, &out.Suppressions, `
+				SELECT channel, address, reason, detail, created_at FROM suppressions
+				WHERE (channel = 'email' AND address = $1 AND $1 <> '') OR (channel = 'sms' AND address = $2 AND $2 <> '')
+				ORDER BY created_at, channel`, NormalizeAddress(out.Customer.Email), NormalizeAddress(out.Customer.Phone)),
 		}
-		if out.ConsentHistory, err = collectAll[ConsentChange](ctx, tx, `
-			SELECT id, customer_id::text AS customer_id, channel, topic, status, source, actor, ip, changed_at
-			FROM consent_changes WHERE customer_id = $1 ORDER BY id`, id); err != nil {
-			return err
+		for _, collect := range parts {
+			if err := collect(); err != nil {
+				return err
+			}
 		}
-		if out.Events, err = collectAll[Event](ctx, tx, `
-			SELECT `+eventColumns+` FROM events WHERE customer_id = $1 ORDER BY occurred_at, id`, id); err != nil {
-			return err
-		}
-		if out.Messages, err = collectAll[Message](ctx, tx, `
-			SELECT `+messageColumns+` FROM messages WHERE customer_id = $1 ORDER BY created_at, id`, id); err != nil {
-			return err
-		}
-		out.SurveyResponses, err = collectAll[SurveyResponse](ctx, tx, `
-			SELECT `+surveyColumns+` FROM survey_responses WHERE customer_id = $1 ORDER BY answered_at, id`, id)
-		return err
+		return nil
 	})
 	if err != nil {
 		return CustomerExport{}, fmt.Errorf("export customer %s: %w", id, err)
 	}
 	return out, nil
+}
+
+// collectInto returns a step that reads every row of query into *dst.
+func collectInto[T any](ctx context.Context, tx pgx.Tx, dst *[]T, query string, args ...any) func() error {
+	return func() (err error) {
+		*dst, err = collectAll[T](ctx, tx, query, args...)
+		return err
+	}
 }
 
 func collectAll[T any](ctx context.Context, tx pgx.Tx, query string, args ...any) ([]T, error) {

@@ -1,9 +1,14 @@
 package store_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
@@ -102,5 +107,187 @@ func TestEraseCustomerKeepsOnlyAnonymousRecords(t *testing.T) {
 	}
 	if err := s.EraseCustomer(ctx, "00000000-0000-0000-0000-000000000000"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("erase unknown = %v, want ErrNotFound", err)
+	}
+}
+
+// history gives a customer one row in every table that holds rows about
+// customers, through the store's own functions, and returns the ID of their
+// journey run that is still open.
+func history(t *testing.T, s *store.Store, externalID string) (customerID, openRun string) {
+	t.Helper()
+	ctx := t.Context()
+	c := addCustomer(t, s, externalID)
+	now := time.Now().UTC().Truncate(time.Second)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := s.SetConsent(ctx, store.ConsentChange{CustomerID: c, Channel: "email", Topic: "marketing", Status: store.Granted, Source: "signup_form"})
+	must(err)
+	_, err = s.RecordEvent(ctx, store.EventInput{EventID: "order-" + externalID, CustomerID: c, Type: "purchase",
+		Properties: map[string]any{"amount": 12.5}, OccurredAt: now})
+	must(err)
+	m, _, err := s.ReserveMessage(ctx, store.Message{IdempotencyKey: "survey/" + externalID, CustomerID: c, Journey: "survey",
+		Step: "survey", Channel: "email", Template: "survey_request", Topic: "surveys", Recipient: strings.ToLower(externalID) + "@example.com"})
+	must(err)
+	_, _, err = s.RecordSurveyAnswer(ctx, store.SurveyResponse{CustomerID: c, Survey: store.NPS, Score: 9, MessageID: m.ID})
+	must(err)
+	for _, run := range []string{"done", "open"} {
+		ok, err := s.ClaimJourneyRun(ctx, store.JourneyRun{Journey: "winback-" + run, RunID: run + "-" + c, CustomerID: c, StartedAt: now}, 0)
+		must(err)
+		if !ok {
+			t.Fatalf("%s run not claimed", run)
+		}
+	}
+	must(s.FinishJourneyRun(ctx, "winback-done", "done-"+c, "converted", now))
+	must(s.RecordConversion(ctx, store.Conversion{Journey: "winback-done", RunID: "done-" + c, CustomerID: c, Step: "offer", Revenue: 12.5, Currency: "USD", ConvertedAt: now}))
+	_, _, err = s.ApplyCampaign(ctx, "", "event", store.CampaignVersion{Campaign: "thanks", Source: "name: thanks", Spec: []byte("{}")})
+	must(err)
+	_, ok, err := s.EnterCampaign(ctx, store.CampaignEntry{Campaign: "thanks", CustomerID: c, Version: 1, RunID: "thanks-" + c, EnteredAt: now}, 0)
+	must(err)
+	if !ok {
+		t.Fatal("campaign entry refused")
+	}
+	must(s.RecordCampaignSkip(ctx, "thanks", c, 1, "tips", "", "late"))
+	_, err = s.Pool().Exec(ctx, `INSERT INTO customer_scores (customer_id, recency, frequency, monetary, value_tier)
+		VALUES ($1, 5, 1, 2, 'low')`, c)
+	must(err)
+	must(s.Suppress(ctx, store.Suppression{Channel: "email", Address: strings.ToLower(externalID) + "@example.com", Reason: store.Complaint}))
+	return c, "open-" + c
+}
+
+// customerTables walks the schema for every column that holds a customer's
+// ID: one named customer_id, or one with a foreign key to customers.
+func customerTables(t *testing.T, s *store.Store) map[string]string {
+	t.Helper()
+	rows, err := s.Pool().Query(t.Context(), `
+		SELECT table_name::text, column_name::text FROM information_schema.columns
+		WHERE table_schema = current_schema() AND column_name = 'customer_id'
+		UNION
+		SELECT kcu.table_name::text, kcu.column_name::text
+		FROM information_schema.referential_constraints rc
+		JOIN information_schema.key_column_usage kcu
+		  ON kcu.constraint_schema = rc.constraint_schema AND kcu.constraint_name = rc.constraint_name
+		JOIN information_schema.constraint_column_usage ccu
+		  ON ccu.constraint_schema = rc.unique_constraint_schema AND ccu.constraint_name = rc.unique_constraint_name
+		WHERE kcu.table_schema = current_schema() AND ccu.table_name = 'customers'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for rows.Next() {
+		var table, column string
+		if err := rows.Scan(&table, &column); err != nil {
+			t.Fatal(err)
+		}
+		out[table] = column
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestExportHoldsEveryTableAboutTheCustomer plants a row in every table
+// that refers to customers, for two customers, and checks that the export of
+// one lists exactly that customer's rows of each table. A table added to the
+// schema without its place in the export fails here.
+func TestExportHoldsEveryTableAboutTheCustomer(t *testing.T) {
+	s, _ := testdb.New(t)
+	ctx := t.Context()
+	c, _ := history(t, s, "C-1")
+	history(t, s, "C-2")
+
+	out, err := s.ExportCustomer(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts map[string]json.RawMessage
+	if err := json.Unmarshal(b, &parts); err != nil {
+		t.Fatal(err)
+	}
+	// The export names each list after its table, but for these.
+	key := map[string]string{"consent_changes": "consent_history"}
+	tables := customerTables(t, s)
+	if len(tables) < 10 {
+		t.Fatalf("schema walk found only %v", tables)
+	}
+	for table, column := range tables {
+		var stored int
+		q := fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s = $1`, pgx.Identifier{table}.Sanitize(), pgx.Identifier{column}.Sanitize())
+		if err := s.Pool().QueryRow(ctx, q, c).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if stored == 0 {
+			t.Errorf("table %s refers to customers but this test planted no row in it: add one to history()", table)
+			continue
+		}
+		k := table
+		if key[table] != "" {
+			k = key[table]
+		}
+		var listed []json.RawMessage
+		if err := json.Unmarshal(parts[k], &listed); err != nil || parts[k] == nil {
+			t.Errorf("export has no list %q for table %s (%s)", k, table, parts[k])
+			continue
+		}
+		if len(listed) != stored {
+			t.Errorf("export lists %d rows of %s, the table holds %d for the customer", len(listed), table, stored)
+		}
+	}
+	if len(out.Suppressions) != 1 || out.Suppressions[0].Address != "c-1@example.com" || out.Suppressions[0].Reason != store.Complaint {
+		t.Errorf("export suppressions = %+v, want the complaint on c-1@example.com", out.Suppressions)
+	}
+}
+
+// TestErasureClosesOpenRuns: runs and campaign entries still open when the
+// customer is erased end as erased; a finished run keeps its outcome, and a
+// journey finishing afterwards does not overwrite the erasure.
+func TestErasureClosesOpenRuns(t *testing.T) {
+	s, _ := testdb.New(t)
+	ctx := t.Context()
+	c, open := history(t, s, "C-1")
+	other, otherOpen := history(t, s, "C-2")
+	before := time.Now()
+
+	if err := s.EraseCustomer(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishJourneyRun(ctx, "winback-open", open, "cancelled", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.ExportCustomer(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.JourneyRuns) != 2 {
+		t.Fatalf("journey runs after erasure: %+v", out.JourneyRuns)
+	}
+	for _, r := range out.JourneyRuns {
+		want := "converted"
+		if r.RunID == open {
+			want = store.OutcomeErased
+			if r.EndedAt == nil || r.EndedAt.Before(before.Add(-time.Second)) {
+				t.Errorf("open run ended at %v, want the time of erasure", r.EndedAt)
+			}
+		}
+		if r.Outcome != want || r.EndedAt == nil {
+			t.Errorf("run %s after erasure: outcome %q, ended %v; want %q", r.RunID, r.Outcome, r.EndedAt, want)
+		}
+	}
+	if len(out.CampaignEntries) != 1 || out.CampaignEntries[0].Outcome != store.OutcomeErased || out.CampaignEntries[0].FinishedAt == nil {
+		t.Errorf("campaign entries after erasure: %+v, want the one entry finished as erased", out.CampaignEntries)
+	}
+	if open, err := s.OpenJourneys(ctx, c, []string{"winback-open"}); err != nil || len(open) != 0 {
+		t.Errorf("erased customer still in journeys %v (%v)", open, err)
+	}
+	if open, err := s.OpenJourneys(ctx, other, []string{"winback-open"}); err != nil || len(open) != 1 {
+		t.Errorf("erasing C-1 closed C-2's run %s: open %v (%v)", otherOpen, open, err)
 	}
 }

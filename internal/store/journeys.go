@@ -93,10 +93,13 @@ func (s *Store) OpenJourneys(ctx context.Context, customerID string, journeys []
 	return open, nil
 }
 
+// journeyRunColumns selects a JourneyRun.
+const journeyRunColumns = `journey, run_id, customer_id::text AS customer_id, trigger, started_at, ended_at, outcome`
+
 // JourneyRuns lists a customer's runs of a journey, newest first.
 func (s *Store) JourneyRuns(ctx context.Context, journey, customerID string) ([]JourneyRun, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT journey, run_id, customer_id::text AS customer_id, trigger, started_at, ended_at, outcome
+		SELECT `+journeyRunColumns+`
 		FROM journey_runs
 		WHERE journey = $1 AND customer_id = $2
 		ORDER BY started_at DESC`, journey, customerID)
@@ -136,11 +139,14 @@ func (s *Store) RecordConversion(ctx context.Context, c Conversion) error {
 	return nil
 }
 
+// conversionColumns selects a Conversion.
+const conversionColumns = `journey, run_id, customer_id::text AS customer_id, step, event_id,
+	revenue::float8 AS revenue, currency, converted_at`
+
 // Conversions lists a journey's conversions, oldest first.
 func (s *Store) Conversions(ctx context.Context, journey string) ([]Conversion, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT journey, run_id, customer_id::text AS customer_id, step, event_id,
-			revenue::float8 AS revenue, currency, converted_at
+		SELECT `+conversionColumns+`
 		FROM conversions
 		WHERE journey = $1
 		ORDER BY converted_at, id`, journey)
