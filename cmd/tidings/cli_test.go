@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
+	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
@@ -202,6 +203,33 @@ func TestImportRefusesUnusableInput(t *testing.T) {
 	c, err := s.CustomerByExternalID(t.Context(), "C-1")
 	if err != nil || c.Attributes["tier"] != "gold" {
 		t.Errorf("mapped column: attributes %v (%v), want tier gold", c.Attributes, err)
+	}
+}
+
+// TestImportGBKFile: a file Excel saved in zh-CN is refused with exit 2,
+// the line and the flag to use, and nothing stored; with --encoding gbk it
+// imports with the names intact.
+func TestImportGBKFile(t *testing.T) {
+	t.Parallel()
+	env, s := migratedEnv(t)
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String("external_id,first_name,last_name,city\nC-1,Ann,Lee,London\nC-2,芳,王,上海\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := writeFile(t, "客户.csv", gbk)
+	r := tidings(t, env, "customers", "import", file)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "line 3: not UTF-8") || !strings.Contains(r.stderr, "--encoding gbk") {
+		t.Errorf("GBK file without --encoding: want exit 2 naming line 3 and --encoding gbk\n%s", r)
+	}
+	if n, _ := s.CountCustomers(t.Context()); n != 0 {
+		t.Errorf("a refused file stored %d customers", n)
+	}
+	r = tidings(t, env, "customers", "import", file, "--encoding", "gbk")
+	if r.code != 0 || !strings.Contains(r.stdout, "2 inserted") {
+		t.Errorf("GBK file with --encoding gbk:\n%s", r)
+	}
+	if c, err := s.CustomerByExternalID(t.Context(), "C-2"); err != nil || c.FirstName != "芳" || c.LastName != "王" || c.City != "上海" {
+		t.Errorf("C-2 = %+v (%v)", c, err)
 	}
 }
 

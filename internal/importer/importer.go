@@ -5,8 +5,6 @@
 package importer
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -36,9 +34,16 @@ const (
 type Options struct {
 	// Format is CSV or JSONL.
 	Format string
+	// Encoding is the file's character encoding: "" or "utf-8", "gbk",
+	// "big5", or another WHATWG label (gb18030, shift_jis, windows-1252,
+	// utf-16le, ...). A byte-order mark overrides it.
+	Encoding string
 	// Mapping maps a CSV header (case-insensitive) to a field name, a
 	// custom attribute ("attributes.plan") or "-" to ignore the column; it
-	// extends the built-in aliases.
+	// extends the built-in aliases. An attribute may carry its type
+	// ("attributes.points:number", or ":number" to keep the column's own
+	// field): text, number or boolean; without one, each cell's type is
+	// inferred (see attributeValue).
 	Mapping map[string]string
 	// BatchSize is how many good rows go to the database at once.
 	BatchSize int
@@ -100,18 +105,21 @@ func Import(ctx context.Context, up Upserter, r io.Reader, opt Options) (Summary
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 1000
 	}
-	var rd reader
-	var err error
-	switch strings.ToLower(opt.Format) {
-	case CSV:
-		rd, err = newCSVReader(r, opt.Mapping)
-	case JSONL, "ndjson", "json":
-		rd = newJSONLReader(r)
-	default:
+	format := strings.ToLower(opt.Format)
+	if format != CSV && format != JSONL && format != "ndjson" && format != "json" {
 		return Summary{}, fmt.Errorf("unknown format %q: use csv or jsonl", opt.Format)
 	}
+	src, err := openText(r, opt.Encoding)
 	if err != nil {
 		return Summary{}, err
+	}
+	var rd reader
+	if format == CSV {
+		if rd, err = newCSVReader(src, opt.Mapping); err != nil {
+			return Summary{}, err
+		}
+	} else {
+		rd = newJSONLReader(src)
 	}
 	if opt.Writers <= 0 {
 		opt.Writers = min(max(2, runtime.GOMAXPROCS(0)), 4)
@@ -312,14 +320,4 @@ func (im *importer) count(res []store.UpsertResult) {
 			im.sum.Unchanged++
 		}
 	}
-}
-
-// skipBOM drops the UTF-8 byte-order mark spreadsheet programs put before
-// the first byte, so a header like "\ufeff"external_id"" still parses.
-func skipBOM(r io.Reader) io.Reader {
-	br := bufio.NewReader(r)
-	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\ufeff")) {
-		_, _ = br.Discard(3)
-	}
-	return br
 }

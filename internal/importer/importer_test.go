@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tidingsdev/tidings/internal/importer"
+	"github.com/tidingsdev/tidings/internal/segment"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
@@ -401,5 +403,107 @@ func dump(t *testing.T, s *store.Store) []store.Customer {
 		}
 		out = append(out, page...)
 		after = page[len(page)-1].ID
+	}
+}
+
+// TestAttributeColumnsKeepTheirTypes imports attribute columns as a
+// spreadsheet writes them and checks, through the segment code, that
+// numeric and boolean conditions match the imported rows: plain numbers and
+// true/false are inferred, codes with leading zeros stay text, and a
+// mapping can force a type.
+func TestAttributeColumnsKeepTheirTypes(t *testing.T) {
+	t.Parallel()
+	s, _ := testdb.New(t)
+	text := "external_id,attributes.points,attributes.beta,attributes.zip,Seats,Member,attributes.plan\n" +
+		"A-1,120,true,02134,0012,yes,gold\n" +
+		"A-2,99.5,FALSE,94107,3,no,007\n" +
+		"A-3,,,,,,\n" +
+		"A-4,1000000000000000000,maybe,1e3,12,1,-\n"
+	sum := importText(t, s, importer.CSV, text, importer.Options{Mapping: map[string]string{
+		"Seats": "attributes.seats:number", "Member": "attributes.member:boolean", "attributes.zip": ":text",
+	}})
+	if sum.Inserted != 4 || sum.Rejected != 0 {
+		t.Fatalf("summary = %+v", sum)
+	}
+	a1, _ := s.CustomerByExternalID(t.Context(), "A-1")
+	want := map[string]any{"points": 120.0, "beta": true, "zip": "02134", "seats": 12.0, "member": true, "plan": "gold"}
+	if !reflect.DeepEqual(a1.Attributes, want) {
+		t.Errorf("A-1 attributes = %#v\nwant %#v", a1.Attributes, want)
+	}
+	a4, _ := s.CustomerByExternalID(t.Context(), "A-4")
+	want = map[string]any{"points": "1000000000000000000", "beta": "maybe", "zip": "1e3", "seats": 12.0, "member": true, "plan": "-"}
+	if !reflect.DeepEqual(a4.Attributes, want) {
+		t.Errorf("A-4 attributes = %#v\nwant %#v (a 19-digit number is an ID, kept as text)", a4.Attributes, want)
+	}
+
+	for _, c := range []struct {
+		match string
+		want  []string
+	}{
+		{"attributes.points: {gte: 100}", []string{"A-1"}},
+		{"attributes.points: {lt: 100}", []string{"A-2"}},
+		{"attributes.beta: true", []string{"A-1"}},
+		{"attributes.beta: false", []string{"A-2"}},
+		{`attributes.zip: "02134"`, []string{"A-1"}},
+		{"attributes.seats: {between: [10, 20]}", []string{"A-1", "A-4"}},
+		{"attributes.member: false", []string{"A-2"}},
+		{`attributes.plan: "007"`, []string{"A-2"}},
+	} {
+		def, err := segment.Parse([]byte("match:\n  "+c.match+"\n"), "s.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := segment.Page(t.Context(), s.Pool(), def, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, id := range ids {
+			cu, err := s.Customer(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, cu.ExternalID)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("segment %s matches %v, want %v", c.match, got, c.want)
+		}
+	}
+
+	// Importing the same file again changes nothing.
+	if again := importText(t, s, importer.CSV, text, importer.Options{Mapping: map[string]string{
+		"Seats": "attributes.seats:number", "Member": "attributes.member:boolean", "attributes.zip": ":text",
+	}}); again.Unchanged != 4 {
+		t.Errorf("second import: %+v, want 4 unchanged", again)
+	}
+}
+
+func TestTypedAttributeCellsThatAreNotOfTheirType(t *testing.T) {
+	t.Parallel()
+	s, _ := testdb.New(t)
+	text := "external_id,Seats,Member\nB-1,twelve,yes\nB-2,3,perhaps\nB-3,4,no\n"
+	sum := importText(t, s, importer.CSV, text, importer.Options{Mapping: map[string]string{
+		"Seats": "attributes.seats:number", "Member": "attributes.member:boolean",
+	}})
+	checkRejections(t, sum.Rejections, []badRow{
+		{"not a number", "", "attributes.seats", `"twelve" is not a number`},
+		{"not a boolean", "", "attributes.member", `"perhaps" is not true or false`},
+	}, 2)
+	if sum.Inserted != 1 {
+		t.Errorf("summary = %+v, want B-3 inserted", sum)
+	}
+	for name, c := range map[string]struct {
+		mapping map[string]string
+		want    string
+	}{
+		"type on a profile field": {map[string]string{"Seats": "city:number", "Member": "-"}, "only attributes.NAME columns take a type"},
+		"unknown type":            {map[string]string{"Seats": "attributes.seats:integer", "Member": "-"}, `type "integer" is not one of text, number or boolean`},
+		"type without a field":    {map[string]string{"Seats": ":number", "Member": "-"}, "name the field before the type"},
+	} {
+		_, err := importer.Import(t.Context(), refuseAll{t}, strings.NewReader(text), importer.Options{Format: importer.CSV, Mapping: c.mapping})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, c.want)
+		}
 	}
 }

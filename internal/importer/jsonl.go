@@ -18,13 +18,14 @@ import (
 // the API; unknown keys are errors so a typo never silently drops data.
 type jsonlReader struct {
 	sc   *bufio.Scanner
+	text *text
 	line int
 }
 
-func newJSONLReader(r io.Reader) *jsonlReader {
-	sc := bufio.NewScanner(skipBOM(r))
+func newJSONLReader(src *text) *jsonlReader {
+	sc := bufio.NewScanner(src.r)
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
-	return &jsonlReader{sc: sc}
+	return &jsonlReader{sc: sc, text: src}
 }
 
 func (j *jsonlReader) next() (row, error) {
@@ -33,6 +34,11 @@ func (j *jsonlReader) next() (row, error) {
 		b := bytes.TrimSpace(j.sc.Bytes())
 		if len(b) == 0 {
 			continue
+		}
+		// The decoder would turn bytes that are not UTF-8 into U+FFFD
+		// without a word, so they are refused first.
+		if p := j.text.problem(string(b)); p != "" {
+			return row{line: j.line, err: errors.New(p)}, nil
 		}
 		var in store.CustomerInput
 		dec := json.NewDecoder(bytes.NewReader(b))
