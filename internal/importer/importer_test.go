@@ -419,9 +419,10 @@ func TestAttributeColumnsKeepTheirTypes(t *testing.T) {
 		"A-2,99.5,FALSE,94107,3,no,007\n" +
 		"A-3,,,,,,\n" +
 		"A-4,1000000000000000000,maybe,1e3,12,1,-\n"
-	sum := importText(t, s, importer.CSV, text, importer.Options{Mapping: map[string]string{
+	typed := importer.Options{Mapping: map[string]string{
 		"Seats": "attributes.seats:number", "Member": "attributes.member:boolean", "attributes.zip": ":text",
-	}})
+	}}
+	sum := importText(t, s, importer.CSV, text, typed)
 	if sum.Inserted != 4 || sum.Rejected != 0 {
 		t.Fatalf("summary = %+v", sum)
 	}
@@ -472,9 +473,7 @@ func TestAttributeColumnsKeepTheirTypes(t *testing.T) {
 	}
 
 	// Importing the same file again changes nothing.
-	if again := importText(t, s, importer.CSV, text, importer.Options{Mapping: map[string]string{
-		"Seats": "attributes.seats:number", "Member": "attributes.member:boolean", "attributes.zip": ":text",
-	}}); again.Unchanged != 4 {
+	if again := importText(t, s, importer.CSV, text, typed); again.Unchanged != 4 {
 		t.Errorf("second import: %+v, want 4 unchanged", again)
 	}
 }
