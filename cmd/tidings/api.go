@@ -28,7 +28,9 @@ worker) drains. On first start the default schedules are created. On SIGTERM
 or Ctrl-C the server stops accepting connections and lets requests in flight
 finish (--shutdown-grace).
 
-Create a key for clients with "tidings apikeys create NAME".`,
+Create a key for clients with "tidings apikeys create NAME --role ROLE", and
+users who sign in with "tidings users create EMAIL --role ROLE". Session
+cookies are Secure when TIDINGS_PUBLIC_URL is https://.`,
 		Example: `  tidings api
   TIDINGS_API_ADDR=0.0.0.0:8080 TIDINGS_PUBLIC_URL=https://news.example.com tidings api`,
 		Args: exactArgs(0),

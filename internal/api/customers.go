@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/google/uuid"
-
+	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/validate"
 )
@@ -178,71 +177,51 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) error {
 }
 
 // exportCustomer is GET /v1/customers/{customer}/export: everything held on
-// one person, for a data portability request.
+// one person, for a data portability request. Every export is audited.
 func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.customer(r.Context(), r.PathValue("customer"), false)
+	out, err := s.mgmt.ExportCustomer(r.Context(), principal(r), r.PathValue("customer"))
 	if err != nil {
-		return err
+		return s.customerErr(err, r.PathValue("customer"))
 	}
-	out, err := s.store.ExportCustomer(r.Context(), c.ID)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="customer-%s.json"`, c.ID))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="customer-%s.json"`, out.Customer.ID))
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-type eraseResponse struct {
-	ID                string `json:"id"`
-	Erased            bool   `json:"erased"`
-	JourneysCancelled bool   `json:"journeys_cancelled"`
-}
-
-// eraseCustomer is DELETE /v1/customers/{customer}: a privacy erasure. The
-// personal data goes first (so nothing can be sent even if Temporal is
-// down), then every running journey of the customer is cancelled. Repeating
-// the request by Tidings ID repeats the cancellation, so a client can retry
-// after a 503.
+// eraseCustomer is DELETE /v1/customers/{customer}: a privacy erasure,
+// audited. The personal data goes first (so nothing can be sent even if
+// Temporal is down), then every running journey of the customer is
+// cancelled. Repeating the request by Tidings ID repeats the cancellation,
+// so a client can retry after a 503.
 func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	c, err := s.customer(ctx, r.PathValue("customer"), true)
-	if err != nil {
-		return err
-	}
-	if !store.IsErased(c) {
-		if err := s.store.EraseCustomer(ctx, c.ID); err != nil {
-			return err
-		}
-		s.log.InfoContext(ctx, "customer erased", "customer_id", c.ID, "actor", infoOf(ctx).actor)
-	}
-	if err := s.router.CancelJourneys(ctx, c.ID); err != nil {
-		s.log.WarnContext(ctx, "erasure: cancelling journeys failed", "customer_id", c.ID, "err", err)
+	res, err := s.mgmt.EraseCustomer(r.Context(), principal(r), r.PathValue("customer"))
+	if errors.Is(err, mgmt.ErrJourneysNotCancelled) {
 		return errorf(http.StatusServiceUnavailable, codeUnavailable, "",
-			"personal data of %s erased, but running journeys could not be cancelled (journey engine unreachable); retry DELETE /v1/customers/%s", c.ID, c.ID)
+			"personal data of %s erased, but running journeys could not be cancelled (journey engine unreachable); retry DELETE /v1/customers/%s", res.ID, res.ID)
 	}
-	writeJSON(w, http.StatusOK, eraseResponse{ID: c.ID, Erased: true, JourneysCancelled: true})
+	if err != nil {
+		return s.customerErr(err, r.PathValue("customer"))
+	}
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }
 
 // customer finds a customer by Tidings ID or external ID; an erased one only
 // when allowErased.
 func (s *Server) customer(ctx context.Context, key string, allowErased bool) (store.Customer, error) {
-	c, err := s.lookup(ctx, key)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && store.IsErased(c) && !allowErased) {
-		return store.Customer{}, errorf(http.StatusNotFound, codeNotFound, "customer", "no customer with ID or external ID %q", key)
+	c, err := s.mgmt.FindCustomer(ctx, key, allowErased)
+	if err != nil {
+		return store.Customer{}, s.customerErr(err, key)
 	}
-	return c, err
+	return c, nil
 }
 
-func (s *Server) lookup(ctx context.Context, key string) (store.Customer, error) {
-	if _, err := uuid.Parse(key); err == nil {
-		c, err := s.store.Customer(ctx, key)
-		if !errors.Is(err, store.ErrNotFound) {
-			return c, err
-		}
+// customerErr is the 404 for a customer key that finds nobody.
+func (s *Server) customerErr(err error, key string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusNotFound, codeNotFound, "customer", "no customer with ID or external ID %q", key)
 	}
-	return s.store.CustomerByExternalID(ctx, key)
+	return err
 }
 
 func nonNil[T any](xs []T) []T {

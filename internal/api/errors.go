@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/validate"
 )
 
@@ -31,6 +32,10 @@ const (
 	codeInvalid      = "invalid"
 	codeTooLarge     = "body_too_large"
 	codeUnauthorized = "unauthorized"
+	codeForbidden    = "forbidden"
+	codeCSRF         = "csrf"
+	codeRateLimited  = "rate_limited"
+	codeConflict     = "conflict"
 	codeNotFound     = "not_found"
 	codeMethod       = "method_not_allowed"
 	codeUnavailable  = "unavailable"
@@ -54,6 +59,29 @@ func invalid(prefix string, es validate.Errors) *Error {
 		e.Details = out
 	}
 	return e
+}
+
+// outcome turns what a management function returned into the API's error:
+// field problems are 422 naming the field, a missing thing 404 (naming
+// what, as field), a clash 409; anything else is internal.
+func outcome(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if es, ok := validate.AsErrors(err); ok {
+		return invalid("", es)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errorf(http.StatusNotFound, codeNotFound, what, "%v", err)
+	case errors.Is(err, store.ErrExists):
+		return errorf(http.StatusConflict, codeConflict, what, "%v", err)
+	}
+	return err
 }
 
 // writeError sends err as the JSON error body; anything that is not an *Error

@@ -17,7 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tidingsdev/tidings/internal/access"
 	"github.com/tidingsdev/tidings/internal/delivery"
+	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/token"
 	"github.com/tidingsdev/tidings/workflows"
@@ -39,6 +41,9 @@ type Deps struct {
 	Log    *slog.Logger
 	// Registry receives the HTTP and ledger metrics and is served at /metrics.
 	Registry *prometheus.Registry
+	// Mgmt is the management functions the console and the CLI share; nil
+	// builds them from Store and Router.
+	Mgmt *mgmt.Service
 }
 
 // Options tune the server; zero values mean the defaults.
@@ -55,6 +60,9 @@ type Options struct {
 	// Topics are the message topics customers choose among on the
 	// preference page; nil means delivery.DefaultTopics().
 	Topics map[string]delivery.Topic
+	// InsecureCookies drops Secure from the session cookie, for plain-HTTP
+	// development only (the public URL is http://).
+	InsecureCookies bool
 	// Now is the clock (tests pin it); default time.Now.
 	Now func() time.Time
 }
@@ -68,6 +76,8 @@ type Server struct {
 	opt     Options
 	mux     *http.ServeMux
 	metrics *httpMetrics
+	mgmt    *mgmt.Service
+	auth    *access.Authenticator
 }
 
 // New builds the server and registers every route.
@@ -87,12 +97,16 @@ func New(d Deps, opt Options) *Server {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{store: d.Store, router: d.Router, signer: d.Signer, log: d.Log, opt: opt, mux: http.NewServeMux()}
+	if d.Mgmt == nil {
+		d.Mgmt = mgmt.New(mgmt.Deps{Store: d.Store, Journeys: d.Router, Log: d.Log}, mgmt.Options{Now: opt.Now})
+	}
+	s := &Server{store: d.Store, router: d.Router, signer: d.Signer, log: d.Log, opt: opt, mux: http.NewServeMux(), mgmt: d.Mgmt}
+	s.auth = access.NewAuthenticator(d.Mgmt, access.Cookies{Insecure: opt.InsecureCookies})
 	s.metrics = newHTTPMetrics(d.Registry, d.Store)
 	for _, rt := range s.routes() {
 		h := rt.handler
-		if rt.auth {
-			h = s.authenticate(h)
+		if rt.level != access.Public {
+			h = s.authorize(rt.level, h)
 		}
 		s.mux.Handle(rt.pattern, s.serve(h))
 	}
@@ -104,10 +118,10 @@ func New(d Deps, opt Options) *Server {
 }
 
 // route is one documented endpoint: its ServeMux pattern ("METHOD /path"),
-// whether it needs an API key, and its handler.
+// the access level it needs (access.Public for none), and its handler.
 type route struct {
 	pattern string
-	auth    bool
+	level   access.Level
 	handler handlerFunc
 }
 
@@ -118,31 +132,55 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // routes is the table of every endpoint; the OpenAPI document lists exactly
 // these (a test keeps them in step).
 func (s *Server) routes() []route {
+	const (
+		public     = access.Public
+		read       = access.Read
+		ingest     = access.Ingest
+		administer = access.Administer
+	)
 	return []route{
-		{"GET /v1/openapi.json", false, s.openAPI},
-		{"GET /healthz", false, s.health},
+		{"GET /v1/openapi.json", public, s.openAPI},
+		{"GET /healthz", public, s.health},
 
-		{"POST /v1/customers", true, s.upsertCustomer},
-		{"PUT /v1/customers/{external_id}", true, s.putCustomer},
-		{"POST /v1/customers/batch", true, s.upsertCustomers},
-		{"GET /v1/customers/{customer}", true, s.getCustomer},
-		{"DELETE /v1/customers/{customer}", true, s.eraseCustomer},
-		{"GET /v1/customers/{customer}/export", true, s.exportCustomer},
-		{"GET /v1/customers/{customer}/consents", true, s.getConsents},
-		{"PUT /v1/customers/{customer}/consents/{channel}/{topic}", true, s.setConsent},
+		{"POST /v1/session", public, s.login},
+		{"GET /v1/session", read, s.getSession},
+		{"DELETE /v1/session", read, s.logout},
+		{"PUT /v1/session/password", read, s.changePassword},
 
-		{"POST /v1/events", true, s.postEvent},
-		{"POST /v1/events/batch", true, s.postEvents},
+		{"GET /v1/users", administer, s.listUsers},
+		{"POST /v1/users", administer, s.createUser},
+		{"GET /v1/users/{user}", administer, s.getUser},
+		{"PATCH /v1/users/{user}", administer, s.changeUser},
+		{"POST /v1/users/{user}/reset-password", administer, s.resetPassword},
 
-		{"GET /v1/campaigns", true, s.listCampaigns},
-		{"GET /v1/campaigns/{name}/results", true, s.campaignResults},
+		{"GET /v1/apikeys", administer, s.listKeys},
+		{"POST /v1/apikeys", administer, s.createKey},
+		{"PATCH /v1/apikeys/{key}", administer, s.scopeKey},
+		{"DELETE /v1/apikeys/{key}", administer, s.revokeKey},
 
-		{"GET /u/{token}", false, s.unsubscribePage},
-		{"POST /u/{token}", false, s.unsubscribe},
-		{"GET /p/{token}", false, s.preferencesPage},
-		{"POST /p/{token}", false, s.savePreferences},
-		{"GET /s/{token}", false, s.surveyAnswer},
-		{"POST /s/{token}", false, s.surveyComment},
+		{"GET /v1/audit", administer, s.auditLog},
+
+		{"POST /v1/customers", ingest, s.upsertCustomer},
+		{"PUT /v1/customers/{external_id}", ingest, s.putCustomer},
+		{"POST /v1/customers/batch", ingest, s.upsertCustomers},
+		{"GET /v1/customers/{customer}", read, s.getCustomer},
+		{"DELETE /v1/customers/{customer}", administer, s.eraseCustomer},
+		{"GET /v1/customers/{customer}/export", administer, s.exportCustomer},
+		{"GET /v1/customers/{customer}/consents", read, s.getConsents},
+		{"PUT /v1/customers/{customer}/consents/{channel}/{topic}", ingest, s.setConsent},
+
+		{"POST /v1/events", ingest, s.postEvent},
+		{"POST /v1/events/batch", ingest, s.postEvents},
+
+		{"GET /v1/campaigns", read, s.listCampaigns},
+		{"GET /v1/campaigns/{name}/results", read, s.campaignResults},
+
+		{"GET /u/{token}", public, s.unsubscribePage},
+		{"POST /u/{token}", public, s.unsubscribe},
+		{"GET /p/{token}", public, s.preferencesPage},
+		{"POST /p/{token}", public, s.savePreferences},
+		{"GET /s/{token}", public, s.surveyAnswer},
+		{"POST /s/{token}", public, s.surveyComment},
 	}
 }
 
@@ -175,7 +213,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.String("method", r.Method), slog.String("route", label), slog.String("path", logPath(r)),
 		slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
 		slog.Duration("duration", time.Since(start)), slog.String("remote", clientIP(r)),
-		slog.String("api_key", info.apiKey))
+		slog.String("actor", info.actor))
 }
 
 // logPath keeps signed tokens out of the logs: a token in a log is a link
@@ -282,10 +320,4 @@ func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d discardWriter) WriteHeader(int)             {}
 
 // clientIP is the peer address without its port, recorded as consent evidence.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func clientIP(r *http.Request) string { return access.ClientIP(r) }

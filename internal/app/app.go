@@ -22,6 +22,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/config"
 	"github.com/tidingsdev/tidings/internal/delivery"
+	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/router"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/token"
@@ -56,6 +57,7 @@ type App struct {
 	send      *delivery.Service
 	temporal  client.Client
 	router    *router.Router
+	mgmt      *mgmt.Service
 	closers   []func()
 }
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -73,6 +74,12 @@ func (a *App) API(ctx context.Context, opt api.Options) (*api.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	m, err := a.Mgmt(ctx)
+	if err != nil {
+		return nil, err
+	}
 	opt.DefaultRegion, opt.Topics = a.cfg.DefaultRegion, topics
-	return api.New(api.Deps{Store: st, Router: r, Signer: a.Signer(), Log: a.log, Registry: a.metrics}, opt), nil
+	// Browsers send Secure cookies only over HTTPS.
+	opt.InsecureCookies = opt.InsecureCookies || !strings.HasPrefix(a.cfg.PublicURL, "https://")
+	return api.New(api.Deps{Store: st, Router: r, Signer: a.Signer(), Log: a.log, Registry: a.metrics, Mgmt: m}, opt), nil
 }

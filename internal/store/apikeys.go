@@ -23,16 +23,24 @@ type APIKey struct {
 	CreatedAt  time.Time  `db:"created_at" json:"created_at"`
 	LastUsedAt *time.Time `db:"last_used_at" json:"last_used_at,omitempty"`
 	RevokedAt  *time.Time `db:"revoked_at" json:"revoked_at,omitempty"`
+	// Role scopes the key (viewer, marketer, ops, admin). Nil for a key
+	// made before keys had roles: it keeps full access until scoped.
+	Role *string `db:"role" json:"role"`
 }
 
 // apiKeyPrefix marks Tidings keys so secret scanners and people recognise them.
 const apiKeyPrefix = "tdg_"
 
-const apiKeyColumns = `id, name, prefix, created_at, last_used_at, revoked_at`
+const apiKeyColumns = `id, name, prefix, created_at, last_used_at, revoked_at, role`
 
-// CreateAPIKey issues a new key and returns it with its listing. The key is
-// returned only here: the database keeps a hash.
+// CreateAPIKey issues a new key with the admin role (every permission).
 func (s *Store) CreateAPIKey(ctx context.Context, name string) (APIKey, string, error) {
+	return s.CreateAPIKeyWithRole(ctx, name, "admin")
+}
+
+// CreateAPIKeyWithRole issues a new key scoped to role and returns it with
+// its listing. The key is returned only here: the database keeps a hash.
+func (s *Store) CreateAPIKeyWithRole(ctx context.Context, name, role string) (APIKey, string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return APIKey{}, "", fmt.Errorf("create api key: name is required")
@@ -43,8 +51,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, name string) (APIKey, string, 
 	}
 	secret := apiKeyPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw[:]))
 	rows, err := s.pool.Query(ctx, `
-		INSERT INTO api_keys (name, prefix, hash) VALUES ($1, $2, $3)
-		RETURNING `+apiKeyColumns, name, secret[:len(apiKeyPrefix)+8], hashAPIKey(secret))
+		INSERT INTO api_keys (name, prefix, hash, role) VALUES ($1, $2, $3, $4)
+		RETURNING `+apiKeyColumns, name, secret[:len(apiKeyPrefix)+8], hashSecret(secret), role)
 	if err != nil {
 		return APIKey{}, "", fmt.Errorf("create api key %s: %w", name, err)
 	}
@@ -71,16 +79,27 @@ func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
 // RevokeAPIKey stops a key from working, by ID or prefix. Revoking twice is
 // harmless; the first revocation time is kept.
 func (s *Store) RevokeAPIKey(ctx context.Context, idOrPrefix string) (APIKey, error) {
+	return s.updateAPIKey(ctx, "revoke", `revoked_at = coalesce(revoked_at, now())`, idOrPrefix)
+}
+
+// SetAPIKeyRole scopes a key, by ID or prefix, to role.
+func (s *Store) SetAPIKeyRole(ctx context.Context, idOrPrefix, role string) (APIKey, error) {
+	return s.updateAPIKey(ctx, "scope", `role = $2`, idOrPrefix, role)
+}
+
+// updateAPIKey applies set to the one key whose ID or prefix is idOrPrefix
+// (args follow it as $2...).
+func (s *Store) updateAPIKey(ctx context.Context, what, set, idOrPrefix string, args ...any) (APIKey, error) {
 	rows, err := s.pool.Query(ctx, `
-		UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+		UPDATE api_keys SET `+set+`
 		WHERE id::text = $1 OR prefix = $1
-		RETURNING `+apiKeyColumns, idOrPrefix)
+		RETURNING `+apiKeyColumns, append([]any{idOrPrefix}, args...)...)
 	if err != nil {
-		return APIKey{}, fmt.Errorf("revoke api key %s: %w", idOrPrefix, err)
+		return APIKey{}, fmt.Errorf("%s api key %s: %w", what, idOrPrefix, err)
 	}
 	ks, err := pgx.CollectRows(rows, pgx.RowToStructByName[APIKey])
 	if err != nil {
-		return APIKey{}, fmt.Errorf("revoke api key %s: %w", idOrPrefix, err)
+		return APIKey{}, fmt.Errorf("%s api key %s: %w", what, idOrPrefix, err)
 	}
 	switch len(ks) {
 	case 0:
@@ -88,7 +107,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, idOrPrefix string) (APIKey, er
 	case 1:
 		return ks[0], nil
 	}
-	return APIKey{}, fmt.Errorf("revoke api key %s: matches %d keys", idOrPrefix, len(ks))
+	return APIKey{}, fmt.Errorf("%s api key %s: matches %d keys", what, idOrPrefix, len(ks))
 }
 
 // AuthenticateAPIKey returns the live key matching secret, or ErrNotFound for
@@ -99,7 +118,7 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, secret string) (APIKey, 
 		return APIKey{}, ErrNotFound
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`, hashAPIKey(secret))
+		SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`, hashSecret(secret))
 	if err != nil {
 		return APIKey{}, fmt.Errorf("authenticate api key: %w", err)
 	}
@@ -118,7 +137,9 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, secret string) (APIKey, 
 	return k, nil
 }
 
-func hashAPIKey(secret string) string {
+// hashSecret is what the database keeps of a key or session token: SHA-256
+// suffices, since the secrets are 256 random bits, not guessable passwords.
+func hashSecret(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
 }

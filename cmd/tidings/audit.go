@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/store"
+)
+
+func newAuditCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Read the audit log: who did what, when and from where",
+		Long: `Every state change a person or key makes through the console, the API or
+this CLI is written to the audit log: applying, pausing or archiving a
+campaign, saving a segment, operating a schedule, sending a test, creating
+users and keys, signing in, and always erasing or exporting a customer.
+Also GET /v1/audit.`,
+	}
+	cmd.AddCommand(newAuditListCmd(a))
+	return cmd
+}
+
+func newAuditListCmd(a *app) *cobra.Command {
+	var (
+		q            store.AuditQuery
+		since, until string
+		asJSON       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List audit entries, newest first",
+		Example: `  tidings audit list
+  tidings audit list --action customer --since 2026-05-01T00:00:00Z
+  tidings audit list --actor mei@example.com --limit 20
+  tidings audit list --target campaign:spring-sale --json`,
+		Args: exactArgs(0),
+		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, _ []string) error {
+			for _, t := range []struct {
+				flag, v string
+				dst     *time.Time
+			}{{"--since", since, &q.Since}, {"--until", until, &q.Until}} {
+				if t.v == "" {
+					continue
+				}
+				at, err := time.Parse(time.RFC3339, t.v)
+				if err != nil {
+					return withCode(exitUsage, fmt.Errorf("%s %q: want RFC 3339, e.g. 2026-05-01T09:00:00Z", t.flag, t.v))
+				}
+				*t.dst = at
+			}
+			if q.Limit < 1 || q.Limit > 1000 {
+				return withCode(exitUsage, fmt.Errorf("--limit %d: want 1 to 1000", q.Limit))
+			}
+			es, err := m.AuditLog(ctx, q)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeSegmentJSON(a.stdout, es)
+			}
+			if len(es) == 0 {
+				fmt.Fprintln(a.stdout, "no audit entries match")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tWHEN\tWHO\tFROM\tACTION\tTARGET\tDETAIL")
+			for _, e := range es {
+				detail := ""
+				if len(e.Detail) > 0 {
+					b, _ := json.Marshal(e.Detail)
+					detail = string(b)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s:%s\t%s\t%s\t%s\t%s\n", e.ID, e.At.Local().Format(time.DateTime), e.ActorKind, e.ActorName,
+					orDash(e.IP), e.Action, orDash(e.Target), detail)
+			}
+			return tw.Flush()
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&q.Actor, "actor", "", "an actor's name (mei@example.com) or kind:name (api_key:shop, cli:root)")
+	f.StringVar(&q.Action, "action", "", "one action (campaign.apply) or all on a kind of thing (campaign)")
+	f.StringVar(&q.Target, "target", "", "what was acted on (campaign:spring-sale, customer:<id>, user:<email>)")
+	f.StringVar(&since, "since", "", "entries at or after this time (RFC 3339)")
+	f.StringVar(&until, "until", "", "entries before this time (RFC 3339)")
+	f.Int64Var(&q.Before, "before", 0, "entries with an ID below this (paging)")
+	f.IntVar(&q.Limit, "limit", 100, "at most this many entries (1 to 1000)")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
