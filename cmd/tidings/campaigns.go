@@ -101,11 +101,14 @@ func newCampaignsValidateCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check campaign files without touching the database or Temporal",
-		Long: `Check campaign files: the YAML, every field, the cron spec and time zones, the
-steps, and every message against the templates (the template exists, has an
-SMS body when sent by SMS, and renders in each locale with the vars the file
-gives it). Saved segments named by the file are checked by dry-run and apply,
-which read the database.
+		Long: `Check campaign files: the YAML, every field, the cron spec (it must fire) and
+time zones (IANA names, not abbreviations), the steps, and every message
+against the templates (the template exists, has an SMS body when sent by SMS,
+is given every var it reads and none it never reads, and renders in each
+locale with those vars). A once time that has passed for every customer is
+an error, as apply refuses it; one that has passed for some is a warning.
+Saved segments named by the file are checked by dry-run and apply, which read
+the database.
 
 Exit status: 0 all valid, 2 problems found (each as file:line:column: path:
 what was expected).`,
@@ -125,7 +128,15 @@ what was expected).`,
 					problems = append(problems, err.Error())
 					continue
 				}
+				bad, warnings := manage.CheckOnce(s, time.Now())
+				if len(bad) > 0 {
+					problems = append(problems, bad.Error())
+					continue
+				}
 				fmt.Fprintf(a.stdout, "%s: ok — campaign %s, %s\n", path, s.Name, summary(s))
+				for _, w := range warnings {
+					fmt.Fprintf(a.stdout, "warning: %s\n", w)
+				}
 			}
 			if len(problems) > 0 {
 				return withCode(exitUsage, errors.New(strings.Join(problems, "\n")))

@@ -32,3 +32,26 @@ func TestSchedulesApplyChecksSegmentsFirst(t *testing.T) {
 		t.Fatalf("saved segment: %s", r)
 	}
 }
+
+// TestSchedulesApplyRefusesWhatNeverRuns: a cron that never fires and an
+// abbreviated zone are refused at their line and column, with exit 2,
+// before the database or Temporal is touched.
+func TestSchedulesApplyRefusesWhatNeverRuns(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, "schedules.yaml", `schedules:
+  - id: leap-care
+    cron: "0 9 31 4 *"
+    time_zone: EST
+    run: care_send
+    template: care
+`)
+	r := tidings(t, map[string]string{}, "schedules", "apply", file)
+	for _, want := range []string{
+		`schedules.yaml:3:11: schedule "leap-care": cron: "0 9 31 4 *" never fires: day-of-month 31 never occurs in month 4`,
+		`schedules.yaml:4:16: schedule "leap-care": time_zone: "EST" is not an IANA time zone (abbreviations are ambiguous); write America/New_York`,
+	} {
+		if r.code != exitUsage || !strings.Contains(r.stderr, want) {
+			t.Errorf("want exit 2 and %q\n%s", want, r)
+		}
+	}
+}

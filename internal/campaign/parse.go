@@ -669,20 +669,18 @@ func (p *parser) percent(n *yaml.Node, path string, lo, hi int) int {
 // properties reads a flat mapping of names to scalar values (event filters,
 // template vars).
 func (p *parser) properties(n *yaml.Node, path string) map[string]any {
-	n = spec.Resolve(n)
-	if n.Kind != yaml.MappingNode {
-		p.Errorf(n, path, "expected a mapping of names to values, got %s", spec.Describe(n))
-		return nil
-	}
 	out := map[string]any{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], spec.Resolve(n.Content[i+1])
+	ok := p.Fields(n, path, nil, func(k, v *yaml.Node, sub string) {
+		p.at(sub, k) // a name given for nothing is reported at the name
 		val, ok := spec.ScalarValue(v)
 		if !ok {
-			p.Errorf(v, spec.Join(path, k.Value), "expected text, a number or true/false, got %s", spec.Describe(v))
-			continue
+			p.Errorf(v, sub, "expected text, a number or true/false, got %s", spec.Describe(v))
+			return
 		}
 		out[k.Value] = val
+	})
+	if !ok {
+		return nil
 	}
 	return out
 }

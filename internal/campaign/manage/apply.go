@@ -116,11 +116,9 @@ func (m *Manager) Apply(ctx context.Context, s *campaign.Spec, source string) (A
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Applied{}, err
 	}
-	if changed := !exists || cur.Source != source; changed && s.Trigger.Kind == campaign.TriggerOnce {
-		if last := onceLast(s.Trigger); last.Add(lateAfter(s)).Before(m.now()) {
-			return Applied{}, campaign.Errors{s.Locate("trigger.once.at",
-				"%s has passed for every customer (more than late_after %s ago); expected a future time",
-				last.Format(time.RFC3339), spec.FormatDuration(lateAfter(s)))}
+	if changed := !exists || cur.Source != source; changed {
+		if errs, _ := CheckOnce(s, m.now()); len(errs) > 0 {
+			return Applied{}, errs
 		}
 	}
 	raw, err := json.Marshal(s)

@@ -9,7 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tidingsdev/tidings/internal/campaign"
@@ -22,6 +25,7 @@ import (
 type Templates interface {
 	Names() []string
 	Info(name string) (templates.Info, error)
+	VarUse(name string) (templates.VarUse, error)
 	Sample(name, locale string) (templates.Data, error)
 	Render(name, locale, channel string, d templates.Data) (templates.Rendered, error)
 }
@@ -43,8 +47,9 @@ var missingVar = regexp.MustCompile(`map has no entry for key "([^"]+)"`)
 
 // CheckTemplates checks every message the campaign can send against the
 // template set: the template exists, is meant for customers (not staff),
-// has an SMS body when sent by SMS, and renders in each of its locales with
-// the vars the file gives it, since a campaign's templates get no others.
+// has an SMS body when sent by SMS, is given every var it reads and no var
+// it never reads (a typo, or copy that was dropped), and renders in each of
+// its locales with those vars, since a campaign's templates get no others.
 // Each problem is located at its line in the file.
 func CheckTemplates(s *campaign.Spec, set Templates) campaign.Errors {
 	var errs campaign.Errors
@@ -68,6 +73,10 @@ func CheckTemplates(s *campaign.Spec, set Templates) campaign.Errors {
 				arms[i] = &st.Send.Variants[i]
 			}
 		}
+		// A var of the send itself is given for nothing only if no arm's
+		// template reads it.
+		sendVarUsed := map[string]bool{}
+		checked := 0
 		for i, v := range arms {
 			r := campaign.Message(s.Name, 1, "", *st, v, 1)
 			if r.Template == "" || (r.Channel != templates.ChannelEmail && r.Channel != templates.ChannelSMS) {
@@ -94,12 +103,77 @@ func CheckTemplates(s *campaign.Spec, set Templates) campaign.Errors {
 				add(at, "%q has no SMS body; expected a template with an SMS variant (see `tidings templates list`) or channel: email", r.Template)
 				continue
 			}
+			use, err := set.VarUse(r.Template)
+			if err != nil {
+				add(at, "%v", err)
+				continue
+			}
+			checked++
+			for k := range st.Send.Vars {
+				sendVarUsed[k] = sendVarUsed[k] || use.Uses(k)
+			}
+			if v != nil {
+				for _, k := range slices.Sorted(maps.Keys(v.Vars)) {
+					if !use.Uses(k) {
+						add(varsAt+"."+k, "%s", unusedVar(k, r.Template, use))
+					}
+				}
+			}
+			if missing := missingVars(use, r.Data); len(missing) > 0 {
+				add(varsAt, "template %s uses %s, which this send does not set; expected vars %s",
+					r.Template, quoteVars(missing), strings.Join(slices.Concat(use.Required, use.Optional), ", "))
+				continue
+			}
 			if msg := renderProblem(set, info, r.Channel, r.Data); msg != "" {
 				add(varsAt, "%s", msg)
 			}
 		}
+		if checked == len(arms) {
+			for _, k := range slices.Sorted(maps.Keys(st.Send.Vars)) {
+				switch use, _ := set.VarUse(st.Send.Template); {
+				case sendVarUsed[k]:
+				case len(st.Send.Variants) == 0:
+					add(base+".vars."+k, "%s", unusedVar(k, st.Send.Template, use))
+				default:
+					add(base+".vars."+k, "no variant's template uses var %q; remove it or correct its name", k)
+				}
+			}
+		}
 	})
 	return errs
+}
+
+// missingVars lists the vars a template requires that the send does not
+// give.
+func missingVars(use templates.VarUse, given map[string]any) []string {
+	var out []string
+	for _, k := range use.Required {
+		if _, ok := given[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// unusedVar says that a var is given for nothing, and what the template
+// does read.
+func unusedVar(name, template string, use templates.VarUse) string {
+	reads := "no vars"
+	if all := slices.Concat(use.Required, use.Optional); len(all) > 0 {
+		reads = "vars " + strings.Join(all, ", ")
+	}
+	return fmt.Sprintf("template %s does not use var %q (it reads %s); remove it or correct its name", template, name, reads)
+}
+
+func quoteVars(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	if len(q) == 1 {
+		return "var " + q[0]
+	}
+	return "vars " + strings.Join(q, ", ")
 }
 
 // customerTemplates lists the templates a campaign may send.

@@ -64,6 +64,31 @@ func TestCheckTemplatesTable(t *testing.T) {
         - {name: a, percent: 50}
         - {name: b, percent: 50, template: welcom}
 `, `c.yaml:9:44: steps[0].send.variants[1].template: "welcom": unknown template`},
+		{"var the template does not use", "  - send: {template: winback_offer, vars: {coupon: C, discount_percent: 10, discount: 5}}\n",
+			`c.yaml:5:77: steps[0].send.vars.discount: template winback_offer does not use var "discount" (it reads vars coupon, discount_percent); remove it or correct its name`},
+		{"var for a template without vars", "  - send: {template: welcome, vars: {coupon: C}}\n",
+			`c.yaml:5:38: steps[0].send.vars.coupon: template welcome does not use var "coupon" (it reads no vars)`},
+		{"every missing var at once", "  - send: {template: winback_offer}\n",
+			`c.yaml:5:11: steps[0].send.vars: template winback_offer uses vars "coupon", "discount_percent", which this send does not set`},
+		{"variant var the template does not use", `  - send:
+      template: spring_sale
+      vars: {discount_percent: 20, ends_at: "2026-04-12T23:59:00+08:00"}
+      variants:
+        - {name: calm, percent: 50, vars: {subject_style: calm}}
+        - {name: urgent, percent: 50, vars: {subject_style: urgent, colour: red}}
+`, `c.yaml:10:69: steps[0].send.variants[1].vars.colour: template spring_sale does not use var "colour"`},
+		{"send var one arm's template reads", `  - send:
+      vars: {coupon: C, discount_percent: 10}
+      variants:
+        - {name: offer, percent: 50, template: winback_offer}
+        - {name: hello, percent: 50, template: winback_miss_you}
+`, ""},
+		{"send var no arm's template reads", `  - send:
+      vars: {coupon: C, discount_percent: 10, colour: red}
+      variants:
+        - {name: offer, percent: 50, template: winback_offer}
+        - {name: hello, percent: 50, template: winback_miss_you}
+`, `c.yaml:6:47: steps[0].send.vars.colour: no variant's template uses var "colour"`},
 		{"nested send", "  - branch:\n      if: {segment: vip}\n      then:\n        - send: {template: nope}\n",
 			`c.yaml:8:28: steps[0].branch.then[0].send.template: "nope": unknown template`},
 	} {

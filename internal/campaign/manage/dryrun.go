@@ -380,15 +380,32 @@ func warnings(s *campaign.Spec, now time.Time) []string {
 	if s.Holdout > 0 && s.Goal == nil {
 		out = append(out, fmt.Sprintf("a %d%% holdout without a goal measures nothing: add goal: {event: ...} to compare conversions", s.Holdout))
 	}
-	if t := s.Trigger; t.Kind == campaign.TriggerOnce {
-		switch {
-		case onceLast(t).Add(lateAfter(s)).Before(now):
-			out = append(out, "the once time has passed for every customer; apply refuses it: set a future time")
-		case onceStart(t).Before(now):
-			out = append(out, "the once time has already passed for some or all customers: they are sent as soon as the campaign is applied")
-		}
+	errs, warns := CheckOnce(s, now)
+	for _, e := range append(errs, warns...) {
+		out = append(out, e.Msg)
 	}
 	return out
+}
+
+// CheckOnce judges a once trigger's time against now. A time that has
+// passed for every customer by more than late_after can never be sent, so
+// it is an error, and apply refuses it. One that has passed for some or all
+// customers, but by less, is a warning: they are sent as soon as the
+// campaign is applied.
+func CheckOnce(s *campaign.Spec, now time.Time) (errs, warnings campaign.Errors) {
+	t := s.Trigger
+	if t.Kind != campaign.TriggerOnce {
+		return nil, nil
+	}
+	switch last := onceLast(t); {
+	case last.Add(lateAfter(s)).Before(now):
+		errs = append(errs, s.Locate("trigger.once.at", "%s has passed for every customer (more than late_after %s ago); expected a future time",
+			last.Format(time.RFC3339), spec.FormatDuration(lateAfter(s))))
+	case onceStart(t).Before(now):
+		warnings = append(warnings, s.Locate("trigger.once.at", "%s has already passed for some or all customers: they are sent as soon as the campaign is applied",
+			onceStart(t).Format(time.RFC3339)))
+	}
+	return errs, warnings
 }
 
 func lateAfter(s *campaign.Spec) time.Duration {
