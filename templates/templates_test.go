@@ -10,15 +10,6 @@ import (
 	"testing"
 )
 
-// starterNames are the templates journeys refer to by name.
-// starterNames are the built-in templates: the journeys' own, and those
-// the example campaigns use (spring_sale, vip_care).
-var starterNames = []string{
-	"anniversary", "birthday", "care", "detractor_alert", "nudge", "spring_sale", "survey_reminder", "survey_request",
-	"survey_thanks", "survey_thanks_review", "tips", "vip_care", "welcome",
-	"winback_last_chance", "winback_miss_you", "winback_offer",
-}
-
 var withSMS = []string{"birthday", "nudge", "survey_reminder", "survey_request", "winback_last_chance"}
 
 // Characters written differently in Simplified and Traditional Chinese: a
@@ -45,12 +36,12 @@ func load(t *testing.T, opt Options) *Set {
 	return s
 }
 
+// TestStarterTemplatesRenderInEveryLocale renders every built-in template
+// (which ones there must be is names_test.go's business: the journeys'
+// own and the example campaigns').
 func TestStarterTemplatesRenderInEveryLocale(t *testing.T) {
 	s := load(t, Options{})
-	if got := s.Names(); !slices.Equal(got, starterNames) {
-		t.Fatalf("Names() = %v, want %v", got, starterNames)
-	}
-	for _, name := range starterNames {
+	for _, name := range s.Names() {
 		info, err := s.Info(name)
 		if err != nil {
 			t.Fatal(err)

@@ -27,6 +27,9 @@ type Deps struct {
 	Settings activities.Settings
 	// HTTP posts care-team webhooks; nil means a client with a 10 s timeout.
 	HTTP *http.Client
+	// Journeys are the operator's journey parameters, which the sweeps read
+	// when they fire; nil means every default.
+	Journeys workflows.Settings
 	// Register, when set, adds further workflows and activities (campaign
 	// sends, ...) to the same worker and task queue.
 	Register func(sdkworker.Registry)
@@ -70,8 +73,8 @@ type Worker struct {
 	log *slog.Logger
 }
 
-// New registers every journey (workflows.Register) and the activities built
-// from deps on a worker for opts.TaskQueue. Nothing polls until Run.
+// New registers every journey (workflows.Register, from the registry) and
+// the activities built from deps on a worker for opts.TaskQueue. Nothing polls until Run.
 func New(c client.Client, deps Deps, opts Options) (*Worker, error) {
 	if c == nil {
 		return nil, errors.New("worker: a Temporal client is required")
@@ -94,6 +97,7 @@ func New(c client.Client, deps Deps, opts Options) (*Worker, error) {
 		WorkerStopTimeout:                      orDefault(opts.StopTimeout, 30*time.Second),
 	})
 	workflows.Register(w)
+	workflows.RegisterActivities(w, deps.Journeys)
 	w.RegisterActivity(activities.New(deps.Store, deps.Sender, deps.HTTP, deps.Settings))
 	if deps.Register != nil {
 		deps.Register(w)

@@ -9,6 +9,39 @@ import (
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
+// BirthdaySweepWorkflow is the birthday sweep's registered workflow.
+const BirthdaySweepWorkflow = "BirthdaySweep"
+
+// birthdayJourney is the descriptor register.go lists.
+func birthdayJourney() Journey {
+	return Journey{
+		Name:    activities.BirthdayJourney,
+		Summary: "hourly sweep: a birthday greeting in local morning, with a coupon",
+		Sweep: &Sweep{
+			Workflow: Workflow{Name: BirthdaySweepWorkflow, Func: BirthdaySweep},
+			Kind:     "birthday_sweep",
+			Input:    func(SweepFields) any { return BirthdaySweepInput{} },
+			Default:  &DefaultSchedule{ID: "birthday-sweep", Cron: "0 * * * *", TimeZone: "UTC", Note: "default: hourly birthday greetings"},
+			Settings: dateSweepSettings,
+		},
+		Params:    dateSweepParams(DefaultBirthdayDiscount),
+		Templates: []string{"birthday"},
+	}
+}
+
+// dateSweepParams are the parameters of a date sweep (birthday,
+// anniversary) and dateSweepSettings what they set.
+func dateSweepParams(discount int) []Param {
+	return []Param{
+		TimeParam("send_time", DefaultBirthdayMinute, "local time greetings start; later sweeps the same local day catch up"),
+		CountParam("discount_percent", discount, 1, 90, "the coupon's discount, in percent"),
+	}
+}
+
+func dateSweepSettings(v Values) any {
+	return BirthdaySweepInput{SendMinute: v.Int("send_time"), DiscountPercent: v.Int("discount_percent")}
+}
+
 // Birthday sweep defaults (BirthdaySweepInput's zero values).
 const (
 	DefaultBirthdayMinute   = 9 * 60
@@ -47,16 +80,21 @@ type BirthdaySweepResult struct {
 // ledger key birthday/<customer>/<year> keeps a second sweep, a retry or a
 // crash from greeting anyone twice.
 func BirthdaySweep(ctx workflow.Context, in BirthdaySweepInput) (BirthdaySweepResult, error) {
-	return dateSweep(ctx, BirthdaySweepWorkflow, act.BirthdayBatch, DefaultBirthdayDiscount, in)
+	return dateSweep(ctx, activities.BirthdayJourney, BirthdaySweepWorkflow, act.BirthdayBatch, DefaultBirthdayDiscount, in)
 }
 
 // dateSweep pages the customers whose date it is (birthday, purchase
 // anniversary) through batch, continuing as new as workflow name every
 // BatchesPerRun pages.
-func dateSweep(ctx workflow.Context, name string, batch any, discount int, in BirthdaySweepInput) (BirthdaySweepResult, error) {
+func dateSweep(ctx workflow.Context, journey, name string, batch any, discount int, in BirthdaySweepInput) (BirthdaySweepResult, error) {
 	if in.At.IsZero() {
 		in.At = workflow.Now(ctx)
 	}
+	var cfg BirthdaySweepInput
+	if err := sweepSettings(ctx, journey, &cfg); err != nil {
+		return BirthdaySweepResult{Counts: in.Counts}, err
+	}
+	in.SendMinute, in.DiscountPercent = orDefault(in.SendMinute, cfg.SendMinute), orDefault(in.DiscountPercent, cfg.DiscountPercent)
 	perRun := orDefault(in.BatchesPerRun, DefaultBatchesPerRun)
 	for n := 0; ; n++ {
 		if n == perRun {

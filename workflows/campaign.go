@@ -24,6 +24,21 @@ const (
 	CampaignRunnerWorkflow = "CampaignRunner"
 )
 
+// campaignJourney is the descriptor register.go lists: the workflows behind
+// marketers' YAML campaigns. `tidings campaigns apply` starts the runner
+// (or a schedule does), and the live campaigns route their own events
+// (CampaignRoutes); erasure cancels their runs by campaign.
+func campaignJourney() Journey {
+	return Journey{
+		Name:    "campaigns",
+		Summary: "marketers' YAML campaigns: a runner per firing, runs per customer",
+		Others: []Workflow{
+			{Name: CampaignRunnerWorkflow, Func: CampaignRunner},
+			{Name: CampaignRunWorkflow, Func: CampaignRun},
+		},
+	}
+}
+
 // campaigns names the campaign activities by method; never dereferenced.
 var campaigns *activities.Campaigns
 
@@ -61,6 +76,10 @@ const (
 	// while the step before it ran (a reply to an email that landed before
 	// the send activity completed).
 	earlyEventsVersion = "campaign-wait-hears-previous-step"
+	// ownTriggerVersion: a run no longer hears the event that started it as
+	// the first signal (SignalWithStart hands it over twice), so a campaign
+	// whose trigger event is also its goal does not end at once.
+	ownTriggerVersion = "campaign-skips-own-trigger"
 	// maxPendingEvents bounds the events a run keeps for its next wait.
 	maxPendingEvents = 50
 )
@@ -108,7 +127,7 @@ type campaignRun struct {
 	runID      string
 	occurrence int
 	loc        *time.Location
-	events     workflow.ReceiveChannel
+	events     eventStream
 	goalAt     *time.Time
 	sent       []string
 	// pending holds the events heard since the current step began, for an
@@ -130,10 +149,14 @@ var errArchived = errors.New("campaign archived")
 // arrives.
 func CampaignRun(ctx workflow.Context, in CampaignRunInput) (CampaignRunResult, error) {
 	c := &campaignRun{
-		in: in, runID: orDefault(in.RunKey, workflow.GetInfo(ctx).WorkflowExecution.RunID),
-		loc: time.UTC, events: workflow.GetSignalChannel(ctx, EventSignal),
+		in: in, runID: orDefault(in.RunKey, workflow.GetInfo(ctx).WorkflowExecution.RunID), loc: time.UTC,
 	}
 	c.keepEvents = workflow.GetVersion(ctx, earlyEventsVersion, workflow.DefaultVersion, 1) == 1
+	var trigger Event
+	if workflow.GetVersion(ctx, ownTriggerVersion, workflow.DefaultVersion, 1) == 1 {
+		trigger = in.Trigger
+	}
+	c.events = newEventStream(ctx, trigger)
 	spec := &in.Spec
 	enter := activities.EnterInput{
 		Campaign: in.Campaign, Version: in.Version, CustomerID: in.CustomerID, RunID: c.runID,
@@ -397,13 +420,11 @@ func (c *campaignRun) reachGoal(ctx workflow.Context, e Event) error {
 // hear handles events already delivered without waiting: the goal ends
 // the run, others are kept for an event wait that follows.
 func (c *campaignRun) hear(ctx workflow.Context) error {
-	var e Event
-	for c.events.ReceiveAsync(&e) {
+	for e, ok := c.events.receiveAsync(); ok; e, ok = c.events.receiveAsync() {
 		if c.isGoal(e) {
 			return c.reachGoal(ctx, e)
 		}
 		c.keep(e)
-		e = Event{}
 	}
 	return nil
 }
@@ -440,9 +461,7 @@ func (c *campaignRun) sleep(ctx workflow.Context, d time.Duration, want func(Eve
 	for !fired && !matched && goal == nil {
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(timer, func(f workflow.Future) { fired = true })
-		sel.AddReceive(c.events, func(ch workflow.ReceiveChannel, _ bool) {
-			var e Event
-			ch.Receive(ctx, &e)
+		c.events.addTo(ctx, sel, func(e Event) {
 			switch {
 			case c.isGoal(e):
 				goal = &e

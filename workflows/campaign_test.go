@@ -216,6 +216,40 @@ steps:
 	}
 }
 
+// TestCampaignWhoseTriggerIsItsGoal: a campaign started by a purchase whose
+// goal is the next purchase hears its own trigger again as the first signal
+// (SignalWithStart hands it over twice). That copy neither converts the run
+// nor counts; the next purchase does.
+func TestCampaignWhoseTriggerIsItsGoal(t *testing.T) {
+	h := newCampaignHarness(t, "Europe/Berlin")
+	h.start("2026-03-02 10:00")
+	trigger := Event{EventID: "order-1", Type: EventPurchase}
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(EventSignal, trigger) }, 0)
+	h.signalAfter(5*day, Event{EventID: "order-2", Type: EventPurchase})
+	s := spec(t, `
+name: thanks-then-next-order
+audience: {segment: everyone}
+trigger: {event: {type: purchase}}
+goal: {event: purchase, within: 30d}
+steps:
+  - send: {id: thanks, template: welcome}
+  - wait: {duration: 3d}
+  - send: {id: cross-sell, template: tips}
+  - wait: {duration: 7d}
+  - send: {id: last, template: nudge}
+`)
+	h.env.ExecuteWorkflow(CampaignRun, CampaignRunInput{Campaign: s.Name, Version: 1, Spec: s, CustomerID: "c1", Trigger: trigger})
+	var res CampaignRunResult
+	h.result(&res)
+	if got, want := h.timeline(), []string{"thanks email @ Mon 2026-03-02 10:00", "cross-sell email @ Thu 2026-03-05 10:00"}; !slices.Equal(got, want) {
+		t.Errorf("sent %q, want %q: the trigger is not its own goal, the next order is", got, want)
+	}
+	if res.Outcome != OutcomeConverted || len(h.finishes) != 1 || h.finishes[0].GoalAt == nil ||
+		h.local(*h.finishes[0].GoalAt) != "Sat 2026-03-07 10:00" {
+		t.Errorf("outcome %q, finishes %+v, want converted by the second order on Saturday", res.Outcome, h.finishes)
+	}
+}
+
 func TestCampaignHoldoutMembersReceiveNothingAndAreRecorded(t *testing.T) {
 	h := newCampaignHarness(t, "UTC")
 	h.holdout = true

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -9,6 +10,40 @@ import (
 	"github.com/tidingsdev/tidings/activities"
 	"github.com/tidingsdev/tidings/internal/delivery"
 )
+
+// CareSendWorkflow is the care send's registered workflow.
+const CareSendWorkflow = "CareSend"
+
+// careJourney is the descriptor register.go lists: recurring care messages
+// an operator schedules (run: care_send) with the template and audience.
+func careJourney() Journey {
+	return Journey{
+		Name:    activities.CareJourney,
+		Summary: "scheduled message to everyone, a tag or a saved segment",
+		Sweep: &Sweep{
+			Workflow: Workflow{Name: CareSendWorkflow, Func: CareSend},
+			Kind:     "care_send",
+			Fields:   []string{"template", "topic", "channel", "audience", "segment"},
+			Input: func(f SweepFields) any {
+				return CareSendInput{Template: f.Template, Topic: f.Topic, Channel: f.Channel, Tag: f.Audience, Segment: f.Segment}
+			},
+			Check: func(f SweepFields) []FieldError {
+				var errs []FieldError
+				if f.Template == "" {
+					errs = append(errs, FieldError{"template", "is required for a care_send (the template to send)"})
+				}
+				if f.Channel != "" && f.Channel != delivery.Email && f.Channel != delivery.SMS {
+					errs = append(errs, FieldError{"channel", fmt.Sprintf("%q is not email or sms", f.Channel)})
+				}
+				if f.Audience != "" && f.Segment != "" {
+					errs = append(errs, FieldError{"segment", "give the audience as a tag (audience) or a saved segment (segment), not both"})
+				}
+				return errs
+			},
+		},
+		Templates: []string{"care"},
+	}
+}
 
 // Care send defaults (CareSendInput's zero values).
 const (

@@ -48,6 +48,9 @@ type harness struct {
 	alerts      []activities.AlertInput
 	alertedAt   []time.Time
 	reviewURL   string
+	// settings answer the sweeps' settings activity, as a worker's
+	// policy file would.
+	settings *SettingsActivities
 	// storedGoal is a goal event in the store (one the journey was never
 	// signalled), visible from its OccurredAt on to a search for its type
 	// since a time before it.
@@ -62,6 +65,8 @@ func newHarness(t *testing.T, zone string) *harness {
 		deferFor: map[string]time.Duration{}, fail: map[string]bool{}, attempts: map[string]int{},
 	}
 	env := h.env
+	h.settings = &SettingsActivities{}
+	env.RegisterActivity(h.settings)
 	env.OnActivity(act.ClaimJourney, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ClaimInput) (activities.ClaimResult, error) {
 			return activities.ClaimResult{Claimed: h.claimed}, nil

@@ -144,14 +144,16 @@ type journey struct {
 	sent     []string
 }
 
-func newJourney(ctx workflow.Context, name, customerID string, stop func(Event) bool) *journey {
+// newJourney sets up a run started by trigger (the zero Event when a sweep
+// started it); stop says which events end it.
+func newJourney(ctx workflow.Context, name, customerID string, trigger Event, stop func(Event) bool) *journey {
 	return &journey{
 		name:       name,
 		customerID: customerID,
 		runID:      workflow.GetInfo(ctx).WorkflowExecution.RunID,
 		started:    workflow.Now(ctx),
 		loc:        time.UTC,
-		box:        newInbox(ctx, stop),
+		box:        newInbox(ctx, trigger, stop),
 	}
 }
 
@@ -253,15 +255,15 @@ func (j *journey) end(ctx workflow.Context, outcome string, err error) (string, 
 }
 
 // inbox receives events on EventSignal while a journey waits, and tells it
-// when one must end it.
+// when one must end it. It never hears the run's own trigger again.
 type inbox struct {
-	ch      workflow.ReceiveChannel
+	events  eventStream
 	stop    func(Event) bool
 	stopped bool
 }
 
-func newInbox(ctx workflow.Context, stop func(Event) bool) *inbox {
-	return &inbox{ch: workflow.GetSignalChannel(ctx, EventSignal), stop: stop}
+func newInbox(ctx workflow.Context, trigger Event, stop func(Event) bool) *inbox {
+	return &inbox{events: newEventStream(ctx, trigger), stop: stop}
 }
 
 func (b *inbox) handle(e Event) {
@@ -278,11 +280,9 @@ func (b *inbox) ignoreAll() {
 }
 
 // drain handles events already delivered, without waiting.
-func (b *inbox) drain(ctx workflow.Context) {
-	var e Event
-	for b.ch.ReceiveAsync(&e) {
+func (b *inbox) drain(workflow.Context) {
+	for e, ok := b.events.receiveAsync(); ok; e, ok = b.events.receiveAsync() {
 		b.handle(e)
-		e = Event{}
 	}
 }
 
@@ -300,11 +300,7 @@ func (b *inbox) sleep(ctx workflow.Context, d time.Duration) bool {
 	for !fired && !b.stopped {
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(timer, func(workflow.Future) { fired = true })
-		sel.AddReceive(b.ch, func(c workflow.ReceiveChannel, _ bool) {
-			var e Event
-			c.Receive(ctx, &e)
-			b.handle(e)
-		})
+		b.events.addTo(ctx, sel, b.handle)
 		sel.Select(ctx)
 	}
 	return !b.stopped

@@ -10,6 +10,55 @@ import (
 	"github.com/tidingsdev/tidings/internal/delivery"
 )
 
+// Onboarding is the journey's name; OnboardingWorkflow its registered
+// workflow.
+const (
+	Onboarding         = "onboarding"
+	OnboardingWorkflow = "Onboarding"
+)
+
+// onboardingJourney is the descriptor register.go lists.
+func onboardingJourney() Journey {
+	return Journey{
+		Name:    Onboarding,
+		Summary: "a welcome at signup, then tips and a nudge until they activate or buy",
+		Run:     &Workflow{Name: OnboardingWorkflow, Func: OnboardingJourney},
+		Starts:  On(EventSignup),
+		Steers:  On(DefaultGoalEvents...),
+		Input: func(customerID string, trigger Event, v Values) any {
+			return OnboardingInput{
+				CustomerID: customerID, Trigger: trigger,
+				TipsDay: v.Int("tips_day"), NudgeDay: v.Int("nudge_day"), SendMinute: v.Int("send_time"), Duration: v.Duration("duration"),
+			}
+		},
+		Params: []Param{
+			CountParam("tips_day", DefaultTipsDay, 1, 60, "local calendar days after the signup's that the tips email goes out"),
+			CountParam("nudge_day", DefaultNudgeDay, 1, 60, "local calendar days after the signup's that the nudge goes out"),
+			TimeParam("send_time", DefaultOnboardingMinute, "local time of day of the tips and the nudge"),
+			DurationParam("duration", DefaultOnboardingLength, 24*time.Hour, "how long after the signup the journey ends without a conversion"),
+		},
+		Templates: []string{"welcome", "tips", "nudge"},
+	}
+}
+
+// OnboardingInput starts a customer's onboarding journey. Fields may be added
+// (zero values mean the documented defaults); none may be removed.
+type OnboardingInput struct {
+	CustomerID string `json:"customer_id"`
+	Trigger    Event  `json:"trigger"`
+	// GoalEvents end the journey as a conversion; default activated and purchase.
+	GoalEvents []string `json:"goal_events,omitempty"`
+	// TipsDay and NudgeDay count local calendar days after the signup's;
+	// defaults 2 and 5.
+	TipsDay  int `json:"tips_day,omitempty"`
+	NudgeDay int `json:"nudge_day,omitempty"`
+	// SendMinute is the local time of day of tips and nudge, in minutes
+	// after midnight; default 600 (10:00).
+	SendMinute int `json:"send_minute,omitempty"`
+	// Duration ends the journey without a conversion; default 14 days.
+	Duration time.Duration `json:"duration,omitempty"`
+}
+
 // Onboarding defaults (OnboardingInput's zero values).
 const (
 	DefaultTipsDay          = 2
@@ -61,7 +110,7 @@ func (o *onboarding) setup(ctx workflow.Context) {
 	if len(o.goals) == 0 {
 		o.goals = DefaultGoalEvents
 	}
-	o.journey = newJourney(ctx, Onboarding, o.in.CustomerID, o.onEvent)
+	o.journey = newJourney(ctx, Onboarding, o.in.CustomerID, o.in.Trigger, o.onEvent)
 }
 
 // onEvent ends the journey at the first goal event.

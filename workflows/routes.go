@@ -1,7 +1,10 @@
 package workflows
 
 import (
+	"slices"
 	"time"
+
+	"go.temporal.io/sdk/workflow"
 )
 
 // EventSignal is the signal every journey receives customer events on.
@@ -16,11 +19,13 @@ type Event struct {
 	OccurredAt time.Time      `json:"occurred_at"`
 }
 
-// Journey names; a journey's workflow ID is JourneyID(name, customer).
+// Event types the built-in journeys start or steer on.
 const (
-	Onboarding = "onboarding"
-	Winback    = "winback"
-	Survey     = "survey"
+	EventSignup         = "signup"
+	EventActivated      = "activated"
+	EventPurchase       = "purchase"
+	EventOrderDelivered = "order_delivered"
+	EventTicketClosed   = "ticket_closed"
 )
 
 // JourneyID is the workflow ID of a customer's run of a journey, so a customer
@@ -42,11 +47,64 @@ type Route struct {
 	Start         any
 }
 
-// Registered names of the schedule-driven workflows, used by Temporal
-// Schedules and `tidings schedules`.
-const (
-	BirthdaySweepWorkflow    = "BirthdaySweep"
-	AnniversarySweepWorkflow = "AnniversarySweep"
-	WinbackSweepWorkflow     = "WinbackSweep"
-	CareSendWorkflow         = "CareSend"
-)
+// RoutesFor is the routing table, read from the registry: the journeys an
+// event concerns, in registry order, and whether it may start a run or
+// only steer a running one. A started run takes its parameters from s.
+func RoutesFor(customerID string, e Event, s Settings) []Route {
+	var routes []Route
+	for _, j := range PerCustomer() {
+		v := j.Values(s)
+		r := Route{Journey: j.Name, WorkflowID: JourneyID(j.Name, customerID), WorkflowType: j.Run.Name}
+		switch {
+		case slices.Contains(events(j.Starts, v), e.Type):
+			r.StartIfAbsent, r.Start = true, j.Input(customerID, e, v)
+		case slices.Contains(events(j.Steers, v), e.Type):
+		default:
+			continue
+		}
+		routes = append(routes, r)
+	}
+	return routes
+}
+
+// eventStream is how a run hears the event signal. SignalWithStart hands
+// the event that starts a run over twice, as the start input and as the
+// first signal; the stream drops that signal, so no journey hears its own
+// trigger as a new event (a journey started by a purchase and ended by the
+// next purchase would otherwise end at once).
+type eventStream struct {
+	ch workflow.ReceiveChannel
+	// trigger is the starting event's ID; "" drops nothing.
+	trigger string
+}
+
+func newEventStream(ctx workflow.Context, trigger Event) eventStream {
+	return eventStream{ch: workflow.GetSignalChannel(ctx, EventSignal), trigger: trigger.EventID}
+}
+
+// own reports whether e is the copy of the run's trigger.
+func (s eventStream) own(e Event) bool { return s.trigger != "" && e.EventID == s.trigger }
+
+// receiveAsync returns the next event already delivered, if any.
+func (s eventStream) receiveAsync() (Event, bool) {
+	for {
+		var e Event
+		if !s.ch.ReceiveAsync(&e) {
+			return Event{}, false
+		}
+		if !s.own(e) {
+			return e, true
+		}
+	}
+}
+
+// addTo makes sel call fn with the next event delivered.
+func (s eventStream) addTo(ctx workflow.Context, sel workflow.Selector, fn func(Event)) {
+	sel.AddReceive(s.ch, func(c workflow.ReceiveChannel, _ bool) {
+		var e Event
+		c.Receive(ctx, &e)
+		if !s.own(e) {
+			fn(e)
+		}
+	})
+}

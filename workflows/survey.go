@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -9,6 +10,76 @@ import (
 	"github.com/tidingsdev/tidings/activities"
 	"github.com/tidingsdev/tidings/internal/delivery"
 )
+
+// Survey is the journey's name; SurveyWorkflow its registered workflow.
+const (
+	Survey         = "survey"
+	SurveyWorkflow = "Survey"
+)
+
+// Events the survey journey hears.
+const (
+	EventSurveyAnswered = "survey_answered"
+	// EventSurveyCommented is the comment left on the answer page after
+	// the score.
+	EventSurveyCommented = "survey_commented"
+)
+
+// surveyJourney is the descriptor register.go lists.
+func surveyJourney() Journey {
+	return Journey{
+		Name:    Survey,
+		Summary: "NPS after a delivery, CSAT after a ticket; detractors alert care",
+		Run:     &Workflow{Name: SurveyWorkflow, Func: SurveyJourney},
+		Starts: func(v Values) []string {
+			return slices.Sorted(maps.Keys(v.EventMap("triggers")))
+		},
+		Steers: On(EventSurveyAnswered, EventSurveyCommented),
+		Input: func(customerID string, trigger Event, v Values) any {
+			return SurveyInput{
+				CustomerID: customerID, Trigger: trigger, Survey: v.EventMap("triggers")[trigger.Type],
+				Delay: v.Duration("delay"), AnswerWait: v.Duration("answer_wait"), ReminderWait: v.Duration("reminder_wait"),
+				Window: v.Duration("window"), CommentWait: v.Duration("comment_wait"),
+			}
+		},
+		Params: []Param{
+			EventMapParam("triggers", DefaultSurveyTriggers(), []string{SurveyNPS, SurveyCSAT},
+				"the events that start a survey follow-up, each with the survey it asks (also TIDINGS_SURVEY_TRIGGERS)"),
+			DurationParam("delay", DefaultSurveyDelay, time.Second, "how long after the trigger the survey goes out"),
+			DurationParam("answer_wait", DefaultAnswerWait, time.Second, "how long to wait for an answer before the reminder"),
+			DurationParam("reminder_wait", DefaultReminderWait, time.Second, "how long after the reminder before giving up"),
+			DurationParam("window", DefaultSurveyWindow, time.Hour, "at most one survey per customer in this long"),
+			DurationParam("comment_wait", DefaultCommentWait, time.Second, "how long a detractor's care alert waits for the comment"),
+		},
+		Templates: []string{"survey_request", "survey_reminder", "survey_thanks", "survey_thanks_review", "detractor_alert"},
+	}
+}
+
+// DefaultSurveyTriggers: an NPS after a delivery, a CSAT after a ticket.
+func DefaultSurveyTriggers() map[string]string {
+	return map[string]string{EventOrderDelivered: SurveyNPS, EventTicketClosed: SurveyCSAT}
+}
+
+// SurveyInput starts a survey follow-up after a delivery or a closed ticket.
+type SurveyInput struct {
+	CustomerID string `json:"customer_id"`
+	Trigger    Event  `json:"trigger"`
+	// Survey is "nps" or "csat"; default nps after a delivery, csat after a
+	// closed ticket.
+	Survey string `json:"survey,omitempty"`
+	// Delay before the survey is sent; default 24 hours.
+	Delay time.Duration `json:"delay,omitempty"`
+	// AnswerWait is how long to wait before the reminder (default 3 days);
+	// ReminderWait how long after it before giving up (default 4 days).
+	AnswerWait   time.Duration `json:"answer_wait,omitempty"`
+	ReminderWait time.Duration `json:"reminder_wait,omitempty"`
+	// Window allows at most one survey per customer per window; default 30 days.
+	Window time.Duration `json:"window,omitempty"`
+	// CommentWait is how long a detractor's care alert waits for the
+	// comment the customer may still be typing on the answer page; default
+	// 10 minutes.
+	CommentWait time.Duration `json:"comment_wait,omitempty"`
+}
 
 // Survey kinds.
 const (
@@ -70,7 +141,7 @@ func (s *survey) setup(ctx workflow.Context) {
 			s.kind = SurveyCSAT
 		}
 	}
-	s.journey = newJourney(ctx, Survey, s.in.CustomerID, s.onEvent)
+	s.journey = newJourney(ctx, Survey, s.in.CustomerID, s.in.Trigger, s.onEvent)
 	s.messageIDs = []string{delivery.MessageID(s.key("survey")), delivery.MessageID(s.key("reminder"))}
 }
 

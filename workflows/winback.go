@@ -9,6 +9,59 @@ import (
 	"github.com/tidingsdev/tidings/internal/delivery"
 )
 
+// Winback is the journey's name; WinbackWorkflow the per-customer
+// workflow and WinbackSweepWorkflow the daily sweep that starts it.
+const (
+	Winback              = "winback"
+	WinbackWorkflow      = "Winback"
+	WinbackSweepWorkflow = "WinbackSweep"
+)
+
+// winbackJourney is the descriptor register.go lists.
+func winbackJourney() Journey {
+	return Journey{
+		Name:    Winback,
+		Summary: "daily sweep: lapsed customers get miss-you, offer, last chance",
+		Run:     &Workflow{Name: WinbackWorkflow, Func: WinbackJourney},
+		Steers:  On(EventPurchase),
+		Sweep: &Sweep{
+			Workflow: Workflow{Name: WinbackSweepWorkflow, Func: WinbackSweep},
+			Kind:     "winback_sweep",
+			Input:    func(SweepFields) any { return WinbackSweepInput{} },
+			Default:  &DefaultSchedule{ID: "winback-sweep", Cron: "0 10 * * *", TimeZone: "UTC", Note: "default: daily win-back of lapsed customers"},
+			Settings: func(v Values) any {
+				return WinbackSweepInput{LapsedAfter: v.Duration("lapsed_after"), Journey: WinbackInput{
+					StepGap: v.Duration("step_gap"), OfferPercent: v.Int("offer_percent"), LastChancePercent: v.Int("last_chance_percent"),
+					Cooldown: v.Duration("cooldown"), LapsedTag: v.String("lapsed_tag"),
+				}}
+			},
+		},
+		Params: []Param{
+			DurationParam("lapsed_after", DefaultLapsedAfter, 24*time.Hour, "a customer whose last purchase is older is lapsed"),
+			DurationParam("cooldown", DefaultWinbackCooldown, 24*time.Hour, "no second win-back within this long of one starting"),
+			DurationParam("step_gap", DefaultWinbackStepGap, time.Second, "between we miss you, the offer, the last chance and the end"),
+			CountParam("offer_percent", DefaultOfferPercent, 1, 90, "the offer's discount, in percent"),
+			CountParam("last_chance_percent", DefaultLastChancePercent, 1, 90, "the last chance's discount, in percent"),
+			TagParam("lapsed_tag", DefaultLapsedTag, "the tag given to customers the journey did not win back"),
+		},
+		Templates: []string{winbackTemplateMissYou, winbackTemplateOffer, winbackTemplateLastChance},
+	}
+}
+
+// WinbackInput starts a win-back journey for a lapsed customer.
+type WinbackInput struct {
+	CustomerID string `json:"customer_id"`
+	// StepGap separates miss-you, offer, last chance and the end; default 7 days.
+	StepGap time.Duration `json:"step_gap,omitempty"`
+	// OfferPercent and LastChancePercent are the discounts; defaults 10 and 20.
+	OfferPercent      int `json:"offer_percent,omitempty"`
+	LastChancePercent int `json:"last_chance_percent,omitempty"`
+	// Cooldown blocks a new win-back this long after one started; default 180 days.
+	Cooldown time.Duration `json:"cooldown,omitempty"`
+	// LapsedTag marks customers the journey did not win back; default "lapsed".
+	LapsedTag string `json:"lapsed_tag,omitempty"`
+}
+
 // Win-back defaults (WinbackInput's zero values).
 const (
 	DefaultWinbackStepGap     = 7 * 24 * time.Hour
@@ -55,7 +108,7 @@ func WinbackJourney(ctx workflow.Context, in WinbackInput) (WinbackResult, error
 }
 
 func (w *winback) setup(ctx workflow.Context) {
-	w.journey = newJourney(ctx, Winback, w.in.CustomerID, w.onEvent)
+	w.journey = newJourney(ctx, Winback, w.in.CustomerID, Event{}, w.onEvent)
 }
 
 func (w *winback) onEvent(e Event) bool {

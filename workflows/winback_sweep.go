@@ -50,6 +50,9 @@ func WinbackSweep(ctx workflow.Context, in WinbackSweepInput) (WinbackSweepResul
 	if in.At.IsZero() {
 		in.At = workflow.Now(ctx)
 	}
+	if err := in.configure(ctx); err != nil {
+		return WinbackSweepResult{Started: in.Started, AlreadyRunning: in.AlreadyRunning}, err
+	}
 	perRun := orDefault(in.StartsPerRun, DefaultWinbackStartsPerRun)
 	batch := orDefault(in.BatchSize, DefaultWinbackBatchSize)
 	startedThisRun := 0
@@ -76,6 +79,21 @@ func WinbackSweep(ctx workflow.Context, in WinbackSweepInput) (WinbackSweepResul
 			return WinbackSweepResult{Started: in.Started, AlreadyRunning: in.AlreadyRunning}, nil
 		}
 	}
+}
+
+// configure takes what the input leaves unset from the journey's
+// parameters as the worker has them.
+func (in *WinbackSweepInput) configure(ctx workflow.Context) error {
+	var cfg WinbackSweepInput
+	if err := sweepSettings(ctx, Winback, &cfg); err != nil {
+		return err
+	}
+	in.LapsedAfter = orDefault(in.LapsedAfter, cfg.LapsedAfter)
+	j, c := &in.Journey, cfg.Journey
+	j.StepGap, j.Cooldown = orDefault(j.StepGap, c.StepGap), orDefault(j.Cooldown, c.Cooldown)
+	j.OfferPercent, j.LastChancePercent = orDefault(j.OfferPercent, c.OfferPercent), orDefault(j.LastChancePercent, c.LastChancePercent)
+	j.LapsedTag = orDefault(j.LapsedTag, c.LapsedTag)
+	return nil
 }
 
 // startWinbacks starts a page of journeys at once and waits until each has

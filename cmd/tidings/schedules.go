@@ -20,15 +20,15 @@ func newSchedulesCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "schedules",
 		Short: "Declare and operate the recurring work (Temporal Schedules)",
-		Long: `Recurring work runs from Temporal Schedules: the birthday sweep, the
-purchase-anniversary sweep, the win-back sweep and care sends. Declare them in
-a YAML file and apply it:
+		Long: `Recurring work runs from Temporal Schedules, each starting a journey's
+sweep (run: ` + sweepKindsHelp() + `).
+Declare them in a YAML file and apply it:
 
   schedules:
     - id: birthday-sweep
       cron: "0 * * * *"          # minute hour day-of-month month day-of-week
       time_zone: UTC             # IANA zone the spec is read in
-      run: birthday_sweep        # birthday_sweep | anniversary_sweep | winback_sweep | care_send
+      run: birthday_sweep        # ` + sweepKindsHelp() + `
     - id: vip-new-year
       calendar: {hour: "10", day_of_month: "1", month: "1"}
       time_zone: Asia/Taipei

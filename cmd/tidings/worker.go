@@ -14,10 +14,14 @@ func newWorkerCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run the journeys against an external Temporal server",
-		Long: `Run the journey worker: it polls the Temporal task queue for journey
-workflows (onboarding, win-back, survey follow-up, the birthday and win-back
-sweeps, care sends) and their activities, and sends through the one send path.
+		Long: `Run the journey worker: it polls the Temporal task queue for the workflows
+and activities of every journey, and sends through the one send path:
+
+` + journeysHelp() + `
+
 It also drains the event outbox, delivering stored events to the journeys.
+The journeys' parameters come from the journeys: section of
+TIDINGS_POLICY_FILE ("tidings journeys list" shows the values in force).
 
 The server is TIDINGS_TEMPORAL_ADDRESS in TIDINGS_TEMPORAL_NAMESPACE; set
 TIDINGS_TEMPORAL_TLS=true for TLS, or TIDINGS_TEMPORAL_API_KEY for Temporal

@@ -12,7 +12,26 @@ import (
 	"github.com/tidingsdev/tidings/internal/smtpsink"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
+	"github.com/tidingsdev/tidings/workflows"
 )
+
+// TestWorkerHelpListsEveryJourney: the worker's help names every journey
+// the registry declares, and `tidings schedules --help` every sweep kind, so
+// neither falls behind when a journey is added.
+func TestWorkerHelpListsEveryJourney(t *testing.T) {
+	r := tidings(t, nil, "worker", "--help")
+	for _, j := range workflows.Journeys() {
+		if !strings.Contains(r.stdout, j.Name) || !strings.Contains(r.stdout, j.Summary) {
+			t.Errorf("worker --help lacks journey %s (%s):\n%s", j.Name, j.Summary, r.stdout)
+		}
+	}
+	r = tidings(t, nil, "schedules", "--help")
+	for _, kind := range workflows.SweepKinds() {
+		if !strings.Contains(r.stdout, kind) {
+			t.Errorf("schedules --help lacks run kind %s:\n%s", kind, r.stdout)
+		}
+	}
+}
 
 func TestWorkerNamesAnUnreachableTemporal(t *testing.T) {
 	env, _ := migratedEnv(t)

@@ -49,7 +49,9 @@ type App struct {
 	cfg     config.Config
 	log     *slog.Logger
 	metrics *prometheus.Registry
-	params  workflows.Params
+	// journeys are the journeys' parameters, read from the policy file
+	// on first use.
+	journeys workflows.Settings
 
 	store     *store.Store
 	templates *templates.Set
@@ -69,7 +71,7 @@ func New(cfg config.Config, log *slog.Logger) *App {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &App{cfg: cfg, log: log, metrics: reg, params: workflows.Params{SurveyTriggers: cfg.SurveyTriggers}}
+	return &App{cfg: cfg, log: log, metrics: reg}
 }
 
 // Config is the configuration the App was built from.
@@ -90,12 +92,46 @@ func (a *App) Company() templates.Company {
 	return templates.Company{Name: a.cfg.MailFromName, PostalAddress: a.cfg.PostalAddress, Website: a.cfg.PublicURL}
 }
 
-// JourneyParams are the configured parameters of the journeys events start.
-func (a *App) JourneyParams() workflows.Params { return a.params }
+// JourneySettings are the journeys' parameters in force: the journeys:
+// section of TIDINGS_POLICY_FILE, whose survey triggers, when it names
+// them, win over TIDINGS_SURVEY_TRIGGERS. What neither sets keeps its
+// default. A broken section is a ConfigError with its line and column.
+func (a *App) JourneySettings() (workflows.Settings, error) {
+	if a.journeys != nil {
+		return a.journeys, nil
+	}
+	s := workflows.Settings{}
+	data, err := a.policyFile()
+	if err != nil {
+		return nil, err
+	}
+	if data != nil {
+		if s, err = workflows.ParseSettings(data, a.cfg.PolicyFile); err != nil {
+			return nil, badConfig(err)
+		}
+	}
+	if _, set := s[workflows.Survey]["triggers"]; !set && len(a.cfg.SurveyTriggers) > 0 {
+		s.Set(workflows.Survey, "triggers", a.cfg.SurveyTriggers)
+	}
+	a.journeys = s
+	return s, nil
+}
 
-// SetJourneyParams replaces them before the router is built (the demo
+// SetJourneySettings replaces them before the router is built (the demo
 // shortens the survey's waits).
-func (a *App) SetJourneyParams(p workflows.Params) { a.params = p }
+func (a *App) SetJourneySettings(s workflows.Settings) { a.journeys = s }
+
+// policyFile reads TIDINGS_POLICY_FILE; nil when none is set.
+func (a *App) policyFile() ([]byte, error) {
+	if a.cfg.PolicyFile == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(a.cfg.PolicyFile)
+	if err != nil {
+		return nil, badConfig(fmt.Errorf("TIDINGS_POLICY_FILE: %w", err))
+	}
+	return data, nil
+}
 
 // onClose registers fn to run on Close, last registered first.
 func (a *App) onClose(fn func()) { a.closers = append(a.closers, fn) }
@@ -183,13 +219,13 @@ func (a *App) Topics() (map[string]delivery.Topic, error) {
 	if a.topics != nil {
 		return a.topics, nil
 	}
-	if a.cfg.PolicyFile == "" {
+	data, err := a.policyFile()
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
 		a.topics = delivery.DefaultTopics()
 		return a.topics, nil
-	}
-	data, err := os.ReadFile(a.cfg.PolicyFile)
-	if err != nil {
-		return nil, badConfig(fmt.Errorf("TIDINGS_POLICY_FILE: %w", err))
 	}
 	t, err := delivery.LoadTopics(data, a.cfg.PolicyFile)
 	if err != nil {

@@ -52,8 +52,12 @@ func (a *App) Router(ctx context.Context) (*router.Router, error) {
 	if err != nil {
 		return nil, err
 	}
+	settings, err := a.JourneySettings()
+	if err != nil {
+		return nil, err
+	}
 	a.router = router.New(st, c, router.Options{
-		TaskQueue: a.cfg.TemporalTaskQueue, Params: a.params, Log: a.log, Metrics: router.NewMetrics(a.metrics),
+		TaskQueue: a.cfg.TemporalTaskQueue, Journeys: settings, Log: a.log, Metrics: router.NewMetrics(a.metrics),
 	})
 	return a.router, nil
 }

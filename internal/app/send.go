@@ -70,9 +70,14 @@ func (a *App) JourneyDeps(ctx context.Context) (worker.Deps, error) {
 	if err != nil {
 		return worker.Deps{}, err
 	}
+	settings, err := a.JourneySettings()
+	if err != nil {
+		return worker.Deps{}, err
+	}
 	return worker.Deps{
-		Store:  st,
-		Sender: send,
+		Store:    st,
+		Sender:   send,
+		Journeys: settings,
 		Settings: activities.Settings{
 			CareTeamEmail:  a.cfg.CareTeamEmail,
 			CareWebhookURL: a.cfg.CareWebhookURL,

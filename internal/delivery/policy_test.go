@@ -253,7 +253,7 @@ topics:
 
 	for _, tc := range []struct{ name, file, want string }{
 		{"bad yaml", "topics:\n  a: [\n", "policy.yaml:2:1: syntax error"},
-		{"unknown top-level field", "topicz: {}\n", "policy.yaml:1:1: topicz: unknown key; expected one of topics"},
+		{"unknown top-level field", "topicz: {}\n", "policy.yaml:1:1: topicz: unknown key; expected one of topics, journeys"},
 		{"unknown topic field", "topics:\n  news:\n    cap: []\n", "policy.yaml:3:5: topics.news.cap: unknown key"},
 		{"bad rule", "topics:\n  news:\n    consent: {email: maybe}\n", "policy.yaml:3:22: topics.news.consent.email: expected opt-in or opt-out"},
 		{"bad channel", "topics:\n  news:\n    consent: {fax: opt-in}\n", "policy.yaml:3:15: topics.news.consent.fax: unknown key; expected one of email, sms"},

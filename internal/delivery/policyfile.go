@@ -31,7 +31,11 @@ func LoadTopics(data []byte, filename string) (map[string]Topic, error) {
 	}
 	p := &policyParser{spec.Reader{File: filename}}
 	topics := DefaultTopics()
-	p.Fields(root, "", []string{"topics"}, func(_, v *yaml.Node, _ string) {
+	// journeys: holds the journeys' parameters (workflows.ParseSettings).
+	p.Fields(root, "", []string{"topics", "journeys"}, func(key, v *yaml.Node, _ string) {
+		if key.Value != "topics" {
+			return
+		}
 		p.Fields(v, "topics", nil, func(k, tn *yaml.Node, path string) {
 			name := k.Value
 			if err := spec.CheckTopic(name); err != nil {

@@ -60,13 +60,19 @@ const (
 	sweepTimeout = 2 * time.Minute
 )
 
-// Params returns p with the waits the dev router uses with --demo: a
+// Settings returns s with the waits the dev router uses with --demo: a
 // delivered order is surveyed after 30 seconds instead of a day, and the
 // reminder follows three minutes later. Onboarding keeps its calendar days:
 // the welcome goes out at once anyway.
-func Params(p workflows.Params) workflows.Params {
-	p.Survey.Delay, p.Survey.AnswerWait, p.Survey.ReminderWait, p.Survey.CommentWait = SurveyDelay, SurveyWait, SurveyWait, CommentWait
-	return p
+func Settings(s workflows.Settings) workflows.Settings {
+	out := workflows.Settings{}
+	for j, v := range s {
+		for p, x := range v {
+			out.Set(j, p, x)
+		}
+	}
+	return out.Set(workflows.Survey, "delay", SurveyDelay).Set(workflows.Survey, "answer_wait", SurveyWait).
+		Set(workflows.Survey, "reminder_wait", SurveyWait).Set(workflows.Survey, "comment_wait", CommentWait)
 }
 
 // Workflow IDs of the sweeps the scenario starts.

@@ -250,7 +250,11 @@ func (s *Stack) Run(ctx context.Context, ro RunOptions) error {
 	}
 	queue := s.app.Config().TemporalTaskQueue
 	if ro.Demo != nil {
-		s.app.SetJourneyParams(demo.Params(s.app.JourneyParams()))
+		settings, err := s.app.JourneySettings()
+		if err != nil {
+			return err
+		}
+		s.app.SetJourneySettings(demo.Settings(settings))
 	}
 	r, err := s.app.Router(ctx)
 	if err != nil {

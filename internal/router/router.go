@@ -56,9 +56,10 @@ type Options struct {
 	CallTimeout time.Duration
 	// BatchSize is how many outbox rows one drain transaction takes (default 100).
 	BatchSize int
-	// Params are the parameters of the journeys events start; zero means
-	// the journeys' defaults.
-	Params workflows.Params
+	// Journeys are the operator's journey parameters (the policy file's
+	// journeys: section); a run an event starts takes them, and what is not
+	// set takes the journey's default.
+	Journeys workflows.Settings
 	// Campaigns is where event-triggered campaigns and the goal and wait
 	// events of campaign runs come from; nil means the outbox itself when
 	// it lists campaigns (the store does).
@@ -207,7 +208,7 @@ func (r *Router) Run(ctx context.Context, interval time.Duration) {
 // campaigns cannot be read it answers true, leaving the decision to the
 // outbox.
 func (r *Router) Concerns(ctx context.Context, customerID string, ev workflows.Event) bool {
-	if len(workflows.RoutesFor(customerID, ev, r.opt.Params)) > 0 {
+	if len(workflows.RoutesFor(customerID, ev, r.opt.Journeys)) > 0 {
 		return true
 	}
 	live, err := r.liveCampaigns(ctx)
@@ -222,7 +223,7 @@ func (r *Router) deliver(ctx context.Context, e store.Event) error {
 	if err != nil {
 		return fmt.Errorf("route event %s: %w", e.EventID, err)
 	}
-	routes := append(r.running(ctx, e.CustomerID, workflows.RoutesFor(e.CustomerID, ev, r.opt.Params)),
+	routes := append(r.running(ctx, e.CustomerID, workflows.RoutesFor(e.CustomerID, ev, r.opt.Journeys)),
 		workflows.CampaignRoutes(e.CustomerID, ev, live)...)
 	for _, rt := range routes {
 		outcome, err := r.deliverRoute(ctx, rt, ev)
@@ -312,11 +313,12 @@ func (r *Router) deliverRoute(ctx context.Context, rt workflows.Route, ev workfl
 }
 
 // CancelJourneys asks every journey and campaign run a customer may be in
-// to stop (privacy erasure). Journeys not running are fine.
+// to stop (privacy erasure): each per-customer journey of the registry and
+// each live campaign's run. Journeys not running are fine.
 func (r *Router) CancelJourneys(ctx context.Context, customerID string) error {
-	ids := make([]string, 0, len(journeys()))
-	for _, j := range journeys() {
-		ids = append(ids, workflows.JourneyID(j, customerID))
+	var ids []string
+	for _, j := range workflows.PerCustomer() {
+		ids = append(ids, workflows.JourneyID(j.Name, customerID))
 	}
 	live, err := r.liveCampaigns(ctx)
 	if err != nil {
@@ -336,11 +338,6 @@ func (r *Router) CancelJourneys(ctx context.Context, customerID string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// journeys lists every per-customer journey name, for CancelJourneys.
-func journeys() []string {
-	return []string{workflows.Onboarding, workflows.Winback, workflows.Survey}
 }
 
 // Metrics counts routing outcomes; nil counts nothing.

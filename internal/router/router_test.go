@@ -184,6 +184,9 @@ func TestEventPostedWhileTemporalIsDownIsDeliveredLater(t *testing.T) {
 	}
 }
 
+// TestCancelJourneysStopsEveryRunningJourney: erasure cancels a run of
+// every per-customer journey the registry declares, whatever started it,
+// and journeys not running are no error.
 func TestCancelJourneysStopsEveryRunningJourney(t *testing.T) {
 	e := newEnv(t)
 	r := router.New(e.store, e.temporal, router.Options{TaskQueue: taskQueue})
@@ -193,12 +196,38 @@ func TestCancelJourneysStopsEveryRunningJourney(t *testing.T) {
 	onboarding := workflows.JourneyID(workflows.Onboarding, e.customer)
 	routertest.Heard(t, e.temporal, onboarding, 1)
 	if err := r.CancelJourneys(t.Context(), e.customer); err != nil {
-		t.Fatalf("cancel (with survey and win-back not running): %v", err)
+		t.Fatalf("cancel with only onboarding running: %v", err)
 	}
+	waitCanceled(t, e, onboarding)
+
+	other, _, err := e.store.UpsertCustomer(t.Context(), store.CustomerInput{ExternalID: "C-2", Email: testdb.String("bo@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, j := range workflows.PerCustomer() {
+		id := workflows.JourneyID(j.Name, other.ID)
+		if _, err := e.temporal.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, j.Run.Name,
+			routertest.Input{CustomerID: other.ID}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := r.CancelJourneys(t.Context(), other.ID); err != nil {
+		t.Fatalf("cancel with every journey running: %v", err)
+	}
+	for _, id := range ids {
+		waitCanceled(t, e, id)
+	}
+}
+
+// waitCanceled waits until the workflow is canceled.
+func waitCanceled(t *testing.T, e env, id string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	for {
-		d, err := e.temporal.DescribeWorkflowExecution(ctx, onboarding, "")
+		d, err := e.temporal.DescribeWorkflowExecution(ctx, id, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +235,7 @@ func TestCancelJourneysStopsEveryRunningJourney(t *testing.T) {
 			return
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("onboarding status %v, want canceled", d.WorkflowExecutionInfo.Status)
+			t.Fatalf("%s status %v, want canceled", id, d.WorkflowExecutionInfo.Status)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

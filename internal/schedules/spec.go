@@ -1,5 +1,6 @@
 // Package schedules turns a declarative YAML file into Temporal Schedules for
-// the recurring work (birthday sweep, win-back sweep, care sends), validating
+// the recurring work (the journeys' sweeps the workflows registry declares:
+// birthday, anniversary, win-back, care sends), validating
 // cron specs before they reach Temporal and previewing their next fire times.
 package schedules
 
@@ -9,20 +10,14 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/tidingsdev/tidings/internal/spec"
-)
-
-// What a schedule runs.
-const (
-	RunBirthdaySweep    = "birthday_sweep"
-	RunAnniversarySweep = "anniversary_sweep"
-	RunWinbackSweep     = "winback_sweep"
-	RunCareSend         = "care_send"
+	"github.com/tidingsdev/tidings/workflows"
 )
 
 // File is a schedules file:
@@ -43,11 +38,13 @@ type Schedule struct {
 	Cron     string    `yaml:"cron,omitempty"`
 	Calendar *Calendar `yaml:"calendar,omitempty"`
 	TimeZone string    `yaml:"time_zone,omitempty"`
-	// Run is birthday_sweep, anniversary_sweep, winback_sweep or care_send.
+	// Run names what the schedule starts: a journey's sweep by its kind
+	// (birthday_sweep, anniversary_sweep, winback_sweep, care_send, as the
+	// workflows registry declares them).
 	Run string `yaml:"run"`
-	// Template, Topic, Channel and the audience configure a care_send: a
-	// customer tag (Audience) or a saved segment (Segment); neither means
-	// every customer.
+	// Template, Topic, Channel and the audience configure the sweeps that
+	// take them (a care_send): a customer tag (Audience) or a saved segment
+	// (Segment); neither means every customer.
 	Template string `yaml:"template,omitempty"`
 	Topic    string `yaml:"topic,omitempty"`
 	Channel  string `yaml:"channel,omitempty"`
@@ -236,29 +233,47 @@ func (s *Schedule) check() spec.Errors {
 			add("catchup_window", "%q: expected at least 10s", s.CatchupWindow)
 		}
 	}
-	switch s.Run {
-	case RunBirthdaySweep, RunAnniversarySweep, RunWinbackSweep:
-		for field, v := range map[string]string{"template": s.Template, "topic": s.Topic, "channel": s.Channel, "audience": s.Audience, "segment": s.Segment} {
-			if v != "" {
-				add(field, "only a %s takes %s", RunCareSend, field)
-			}
+	kinds := strings.Join(workflows.SweepKinds(), ", ")
+	j, ok := workflows.SweepKind(s.Run)
+	switch {
+	case s.Run == "":
+		add("run", "is required: one of %s", kinds)
+		return errs
+	case !ok:
+		add("run", "%q is not one of %s", s.Run, kinds)
+		return errs
+	}
+	fields := s.sweepFields()
+	for _, field := range workflows.SweepFieldNames {
+		if fields.Get(field) != "" && !slices.Contains(j.Sweep.Fields, field) {
+			add(field, "%s takes no %s (only %s)", s.Run, field, takers(field))
 		}
-	case RunCareSend:
-		if s.Template == "" {
-			add("template", "is required for a %s (the template to send)", RunCareSend)
+	}
+	if j.Sweep.Check != nil {
+		for _, fe := range j.Sweep.Check(fields) {
+			add(fe.Field, "%s", fe.Msg)
 		}
-		if s.Channel != "" && s.Channel != "email" && s.Channel != "sms" {
-			add("channel", "%q is not email or sms", s.Channel)
-		}
-		if s.Audience != "" && s.Segment != "" {
-			add("segment", "give the audience as a tag (audience) or a saved segment (segment), not both")
-		}
-	case "":
-		add("run", "is required: %s, %s, %s or %s", RunBirthdaySweep, RunAnniversarySweep, RunWinbackSweep, RunCareSend)
-	default:
-		add("run", "%q is not %s, %s, %s or %s", s.Run, RunBirthdaySweep, RunAnniversarySweep, RunWinbackSweep, RunCareSend)
 	}
 	return errs
+}
+
+// sweepFields are the schedule's fields a sweep may take.
+func (s *Schedule) sweepFields() workflows.SweepFields {
+	return workflows.SweepFields{Template: s.Template, Topic: s.Topic, Channel: s.Channel, Audience: s.Audience, Segment: s.Segment}
+}
+
+// takers names the sweep kinds that take field.
+func takers(field string) string {
+	var out []string
+	for _, kind := range workflows.SweepKinds() {
+		if j, _ := workflows.SweepKind(kind); slices.Contains(j.Sweep.Fields, field) {
+			out = append(out, kind)
+		}
+	}
+	if len(out) == 0 {
+		return "none does"
+	}
+	return strings.Join(out, ", ") + " does"
 }
 
 // Preview returns the next n fire times of a spec after from, in zone.

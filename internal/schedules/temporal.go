@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -37,17 +39,14 @@ type Result struct {
 	Outcome string
 }
 
-// action returns the registered workflow name and its input.
+// action returns the registered workflow name and its input, as the
+// sweep's registry entry builds it from the schedule's fields.
 func (s Schedule) action() (string, any) {
-	switch s.Run {
-	case RunBirthdaySweep:
-		return workflows.BirthdaySweepWorkflow, workflows.BirthdaySweepInput{}
-	case RunAnniversarySweep:
-		return workflows.AnniversarySweepWorkflow, workflows.BirthdaySweepInput{}
-	case RunWinbackSweep:
-		return workflows.WinbackSweepWorkflow, workflows.WinbackSweepInput{}
+	j, ok := workflows.SweepKind(s.Run)
+	if !ok {
+		return "", nil // Parse refuses such a schedule
 	}
-	return workflows.CareSendWorkflow, workflows.CareSendInput{Template: s.Template, Topic: s.Topic, Channel: s.Channel, Tag: s.Audience, Segment: s.Segment}
+	return j.Sweep.Name, j.Sweep.Input(s.sweepFields())
 }
 
 // definitionHash fingerprints everything Apply sends to Temporal except the
@@ -147,14 +146,21 @@ func appliedHash(d *client.ScheduleDescription) string {
 	return h
 }
 
-// Defaults are the schedules every installation starts with: the birthday
-// sweep every hour (each customer is greeted in their own morning, so the
-// sweep runs around the clock) and the win-back sweep once a day.
+// Defaults are the schedules every installation starts with, as the
+// journeys declare them: the birthday sweep every hour (each customer is
+// greeted in their own morning, so the sweep runs around the clock) and the
+// win-back sweep once a day.
 func Defaults() File {
-	return File{Schedules: []Schedule{
-		{ID: "birthday-sweep", Cron: "0 * * * *", TimeZone: "UTC", Run: RunBirthdaySweep, Note: "default: hourly birthday greetings"},
-		{ID: "winback-sweep", Cron: "0 10 * * *", TimeZone: "UTC", Run: RunWinbackSweep, Note: "default: daily win-back of lapsed customers"},
-	}}
+	var f File
+	for _, j := range workflows.Journeys() {
+		if j.Sweep == nil || j.Sweep.Default == nil {
+			continue
+		}
+		d := j.Sweep.Default
+		f.Schedules = append(f.Schedules, Schedule{ID: d.ID, Cron: d.Cron, TimeZone: d.TimeZone, Run: j.Sweep.Kind, Note: d.Note})
+	}
+	slices.SortFunc(f.Schedules, func(a, b Schedule) int { return strings.Compare(a.ID, b.ID) })
+	return f
 }
 
 // EnsureDefaults creates the default schedules that do not exist yet and

@@ -69,12 +69,12 @@ func TestPreviewMatchesTemporal(t *testing.T) {
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	sc := ts.GetDefaultClient().ScheduleClient()
 	cases := []Schedule{
-		{ID: "hourly", Cron: "0 * * * *", Run: RunBirthdaySweep},
-		{ID: "weekday-mornings", Cron: "30 9 * * MON-FRI", TimeZone: "Asia/Shanghai", Run: RunWinbackSweep},
-		{ID: "ny-evenings", Cron: "0 18 * * 1,3,5", TimeZone: "America/New_York", Run: RunWinbackSweep},
-		{ID: "monthly", Calendar: &Calendar{Hour: "8", DayOfMonth: "1"}, TimeZone: "Europe/London", Run: RunCareSend, Template: "monthly_tips"},
-		{ID: "quarter-hours", Cron: "*/15 8-18 * * *", TimeZone: "Asia/Taipei", Run: RunWinbackSweep},
-		{ID: "new-year", Cron: "0 0 1 1 *", TimeZone: "Asia/Taipei", Run: RunCareSend, Template: "new_year"},
+		{ID: "hourly", Cron: "0 * * * *", Run: "birthday_sweep"},
+		{ID: "weekday-mornings", Cron: "30 9 * * MON-FRI", TimeZone: "Asia/Shanghai", Run: "winback_sweep"},
+		{ID: "ny-evenings", Cron: "0 18 * * 1,3,5", TimeZone: "America/New_York", Run: "winback_sweep"},
+		{ID: "monthly", Calendar: &Calendar{Hour: "8", DayOfMonth: "1"}, TimeZone: "Europe/London", Run: "care_send", Template: "monthly_tips"},
+		{ID: "quarter-hours", Cron: "*/15 8-18 * * *", TimeZone: "Asia/Taipei", Run: "winback_sweep"},
+		{ID: "new-year", Cron: "0 0 1 1 *", TimeZone: "Asia/Taipei", Run: "care_send", Template: "new_year"},
 	}
 	for _, s := range cases {
 		if _, err := Apply(t.Context(), sc, File{Schedules: []Schedule{s}}, taskQueue); err != nil {

@@ -33,7 +33,8 @@ type Claimer interface {
 }
 
 // Register returns what registers a recording workflow under each
-// per-customer journey name and the campaign run's. Like the real journeys,
+// per-customer journey's workflow name (from the registry) and the campaign
+// run's. Like the real journeys,
 // a recording journey first claims its run in st (the router signals only
 // journeys whose run is claimed), then records every event signal it hears
 // until it is cancelled. SignalWithStart hands the triggering event over
@@ -41,10 +42,11 @@ type Claimer interface {
 // recorded, so a test sees each delivery exactly as often as it happened.
 func Register(st Claimer) func(worker.Registry) {
 	return func(r worker.Registry) {
-		for name, journey := range map[string]string{
-			workflows.OnboardingWorkflow: workflows.Onboarding, workflows.WinbackWorkflow: workflows.Winback,
-			workflows.SurveyWorkflow: workflows.Survey, workflows.CampaignRunWorkflow: "",
-		} {
+		names := map[string]string{workflows.CampaignRunWorkflow: ""}
+		for _, j := range workflows.PerCustomer() {
+			names[j.Run.Name] = j.Name
+		}
+		for name, journey := range names {
 			rec := recorder{st: st, journey: journey}
 			r.RegisterWorkflowWithOptions(rec.run, workflow.RegisterOptions{Name: name})
 		}

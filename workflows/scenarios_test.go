@@ -1,0 +1,89 @@
+package workflows
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/tidingsdev/tidings/internal/campaign"
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
+)
+
+// TestCampaignWhoseTriggerIsItsGoalOnARealServer: a purchase starts the
+// campaign by SignalWithStart, as the router does, so the run gets the
+// purchase as its input and as its first signal. It thanks the customer
+// and waits; only the next purchase converts it.
+func TestCampaignWhoseTriggerIsItsGoalOnARealServer(t *testing.T) {
+	s := newServer(t, nil)
+	c := s.customer("buyer", "Asia/Taipei")
+	src := `
+name: next-order
+audience: {match: {orders_count: {gte: 0}}}
+trigger: {event: {type: purchase}}
+goal: {event: purchase, within: 30d}
+steps:
+  - send: {id: thanks, template: welcome}
+  - wait: {duration: 3d}
+  - send: {id: cross-sell, template: tips}
+`
+	spec, err := campaign.Parse([]byte(src), "next-order.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(spec)
+	v, _, err := s.store.ApplyCampaign(t.Context(), spec.Description, spec.Trigger.Kind, store.CampaignVersion{Campaign: spec.Name, Source: src, Spec: raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := s.event(c, "order-1", EventPurchase, map[string]any{"amount": 30}, time.Now())
+	run := s.signalWithStart(CampaignRunID(spec.Name, c), CampaignRunWorkflow, first,
+		CampaignRunInput{Campaign: spec.Name, Version: v.Version, Spec: *spec, CustomerID: c, Trigger: first})
+	s.waitSent(c, "thanks")
+	s.signal(run, s.event(c, "order-2", EventPurchase, map[string]any{"amount": 45}, time.Now()))
+	var res CampaignRunResult
+	s.result(run, &res)
+	if res.Outcome != OutcomeConverted || len(res.Sent) != 1 {
+		t.Errorf("run %+v, want converted by the second order after the thank-you", res)
+	}
+	s.record(run, "campaign_run_own_trigger")
+}
+
+// TestSweepsTakeTheWorkersSettingsOnARealServer: scheduled sweeps start with
+// an empty input and take the operator's parameters from their worker when
+// they fire: the birthday coupon's discount and send time, the win-back's
+// step gap and offer.
+func TestSweepsTakeTheWorkersSettingsOnARealServer(t *testing.T) {
+	settings := Settings{}.Set("birthday", "send_time", 10*60+30).Set("birthday", "discount_percent", 25).
+		Set(Winback, "step_gap", time.Second).Set(Winback, "offer_percent", 30)
+	s := newServer(t, settings)
+
+	bday, _, err := s.store.UpsertCustomer(t.Context(), store.CustomerInput{ExternalID: "bday", TimeZone: testdb.String("Asia/Shanghai"),
+		Email: testdb.String("bday@example.com"), Birthday: testdb.String("2000-02-29")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 11:00 on Feb 28 in Shanghai, a common year: after the 10:30 send time.
+	sweep := s.start("birthday-sweep-settings", BirthdaySweepWorkflow, BirthdaySweepInput{At: time.Date(2027, 2, 28, 3, 0, 0, 0, time.UTC)})
+	var bres BirthdaySweepResult
+	s.result(sweep, &bres)
+	if g := s.waitSent(bday.ID, "greeting"); bres.Counts.Sent != 1 || g.Data["discount_percent"] != float64(25) && g.Data["discount_percent"] != 25 {
+		t.Errorf("sweep %+v sent %+v, want one greeting with the configured 25%%", bres, g.Data)
+	}
+	s.record(sweep, "birthday_sweep_settings")
+
+	lapsed := s.customer("lapsed", "Europe/Berlin")
+	s.event(lapsed, "old-order", EventPurchase, map[string]any{"amount": 20}, time.Now().Add(-90*24*time.Hour))
+	wsweep := s.start("winback-sweep-settings", WinbackSweepWorkflow, WinbackSweepInput{})
+	var wres WinbackSweepResult
+	s.result(wsweep, &wres)
+	if wres.Started != 1 {
+		t.Fatalf("win-back sweep %+v, want one journey started", wres)
+	}
+	s.record(wsweep, "winback_sweep_settings")
+	var wb WinbackResult
+	s.result(s.client.GetWorkflow(t.Context(), JourneyID(Winback, lapsed), ""), &wb)
+	if offer := s.waitSent(lapsed, winbackStepOffer); wb.Outcome != OutcomeLapsed || offer.Data["discount_percent"] != float64(30) && offer.Data["discount_percent"] != 30 {
+		t.Errorf("win-back %+v, offer %+v; want lapsed after a 30%% offer a second apart", wb, offer.Data)
+	}
+}
