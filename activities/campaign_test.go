@@ -4,15 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -21,6 +17,7 @@ import (
 	"github.com/tidingsdev/tidings/activities"
 	"github.com/tidingsdev/tidings/activities/activitiestest"
 	"github.com/tidingsdev/tidings/internal/campaign"
+	"github.com/tidingsdev/tidings/internal/histories"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 	"github.com/tidingsdev/tidings/worker"
@@ -208,26 +205,7 @@ func execute(t *testing.T, c client.Client, id, typ string, in any) client.Workf
 // when TIDINGS_WRITE_HISTORIES is set.
 func saveHistory(t *testing.T, c client.Client, run client.WorkflowRun, name string) {
 	t.Helper()
-	if os.Getenv("TIDINGS_WRITE_HISTORIES") == "" {
-		return
-	}
-	var h historypb.History
-	it := c.GetWorkflowHistory(t.Context(), run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Events = append(h.Events, ev)
-	}
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("..", "workflows", "testdata", name+".json")
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	histories.Record(t, c, run, filepath.Join("..", "workflows", "testdata"), name)
 }
 
 // campaignActivities is a fresh database and the campaign activities on

@@ -2,22 +2,19 @@ package worker_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/tidingsdev/tidings/activities"
 	"github.com/tidingsdev/tidings/activities/activitiestest"
 	"github.com/tidingsdev/tidings/internal/delivery"
+	"github.com/tidingsdev/tidings/internal/histories"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 	"github.com/tidingsdev/tidings/worker"
@@ -25,10 +22,7 @@ import (
 )
 
 // TIDINGS_WRITE_HISTORIES=1 makes this test (re)write the histories the
-// replay tests in workflows/ check every change against. Do it only for a
-// change that is meant to be incompatible (a new journey version), never to
-// make a failing replay test pass.
-const writeHistories = "TIDINGS_WRITE_HISTORIES"
+// replay tests in workflows/ check every change against (internal/histories).
 
 type e2e struct {
 	t      *testing.T
@@ -149,17 +143,7 @@ func (e *e2e) start(id, workflowType string, in any) client.WorkflowRun {
 // waitSent waits until a message for customer and step went out.
 func (e *e2e) waitSent(customer, step string) delivery.Request {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, r := range e.sender.Sent() {
-			if r.CustomerID == customer && r.Step == step {
-				return r
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	e.t.Fatalf("%s was never sent to %s; sent %+v", step, customer, e.sender.Sent())
-	return delivery.Request{}
+	return e.sender.WaitSent(e.t, customer, step)
 }
 
 func (e *e2e) result(run client.WorkflowRun, out any) {
@@ -174,27 +158,7 @@ func (e *e2e) result(run client.WorkflowRun, out any) {
 // saveHistory writes the run's history for the replay tests when asked to.
 func (e *e2e) saveHistory(run client.WorkflowRun, name string) {
 	e.t.Helper()
-	if os.Getenv(writeHistories) == "" {
-		return
-	}
-	var h historypb.History
-	it := e.client.GetWorkflowHistory(e.t.Context(), run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		h.Events = append(h.Events, ev)
-	}
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&h)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	path := filepath.Join("..", "workflows", "testdata", name+".json")
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Logf("wrote %s (%d events)", path, len(h.Events))
+	histories.Record(e.t, e.client, run, filepath.Join("..", "workflows", "testdata"), name)
 }
 
 func (e *e2e) onboarding(t *testing.T) {

@@ -3,15 +3,11 @@ package workflows
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
@@ -19,15 +15,10 @@ import (
 	"github.com/tidingsdev/tidings/activities"
 	"github.com/tidingsdev/tidings/activities/activitiestest"
 	"github.com/tidingsdev/tidings/internal/delivery"
+	"github.com/tidingsdev/tidings/internal/histories"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
-
-// TIDINGS_WRITE_HISTORIES=1 makes the real-server scenarios (re)write the
-// histories TestReplayCommittedHistories replays. Record a new history under
-// a new name for a new journey or a new version of one; never rewrite an old
-// one to make a failing replay pass.
-const writeHistories = "TIDINGS_WRITE_HISTORIES"
 
 // realServer is one real (in-process) Temporal server shared by the
 // package's real-server scenarios, started by the first that asks.
@@ -133,17 +124,7 @@ func (s *server) signal(run client.WorkflowRun, e Event) {
 // waitSent waits until a message for customer and step went out.
 func (s *server) waitSent(customer, step string) delivery.Request {
 	s.t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		for _, r := range s.sender.Sent() {
-			if r.CustomerID == customer && r.Step == step {
-				return r
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	s.t.Fatalf("%s was never sent to %s; sent %+v", step, customer, s.sender.Sent())
-	return delivery.Request{}
+	return s.sender.WaitSent(s.t, customer, step)
 }
 
 // result waits for the run to end and decodes its result.
@@ -160,25 +141,5 @@ func (s *server) result(run client.WorkflowRun, out any) {
 // TIDINGS_WRITE_HISTORIES is set.
 func (s *server) record(run client.WorkflowRun, name string) {
 	s.t.Helper()
-	if os.Getenv(writeHistories) == "" {
-		return
-	}
-	var h historypb.History
-	it := s.client.GetWorkflowHistory(s.t.Context(), run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		h.Events = append(h.Events, ev)
-	}
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&h)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	path := filepath.Join("testdata", name+".json")
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		s.t.Fatal(err)
-	}
-	s.t.Logf("wrote %s (%d events)", path, len(h.Events))
+	histories.Record(s.t, s.client, run, "testdata", name)
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/tidingsdev/tidings/internal/channels/sms"
@@ -66,4 +67,21 @@ func (f *LedgerSender) Sent() []delivery.Request {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]delivery.Request(nil), f.sent...)
+}
+
+// WaitSent waits up to a minute until a message for customer and step went
+// out, failing the test otherwise.
+func (f *LedgerSender) WaitSent(t testing.TB, customer, step string) delivery.Request {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		for _, r := range f.Sent() {
+			if r.CustomerID == customer && r.Step == step {
+				return r
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s was never sent to %s; sent %+v", step, customer, f.Sent())
+	return delivery.Request{}
 }

@@ -103,7 +103,13 @@ func TestWorkerWelcomesASignupEndToEnd(t *testing.T) {
 	if len(msgs[0].To) != 1 || msgs[0].To[0] != "ada@example.com" || h.Get("Subject") == "" {
 		t.Errorf("email to %v with subject %q, want the welcome to ada@example.com", msgs[0].To, h.Get("Subject"))
 	}
-	m, err := s.MessageByKey(t.Context(), "onboarding/"+c.ID+"/"+runIDOf(t, s, c.ID)+"/welcome")
+	// The message arrives before the send path records its outcome.
+	key := "onboarding/" + c.ID + "/" + runIDOf(t, s, c.ID) + "/welcome"
+	m, err := s.MessageByKey(t.Context(), key)
+	for wait := time.Now().Add(10 * time.Second); err == nil && m.Status != store.StatusSent && time.Now().Before(wait); {
+		time.Sleep(50 * time.Millisecond)
+		m, err = s.MessageByKey(t.Context(), key)
+	}
 	if err != nil || m.Status != store.StatusSent {
 		t.Errorf("ledger row of the welcome: %+v, %v; want sent", m, err)
 	}
