@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/tidingsdev/tidings/activities"
 	"github.com/tidingsdev/tidings/internal/delivery"
@@ -65,6 +66,9 @@ func newHarness(t *testing.T, zone string) *harness {
 		deferFor: map[string]time.Duration{}, fail: map[string]bool{}, attempts: map[string]int{},
 	}
 	env := h.env
+	// The SDK flags a workflow that runs 1 s without yielding as deadlocked;
+	// on a machine busy with other builds a harness step can take that long.
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
 	h.settings = &SettingsActivities{}
 	env.RegisterActivity(h.settings)
 	env.OnActivity(act.ClaimJourney, mock.Anything, mock.Anything).Return(
