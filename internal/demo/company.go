@@ -59,10 +59,22 @@ type Customer struct {
 	// where it is their birthday and daytime.
 	BirthdayToday bool
 	Orders        []Order
-	// SMSMarketing customers granted marketing SMS; EmailOptOut ones
-	// withdrew all email (they receive nothing by email).
-	SMSMarketing bool
-	EmailOptOut  bool
+	// SMSMarketing customers granted marketing SMS, EmailMarketing ones
+	// marketing email (at checkout or with the newsletter: the consent the
+	// example segments ask for); EmailOptOut ones withdrew all email (they
+	// receive nothing by email).
+	SMSMarketing   bool
+	EmailMarketing bool
+	EmailOptOut    bool
+	// Views are products the customer looked at in the shop lately.
+	Views []View
+}
+
+// View is one product page the customer opened.
+type View struct {
+	ID      string
+	At      time.Time
+	Product string
 }
 
 // Order is one past purchase.
@@ -97,6 +109,7 @@ var places = []place{
 	{"Europe/London", "GB", "ENG", "London", map[string]int{"en": 8, "zh-CN": 1}},
 	{"Europe/Dublin", "IE", "", "Dublin", map[string]int{"en": 2}},
 	{"Australia/Sydney", "AU", "NSW", "Sydney", map[string]int{"en": 5, "zh-CN": 2}},
+	{"Australia/Melbourne", "AU", "VIC", "Melbourne", map[string]int{"en": 4, "zh-CN": 1}},
 	{"Pacific/Auckland", "NZ", "", "Auckland", map[string]int{"en": 2}},
 	{"Asia/Singapore", "SG", "", "Singapore", map[string]int{"en": 3, "zh-CN": 3}},
 	{"Asia/Shanghai", "CN", "SH", "Shanghai", map[string]int{"zh-CN": 18}},
@@ -135,9 +148,24 @@ var (
 	// Only reserved example domains: the demo must never mail a real person,
 	// even when pointed at a real SMTP server.
 	domains = []string{"example.com", "example.net", "example.org"}
-	// US area codes whose 555-0100..0199 numbers are reserved for fiction.
-	areaCodes  = []string{"212", "312", "415", "206", "617", "303", "713", "404", "646", "510"}
+	// Area codes whose 555-0100..0199 numbers are reserved for fiction, as
+	// they are in every North American area code.
+	usAreaCodes = []string{"212", "312", "415", "206", "617", "303", "713", "404", "646", "510"}
+	caAreaCodes = []string{"416", "647", "604", "778"}
+	// The mobile numbers Australia's regulator set aside for fiction.
+	auMobiles = []string{"570006", "570156", "570157", "570158", "570159", "570110", "570313", "570737",
+		"571266", "571491", "571804", "572549", "572665", "572983", "573770", "573087", "574118", "574632",
+		"575254", "575789", "576398", "576801", "577426", "577644", "578957", "578148", "578888", "579212",
+		"579760", "579455"}
 	categories = []string{"tea", "teaware", "gifts", "snacks", "subscriptions"}
+	products   = map[string][]string{
+		"tea":           {"Dragon Well green tea", "Tieguanyin oolong", "Keemun black tea", "Aged Pu'er cake"},
+		"teaware":       {"Yixing clay teapot", "Celadon tea cups", "Bamboo tea tray"},
+		"gifts":         {"New Year gift box", "Tea tasting set"},
+		"snacks":        {"Osmanthus cakes", "Sesame brittle"},
+		"subscriptions": {"Monthly tea club", "Office tea subscription"},
+	}
+	plans = []string{"free", "silver", "gold"}
 )
 
 // currency is what customers of a locale pay in, and a typical basket.
@@ -160,6 +188,7 @@ func Generate(n int, seed uint64, anchor time.Time) Company {
 	}
 	anchor = anchor.UTC().Truncate(time.Hour)
 	rng := rand.New(rand.NewPCG(seed, uint64(n)))
+	zone := zones{}
 	var weighted []struct {
 		p      place
 		locale string
@@ -179,7 +208,7 @@ func Generate(n int, seed uint64, anchor time.Time) Company {
 	// due at once rather than in quiet hours.
 	var daytime []int
 	for i, w := range weighted {
-		if h := anchor.In(mustZone(w.p.zone)).Hour(); h >= 10 && h < 18 {
+		if h := anchor.In(zone.get(w.p.zone)).Hour(); h >= 10 && h < 18 {
 			daytime = append(daytime, i)
 		}
 	}
@@ -194,11 +223,18 @@ func Generate(n int, seed uint64, anchor time.Time) Company {
 			cu.BirthdayToday = true
 		}
 		cu.Input = person(rng, i+1, pick.p, pick.locale)
+		category := categories[rng.IntN(len(categories))]
 		cu.Input.Attributes = map[string]any{
 			AnchorAttribute:      anchor.Format(time.RFC3339),
-			"favourite_category": categories[rng.IntN(len(categories))],
+			"favourite_category": category,
 		}
-		loc := mustZone(pick.p.zone)
+		if category == "subscriptions" {
+			// Offices on a tea subscription: their plan and how many
+			// people drink it.
+			cu.Input.Attributes["plan"] = plans[rng.IntN(len(plans))]
+			cu.Input.Attributes["seats"] = 1 + rng.IntN(40)
+		}
+		loc := zone.get(pick.p.zone)
 		switch {
 		case cu.BirthdayToday:
 			y, m, d := anchor.In(loc).Date()
@@ -221,8 +257,10 @@ func Generate(n int, seed uint64, anchor time.Time) Company {
 		}
 		cu.Orders = orders(rng, cu.Input.ExternalID, *cu.Input.Locale, cu.Cohort, anchor)
 		cu.Input.Tags = tags(rng, cu)
-		cu.SMSMarketing = cu.Input.Phone != nil && rng.IntN(100) < 55
+		cu.SMSMarketing = cu.Input.Phone != nil && rng.IntN(100) < 65
 		cu.EmailOptOut = cu.Cohort != CohortNew && rng.IntN(100) < 3
+		cu.EmailMarketing = !cu.EmailOptOut && (slices.Contains(cu.Input.Tags, "newsletter") || rng.IntN(100) < 50)
+		cu.Views = views(rng, cu, category, anchor)
 		c.Customers = append(c.Customers, cu)
 	}
 	return c
@@ -258,12 +296,54 @@ func person(rng *rand.Rand, i int, p place, locale string) store.CustomerInput {
 	if p.region != "" {
 		in.Region = ptr(p.region)
 	}
-	if p.country == "US" || p.country == "CA" {
-		if rng.IntN(100) < 60 {
-			in.Phone = ptr(fmt.Sprintf("+1%s55501%02d", areaCodes[rng.IntN(len(areaCodes))], rng.IntN(100)))
+	if rng.IntN(100) < 75 {
+		if n := phone(rng, p.country, i); n != "" {
+			in.Phone = ptr(n)
 		}
 	}
 	return in
+}
+
+// phone is a number reserved for fiction in the customer's country, so the
+// demo never texts a real person even through a real SMS provider: 555-0100
+// to 0199 in any North American area code, Ofcom's 020 7946 0000 to 0999 in
+// the UK, the regulator's fictional mobiles in Australia. Countries that
+// reserve none get no number ("").
+func phone(rng *rand.Rand, country string, i int) string {
+	switch country {
+	case "US":
+		return fmt.Sprintf("+1%s55501%02d", usAreaCodes[rng.IntN(len(usAreaCodes))], rng.IntN(100))
+	case "CA":
+		return fmt.Sprintf("+1%s55501%02d", caAreaCodes[rng.IntN(len(caAreaCodes))], rng.IntN(100))
+	case "GB":
+		return fmt.Sprintf("+442079460%03d", i%1000)
+	case "AU":
+		return "+61491" + auMobiles[i%len(auMobiles)]
+	}
+	return ""
+}
+
+// views are a few product pages opened in the last two weeks by a quarter
+// of the customers who have not bought in a month: the browsers a nudge is
+// for (examples/segments/engaged-browsers.yaml).
+func views(rng *rand.Rand, c Customer, category string, anchor time.Time) []View {
+	if n := len(c.Orders); n > 0 && anchor.Sub(c.Orders[n-1].At) < 30*24*time.Hour {
+		return nil
+	}
+	if rng.IntN(100) >= 25 {
+		return nil
+	}
+	out := make([]View, 3+rng.IntN(4))
+	for k := range out {
+		ps := products[category]
+		out[k] = View{
+			ID:      fmt.Sprintf("%s-v%d", c.Input.ExternalID, k+1),
+			At:      anchor.Add(-time.Duration(1+rng.IntN(13*24*60)) * time.Minute),
+			Product: ps[rng.IntN(len(ps))],
+		}
+	}
+	slices.SortFunc(out, func(a, b View) int { return a.At.Compare(b.At) })
+	return out
 }
 
 // orders is a purchase history that puts the customer in their cohort: the
@@ -313,14 +393,23 @@ func tags(rng *rand.Rand, c Customer) []string {
 	return out
 }
 
-// Events are the purchase history as events, oldest order of each customer
-// first; their IDs make recording them again a no-op.
+// EventProductViewed is the event a product page view is recorded as.
+const EventProductViewed = "product_viewed"
+
+// Events are the purchase history and the product views as events, oldest
+// order of each customer first; their IDs make recording them again a no-op.
 func (c Customer) Events(customerID string) []store.EventInput {
-	out := make([]store.EventInput, 0, len(c.Orders))
+	out := make([]store.EventInput, 0, len(c.Orders)+len(c.Views))
 	for _, o := range c.Orders {
 		out = append(out, store.EventInput{
 			EventID: "demo-order-" + o.ID, CustomerID: customerID, Type: workflows.EventPurchase, OccurredAt: o.At,
 			Properties: map[string]any{"order_id": o.ID, "amount": o.Amount, "currency": o.Currency, "items": o.Items},
+		})
+	}
+	for _, v := range c.Views {
+		out = append(out, store.EventInput{
+			EventID: "demo-view-" + v.ID, CustomerID: customerID, Type: EventProductViewed, OccurredAt: v.At,
+			Properties: map[string]any{"product": v.Product},
 		})
 	}
 	return out
@@ -328,12 +417,19 @@ func (c Customer) Events(customerID string) []store.EventInput {
 
 func ptr(s string) *string { return &s }
 
-// mustZone loads a zone of the table above; the zones are embedded
-// (time/tzdata) so this cannot fail.
-func mustZone(name string) *time.Location {
+// zones caches the demo's time zones: time.LoadLocation parses the zone
+// data on every call, and generating the company asks a thousand times. The
+// zones are embedded (time/tzdata), so loading cannot fail.
+type zones map[string]*time.Location
+
+func (z zones) get(name string) *time.Location {
+	if loc, ok := z[name]; ok {
+		return loc
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		panic(fmt.Sprintf("demo zone %s: %v", name, err))
 	}
+	z[name] = loc
 	return loc
 }

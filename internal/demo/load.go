@@ -11,6 +11,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/importer"
 	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/workflows"
 )
 
 // Store is what loading and running the demo needs of the store.
@@ -22,6 +23,7 @@ type Store interface {
 	SetConsent(ctx context.Context, ch store.ConsentChange) (store.Consent, error)
 	RecordEvents(ctx context.Context, in []store.EventInput) ([]store.RecordedEvent, error)
 	CustomerEvents(ctx context.Context, customerID, typ string, since time.Time, limit int) ([]store.Event, error)
+	RefreshScores(ctx context.Context, now time.Time) (store.ScoreRefresh, error)
 }
 
 // Loaded is the company as stored, with what this load changed.
@@ -33,9 +35,11 @@ type Loaded struct {
 	// row unchanged.
 	Import importer.Summary
 	// Orders is the number of past orders, NewOrders those recorded now;
-	// NewOrderIDs are their event row IDs, for routing.
+	// NewOrderIDs are their event row IDs, for routing. Views and NewViews
+	// count the product views the same way.
 	Orders, NewOrders int
 	NewOrderIDs       []int64
+	Views, NewViews   int
 	// Consents is how many consent records this load wrote.
 	Consents int
 }
@@ -44,20 +48,29 @@ type Loaded struct {
 const consentSource = "demo_import"
 
 // Load stores the company of n customers from seed: profiles through the
-// importer, consents, and the purchase history as events (not yet routed).
-// It finds the anchor of an earlier load on the first demo customer, so
-// loading again changes nothing; now is the anchor of a first load.
+// importer, consents, the purchase history and product views as events (not
+// yet routed), and the RFM scores segments filter on. It finds the anchor of
+// an earlier load on the first demo customer, so loading again changes
+// nothing; now is the anchor of a first load.
+//
+// A customer already stored keeps the tags and attributes they have:
+// journeys and campaigns tag customers (a win-back ends with "lapsed"), and a
+// restart of the demo must not take that back.
 func Load(ctx context.Context, st Store, n int, seed uint64, now time.Time) (Loaded, error) {
 	anchor, err := findAnchor(ctx, st, now)
 	if err != nil {
 		return Loaded{}, err
 	}
 	l := Loaded{Company: Generate(n, seed, anchor)}
+	stored, err := demoCustomers(ctx, st)
+	if err != nil {
+		return Loaded{}, err
+	}
 
 	var jsonl bytes.Buffer
 	enc := json.NewEncoder(&jsonl)
 	for _, c := range l.Customers {
-		if err := enc.Encode(c.Input); err != nil {
+		if err := enc.Encode(keepChanges(c.Input, stored[c.Input.ExternalID])); err != nil {
 			return Loaded{}, fmt.Errorf("encode demo customer %s: %w", c.Input.ExternalID, err)
 		}
 	}
@@ -68,16 +81,42 @@ func Load(ctx context.Context, st Store, n int, seed uint64, now time.Time) (Loa
 	if l.Import.Rejected > 0 {
 		return Loaded{}, fmt.Errorf("import demo customers: %d rejected, first %s", l.Import.Rejected, l.Import.Rejections[0])
 	}
-	if l.IDs, err = demoIDs(ctx, st); err != nil {
+	if stored, err = demoCustomers(ctx, st); err != nil {
 		return Loaded{}, err
+	}
+	l.IDs = make(map[string]string, len(stored))
+	for ext, c := range stored {
+		l.IDs[ext] = c.ID
 	}
 	if l.Consents, err = loadConsents(ctx, st, l); err != nil {
 		return Loaded{}, err
 	}
-	if err := loadOrders(ctx, st, &l); err != nil {
+	if err := loadEvents(ctx, st, &l); err != nil {
 		return Loaded{}, err
 	}
+	if _, err := st.RefreshScores(ctx, now); err != nil {
+		return Loaded{}, fmt.Errorf("score the demo customers: %w", err)
+	}
 	return l, nil
+}
+
+// keepChanges is the demo's profile of a customer as it goes to the
+// importer: a new customer gets all of it, one already stored only the
+// fields the demo owns, without touching tags and with only the attributes
+// they lack.
+func keepChanges(in store.CustomerInput, stored *store.Customer) store.CustomerInput {
+	if stored == nil {
+		return in
+	}
+	in.Tags = nil
+	attrs := map[string]any{}
+	for k, v := range in.Attributes {
+		if _, ok := stored.Attributes[k]; !ok {
+			attrs[k] = v
+		}
+	}
+	in.Attributes = attrs
+	return in
 }
 
 // findAnchor reads the anchor of an earlier load from the first demo
@@ -98,22 +137,22 @@ func findAnchor(ctx context.Context, st Store, now time.Time) (time.Time, error)
 	return anchor, nil
 }
 
-// demoIDs maps every demo customer's external ID to its Tidings ID.
-func demoIDs(ctx context.Context, st Store) (map[string]string, error) {
-	ids := map[string]string{}
+// demoCustomers returns every stored demo customer by external ID.
+func demoCustomers(ctx context.Context, st Store) (map[string]*store.Customer, error) {
+	out := map[string]*store.Customer{}
 	after := ""
 	for {
 		page, err := st.CustomerPage(ctx, after, 1000)
 		if err != nil {
 			return nil, fmt.Errorf("list demo customers: %w", err)
 		}
-		for _, c := range page {
-			if strings.HasPrefix(c.ExternalID, "demo-") {
-				ids[c.ExternalID] = c.ID
+		for i := range page {
+			if strings.HasPrefix(page[i].ExternalID, "demo-") {
+				out[page[i].ExternalID] = &page[i]
 			}
 		}
 		if len(page) < 1000 {
-			return ids, nil
+			return out, nil
 		}
 		after = page[len(page)-1].ID
 	}
@@ -142,6 +181,11 @@ func loadConsents(ctx context.Context, st Store, l Loaded) (int, error) {
 				return written, fmt.Errorf("demo consent of %s: %w", c.Input.ExternalID, err)
 			}
 		}
+		if c.EmailMarketing {
+			if err := set(id, "email", "marketing", store.Granted); err != nil {
+				return written, fmt.Errorf("demo consent of %s: %w", c.Input.ExternalID, err)
+			}
+		}
 		if c.EmailOptOut {
 			if err := set(id, "email", "all", store.Denied); err != nil {
 				return written, fmt.Errorf("demo consent of %s: %w", c.Input.ExternalID, err)
@@ -151,28 +195,32 @@ func loadConsents(ctx context.Context, st Store, l Loaded) (int, error) {
 	return written, nil
 }
 
-// loadOrders records the purchase history; orders already stored are
-// skipped by their event IDs.
-func loadOrders(ctx context.Context, st Store, l *Loaded) error {
+// loadEvents records the purchase history and the product views; events
+// already stored are skipped by their event IDs.
+func loadEvents(ctx context.Context, st Store, l *Loaded) error {
 	var batch []store.EventInput
 	flush := func() error {
 		recs, err := st.RecordEvents(ctx, batch)
 		if err != nil {
-			return fmt.Errorf("record demo orders: %w", err)
+			return fmt.Errorf("record demo orders and views: %w", err)
 		}
 		for _, r := range recs {
-			if r.Created {
+			switch {
+			case !r.Created:
+			case r.Type == workflows.EventPurchase:
 				l.NewOrders++
 				l.NewOrderIDs = append(l.NewOrderIDs, r.ID)
+			default:
+				l.NewViews++
 			}
 		}
 		batch = batch[:0]
 		return nil
 	}
 	for _, c := range l.Customers {
-		evs := c.Events(l.IDs[c.Input.ExternalID])
-		l.Orders += len(evs)
-		batch = append(batch, evs...)
+		l.Orders += len(c.Orders)
+		l.Views += len(c.Views)
+		batch = append(batch, c.Events(l.IDs[c.Input.ExternalID])...)
 		if len(batch) >= 500 {
 			if err := flush(); err != nil {
 				return err

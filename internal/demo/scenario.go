@@ -118,9 +118,9 @@ func Run(ctx context.Context, d Deps, opt Options) (Report, error) {
 		return rep, err
 	}
 	rep.Loaded = l
-	fmt.Fprintf(out, "demo: %d customers (%d new, %d updated, %d unchanged), %d past orders (%d new), loaded as of %s\n",
+	fmt.Fprintf(out, "demo: %d customers (%d new, %d updated, %d unchanged), %d past orders (%d new), %d product views (%d new), loaded as of %s\n",
 		len(l.Customers), l.Import.Inserted, l.Import.Updated, l.Import.Unchanged, l.Orders, l.NewOrders,
-		l.Anchor.Format("2006-01-02 15:04 MST"))
+		l.Views, l.NewViews, l.Anchor.Format("2006-01-02 15:04 MST"))
 	if _, err := d.Router.Drain(ctx); err != nil {
 		return rep, fmt.Errorf("deliver past orders to journeys: %w", err)
 	}
@@ -134,7 +134,7 @@ func Run(ctx context.Context, d Deps, opt Options) (Report, error) {
 	}
 	fmt.Fprintf(out, "demo: %d sign-ups posted: welcome emails arrive now (the welcome ignores quiet hours)\n", len(rep.Signups))
 	if rep.Deliveries, err = post(ctx, d, l, now, opt.Deliveries, workflows.EventOrderDelivered, func(c Customer) bool {
-		return c.Cohort == CohortRecent && !c.EmailOptOut && awake(now, c)
+		return deliverable(c) && awake(now, c)
 	}, func(c Customer) string { return "demo-delivered-" + c.Orders[len(c.Orders)-1].ID }); err != nil {
 		return rep, err
 	}
@@ -157,9 +157,21 @@ func Run(ctx context.Context, d Deps, opt Options) (Report, error) {
 			asleep++
 		}
 	}
-	fmt.Fprintf(out, "demo: win-back sweep: %d lapsed customers started: \"we miss you\" now, the offer and the last chance %s apart; the %d asleep now hear at 09:00 their time\n",
+	if rep.Winbacks.Started == 0 {
+		fmt.Fprintf(out, "demo: win-back sweep: no lapsed customer due (each gets one win-back in 180 days; the earlier ones are in the catcher)\n")
+		return rep, nil
+	}
+	fmt.Fprintf(out, "demo: win-back sweep: %d lapsed customers started: \"we miss you\" now, the offer and the last chance %s apart (by SMS too where allowed); the %d asleep now hear at 09:00 their time\n",
 		rep.Winbacks.Started, WinbackGap, asleep)
 	return rep, nil
+}
+
+// deliverable reports whether the scenario may deliver an order to c, so
+// that the survey it starts and its reminder both arrive: a recent buyer
+// who reads email and gets no other capped email today (the birthday
+// greeting would leave the reminder over the daily cap of two).
+func deliverable(c Customer) bool {
+	return c.Cohort == CohortRecent && !c.EmailOptOut && !c.BirthdayToday
 }
 
 // post records one event of type typ for up to n customers that want
@@ -235,9 +247,10 @@ func awakeTest(quiet string) func(time.Time, Customer) bool {
 			return minute >= start || minute < end
 		}
 	}
+	zone := zones{}
 	return func(now time.Time, c Customer) bool {
 		for _, t := range []time.Time{now, now.Add(time.Hour)} {
-			local := t.In(mustZone(*c.Input.TimeZone))
+			local := t.In(zone.get(*c.Input.TimeZone))
 			if inQuiet(local.Hour()*60 + local.Minute()) {
 				return false
 			}
