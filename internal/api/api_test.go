@@ -20,6 +20,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 	"github.com/tidingsdev/tidings/internal/token"
+	"github.com/tidingsdev/tidings/internal/tracking"
 )
 
 const taskQueue = "api-test"
@@ -63,7 +64,7 @@ func newAPI(t *testing.T, withTemporal bool, opts ...apiOption) *testAPI {
 	for _, o := range opts {
 		o(&opt)
 	}
-	srv := New(Deps{Store: s, Router: rt, Signer: signer, Log: slog.New(slog.DiscardHandler), Registry: reg}, opt)
+	srv := New(Deps{Store: s, Router: rt, Signer: signer, Tracking: tracking.NewSigner("test-secret-at-least-16"), Log: slog.New(slog.DiscardHandler), Registry: reg}, opt)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	_, key, err := s.CreateAPIKey(t.Context(), "test")

@@ -22,6 +22,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/token"
+	"github.com/tidingsdev/tidings/internal/tracking"
 	"github.com/tidingsdev/tidings/workflows"
 )
 
@@ -38,7 +39,9 @@ type Deps struct {
 	Store  *store.Store
 	Router Router
 	Signer *token.Signer
-	Log    *slog.Logger
+	// Tracking verifies tracked links and open pixels; nil refuses them.
+	Tracking *tracking.Signer
+	Log      *slog.Logger
 	// Registry receives the HTTP and ledger metrics and is served at /metrics.
 	Registry *prometheus.Registry
 	// Mgmt is the management functions the console and the CLI share; nil
@@ -63,21 +66,27 @@ type Options struct {
 	// InsecureCookies drops Secure from the session cookie, for plain-HTTP
 	// development only (the public URL is http://).
 	InsecureCookies bool
+	// PublicURL is the base URL providers reach the API at
+	// (TIDINGS_PUBLIC_URL); signed callbacks are checked against it.
+	PublicURL string
+	// Webhooks configures the bounce, complaint and SMS receivers.
+	Webhooks Webhooks
 	// Now is the clock (tests pin it); default time.Now.
 	Now func() time.Time
 }
 
 // Server serves the API. Build it with New; it is an http.Handler.
 type Server struct {
-	store   *store.Store
-	router  Router
-	signer  *token.Signer
-	log     *slog.Logger
-	opt     Options
-	mux     *http.ServeMux
-	metrics *httpMetrics
-	mgmt    *mgmt.Service
-	auth    *access.Authenticator
+	store    *store.Store
+	router   Router
+	signer   *token.Signer
+	tracking *tracking.Signer
+	log      *slog.Logger
+	opt      Options
+	mux      *http.ServeMux
+	metrics  *httpMetrics
+	mgmt     *mgmt.Service
+	auth     *access.Authenticator
 }
 
 // New builds the server and registers every route.
@@ -100,7 +109,7 @@ func New(d Deps, opt Options) *Server {
 	if d.Mgmt == nil {
 		d.Mgmt = mgmt.New(mgmt.Deps{Store: d.Store, Journeys: d.Router, Log: d.Log}, mgmt.Options{Now: opt.Now})
 	}
-	s := &Server{store: d.Store, router: d.Router, signer: d.Signer, log: d.Log, opt: opt, mux: http.NewServeMux(), mgmt: d.Mgmt}
+	s := &Server{store: d.Store, router: d.Router, signer: d.Signer, tracking: d.Tracking, log: d.Log, opt: opt, mux: http.NewServeMux(), mgmt: d.Mgmt}
 	s.auth = access.NewAuthenticator(d.Mgmt, access.Cookies{Insecure: opt.InsecureCookies})
 	s.metrics = newHTTPMetrics(d.Registry, d.Store)
 	for _, rt := range s.routes() {
@@ -136,6 +145,7 @@ func (s *Server) routes() []route {
 		public     = access.Public
 		read       = access.Read
 		ingest     = access.Ingest
+		operate    = access.Operate
 		administer = access.Administer
 	)
 	return []route{
@@ -181,6 +191,22 @@ func (s *Server) routes() []route {
 		{"POST /p/{token}", public, s.savePreferences},
 		{"GET /s/{token}", public, s.surveyAnswer},
 		{"POST /s/{token}", public, s.surveyComment},
+
+		{"GET /v1/messages", read, s.listMessages},
+		{"GET /v1/messages/{id}", read, s.getMessage},
+
+		{"GET /v1/suppressions", read, s.listSuppressions},
+		{"POST /v1/suppressions", operate, s.addSuppression},
+		{"GET /v1/suppressions/{channel}/{address}", read, s.getSuppression},
+		{"DELETE /v1/suppressions/{channel}/{address}", operate, s.removeSuppression},
+
+		{"POST /v1/webhooks/bounces/dsn", operate, s.bounceDSN},
+		{"POST /v1/webhooks/bounces/{provider}", public, s.bounceWebhook},
+		{"POST /v1/webhooks/sms/status", public, s.smsStatus},
+		{"POST /v1/webhooks/sms/inbound", public, s.smsInbound},
+
+		{"GET /c/{token}", public, s.click},
+		{"GET /o/{file}", public, s.open},
 	}
 }
 
@@ -220,7 +246,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // anyone with log access could use.
 func logPath(r *http.Request) string {
 	p := r.URL.Path
-	for _, pre := range []string{"/u/", "/p/", "/s/"} {
+	for _, pre := range []string{"/u/", "/p/", "/s/", "/c/", "/o/"} {
 		if strings.HasPrefix(p, pre) {
 			return pre + "…"
 		}

@@ -82,8 +82,12 @@ func (a *App) API(ctx context.Context, opt api.Options) (*api.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	opt.DefaultRegion, opt.Topics = a.cfg.DefaultRegion, topics
+	wh, err := a.Webhooks()
+	if err != nil {
+		return nil, err
+	}
+	opt.DefaultRegion, opt.Topics, opt.PublicURL, opt.Webhooks = a.cfg.DefaultRegion, topics, a.cfg.PublicURL, wh
 	// Browsers send Secure cookies only over HTTPS.
 	opt.InsecureCookies = opt.InsecureCookies || !strings.HasPrefix(a.cfg.PublicURL, "https://")
-	return api.New(api.Deps{Store: st, Router: r, Signer: a.Signer(), Log: a.log, Registry: a.metrics, Mgmt: m}, opt), nil
+	return api.New(api.Deps{Store: st, Router: r, Signer: a.Signer(), Tracking: a.TrackingSigner(), Log: a.log, Registry: a.metrics, Mgmt: m}, opt), nil
 }

@@ -31,20 +31,22 @@ func (a *App) SendPath(ctx context.Context) (*delivery.Service, error) {
 	}
 	mailer, err := email.New(email.Config{
 		URL: a.cfg.SMTPURL, From: a.cfg.MailFrom, FromName: a.cfg.MailFromName, ReplyTo: a.cfg.MailReplyTo,
-		Connections: a.cfg.SMTPConnections, Logger: a.log,
+		Connections: a.cfg.SMTPConnections, BounceAddress: a.cfg.BounceAddress, Logger: a.log,
 	})
 	if err != nil {
 		return nil, badConfig(err)
 	}
 	texter, err := sms.New(sms.Config{
 		BaseURL: a.cfg.SMSBaseURL, AccountSID: a.cfg.SMSAccountSID, AuthToken: a.cfg.SMSAuthToken, From: a.cfg.SMSFrom,
+		StatusCallback: a.smsStatusCallback(),
 	})
 	if err != nil {
 		_ = mailer.Close()
 		return nil, badConfig(err)
 	}
 	svc, err := delivery.New(st, set, mailer, texter, delivery.Options{
-		Topics: topics, QuietHours: a.cfg.QuietHours, DefaultLocale: a.cfg.DefaultLocale, PublicURL: a.cfg.PublicURL,
+		Tracker: a.tracker(st),
+		Topics:  topics, QuietHours: a.cfg.QuietHours, DefaultLocale: a.cfg.DefaultLocale, PublicURL: a.cfg.PublicURL,
 		UnsubscribeMailto: a.cfg.UnsubscribeMail,
 		Company:           a.Company(),
 		Signer:            a.Signer(),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,6 +62,17 @@ type Config struct {
 	// SurveyTriggers maps the event types that start a survey follow-up to
 	// the survey they ask: nps or csat.
 	SurveyTriggers map[string]string
+
+	// Engagement: where bounces go and how the receivers of providers'
+	// reports verify them (docs/engagement.md).
+	BounceAddress    string
+	SESTopicARNs     []string
+	SendGridKey      string
+	MailgunKey       string
+	PostmarkAuth     string
+	BounceSecret     string
+	SoftBounceLimit  int
+	SoftBounceWindow time.Duration
 }
 
 // setting is one configuration knob: its variable, its flag, its default and
@@ -138,8 +150,72 @@ func settings() []setting {
 		{"TIDINGS_CARE_WEBHOOK_URL", "care-webhook-url", "", "optional webhook for detractor alerts", str(func(c *Config) *string { return &c.CareWebhookURL })},
 		{"TIDINGS_REVIEW_URL", "review-url", "", "page promoters are invited to review on after a survey (empty: a plain thank-you)", str(func(c *Config) *string { return &c.ReviewURL })},
 		{"TIDINGS_SURVEY_TRIGGERS", "survey-triggers", "order_delivered=nps,ticket_closed=csat", "events that start a survey follow-up, each with the survey it asks (nps or csat)", surveyTriggers},
+		{"TIDINGS_BOUNCE_ADDRESS", "bounce-address", "", "envelope sender (Return-Path) of every email, made a VERP address per message (bounces+ID@...) so each DSN names its message (empty: the From address)",
+			func(c *Config, v string) error {
+				if v != "" && (strings.Count(v, "@") != 1 || strings.ContainsAny(v, " <>+")) {
+					return fmt.Errorf("%q is not a plain address like bounces@example.com", v)
+				}
+				c.BounceAddress = v
+				return nil
+			}},
+		{"TIDINGS_SES_TOPIC_ARNS", "ses-topic-arns", "", "SNS topics whose SES notifications /v1/webhooks/bounces/ses accepts, comma-separated (empty: the receiver is off)",
+			func(c *Config, v string) error {
+				c.SESTopicARNs = nil
+				for _, arn := range strings.Split(v, ",") {
+					if arn = strings.TrimSpace(arn); arn == "" {
+						continue
+					}
+					if !strings.HasPrefix(arn, "arn:") {
+						return fmt.Errorf("%q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", arn)
+					}
+					c.SESTopicARNs = append(c.SESTopicARNs, arn)
+				}
+				return nil
+			}},
+		{"TIDINGS_SENDGRID_WEBHOOK_KEY", "sendgrid-webhook-key", "", "verification key of SendGrid's signed event webhook (base64; empty: the receiver is off)", str(func(c *Config) *string { return &c.SendGridKey })},
+		{"TIDINGS_MAILGUN_WEBHOOK_KEY", "mailgun-webhook-key", "", "Mailgun's webhook signing key (empty: the receiver is off)", str(func(c *Config) *string { return &c.MailgunKey })},
+		{"TIDINGS_POSTMARK_WEBHOOK_AUTH", "postmark-webhook-auth", "", "user:password that Postmark's webhook URL carries as basic auth (empty: the receiver is off)",
+			func(c *Config, v string) error {
+				if u, p, ok := strings.Cut(v, ":"); v != "" && (!ok || u == "" || len(p) < 12) {
+					return fmt.Errorf("expected USER:PASSWORD with a password of at least 12 characters")
+				}
+				c.PostmarkAuth = v
+				return nil
+			}},
+		{"TIDINGS_BOUNCE_WEBHOOK_SECRET", "bounce-webhook-secret", "", "secret that signs the generic bounce webhook form (at least 16 characters; empty: the receiver is off)",
+			func(c *Config, v string) error {
+				if v != "" && len(v) < 16 {
+					return fmt.Errorf("must be at least 16 characters")
+				}
+				c.BounceSecret = v
+				return nil
+			}},
+		{"TIDINGS_SOFT_BOUNCES", "soft-bounces", "3/7d", "soft bounces of one address that suppress it, and the window they are counted in (N/WINDOW, e.g. 5/14d; 0: never)", softBounces},
 	}
 }
+
+// softBounces parses "N/WINDOW" (3/7d, 5/48h) or "0".
+func softBounces(c *Config, v string) error {
+	if v == "0" {
+		c.SoftBounceLimit, c.SoftBounceWindow = 0, 0
+		return nil
+	}
+	n, w, ok := strings.Cut(v, "/")
+	max, err := strconv.Atoi(n)
+	m := softWindow.FindStringSubmatch(w)
+	if !ok || err != nil || max < 1 || m == nil {
+		return fmt.Errorf("%q is not N/WINDOW such as 3/7d or 5/48h, or 0", v)
+	}
+	k, _ := strconv.Atoi(m[1])
+	unit := map[string]time.Duration{"h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
+	if k == 0 {
+		return fmt.Errorf("%q: the window must be longer than zero", v)
+	}
+	c.SoftBounceLimit, c.SoftBounceWindow = max, time.Duration(k)*unit
+	return nil
+}
+
+var softWindow = regexp.MustCompile(`^([0-9]{1,4})(h|d|w)$`)
 
 // RegisterFlags adds one flag per setting. Flags have no default of their own
 // so Load can tell "given" from "not given" and fall back to the variable.

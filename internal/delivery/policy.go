@@ -54,6 +54,8 @@ type Topic struct {
 	Uncapped bool
 	// IgnoreQuietHours sends at any hour of the customer's day.
 	IgnoreQuietHours bool
+	// Tracking is what its emails track; nil means TrackingOf's default.
+	Tracking *Tracking
 }
 
 // DefaultTopics is the policy Tidings ships with: receipts always go out,

@@ -60,7 +60,7 @@ type policyParser struct {
 
 func (p *policyParser) topic(n *yaml.Node, path string) Topic {
 	var t Topic
-	p.Fields(n, path, []string{"consent", "caps", "uncapped", "transactional", "ignore_quiet_hours"}, func(k, v *yaml.Node, sub string) {
+	p.Fields(n, path, []string{"consent", "caps", "uncapped", "transactional", "ignore_quiet_hours", "tracking"}, func(k, v *yaml.Node, sub string) {
 		switch k.Value {
 		case "consent":
 			t.Consent = map[string]Rule{}
@@ -85,9 +85,33 @@ func (p *policyParser) topic(n *yaml.Node, path string) Topic {
 			t.Transactional, _ = p.Bool(v, sub)
 		case "ignore_quiet_hours":
 			t.IgnoreQuietHours, _ = p.Bool(v, sub)
+		case "tracking":
+			t.Tracking = p.tracking(v, sub)
 		}
 	})
 	return t
+}
+
+// tracking reads `tracking: false` (nothing tracked), `tracking: true`
+// (clicks and opens) or `tracking: {clicks: true, opens: false, text: true}`.
+func (p *policyParser) tracking(n *yaml.Node, path string) *Tracking {
+	if spec.IsScalar(n) {
+		on, _ := p.Bool(n, path)
+		return &Tracking{Clicks: on, Opens: on}
+	}
+	tr := &Tracking{}
+	p.Fields(n, path, []string{"clicks", "opens", "text"}, func(k, v *yaml.Node, sub string) {
+		b, _ := p.Bool(v, sub)
+		switch k.Value {
+		case "clicks":
+			tr.Clicks = b
+		case "opens":
+			tr.Opens = b
+		case "text":
+			tr.Text = b
+		}
+	})
+	return tr
 }
 
 // MaxCap is the most messages a cap may allow per window; more is no cap.

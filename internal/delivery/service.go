@@ -57,6 +57,8 @@ type Options struct {
 	UnsubscribeMailto string
 	Company           templates.Company
 	Signer            *token.Signer
+	// Tracker, when set, rewrites links and keeps contents (tracking.go).
+	Tracker Tracker
 	// ChunkSize is how many messages of a SendBatch share one statement per
 	// stage (default 50); ParallelChunks how many chunks are in flight at
 	// once (default 8; give the database pool at least as many connections).
@@ -318,6 +320,7 @@ func (s *Service) decide(it *item, f store.SendFacts, now time.Time) string {
 	}
 	it.r = r
 	it.row.Locale, it.row.Segments = r.Locale, r.Segments
+	s.track(it, f)
 	return ""
 }
 

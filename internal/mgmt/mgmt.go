@@ -28,6 +28,7 @@ type Store interface {
 	KeyStore
 	AuditStore
 	CustomerStore
+	SuppressionStore
 }
 
 // AuditStore appends to and reads the audit log.

@@ -47,32 +47,39 @@ func (s *Store) SetConsent(ctx context.Context, ch ConsentChange) (Consent, erro
 	}
 	var out Consent
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var at time.Time
-		err := tx.QueryRow(ctx, `
-			INSERT INTO consent_changes (customer_id, channel, topic, status, source, actor, ip)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			RETURNING changed_at`,
-			ch.CustomerID, ch.Channel, ch.Topic, ch.Status, ch.Source, ch.Actor, ch.IP).Scan(&at)
-		if err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `
-			INSERT INTO consents (customer_id, channel, topic, status, source, changed_at)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (customer_id, channel, topic) DO UPDATE
-			SET status = excluded.status, source = excluded.source, changed_at = excluded.changed_at
-			RETURNING customer_id::text AS customer_id, channel, topic, status, source, changed_at`,
-			ch.CustomerID, ch.Channel, ch.Topic, ch.Status, ch.Source, at)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Consent])
+		var err error
+		out, err = setConsent(ctx, tx, ch)
 		return err
 	})
 	if err != nil {
 		return Consent{}, fmt.Errorf("set %s/%s consent of %s: %w", ch.Channel, ch.Topic, ch.CustomerID, err)
 	}
 	return out, nil
+}
+
+// setConsent is SetConsent inside tx, for changes that go with others
+// (a complaint withdraws consent in the transaction that records it).
+func setConsent(ctx context.Context, tx pgx.Tx, ch ConsentChange) (Consent, error) {
+	var at time.Time
+	err := tx.QueryRow(ctx, `
+		INSERT INTO consent_changes (customer_id, channel, topic, status, source, actor, ip)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		RETURNING changed_at`,
+		ch.CustomerID, ch.Channel, ch.Topic, ch.Status, ch.Source, ch.Actor, ch.IP).Scan(&at)
+	if err != nil {
+		return Consent{}, err
+	}
+	rows, err := tx.Query(ctx, `
+		INSERT INTO consents (customer_id, channel, topic, status, source, changed_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (customer_id, channel, topic) DO UPDATE
+		SET status = excluded.status, source = excluded.source, changed_at = excluded.changed_at
+		RETURNING customer_id::text AS customer_id, channel, topic, status, source, changed_at`,
+		ch.CustomerID, ch.Channel, ch.Topic, ch.Status, ch.Source, at)
+	if err != nil {
+		return Consent{}, err
+	}
+	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Consent])
 }
 
 // Consents lists a customer's current consents.

@@ -25,7 +25,10 @@ type Config struct {
 	ReplyTo  string
 	// Connections is the number of live connections kept open (default 4).
 	Connections int
-	Logger      *slog.Logger
+	// BounceAddress, when set, is the envelope sender of every message,
+	// made a VERP address per message (VERPAddress).
+	BounceAddress string
+	Logger        *slog.Logger
 }
 
 // Message is one email ready to go out.
@@ -58,6 +61,7 @@ type Mailer struct {
 	server Server
 	from   *mail.Address
 	reply  string
+	bounce string
 	domain string
 	log    *slog.Logger
 	slots  chan *slot
@@ -98,6 +102,7 @@ func New(cfg Config) (*Mailer, error) {
 		server: srv,
 		from:   from,
 		reply:  cfg.ReplyTo,
+		bounce: cfg.BounceAddress,
 		domain: from.Address[strings.LastIndexByte(from.Address, '@')+1:],
 		log:    log,
 		slots:  make(chan *slot, n),
@@ -207,6 +212,11 @@ func (m *Mailer) build(msg Message) (*gomail.Msg, string, error) {
 	if msg.LedgerID != "" {
 		g.SetGenHeader(HeaderMessageID, msg.LedgerID)
 	}
+	if m.bounce != "" {
+		if err := g.EnvelopeFrom(VERPAddress(m.bounce, msg.LedgerID)); err != nil {
+			return nil, "", fmt.Errorf("envelope sender: %w", err)
+		}
+	}
 	if err := setUnsubscribe(g, msg.UnsubscribeURL, msg.UnsubscribeMailto); err != nil {
 		return nil, "", err
 	}
@@ -242,4 +252,16 @@ func setUnsubscribe(g *gomail.Msg, link, mailto string) error {
 func MessageID(key, domain string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:16]) + "@" + domain
+}
+
+// VERPAddress is the envelope sender (Return-Path) of a message whose
+// bounces go to bounce: "bounces@example.com" becomes
+// "bounces+<ledger id>@example.com", so a DSN names its message even when
+// the relay that bounced it dropped every header.
+func VERPAddress(bounce, ledgerID string) string {
+	local, domain, ok := strings.Cut(bounce, "@")
+	if !ok || ledgerID == "" {
+		return bounce
+	}
+	return local + "+" + ledgerID + "@" + domain
 }
