@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tidingsdev/tidings/internal/channels/email"
+	"github.com/tidingsdev/tidings/internal/channels/sms"
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/smtpsink"
 	"github.com/tidingsdev/tidings/internal/store"
@@ -34,6 +37,7 @@ type engagement struct {
 	svc     *delivery.Service
 	tracker *tracking.Tracker
 	sink    *smtpsink.Sink
+	texts   *smsProvider
 	shop    *httptest.Server
 	shopHit *hits
 	now     *testClock
@@ -46,6 +50,30 @@ type testClock struct {
 
 func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *testClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// smsProvider speaks the Twilio Messages API: every message is accepted
+// and kept, with a SID of its own.
+type smsProvider struct {
+	mu   sync.Mutex
+	sent []url.Values
+}
+
+func (p *smsProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	p.mu.Lock()
+	p.sent = append(p.sent, r.PostForm)
+	n := len(p.sent)
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_, _ = fmt.Fprintf(w, `{"sid": "SM%032d", "status": "queued"}`, n)
+}
+
+func (p *smsProvider) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.sent)
+}
 
 type hits struct {
 	mu    sync.Mutex
@@ -85,13 +113,21 @@ func newEngagement(t *testing.T, opts ...apiOption) *engagement {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.texts = &smsProvider{}
+	smsSrv := httptest.NewServer(e.texts)
+	t.Cleanup(smsSrv.Close)
+	texter, err := sms.New(sms.Config{BaseURL: smsSrv.URL, AccountSID: "AC1", AuthToken: "twilio-token", From: "+15017122661"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.opt.PublicURL = e.http.URL
 	e.tracker = tracking.New(tracking.NewSigner("test-secret-at-least-16"), e.http.URL, e.store, tracking.Options{FlushEvery: 10 * time.Millisecond})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = e.tracker.Close(ctx)
 	})
-	e.svc, err = delivery.New(e.store, set, mailer, nil, delivery.Options{
+	e.svc, err = delivery.New(e.store, set, mailer, texter, delivery.Options{
 		DefaultLocale: "en", PublicURL: e.http.URL, UnsubscribeMailto: "unsubscribe@harbourpine.example",
 		Company: templates.Company{Name: "Harbour & Pine", PostalAddress: "1 Harbour Road, Hong Kong", Website: e.shop.URL + "/spring?utm_source=email"},
 		Signer:  token.NewSigner("test-secret-at-least-16"), Tracker: e.tracker,

@@ -261,8 +261,9 @@ func providerIDForms(id string) []string {
 }
 
 // LatestMessageTo finds the newest sent message to an address on a channel
-// no later than at and no earlier than a window before, for reports that
-// name only the recipient; ErrNotFound when none. It goes through the
+// in the window before at (and up to an hour after, for a provider's clock
+// running behind ours), for reports that name only the recipient;
+// ErrNotFound when none. It goes through the
 // customer with that address, whose index reaches their messages.
 func (s *Store) LatestMessageTo(ctx context.Context, channel, address string, at time.Time, window time.Duration) (string, error) {
 	match := "lower(c.email) = $2"
@@ -274,7 +275,7 @@ func (s *Store) LatestMessageTo(ctx context.Context, channel, address string, at
 		SELECT m.id::text FROM customers c
 		JOIN messages m ON m.customer_id = c.id AND m.channel = $1
 		WHERE `+match+` AND m.status = 'sent' AND m.created_at <= $3 AND m.created_at > $4
-		ORDER BY m.created_at DESC LIMIT 1`, channel, NormalizeAddress(address), at, at.Add(-window)).Scan(&id)
+		ORDER BY m.created_at DESC LIMIT 1`, channel, NormalizeAddress(address), at.Add(time.Hour), at.Add(-window)).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", fmt.Errorf("message to %s: %w", channel, ErrNotFound)
 	}
