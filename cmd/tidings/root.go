@@ -68,6 +68,8 @@ the same name that overrides it (see "tidings --help" flags below).`,
 		newDevCmd(a),
 		newCampaignsCmd(a),
 		newReportCmd(a),
+		newMessagesCmd(a),
+		newSuppressionsCmd(a),
 		newVersionCmd(a),
 		newBenchCmd(a),
 	)

@@ -350,6 +350,14 @@ func TestClickThroughTheAPIRedirectsOnceRecordedAndBecomesAnEvent(t *testing.T) 
 	if n := e.count(t, `SELECT count(*) FROM events WHERE type = 'email_opened' AND customer_id = $1`, cust); n != 1 {
 		t.Errorf("%d email_opened events, want 1", n)
 	}
+
+	_, metrics := e.get("/metrics")
+	for _, outcome := range []string{`outcome="sent"`, `outcome="clicked"`, `outcome="clicked_human"`, `outcome="opened_human"`} {
+		want := `tidings_engagement_messages{campaign="spring",channel="email",journey="campaign/spring",` + outcome + `,template="winback_offer",topic="marketing"} 1`
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 func pixelURL(t *testing.T, html string) string {

@@ -29,7 +29,7 @@ func newHTTPMetrics(reg prometheus.Registerer, s *store.Store) *httpMetrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route"}),
 	}
-	reg.MustRegister(m.requests, m.duration, &storeCollector{store: s})
+	reg.MustRegister(m.requests, m.duration, &storeCollector{store: s}, &engagementCollector{store: s})
 	return m
 }
 

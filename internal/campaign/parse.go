@@ -58,6 +58,18 @@ type parser struct {
 	// segments) use them to point at the line.
 	pos       map[string]position
 	stepPaths map[string]string
+	// stepRefs are the `step:` of waits and goals on email engagement,
+	// resolved once every step is read.
+	stepRefs []stepRef
+}
+
+// stepRef is a wait's or the goal's `step: ID`: the engagement event must
+// come from the message that send step sent.
+type stepRef struct {
+	node  *yaml.Node
+	path  string
+	event string
+	where *map[string]any
 }
 
 func (p *parser) at(path string, n *yaml.Node) {
@@ -119,7 +131,40 @@ func (p *parser) spec(n *yaml.Node) *Spec {
 			p.Errorf(n, req, "is required")
 		}
 	}
+	p.resolveStepRefs(s)
 	return s
+}
+
+// Engagement events a wait or goal can tie to one send step with `step:`.
+var engagementEvents = []string{"email_clicked", "email_opened"}
+
+// resolveStepRefs turns each `step: ID` into the properties the event
+// carries: this campaign's name and the send step's ID, so a click on
+// another campaign's email, or on another step's, does not count.
+func (p *parser) resolveStepRefs(s *Spec) {
+	sends := map[string]bool{}
+	Walk(s.Steps, func(st *Step) {
+		if st.Send != nil {
+			sends[st.ID] = st.Send.Channel == DefaultChannel
+		}
+	})
+	for _, r := range p.stepRefs {
+		id := r.node.Value
+		email, ok := sends[id]
+		switch {
+		case !slices.Contains(engagementEvents, r.event):
+			p.Errorf(r.node, r.path, "step goes with event %s; %q carries no step", strings.Join(engagementEvents, " or "), r.event)
+		case !ok:
+			p.Errorf(r.node, r.path, "%q is not the id of a send step of this campaign", id)
+		case !email:
+			p.Errorf(r.node, r.path, "step %q sends SMS; clicks and opens are tracked in email only", id)
+		default:
+			if *r.where == nil {
+				*r.where = map[string]any{}
+			}
+			(*r.where)["campaign"], (*r.where)["step"] = s.Name, id
+		}
+	}
 }
 
 // condition reads {segment: NAME} or an inline definition {match: ...}.
@@ -305,8 +350,12 @@ func (p *parser) entry(n *yaml.Node, path string) time.Duration {
 
 func (p *parser) goal(n *yaml.Node, path string) *Goal {
 	g := &Goal{Within: DefaultGoalAfter}
-	p.fields(n, path, []string{"event", "where", "within"}, func(k, v *yaml.Node, sub string) {
+	var step *yaml.Node
+	var stepPath string
+	p.fields(n, path, []string{"event", "step", "where", "within"}, func(k, v *yaml.Node, sub string) {
 		switch k.Value {
+		case "step":
+			step, stepPath = v, sub
 		case "event":
 			g.Event = p.eventType(v, sub)
 		case "where":
@@ -322,6 +371,9 @@ func (p *parser) goal(n *yaml.Node, path string) *Goal {
 			p.Errorf(n, spec.Join(path, "event"), "is required (the event that counts as a conversion)")
 		}
 		return nil
+	}
+	if step != nil {
+		p.stepRefs = append(p.stepRefs, stepRef{node: step, path: stepPath, event: g.Event, where: &g.Where})
 	}
 	return g
 }
@@ -576,8 +628,12 @@ func (p *parser) wait(n *yaml.Node, path, pos string) *Wait {
 	forms := 0
 	var eventKey *yaml.Node
 	var timeoutSet, branches bool
-	p.fields(n, path, []string{"duration", "until", "event", "where", "timeout", "on_event", "on_timeout"}, func(k, v *yaml.Node, sub string) {
+	var step *yaml.Node
+	var stepPath string
+	p.fields(n, path, []string{"duration", "until", "event", "step", "where", "timeout", "on_event", "on_timeout"}, func(k, v *yaml.Node, sub string) {
 		switch k.Value {
+		case "step":
+			step, stepPath = v, sub
 		case "duration":
 			forms++
 			w.Duration, _ = p.duration(v, sub)
@@ -620,8 +676,10 @@ func (p *parser) wait(n *yaml.Node, path, pos string) *Wait {
 		p.Errorf(n, path, "expected only one of duration, until or event")
 	case eventKey != nil && !timeoutSet:
 		p.Errorf(eventKey, spec.Join(path, "timeout"), "is required with event (how long to wait for it, e.g. 7d)")
-	case eventKey == nil && (timeoutSet || branches || w.Where != nil):
-		p.Errorf(n, path, "timeout, where, on_event and on_timeout only go with event")
+	case eventKey == nil && (timeoutSet || branches || w.Where != nil || step != nil):
+		p.Errorf(n, path, "timeout, step, where, on_event and on_timeout only go with event")
+	case step != nil:
+		p.stepRefs = append(p.stepRefs, stepRef{node: step, path: stepPath, event: w.Event, where: &w.Where})
 	}
 	return w
 }

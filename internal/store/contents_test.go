@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
@@ -26,5 +28,35 @@ func TestMessageContentsAreKeptAsFirstStored(t *testing.T) {
 	}
 	if got.Subject != "Hi" || len(got.Links) != 2 || got.Links[1] != "https://shop.example/b" || got.Headers["To"] != "ann@example.com" || !got.Tracked {
 		t.Errorf("content = %+v, want the first one stored", got)
+	}
+}
+
+func TestErasureDeletesWhatWentOut(t *testing.T) {
+	s, _ := testdb.New(t)
+	email := "ann@example.com"
+	c, _, err := s.UpsertCustomer(t.Context(), store.CustomerInput{ExternalID: "C-erase", Email: &email})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "3f1e4d3c-5b6a-4789-8a7b-6c5d4e3f2a1b"
+	if _, _, err := s.ReserveMessages(t.Context(), []store.Message{{ID: id, IdempotencyKey: "k", CustomerID: c.ID, Journey: "j", Step: "s",
+		Channel: "email", Template: "welcome", Topic: "marketing", Recipient: email}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StoreMessageContents(t.Context(), []store.MessageContent{{MessageID: id, Subject: "Hi Ann", Headers: map[string]string{"To": email}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordClick(t.Context(), store.MessageClick{MessageID: id, URL: "https://shop.example/", UserAgent: "Mozilla/5.0 (X11)", FirstAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EraseCustomer(t.Context(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MessageContentOf(t.Context(), id); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the content of an erased customer's message survives: %v", err)
+	}
+	clicks, err := s.MessageClicks(t.Context(), id)
+	if err != nil || len(clicks) != 1 || clicks[0].UserAgent != "" {
+		t.Errorf("clicks after erasure = %+v, %v; want the count without the user agent", clicks, err)
 	}
 }

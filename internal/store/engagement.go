@@ -98,6 +98,7 @@ func (s *Store) MessageOpens(ctx context.Context, messageID string) ([]MessageOp
 // EngagementCount is one row of the engagement metrics: per topic,
 // template and journey (a campaign's is "campaign/NAME").
 type EngagementCount struct {
+	Channel      string `db:"channel"`
 	Topic        string `db:"topic"`
 	Template     string `db:"template"`
 	Journey      string `db:"journey"`
@@ -111,12 +112,13 @@ type EngagementCount struct {
 	ClickedHuman int64  `db:"clicked_human"`
 }
 
-// EngagementCounts counts, per topic, template and journey, the messages
-// sent and how many of them bounced, drew a complaint, were opened and
-// clicked (each message once; "human" leaves machine visits out).
-func (s *Store) EngagementCounts(ctx context.Context) ([]EngagementCount, error) {
+// EngagementCounts counts, per channel, topic, template and journey, the
+// messages sent since a time and how many of them bounced, drew a
+// complaint, were opened and clicked (each message once; "human" leaves
+// machine visits out).
+func (s *Store) EngagementCounts(ctx context.Context, since time.Time) ([]EngagementCount, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT m.topic, m.template, m.journey,
+		SELECT m.channel, m.topic, m.template, m.journey,
 			count(*) FILTER (WHERE m.status = 'sent') AS sent,
 			count(*) FILTER (WHERE m.delivery = 'bounced') AS bounced,
 			count(*) FILTER (WHERE m.delivery = 'soft_bounced') AS soft_bounced,
@@ -128,8 +130,8 @@ func (s *Store) EngagementCounts(ctx context.Context) ([]EngagementCount, error)
 		           FROM message_opens GROUP BY message_id) o ON o.message_id = m.id
 		LEFT JOIN (SELECT message_id, 1 AS any, max(CASE WHEN NOT machine THEN 1 ELSE 0 END) AS human
 		           FROM message_clicks GROUP BY message_id) k ON k.message_id = m.id
-		WHERE m.status = 'sent'
-		GROUP BY m.topic, m.template, m.journey`)
+		WHERE m.status = 'sent' AND m.created_at >= $1
+		GROUP BY m.channel, m.topic, m.template, m.journey`, since)
 	if err != nil {
 		return nil, fmt.Errorf("count engagement: %w", err)
 	}

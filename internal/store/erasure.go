@@ -53,6 +53,10 @@ func (s *Store) EraseCustomer(ctx context.Context, id string) error {
 				route_error = CASE WHEN routed_at IS NULL THEN 'customer erased' ELSE route_error END,
 				routed_at = coalesce(routed_at, now())
 			 WHERE customer_id = $1`,
+			// What went out named the person; clicks and opens keep only counts.
+			`DELETE FROM message_contents WHERE message_id IN (SELECT id FROM messages WHERE customer_id = $1)`,
+			`UPDATE message_clicks SET user_agent = '' WHERE message_id IN (SELECT id FROM messages WHERE customer_id = $1)`,
+			`UPDATE message_opens SET user_agent = '' WHERE message_id IN (SELECT id FROM messages WHERE customer_id = $1)`,
 			`UPDATE messages SET recipient = '', customer_id = NULL, updated_at = now() WHERE customer_id = $1`,
 			`UPDATE survey_responses SET comment = '' WHERE customer_id = $1`,
 			`UPDATE journey_runs SET ended_at = now(), outcome = '` + OutcomeErased + `'
