@@ -125,8 +125,8 @@ func newSuppressionsAddCmd(a *app) *cobra.Command {
 func newSuppressionsRemoveCmd(a *app) *cobra.Command {
 	var channel, note string
 	cmd := &cobra.Command{
-		Use:   "remove ADDRESS",
-		Short: "Let messages reach an address again (the removal is recorded)",
+		Use:     "remove ADDRESS",
+		Short:   "Let messages reach an address again (the removal is recorded)",
 		Example: `  tidings suppressions remove ann@example.com --note "customer fixed the mailbox, ticket 4411"`,
 		Args:    exactArgs(1),
 		RunE: a.withStore(func(ctx context.Context, s *store.Store, args []string) error {

@@ -43,9 +43,9 @@ func TestWaitAndGoalOnAClickOfOneSendStep(t *testing.T) {
 
 func TestStepOnAWaitMustNameAnEmailSendStep(t *testing.T) {
 	for src, want := range map[string]string{
-		strings.Replace(clickCampaign, "wait: {event: email_clicked, step: offer", "wait: {event: email_clicked, step: offers", 1): `"offers" is not the id of a send step`,
-		strings.Replace(clickCampaign, "wait: {event: email_clicked, step: offer", "wait: {event: purchase, step: offer", 1):      "step goes with event email_clicked or email_opened",
-		strings.Replace(clickCampaign, "- send: {id: offer, template: winback_offer}", "- send: {id: offer, template: birthday, channel: sms}", 1): "sends SMS",
+		strings.Replace(clickCampaign, "wait: {event: email_clicked, step: offer", "wait: {event: email_clicked, step: offers", 1):                                                                         `"offers" is not the id of a send step`,
+		strings.Replace(clickCampaign, "wait: {event: email_clicked, step: offer", "wait: {event: purchase, step: offer", 1):                                                                               "step goes with event email_clicked or email_opened",
+		strings.Replace(clickCampaign, "- send: {id: offer, template: winback_offer}", "- send: {id: offer, template: birthday, channel: sms}", 1):                                                         "sends SMS",
 		strings.Replace(clickCampaign, "wait: {event: email_clicked, step: offer, timeout: 3d, on_timeout: [{send: {id: nudge, template: winback_last_chance}}]}", "wait: {duration: 3d, step: offer}", 1): "only go with event",
 	} {
 		_, err := Parse([]byte(src), "offer.yaml")
