@@ -12,7 +12,7 @@ func TestSuppressionsCommands(t *testing.T) {
 	env, s := migratedEnv(t)
 	env["USER"] = "ops-lee"
 	r := tidings(t, env, "suppressions", "add", "Old-Mailbox@Example.com", "--detail", "mailbox closed")
-	if r.code != 0 || !strings.Contains(r.stdout, "email Old-Mailbox@example.com suppressed (manual)") {
+	if r.code != 0 || !strings.Contains(r.stdout, "email old-mailbox@example.com suppressed (manual)") {
 		t.Errorf("add:\n%s", r)
 	}
 	if r = tidings(t, env, "suppressions", "add", "old-mailbox@example.com", "--reason", "complaint"); r.code != 0 || !strings.Contains(r.stdout, "already suppressed (manual") {
@@ -48,6 +48,10 @@ func TestSuppressionsCommands(t *testing.T) {
 	}
 	if len(hist) != 2 || hist[1].Action != "removed" || hist[1].Actor != "cli:ops-lee" || hist[1].Detail != "mailbox works again" || hist[0].Source != "import" {
 		t.Errorf("history = %+v, want the import and the recorded removal", hist)
+	}
+	audit, err := s.AuditEntries(t.Context(), store.AuditQuery{Action: "suppression.remove"})
+	if err != nil || len(audit) != 1 || audit[0].ActorName != "ops-lee" || audit[0].Target != "email:ann@example.com" {
+		t.Errorf("audit of the removal = %+v, %v", audit, err)
 	}
 	if r = tidings(t, env, "suppressions", "list", "--channel", "sms", "--json"); r.code != 0 || !strings.Contains(r.stdout, `"address": "+14155550123"`) || strings.Contains(r.stdout, "bob@") {
 		t.Errorf("list --channel sms --json:\n%s", r)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/validate"
 )
@@ -29,14 +30,6 @@ with who made it. The same list is at /v1/suppressions.`,
 	}
 	cmd.AddCommand(newSuppressionsListCmd(a), newSuppressionsAddCmd(a), newSuppressionsRemoveCmd(a), newSuppressionsImportCmd(a))
 	return cmd
-}
-
-// actor is who changes things from the command line, as recorded.
-func (a *app) actor() string {
-	if u := a.getenv("USER"); u != "" {
-		return "cli:" + u
-	}
-	return "cli"
 }
 
 func newSuppressionsListCmd(a *app) *cobra.Command {
@@ -93,22 +86,14 @@ func newSuppressionsAddCmd(a *app) *cobra.Command {
 		Example: `  tidings suppressions add old-mailbox@example.com --detail "mailbox closed"
   tidings suppressions add +14155550123 --channel sms --reason unsubscribe`,
 		Args: exactArgs(1),
-		RunE: a.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-			sp.Address, sp.Source, sp.Actor = args[0], "cli", a.actor()
-			got, err := validate.Suppression(sp, a.cfg.DefaultRegion)
+		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, args []string) error {
+			sp.Address, sp.Source = args[0], "cli"
+			got, added, err := m.Suppress(ctx, a.operator(), sp, a.cfg.DefaultRegion)
 			if err != nil {
-				return withCode(exitUsage, err)
-			}
-			added, err := s.SuppressNew(ctx, got)
-			if err != nil {
-				return err
+				return mgmtErr(err)
 			}
 			if !added {
-				cur, err := s.Suppression(ctx, got.Channel, got.Address)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "%s %s was already suppressed (%s, since %s); unchanged\n", cur.Channel, cur.Address, cur.Reason, cur.CreatedAt.Format(time.DateTime))
+				fmt.Fprintf(a.stdout, "%s %s was already suppressed (%s, since %s); unchanged\n", got.Channel, got.Address, got.Reason, got.CreatedAt.Format(time.DateTime))
 				return nil
 			}
 			fmt.Fprintf(a.stdout, "%s %s suppressed (%s)\n", got.Channel, got.Address, got.Reason)
@@ -129,8 +114,8 @@ func newSuppressionsRemoveCmd(a *app) *cobra.Command {
 		Short:   "Let messages reach an address again (the removal is recorded)",
 		Example: `  tidings suppressions remove ann@example.com --note "customer fixed the mailbox, ticket 4411"`,
 		Args:    exactArgs(1),
-		RunE: a.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-			sp, err := s.RemoveSuppression(ctx, channel, args[0], a.actor(), note)
+		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, args []string) error {
+			sp, err := m.Unsuppress(ctx, a.operator(), channel, args[0], note)
 			if errors.Is(err, store.ErrNotFound) {
 				return withCode(exitUsage, fmt.Errorf("%s %s is not suppressed (see tidings suppressions list)", channel, args[0]))
 			}
@@ -159,7 +144,7 @@ ones are imported regardless (exit 3 when some were rejected).`,
 		Example: `  tidings suppressions import bounced-last-year.csv
   tidings suppressions import stops.txt --channel sms --reason unsubscribe`,
 		Args: exactArgs(1),
-		RunE: a.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, args []string) error {
 			in := io.Reader(a.stdin)
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
@@ -169,11 +154,11 @@ ones are imported regardless (exit 3 when some were rejected).`,
 				defer f.Close()
 				in = f
 			}
-			rows, problems, err := readSuppressions(in, channel, reason, a.cfg.DefaultRegion, a.actor())
+			rows, problems, err := readSuppressions(in, channel, reason, a.cfg.DefaultRegion)
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("%s: %w", args[0], err))
 			}
-			added, err := s.ImportSuppressions(ctx, rows)
+			added, err := m.ImportSuppressions(ctx, a.operator(), rows)
 			if err != nil {
 				return err
 			}
@@ -195,7 +180,7 @@ ones are imported regardless (exit 3 when some were rejected).`,
 
 // readSuppressions reads a CSV with a header naming address, or a list of
 // addresses, and returns the valid rows and a "line: problem" per bad one.
-func readSuppressions(in io.Reader, channel, reason, region, actor string) ([]store.Suppression, []string, error) {
+func readSuppressions(in io.Reader, channel, reason, region string) ([]store.Suppression, []string, error) {
 	r := csv.NewReader(in)
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
@@ -226,7 +211,7 @@ func readSuppressions(in io.Reader, channel, reason, region, actor string) ([]st
 	for n, rec := range recs[start:] {
 		line := n + start + 1
 		sp := store.Suppression{Address: get(rec, "address", ""), Channel: get(rec, "channel", channel),
-			Reason: get(rec, "reason", reason), Detail: get(rec, "detail", ""), Source: "import", Actor: actor}
+			Reason: get(rec, "reason", reason), Detail: get(rec, "detail", ""), Source: "import"}
 		if sp.Address == "" {
 			continue
 		}
