@@ -40,6 +40,9 @@ func (s *Service) Suppress(ctx context.Context, p access.Principal, sp store.Sup
 // Unsuppress lets messages reach an address again, audited as
 // suppression.remove and kept in the address's history with note.
 func (s *Service) Unsuppress(ctx context.Context, p access.Principal, channel, address, note string) (store.Suppression, error) {
+	if _, err := s.store.Suppression(ctx, channel, address); err != nil {
+		return store.Suppression{}, err
+	}
 	if err := s.audit(ctx, p, "suppression.remove", channel+":"+store.NormalizeAddress(address), map[string]any{"note": note}); err != nil {
 		return store.Suppression{}, err
 	}
