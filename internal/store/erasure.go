@@ -155,7 +155,7 @@ func (s *Store) ExportCustomer(ctx context.Context, id string) (CustomerExport, 
 				SELECT customer_id::text AS customer_id, recency, frequency, monetary, value_tier, scored_at
 				FROM customer_scores WHERE customer_id = $1`, id),
 			collectInto(ctx, tx, &out.Suppressions, `
-				SELECT channel, address, reason, detail, created_at FROM suppressions
+				SELECT channel, address, reason, source, detail, created_at FROM suppressions
 				WHERE (channel = 'email' AND address = $1 AND $1 <> '') OR (channel = 'sms' AND address = $2 AND $2 <> '')
 				ORDER BY created_at, channel`, NormalizeAddress(out.Customer.Email), NormalizeAddress(out.Customer.Phone)),
 		}
