@@ -22,6 +22,7 @@ import (
 type CampaignStore interface {
 	Customer(ctx context.Context, id string) (store.Customer, error)
 	GetCampaign(ctx context.Context, name string) (store.Campaign, error)
+	CheckCampaignGate(ctx context.Context, campaign, workflowID string) (string, error)
 	CampaignVersion(ctx context.Context, name string, version int) (store.CampaignVersion, error)
 	GetSegment(ctx context.Context, name string) (store.Segment, error)
 	EnterCampaign(ctx context.Context, e store.CampaignEntry, again time.Duration) (store.CampaignEntry, bool, error)
@@ -93,8 +94,11 @@ func campaignErr(err error) error {
 }
 
 // GateInput names the campaign whose status a run checks before sending.
+// Wake says the run listens for the wake signal while paused, so the check
+// notes it as waiting and a resume wakes it at once.
 type GateInput struct {
 	Campaign string `json:"campaign"`
+	Wake     bool   `json:"wake,omitempty"`
 }
 
 // GateResult is the campaign's status now.
@@ -105,6 +109,13 @@ type GateResult struct {
 // CampaignGate tells a run whether its campaign may send now: a paused
 // campaign sends nothing, an archived one ends its runs.
 func (c *Campaigns) CampaignGate(ctx context.Context, in GateInput) (GateResult, error) {
+	if in.Wake {
+		status, err := c.store.CheckCampaignGate(ctx, in.Campaign, activity.GetInfo(ctx).WorkflowExecution.ID)
+		if err != nil {
+			return GateResult{}, campaignErr(err)
+		}
+		return GateResult{Status: status}, nil
+	}
 	camp, err := c.store.GetCampaign(ctx, in.Campaign)
 	if err != nil {
 		return GateResult{}, campaignErr(err)

@@ -63,19 +63,7 @@ func TestCampaignsOnARealTemporalServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	s, _ := testdb.New(t)
-	sender := &activitiestest.LedgerSender{Store: s}
-	srv := temporaltest.NewServer(temporaltest.WithT(t))
-	c := srv.GetDefaultClient()
-	w, err := worker.New(c, worker.Deps{Store: s, Sender: sender, Register: func(r sdkworker.Registry) {
-		r.RegisterActivity(activities.NewCampaigns(s, s.Pool(), sender, nil))
-	}}, worker.Options{TaskQueue: "campaigns-e2e", StopTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(t.Context())
-	defer stop()
-	go func() { _ = w.Run(ctx) }()
+	s, sender, c := campaignWorker(t, "campaigns-e2e")
 
 	spring := customers(t, s, 60, "spring")
 	customers(t, s, 5, "other")
@@ -190,6 +178,27 @@ steps:
 	}
 	saveHistory(t, c, runner, "campaign_runner")
 	saveHistory(t, c, child, "campaign_run")
+}
+
+// campaignWorker starts a real Temporal server and a worker with the
+// campaign activities on queue, over a fresh database and a send path that
+// keeps the ledger; the worker stops with the test.
+func campaignWorker(t *testing.T, queue string) (*store.Store, *activitiestest.LedgerSender, client.Client) {
+	t.Helper()
+	s, _ := testdb.New(t)
+	sender := &activitiestest.LedgerSender{Store: s}
+	srv := temporaltest.NewServer(temporaltest.WithT(t))
+	c := srv.GetDefaultClient()
+	w, err := worker.New(c, worker.Deps{Store: s, Sender: sender, Register: func(r sdkworker.Registry) {
+		r.RegisterActivity(activities.NewCampaigns(s, s.Pool(), sender, nil))
+	}}, worker.Options{TaskQueue: queue, StopTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	t.Cleanup(stop)
+	go func() { _ = w.Run(ctx) }()
+	return s, sender, c
 }
 
 func execute(t *testing.T, c client.Client, id, typ string, in any) client.WorkflowRun {

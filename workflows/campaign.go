@@ -22,6 +22,11 @@ const (
 	// CampaignRunnerWorkflow is one firing of a scheduled or one-off
 	// campaign: it pages the audience and sends or starts runs.
 	CampaignRunnerWorkflow = "CampaignRunner"
+	// CampaignWakeSignal wakes a run or firing waiting at a paused
+	// campaign's gate. Resuming and archiving send it to every workflow the
+	// gate noted as waiting, so they act within seconds instead of at their
+	// next poll. It carries nothing.
+	CampaignWakeSignal = "campaign-wake"
 )
 
 // campaignJourney is the descriptor register.go lists: the workflows behind
@@ -51,7 +56,8 @@ const (
 // Campaign defaults.
 const (
 	// CampaignGatePoll is how often a run at a send step re-checks a paused
-	// campaign.
+	// campaign without being woken: the safety net if a wake signal is
+	// lost (`tidings campaigns resume` run again wakes them too).
 	CampaignGatePoll       = 10 * time.Minute
 	DefaultCampaignBatch   = 200
 	DefaultCampaignPerRun  = 25 // pages per runner run before continue-as-new
@@ -80,6 +86,10 @@ const (
 	// the first signal (SignalWithStart hands it over twice), so a campaign
 	// whose trigger event is also its goal does not end at once.
 	ownTriggerVersion = "campaign-skips-own-trigger"
+	// gateWakeVersion: a run or firing waiting at a paused campaign's gate
+	// is noted as waiting and wakes on CampaignWakeSignal, not only at the
+	// next poll.
+	gateWakeVersion = "campaign-gate-wakes-on-signal"
 	// maxPendingEvents bounds the events a run keeps for its next wait.
 	maxPendingEvents = 50
 )
@@ -204,6 +214,7 @@ func CampaignRun(ctx workflow.Context, in CampaignRunInput) (CampaignRunResult, 
 }
 
 func (c *campaignRun) finish(ctx workflow.Context, outcome string, _ error) (CampaignRunResult, error) {
+	drain(workflow.GetSignalChannel(ctx, CampaignWakeSignal)) // a wake that came after the gate has nothing to wake
 	err := workflow.ExecuteActivity(withStore(ctx), campaigns.CampaignFinish, activities.CampaignFinishInput{
 		Campaign: c.in.Campaign, RunID: c.runID, Outcome: outcome, GoalAt: c.goalAt, At: workflow.Now(ctx),
 	}).Get(ctx, nil)
@@ -340,34 +351,62 @@ func variantOf(v *campaign.Variant) string {
 	return v.Name
 }
 
-// gate returns once the campaign may send, polling while it is paused.
+// gate returns once the campaign may send, waiting while it is paused and
+// hearing events (the goal) meanwhile.
 func (c *campaignRun) gate(ctx workflow.Context) error {
-	return waitActive(ctx, c.in.Campaign, func(d time.Duration) error {
-		_, err := c.sleep(ctx, d, nil)
+	return waitActive(ctx, c.in.Campaign, func(d time.Duration, wake workflow.ReceiveChannel) error {
+		_, err := c.listen(ctx, d, nil, wake)
 		return err
 	})
 }
 
-// waitActive returns once the campaign is active, checking every
-// CampaignGatePoll with sleep while it is paused, and errArchived if it is
-// archived.
-func waitActive(ctx workflow.Context, name string, sleep func(time.Duration) error) error {
+// waitActive returns once the campaign is active, and errArchived if it is
+// archived. While it is paused it waits with sleep: until woken by
+// CampaignWakeSignal (wake is nil in histories from before the signal) or
+// for CampaignGatePoll, then checks again.
+func waitActive(ctx workflow.Context, name string, sleep func(d time.Duration, wake workflow.ReceiveChannel) error) error {
+	var wake workflow.ReceiveChannel
+	if workflow.GetVersion(ctx, gateWakeVersion, workflow.DefaultVersion, 1) == 1 {
+		wake = workflow.GetSignalChannel(ctx, CampaignWakeSignal)
+	}
 	for {
+		// A wake that arrived before this check is answered by it.
+		drain(wake)
 		var g activities.GateResult
-		if err := workflow.ExecuteActivity(withStore(ctx), campaigns.CampaignGate, activities.GateInput{Campaign: name}).Get(ctx, &g); err != nil {
+		if err := workflow.ExecuteActivity(withStore(ctx), campaigns.CampaignGate, activities.GateInput{Campaign: name, Wake: wake != nil}).Get(ctx, &g); err != nil {
 			return err
 		}
 		switch g.Status {
 		case campaign.StatusArchived:
 			return errArchived
 		case campaign.StatusPaused:
-			if err := sleep(CampaignGatePoll); err != nil {
+			if err := sleep(CampaignGatePoll, wake); err != nil {
 				return err
 			}
 		default:
 			return nil
 		}
 	}
+}
+
+// drain discards the signals already waiting on ch (nil: none).
+func drain(ch workflow.ReceiveChannel) {
+	for ch != nil && ch.ReceiveAsync(nil) {
+	}
+}
+
+// sleepOrWake sleeps d, or until wake (if not nil) receives a signal.
+func sleepOrWake(ctx workflow.Context, d time.Duration, wake workflow.ReceiveChannel) error {
+	if wake == nil {
+		return workflow.Sleep(ctx, d)
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(workflow.NewTimer(tctx, d), func(workflow.Future) {})
+	sel.AddReceive(wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
+	sel.Select(ctx)
+	return ctx.Err()
 }
 
 func (c *campaignRun) wait(ctx workflow.Context, w *campaign.Wait) error {
@@ -445,6 +484,12 @@ func (c *campaignRun) keep(e Event) {
 // errGoal when the goal arrives, and true when want (if given) matched an
 // event before the timer fired.
 func (c *campaignRun) sleep(ctx workflow.Context, d time.Duration, want func(Event) bool) (bool, error) {
+	return c.listen(ctx, d, want, nil)
+}
+
+// listen is sleep that also ends early when wake (if not nil) receives a
+// signal.
+func (c *campaignRun) listen(ctx workflow.Context, d time.Duration, want func(Event) bool, wake workflow.ReceiveChannel) (bool, error) {
 	if err := c.hear(ctx); err != nil {
 		return false, err
 	}
@@ -455,12 +500,18 @@ func (c *campaignRun) sleep(ctx workflow.Context, d time.Duration, want func(Eve
 	defer cancel()
 	timer := workflow.NewTimer(tctx, d)
 	var (
-		fired, matched bool
-		goal           *Event
+		fired, matched, woken bool
+		goal                  *Event
 	)
-	for !fired && !matched && goal == nil {
+	for !fired && !matched && !woken && goal == nil {
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(timer, func(f workflow.Future) { fired = true })
+		if wake != nil {
+			sel.AddReceive(wake, func(ch workflow.ReceiveChannel, _ bool) {
+				ch.Receive(ctx, nil)
+				woken = true
+			})
+		}
 		c.events.addTo(ctx, sel, func(e Event) {
 			switch {
 			case c.isGoal(e):
@@ -563,7 +614,7 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 		}
 		if !in.SkipLate {
 			paused := workflow.Now(ctx)
-			err := waitActive(ctx, in.Campaign, func(d time.Duration) error { return workflow.Sleep(ctx, d) })
+			err := waitActive(ctx, in.Campaign, func(d time.Duration, wake workflow.ReceiveChannel) error { return sleepOrWake(ctx, d, wake) })
 			switch {
 			case errors.Is(err, errArchived):
 				return in.Result, nil

@@ -21,6 +21,7 @@ import (
 type campaignHarness struct {
 	*harness
 	status   string
+	gates    []activities.GateInput
 	holdout  bool
 	inSeg    map[string]bool
 	entries  []activities.EnterInput
@@ -47,7 +48,8 @@ func newCampaignHarness(t *testing.T, zone string) *campaignHarness {
 			return nil
 		})
 	env.OnActivity(campaigns.CampaignGate, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, _ activities.GateInput) (activities.GateResult, error) {
+		func(_ context.Context, in activities.GateInput) (activities.GateResult, error) {
+			h.gates = append(h.gates, in)
 			return activities.GateResult{Status: h.status}, nil
 		})
 	env.OnActivity(campaigns.CampaignSkip, mock.Anything, mock.Anything).Return(
@@ -315,6 +317,62 @@ func TestCampaignShortPauseDelaysTheSendWithoutSkipping(t *testing.T) {
 	}
 	if len(h.skips) != 0 {
 		t.Errorf("skips %+v, want none", h.skips)
+	}
+}
+
+// resumeAt sets the campaign active after d and wakes the workflow, as
+// `tidings campaigns resume` does.
+func (h *campaignHarness) resumeAt(d time.Duration) {
+	h.env.RegisterDelayedCallback(func() {
+		h.status = campaign.StatusActive
+		h.env.SignalWorkflow(CampaignWakeSignal, nil)
+	}, d)
+}
+
+// TestCampaignResumeWakesARunWaitingAtASend: resumed at 25:03, the send
+// that waited at the gate since 24:00 goes out at 25:03, not at the next
+// ten-minute poll; a wake while the campaign is still paused sends nothing.
+func TestCampaignResumeWakesARunWaitingAtASend(t *testing.T) {
+	h := newCampaignHarness(t, "UTC")
+	h.start("2026-03-02 10:00")
+	h.env.RegisterDelayedCallback(func() { h.status = campaign.StatusPaused }, 23*time.Hour)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(CampaignWakeSignal, nil) }, 24*time.Hour+30*time.Minute)
+	h.resumeAt(25*time.Hour + 3*time.Minute)
+	h.run(spec(t, pausedSpec))
+	want := []string{"one email @ Mon 2026-03-02 10:00", "two email @ Tue 2026-03-03 11:03", "three email @ Wed 2026-03-04 11:03"}
+	if got := h.timeline(); !slices.Equal(got, want) {
+		t.Errorf("sent %q, want %q (two goes out when woken at the resume)", got, want)
+	}
+	for _, g := range h.gates {
+		if !g.Wake {
+			t.Fatalf("gate check %+v does not ask to be noted as waiting", g)
+		}
+	}
+}
+
+// TestCampaignResumeWakesAPausedOnceFiring: the once runner waiting for a
+// resume sends as soon as it is woken.
+func TestCampaignResumeWakesAPausedOnceFiring(t *testing.T) {
+	h := newCampaignHarness(t, "UTC")
+	h.start("2026-03-02 10:00")
+	h.versions[1], h.current, h.status = spec(t, onceSpec), 1, campaign.StatusPaused
+	var calls []activities.CampaignBatchInput
+	var sentAt time.Time
+	h.env.OnActivity(campaigns.CampaignBatch, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.CampaignBatchInput) (activities.CampaignBatchResult, error) {
+			calls = append(calls, in)
+			sentAt = h.env.Now()
+			return activities.CampaignBatchResult{Cursor: "c9", Done: true, Entered: 3, Counts: activities.Counts{Sent: 3}}, nil
+		})
+	h.resumeAt(97 * time.Minute)
+	h.env.ExecuteWorkflow(CampaignRunner, CampaignRunnerInput{Campaign: "once-blast", Version: 1})
+	var res CampaignRunnerResult
+	h.result(&res)
+	if len(calls) != 1 || res.Counts.Sent != 3 {
+		t.Fatalf("runner %+v with batches %+v, want one batch after the resume", res, calls)
+	}
+	if want := time.Date(2026, 3, 2, 11, 37, 0, 0, time.UTC); !sentAt.Equal(want) {
+		t.Errorf("sent at %s, want %s when woken", sentAt.UTC(), want)
 	}
 }
 

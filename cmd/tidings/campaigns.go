@@ -17,6 +17,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/templates"
+	"github.com/tidingsdev/tidings/workflows"
 )
 
 func newCampaignsCmd(a *app) *cobra.Command {
@@ -44,16 +45,20 @@ version they started with. Results: tidings report campaign NAME.`,
 under way and those events start meanwhile) wait at their next send.`),
 		newCampaignsStatusCmd(a, "resume", campaign.StatusActive,
 			"Let a paused campaign send again, skipping sends that are now stale",
-			`Resume a paused campaign. A send that fell due during the pause goes out now
-if it is at most the campaign's late_after old (default 12h); older ones are
-skipped and counted in the report as late_after_pause, so customers are not
-flooded with stale messages. Of the schedule firings the pause missed, the
-latest runs now if it is at most late_after old; the others are skipped.`),
+			`Resume a paused campaign. Every run waiting at a send is woken at once, so a
+send that fell due during the pause goes out within seconds if it is at most
+the campaign's late_after old (default 12h); older ones are skipped and
+counted in the report as late_after_pause, so customers are not flooded with
+stale messages. Of the schedule firings the pause missed, the latest runs now
+if it is at most late_after old; the others are skipped. A run that cannot be
+woken (Temporal unreachable) checks again within 10 minutes; running resume
+again wakes it too.`),
 		newCampaignsStatusCmd(a, "archive", campaign.StatusArchived,
 			"Retire a campaign: delete its schedule and end its runs",
 			`Archive a campaign: its schedule is deleted, a once campaign that has not
-sent yet never will, and runs under way end at their next send. Its versions
-and results stay; applying the file again brings it back.`),
+sent yet never will, runs waiting at a send end now and other runs under way
+at their next send. Its versions and results stay; applying the file again
+brings it back.`),
 	)
 	return cmd
 }
@@ -464,13 +469,22 @@ func newCampaignsStatusCmd(a *app, use, status, short, long string) *cobra.Comma
 			}
 			fmt.Fprintf(a.stdout, "campaign %s: %s\n", res.Campaign.Name, res.Campaign.Status)
 			printTrigger(a.stdout, &res.Spec, res.Campaign.Status, res.Trigger, time.Now())
-			if status == campaign.StatusActive {
+			switch status {
+			case campaign.StatusActive:
 				late := res.Spec.LateAfter
 				if late <= 0 {
 					late = campaign.DefaultLateAfter
 				}
-				fmt.Fprintf(a.stdout, "sends that fell due during the pause go out now if at most %s late (late_after); older ones are skipped\n",
-					spec.FormatDuration(late))
+				fmt.Fprintf(a.stdout, "runs waiting at a send: %d woken; what fell due during the pause goes out now if at most %s late (late_after), older sends are skipped\n",
+					res.Woken, spec.FormatDuration(late))
+			case campaign.StatusArchived:
+				fmt.Fprintf(a.stdout, "runs waiting at a send: %d woken; they end now, other runs at their next send\n", res.Woken)
+			}
+			if res.NotWoken > 0 {
+				fmt.Fprintf(a.stdout, "%d could not be woken now (%s); they check again within %s, or run the command again\n",
+					res.NotWoken, res.NotWokenWhy, spec.FormatDuration(workflows.CampaignGatePoll))
+			}
+			if status == campaign.StatusActive {
 				switch n := len(res.Missed); {
 				case n > 0 && !res.CaughtUp.IsZero():
 					fmt.Fprintf(a.stdout, "missed firings: %d; the latest (%s) runs now, the rest are skipped\n", n, res.CaughtUp.Format(timeLayout))

@@ -300,9 +300,17 @@ func TestCampaignsEndToEnd(t *testing.T) {
 	if got := e.mailTo(treated[2].Email, 0); len(got) != 0 {
 		t.Errorf("a paused campaign sent %v", got)
 	}
+	// Resumed: the run waiting at its send is woken and sends at once, not
+	// at its next ten-minute check.
+	resumed := time.Now()
 	if r := e.tidings("campaigns", "resume", "thanks"); !strings.Contains(r.stdout, "campaign thanks: active") ||
-		!strings.Contains(r.stdout, "at most 12h late (late_after)") {
+		!strings.Contains(r.stdout, "runs waiting at a send: 1 woken") || !strings.Contains(r.stdout, "at most 12h late (late_after)") {
 		t.Errorf("resume:\n%s", r)
+	}
+	if got := e.mailTo(treated[2].Email, 1); len(got) != 1 {
+		t.Errorf("after resume, the run that waited sent %v, want the thank-you", got)
+	} else if waited := time.Since(resumed); waited > workflows.CampaignGatePoll/2 {
+		t.Errorf("the waiting run sent %s after the resume, want at once", waited)
 	}
 	e.tidings("events", "send", "--customer", treated[3].ExternalID, "--type", "order_delivered")
 	if got := e.mailTo(treated[3].Email, 1); len(got) != 1 {
@@ -320,8 +328,8 @@ func TestCampaignsEndToEnd(t *testing.T) {
 		t.Fatalf("report arms %+v, want the treatment and the holdout", rep.Arms)
 	}
 	treat, hold := rep.Arms[0], rep.Arms[1]
-	if treat.Holdout || treat.Entered != 4 || treat.Sent != 5 || treat.Converted != 1 {
-		t.Errorf("treatment %+v, want 4 entered (one waiting on the pause), 5 sent, 1 converted", treat)
+	if treat.Holdout || treat.Entered != 4 || treat.Sent != 6 || treat.Converted != 1 {
+		t.Errorf("treatment %+v, want 4 entered, 6 sent (the one that waited on the pause sent on resume), 1 converted", treat)
 	}
 	if !hold.Holdout || hold.Entered != 1 || hold.Sent != 0 || len(hold.Skipped) != 0 {
 		t.Errorf("holdout %+v, want 1 entered, nothing sent", hold)

@@ -198,6 +198,54 @@ func (s *Store) SetCampaignStatus(ctx context.Context, name, status string, at t
 	return c, nil
 }
 
+// CheckCampaignGate returns a campaign's status for a workflow about to
+// send, and notes the workflow as waiting while the campaign is paused (and
+// forgets it otherwise), so a resume finds whom to wake
+// (CampaignGateWaits). The status is read under a share lock: a resume
+// committing meanwhile either is seen here or sees the note.
+func (s *Store) CheckCampaignGate(ctx context.Context, campaign, workflowID string) (string, error) {
+	var status string
+	err := s.pool.QueryRow(ctx, `
+		WITH c AS (SELECT status FROM campaigns WHERE name = $1 FOR SHARE),
+		noted AS (
+			INSERT INTO campaign_gate_waits (campaign, workflow_id)
+			SELECT $1, $2 FROM c WHERE status = 'paused'
+			ON CONFLICT DO NOTHING),
+		forgotten AS (
+			DELETE FROM campaign_gate_waits
+			WHERE campaign = $1 AND workflow_id = $2 AND EXISTS (SELECT 1 FROM c WHERE status <> 'paused'))
+		SELECT status FROM c`, campaign, workflowID).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("campaign %s: %w", campaign, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("check campaign %s gate for %s: %w", campaign, workflowID, err)
+	}
+	return status, nil
+}
+
+// CampaignGateWaits lists the workflows noted as waiting at the campaign's
+// gate, longest waiting first.
+func (s *Store) CampaignGateWaits(ctx context.Context, campaign string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT workflow_id FROM campaign_gate_waits WHERE campaign = $1 ORDER BY since, workflow_id`, campaign)
+	if err != nil {
+		return nil, fmt.Errorf("list workflows waiting at campaign %s: %w", campaign, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list workflows waiting at campaign %s: %w", campaign, err)
+	}
+	return ids, nil
+}
+
+// ForgetCampaignGateWait drops the note of a workflow that no longer exists.
+func (s *Store) ForgetCampaignGateWait(ctx context.Context, campaign, workflowID string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM campaign_gate_waits WHERE campaign = $1 AND workflow_id = $2`, campaign, workflowID); err != nil {
+		return fmt.Errorf("forget %s waiting at campaign %s: %w", workflowID, campaign, err)
+	}
+	return nil
+}
+
 // CampaignEntry is one customer entering a campaign.
 type CampaignEntry struct {
 	Campaign   string     `db:"campaign" json:"campaign"`

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -86,6 +87,54 @@ func TestCampaignStatus(t *testing.T) {
 	}
 	if _, err := s.SetCampaignStatus(ctx, "spring", "sleeping", t0); err == nil {
 		t.Error("an unknown status was stored")
+	}
+}
+
+// TestCampaignGateNotesWhoWaits: a gate check of a paused campaign notes
+// the workflow so a resume can wake it; a check of an active one forgets
+// it, and so does forgetting a workflow that is gone.
+func TestCampaignGateNotesWhoWaits(t *testing.T) {
+	s, _ := testdb.New(t)
+	ctx := t.Context()
+	applyVersion(t, s, "spring", "one")
+	applyVersion(t, s, "autumn", "one")
+	check := func(campaign, id, want string) {
+		t.Helper()
+		if got, err := s.CheckCampaignGate(ctx, campaign, id); err != nil || got != want {
+			t.Fatalf("gate of %s for %s = %q, %v; want %q", campaign, id, got, err, want)
+		}
+	}
+	waiting := func(campaign string, want ...string) {
+		t.Helper()
+		got, err := s.CampaignGateWaits(ctx, campaign)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("waiting at %s: %q, %v; want %q", campaign, got, err, want)
+		}
+	}
+	check("spring", "campaign/spring/c1", "active")
+	waiting("spring")
+	for _, c := range []string{"spring", "autumn"} {
+		if _, err := s.SetCampaignStatus(ctx, c, "paused", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("spring", "campaign/spring/c1", "paused")
+	check("spring", "campaign/spring/c2", "paused")
+	check("spring", "campaign/spring/c1", "paused") // polling again notes it once
+	check("autumn", "campaign/autumn/c1", "paused")
+	waiting("spring", "campaign/spring/c1", "campaign/spring/c2")
+	if _, err := s.SetCampaignStatus(ctx, "spring", "active", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	check("spring", "campaign/spring/c1", "active")
+	waiting("spring", "campaign/spring/c2")
+	if err := s.ForgetCampaignGateWait(ctx, "spring", "campaign/spring/c2"); err != nil {
+		t.Fatal(err)
+	}
+	waiting("spring")
+	waiting("autumn", "campaign/autumn/c1")
+	if _, err := s.CheckCampaignGate(ctx, "winter", "campaign/winter/c1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("gate of an unknown campaign: %v, want ErrNotFound", err)
 	}
 }
 

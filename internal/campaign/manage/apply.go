@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -28,6 +29,8 @@ type Store interface {
 	CampaignVersion(ctx context.Context, name string, version int) (store.CampaignVersion, error)
 	ApplyCampaign(ctx context.Context, description, triggerKind string, v store.CampaignVersion) (store.CampaignVersion, string, error)
 	SetCampaignStatus(ctx context.Context, name, status string, at time.Time) (store.Campaign, error)
+	CampaignGateWaits(ctx context.Context, campaign string) ([]string, error)
+	ForgetCampaignGateWait(ctx context.Context, campaign, workflowID string) error
 }
 
 // Temporal is what the campaign triggers need of a Temporal client;
@@ -36,6 +39,7 @@ type Temporal interface {
 	ScheduleClient() client.ScheduleClient
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 	TerminateWorkflow(ctx context.Context, workflowID, runID, reason string, details ...any) error
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
 }
 
 // Trigger outcomes, beside store.Inserted/Updated/Unchanged for versions.
@@ -155,6 +159,13 @@ type Changed struct {
 	// others are skipped.
 	Missed   []time.Time `json:"missed,omitempty"`
 	CaughtUp time.Time   `json:"caught_up,omitzero"`
+	// Woken counts the runs and firings waiting at the campaign's gate
+	// that a resume or an archive woke, so they act now; NotWoken those
+	// that could not be reached (they check again within CampaignGatePoll,
+	// or when the command is run again), with the first reason.
+	Woken       int    `json:"woken"`
+	NotWoken    int    `json:"not_woken,omitempty"`
+	NotWokenWhy string `json:"not_woken_why,omitempty"`
 }
 
 // SetStatus pauses (campaign.StatusPaused), resumes (StatusActive) or
@@ -192,12 +203,61 @@ func (m *Manager) SetStatus(ctx context.Context, name, status string) (Changed, 
 		return Changed{}, fmt.Errorf("campaign %s is %s; its trigger is not yet (run the command again): %w", name, status, err)
 	}
 	out := Changed{Campaign: c, Spec: s, Trigger: t}
+	if resuming || status == campaign.StatusArchived {
+		if err := m.wake(ctx, &out); err != nil {
+			return out, err
+		}
+	}
 	if resuming && pausedAt != nil && s.Trigger.Kind == campaign.TriggerSchedule {
 		if err := m.catchUp(ctx, &out, *pausedAt); err != nil {
 			return out, err
 		}
 	}
 	return out, nil
+}
+
+// wakeAtOnce bounds the signals in flight while waking a campaign's runs.
+const wakeAtOnce = 16
+
+// wake signals every workflow the campaign's gate noted as waiting (a run
+// at a send step, a firing between pages), so a resume sends what is due
+// within seconds and an archive ends them, instead of at their next poll.
+// A workflow that no longer exists is forgotten; one that cannot be reached
+// is counted and stays noted, for the next poll or the next resume.
+func (m *Manager) wake(ctx context.Context, ch *Changed) error {
+	ids, err := m.store.CampaignGateWaits(ctx, ch.Campaign.Name)
+	if err != nil {
+		return err
+	}
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, wakeAtOnce)
+	)
+	for _, id := range ids {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := m.temporal.SignalWorkflow(ctx, id, "", workflows.CampaignWakeSignal, nil)
+			var notFound *serviceerror.NotFound
+			if errors.As(err, &notFound) {
+				err = m.store.ForgetCampaignGateWait(ctx, ch.Campaign.Name, id)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				if ch.NotWoken++; ch.NotWokenWhy == "" {
+					ch.NotWokenWhy = err.Error()
+				}
+			case notFound == nil:
+				ch.Woken++
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
 }
 
 // catchUp lists the firings a paused schedule missed and runs the latest
