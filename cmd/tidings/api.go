@@ -36,6 +36,9 @@ cookies are Secure when TIDINGS_PUBLIC_URL is https://.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := a.cfg.CheckProduction(); err != nil {
+				return withCode(exitUsage, err)
+			}
 			if _, err := a.store(ctx); err != nil {
 				return err
 			}

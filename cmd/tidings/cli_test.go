@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -37,11 +38,12 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%sstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
-// migratedEnv is an environment pointing at a fresh, migrated database.
+// migratedEnv is an environment pointing at a fresh, migrated database,
+// with a signing secret of its own (worker and api refuse the default).
 func migratedEnv(t *testing.T) (map[string]string, *store.Store) {
 	t.Helper()
 	s, dsn := testdb.New(t)
-	return map[string]string{"TIDINGS_DATABASE_URL": dsn}, s
+	return map[string]string{"TIDINGS_DATABASE_URL": dsn, "TIDINGS_SIGNING_SECRET": "cli-test-signing-secret-0123456789"}, s
 }
 
 func writeFile(t *testing.T, name, content string) string {
@@ -124,6 +126,69 @@ func TestCommandsRefuseAnUnmigratedDatabase(t *testing.T) {
 		if r.code != exitSchema || !strings.Contains(r.stderr, "tidings migrate up") {
 			t.Errorf("tidings %s on an unmigrated database: want exit 4 naming `tidings migrate up`\n%s", strings.Join(args, " "), r)
 		}
+	}
+}
+
+// TestAMistypedDatabaseIsNotCreated: every command but `migrate up` exits 4
+// naming a database that does not exist, and leaves it uncreated.
+func TestAMistypedDatabaseIsNotCreated(t *testing.T) {
+	t.Parallel()
+	dsn := strings.Replace(testdb.Create(t), "/tidings_test_", "/tidings_test_typo_", 1)
+	name := strings.TrimPrefix(strings.SplitN(dsn[strings.LastIndex(dsn, "/"):], "?", 2)[0], "/")
+	env := map[string]string{"TIDINGS_DATABASE_URL": dsn}
+	for _, args := range [][]string{
+		{"migrate", "status"},
+		{"customers", "get", "C-1"},
+		{"apikeys", "list"},
+		{"segments", "list"},
+		{"events", "send", "--customer", "C-1", "--type", "signup"},
+	} {
+		r := tidings(t, env, args...)
+		if r.code != exitSchema || !strings.Contains(r.stderr, `"`+name+`"`) || !strings.Contains(r.stderr, "does not exist") {
+			t.Errorf("tidings %s on a missing database: want exit 4 naming %s\n%s", strings.Join(args, " "), name, r)
+		}
+	}
+	t.Cleanup(func() { dropTestDatabase(t, name) })
+	if r := tidings(t, env, "migrate", "up"); r.code != 0 {
+		t.Fatalf("migrate up creates the database:\n%s", r)
+	}
+	if r := tidings(t, env, "customers", "get", "C-1"); !strings.Contains(r.stderr, `no customer with ID or external ID "C-1"`) {
+		t.Errorf("customers get after migrate up: want it to look the customer up\n%s", r)
+	}
+}
+
+// TestPoolSettingsInTheDatabaseURL runs commands with every pool setting
+// README "PostgreSQL" names in TIDINGS_DATABASE_URL: each works, creating
+// the database included.
+func TestPoolSettingsInTheDatabaseURL(t *testing.T) {
+	t.Parallel()
+	base := strings.Replace(testdb.Create(t), "/tidings_test_", "/tidings_test_pool_", 1)
+	name := strings.TrimPrefix(strings.SplitN(base[strings.LastIndex(base, "/"):], "?", 2)[0], "/")
+	t.Cleanup(func() { dropTestDatabase(t, name) })
+	dsn := base + "&pool_max_conns=32&pool_min_conns=2&pool_min_idle_conns=1&pool_max_conn_lifetime=1h" +
+		"&pool_max_conn_lifetime_jitter=1m&pool_max_conn_idle_time=30m&pool_health_check_period=1m"
+	env := map[string]string{"TIDINGS_DATABASE_URL": dsn}
+	for _, args := range [][]string{
+		{"migrate", "up"},
+		{"migrate", "status"},
+		{"apikeys", "list"},
+		{"segments", "list"},
+	} {
+		if r := tidings(t, env, args...); r.code != 0 {
+			t.Errorf("tidings %s with pool settings in the URL:\n%s", strings.Join(args, " "), r)
+		}
+	}
+}
+
+func dropTestDatabase(t *testing.T, name string) {
+	conn, err := pgx.Connect(context.Background(), testdb.AdminURL())
+	if err != nil {
+		t.Logf("drop %s: %v", name, err)
+		return
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		t.Logf("drop %s: %v", name, err)
 	}
 }
 

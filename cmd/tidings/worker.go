@@ -33,6 +33,9 @@ waits for in-flight activities (--stop-timeout) before exiting.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := a.cfg.CheckProduction(); err != nil {
+				return withCode(exitUsage, err)
+			}
 			w, err := a.parts.Worker(ctx, opts)
 			if err != nil {
 				return err

@@ -42,6 +42,22 @@ func TestWorkerNamesAnUnreachableTemporal(t *testing.T) {
 	}
 }
 
+// TestWorkerAndAPIRefuseTheDefaultSecret: with the public default signing
+// secret, links and coupons could be forged, so both exit 2 saying what to
+// set, before they connect to anything.
+func TestWorkerAndAPIRefuseTheDefaultSecret(t *testing.T) {
+	env, _ := migratedEnv(t)
+	delete(env, "TIDINGS_SIGNING_SECRET")
+	env["TIDINGS_TEMPORAL_ADDRESS"] = "127.0.0.1:1"
+	env["TIDINGS_API_ADDR"] = "127.0.0.1:0"
+	for _, cmd := range []string{"worker", "api"} {
+		r := tidings(t, env, cmd)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "TIDINGS_SIGNING_SECRET") || !strings.Contains(r.stderr, "forge") {
+			t.Errorf("tidings %s with the default signing secret: want exit 2 naming TIDINGS_SIGNING_SECRET\n%s", cmd, r)
+		}
+	}
+}
+
 // journeyEnv is migratedEnv with a real Temporal server and a real SMTP
 // server in-process, the settings pointing at them and at task queue queue:
 // what commands that run journeys need.

@@ -43,7 +43,7 @@ func (r *run) scratchDB(ctx context.Context, queue, smtpURL string) (*app.App, *
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	name := "tidings_bench_" + r.res.Scenario + "_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(ctx, admin)
+	conn, err := store.Connect(ctx, admin)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("connect to PostgreSQL to create a scratch database (set TIDINGS_DATABASE_URL): %w", err)
 	}
@@ -86,7 +86,7 @@ func (r *run) quiet() *slog.Logger {
 func dropDatabases(admin string, names ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
+	conn, err := store.Connect(ctx, admin)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: drop scratch databases %v: %v\n", names, err)
 		return

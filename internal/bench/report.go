@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/tidingsdev/tidings/internal/store"
 )
 
 // Report is what `tidings bench` writes as JSON: the machine and every
@@ -62,10 +63,10 @@ func DescribeMachine(ctx context.Context, databaseURL, temporal string) (Machine
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		m.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
 	}
-	conn, err := pgx.Connect(ctx, databaseURL)
+	conn, err := store.Connect(ctx, databaseURL)
 	if err != nil {
 		// The scenarios create their own databases; the URL's may not exist.
-		conn, err = pgx.Connect(ctx, maintenanceURL(databaseURL))
+		conn, err = store.Connect(ctx, maintenanceURL(databaseURL))
 	}
 	if err != nil {
 		return m, fmt.Errorf("connect to PostgreSQL: %w", err)

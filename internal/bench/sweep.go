@@ -242,7 +242,7 @@ type querier interface {
 // transaction, returns plan's output and the median time of run, and rolls
 // the transaction back, so the indexes are never really gone.
 func withoutIndexes(ctx context.Context, dsn string, indexes []string, plan func(pgx.Tx) (string, error), run func(pgx.Tx) error) (time.Duration, string, error) {
-	conn, err := pgx.Connect(ctx, dsn)
+	conn, err := store.Connect(ctx, dsn)
 	if err != nil {
 		return 0, "", fmt.Errorf("connect for the baseline: %w", err)
 	}

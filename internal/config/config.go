@@ -75,6 +75,20 @@ type Config struct {
 	SoftBounceWindow time.Duration
 }
 
+// DefaultSigningSecret is the signing secret when none is set. It is public,
+// so links and coupons signed with it can be forged: only `tidings dev`
+// runs with it (Config.CheckProduction).
+const DefaultSigningSecret = "dev-only-secret-change-me"
+
+// CheckProduction refuses settings that are safe on a developer's machine
+// only; `tidings worker` and `tidings api` call it before they start.
+func (c Config) CheckProduction() error {
+	if c.SigningSecret == DefaultSigningSecret {
+		return fmt.Errorf("TIDINGS_SIGNING_SECRET is the public default %q, so anyone could forge unsubscribe, survey and coupon links: set it to a long random string (e.g. openssl rand -hex 32) and keep it", DefaultSigningSecret)
+	}
+	return nil
+}
+
 // setting is one configuration knob: its variable, its flag, its default and
 // how it lands in Config.
 type setting struct {
@@ -85,7 +99,7 @@ type setting struct {
 func settings() []setting {
 	return []setting{
 		{"TIDINGS_DATABASE_URL", "database-url", "postgres://postgres@127.0.0.1:5432/tidings?sslmode=disable",
-			"PostgreSQL URL; the database is created if missing", setURL(func(c *Config) *string { return &c.DatabaseURL }, "postgres", "postgresql")},
+			"PostgreSQL URL (pool settings such as pool_max_conns=32 allowed); tidings migrate up creates the database", setURL(func(c *Config) *string { return &c.DatabaseURL }, "postgres", "postgresql")},
 		{"TIDINGS_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 			return c.LogLevel.UnmarshalText([]byte(v))
 		}},
@@ -107,7 +121,7 @@ func settings() []setting {
 		{"TIDINGS_API_ADDR", "api-addr", "127.0.0.1:8080", "address the HTTP API listens on", str(func(c *Config) *string { return &c.APIAddr })},
 		{"TIDINGS_PUBLIC_URL", "public-url", "http://127.0.0.1:8080", "base URL customers reach the API at (unsubscribe and survey links)",
 			setURL(func(c *Config) *string { return &c.PublicURL }, "http", "https")},
-		{"TIDINGS_SIGNING_SECRET", "signing-secret", "dev-only-secret-change-me", "secret that signs unsubscribe and survey links (at least 16 characters)",
+		{"TIDINGS_SIGNING_SECRET", "signing-secret", DefaultSigningSecret, "secret that signs unsubscribe and survey links (at least 16 characters); worker and api refuse the default",
 			func(c *Config, v string) error {
 				if len(v) < 16 {
 					return fmt.Errorf("must be at least 16 characters")

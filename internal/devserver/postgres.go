@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/tidingsdev/tidings/internal/store"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/persistence/sql/sqlplugin/postgresql"
@@ -83,7 +84,7 @@ func postgresConfig(u *url.URL, db string) *config.SQL {
 
 // createDatabase creates db on the server of rawURL unless it exists.
 func createDatabase(ctx context.Context, rawURL, db string) error {
-	conn, err := pgx.Connect(ctx, rawURL)
+	conn, err := store.Connect(ctx, rawURL)
 	if err != nil {
 		return fmt.Errorf("connect to postgres to create %s: %w", db, err)
 	}

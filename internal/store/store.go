@@ -71,17 +71,37 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // Close releases every connection.
 func (s *Store) Close() { s.pool.Close() }
 
+// ConnConfig parses a database URL for a single connection. The URL is the
+// pool's (TIDINGS_DATABASE_URL), so it may carry pool settings
+// (pool_max_conns, ...): they are read by the pool's parser and left out,
+// where a plain connection would send them to the server as unknown
+// parameters and be refused.
+func ConnConfig(dsn string) (*pgx.ConnConfig, error) {
+	pc, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	return pc.ConnConfig, nil
+}
+
+// Connect opens a single connection to the database at dsn (a pool's URL;
+// see ConnConfig), for administrative work outside the pool.
+func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
+	cfg, err := ConnConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
 // EnsureDatabase creates the database named in dsn if it does not exist, by
 // connecting to the server's maintenance database. A fresh machine then needs
 // nothing but a running PostgreSQL.
 func EnsureDatabase(ctx context.Context, dsn string) error {
-	// The pool's parser, so that pool settings in the URL (pool_max_conns,
-	// ...) are understood rather than sent to the server as parameters.
-	pc, err := pgxpool.ParseConfig(dsn)
+	cfg, err := ConnConfig(dsn)
 	if err != nil {
-		return fmt.Errorf("parse database url: %w", err)
+		return err
 	}
-	cfg := pc.ConnConfig
 	name := cfg.Database
 	if name == "" || name == "postgres" {
 		return nil
