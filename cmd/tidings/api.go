@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,9 +25,10 @@ OpenAPI document at /v1/openapi.json and Prometheus metrics at /metrics.
 
 Events are stored in PostgreSQL before they are routed to journeys; when
 Temporal is unreachable they wait in the outbox, which this process (and every
-worker) drains. On first start the default schedules are created. On SIGTERM
-or Ctrl-C the server stops accepting connections and lets requests in flight
-finish (--shutdown-grace).
+worker) drains. The API serves at once; it waits for Temporal in the
+background (logging what it waits for; /healthz reports it) and then creates
+the default schedules that do not exist. On SIGTERM or Ctrl-C the server stops
+accepting connections and lets requests in flight finish (--shutdown-grace).
 
 Create a key for clients with "tidings apikeys create NAME --role ROLE", and
 users who sign in with "tidings users create EMAIL --role ROLE". Session
@@ -39,28 +41,22 @@ cookies are Secure when TIDINGS_PUBLIC_URL is https://.`,
 			if err := a.cfg.CheckProduction(); err != nil {
 				return withCode(exitUsage, err)
 			}
-			if _, err := a.store(ctx); err != nil {
+			// Events are stored and wait in the outbox while Temporal is
+			// away, so the API serves at once over a client that connects
+			// when Temporal answers.
+			if _, err := a.parts.LazyTemporal(); err != nil {
 				return err
-			}
-			if c, err := a.parts.Temporal(ctx); err != nil {
-				a.log.Warn("Temporal unreachable; events will wait in the outbox until it is back", "err", err)
-				if _, err := a.parts.LazyTemporal(); err != nil {
-					return err
-				}
-			} else if created, err := schedules.EnsureDefaults(ctx, c.ScheduleClient(), a.cfg.TemporalTaskQueue); err != nil {
-				a.log.Warn("default schedules not created", "err", err)
-			} else if len(created) > 0 {
-				a.log.Info("default schedules created", "schedules", created)
 			}
 			r, err := a.parts.Router(ctx)
 			if err != nil {
 				return err
 			}
-			go r.Run(ctx, drainEvery)
 			srv, err := a.parts.API(ctx, api.Options{MaxBodyBytes: maxBody})
 			if err != nil {
 				return err
 			}
+			defer runRouter(ctx, r, drainEvery)()
+			defer goUntilStop(ctx, a.ensureSchedules)()
 			return api.ListenAndServe(ctx, a.cfg.APIAddr, srv, grace, a.log)
 		},
 	}
@@ -69,4 +65,28 @@ cookies are Secure when TIDINGS_PUBLIC_URL is https://.`,
 	f.DurationVar(&grace, "shutdown-grace", 20*time.Second, "how long requests in flight may finish after SIGTERM")
 	f.DurationVar(&drainEvery, "outbox-interval", 5*time.Second, "how often stored events not yet routed are delivered to journeys")
 	return cmd
+}
+
+// ensureSchedules waits for Temporal, then creates the default schedules
+// that do not exist, retrying until it can or the command ends.
+func (a *app) ensureSchedules(ctx context.Context) {
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		c, err := a.parts.WaitForTemporal(ctx)
+		if err != nil {
+			return
+		}
+		created, err := schedules.EnsureDefaults(ctx, c.ScheduleClient(), a.cfg.TemporalTaskQueue)
+		if err == nil {
+			if len(created) > 0 {
+				a.log.Info("default schedules created", "schedules", created)
+			}
+			return
+		}
+		a.log.Warn("default schedules not created yet", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
 }

@@ -6,10 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
 	assembly "github.com/tidingsdev/tidings/internal/app"
 	"github.com/tidingsdev/tidings/internal/store"
 )
@@ -33,11 +36,39 @@ func run(ctx context.Context, a *app, args []string) int {
 	if a.parts != nil {
 		a.parts.Close()
 	}
-	if err != nil {
-		fmt.Fprintln(a.stderr, "error:", err)
-		return exitCode(err)
+	if err == nil {
+		return 0
 	}
-	return 0
+	code := exitCode(err)
+	if a.jsonLogs(root) {
+		a.errorLog().Error("command failed", "err", err.Error(), "exit_status", code)
+	} else {
+		fmt.Fprintln(a.stderr, "error:", err)
+	}
+	return code
+}
+
+// jsonLogs reports whether the process was asked for JSON logs, even when
+// the configuration as a whole did not load: then every line it writes,
+// its last error included, is JSON.
+func (a *app) jsonLogs(root *cobra.Command) bool {
+	if a.log != nil {
+		return a.cfg.LogFormat == "json"
+	}
+	v := a.getenv("TIDINGS_LOG_FORMAT")
+	if f := root.PersistentFlags().Lookup("log-format"); f != nil && f.Changed {
+		v = f.Value.String()
+	}
+	return strings.TrimSpace(v) == "json"
+}
+
+// errorLog is the process's logger, or a JSON one when the configuration
+// could not be read.
+func (a *app) errorLog() *slog.Logger {
+	if a.log != nil {
+		return a.log
+	}
+	return slog.New(slog.NewJSONHandler(a.stderr, nil))
 }
 
 // Exit codes, documented in the README so scripts can branch on them.

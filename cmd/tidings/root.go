@@ -4,11 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	assembly "github.com/tidingsdev/tidings/internal/app"
 	"github.com/tidingsdev/tidings/internal/config"
+	"github.com/tidingsdev/tidings/internal/router"
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
@@ -97,6 +99,33 @@ func (a *app) withStore(fn func(ctx context.Context, st *store.Store, args []str
 		}
 		return fn(cmd.Context(), st, args)
 	}
+}
+
+// runRouter drains the outbox until the command ends. The returned func
+// stops it and waits, so the store is never closed under a drain.
+func runRouter(ctx context.Context, r *router.Router, every time.Duration) (stop func()) {
+	return goUntilStop(ctx, func(ctx context.Context) { r.Run(ctx, every) })
+}
+
+// goUntilStop runs fn in the background; the returned func cancels its
+// context and waits for it to return.
+func goUntilStop(ctx context.Context, fn func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// ignoreStop turns the error of a wait that SIGTERM or Ctrl-C ended into a
+// clean exit.
+func ignoreStop(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // exactArgs is cobra.ExactArgs with the usage exit code.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -44,7 +45,7 @@ Cron specs use the subset that means the same to the preview and to Temporal:
 exactly five fields, no "?", and never both day-of-month and day-of-week
 restricted (cron fires when either matches, Temporal only when both do).`,
 	}
-	cmd.AddCommand(newSchedulesApplyCmd(a), newSchedulesListCmd(a), newSchedulesDescribeCmd(a),
+	cmd.AddCommand(newSchedulesApplyCmd(a), newSchedulesEnsureCmd(a), newSchedulesListCmd(a), newSchedulesDescribeCmd(a),
 		newSchedulesActionCmd(a, "pause", "Stop a schedule from firing until unpaused"),
 		newSchedulesActionCmd(a, "unpause", "Let a paused schedule fire again"),
 		newSchedulesActionCmd(a, "trigger", "Run a schedule's action once, now"),
@@ -119,6 +120,39 @@ Exit status: 0 applied, 2 invalid file.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate and preview only; do not touch Temporal")
 	cmd.Flags().IntVar(&preview, "preview", 3, "how many next fire times to show per schedule")
 	return cmd
+}
+
+func newSchedulesEnsureCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ensure",
+		Short: "Create the default schedules that do not exist (the API does this once Temporal answers)",
+		Long: `Create the default schedules (the hourly birthday sweep, the daily win-back
+sweep, ...) that do not exist yet. Existing ones are never changed, so a
+schedule an operator changed or paused stays as it is. tidings api runs the
+same once Temporal is reachable; run this after registering a new namespace
+or to check what exists.`,
+		Example: `  tidings schedules ensure`,
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			c, err := a.parts.Temporal(ctx)
+			if err != nil {
+				return err
+			}
+			created, err := schedules.EnsureDefaults(ctx, c.ScheduleClient(), a.cfg.TemporalTaskQueue)
+			if err != nil {
+				return err
+			}
+			for _, s := range schedules.Defaults().Schedules {
+				state := "exists"
+				if slices.Contains(created, s.ID) {
+					state = "created"
+				}
+				fmt.Fprintf(a.stdout, "%s: %s — %s %q in %s\n", s.ID, state, s.Run, s.Spec(), s.Zone())
+			}
+			return nil
+		},
+	}
 }
 
 // checkScheduleSegments refuses a file whose care sends name a segment that

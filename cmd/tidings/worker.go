@@ -5,6 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	assembly "github.com/tidingsdev/tidings/internal/app"
+
 	"github.com/tidingsdev/tidings/worker"
 )
 
@@ -25,7 +27,10 @@ TIDINGS_POLICY_FILE ("tidings journeys list" shows the values in force).
 
 The server is TIDINGS_TEMPORAL_ADDRESS in TIDINGS_TEMPORAL_NAMESPACE; set
 TIDINGS_TEMPORAL_TLS=true for TLS, or TIDINGS_TEMPORAL_API_KEY for Temporal
-Cloud (implies TLS). On SIGTERM or Ctrl-C the worker stops taking tasks and
+Cloud (implies TLS). Until the frontend answers and the namespace exists the
+worker waits, retrying with backoff (1 s doubling to 30 s) and logging what
+it waits for. /metrics, /healthz and /readyz are served on
+TIDINGS_METRICS_ADDR. On SIGTERM or Ctrl-C the worker stops taking tasks and
 waits for in-flight activities (--stop-timeout) before exiting.`,
 		Example: `  tidings worker
   TIDINGS_TEMPORAL_ADDRESS=my-ns.a1b2c.tmprl.cloud:7233 TIDINGS_TEMPORAL_NAMESPACE=my-ns.a1b2c \
@@ -36,6 +41,20 @@ waits for in-flight activities (--stop-timeout) before exiting.`,
 			if err := a.cfg.CheckProduction(); err != nil {
 				return withCode(exitUsage, err)
 			}
+			// The database and the send path first: a mistake there is
+			// reported at once, not after Temporal is found.
+			if _, err := a.parts.SendPath(ctx); err != nil {
+				return err
+			}
+			stopOps, err := a.parts.ServeOps(a.cfg.MetricsAddr)
+			if err != nil {
+				return err
+			}
+			defer stopOps()
+			a.parts.SetWorkerState(assembly.WorkerWaiting)
+			if _, err := a.parts.WaitForTemporal(ctx); err != nil {
+				return ignoreStop(ctx, err)
+			}
 			w, err := a.parts.Worker(ctx, opts)
 			if err != nil {
 				return err
@@ -44,7 +63,9 @@ waits for in-flight activities (--stop-timeout) before exiting.`,
 			if err != nil {
 				return err
 			}
-			go r.Run(ctx, drainEvery)
+			defer runRouter(ctx, r, drainEvery)()
+			a.parts.SetWorkerState(assembly.WorkerPolling)
+			defer a.parts.SetWorkerState(assembly.WorkerStopped)
 			return w.Run(ctx)
 		},
 	}

@@ -33,15 +33,6 @@ func TestWorkerHelpListsEveryJourney(t *testing.T) {
 	}
 }
 
-func TestWorkerNamesAnUnreachableTemporal(t *testing.T) {
-	env, _ := migratedEnv(t)
-	env["TIDINGS_TEMPORAL_ADDRESS"] = "127.0.0.1:1"
-	r := tidings(t, env, "worker")
-	if r.code != exitFailure || !strings.Contains(r.stderr, "127.0.0.1:1") || !strings.Contains(r.stderr, "TIDINGS_TEMPORAL_ADDRESS") {
-		t.Errorf("got %v\nwant exit 1 naming the address and the setting", r)
-	}
-}
-
 // TestWorkerAndAPIRefuseTheDefaultSecret: with the public default signing
 // secret, links and coupons could be forged, so both exit 2 saying what to
 // set, before they connect to anything.

@@ -42,11 +42,15 @@ type Deps struct {
 	// Tracking verifies tracked links and open pixels; nil refuses them.
 	Tracking *tracking.Signer
 	Log      *slog.Logger
-	// Registry receives the HTTP and ledger metrics and is served at /metrics.
+	// Registry receives the HTTP metrics and is served at /metrics with
+	// whatever else the process registered there.
 	Registry *prometheus.Registry
 	// Mgmt is the management functions the console and the CLI share; nil
 	// builds them from Store and Router.
 	Mgmt *mgmt.Service
+	// Ops answers /healthz and /readyz with the state of every dependency
+	// (internal/app); nil means both report the database alone.
+	Ops http.Handler
 }
 
 // Options tune the server; zero values mean the defaults.
@@ -79,6 +83,7 @@ type Options struct {
 type Server struct {
 	store    *store.Store
 	router   Router
+	ops      http.Handler
 	signer   *token.Signer
 	tracking *tracking.Signer
 	log      *slog.Logger
@@ -109,7 +114,7 @@ func New(d Deps, opt Options) *Server {
 	if d.Mgmt == nil {
 		d.Mgmt = mgmt.New(mgmt.Deps{Store: d.Store, Journeys: d.Router, Log: d.Log}, mgmt.Options{Now: opt.Now})
 	}
-	s := &Server{store: d.Store, router: d.Router, signer: d.Signer, tracking: d.Tracking, log: d.Log, opt: opt, mux: http.NewServeMux(), mgmt: d.Mgmt}
+	s := &Server{store: d.Store, router: d.Router, ops: d.Ops, signer: d.Signer, tracking: d.Tracking, log: d.Log, opt: opt, mux: http.NewServeMux(), mgmt: d.Mgmt}
 	s.auth = access.NewAuthenticator(d.Mgmt, access.Cookies{Insecure: opt.InsecureCookies})
 	s.metrics = newHTTPMetrics(d.Registry, d.Store)
 	for _, rt := range s.routes() {
@@ -151,6 +156,7 @@ func (s *Server) routes() []route {
 	return []route{
 		{"GET /v1/openapi.json", public, s.openAPI},
 		{"GET /healthz", public, s.health},
+		{"GET /readyz", public, s.health},
 
 		{"POST /v1/session", public, s.login},
 		{"GET /v1/session", read, s.getSession},
@@ -307,6 +313,10 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
+	if s.ops != nil {
+		s.ops.ServeHTTP(w, r)
+		return nil
+	}
 	if err := s.store.Pool().Ping(r.Context()); err != nil {
 		return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "database unreachable")
 	}

@@ -53,14 +53,16 @@ type App struct {
 	// on first use.
 	journeys workflows.Settings
 
-	store     *store.Store
-	templates *templates.Set
-	topics    map[string]delivery.Topic
-	send      *delivery.Service
-	temporal  client.Client
-	router    *router.Router
-	mgmt      *mgmt.Service
-	closers   []func()
+	store      *store.Store
+	templates  *templates.Set
+	topics     map[string]delivery.Topic
+	send       *delivery.Service
+	temporal   client.Client
+	sdkMetrics client.MetricsHandler
+	router     *router.Router
+	mgmt       *mgmt.Service
+	health     health
+	closers    []func()
 }
 
 // New returns the application for cfg; nothing is opened until asked for.
@@ -190,6 +192,7 @@ func (a *App) openStore(ctx context.Context, check func(*store.Store) error) (*s
 		}
 	}
 	a.store = st
+	a.metrics.MustRegister(&storeCollector{store: st})
 	a.onClose(func() { st.Close(); a.store = nil })
 	return st, nil
 }

@@ -44,13 +44,15 @@ func (a *App) SendPath(ctx context.Context) (*delivery.Service, error) {
 		_ = mailer.Close()
 		return nil, badConfig(err)
 	}
-	svc, err := delivery.New(st, set, mailer, texter, delivery.Options{
+	metrics := delivery.NewMetrics(a.metrics)
+	svc, err := delivery.New(st, set, delivery.MeasureMailer(mailer, metrics), delivery.MeasureTexter(texter, metrics), delivery.Options{
 		Tracker: a.tracker(st),
 		Topics:  topics, QuietHours: a.cfg.QuietHours, DefaultLocale: a.cfg.DefaultLocale, PublicURL: a.cfg.PublicURL,
 		UnsubscribeMailto: a.cfg.UnsubscribeMail,
 		Company:           a.Company(),
 		Signer:            a.Signer(),
 		Logger:            a.log,
+		Metrics:           metrics,
 	})
 	if err != nil {
 		_ = mailer.Close()

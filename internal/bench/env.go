@@ -18,7 +18,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/tidingsdev/tidings/internal/app"
@@ -141,7 +140,7 @@ func (r *run) temporal(ctx context.Context, dsn string, metrics client.MetricsHa
 	}
 	r.onEnd(srv.Stop)
 	co := srv.ClientOptions()
-	co.Logger, co.MetricsHandler = sdklog.NewStructuredLogger(warn), metrics
+	co.Logger, co.MetricsHandler = app.TemporalLogger(warn), metrics
 	c, err := client.DialContext(ctx, co)
 	if err != nil {
 		return nil, fmt.Errorf("dial embedded temporal: %w", err)

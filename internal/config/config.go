@@ -33,6 +33,7 @@ type Config struct {
 	TemporalTLS       bool
 
 	APIAddr       string
+	MetricsAddr   string
 	PublicURL     string
 	SigningSecret string
 
@@ -119,6 +120,8 @@ func settings() []setting {
 		{"TIDINGS_TEMPORAL_API_KEY", "temporal-api-key", "", "API key for Temporal Cloud (implies TLS)", str(func(c *Config) *string { return &c.TemporalAPIKey })},
 		{"TIDINGS_TEMPORAL_TLS", "temporal-tls", "false", "connect to Temporal over TLS", boolean(func(c *Config) *bool { return &c.TemporalTLS })},
 		{"TIDINGS_API_ADDR", "api-addr", "127.0.0.1:8080", "address the HTTP API listens on", str(func(c *Config) *string { return &c.APIAddr })},
+		{"TIDINGS_METRICS_ADDR", "metrics-addr", "127.0.0.1:9464", "address tidings worker serves /metrics, /healthz and /readyz on (the API and tidings dev serve them on TIDINGS_API_ADDR)",
+			str(func(c *Config) *string { return &c.MetricsAddr })},
 		{"TIDINGS_PUBLIC_URL", "public-url", "http://127.0.0.1:8080", "base URL customers reach the API at (unsubscribe and survey links)",
 			setURL(func(c *Config) *string { return &c.PublicURL }, "http", "https")},
 		{"TIDINGS_SIGNING_SECRET", "signing-secret", DefaultSigningSecret, "secret that signs unsubscribe and survey links (at least 16 characters); worker and api refuse the default",

@@ -70,6 +70,9 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics counts every message's outcome (metrics.go); nil counts
+	// nothing.
+	Metrics *Metrics
 }
 
 // Service is the one send path (DESIGN.md, invariant 2).
@@ -152,6 +155,7 @@ func (s *Service) Send(ctx context.Context, req Request) (Result, error) {
 // answer reqs[i] exactly as Send would.
 func (s *Service) SendBatch(ctx context.Context, reqs []Request) (results []Result, errs []error) {
 	results, errs = make([]Result, len(reqs)), make([]error, len(reqs))
+	defer func() { s.opt.Metrics.observe(reqs, results, errs) }()
 	pending := make([]int, len(reqs))
 	for i := range pending {
 		pending[i] = i

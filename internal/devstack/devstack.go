@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/tidingsdev/tidings/internal/api"
 	"github.com/tidingsdev/tidings/internal/app"
@@ -151,7 +150,7 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	co := s.temporal.ClientOptions()
-	co.Logger = sdklog.NewStructuredLogger(opt.Log)
+	co.Logger = app.TemporalLogger(opt.Log)
 	s.client, err = client.DialContext(ctx, co)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the embedded Temporal server: %w", err)
@@ -284,6 +283,7 @@ func (s *Stack) Run(ctx context.Context, ro RunOptions) error {
 			cancel()
 		}
 	}
+	s.app.SetWorkerState(app.WorkerPolling)
 	wg.Go(func() { fail(w.Run(ctx)) })
 	wg.Go(func() { r.Run(ctx, ro.OutboxInterval) })
 	wg.Go(func() { fail(api.Serve(ctx, s.apiLn, srv, 5*time.Second, s.log)) })

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -147,4 +148,27 @@ func (s *Store) OutboxSize(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("count outbox: %w", err)
 	}
 	return n, nil
+}
+
+// OutboxStats is the outbox as metrics show it.
+type OutboxStats struct {
+	// Size counts the events not yet routed.
+	Size int
+	// OldestAge is how long the oldest of them has waited since it was
+	// stored; 0 when there is none.
+	OldestAge time.Duration
+}
+
+// OutboxStats reads the outbox's size and age in one statement.
+func (s *Store) OutboxStats(ctx context.Context) (OutboxStats, error) {
+	var o OutboxStats
+	var age float64
+	err := s.pool.QueryRow(ctx, `
+		SELECT count(*), coalesce(extract(epoch FROM now() - min(received_at)), 0)::float8
+		FROM events WHERE routed_at IS NULL`).Scan(&o.Size, &age)
+	if err != nil {
+		return OutboxStats{}, fmt.Errorf("read outbox: %w", err)
+	}
+	o.OldestAge = time.Duration(age * float64(time.Second))
+	return o, nil
 }

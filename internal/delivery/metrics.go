@@ -1,0 +1,121 @@
+package delivery
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tidingsdev/tidings/internal/channels/email"
+	"github.com/tidingsdev/tidings/internal/channels/sms"
+)
+
+// Metrics counts what the send path did with each message and times the
+// provider's answers; nil counts nothing. Build it with NewMetrics and give
+// it to Options.Metrics; MeasureMailer and MeasureTexter time the providers.
+type Metrics struct {
+	messages *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// Statuses of tidings_messages_total beyond the Result statuses: a
+// temporary failure that Temporal retries.
+const statusRetry = "retry"
+
+// NewMetrics registers the send path's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tidings_messages_total",
+			Help: "Messages through the send path by channel, topic, template, journey (or campaign), status " +
+				"(sent, skipped, failed, deferred, retry) and reason (opted_out, no_opt_in, suppressed, frequency_cap, " +
+				"quiet_hours, no_address, a permanent failure's type, temporary).",
+		}, []string{"channel", "topic", "template", "journey", "status", "reason"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tidings_send_duration_seconds",
+			Help:    "Time the provider took to accept or refuse one message (the SMTP dialogue, the SMS API call), by channel.",
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+		}, []string{"channel"}),
+	}
+	reg.MustRegister(m.messages, m.latency)
+	return m
+}
+
+// observe counts the outcome of each request of a batch, as SendBatch
+// returns them. A duplicate (sent before, nothing sent now) is not counted
+// again.
+func (m *Metrics) observe(reqs []Request, results []Result, errs []error) {
+	if m == nil {
+		return
+	}
+	for i, req := range reqs {
+		status, reason := results[i].Status, reasonLabel(results[i].Reason)
+		switch {
+		case errs[i] != nil:
+			if typ, ok := IsPermanent(errs[i]); ok {
+				status, reason = Failed, typ
+			} else {
+				status, reason = statusRetry, "temporary"
+			}
+		case results[i].Duplicate:
+			continue
+		case status == Sent:
+			reason = ""
+		}
+		m.messages.WithLabelValues(req.Channel, req.Topic, req.Template, req.Journey, status, reason).Inc()
+	}
+}
+
+// reasonLabel keeps a reason's kind (frequency_cap, suppressed, ...) and
+// drops its details, so the label has a handful of values.
+func reasonLabel(reason string) string {
+	kind, _, _ := strings.Cut(reason, ":")
+	switch kind {
+	case ReasonNoAddress, ReasonOptedOut, ReasonNoOptIn, ReasonSuppressed, ReasonFrequencyCap, "quiet_hours", "":
+		return kind
+	}
+	return "other"
+}
+
+func (m *Metrics) time(channel string, start time.Time) {
+	if m != nil {
+		m.latency.WithLabelValues(channel).Observe(time.Since(start).Seconds())
+	}
+}
+
+// MeasureMailer times each email the mailer hands to the relay.
+func MeasureMailer(mailer Mailer, m *Metrics) Mailer {
+	if mailer == nil || m == nil {
+		return mailer
+	}
+	return measuredMailer{mailer, m}
+}
+
+type measuredMailer struct {
+	Mailer
+	m *Metrics
+}
+
+func (mm measuredMailer) Send(ctx context.Context, msg email.Message) (string, error) {
+	defer mm.m.time(Email, time.Now())
+	return mm.Mailer.Send(ctx, msg)
+}
+
+// MeasureTexter times each SMS the texter hands to the provider.
+func MeasureTexter(texter Texter, m *Metrics) Texter {
+	if texter == nil || m == nil {
+		return texter
+	}
+	return measuredTexter{texter, m}
+}
+
+type measuredTexter struct {
+	Texter
+	m *Metrics
+}
+
+func (mt measuredTexter) Send(ctx context.Context, msg sms.Message) (sms.Receipt, error) {
+	defer mt.m.time(SMS, time.Now())
+	return mt.Texter.Send(ctx, msg)
+}
