@@ -444,7 +444,7 @@ func (w *wave) deliver(ctx context.Context, items []*item) {
 			outcomes = append(outcomes, store.Completion{ID: it.row.ID, Outcome: store.Outcome{Status: store.StatusFailed, Reason: errs[k].Error()}})
 		}
 	}
-	if err := s.store.CompleteMessages(ctx, outcomes); err != nil {
+	if err := recordOutcomes(ctx, func(ctx context.Context) error { return s.store.CompleteMessages(ctx, outcomes) }); err != nil {
 		// The providers have the messages; a retry finds the rows queued and
 		// sends again with the same Message-ID, which receivers deduplicate.
 		w.fail(sending, err)
