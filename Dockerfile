@@ -16,6 +16,8 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/tidings /usr/local/bin/tidings
 USER nonroot:nonroot
-EXPOSE 8080
+# 8080: tidings api (API, /metrics, /healthz, /readyz); 9464: tidings worker
+# with TIDINGS_METRICS_ADDR=0.0.0.0:9464 (/metrics, /healthz, /readyz).
+EXPOSE 8080 9464
 ENTRYPOINT ["/usr/local/bin/tidings"]
 CMD ["worker"]

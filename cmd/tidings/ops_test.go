@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -264,6 +266,18 @@ func TestWorkerWaitsForALateTemporal(t *testing.T) {
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// The dashboard reads only series a worker serves (and the API's HTTP
+	// series, which TestAPIServesWhileTemporalIsLate's process serves).
+	dash, err := os.ReadFile("../../docs/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`tidings_[a-z_]+`).FindAllString(string(dash), -1) {
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_count"), "_sum")
+		if !strings.HasPrefix(base, "tidings_http_") && !strings.Contains(metrics, "# TYPE "+base+" ") {
+			t.Errorf("the dashboard reads %s, which /metrics does not serve", name)
 		}
 	}
 	if t.Failed() {

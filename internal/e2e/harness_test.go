@@ -74,6 +74,9 @@ type setup struct {
 	// Clock, when set, is the send path's clock (it decides quiet hours and
 	// caps); nil means the real time.
 	Clock *clock
+	// NoOutbox leaves the outbox to the test: no router drains it in the
+	// background.
+	NoOutbox bool
 }
 
 // env is one isolated Tidings installation: its own database, SMTP server,
@@ -83,6 +86,7 @@ type env struct {
 	t        *testing.T
 	setup    setup
 	store    *store.Store
+	dsn      string
 	temporal client.Client
 	queue    string
 	inbox    *catcher.Inbox
@@ -109,9 +113,9 @@ func newEnv(t *testing.T, s setup) *env {
 	if s.QuietHours == "" {
 		s.QuietHours = "21:00-09:00"
 	}
-	st, _ := testdb.New(t)
+	st, dsn := testdb.New(t)
 	e := &env{
-		t: t, setup: s, store: st, temporal: temporal.GetDefaultClient(),
+		t: t, setup: s, store: st, dsn: dsn, temporal: temporal.GetDefaultClient(),
 		queue:  fmt.Sprintf("e2e-%d-%s", queues.Add(1), strings.ReplaceAll(t.Name(), "/", "-")),
 		inbox:  catcher.NewInbox(5000),
 		signer: token.NewSigner("e2e-signing-secret-0123456789abcdef"),
@@ -138,10 +142,12 @@ func newEnv(t *testing.T, s setup) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); e.router.Run(ctx, 200*time.Millisecond) }()
-	t.Cleanup(func() { cancel(); <-done })
+	if !s.NoOutbox {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); e.router.Run(ctx, 200*time.Millisecond) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
 	e.stopWorker = e.startWorker(worker.Options{})
 	return e
 }
