@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -133,8 +132,7 @@ func TestCommandsRefuseAnUnmigratedDatabase(t *testing.T) {
 // naming a database that does not exist, and leaves it uncreated.
 func TestAMistypedDatabaseIsNotCreated(t *testing.T) {
 	t.Parallel()
-	dsn := strings.Replace(testdb.Create(t), "/tidings_test_", "/tidings_test_typo_", 1)
-	name := strings.TrimPrefix(strings.SplitN(dsn[strings.LastIndex(dsn, "/"):], "?", 2)[0], "/")
+	dsn, name := testdb.Missing(t)
 	env := map[string]string{"TIDINGS_DATABASE_URL": dsn}
 	for _, args := range [][]string{
 		{"migrate", "status"},
@@ -148,7 +146,6 @@ func TestAMistypedDatabaseIsNotCreated(t *testing.T) {
 			t.Errorf("tidings %s on a missing database: want exit 4 naming %s\n%s", strings.Join(args, " "), name, r)
 		}
 	}
-	t.Cleanup(func() { dropTestDatabase(t, name) })
 	if r := tidings(t, env, "migrate", "up"); r.code != 0 {
 		t.Fatalf("migrate up creates the database:\n%s", r)
 	}
@@ -162,9 +159,7 @@ func TestAMistypedDatabaseIsNotCreated(t *testing.T) {
 // the database included.
 func TestPoolSettingsInTheDatabaseURL(t *testing.T) {
 	t.Parallel()
-	base := strings.Replace(testdb.Create(t), "/tidings_test_", "/tidings_test_pool_", 1)
-	name := strings.TrimPrefix(strings.SplitN(base[strings.LastIndex(base, "/"):], "?", 2)[0], "/")
-	t.Cleanup(func() { dropTestDatabase(t, name) })
+	base, _ := testdb.Missing(t)
 	dsn := base + "&pool_max_conns=32&pool_min_conns=2&pool_min_idle_conns=1&pool_max_conn_lifetime=1h" +
 		"&pool_max_conn_lifetime_jitter=1m&pool_max_conn_idle_time=30m&pool_health_check_period=1m"
 	env := map[string]string{"TIDINGS_DATABASE_URL": dsn}
@@ -177,18 +172,6 @@ func TestPoolSettingsInTheDatabaseURL(t *testing.T) {
 		if r := tidings(t, env, args...); r.code != 0 {
 			t.Errorf("tidings %s with pool settings in the URL:\n%s", strings.Join(args, " "), r)
 		}
-	}
-}
-
-func dropTestDatabase(t *testing.T, name string) {
-	conn, err := pgx.Connect(context.Background(), testdb.AdminURL())
-	if err != nil {
-		t.Logf("drop %s: %v", name, err)
-		return
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		t.Logf("drop %s: %v", name, err)
 	}
 }
 

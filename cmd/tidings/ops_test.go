@@ -349,17 +349,7 @@ func TestAPIServesWhileTemporalIsLate(t *testing.T) {
 			t.Errorf("schedule %s after Temporal came: %v", id, err)
 		}
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		o, err := s.OutboxStats(t.Context())
-		if err == nil && o.Size == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the stored signup is not routed once Temporal is up: %+v %v\n%s", o, err, p.stderr)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitRouted(t, s, p.stderr)
 	if code := p.shutdown(); code != 0 {
 		t.Errorf("api exited %d after SIGTERM, want 0", code)
 	}

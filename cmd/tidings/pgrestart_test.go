@@ -89,16 +89,10 @@ func (p *dbProxy) restore() {
 	p.down = false
 }
 
-// TestIngestAcrossAPostgreSQLRestart posts events to `tidings api` while
-// its PostgreSQL goes away and comes back (a proxy drops every connection
-// and refuses new ones for two seconds). Every event the API answers 2xx
-// for is in the database at that moment; what it could not store is
-// answered 5xx, never 4xx; a client retrying gets every event stored once,
-// and every stored event is routed afterwards.
-func TestIngestAcrossAPostgreSQLRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Temporal server")
-	}
+// proxiedEnv is migratedEnv with the process's database behind a proxy the
+// test controls and a Temporal server to route to.
+func proxiedEnv(t *testing.T) (map[string]string, *store.Store, *dbProxy, *temporaltest.TestServer) {
+	t.Helper()
 	env, s := migratedEnv(t)
 	u, err := url.Parse(env["TIDINGS_DATABASE_URL"])
 	if err != nil {
@@ -110,6 +104,36 @@ func TestIngestAcrossAPostgreSQLRestart(t *testing.T) {
 	srv := temporaltest.NewServer(temporaltest.WithT(t))
 	env["TIDINGS_TEMPORAL_ADDRESS"] = srv.GetFrontendHostPort()
 	env["TIDINGS_TEMPORAL_NAMESPACE"] = srv.GetDefaultNamespace()
+	return env, s, proxy, srv
+}
+
+// waitRouted waits until the outbox is empty: every stored event routed.
+func waitRouted(t *testing.T, s *store.Store, log fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		o, err := s.OutboxStats(t.Context())
+		if err == nil && o.Size == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stored events not routed: %+v %v\n%s", o, err, log)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestIngestAcrossAPostgreSQLRestart posts events to `tidings api` while
+// its PostgreSQL goes away and comes back (a proxy drops every connection
+// and refuses new ones for two seconds). Every event the API answers 2xx
+// for is in the database at that moment; what it could not store is
+// answered 5xx, never 4xx; a client retrying gets every event stored once,
+// and every stored event is routed afterwards.
+func TestIngestAcrossAPostgreSQLRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Temporal server")
+	}
+	env, s, proxy, _ := proxiedEnv(t)
 	env["TIDINGS_TEMPORAL_TASK_QUEUE"] = "pg-restart"
 	env["TIDINGS_API_ADDR"] = "127.0.0.1:0"
 	_, key, err := s.CreateAPIKey(t.Context(), "test")
@@ -187,17 +211,7 @@ func TestIngestAcrossAPostgreSQLRestart(t *testing.T) {
 	if err := s.Pool().QueryRow(t.Context(), `SELECT count(*) FROM events WHERE event_id LIKE 'ev-%'`).Scan(&n); err != nil || n != events {
 		t.Errorf("%d events stored (%v), want %d, each once", n, err, events)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		o, err := s.OutboxStats(t.Context())
-		if err == nil && o.Size == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stored events not routed after PostgreSQL came back: %+v %v", o, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitRouted(t, s, p.stderr)
 	if code := p.shutdown(); code != 0 {
 		t.Errorf("api exited %d, want 0", code)
 	}
@@ -211,22 +225,12 @@ func TestSendingAcrossAPostgreSQLRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	env, s := migratedEnv(t)
-	u, err := url.Parse(env["TIDINGS_DATABASE_URL"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := startDBProxy(t, u.Host)
-	u.Host = proxy.ln.Addr().String()
-	env["TIDINGS_DATABASE_URL"] = u.String() + "&connect_timeout=2"
-	srv := temporaltest.NewServer(temporaltest.WithT(t))
+	env, s, proxy, srv := proxiedEnv(t)
 	sink, err := smtpsink.Start(smtpsink.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sink.Close() })
-	env["TIDINGS_TEMPORAL_ADDRESS"] = srv.GetFrontendHostPort()
-	env["TIDINGS_TEMPORAL_NAMESPACE"] = srv.GetDefaultNamespace()
 	env["TIDINGS_TEMPORAL_TASK_QUEUE"] = "pg-restart-send"
 	env["TIDINGS_SMTP_URL"] = sink.URL()
 	env["TIDINGS_QUIET_HOURS"] = "00:00-00:00"

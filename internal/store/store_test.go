@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
@@ -95,12 +94,11 @@ func TestPoolSettingsInTheDatabaseURL(t *testing.T) {
 			}
 			conn.Close(ctx)
 
-			missing := strings.Replace(dsn, "/tidings_test_", "/tidings_test_missing_", 1)
+			missing, _ := testdb.Missing(t)
+			missing += "&" + ps.param + "=" + ps.value
 			if err := store.EnsureDatabase(ctx, missing); err != nil {
 				t.Fatalf("EnsureDatabase with %s: %v", ps.param, err)
 			}
-			name := strings.TrimPrefix(strings.SplitN(missing[strings.LastIndex(missing, "/"):], "?", 2)[0], "/")
-			t.Cleanup(func() { dropDatabase(t, name) })
 			s, err = store.Open(ctx, missing)
 			if err != nil {
 				t.Fatalf("Open the database EnsureDatabase created: %v", err)
@@ -114,24 +112,12 @@ func TestPoolSettingsInTheDatabaseURL(t *testing.T) {
 // ErrNoDatabase, named, and not created.
 func TestOpenNamesAMissingDatabase(t *testing.T) {
 	t.Parallel()
-	dsn := strings.Replace(testdb.Create(t), "/tidings_test_", "/tidings_test_typo_", 1)
+	dsn, name := testdb.Missing(t)
 	_, err := store.Open(t.Context(), dsn)
-	if !errors.Is(err, store.ErrNoDatabase) || !strings.Contains(err.Error(), `"tidings_test_typo_`) || !strings.Contains(err.Error(), "tidings migrate up") {
+	if !errors.Is(err, store.ErrNoDatabase) || !strings.Contains(err.Error(), `"`+name+`"`) || !strings.Contains(err.Error(), "tidings migrate up") {
 		t.Fatalf("Open of a missing database = %v, want ErrNoDatabase naming it and the command that creates it", err)
 	}
 	if _, err := store.Open(t.Context(), dsn); !errors.Is(err, store.ErrNoDatabase) {
 		t.Errorf("second Open = %v: the database was created", err)
-	}
-}
-
-func dropDatabase(t *testing.T, name string) {
-	conn, err := pgx.Connect(context.Background(), testdb.AdminURL())
-	if err != nil {
-		t.Logf("drop %s: %v", name, err)
-		return
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		t.Logf("drop %s: %v", name, err)
 	}
 }

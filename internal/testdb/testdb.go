@@ -56,12 +56,22 @@ func Create(tb testing.TB) string {
 		tb.Fatalf("connect to PostgreSQL at %s (set TIDINGS_TEST_DATABASE_URL): %v", admin, err)
 	}
 	defer conn.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "tidings_test_" + hex.EncodeToString(b[:])
+	dsn, name := Missing(tb)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		tb.Fatalf("create test database: %v", err)
 	}
+	return dsn
+}
+
+// Missing returns the URL and name of a database that does not exist; if
+// the test creates it (tidings migrate up, store.EnsureDatabase), it is
+// dropped when the test ends.
+func Missing(tb testing.TB) (dsn, name string) {
+	tb.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name = "tidings_test_" + hex.EncodeToString(b[:])
+	admin := AdminURL()
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -80,7 +90,7 @@ func Create(tb testing.TB) string {
 		tb.Fatalf("parse %s: %v", admin, err)
 	}
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), name
 }
 
 // String is a helper for the many optional *string fields of store inputs.
