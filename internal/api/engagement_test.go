@@ -511,3 +511,36 @@ func TestNothingIsTrackedForACustomerWhoTurnedTrackingOff(t *testing.T) {
 		t.Errorf("%d clicks recorded after the customer turned tracking off", n)
 	}
 }
+
+func TestThePreferencePageTurnsTrackingOff(t *testing.T) {
+	e := newEngagement(t)
+	cust := e.shopper(t, "C-prefs")
+	page := "/p/" + e.signer.Sign(token.Claims{Purpose: token.Preferences, CustomerID: cust}, time.Now().Add(time.Hour))
+	status, body := e.get(page)
+	box := `name="email.tracking" value="granted" checked`
+	if status != 200 || !strings.Contains(body, box) || !strings.Contains(body, "Privacy") {
+		t.Fatalf("preference page: %d, want the privacy box ticked:\n%s", status, body)
+	}
+	form := url.Values{"email.marketing": {"granted"}, "email.surveys": {"granted"}, "email.care": {"granted"}}
+	resp, err := http.PostForm(e.http.URL+page, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Contains(string(b), box) || !strings.Contains(string(b), `name="email.tracking"`) {
+		t.Fatalf("after unticking: %d\n%s", resp.StatusCode, b)
+	}
+	st, err := e.store.ConsentStatus(t.Context(), cust, "email", delivery.TopicTracking)
+	if err != nil || st != store.Denied {
+		t.Fatalf("tracking consent = %q %v, want denied", st, err)
+	}
+	hist, _ := e.store.ConsentHistory(t.Context(), cust)
+	if len(hist) != 1 || hist[0].Topic != delivery.TopicTracking || hist[0].Source != sourcePreferencePage {
+		t.Errorf("consent history = %+v, want only the tracking change, from the page", hist)
+	}
+	_, m := e.send(t, cust, "winback_offer", delivery.TopicMarketing, map[string]any{"coupon": "SPRING-10", "discount_percent": 10})
+	if strings.Contains(m.HTML, "/c/") || strings.Contains(m.HTML, "/o/") {
+		t.Errorf("email after turning tracking off on the page is tracked")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -243,6 +244,8 @@ type preferenceState struct {
 	topics   []string
 	granted  map[string]bool // "channel.topic"
 	allOff   map[string]bool // channel → denied "all"
+	// untracked: the customer turned email tracking off (the privacy box).
+	untracked bool
 }
 
 func (s *Server) preferences(ctx context.Context, c store.Customer) (preferenceState, error) {
@@ -271,6 +274,10 @@ func (s *Server) preferences(ctx context.Context, c store.Customer) (preferenceS
 	for _, x := range cur {
 		if x.Topic == delivery.TopicAll {
 			st.allOff[x.Channel] = x.Status == store.Denied
+			continue
+		}
+		if x.Topic == delivery.TopicTracking {
+			st.untracked = st.untracked || (x.Channel == delivery.Email && x.Status == store.Denied)
 			continue
 		}
 		if tp, known := policy[x.Topic]; known && tp.Transactional {
@@ -305,8 +312,17 @@ func (s *Server) preferencesForm(r *http.Request, key string, st preferenceState
 		}
 		f.Groups = append(f.Groups, g)
 	}
+	if slices.Contains(st.channels, delivery.Email) {
+		f.Groups = append(f.Groups, checkGroup{Legend: t(key, "privacy.legend"), Boxes: []checkBox{
+			{Name: privacyBox, Label: t(key, "privacy.tracking"), Checked: !st.untracked},
+		}})
+	}
 	return f
 }
+
+// privacyBox is the preference page's box for email tracking: unticked, the
+// customer's email carries no tracked links and no open pixel.
+const privacyBox = delivery.Email + "." + delivery.TopicTracking
 
 // preferencesPage is GET /p/{token}: every topic per channel the customer
 // can be reached on, ticked when we may send it.
@@ -356,6 +372,11 @@ func (s *Server) showPreferences(w http.ResponseWriter, r *http.Request, save bo
 				if err := s.setPreference(ctx, r, c.ID, ch, delivery.TopicAll, true); err != nil {
 					return err
 				}
+			}
+		}
+		if want := r.PostForm.Get(privacyBox) == store.Granted; slices.Contains(st.channels, delivery.Email) && want == st.untracked {
+			if err := s.setPreference(ctx, r, c.ID, delivery.Email, delivery.TopicTracking, want); err != nil {
+				return err
 			}
 		}
 		if st, err = s.preferences(ctx, c); err != nil {

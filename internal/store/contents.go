@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,29 +27,35 @@ type MessageContent struct {
 }
 
 // StoreMessageContents stores contents in one statement. A message sent
-// again (a retry after a crash) keeps the content stored first.
+// again (a retry after a crash) keeps the content stored first. The bodies
+// travel as arrays in pgx's binary protocol rather than as one JSON
+// document: encoding and parsing kilobytes of HTML as JSON per message cost
+// more than the insert itself.
 func (s *Store) StoreMessageContents(ctx context.Context, cs []MessageContent) error {
 	if len(cs) == 0 {
 		return nil
 	}
-	for i := range cs {
-		if cs[i].Links == nil {
-			cs[i].Links = []string{}
+	n := len(cs)
+	ids, headers := make([]string, n), make([]string, n)
+	subjects, htmls, texts, smss, links := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	tracked := make([]bool, n)
+	for i, c := range cs {
+		h, err := json.Marshal(c.Headers)
+		if err != nil {
+			return fmt.Errorf("encode headers of message %s: %w", c.MessageID, err)
 		}
+		ids[i], headers[i], subjects[i], htmls[i], texts[i], smss[i] = c.MessageID, string(h), c.Subject, c.HTML, c.Text, c.SMS
+		links[i], tracked[i] = strings.Join(c.Links, "\n"), c.Tracked
 	}
-	payload, err := json.Marshal(cs)
-	if err != nil {
-		return fmt.Errorf("encode message contents: %w", err)
-	}
-	_, err = s.pool.Exec(ctx, `
+	_, err := s.pool.Exec(ctx, `
 		INSERT INTO message_contents (message_id, headers, subject, html, text, sms, links, tracked)
-		SELECT c.message_id, coalesce(c.headers, '{}'), coalesce(c.subject, ''), coalesce(c.html, ''),
-			coalesce(c.text, ''), coalesce(c.sms, ''), ARRAY(SELECT jsonb_array_elements_text(c.links)), c.tracked
-		FROM jsonb_to_recordset($1::jsonb) AS c(message_id uuid, headers jsonb, subject text, html text,
-			text text, sms text, links jsonb, tracked boolean)
-		ON CONFLICT (message_id) DO NOTHING`, payload)
+		SELECT id, headers::jsonb, subject, html, text, sms,
+			CASE WHEN links = '' THEN '{}'::text[] ELSE string_to_array(links, E'\n') END, tracked
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[])
+			AS c(id, headers, subject, html, text, sms, links, tracked)
+		ON CONFLICT (message_id) DO NOTHING`, ids, headers, subjects, htmls, texts, smss, links, tracked)
 	if err != nil {
-		return fmt.Errorf("store %d message contents: %w", len(cs), err)
+		return fmt.Errorf("store %d message contents: %w", n, err)
 	}
 	return nil
 }

@@ -44,14 +44,9 @@ type Rewritten struct {
 	Links []string
 }
 
-var (
-	// hrefAttr finds the href of an anchor (or area) tag, quoted either way.
-	hrefAttr = regexp.MustCompile(`(?is)(<(?:a|area)\b[^>]*?\shref\s*=\s*)("[^"]*"|'[^']*')`)
-	// bareURL finds a URL in plain text; trailing punctuation is trimmed
-	// below, since a sentence may end right after a link.
-	bareURL   = regexp.MustCompile(`https?://[^\s<>"'\x60]+`)
-	bodyClose = regexp.MustCompile(`(?i)</body\s*>`)
-)
+// bareURL finds a URL in plain text; trailing punctuation is trimmed below,
+// since a sentence may end right after a link.
+var bareURL = regexp.MustCompile(`https?://[^\s<>"'\x60]+`)
 
 // Rewrite applies p to one message's bodies. Links to the public pages and
 // anything that is not http(s) stay as written.
@@ -70,19 +65,7 @@ func (w *Rewriter) Rewrite(messageID string, p Policy, htmlBody, text string) Re
 		return index[u], true
 	}
 	if p.Clicks && htmlBody != "" {
-		out.HTML = hrefAttr.ReplaceAllStringFunc(htmlBody, func(m string) string {
-			sub := hrefAttr.FindStringSubmatch(m)
-			quoted := sub[2]
-			raw := html.UnescapeString(strings.TrimSpace(quoted[1 : len(quoted)-1]))
-			if !w.trackable(raw) {
-				return m
-			}
-			n, ok := number(raw)
-			if !ok {
-				return m
-			}
-			return sub[1] + `"` + html.EscapeString(w.clickURL(messageID, n, raw)) + `"`
-		})
+		out.HTML = w.rewriteHTML(messageID, htmlBody, number)
 	}
 	if p.Clicks && p.Text && text != "" {
 		out.Text = bareURL.ReplaceAllStringFunc(text, func(m string) string {
@@ -99,14 +82,91 @@ func (w *Rewriter) Rewrite(messageID string, p Policy, htmlBody, text string) Re
 	}
 	if p.Opens && htmlBody != "" {
 		pixel := `<img src="` + w.base + "/o/" + w.signer.SignOpen(messageID) + `.gif" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0;">`
-		if loc := bodyClose.FindAllStringIndex(out.HTML, -1); len(loc) > 0 {
-			at := loc[len(loc)-1][0]
+		if at := strings.LastIndex(asciiLower(out.HTML), "</body"); at >= 0 {
 			out.HTML = out.HTML[:at] + pixel + out.HTML[at:]
 		} else {
 			out.HTML += pixel
 		}
 	}
 	return out
+}
+
+// rewriteHTML replaces the href of every anchor (and area) tag that
+// trackable accepts. It scans instead of matching a regular expression: a
+// blast rewrites every message, and the scan costs a fraction.
+func (w *Rewriter) rewriteHTML(messageID, body string, number func(string) (int, bool)) string {
+	lower := asciiLower(body)
+	var b strings.Builder
+	done := 0
+	for from := 0; ; {
+		i := strings.Index(lower[from:], "href")
+		if i < 0 {
+			break
+		}
+		i += from
+		from = i + 4
+		// Inside an <a ...> or <area ...> tag?
+		lt := strings.LastIndexByte(lower[:i], '<')
+		if lt < 0 || strings.IndexByte(lower[lt:i], '>') >= 0 || !isAnchor(lower[lt+1:]) || !isSpace(lower[i-1]) {
+			continue
+		}
+		j := skipSpace(lower, i+4)
+		if j >= len(lower) || lower[j] != '=' {
+			continue
+		}
+		j = skipSpace(lower, j+1)
+		if j >= len(lower) || (lower[j] != '"' && lower[j] != '\'') {
+			continue
+		}
+		end := strings.IndexByte(lower[j+1:], lower[j])
+		if end < 0 {
+			break
+		}
+		end += j + 1
+		raw := html.UnescapeString(strings.TrimSpace(body[j+1 : end]))
+		from = end + 1
+		if !w.trackable(raw) {
+			continue
+		}
+		n, ok := number(raw)
+		if !ok {
+			continue
+		}
+		b.WriteString(body[done:j])
+		b.WriteString(`"` + html.EscapeString(w.clickURL(messageID, n, raw)) + `"`)
+		done = end + 1
+	}
+	if done == 0 {
+		return body
+	}
+	b.WriteString(body[done:])
+	return b.String()
+}
+
+func isAnchor(tag string) bool {
+	return (strings.HasPrefix(tag, "a") && len(tag) > 1 && isSpace(tag[1])) ||
+		(strings.HasPrefix(tag, "area") && len(tag) > 4 && isSpace(tag[4]))
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	return i
+}
+
+// asciiLower lowers A-Z only, so every byte keeps its offset (a full
+// Unicode lowering may change the length of a character).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // trackable reports whether a link is rewritten: http(s), and not to one
