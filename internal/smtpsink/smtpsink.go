@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/mail"
 	"strings"
@@ -40,6 +41,14 @@ type Fault struct {
 	Message  string
 	// Times is how many commands the fault answers; 0 means every one.
 	Times int
+	// Rate, when set, is the share of matching commands the fault answers,
+	// picked at random (0.02 for one in fifty).
+	Rate float64
+	// Drop closes the connection after the reply (Code 0: without one), as
+	// a relay that times out, crashes or loses its network does; at Data
+	// it does so after DropAfter bytes of the message were read.
+	Drop      bool
+	DropAfter int64
 }
 
 // Message is one message the sink accepted.
@@ -67,6 +76,10 @@ type Options struct {
 	// Discard keeps only counts, not message bodies: a benchmark's 100,000
 	// messages then cost the process no memory.
 	Discard bool
+	// IdleTimeout is how long a connection may sit without a command
+	// before the sink answers "421 4.4.2 Idle timeout" and hangs up, as
+	// relays do; default one minute.
+	IdleTimeout time.Duration
 }
 
 // Sink is a running SMTP server. All methods are safe for concurrent use.
@@ -82,6 +95,7 @@ type Sink struct {
 	bytes    int64
 	messages []Message
 	faults   []*Fault
+	rand     *rand.Rand
 }
 
 // Start listens on a free loopback port and serves until Close.
@@ -90,13 +104,16 @@ func Start(opt Options) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtp sink: listen: %w", err)
 	}
-	s := &Sink{opt: opt, ln: ln, done: make(chan struct{})}
+	s := &Sink{opt: opt, ln: ln, done: make(chan struct{}), rand: rand.New(rand.NewPCG(1, 2))}
 	srv := smtp.NewServer(s)
 	srv.Domain = "sink.localhost"
 	srv.AllowInsecureAuth = true
 	srv.EnableSMTPUTF8 = true
 	srv.MaxMessageBytes = 10 << 20
 	srv.ReadTimeout = time.Minute
+	if opt.IdleTimeout > 0 {
+		srv.ReadTimeout = opt.IdleTimeout
+	}
 	srv.WriteTimeout = time.Minute
 	s.server = srv
 	go func() {
@@ -176,12 +193,15 @@ func (s *Sink) DropConnections() {
 	}
 }
 
-// fault returns the error to answer a command with, or nil.
-func (s *Sink) fault(stage Stage, rcpt string) error {
+// fault returns the fault that answers a command, or nil.
+func (s *Sink) fault(stage Stage, rcpt string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
 		if f.Stage != stage || (f.Recipient != "" && !strings.EqualFold(f.Recipient, rcpt)) {
+			continue
+		}
+		if f.Rate > 0 && s.rand.Float64() >= f.Rate {
 			continue
 		}
 		if f.Times > 0 {
@@ -190,9 +210,22 @@ func (s *Sink) fault(stage Stage, rcpt string) error {
 				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
 			}
 		}
-		return &smtp.SMTPError{Code: f.Code, EnhancedCode: enhanced(f.Enhanced), Message: f.Message}
+		return f
 	}
 	return nil
+}
+
+// reply is the SMTP error a fault answers with. A dropping fault writes
+// its reply itself, if it has a code (a 421 before hanging up), and closes
+// the connection.
+func (f *Fault) reply(c *smtp.Conn) error {
+	if f.Drop {
+		if f.Code != 0 {
+			_, _ = fmt.Fprintf(c.Conn(), "%d %s %s\r\n", f.Code, f.Enhanced, f.Message)
+		}
+		_ = c.Close()
+	}
+	return &smtp.SMTPError{Code: f.Code, EnhancedCode: enhanced(f.Enhanced), Message: f.Message}
 }
 
 func enhanced(s string) smtp.EnhancedCode {
@@ -209,11 +242,12 @@ func (s *Sink) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	s.conns = append(s.conns, c)
 	n := len(s.conns)
 	s.mu.Unlock()
-	return &session{sink: s, conn: n}, nil
+	return &session{sink: s, c: c, conn: n}, nil
 }
 
 type session struct {
 	sink   *Sink
+	c      *smtp.Conn
 	conn   int
 	authed bool
 	from   string
@@ -241,22 +275,27 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.sink.opt.Username != "" && !ss.authed {
 		return smtp.ErrAuthRequired
 	}
-	if err := ss.sink.fault(Mail, ""); err != nil {
-		return err
+	if f := ss.sink.fault(Mail, ""); f != nil {
+		return f.reply(ss.c)
 	}
 	ss.from = from
 	return nil
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if err := ss.sink.fault(Rcpt, to); err != nil {
-		return err
+	if f := ss.sink.fault(Rcpt, to); f != nil {
+		return f.reply(ss.c)
 	}
 	ss.to = append(ss.to, to)
 	return nil
 }
 
 func (ss *session) Data(r io.Reader) error {
+	f := ss.sink.fault(Data, "")
+	if f != nil && f.Drop {
+		_, _ = io.CopyN(io.Discard, r, f.DropAfter)
+		return f.reply(ss.c)
+	}
 	var body []byte
 	var size int64
 	var err error
@@ -269,8 +308,8 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if err := ss.sink.fault(Data, ""); err != nil {
-		return err
+	if f != nil {
+		return f.reply(ss.c)
 	}
 	s := ss.sink
 	s.mu.Lock()

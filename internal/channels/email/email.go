@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
+	"unicode"
 
 	gomail "github.com/wneessen/go-mail"
 )
@@ -113,9 +114,16 @@ func New(cfg Config) (*Mailer, error) {
 	return m, nil
 }
 
-// Send delivers one message and returns its Message-ID. A connection that
-// turns out to be dead before the message was handed over is replaced and
-// the message tried once more on the fresh one.
+// Send delivers one message and returns its Message-ID.
+//
+// A connection the relay closed (an idle timeout answers 421 or just hangs
+// up) is replaced and the message sent again on the fresh one, within this
+// call: a pooled connection that fails before the message was handed over
+// (at MAIL FROM or RCPT TO) cannot have delivered anything, and a
+// connection lost during DATA, before the relay acknowledged the message,
+// most likely did not either. The copy carries the same Message-ID, so in
+// the rare case where the relay did accept it and the reply was lost, the
+// receiver can discard the duplicate.
 func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
 	g, id, err := m.build(msg)
 	if err != nil {
@@ -129,7 +137,7 @@ func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
 	}
 	defer func() { m.slots <- sl }()
 
-	for try := 0; ; try++ {
+	for try := 1; ; try++ {
 		fresh := sl.client == nil
 		if fresh {
 			c, err := m.dial(ctx)
@@ -148,18 +156,27 @@ func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
 			m.drop(sl)
 			return id, nil
 		}
-		if brokenConn(err) {
-			m.drop(sl)
-			if !fresh && try == 0 && notHandedOver(err) {
-				m.log.DebugContext(ctx, "smtp connection went stale, redialing", "host", m.server.Host)
-				continue
+		if !connClosed(err) {
+			if err := sl.client.Reset(); err != nil {
+				m.drop(sl)
 			}
-		} else if err := sl.client.Reset(); err != nil {
-			m.drop(sl)
+			return "", classify(err)
+		}
+		m.drop(sl)
+		// A fresh connection refused at MAIL FROM is the relay saying
+		// "not now" (421 too busy): that is for the caller's backoff.
+		if try < sendTries && ctx.Err() == nil && (!fresh || duringData(err)) {
+			m.log.DebugContext(ctx, "smtp connection closed by the relay, resending on a new one",
+				"host", m.server.Host, "stage", stage(err), "try", try)
+			continue
 		}
 		return "", classify(err)
 	}
 }
+
+// sendTries bounds how often one Send puts a message on a connection: a
+// relay that keeps dropping connections gets the caller's backoff instead.
+const sendTries = 3
 
 // Close ends every pooled connection politely.
 func (m *Mailer) Close() error {
@@ -194,12 +211,12 @@ func (m *Mailer) drop(sl *slot) {
 // build turns a Message into a go-mail message and returns its Message-ID.
 func (m *Mailer) build(msg Message) (*gomail.Msg, string, error) {
 	g := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
-	if err := g.FromFormat(m.from.Name, m.from.Address); err != nil {
-		return nil, "", fmt.Errorf("from: %w", err)
-	}
-	if err := g.AddToFormat(msg.ToName, msg.To); err != nil {
+	g.SetAddrHeaderFromMailAddress(gomail.HeaderFrom, &mail.Address{Name: displayName(m.from.Name), Address: m.from.Address})
+	to, err := mail.ParseAddress(msg.To)
+	if err != nil {
 		return nil, "", fmt.Errorf("to %q: %w", msg.To, err)
 	}
+	g.SetAddrHeaderFromMailAddress(gomail.HeaderTo, &mail.Address{Name: displayName(msg.ToName), Address: to.Address})
 	if m.reply != "" {
 		if err := g.ReplyTo(m.reply); err != nil {
 			return nil, "", fmt.Errorf("reply-to: %w", err)
@@ -225,6 +242,18 @@ func (m *Mailer) build(msg Message) (*gomail.Msg, string, error) {
 		g.AddAlternativeString(gomail.TypeTextHTML, msg.HTML)
 	}
 	return g, id, nil
+}
+
+// displayName makes any name safe to put in an address header: control
+// characters (a CR/LF typed into a form) become spaces and runs of white
+// space one space. The header itself is written by net/mail, as a quoted
+// string with escapes for ASCII names (`"Quinn \"Q"`) and as RFC 2047
+// encoded words otherwise, so every name round-trips through a standard
+// parser and none can make a message undeliverable.
+func displayName(name string) string {
+	return strings.Join(strings.FieldsFunc(name, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r)
+	}), " ")
 }
 
 // setUnsubscribe writes List-Unsubscribe. Mailbox providers only offer

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -330,6 +331,197 @@ func TestParseURL(t *testing.T) {
 		}
 		if got := fmt.Sprintf("%s:%d %s %s", s.Host, s.Port, s.TLS, s.Username); got != tc.want {
 			t.Errorf("ParseURL(%q) = %q, want %q", tc.url, got, tc.want)
+		}
+	}
+}
+
+// records keeps every log record at Warn or above, so a test can show that
+// something a relay does routinely is not reported as trouble.
+type records struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *records) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (r *records) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, rec.Level.String()+" "+rec.Message)
+	return nil
+}
+func (r *records) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *records) WithGroup(string) slog.Handler      { return r }
+func (r *records) All() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.msgs...)
+}
+
+// TestIdleTimeoutIsRedialedAtOnce: a relay that closes an idle connection
+// (go-smtp answers "421 4.4.2 Idle timeout" and hangs up, like real relays
+// after a minute) costs the next message a redial, not a failed attempt.
+func TestIdleTimeoutIsRedialedAtOnce(t *testing.T) {
+	sink := startSink(t, smtpsink.Options{IdleTimeout: 150 * time.Millisecond})
+	logs := &records{}
+	m, err := email.New(email.Config{URL: sink.URL(), From: "hello@shop.example", Connections: 1, Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	ctx := context.Background()
+	for i, to := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		if i > 0 {
+			time.Sleep(400 * time.Millisecond) // the relay times the connection out
+		}
+		if _, err := m.Send(ctx, message(to)); err != nil {
+			t.Fatalf("message %d after an idle period: %v", i+1, err)
+		}
+	}
+	if sink.Count() != 3 || sink.Connections() != 3 {
+		t.Errorf("got %d messages over %d connections, want 3 over 3", sink.Count(), sink.Connections())
+	}
+	if got := logs.All(); len(got) > 0 {
+		t.Errorf("an idle timeout was logged as trouble: %q", got)
+	}
+}
+
+// TestClosedPooledConnectionIsRedialed: the relay answers 421 at MAIL FROM
+// or RCPT TO (closing the channel) on a connection it had accepted earlier,
+// or hangs up without a word; the message goes out on a new connection.
+func TestClosedPooledConnectionIsRedialed(t *testing.T) {
+	for _, f := range []smtpsink.Fault{
+		{Stage: smtpsink.Mail, Code: 421, Enhanced: "4.4.2", Message: "Idle timeout", Drop: true},
+		{Stage: smtpsink.Rcpt, Code: 421, Enhanced: "4.4.2", Message: "Idle timeout", Drop: true},
+		{Stage: smtpsink.Mail, Drop: true},
+	} {
+		t.Run(string(f.Stage)+fmt.Sprint(f.Code), func(t *testing.T) {
+			sink := startSink(t, smtpsink.Options{})
+			m := newMailer(t, sink.URL(), 1)
+			ctx := context.Background()
+			if _, err := m.Send(ctx, message("a@example.com")); err != nil {
+				t.Fatal(err)
+			}
+			f.Times = 1
+			sink.Inject(f)
+			if _, err := m.Send(ctx, message("b@example.com")); err != nil {
+				t.Fatalf("send after the relay closed the pooled connection: %v", err)
+			}
+			if sink.Count() != 2 || sink.Connections() != 2 {
+				t.Errorf("got %d messages over %d connections, want 2 over 2", sink.Count(), sink.Connections())
+			}
+		})
+	}
+}
+
+// TestBusyRelayIsLeftToBackoff: a 421 on a connection just dialed is the
+// relay refusing work now; the Mailer does not hammer it with redials.
+func TestBusyRelayIsLeftToBackoff(t *testing.T) {
+	sink := startSink(t, smtpsink.Options{})
+	m := newMailer(t, sink.URL(), 1)
+	sink.Inject(smtpsink.Fault{Stage: smtpsink.Mail, Code: 421, Enhanced: "4.3.2", Message: "too busy", Drop: true})
+	_, err := m.Send(context.Background(), message("a@example.com"))
+	var e *email.Error
+	if !errors.As(err, &e) || e.Permanent() || e.Code != 421 {
+		t.Fatalf("421 on a fresh connection gave %v, want a temporary *email.Error with code 421", err)
+	}
+	if sink.Connections() != 1 || sink.Count() != 0 {
+		t.Errorf("got %d messages over %d connections, want 0 over 1", sink.Count(), sink.Connections())
+	}
+}
+
+// TestDroppedDuringDataIsResent: a relay that drops 2% of connections
+// after 400 bytes of DATA. Every message still arrives, exactly once, from
+// the first Send call.
+func TestDroppedDuringDataIsResent(t *testing.T) {
+	sink := startSink(t, smtpsink.Options{})
+	sink.Inject(smtpsink.Fault{Stage: smtpsink.Data, Drop: true, DropAfter: 400, Rate: 0.02})
+	const n, conns = 300, 4
+	m := newMailer(t, sink.URL(), conns)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := message(fmt.Sprintf("c%d@example.com", i))
+			msg.IdempotencyKey = fmt.Sprintf("drop/%d", i)
+			_, err := m.Send(context.Background(), msg)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("send: %v", err)
+		}
+	}
+	ids := map[string]int{}
+	for _, got := range sink.Messages() {
+		h, err := got.Header()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[h.Get("Message-Id")]++
+	}
+	for i := range n {
+		id := "<" + email.MessageID(fmt.Sprintf("drop/%d", i), "shop.example") + ">"
+		if ids[id] != 1 {
+			t.Errorf("message %d arrived %d times", i, ids[id])
+		}
+	}
+	if len(ids) != n {
+		t.Errorf("sink has %d distinct messages, want %d", len(ids), n)
+	}
+	if sink.Connections() <= conns {
+		t.Errorf("the relay dropped no connection (%d connections): the test proves nothing", sink.Connections())
+	}
+	t.Logf("%d messages over %d connections", sink.Count(), sink.Connections())
+}
+
+// TestDisplayNamesRoundTrip: names with quotes, apostrophes, non-ASCII
+// letters and even control characters are written so that a standard
+// parser reads back what the customer typed (control characters as
+// spaces), and the message is delivered.
+func TestDisplayNamesRoundTrip(t *testing.T) {
+	cases := []struct{ name, want string }{
+		{`Zoë "Zed" O'Brien`, `Zoë "Zed" O'Brien`},
+		{`Quinn "Q`, `Quinn "Q`},
+		{`O'Brien, Pat (work)`, `O'Brien, Pat (work)`},
+		{"王芳", "王芳"},
+		{"Eve\r\nBcc: evil@example.com", "Eve Bcc: evil@example.com"},
+		{`back\slash`, `back\slash`},
+		{strings.Repeat("Bartholomew ", 10) + "Ng", strings.Repeat("Bartholomew ", 10) + "Ng"},
+	}
+	sink := startSink(t, smtpsink.Options{})
+	m := newMailer(t, sink.URL(), 1)
+	for i, tc := range cases {
+		msg := message(fmt.Sprintf("n%d@example.com", i))
+		msg.ToName = tc.name
+		if _, err := m.Send(context.Background(), msg); err != nil {
+			t.Fatalf("%q: %v", tc.name, err)
+		}
+	}
+	got := sink.Messages()
+	if len(got) != len(cases) {
+		t.Fatalf("sink got %d messages, want %d", len(got), len(cases))
+	}
+	parser := &mail.AddressParser{WordDecoder: new(mime.WordDecoder)}
+	for i, tc := range cases {
+		h, err := got[i].Header()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h["Bcc"]) > 0 {
+			t.Errorf("%q injected a Bcc header", tc.name)
+		}
+		to, err := parser.Parse(h.Get("To"))
+		if err != nil {
+			t.Errorf("To %q for %q: %v", h.Get("To"), tc.name, err)
+			continue
+		}
+		if to.Name != tc.want || to.Address != fmt.Sprintf("n%d@example.com", i) {
+			t.Errorf("To %q parses to %q <%s>, want %q", h.Get("To"), to.Name, to.Address, tc.want)
 		}
 	}
 }

@@ -81,19 +81,31 @@ func classify(err error) *Error {
 	return e
 }
 
-// brokenConn reports an error after which the connection cannot be used
-// again: the liveness check failed or a command got no SMTP reply at all.
-func brokenConn(err error) bool {
+// connClosed reports an error after which the connection cannot be used
+// again: the liveness check failed, a command got no SMTP reply at all
+// (EOF, reset, timeout), or the relay answered 421, which RFC 5321 reserves
+// for "closing the transmission channel" (an idle timeout, a shutdown).
+func connClosed(err error) bool {
 	var se *gomail.SendError
 	if !errors.As(err, &se) {
 		return true
 	}
-	return se.Reason == gomail.ErrConnCheck || se.ErrorCode() == 0
+	return se.Reason == gomail.ErrConnCheck || se.ErrorCode() == 0 || se.ErrorCode() == 421
 }
 
-// notHandedOver reports a failure before any part of the message reached
-// the relay, so sending again cannot produce a duplicate.
-func notHandedOver(err error) bool {
+// duringData reports a failure after the relay agreed to take the message
+// (DATA) and before it acknowledged the final dot.
+func duringData(err error) bool {
 	var se *gomail.SendError
-	return errors.As(err, &se) && (se.Reason == gomail.ErrConnCheck || se.Reason == gomail.ErrSMTPMailFrom)
+	return errors.As(err, &se) &&
+		(se.Reason == gomail.ErrSMTPData || se.Reason == gomail.ErrWriteContent || se.Reason == gomail.ErrSMTPDataClose)
+}
+
+// stage names the SMTP step an error happened at, for logs.
+func stage(err error) string {
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		return se.Reason.String()
+	}
+	return "connect"
 }
