@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,5 +169,49 @@ func TestPreferencePageOffersTheConfiguredTopics(t *testing.T) {
 	status, body := a.get(a.link("p", token.Claims{Purpose: token.Preferences, CustomerID: id}, time.Now().Add(time.Hour)))
 	if status != 200 || !strings.Contains(body, `name="email.digest" value="granted">`) || !strings.Contains(body, `name="email.marketing" value="granted" checked`) {
 		t.Fatalf("preference page (%d) does not offer the digest, unticked, beside marketing:\n%s", status, body)
+	}
+}
+
+// TestReplayedUnsubscribeRecordsOneChange: mail providers and impatient
+// customers send the one-click POST again and again, sometimes at once; the
+// consent history shows one decision, and a later real change still counts.
+func TestReplayedUnsubscribeRecordsOneChange(t *testing.T) {
+	a := newAPI(t, false)
+	id := a.customer("C-1", map[string]any{"email": "ann@example.com"})
+	u := a.http.URL + a.link("u", token.Claims{Purpose: token.Unsubscribe, CustomerID: id, Channel: "email", Topic: "marketing"}, time.Now().Add(time.Hour))
+	statuses := make(chan int, 20)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			resp, err := a.http.Client().Post(u, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	for st := range statuses {
+		if st != http.StatusOK {
+			t.Fatalf("a replayed one-click POST answered %d, want 200", st)
+		}
+	}
+	hist, err := a.store.ConsentHistory(t.Context(), id)
+	if err != nil || len(hist) != 1 || hist[0].Status != store.Denied {
+		t.Fatalf("consent history after 20 replays = %+v (%v), want one denial", hist, err)
+	}
+	// Ticking the box again on the preference page is a change and is
+	// recorded; saving the same choices once more is not.
+	p := a.link("p", token.Claims{Purpose: token.Preferences, CustomerID: id}, time.Now().Add(time.Hour))
+	for range 2 {
+		if status, body := a.form(p, "email.marketing=granted&email.care=granted&email.surveys=granted&email.tracking=granted"); status != 200 {
+			t.Fatalf("POST preferences: %d\n%s", status, body)
+		}
+	}
+	if hist, _ = a.store.ConsentHistory(t.Context(), id); len(hist) != 2 || hist[1].Status != store.Granted {
+		t.Errorf("history after a re-grant and two identical saves = %+v, want the denial and one grant", hist)
 	}
 }

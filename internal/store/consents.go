@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -58,28 +59,46 @@ func (s *Store) SetConsent(ctx context.Context, ch ConsentChange) (Consent, erro
 }
 
 // setConsent is SetConsent inside tx, for changes that go with others
-// (a complaint withdraws consent in the transaction that records it).
+// (a complaint withdraws consent in the transaction that records it). A
+// change to the status already held records nothing: a replayed one-click
+// unsubscribe or a form submitted twice is not evidence of a second
+// decision. The upsert locks the row, so concurrent replays add one history
+// row between them.
 func setConsent(ctx context.Context, tx pgx.Tx, ch ConsentChange) (Consent, error) {
-	var at time.Time
-	err := tx.QueryRow(ctx, `
-		INSERT INTO consent_changes (customer_id, channel, topic, status, source, actor, ip)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		RETURNING changed_at`,
-		ch.CustomerID, ch.Channel, ch.Topic, ch.Status, ch.Source, ch.Actor, ch.IP).Scan(&at)
-	if err != nil {
-		return Consent{}, err
-	}
 	rows, err := tx.Query(ctx, `
 		INSERT INTO consents (customer_id, channel, topic, status, source, changed_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
+		VALUES ($1, $2, $3, $4, $5, now())
 		ON CONFLICT (customer_id, channel, topic) DO UPDATE
 		SET status = excluded.status, source = excluded.source, changed_at = excluded.changed_at
+		WHERE consents.status <> excluded.status
 		RETURNING customer_id::text AS customer_id, channel, topic, status, source, changed_at`,
-		ch.CustomerID, ch.Channel, ch.Topic, ch.Status, ch.Source, at)
+		ch.CustomerID, ch.Channel, ch.Topic, ch.Status, ch.Source)
 	if err != nil {
 		return Consent{}, err
 	}
-	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Consent])
+	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Consent])
+	if errors.Is(err, pgx.ErrNoRows) {
+		rows, err = tx.Query(ctx, `
+			SELECT customer_id::text AS customer_id, channel, topic, status, source, changed_at
+			FROM consents
+			WHERE customer_id = $1 AND channel = $2 AND topic = $3`,
+			ch.CustomerID, ch.Channel, ch.Topic)
+		if err != nil {
+			return Consent{}, err
+		}
+		return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Consent])
+	}
+	if err != nil {
+		return Consent{}, err
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO consent_changes (customer_id, channel, topic, status, source, actor, ip, changed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		ch.CustomerID, ch.Channel, ch.Topic, ch.Status, ch.Source, ch.Actor, ch.IP, out.ChangedAt)
+	if err != nil {
+		return Consent{}, err
+	}
+	return out, nil
 }
 
 // Consents lists a customer's current consents.
