@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tidingsdev/tidings/internal/delivery"
+	"github.com/tidingsdev/tidings/internal/smtpsink"
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
@@ -270,5 +271,37 @@ topics:
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want it to contain %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestRetryIsNotCappedByItself: cap 2 emails a day, one already sent; the
+// second fails once with a 451 (its ledger row stays queued) and its retry
+// goes out instead of counting itself and being skipped.
+func TestRetryIsNotCappedByItself(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	id := h.customer(t, "cap-retry", "en", "America/New_York", "ann@example.com", "")
+	h.clock.Set(time.Date(2026, 6, 1, 12, 0, 0, 0, mustZone(t, "America/New_York")))
+	req := func(key string) delivery.Request {
+		return delivery.Request{CustomerID: id, Journey: "cap", Step: key, Channel: delivery.Email,
+			Template: "care", Topic: delivery.TopicMarketing, IdempotencyKey: "cap-retry/" + key}
+	}
+	if r, err := h.svc.Send(ctx, req("first")); err != nil || r.Status != delivery.Sent {
+		t.Fatalf("first marketing email: %+v, %v", r, err)
+	}
+	h.sink.Inject(smtpsink.Fault{Stage: smtpsink.Rcpt, Code: 451, Enhanced: "4.7.1", Message: "greylisted", Times: 1})
+	if _, err := h.svc.Send(ctx, req("second")); err == nil {
+		t.Fatal("a 451 reported success")
+	}
+	r, err := h.svc.Send(ctx, req("second")) // Temporal's retry
+	if err != nil || r.Status != delivery.Sent {
+		t.Fatalf("retry of the second email of the day: %+v, %v (want sent)", r, err)
+	}
+	if n := h.sink.Count(); n != 2 {
+		t.Errorf("%d emails delivered, want 2", n)
+	}
+	// The cap still holds for a third message.
+	if r, err := h.svc.Send(ctx, req("third")); err != nil || r.Status != delivery.Skipped || r.Reason != "frequency_cap: 2 email in 24h0m0s" {
+		t.Fatalf("third marketing email of the day: %+v, %v", r, err)
 	}
 }

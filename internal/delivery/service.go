@@ -243,7 +243,7 @@ func (w *wave) run(ctx context.Context, reqs []Request, idx []int) {
 			continue
 		}
 		it := &item{i: i, req: reqs[i], topic: t, caps: capsFor(t, reqs[i].Channel)}
-		q := store.SendFactsQuery{CustomerID: it.req.CustomerID, Channel: it.req.Channel, Address: it.req.ToAddress}
+		q := store.SendFactsQuery{CustomerID: it.req.CustomerID, Channel: it.req.Channel, Address: it.req.ToAddress, Key: it.req.IdempotencyKey}
 		for _, cp := range it.caps {
 			q.Since = append(q.Since, w.now.Add(-cp.Window))
 		}

@@ -288,6 +288,10 @@ type SendFactsQuery struct {
 	Address string `json:"address"`
 	// Since lists the starts of the cap windows to count messages in.
 	Since []time.Time `json:"since"`
+	// Key is the idempotency key of the message being decided. Its own
+	// row, left queued by a failed attempt, is not counted: a retry must
+	// not be capped by itself.
+	Key string `json:"key"`
 }
 
 // SendFacts loads the facts for a batch of intended messages in one round
@@ -320,9 +324,10 @@ func (s *Store) SendFacts(ctx context.Context, qs []SendFactsQuery, exempt []str
 			         CASE WHEN q.channel = 'email' THEN c.email ELSE c.phone END)))), '') AS suppressed,
 			ARRAY(SELECT (SELECT count(*) FROM messages m
 			    WHERE m.customer_id = c.id AND m.channel = q.channel AND m.created_at >= w.since
-			      AND m.status IN ('queued', 'sent') AND NOT (m.topic = ANY($2)))::int
+			      AND m.status IN ('queued', 'sent') AND NOT (m.topic = ANY($2))
+			      AND m.idempotency_key <> q.key)::int
 			   FROM unnest(q.since) WITH ORDINALITY AS w(since, i) ORDER BY w.i) AS recent
-		FROM jsonb_to_recordset($1::jsonb) AS q(n int, customer_id uuid, channel text, address text, since timestamptz[])
+		FROM jsonb_to_recordset($1::jsonb) AS q(n int, customer_id uuid, channel text, address text, since timestamptz[], key text)
 		JOIN customers c ON c.id = q.customer_id`, payload, exempt)
 	if err != nil {
 		return nil, fmt.Errorf("load send facts: %w", err)
