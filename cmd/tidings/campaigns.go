@@ -14,9 +14,9 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/campaign"
 	"github.com/tidingsdev/tidings/internal/campaign/manage"
+	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
-	"github.com/tidingsdev/tidings/templates"
 	"github.com/tidingsdev/tidings/workflows"
 )
 
@@ -63,43 +63,23 @@ brings it back.`),
 	return cmd
 }
 
-// readCampaign reads and checks a campaign file against the templates; any
-// problem is bad input (exit 2), located by line and column.
-func (a *app) readCampaign(path string, set *templates.Set) (*campaign.Spec, string, error) {
+// readCampaign reads a campaign file; one that cannot be read is bad
+// input (exit 2).
+func readCampaign(path string) (mgmt.CampaignFile, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, "", withCode(exitUsage, err)
+		return mgmt.CampaignFile{}, withCode(exitUsage, err)
 	}
-	s, err := campaign.ParseWith(data, path, func(s *campaign.Spec) campaign.Errors { return manage.CheckTemplates(s, set) })
-	if err != nil {
-		return nil, "", withCode(exitUsage, err)
-	}
-	return s, string(data), nil
+	return mgmt.CampaignFile{Name: path, Text: data}, nil
 }
 
-// openCampaign is readCampaign plus the store, with the saved segments the
-// file names checked.
-func (a *app) openCampaign(ctx context.Context, path string) (*store.Store, *templates.Set, *campaign.Spec, string, error) {
-	set, err := a.parts.Templates()
-	if err != nil {
-		return nil, nil, nil, "", err
+// campaignErr gives a campaign action's refusal the CLI's exit code: a bad
+// file, an unknown campaign and an archived one are exit 2.
+func campaignErr(err error) error {
+	if _, ok := mgmt.Problems(err); ok || errors.Is(err, manage.ErrArchived) {
+		return withCode(exitUsage, err)
 	}
-	s, src, err := a.readCampaign(path, set)
-	if err != nil {
-		return nil, nil, nil, "", err
-	}
-	st, err := a.store(ctx)
-	if err != nil {
-		return nil, nil, nil, "", err
-	}
-	errs, err := manage.CheckSegments(ctx, s, st)
-	if err == nil && len(errs) > 0 {
-		err = withCode(exitUsage, errs)
-	}
-	if err != nil {
-		return nil, nil, nil, "", err
-	}
-	return st, set, s, src, nil
+	return notFoundIsUsage(mgmtErr(err))
 }
 
 func newCampaignsValidateCmd(a *app) *cobra.Command {
@@ -122,25 +102,29 @@ what was expected).`,
 			return withCode(exitUsage, cobra.MinimumNArgs(1)(cmd, args))
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			set, err := a.parts.Templates()
-			if err != nil {
-				return err
-			}
+			// Validation reads no database: the management functions over
+			// the templates alone.
+			m := mgmt.New(mgmt.Deps{Templates: a.parts.Templates}, mgmt.Options{})
 			var problems []string
 			for _, path := range args {
-				s, _, err := a.readCampaign(path, set)
+				f, err := readCampaign(path)
 				if err != nil {
 					problems = append(problems, err.Error())
 					continue
 				}
-				bad, warnings := manage.CheckOnce(s, time.Now())
-				if len(bad) > 0 {
-					problems = append(problems, bad.Error())
+				chk, err := m.ValidateCampaign(cmd.Context(), f, mgmt.CheckOptions{})
+				if err != nil {
+					return err
+				}
+				if !chk.Valid {
+					for _, p := range chk.Problems {
+						problems = append(problems, p.Text)
+					}
 					continue
 				}
-				fmt.Fprintf(a.stdout, "%s: ok — campaign %s, %s\n", path, s.Name, summary(s))
-				for _, w := range warnings {
-					fmt.Fprintf(a.stdout, "warning: %s\n", w)
+				fmt.Fprintf(a.stdout, "%s: ok — campaign %s, %s\n", path, chk.Campaign, chk.Summary)
+				for _, w := range chk.Warnings {
+					fmt.Fprintf(a.stdout, "warning: %s\n", w.Text)
 				}
 			}
 			if len(problems) > 0 {
@@ -149,24 +133,6 @@ what was expected).`,
 			return nil
 		},
 	}
-}
-
-// summary is a campaign's shape in one line.
-func summary(s *campaign.Spec) string {
-	steps := 0
-	campaign.Walk(s.Steps, func(*campaign.Step) { steps++ })
-	noun := "steps"
-	if steps == 1 {
-		noun = "step"
-	}
-	parts := []string{manage.DescribeTrigger(s.Trigger), fmt.Sprintf("%d %s", steps, noun)}
-	if s.Holdout > 0 {
-		parts = append(parts, fmt.Sprintf("%d%% holdout", s.Holdout))
-	}
-	if s.Goal != nil {
-		parts = append(parts, "goal "+s.Goal.Event)
-	}
-	return strings.Join(parts, ", ")
 }
 
 func newCampaignsDryRunCmd(a *app) *cobra.Command {
@@ -202,20 +168,22 @@ Exit status: 0 planned, 2 the file is invalid or names a missing segment.`,
 			if samples < 0 || samples > 50 || next < 1 || next > 50 {
 				return withCode(exitUsage, fmt.Errorf("--samples %d, --next %d: want 0 to 50 and 1 to 50", samples, next))
 			}
-			st, set, s, _, err := a.openCampaign(ctx, args[0])
+			f, err := readCampaign(args[0])
 			if err != nil {
 				return err
 			}
-			p, err := manage.DryRun(ctx, st.Pool(), st, set, s, manage.DryRunOptions{
-				Now: now, Samples: samples, Next: next, Company: a.parts.Company(),
-			})
+			m, err := a.parts.Mgmt(ctx)
 			if err != nil {
 				return err
+			}
+			p, err := m.DryRunCampaign(ctx, f, mgmt.DryRunOptions{At: now, Samples: samples, Next: next})
+			if err != nil {
+				return campaignErr(err)
 			}
 			if asJSON {
-				return writeSegmentJSON(a.stdout, p)
+				return writeSegmentJSON(a.stdout, p.Plan)
 			}
-			printPlan(a.stdout, s, p)
+			printPlan(a.stdout, p.Spec, p.Plan)
 			return nil
 		},
 	}
@@ -224,11 +192,6 @@ Exit status: 0 planned, 2 the file is invalid or names a missing segment.`,
 	cmd.Flags().IntVar(&next, "next", 3, "upcoming schedule times to list")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-// company is the sender printed in footers, as the send path has it.
-func (a *app) company() templates.Company {
-	return templates.Company{Name: a.cfg.MailFromName, PostalAddress: a.cfg.PostalAddress, Website: a.cfg.PublicURL}
 }
 
 const timeLayout = "Mon 2006-01-02 15:04 MST"
@@ -297,16 +260,6 @@ func indent(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// campaignManager connects to Temporal for the commands that change a
-// campaign's trigger; nothing is written when Temporal is unreachable.
-func (a *app) campaignManager(ctx context.Context, st *store.Store) (*manage.Manager, error) {
-	c, err := a.parts.Temporal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return manage.New(st, c, a.cfg.TemporalTaskQueue), nil
-}
-
 func newCampaignsApplyCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -323,24 +276,21 @@ Exit status: 0 applied, 2 invalid file (nothing is stored).`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, _, s, src, err := a.openCampaign(ctx, args[0])
+			f, err := readCampaign(args[0])
 			if err != nil {
 				return err
 			}
-			m, err := a.campaignManager(ctx, st)
+			m, err := a.parts.Mgmt(ctx)
 			if err != nil {
 				return err
 			}
-			res, err := m.Apply(ctx, s, src)
-			var bad campaign.Errors
-			if errors.As(err, &bad) {
-				return withCode(exitUsage, err)
-			}
+			res, err := m.ApplyCampaign(ctx, a.operator(), f)
 			if err != nil {
-				return err
+				return campaignErr(err)
 			}
+			s := res.Spec
 			if asJSON {
-				return writeSegmentJSON(a.stdout, res)
+				return writeSegmentJSON(a.stdout, res.Applied)
 			}
 			fmt.Fprintf(a.stdout, "campaign %s: version %d %s\n", s.Name, res.Version, res.Outcome)
 			printTrigger(a.stdout, s, res.Campaign.Status, res.Trigger, time.Now())
@@ -383,8 +333,8 @@ func newCampaignsListCmd(a *app) *cobra.Command {
 		Use:   "list",
 		Short: "List campaigns with their status, version and trigger",
 		Args:  exactArgs(0),
-		RunE: a.withStore(func(ctx context.Context, st *store.Store, _ []string) error {
-			cs, err := st.ListCampaigns(ctx)
+		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, _ []string) error {
+			cs, err := m.Campaigns(ctx)
 			if err != nil {
 				return err
 			}
@@ -416,15 +366,12 @@ func newCampaignsShowCmd(a *app) *cobra.Command {
 		Example: `  tidings campaigns show nps-after-delivery
   tidings campaigns show nps-after-delivery --version 1`,
 		Args: exactArgs(1),
-		RunE: a.withStore(func(ctx context.Context, st *store.Store, args []string) error {
-			c, err := st.GetCampaign(ctx, args[0])
+		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, args []string) error {
+			c, err := m.Campaign(ctx, args[0], version)
 			if err != nil {
 				return notFoundIsUsage(err)
 			}
-			v, err := st.CampaignVersion(ctx, c.Name, version)
-			if err != nil {
-				return notFoundIsUsage(err)
-			}
+			v := store.CampaignVersion{Version: c.Version, Source: c.Source, CreatedAt: c.AppliedAt}
 			fmt.Fprintf(a.stdout, "# campaign %s: %s, version %d of %d, trigger %s\n", c.Name, c.Status, v.Version, c.CurrentVersion, c.TriggerKind)
 			if c.PausedAt != nil {
 				fmt.Fprintf(a.stdout, "# last paused %s\n", c.PausedAt.Format(time.RFC3339))
@@ -455,17 +402,10 @@ func newCampaignsStatusCmd(a *app, use, status, short, long string) *cobra.Comma
 		Short: short,
 		Long:  long,
 		Args:  exactArgs(1),
-		RunE: a.withStore(func(ctx context.Context, st *store.Store, args []string) error {
-			m, err := a.campaignManager(ctx, st)
+		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, args []string) error {
+			res, err := m.SetCampaignStatus(ctx, a.operator(), args[0], use)
 			if err != nil {
-				return err
-			}
-			res, err := m.SetStatus(ctx, args[0], status)
-			if errors.Is(err, manage.ErrArchived) {
-				return withCode(exitUsage, err)
-			}
-			if err != nil {
-				return notFoundIsUsage(err)
+				return campaignErr(err)
 			}
 			fmt.Fprintf(a.stdout, "campaign %s: %s\n", res.Campaign.Name, res.Campaign.Status)
 			printTrigger(a.stdout, &res.Spec, res.Campaign.Status, res.Trigger, time.Now())

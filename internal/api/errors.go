@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/validate"
 )
@@ -21,25 +22,29 @@ type Error struct {
 	Message string                `json:"message"`
 	Field   string                `json:"field,omitempty"`
 	Details []validate.FieldError `json:"details,omitempty"`
+	// Problems locates each problem of a file sent as the body (a
+	// campaign, a segment, a schedule) by line and column.
+	Problems []mgmt.Problem `json:"problems,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Message }
 
 // Error codes clients can branch on.
 const (
-	codeInvalidJSON  = "invalid_json"
-	codeUnknownField = "unknown_field"
-	codeInvalid      = "invalid"
-	codeTooLarge     = "body_too_large"
-	codeUnauthorized = "unauthorized"
-	codeForbidden    = "forbidden"
-	codeCSRF         = "csrf"
-	codeRateLimited  = "rate_limited"
-	codeConflict     = "conflict"
-	codeNotFound     = "not_found"
-	codeMethod       = "method_not_allowed"
-	codeUnavailable  = "unavailable"
-	codeInternal     = "internal"
+	codeInvalidJSON     = "invalid_json"
+	codeUnknownField    = "unknown_field"
+	codeInvalid         = "invalid"
+	codeTooLarge        = "body_too_large"
+	codeUnsupportedType = "unsupported_media_type"
+	codeUnauthorized    = "unauthorized"
+	codeForbidden       = "forbidden"
+	codeCSRF            = "csrf"
+	codeRateLimited     = "rate_limited"
+	codeConflict        = "conflict"
+	codeNotFound        = "not_found"
+	codeMethod          = "method_not_allowed"
+	codeUnavailable     = "unavailable"
+	codeInternal        = "internal"
 )
 
 func errorf(status int, code, field, format string, args ...any) *Error {

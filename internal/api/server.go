@@ -150,6 +150,7 @@ func (s *Server) routes() []route {
 		public     = access.Public
 		read       = access.Read
 		ingest     = access.Ingest
+		market     = access.Market
 		operate    = access.Operate
 		administer = access.Administer
 	)
@@ -189,6 +190,13 @@ func (s *Server) routes() []route {
 		{"POST /v1/events/batch", ingest, s.postEvents},
 
 		{"GET /v1/campaigns", read, s.listCampaigns},
+		{"POST /v1/campaigns", market, s.applyCampaign},
+		{"POST /v1/campaigns/validate", market, s.validateCampaign},
+		{"POST /v1/campaigns/dry-run", market, s.dryRunCampaign},
+		{"GET /v1/campaigns/{name}", read, s.getCampaign},
+		{"POST /v1/campaigns/{name}/pause", market, s.campaignStatus("pause")},
+		{"POST /v1/campaigns/{name}/resume", market, s.campaignStatus("resume")},
+		{"POST /v1/campaigns/{name}/archive", market, s.campaignStatus("archive")},
 		{"GET /v1/campaigns/{name}/results", read, s.campaignResults},
 
 		{"GET /u/{token}", public, s.unsubscribePage},

@@ -18,7 +18,10 @@ func (a *App) Mgmt(ctx context.Context) (*mgmt.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.mgmt = mgmt.New(mgmt.Deps{Store: st, Journeys: lazyJourneys{a}, Log: a.log}, mgmt.Options{})
+	a.mgmt = mgmt.New(mgmt.Deps{
+		Store: st, Journeys: lazyJourneys{a}, Log: a.log,
+		Templates: a.Templates, Temporal: a.Temporal, TaskQueue: a.cfg.TemporalTaskQueue, Company: a.Company(),
+	}, mgmt.Options{})
 	a.onClose(func() { a.mgmt = nil })
 	return a.mgmt, nil
 }

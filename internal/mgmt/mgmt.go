@@ -13,12 +13,18 @@ package mgmt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/tidingsdev/tidings/internal/access"
 	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/validate"
+	"github.com/tidingsdev/tidings/templates"
 )
 
 // Store is what the management functions need of the system of record;
@@ -29,6 +35,7 @@ type Store interface {
 	AuditStore
 	CustomerStore
 	SuppressionStore
+	CampaignStore
 }
 
 // AuditStore appends to and reads the audit log.
@@ -48,7 +55,22 @@ type Deps struct {
 	Store    Store
 	Journeys Journeys
 	Log      *slog.Logger
+	// Templates loads the template set campaigns are checked against and
+	// previews render with; nil means the built-in templates.
+	Templates func() (*templates.Set, error)
+	// Temporal reaches the journey engine, on first use by an action that
+	// needs it (applying or pausing a campaign); nil refuses those actions
+	// with ErrNoEngine.
+	Temporal func(ctx context.Context) (client.Client, error)
+	// TaskQueue is where campaign workflows are started.
+	TaskQueue string
+	// Company is the sender templates print in footers.
+	Company templates.Company
 }
+
+// ErrNoEngine refuses an action that needs Temporal when it cannot be
+// reached; nothing was written.
+var ErrNoEngine = errors.New("the journey engine (Temporal) is unreachable")
 
 // Options tune the service; zero values mean the defaults.
 type Options struct {
@@ -65,10 +87,14 @@ type Options struct {
 // Service is the management functions over their dependencies. Build it
 // once with New and share it between the API, the console and the CLI.
 type Service struct {
-	store    Store
-	journeys Journeys
-	log      *slog.Logger
-	opt      Options
+	store     Store
+	journeys  Journeys
+	log       *slog.Logger
+	opt       Options
+	templates func() (*templates.Set, error)
+	temporal  func(ctx context.Context) (client.Client, error)
+	taskQueue string
+	company   templates.Company
 }
 
 // New builds the service.
@@ -86,7 +112,25 @@ func New(d Deps, o Options) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: d.Store, journeys: d.Journeys, log: d.Log, opt: o}
+	if d.Templates == nil {
+		d.Templates = sync.OnceValues(func() (*templates.Set, error) { return templates.Load(templates.Options{}) })
+	}
+	return &Service{store: d.Store, journeys: d.Journeys, log: d.Log, opt: o,
+		templates: d.Templates, temporal: d.Temporal, taskQueue: d.TaskQueue, company: d.Company}
+}
+
+// templateSet is the templates campaigns and previews use.
+func (s *Service) templateSet() (*templates.Set, error) {
+	set, err := s.templates()
+	if err != nil {
+		return nil, fmt.Errorf("load templates: %w", err)
+	}
+	return set, nil
+}
+
+// fieldError is bad input in one field, as validate.Errors.
+func fieldError(field, format string, args ...any) error {
+	return validate.Errors{{Field: field, Message: fmt.Sprintf(format, args...)}}
 }
 
 // SessionIdle is how long a session may go unused; the front doors that set
