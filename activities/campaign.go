@@ -414,7 +414,7 @@ func (c *Campaigns) CampaignBatch(ctx context.Context, in CampaignBatchInput) (C
 		}
 		p.Cursor = id
 		activity.RecordHeartbeat(ctx, p)
-		if err := ctx.Err(); err != nil {
+		if err := stopping(ctx); err != nil {
 			return CampaignBatchResult{}, err
 		}
 	}

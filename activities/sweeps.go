@@ -102,6 +102,8 @@ func sendEach[T, C any](ctx context.Context, a *Activities, p *progress[C], item
 	if len(reqs) == 0 {
 		return nil
 	}
+	hb := startHeartbeat(ctx, *p)
+	defer hb.end()
 	results, errs := bs.SendBatch(ctx, reqs)
 	for i, r := range reqs {
 		err := errs[i]
@@ -109,13 +111,13 @@ func sendEach[T, C any](ctx context.Context, a *Activities, p *progress[C], item
 			err = sendErr(r.IdempotencyKey, err)
 		}
 		if err := tally(ctx, &p.Counts, r, results[i], err); err != nil {
-			activity.RecordHeartbeat(ctx, *p)
+			hb.set(*p)
 			return err
 		}
 		p.Cursor = curs[i]
 	}
-	activity.RecordHeartbeat(ctx, *p)
-	return ctx.Err()
+	hb.set(*p)
+	return stopping(ctx)
 }
 
 // tally counts one send's outcome; it returns the error that must end the

@@ -40,9 +40,15 @@ const (
 //     (delivery.PermanentError) are non-retryable.
 //   - store: one short PostgreSQL statement; retried every second up to a
 //     minute apart for an hour, so a database restart does not end journeys.
-//   - batch: a sweep page of up to a few hundred sends. It heartbeats after
-//     each message, so a dead worker is noticed within a minute and the
-//     retry resumes after the last customer done.
+//   - batch: pages of sends (a sweep, a care send, a campaign). It
+//     heartbeats its progress every second (activities.HeartbeatEvery), so
+//     10 s without one means its worker died: the attempt is retried after
+//     1 s on another worker and resumes after the last chunk recorded, in
+//     under 15 s from the crash (a healthy batch heartbeats however slow
+//     its relay is). 30 minutes per attempt is far more than a call's few
+//     pages take even at a few messages a second. A batch is retried (up to
+//     a minute apart) until it is done: no deadline drops the rest of a
+//     campaign or sweep because the database was away for a while.
 func withSend(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    2 * time.Minute,
@@ -108,13 +114,12 @@ func withLocalStore(ctx workflow.Context) workflow.Context {
 
 func withBatch(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    15 * time.Minute,
-		HeartbeatTimeout:       time.Minute,
-		ScheduleToCloseTimeout: 6 * time.Hour,
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        5 * time.Second,
+			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
-			MaximumInterval:        2 * time.Minute,
+			MaximumInterval:        time.Minute,
 			NonRetryableErrorTypes: []string{activities.ErrInvalidInput},
 		},
 	})

@@ -31,7 +31,9 @@ Cloud (implies TLS). Until the frontend answers and the namespace exists the
 worker waits, retrying with backoff (1 s doubling to 30 s) and logging what
 it waits for. /metrics, /healthz and /readyz are served on
 TIDINGS_METRICS_ADDR. On SIGTERM or Ctrl-C the worker stops taking tasks and
-waits for in-flight activities (--stop-timeout) before exiting.`,
+waits for in-flight activities (--stop-timeout) before exiting; a batch (a
+campaign or care send, a sweep) does not wait: it finishes the page in hand
+and hands the rest back, and another worker resumes it within seconds.`,
 		Example: `  tidings worker
   TIDINGS_TEMPORAL_ADDRESS=my-ns.a1b2c.tmprl.cloud:7233 TIDINGS_TEMPORAL_NAMESPACE=my-ns.a1b2c \
     TIDINGS_TEMPORAL_API_KEY=... tidings worker --max-activities 128`,

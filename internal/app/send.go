@@ -53,6 +53,7 @@ func (a *App) SendPath(ctx context.Context) (*delivery.Service, error) {
 		Signer:            a.Signer(),
 		Logger:            a.log,
 		Metrics:           metrics,
+		InFlight:          a.cfg.SMTPConnections,
 	})
 	if err != nil {
 		_ = mailer.Close()

@@ -64,8 +64,15 @@ type Options struct {
 	// once (default 8; give the database pool at least as many connections).
 	ChunkSize      int
 	ParallelChunks int
+	// InFlight caps the emails handed to the relay whose outcome is not
+	// recorded yet (default 4; give it the SMTP pool's size). Each message's
+	// outcome is written right after the relay accepted it, before its slot
+	// takes the next one, so a crashed process sends at most InFlight
+	// messages again, each with the same Message-ID.
+	InFlight int
 	// SMSConcurrency caps the SMS requests in flight (default 8), so a large
-	// batch does not trip the provider's rate limit.
+	// batch does not trip the provider's rate limit; like InFlight it also
+	// bounds the SMS a crash can send twice.
 	SMSConcurrency int
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
@@ -86,7 +93,10 @@ type Service struct {
 	uncapped []string
 	now      func() time.Time
 	log      *slog.Logger
-	smsSlots chan struct{}
+	// mailSlots and smsSlots are the messages in flight per channel, each
+	// held from hand-over until its outcome is recorded.
+	mailSlots, smsSlots chan struct{}
+	recorder            *recorder
 }
 
 // New builds the Service. mailer or texter may be nil when the channel is
@@ -115,10 +125,14 @@ func New(st Store, r Renderer, mailer Mailer, texter Texter, opt Options) (*Serv
 	if opt.SMSConcurrency <= 0 {
 		opt.SMSConcurrency = 8
 	}
+	if opt.InFlight <= 0 {
+		opt.InFlight = 4
+	}
 	s := &Service{
 		store: st, renderer: r, mailer: mailer, texter: texter, opt: opt,
 		quiet: q, uncapped: uncappedTopics(opt.Topics), now: opt.Now, log: opt.Logger,
-		smsSlots: make(chan struct{}, opt.SMSConcurrency),
+		smsSlots: make(chan struct{}, opt.SMSConcurrency), mailSlots: make(chan struct{}, opt.InFlight),
+		recorder: &recorder{complete: st.CompleteMessages},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -420,43 +434,57 @@ func (w *wave) deliver(ctx context.Context, items []*item) {
 
 	ids := make([]string, len(sending))
 	errs := make([]error, len(sending))
+	recorded := make([]error, len(sending))
 	var wg sync.WaitGroup
 	for k, it := range sending {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ids[k], errs[k] = s.hand(ctx, it)
+			ids[k], errs[k], recorded[k] = s.handOver(ctx, it)
 		}()
 	}
 	wg.Wait()
-
-	// The providers have the messages now. Record what they said even when
-	// the caller has given up meanwhile (a worker stopping mid-batch): a row
-	// left queued would be sent again by the retry.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
-	var outcomes []store.Completion
 	for k, it := range sending {
-		switch {
-		case errs[k] == nil:
-			outcomes = append(outcomes, store.Completion{ID: it.row.ID, Outcome: store.Outcome{Status: store.StatusSent, ProviderMessageID: ids[k], Segments: it.r.Segments}})
-		case isPermanent(errs[k]):
-			outcomes = append(outcomes, store.Completion{ID: it.row.ID, Outcome: store.Outcome{Status: store.StatusFailed, Reason: errs[k].Error()}})
+		if recorded[k] != nil {
+			// The provider has the message; a retry finds the row queued and
+			// sends again with the same Message-ID, which receivers
+			// deduplicate.
+			w.errs[it.i] = recorded[k]
+			continue
 		}
-	}
-	if err := recordOutcomes(ctx, func(ctx context.Context) error { return s.store.CompleteMessages(ctx, outcomes) }); err != nil {
-		// The providers have the messages; a retry finds the rows queued and
-		// sends again with the same Message-ID, which receivers deduplicate.
-		w.fail(sending, err)
-		return
-	}
-	for k, it := range sending {
 		w.results[it.i], w.errs[it.i] = s.outcome(ctx, it, ids[k], errs[k])
 	}
 }
 
-// recordTimeout bounds recording outcomes after the caller's context ended.
-const recordTimeout = 30 * time.Second
+// handOver gives one message to its provider and records what the provider
+// said before it lets the next message take its slot: at most InFlight
+// emails (SMSConcurrency SMS) are ever handed over with their outcome not
+// yet in the ledger, and those are all a crash can send twice. The outcome
+// is recorded even when the caller has given up meanwhile (a worker
+// stopping mid-batch), since a row left queued would be sent again.
+func (s *Service) handOver(ctx context.Context, it *item) (providerID string, err, recordErr error) {
+	slots := s.mailSlots
+	if it.req.Channel == SMS {
+		slots = s.smsSlots
+	}
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err(), nil
+	}
+	defer func() { <-slots }()
+	providerID, err = s.hand(ctx, it)
+	var o store.Outcome
+	switch {
+	case err == nil:
+		o = store.Outcome{Status: store.StatusSent, ProviderMessageID: providerID, Segments: it.r.Segments}
+	case isPermanent(err):
+		o = store.Outcome{Status: store.StatusFailed, Reason: err.Error()}
+	default:
+		return providerID, err, nil // still queued: the retry sends it
+	}
+	return providerID, err, s.recorder.record(store.Completion{ID: it.row.ID, Outcome: o})
+}
 
 // outcome turns one provider answer into the caller's Result and error, and
 // suppresses addresses that bounced hard.
@@ -612,12 +640,6 @@ func (s *Service) hand(ctx context.Context, it *item) (string, error) {
 		if s.texter == nil {
 			return "", &PermanentError{Type: TypeNoProvider, Err: errors.New("no SMS provider is configured")}
 		}
-		select {
-		case s.smsSlots <- struct{}{}:
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
-		defer func() { <-s.smsSlots }()
 		rec, err := s.texter.Send(ctx, sms.Message{To: m.Recipient, Body: r.SMS})
 		return rec.SID, err
 	}

@@ -46,6 +46,9 @@ var temporal *temporaltest.TestServer
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if cfg := os.Getenv(workerProcessEnv); cfg != "" {
+		os.Exit(runWorkerProcess(cfg))
+	}
 	code := 0
 	func() {
 		if !testing.Short() {
@@ -118,7 +121,7 @@ func newEnv(t *testing.T, s setup) *env {
 		t: t, setup: s, store: st, dsn: dsn, temporal: temporal.GetDefaultClient(),
 		queue:  fmt.Sprintf("e2e-%d-%s", queues.Add(1), strings.ReplaceAll(t.Name(), "/", "-")),
 		inbox:  catcher.NewInbox(5000),
-		signer: token.NewSigner("e2e-signing-secret-0123456789abcdef"),
+		signer: token.NewSigner(signingSecret),
 	}
 	log := slog.New(slog.DiscardHandler)
 	var err error
@@ -156,30 +159,62 @@ func newEnv(t *testing.T, s setup) *env {
 // SMTP connection pool, as a newly started process would have.
 func (e *env) sendPath() (*delivery.Service, func()) {
 	e.t.Helper()
+	var now func() time.Time
+	if e.setup.Clock != nil {
+		now = e.setup.Clock.Now
+	}
+	svc, closeSend, err := e.sendConfig().build(e.store, e.set, now)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return svc, closeSend
+}
+
+// sendConfig is what a send path is built from, in this process or in a
+// worker process of its own (workerproc_test.go).
+type sendConfig struct {
+	SMTPAddr   string `json:"smtp_addr"`
+	SMSURL     string `json:"sms_url"`
+	PublicURL  string `json:"public_url"`
+	QuietHours string `json:"quiet_hours"`
+	Secret     string `json:"secret"`
+}
+
+func (e *env) sendConfig() sendConfig {
+	return sendConfig{SMTPAddr: e.smtp.Addr(), SMSURL: e.smsURL, PublicURL: e.api.URL, QuietHours: e.setup.QuietHours, Secret: signingSecret}
+}
+
+func workerSettings() activities.Settings {
+	return activities.Settings{CareTeamEmail: careTeam, CouponSecret: []byte("e2e-coupon-secret")}
+}
+
+// signingSecret signs the links of every environment.
+const signingSecret = "e2e-signing-secret-0123456789abcdef"
+
+// smtpConnections is the SMTP pool of every send path the tests build.
+const smtpConnections = 4
+
+func (c sendConfig) build(st *store.Store, set *templates.Set, now func() time.Time) (*delivery.Service, func(), error) {
 	mailer, err := email.New(email.Config{
-		URL: "smtp://" + e.smtp.Addr() + "?tls=none", From: mailFrom, FromName: companyName, Connections: 4,
+		URL: "smtp://" + c.SMTPAddr + "?tls=none", From: mailFrom, FromName: companyName, Connections: smtpConnections,
 	})
 	if err != nil {
-		e.t.Fatal(err)
+		return nil, nil, err
 	}
-	texter, err := sms.New(sms.Config{BaseURL: e.smsURL, AccountSID: "AC00000000000000000000000000000e2e", AuthToken: "secret", From: "+15005550006"})
+	texter, err := sms.New(sms.Config{BaseURL: c.SMSURL, AccountSID: "AC00000000000000000000000000000e2e", AuthToken: "secret", From: "+15005550006"})
 	if err != nil {
-		e.t.Fatal(err)
+		return nil, nil, err
 	}
-	o := delivery.Options{
-		QuietHours: e.setup.QuietHours, DefaultLocale: "en", PublicURL: e.api.URL,
+	svc, err := delivery.New(st, set, mailer, texter, delivery.Options{
+		QuietHours: c.QuietHours, DefaultLocale: "en", PublicURL: c.PublicURL,
 		UnsubscribeMailto: "unsubscribe@shop.example",
 		Company:           templates.Company{Name: companyName, PostalAddress: "1 Harbour Road, Hong Kong", Website: "https://shop.example"},
-		Signer:            e.signer,
-	}
-	if e.setup.Clock != nil {
-		o.Now = e.setup.Clock.Now
-	}
-	svc, err := delivery.New(e.store, e.set, mailer, texter, o)
+		Signer:            token.NewSigner(c.Secret), Now: now, InFlight: smtpConnections,
+	})
 	if err != nil {
-		e.t.Fatal(err)
+		return nil, nil, err
 	}
-	return svc, func() { _ = mailer.Close() }
+	return svc, func() { _ = mailer.Close() }, nil
 }
 
 // startWorker runs a worker on the environment's task queue, as `tidings
@@ -189,9 +224,7 @@ func (e *env) startWorker(opts worker.Options) (stop func()) {
 	e.t.Helper()
 	send, closeSend := e.sendPath()
 	opts.TaskQueue = e.queue
-	w, err := worker.New(e.temporal, worker.Deps{Store: e.store, Sender: send, Settings: activities.Settings{
-		CareTeamEmail: careTeam, CouponSecret: []byte("e2e-coupon-secret"),
-	}}, opts)
+	w, err := worker.New(e.temporal, worker.Deps{Store: e.store, Sender: send, Settings: workerSettings()}, opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}
