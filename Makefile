@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 
 export GOTOOLCHAIN := local
 
-.PHONY: build test test-short bench dev migrate vet fmt
+.PHONY: build test test-short bench dev migrate vet fmt console-assets console-screenshots
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tidings ./cmd/tidings
@@ -39,3 +39,15 @@ dev: build
 bench: build
 	./bin/tidings bench all
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/importer/
+
+## console-assets: fetch the console's vendored JavaScript again at the
+## versions pinned in internal/console/assets/refresh.sh (curl and tar; no
+## Node). Review the diff before committing it.
+console-assets:
+	./internal/console/assets/refresh.sh
+
+## console-screenshots: rerun the console's browser tests, saving the
+## screenshots docs/console.md shows into docs/console/.
+console-screenshots:
+	mkdir -p docs/console
+	TIDINGS_CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'Test' ./internal/console/

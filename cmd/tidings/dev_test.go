@@ -194,6 +194,7 @@ func TestDevRunsTheWholeProduct(t *testing.T) {
 	if code, _ := d.page(d.ui); code != http.StatusOK {
 		t.Errorf("Temporal Web UI at %s answered %d", d.ui, code)
 	}
+	checkConsoleLink(t, d)
 	d.waitOutput("the demo's report", "demo: watch the mail arrive")
 	if !strings.Contains(d.stdout.String(), "demo: 150 customers (150 new") {
 		t.Errorf("first start did not load the 150 demo customers:\n%s", d.stdout)
@@ -226,6 +227,30 @@ func TestDevRunsTheWholeProduct(t *testing.T) {
 	d.waitOutput("the demo's report", "demo: watch the mail arrive")
 	if !strings.Contains(d.stdout.String(), "demo: 150 customers (0 new, 0 updated, 150 unchanged)") {
 		t.Errorf("second start changed the demo company:\n%s", d.stdout)
+	}
+}
+
+// checkConsoleLink follows the banner's console link: it signs the dev
+// admin in (a session cookie, on to the overview) and works only once.
+func checkConsoleLink(t *testing.T, d *devRun) {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^  Console {2,}(\S+)`).FindStringSubmatch(d.stdout.String())
+	if m == nil || !strings.HasPrefix(m[1], d.api+"/console/login/link?token=") {
+		t.Fatalf("banner has no console sign-in link:\n%s", d.stdout)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for i, want := range []int{http.StatusSeeOther, http.StatusUnauthorized} {
+		resp, err := noFollow.Get(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("console link, use %d: %d, want %d", i+1, resp.StatusCode, want)
+		}
+		if i == 0 && (resp.Header.Get("Location") != "/console/" || !strings.Contains(resp.Header.Get("Set-Cookie"), "tidings_session=")) {
+			t.Fatalf("console link did not sign in: %v", resp.Header)
+		}
 	}
 }
 

@@ -64,6 +64,8 @@ type Options struct {
 	// Dev, when set, is mounted under /dev/ (the development mail and SMS
 	// catcher). Never set it in production.
 	Dev http.Handler
+	// Console, when set, is mounted under /console/ (internal/console).
+	Console http.Handler
 	// Topics are the message topics customers choose among on the
 	// preference page; nil means delivery.DefaultTopics().
 	Topics map[string]delivery.Topic
@@ -127,6 +129,10 @@ func New(d Deps, opt Options) *Server {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	if opt.Dev != nil {
 		s.mux.Handle("/dev/", opt.Dev)
+	}
+	if opt.Console != nil {
+		s.mux.Handle("/console/", http.MaxBytesHandler(opt.Console, opt.MaxBodyBytes))
+		s.mux.Handle("GET /console", opt.Console)
 	}
 	return s
 }

@@ -7,6 +7,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/tidingsdev/tidings/internal/api"
+	"github.com/tidingsdev/tidings/internal/console"
 	"github.com/tidingsdev/tidings/internal/router"
 	"github.com/tidingsdev/tidings/worker"
 )
@@ -89,5 +90,6 @@ func (a *App) API(ctx context.Context, opt api.Options) (*api.Server, error) {
 	opt.DefaultRegion, opt.Topics, opt.PublicURL, opt.Webhooks = a.cfg.DefaultRegion, topics, a.cfg.PublicURL, wh
 	// Browsers send Secure cookies only over HTTPS.
 	opt.InsecureCookies = opt.InsecureCookies || !strings.HasPrefix(a.cfg.PublicURL, "https://")
+	opt.Console = console.New(console.Deps{Mgmt: m, Store: st, Log: a.log}, console.Options{InsecureCookies: opt.InsecureCookies})
 	return api.New(api.Deps{Store: st, Router: r, Signer: a.Signer(), Tracking: a.TrackingSigner(), Log: a.log, Registry: a.metrics, Mgmt: m, Ops: a.OpsHandler()}, opt), nil
 }

@@ -23,12 +23,15 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/tidingsdev/tidings/internal/access"
 	"github.com/tidingsdev/tidings/internal/api"
 	"github.com/tidingsdev/tidings/internal/app"
 	"github.com/tidingsdev/tidings/internal/catcher"
 	"github.com/tidingsdev/tidings/internal/config"
+	"github.com/tidingsdev/tidings/internal/console"
 	"github.com/tidingsdev/tidings/internal/demo"
 	"github.com/tidingsdev/tidings/internal/devserver"
+	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/schedules"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/worker"
@@ -82,7 +85,9 @@ type Stack struct {
 	temporal *devserver.Server
 	client   client.Client
 	apiKey   string
-	log      *slog.Logger
+	// consoleLink signs the dev admin in to the console, once.
+	consoleLink string
+	log         *slog.Logger
 }
 
 // Start migrates the database, opens the catcher and the API listener, and
@@ -272,6 +277,9 @@ func (s *Stack) Run(ctx context.Context, ro RunOptions) error {
 	if err != nil {
 		return err
 	}
+	if s.consoleLink, err = s.signInLink(ctx); err != nil {
+		return err
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -329,6 +337,36 @@ func (s *Stack) Close() {
 	}
 }
 
+// DevAdmin is the console user `tidings dev` signs in with its one-time
+// link; it is created on the first start.
+const DevAdmin = "admin@example.com"
+
+// signInLink makes sure the dev admin exists and returns a one-time link
+// that signs them in to the console, valid for a day.
+func (s *Stack) signInLink(ctx context.Context) (string, error) {
+	m, err := s.app.Mgmt(ctx)
+	if err != nil {
+		return "", err
+	}
+	op := access.Operator("tidings dev")
+	if _, err := m.User(ctx, DevAdmin); errors.Is(err, store.ErrNotFound) {
+		if _, err := m.CreateUser(ctx, op, mgmt.NewUser{Email: DevAdmin, Role: string(access.Admin)}); err != nil {
+			return "", fmt.Errorf("create the dev admin: %w", err)
+		}
+	} else if err != nil {
+		return "", err
+	}
+	token, err := m.IssueLoginLink(ctx, op, DevAdmin, 24*time.Hour)
+	if err != nil {
+		return "", fmt.Errorf("sign-in link for the dev admin: %w", err)
+	}
+	return s.APIURL() + console.Prefix + "login/link?token=" + token, nil
+}
+
+// ConsoleLink is the one-time link that signs the dev admin in to the
+// console ("" before Run).
+func (s *Stack) ConsoleLink() string { return s.consoleLink }
+
 // banner tells the newcomer where everything is.
 func (s *Stack) banner(ro RunOptions) {
 	cfg := s.app.Config()
@@ -360,6 +398,8 @@ func (s *Stack) banner(ro RunOptions) {
 Tidings dev is running. Ctrl-C stops it; journeys, timers and data survive a restart.
 
   HTTP API      %[1]s/v1  (OpenAPI %[1]s/v1/openapi.json)
+  Console       %[14]s
+                (one-time sign-in link for %[15]s, valid 24 hours; restart for a new one)
   API key       %[2]s  (kept in %[3]s)
   Mail and SMS  %[4]s  (%[5]s)
   Quiet hours   %[12]s in each customer's zone (TIDINGS_QUIET_HOURS)
@@ -376,7 +416,7 @@ Try it:
     -d '{"event_id":"signup-ada","customer":"ada","type":"signup"}'
 
 `, s.APIURL(), s.apiKey, filepath.Join(s.opt.DataDir, apiKeyFile), s.CatcherURL(), mail, ui,
-		s.TemporalAddress(), s.temporal.Namespace(), cfg.TemporalTaskQueue, redact(cfg.DatabaseURL), temporalData, quiet, dataDir)
+		s.TemporalAddress(), s.temporal.Namespace(), cfg.TemporalTaskQueue, redact(cfg.DatabaseURL), temporalData, quiet, dataDir, s.consoleLink, DevAdmin)
 }
 
 // redact hides a password in a database URL.

@@ -36,6 +36,7 @@ type Store interface {
 	CustomerStore
 	SuppressionStore
 	CampaignStore
+	OverviewStore
 }
 
 // AuditStore appends to and reads the audit log.

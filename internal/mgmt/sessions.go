@@ -176,7 +176,7 @@ func (s *Service) loginFailed(ctx context.Context, p access.Principal, reason st
 // token or a disabled user.
 func (s *Service) Session(ctx context.Context, token string) (access.Principal, error) {
 	sess, u, err := s.store.SessionByToken(ctx, token, s.opt.SessionIdle)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && sess.UserAgent == loginLinkAgent) {
 		return access.Principal{}, access.ErrInvalidCredentials
 	}
 	if err != nil {

@@ -1,0 +1,98 @@
+package console
+
+import (
+	"io/fs"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestCatalogsAreWhole: every language has every string, each with the
+// same arguments, and every string a template asks for exists — a page
+// never shows a key where a sentence belongs.
+func TestCatalogsAreWhole(t *testing.T) {
+	ls := loadLocales()
+	en := ls.byCode[langEN].strings
+	verbs := regexp.MustCompile(`%(\[\d\])?[sdvf]|%\.1f`)
+	for _, l := range ls.list[1:] {
+		for _, k := range slices.Sorted(maps.Keys(en)) {
+			s, ok := l.strings[k]
+			if !ok {
+				t.Errorf("%s lacks %q", l.code, k)
+				continue
+			}
+			if got, want := len(verbs.FindAllString(s, -1)), len(verbs.FindAllString(en[k], -1)); got != want {
+				t.Errorf("%s %q has %d arguments, English %d", l.code, k, got, want)
+			}
+		}
+		for k := range l.strings {
+			if _, ok := en[k]; !ok {
+				t.Errorf("%s has %q, which English lacks", l.code, k)
+			}
+		}
+	}
+	used := regexp.MustCompile(`\.T "([a-z_.]+)"`)
+	files, _ := fs.Glob(templateFS, "templates/*.html")
+	for _, f := range files {
+		b, _ := fs.ReadFile(templateFS, f)
+		for _, m := range used.FindAllStringSubmatch(string(b), -1) {
+			if _, ok := en[m[1]]; !ok {
+				t.Errorf("%s uses %q, which the catalog lacks", f, m[1])
+			}
+		}
+		// Keys built with printf: each prefix must have its entries.
+		for _, prefix := range []string{"role.", "status.", "trigger.", "channel."} {
+			if strings.Contains(string(b), `printf "`+prefix) && !hasPrefix(en, prefix) {
+				t.Errorf("%s builds %s* keys the catalog lacks", f, prefix)
+			}
+		}
+	}
+}
+
+func hasPrefix(m map[string]string, p string) bool {
+	for k := range m {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestMaskPII keeps enough to tell addresses apart and hides the rest.
+func TestMaskPII(t *testing.T) {
+	for in, want := range map[string]string{
+		"ada@example.com": "a•••@example.com",
+		"+886912345678":   "+88••••••••78",
+		"李雷@例子.中国":        "李•••@例子.中国",
+	} {
+		if got := maskPII(in); got != want {
+			t.Errorf("maskPII(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestLanguageFromBrowser: Taiwan and Hong Kong read Traditional, the
+// mainland and plain zh Simplified, everyone else English.
+func TestLanguageFromBrowser(t *testing.T) {
+	ls := loadLocales()
+	for header, want := range map[string]string{
+		"zh-TW,zh;q=0.9": langZhTW, "zh-HK": langZhTW, "zh-Hant": langZhTW,
+		"zh-CN": langZhCN, "zh": langZhCN, "zh-SG": langZhCN,
+		"en-GB,en;q=0.8": langEN, "fr-FR": langEN, "": langEN,
+	} {
+		r := httptestRequest(header)
+		if got := ls.pick(r).code; got != want {
+			t.Errorf("Accept-Language %q: %s, want %s", header, got, want)
+		}
+	}
+}
+
+func httptestRequest(acceptLanguage string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/console/", nil)
+	r.Header.Set("Accept-Language", acceptLanguage)
+	return r
+}

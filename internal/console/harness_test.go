@@ -1,0 +1,203 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/tidingsdev/tidings/internal/access"
+	"github.com/tidingsdev/tidings/internal/api"
+	"github.com/tidingsdev/tidings/internal/app"
+	"github.com/tidingsdev/tidings/internal/config"
+	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
+)
+
+// password is every test user's password.
+const password = "correct horse battery staple"
+
+// screenshotDir, when set, is where the tests save the screenshots
+// docs/console.md shows (`make console-screenshots`).
+const screenshotEnv = "TIDINGS_CONSOLE_SCREENSHOTS"
+
+// consoleEnv is the product as `tidings api` assembles it — HTTP API and
+// console — over a fresh PostgreSQL database and an in-process Temporal
+// server, and a headless Chromium to drive it.
+type consoleEnv struct {
+	t     *testing.T
+	url   string
+	app   *app.App
+	store *store.Store
+	mgmt  *mgmt.Service
+	alloc context.Context
+}
+
+func newConsole(t *testing.T) *consoleEnv {
+	t.Helper()
+	chrome := findChromium(t)
+	st, dsn := testdb.New(t)
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"TIDINGS_DATABASE_URL": dsn, "TIDINGS_SIGNING_SECRET": "console-test-secret-0123456789"}[k]
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	a := app.New(cfg, slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	t.Cleanup(a.Close)
+	a.UseTemporal(ts.GetDefaultClient())
+	ctx := t.Context()
+	srv, err := a.API(ctx, api.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	m, err := a.Mgmt(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 900), chromedp.Flag("lang", "en-GB"))
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	return &consoleEnv{t: t, url: hs.URL, app: a, store: st, mgmt: m, alloc: alloc}
+}
+
+// findChromium is Debian's chromium (or TIDINGS_CHROMIUM). Without it the
+// browser tests skip on a laptop but fail in CI, where .ci/run installs it.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{os.Getenv("TIDINGS_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("no Chromium found (install Debian's chromium package or set TIDINGS_CHROMIUM); CI must run the browser tests")
+	}
+	t.Skip("no Chromium found; install Debian's chromium to run the console's browser tests")
+	return ""
+}
+
+// user adds a user with role and the shared test password.
+func (e *consoleEnv) user(email string, role access.Role) {
+	e.t.Helper()
+	_, err := e.mgmt.CreateUser(e.t.Context(), access.Operator("test"), mgmt.NewUser{Email: email, Role: string(role), Password: password})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// browser starts a browser of its own (its own profile and cookies) whose
+// requests say the reader prefers acceptLanguage.
+func (e *consoleEnv) browser(acceptLanguage string) context.Context {
+	e.t.Helper()
+	ctx, cancel := chromedp.NewContext(e.alloc)
+	e.t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	e.t.Cleanup(cancelTimeout)
+	e.run(ctx,
+		network.Enable(),
+		network.SetExtraHTTPHeaders(network.Headers{"Accept-Language": acceptLanguage}),
+		emulation.SetTimezoneOverride("Asia/Taipei"),
+	)
+	return ctx
+}
+
+// run performs browser actions, failing the test with the page's address
+// and heading when one fails.
+func (e *consoleEnv) run(ctx context.Context, actions ...chromedp.Action) {
+	e.t.Helper()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		var loc, h1 string
+		short, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = chromedp.Run(short, chromedp.Location(&loc), chromedp.Text("h1", &h1, chromedp.AtLeast(0)))
+		e.t.Fatalf("browser at %s (heading %q): %v", loc, h1, err)
+	}
+}
+
+// signIn signs in through the sign-in page.
+func (e *consoleEnv) signIn(ctx context.Context, email string) {
+	e.t.Helper()
+	e.run(ctx,
+		chromedp.Navigate(e.url+"/console/login"),
+		chromedp.WaitVisible("#email", chromedp.ByID),
+		chromedp.SendKeys("#email", email, chromedp.ByID),
+		chromedp.SendKeys("#password", password, chromedp.ByID),
+		chromedp.Click("#sign-in", chromedp.ByID),
+		chromedp.WaitVisible("#logout", chromedp.ByID),
+	)
+}
+
+// text is the text of the first element matching sel.
+func (e *consoleEnv) text(ctx context.Context, sel string) string {
+	e.t.Helper()
+	var s string
+	e.run(ctx, chromedp.Text(sel, &s, chromedp.ByQuery))
+	return strings.TrimSpace(s)
+}
+
+// post sends a form post from the page, as a forged or scripted request
+// would, and returns its status.
+func (e *consoleEnv) post(ctx context.Context, path string, form map[string]string) int {
+	e.t.Helper()
+	var parts []string
+	for k, v := range form {
+		parts = append(parts, fmt.Sprintf("%q: %q", k, v))
+	}
+	js := fmt.Sprintf(`fetch(%q, {method: "POST", body: new URLSearchParams({%s}), redirect: "manual"}).then(r => r.status)`,
+		path, strings.Join(parts, ", "))
+	var status int
+	e.run(ctx, chromedp.Evaluate(js, &status, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	return status
+}
+
+// csrf reads the CSRF token the signed-in page carries in its forms.
+func (e *consoleEnv) csrf(ctx context.Context) string {
+	e.t.Helper()
+	var token string
+	e.run(ctx, chromedp.Evaluate(`document.querySelector("input[name=csrf_token]").value`, &token))
+	return token
+}
+
+// shot saves a screenshot of the page for docs/console.md when
+// TIDINGS_CONSOLE_SCREENSHOTS names a directory.
+func (e *consoleEnv) shot(ctx context.Context, name string) {
+	e.t.Helper()
+	dir := os.Getenv(screenshotEnv)
+	if dir == "" {
+		return
+	}
+	var png []byte
+	e.run(ctx, chromedp.FullScreenshot(&png, 100))
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}

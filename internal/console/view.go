@@ -1,0 +1,201 @@
+package console
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tidingsdev/tidings/internal/access"
+)
+
+// view is what every template sees: who is reading, in which language and
+// time zone, and the page's own data in Page. Its methods are the
+// templates' vocabulary ({{.T "nav.overview"}}, {{.Num .Page.Sent}}).
+type view struct {
+	Who   access.Principal
+	Title string
+	// Nav is the section the page belongs to, highlighted in the menu.
+	Nav  string
+	Page any
+	// Path is the page's path and query, for the language switch.
+	Path string
+
+	loc     *locale
+	zone    *time.Location
+	locales *locales
+	csrf    string
+}
+
+func (c *Console) newView(r *http.Request, p access.Principal) *view {
+	return &view{
+		Who: p, Path: r.URL.RequestURI(),
+		loc: c.pages.locales.pick(r), zone: zone(r), locales: c.pages.locales, csrf: p.CSRFToken,
+	}
+}
+
+// T is the reader's language's text for key.
+func (v *view) T(key string, args ...any) string { return v.loc.text(key, args...) }
+
+// Lang is the page's lang attribute.
+func (v *view) Lang() string { return v.loc.htmlTag }
+
+// LangCode is the catalog in use ("zh-TW").
+func (v *view) LangCode() string { return v.loc.code }
+
+// Languages are the choices of the language switch.
+func (v *view) Languages() []langChoice {
+	out := make([]langChoice, len(v.locales.list))
+	for i, l := range v.locales.list {
+		out[i] = langChoice{Code: l.code, Name: l.name, Tag: l.htmlTag, Current: l == v.loc,
+			URL: Prefix + "language?lang=" + l.code + "&next=" + urlQueryEscape(v.Path)}
+	}
+	return out
+}
+
+type langChoice struct {
+	Code, Name, Tag, URL string
+	Current              bool
+}
+
+// CSRF is the hidden field every form of a signed-in page carries.
+func (v *view) CSRF() template.HTML {
+	return template.HTML(`<input type="hidden" name="` + access.CSRFField + `" value="` + template.HTMLEscapeString(v.csrf) + `">`)
+}
+
+// Can reports whether the reader's role holds a level ("market",
+// "operate", "administer"), so pages show only the buttons that work.
+func (v *view) Can(level string) bool {
+	for l := access.Public; l <= access.Administer; l++ {
+		if l.String() == level {
+			return v.Who.May(l)
+		}
+	}
+	return false
+}
+
+// SignedIn reports whether a user is reading.
+func (v *view) SignedIn() bool { return v.Who.Kind != "" }
+
+// Num writes an integer with the reader's digit grouping.
+func (v *view) Num(n any) string { return v.loc.printer.Sprintf("%d", n) }
+
+// Percent writes a ratio (0.1234) as a percentage with one decimal.
+func (v *view) Percent(f float64) string { return v.loc.printer.Sprintf("%.1f%%", f*100) }
+
+// Time writes t in the reader's time zone and language, with the zone's
+// offset so a screenshot shared across offices stays unambiguous.
+func (v *view) Time(t any) string {
+	tt, ok := asTime(t)
+	if !ok {
+		return "—"
+	}
+	tt = tt.In(v.zone)
+	return tt.Format(v.loc.dateTime) + " " + zoneLabel(tt)
+}
+
+// Date writes t's day in the reader's time zone and language.
+func (v *view) Date(t any) string {
+	tt, ok := asTime(t)
+	if !ok {
+		return "—"
+	}
+	return tt.In(v.zone).Format(v.loc.dateOnly)
+}
+
+// LocalTime writes t as the customer saw it: "09:00 Asia/Taipei", for the
+// places where the customer's own hour matters (quiet hours, birthdays).
+func (v *view) LocalTime(t any, tz string) string {
+	tt, ok := asTime(t)
+	if !ok || tz == "" {
+		return ""
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return ""
+	}
+	return tt.In(loc).Format("15:04") + " " + tz
+}
+
+// Zone is the reader's time zone name.
+func (v *view) Zone() string { return v.zone.String() }
+
+// zoneLabel is t's UTC offset ("UTC+8", "UTC-3:30"): abbreviations are
+// ambiguous (CST is Taipei, Shanghai and Chicago).
+func zoneLabel(t time.Time) string {
+	_, off := t.Zone()
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	h, m := off/3600, off%3600/60
+	if m != 0 {
+		return fmt.Sprintf("UTC%s%d:%02d", sign, h, m)
+	}
+	return fmt.Sprintf("UTC%s%d", sign, h)
+}
+
+func asTime(t any) (time.Time, bool) {
+	switch x := t.(type) {
+	case time.Time:
+		return x, !x.IsZero()
+	case *time.Time:
+		if x == nil || x.IsZero() {
+			return time.Time{}, false
+		}
+		return *x, true
+	}
+	return time.Time{}, false
+}
+
+// PII shows an email address or phone number in full to roles that work
+// with customers and masked to viewers, who read reports but have no need
+// to know who the customers are.
+func (v *view) PII(s string) string {
+	if v.Who.Role != access.Viewer || s == "" {
+		return s
+	}
+	return maskPII(s)
+}
+
+// maskPII keeps enough of an address to tell two apart in a list:
+// "a•••@example.com", "+44•••••••23".
+func maskPII(s string) string {
+	if local, domain, ok := strings.Cut(s, "@"); ok {
+		r := []rune(local)
+		if len(r) == 0 {
+			return "•••@" + domain
+		}
+		return string(r[0]) + "•••@" + domain
+	}
+	r := []rune(s)
+	if len(r) <= 5 {
+		return strings.Repeat("•", len(r))
+	}
+	return string(r[:3]) + strings.Repeat("•", len(r)-5) + string(r[len(r)-2:])
+}
+
+// roleList names roles in the reader's language: "营销或管理员".
+func (v *view) roleList(rs []access.Role) string {
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = v.T("role." + string(r))
+	}
+	if len(names) <= 1 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], v.T("list.comma")) + v.T("list.or") + names[len(names)-1]
+}
+
+// Minutes is a duration in whole minutes, rounded up.
+func (v *view) Minutes(d time.Duration) int { return int((d + time.Minute - 1) / time.Minute) }
+
+// Reason names a skip or failure reason in the reader's language; a
+// provider's own text, which has no translation, shows as it came.
+func (v *view) Reason(r string) string {
+	if s, ok := v.loc.strings["reason."+r]; ok {
+		return s
+	}
+	return r
+}

@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Traffic counts the ledger rows created in a window, per channel, status
+// and reason, with what recipients' servers reported back about them.
+type Traffic struct {
+	Channel  string `db:"channel"`
+	Status   string `db:"status"`
+	Reason   string `db:"reason"`
+	Delivery string `db:"delivery"`
+	Count    int64  `db:"n"`
+}
+
+// TrafficSince groups the messages created since t by channel, status,
+// reason and delivery report (the messages_created_at index bounds the scan
+// to the window).
+func (s *Store) TrafficSince(ctx context.Context, t time.Time) ([]Traffic, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT channel, status, reason, delivery, count(*) AS n
+		FROM messages WHERE created_at >= $1
+		GROUP BY channel, status, reason, delivery
+		ORDER BY channel, status, reason, delivery`, t)
+	if err != nil {
+		return nil, fmt.Errorf("count messages since %s: %w", t.Format(time.RFC3339), err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Traffic])
+	if err != nil {
+		return nil, fmt.Errorf("count messages since %s: %w", t.Format(time.RFC3339), err)
+	}
+	return out, nil
+}
+
+// JourneyLoad is how many runs of a journey are in flight.
+type JourneyLoad struct {
+	Journey string `db:"journey"`
+	Running int64  `db:"running"`
+}
+
+// JourneysInFlight counts the per-customer journey runs not yet ended.
+func (s *Store) JourneysInFlight(ctx context.Context) ([]JourneyLoad, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT journey, count(*) AS running FROM journey_runs WHERE ended_at IS NULL
+		GROUP BY journey ORDER BY running DESC, journey`)
+	if err != nil {
+		return nil, fmt.Errorf("count journeys in flight: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[JourneyLoad])
+	if err != nil {
+		return nil, fmt.Errorf("count journeys in flight: %w", err)
+	}
+	return out, nil
+}
+
+// CampaignLoad is a campaign that is not archived, with the entries still
+// under way (a paused campaign's are its backlog).
+type CampaignLoad struct {
+	Name     string     `db:"name"`
+	Status   string     `db:"status"`
+	Version  int        `db:"current_version"`
+	Trigger  string     `db:"trigger_kind"`
+	PausedAt *time.Time `db:"paused_at"`
+	Open     int64      `db:"open"`
+}
+
+// CampaignLoads lists the active and paused campaigns with their open
+// entries, most open first.
+func (s *Store) CampaignLoads(ctx context.Context, limit int) ([]CampaignLoad, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT c.name, c.status, c.current_version, c.trigger_kind, c.paused_at,
+			(SELECT count(*) FROM campaign_entries e WHERE e.campaign = c.name AND e.finished_at IS NULL) AS open
+		FROM campaigns c WHERE c.status <> 'archived'
+		ORDER BY open DESC, c.name LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list live campaigns: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[CampaignLoad])
+	if err != nil {
+		return nil, fmt.Errorf("list live campaigns: %w", err)
+	}
+	return out, nil
+}
