@@ -3,6 +3,8 @@ package templates
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tidingsdev/tidings/internal/names"
 )
 
 // view is the dot of every template: the Data's fields, plus methods for
@@ -31,14 +33,10 @@ func (v view) Greeting() string {
 	return styleFor(v.Locale).greet(first, last)
 }
 
-// Name is the customer's name as the locale writes it ("Ann Lee", "王芳"),
-// or "" when unknown.
+// Name is the customer's full name as the name is written ("Ann Lee",
+// "王芳", in any locale), or "" when unknown.
 func (v view) Name() string {
-	first, last := strings.TrimSpace(v.Customer.FirstName), strings.TrimSpace(v.Customer.LastName)
-	if languageOf(v.Locale) == "zh" && !isLatin(first+last) {
-		return last + first
-	}
-	return strings.TrimSpace(first + " " + last)
+	return names.Full(v.Customer.FirstName, v.Customer.LastName)
 }
 
 // UnsubscribeURL is the signed one-click unsubscribe link of this message.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/channels/email"
 	"github.com/tidingsdev/tidings/internal/channels/sms"
+	"github.com/tidingsdev/tidings/internal/names"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/token"
 	"github.com/tidingsdev/tidings/templates"
@@ -651,7 +652,7 @@ func (s *Service) hand(ctx context.Context, it *item) (string, error) {
 		IdempotencyKey: req.IdempotencyKey, LedgerID: m.ID,
 	}
 	if req.ToAddress == "" {
-		msg.ToName = strings.TrimSpace(c.FirstName + " " + c.LastName)
+		msg.ToName = names.Full(c.FirstName, c.LastName)
 		if !it.topic.Transactional {
 			msg.UnsubscribeURL = it.unsubscribe
 			msg.UnsubscribeMailto = s.opt.UnsubscribeMailto

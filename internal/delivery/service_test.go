@@ -164,17 +164,23 @@ func TestHardBounceFailsAndSuppresses(t *testing.T) {
 	}
 }
 
+// detractorAlert is the care team's alert about customer id, as the survey
+// journey sends it.
+func detractorAlert(id, ref string) delivery.Request {
+	return delivery.Request{
+		CustomerID: id, Journey: "nps", Step: "alert", Channel: delivery.Email, Template: "detractor_alert",
+		Topic: delivery.TopicCare, IdempotencyKey: "nps/" + id + "/alert", ToAddress: "care@harbourpine.example",
+		Data: map[string]any{"survey": "nps", "score": 2, "comment": "late again", "customer_ref": ref, "recent_orders": []any{}},
+	}
+}
+
 func TestCareTeamAlertGoesToTheFixedAddress(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
 	id := h.customer(t, "cn-2", "zh-CN", "Asia/Shanghai", "fang@example.com", "")
 	h.consent(t, id, delivery.Email, delivery.TopicAll, store.Denied) // the customer hears nothing; the team still does
 	h.clock.Set(time.Date(2026, 6, 1, 23, 30, 0, 0, mustZone(t, "Asia/Shanghai")))
-	res, err := h.svc.Send(ctx, delivery.Request{
-		CustomerID: id, Journey: "nps", Step: "alert", Channel: delivery.Email, Template: "detractor_alert",
-		Topic: delivery.TopicCare, IdempotencyKey: "nps/" + id + "/alert", ToAddress: "care@harbourpine.example",
-		Data: map[string]any{"survey": "nps", "score": 2, "comment": "late again", "customer_ref": "cn-2", "recent_orders": []any{}},
-	})
+	res, err := h.svc.Send(ctx, detractorAlert(id, "cn-2"))
 	if err != nil || res.Status != delivery.Sent {
 		t.Fatalf("alert: %+v, %v", res, err)
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tidingsdev/tidings/internal/names"
 )
 
 // DB is what this package needs of a connection; *pgxpool.Pool, *pgx.Conn
@@ -92,9 +94,12 @@ func Page(ctx context.Context, db DB, def *Definition, after string, limit int, 
 // Member is one customer of a segment as a preview shows it: who they are,
 // where and when they are, and the fields segments most often filter on.
 type Member struct {
-	ID             string     `db:"id" json:"id"`
-	ExternalID     string     `db:"external_id" json:"external_id"`
-	Name           string     `db:"name" json:"name"`
+	ID         string `db:"id" json:"id"`
+	ExternalID string `db:"external_id" json:"external_id"`
+	// Name is the full name (names.Full), from FirstName and LastName.
+	Name           string     `db:"-" json:"name"`
+	FirstName      string     `db:"first_name" json:"-"`
+	LastName       string     `db:"last_name" json:"-"`
 	Locale         string     `db:"locale" json:"locale"`
 	TimeZone       string     `db:"time_zone" json:"time_zone"`
 	Country        string     `db:"country" json:"country"`
@@ -120,7 +125,7 @@ func Sample(ctx context.Context, db DB, def *Definition, n int, opts ...Option) 
 	c := &compiler{now: o.now, args: args, cutoffs: map[time.Time]string{}}
 	stage := c.lifecycleCase()
 	rows, err := db.Query(ctx, `
-		SELECT c.id::text AS id, c.external_id, trim(c.first_name || ' ' || c.last_name) AS name,
+		SELECT c.id::text AS id, c.external_id, c.first_name, c.last_name,
 			c.locale, c.time_zone, c.country, c.orders_count, c.total_spent::float8 AS total_spent,
 			c.last_purchase_at, cs.recency::int AS recency, cs.frequency::int AS frequency,
 			cs.monetary::int AS monetary, cs.value_tier, `+stage+` AS lifecycle, c.bucket::int AS bucket
@@ -133,6 +138,9 @@ func Sample(ctx context.Context, db DB, def *Definition, n int, opts ...Option) 
 	members, err := pgx.CollectRows(rows, pgx.RowToStructByName[Member])
 	if err != nil {
 		return nil, fmt.Errorf("sample segment %s: %w", def.Name, err)
+	}
+	for i := range members {
+		members[i].Name = names.Full(members[i].FirstName, members[i].LastName)
 	}
 	return members, nil
 }

@@ -156,6 +156,7 @@ func TestScoresNeverRefreshed(t *testing.T) {
 func TestSampleShowsKeyFields(t *testing.T) {
 	s, _ := fixture(t)
 	testdb.MustExec(t, s, `UPDATE customers SET first_name = 'Alice', last_name = 'Liddell' WHERE external_id = 'alice'`)
+	testdb.MustExec(t, s, `UPDATE customers SET first_name = '芳', last_name = '王' WHERE external_id = 'eve'`)
 	def := mustParse(t, "match: {value_tier: [high, mid]}")
 	got, err := segment.Sample(context.Background(), s.Pool(), def, 2, segment.At(now))
 	if err != nil {
@@ -186,6 +187,10 @@ func TestSampleShowsKeyFields(t *testing.T) {
 	}
 	if e := byExt["eve"]; e.Lifecycle != segment.StageLapsed || *e.ValueTier != segment.TierHigh {
 		t.Errorf("eve = %+v", e)
+	}
+	// A Chinese name is shown family name first, without a space.
+	if e := byExt["eve"]; e.Name != "王芳" {
+		t.Errorf("eve's name in the preview = %q, want 王芳", e.Name)
 	}
 }
 
