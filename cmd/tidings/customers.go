@@ -26,7 +26,7 @@ func newCustomersCmd(a *app) *cobra.Command {
 		Use:   "customers",
 		Short: "Import and inspect customer profiles",
 	}
-	cmd.AddCommand(newCustomersImportCmd(a), newCustomersGetCmd(a))
+	cmd.AddCommand(newCustomersImportCmd(a), newCustomersGetCmd(a), newCustomersSearchCmd(a), newCustomersTimelineCmd(a))
 	return cmd
 }
 

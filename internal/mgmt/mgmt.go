@@ -37,6 +37,7 @@ type Store interface {
 	SuppressionStore
 	CampaignStore
 	OverviewStore
+	CustomerSearchStore
 }
 
 // AuditStore appends to and reads the audit log.

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// CustomerSearch finds customers; every field set must match. Exact fields
+// use their indexes, Name is a prefix of the first name or the last name
+// ("ada" matches Ada and Adams; "ada lo" matches Ada Lovelace), Tag one of
+// the tags.
+type CustomerSearch struct {
+	Email      string
+	Phone      string
+	ExternalID string
+	Name       string
+	Tag        string
+	// After is the last ID of the previous page ("" for the first).
+	After string
+	Limit int
+}
+
+// SearchCustomers returns a page of matching customers in ID order and the
+// cursor of the next page ("" at the end); erased customers' tombstones are
+// never found. Keyset pagination keeps page 1,000 as cheap as page 1.
+func (s *Store) SearchCustomers(ctx context.Context, q CustomerSearch) ([]Customer, string, error) {
+	if q.Limit <= 0 || q.Limit > 500 {
+		q.Limit = 50
+	}
+	after := "00000000-0000-0000-0000-000000000000"
+	if q.After != "" {
+		if _, err := uuid.Parse(q.After); err != nil {
+			return nil, "", ErrBadCursor
+		}
+		after = q.After
+	}
+	first, last := namePrefixes(q.Name)
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+customerColumns+` FROM customers
+		WHERE id > $1 AND external_id NOT LIKE 'erased:%'
+		  AND ($2 = '' OR lower(email) = lower($2)) AND ($3 = '' OR phone = $3) AND ($4 = '' OR external_id = $4)
+		  AND ($5 = '' OR tags @> ARRAY[$5])
+		  AND ($6 = '' OR (CASE WHEN $7 = '' THEN lower(first_name) LIKE $6 || '%' OR lower(last_name) LIKE $6 || '%'
+		                  ELSE lower(first_name) LIKE $6 || '%' AND lower(last_name) LIKE $7 || '%' END))
+		ORDER BY id
+		LIMIT $8`, after, q.Email, q.Phone, q.ExternalID, q.Tag, first, last, q.Limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("search customers: %w", err)
+	}
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Customer])
+	if err != nil {
+		return nil, "", fmt.Errorf("search customers: %w", err)
+	}
+	next := ""
+	if len(cs) > q.Limit {
+		cs = cs[:q.Limit]
+		next = cs[len(cs)-1].ID
+	}
+	return cs, next, nil
+}
+
+// namePrefixes splits a name search into LIKE-safe lower-case prefixes: one
+// word searches either name, two the first and the last.
+func namePrefixes(name string) (first, last string) {
+	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	words := strings.Fields(strings.ToLower(name))
+	switch len(words) {
+	case 0:
+		return "", ""
+	case 1:
+		return esc.Replace(words[0]), ""
+	}
+	return esc.Replace(words[0]), esc.Replace(strings.Join(words[1:], " "))
+}
+
+// TimelineItem is one thing in a customer's history. Kind says which, and
+// Detail holds what that kind records:
+//   - event: type, event_id, properties
+//   - message: id, journey, step, channel, template, topic, status, reason,
+//     sent_at, test
+//   - journey: journey, run_id, trigger, ended_at, outcome
+//   - campaign: campaign, version, occurrence, holdout, variant, goal_event,
+//     goal_at, finished_at, outcome
+//   - conversion: journey, run_id, step, event_id, revenue, currency
+//   - consent: channel, topic, status, source, actor
+//   - survey: survey, score, comment, message_id
+type TimelineItem struct {
+	At     time.Time      `db:"at" json:"at"`
+	Kind   string         `db:"kind" json:"kind"`
+	Key    string         `db:"key" json:"-"`
+	Detail map[string]any `db:"detail" json:"detail"`
+}
+
+// CustomerTimeline returns a page of a customer's history, newest first:
+// events, messages with their status and reason, journey runs and campaign
+// entries with their outcomes, conversions, consent changes and survey
+// answers, and the cursor of the next page ("" at the end).
+func (s *Store) CustomerTimeline(ctx context.Context, customerID, after string, limit int) ([]TimelineItem, string, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	var at time.Time
+	var kind, key string
+	if after != "" {
+		var rest string
+		var err error
+		if at, rest, err = decodeCursor(after); err != nil {
+			return nil, "", err
+		}
+		var ok bool
+		if kind, key, ok = strings.Cut(rest, "\x00"); !ok {
+			return nil, "", ErrBadCursor
+		}
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT at, kind, key, detail FROM (
+			SELECT occurred_at AS at, 'event' AS kind, id::text AS key,
+			       jsonb_build_object('type', type, 'event_id', event_id, 'properties', properties) AS detail
+			FROM events WHERE customer_id = $1
+			UNION ALL
+			SELECT created_at, 'message', id::text,
+			       jsonb_build_object('id', id, 'journey', journey, 'step', step, 'channel', channel, 'template', template,
+			                          'topic', topic, 'status', status, 'reason', reason, 'sent_at', sent_at)
+			FROM messages WHERE customer_id = $1
+			UNION ALL
+			SELECT started_at, 'journey', journey || '/' || run_id,
+			       jsonb_build_object('journey', journey, 'run_id', run_id, 'trigger', trigger, 'ended_at', ended_at, 'outcome', outcome)
+			FROM journey_runs WHERE customer_id = $1
+			UNION ALL
+			SELECT entered_at, 'campaign', campaign || '/' || occurrence,
+			       jsonb_build_object('campaign', campaign, 'version', version, 'occurrence', occurrence, 'holdout', holdout,
+			                          'variant', variant, 'goal_event', goal_event, 'goal_at', goal_at, 'finished_at', finished_at, 'outcome', outcome)
+			FROM campaign_entries WHERE customer_id = $1
+			UNION ALL
+			SELECT converted_at, 'conversion', id::text,
+			       jsonb_build_object('journey', journey, 'run_id', run_id, 'step', step, 'event_id', event_id, 'revenue', revenue, 'currency', currency)
+			FROM conversions WHERE customer_id = $1
+			UNION ALL
+			SELECT changed_at, 'consent', id::text,
+			       jsonb_build_object('channel', channel, 'topic', topic, 'status', status, 'source', source, 'actor', actor)
+			FROM consent_changes WHERE customer_id = $1
+			UNION ALL
+			SELECT answered_at, 'survey', id::text,
+			       jsonb_build_object('survey', survey, 'score', score, 'comment', comment, 'message_id', message_id)
+			FROM survey_responses WHERE customer_id = $1
+		) t
+		WHERE $2::timestamptz IS NULL OR (at, kind, key) < ($2, $3, $4)
+		ORDER BY at DESC, kind DESC, key DESC
+		LIMIT $5`, customerID, nullTime(at), kind, key, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("timeline of customer %s: %w", customerID, err)
+	}
+	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[TimelineItem])
+	if err != nil {
+		return nil, "", fmt.Errorf("timeline of customer %s: %w", customerID, err)
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		last := items[len(items)-1]
+		next = encodeCursor(last.At, last.Kind+"\x00"+last.Key)
+	}
+	return items, next, nil
+}
