@@ -51,6 +51,9 @@ func (s *Server) setConsent(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &body); err != nil {
 		return err
 	}
+	if bad := append(validate.Malformed("source", body.Source), validate.Malformed("ip", body.IP)...); len(bad) > 0 {
+		return malformed("", bad)
+	}
 	channel, topic := r.PathValue("channel"), r.PathValue("topic")
 	var errs validate.Errors
 	if !contains(channels, channel) {

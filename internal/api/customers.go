@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/store"
@@ -68,6 +69,9 @@ func (s *Server) upsertOne(w http.ResponseWriter, r *http.Request, in store.Cust
 }
 
 func (s *Server) validateCustomer(in *store.CustomerInput, prefix string) *Error {
+	if es := validate.CustomerMalformed(in); len(es) > 0 {
+		return malformed(prefix, es)
+	}
 	err := validate.Customer(in, validate.CustomerOptions{DefaultRegion: s.opt.DefaultRegion, Now: s.opt.Now()})
 	if es, ok := validate.AsErrors(err); ok {
 		return invalid(prefix, es)
@@ -108,11 +112,15 @@ func (s *Server) upsertCustomers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var all validate.Errors
+	status := http.StatusUnprocessableEntity
 	first := map[string]int{}
 	for i := range in.Customers {
 		prefix := fmt.Sprintf("customers[%d].", i)
 		if e := s.validateCustomer(&in.Customers[i], prefix); e != nil {
 			all = append(all, fieldErrors(e)...)
+			if e.Status == http.StatusBadRequest {
+				status = e.Status // one malformed row makes the batch a 400
+			}
 			continue
 		}
 		id := in.Customers[i].ExternalID
@@ -123,7 +131,7 @@ func (s *Server) upsertCustomers(w http.ResponseWriter, r *http.Request) error {
 		first[id] = i
 	}
 	if len(all) > 0 {
-		return invalid("", all)
+		return withStatus(invalid("", all), status)
 	}
 	res, err := s.store.UpsertCustomers(r.Context(), in.Customers)
 	if err != nil {
@@ -207,8 +215,12 @@ func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) error {
 }
 
 // customer finds a customer by Tidings ID or external ID; an erased one only
-// when allowErased.
+// when allowErased. A key with a NUL byte names nobody (and PostgreSQL
+// could not even compare it).
 func (s *Server) customer(ctx context.Context, key string, allowErased bool) (store.Customer, error) {
+	if strings.IndexByte(key, 0) >= 0 {
+		return store.Customer{}, s.customerErr(store.ErrNotFound, key)
+	}
 	c, err := s.mgmt.FindCustomer(ctx, key, allowErased)
 	if err != nil {
 		return store.Customer{}, s.customerErr(err, key)

@@ -66,6 +66,20 @@ func invalid(prefix string, es validate.Errors) *Error {
 	return e
 }
 
+// malformed is invalid's 400: text the request cannot carry at all (a NUL
+// byte, a line break in a name, a timestamp in no known form), as opposed
+// to a well-formed value the rules refuse.
+func malformed(prefix string, es validate.Errors) *Error {
+	return withStatus(invalid(prefix, es), http.StatusBadRequest)
+}
+
+// withStatus sets the status of e, for a batch whose rows failed in
+// different ways.
+func withStatus(e *Error, status int) *Error {
+	e.Status = status
+	return e
+}
+
 // outcome turns what a management function returned into the API's error:
 // field problems are 422 naming the field, a missing thing 404 (naming
 // what, as field), a clash 409; anything else is internal.

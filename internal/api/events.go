@@ -2,9 +2,13 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/validate"
@@ -18,7 +22,8 @@ type eventBody struct {
 	Customer   string         `json:"customer"`
 	Type       string         `json:"type"`
 	Properties map[string]any `json:"properties,omitempty"`
-	OccurredAt *time.Time     `json:"occurred_at,omitempty"`
+	// OccurredAt is RFC 3339, parsed here so a bad one is named.
+	OccurredAt *string `json:"occurred_at,omitempty"`
 }
 
 // eventResult says what became of one event: Duplicate when its event_id was
@@ -76,6 +81,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var all validate.Errors
+	status := http.StatusUnprocessableEntity
 	ins := make([]store.EventInput, 0, len(body.Events))
 	resolved, err := s.resolveCustomers(r.Context(), body.Events)
 	if err != nil {
@@ -85,6 +91,9 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 		in, err := s.eventInput(r.Context(), b, fmt.Sprintf("events[%d].", i), resolved)
 		if e, ok := err.(*Error); ok && e.Code == codeInvalid {
 			all = append(all, fieldErrors(e)...)
+			if e.Status == http.StatusBadRequest {
+				status = e.Status // one malformed event makes the batch a 400
+			}
 			continue
 		}
 		if err != nil {
@@ -93,7 +102,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 		ins = append(ins, in)
 	}
 	if len(all) > 0 {
-		return invalid("", all)
+		return withStatus(invalid("", all), status)
 	}
 	res, err := s.recordAndRoute(r.Context(), ins)
 	if err != nil {
@@ -119,7 +128,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) resolveCustomers(ctx context.Context, evs []eventBody) (map[string]string, error) {
 	keys := make([]string, 0, len(evs))
 	for _, b := range evs {
-		if b.Customer != "" {
+		if b.Customer != "" && strings.IndexByte(b.Customer, 0) < 0 {
 			keys = append(keys, b.Customer)
 		}
 	}
@@ -127,11 +136,20 @@ func (s *Server) resolveCustomers(ctx context.Context, evs []eventBody) (map[str
 }
 
 // eventInput validates one event body and resolves its customer; resolved
-// caches customer keys across a batch.
+// caches customer keys across a batch. Malformed text or an unreadable
+// occurred_at is a 400 before anything else is looked at.
 func (s *Server) eventInput(ctx context.Context, b eventBody, prefix string, resolved map[string]string) (store.EventInput, error) {
 	in := store.EventInput{EventID: b.EventID, CustomerID: b.Customer, Type: b.Type, Properties: b.Properties}
+	bad := validate.EventMalformed(&in)
 	if b.OccurredAt != nil {
-		in.OccurredAt = *b.OccurredAt
+		at, err := time.Parse(time.RFC3339, *b.OccurredAt)
+		if err != nil {
+			bad.Add("occurred_at", "%q is not an RFC 3339 timestamp (e.g. 2026-05-01T14:30:00Z or 2026-05-01T22:30:00+08:00)", *b.OccurredAt)
+		}
+		in.OccurredAt = at
+	}
+	if len(bad) > 0 {
+		return in, malformed(prefix, bad)
 	}
 	var errs validate.Errors
 	if es, ok := validate.AsErrors(validate.Event(&in, s.opt.Now())); ok {
@@ -166,6 +184,13 @@ func (s *Server) recordAndRoute(ctx context.Context, ins []store.EventInput) ([]
 		ins[i].Unrouted = !s.router.Concerns(ctx, in.CustomerID, ev)
 	}
 	recs, err := s.store.RecordEvents(ctx, ins)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "22003" { // numeric_value_out_of_range
+		// Each amount is bounded; only a customer's running total can
+		// still overflow, and nothing was stored.
+		return nil, errorf(http.StatusBadRequest, codeInvalid, "properties.amount",
+			"properties.amount: the purchase would take the customer's total spent past 999999999999.99")
+	}
 	if err != nil {
 		return nil, err
 	}

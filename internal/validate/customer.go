@@ -3,10 +3,15 @@ package validate
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
 )
+
+// maxName bounds names, places and tags, which are indexed and shown in
+// one line: far longer than any real one, well inside what an index holds.
+const maxName = 200
 
 // CustomerOptions tune how lenient customer validation is.
 type CustomerOptions struct {
@@ -17,14 +22,26 @@ type CustomerOptions struct {
 }
 
 // Customer checks and normalises a profile in place and returns every field
-// problem at once.
+// problem at once; malformed text (CustomerMalformed) is reported alone, before
+// the values are looked at.
 func Customer(c *store.CustomerInput, opt CustomerOptions) error {
+	if errs := CustomerMalformed(c); len(errs) > 0 {
+		return errs
+	}
 	var errs Errors
 	c.ExternalID = strings.TrimSpace(c.ExternalID)
 	if c.ExternalID == "" {
 		errs.Add("external_id", "is required")
 	} else if len(c.ExternalID) > 200 {
 		errs.Add("external_id", "is longer than 200 characters")
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"first_name", c.FirstName}, {"last_name", c.LastName}, {"city", c.City}, {"region", c.Region}} {
+		if f.v != nil && utf8.RuneCountInString(*f.v) > maxName {
+			errs.Add(f.name, "is longer than %d characters", maxName)
+		}
 	}
 	if c.Email != nil && *c.Email != "" {
 		if v, err := Email(*c.Email); err != nil {
@@ -93,19 +110,27 @@ func Customer(c *store.CustomerInput, opt CustomerOptions) error {
 		t = strings.TrimSpace(t)
 		if t == "" {
 			errs.Add("tags", "tag %d is empty", i+1)
+		} else if utf8.RuneCountInString(t) > maxName {
+			errs.Add("tags", "tag %d is longer than %d characters", i+1, maxName)
 		}
 		c.Tags[i] = t
 	}
 	return errs.Err()
 }
 
-// Event checks an event before it is stored.
+// Event checks an event before it is stored; malformed text (EventMalformed) is
+// reported alone.
 func Event(e *store.EventInput, now time.Time) error {
+	if errs := EventMalformed(e); len(errs) > 0 {
+		return errs
+	}
 	var errs Errors
 	e.EventID = strings.TrimSpace(e.EventID)
 	e.Type = strings.TrimSpace(e.Type)
 	if e.EventID == "" {
 		errs.Add("event_id", "is required (it makes sending the same event twice safe)")
+	} else if len(e.EventID) > 200 {
+		errs.Add("event_id", "is longer than 200 characters")
 	}
 	if e.CustomerID == "" {
 		errs.Add("customer", "is required")

@@ -67,6 +67,9 @@ func AsErrors(err error) (Errors, bool) {
 // Display names ("Ann <ann@x.com>") are refused: a column holds an address.
 func Email(s string) (string, error) {
 	s = strings.TrimSpace(s)
+	if len(s) > 254 {
+		return "", fmt.Errorf("is longer than 254 characters, the most an address can be")
+	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" {
 		return "", fmt.Errorf("%q is not a valid email address", s)
