@@ -27,6 +27,8 @@ type Store interface {
 	Customer(ctx context.Context, id string) (store.Customer, error)
 	ConsentStatus(ctx context.Context, customerID, channel, topic string) (string, error)
 	CustomerEvents(ctx context.Context, customerID, typ string, since time.Time, limit int) ([]store.Event, error)
+	CustomerEvent(ctx context.Context, customerID, eventID string) (store.Event, error)
+	SurveyResponses(ctx context.Context, customerID string) ([]store.SurveyResponse, error)
 	ClaimJourneyRun(ctx context.Context, r store.JourneyRun, window time.Duration) (bool, error)
 	FinishJourneyRun(ctx context.Context, journey, runID, outcome string, at time.Time) error
 	RecordConversion(ctx context.Context, c store.Conversion) error

@@ -2,8 +2,11 @@ package activities
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"time"
 
+	"github.com/tidingsdev/tidings/internal/campaign"
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
@@ -54,19 +57,87 @@ type ConversionInput struct {
 	RunID      string `json:"run_id"`
 	CustomerID string `json:"customer_id"`
 	// Step is the last step sent before the goal event: it gets the credit.
-	Step        string    `json:"step"`
-	EventID     string    `json:"event_id,omitempty"`
+	Step string `json:"step"`
+	// EventID is the goal event; its stored "amount" and "currency" are the
+	// conversion's revenue.
+	EventID string `json:"event_id,omitempty"`
+	// Revenue and Currency are what runs recorded before goal events were
+	// read from the store passed; the stored event wins over them.
 	Revenue     float64   `json:"revenue,omitempty"`
 	Currency    string    `json:"currency,omitempty"`
 	ConvertedAt time.Time `json:"converted_at"`
 }
 
-// RecordConversion stores the conversion once per run.
+// RecordConversion stores the conversion once per run, with the goal
+// event's revenue as PostgreSQL has it: the workflow heard only the event's
+// ID, so no order detail sits in Temporal's history.
 func (a *Activities) RecordConversion(ctx context.Context, in ConversionInput) error {
-	return a.store.RecordConversion(ctx, store.Conversion{
+	c := store.Conversion{
 		Journey: in.Journey, RunID: in.RunID, CustomerID: in.CustomerID, Step: in.Step,
 		EventID: in.EventID, Revenue: in.Revenue, Currency: in.Currency, ConvertedAt: in.ConvertedAt,
-	})
+	}
+	if in.EventID != "" {
+		e, found, err := a.storedEvent(ctx, in.CustomerID, in.EventID)
+		if err != nil {
+			return err
+		}
+		if found {
+			c.Revenue, _ = Number(e.Properties["amount"])
+			c.Currency, _ = e.Properties["currency"].(string)
+		}
+	}
+	return a.store.RecordConversion(ctx, c)
+}
+
+// MatchInput asks whether a stored event has the properties a campaign's
+// event wait or goal names.
+type MatchInput struct {
+	CustomerID string         `json:"customer_id"`
+	EventID    string         `json:"event_id"`
+	Where      map[string]any `json:"where"`
+}
+
+// MatchResult is the answer, and nothing of the event itself.
+type MatchResult struct {
+	Matches bool `json:"matches"`
+}
+
+// MatchEvent compares a stored event's properties with where, so a
+// campaign run can act on "purchase where plan: gold" while Temporal holds
+// only the event's ID. An event not stored matches nothing.
+func (a *Activities) MatchEvent(ctx context.Context, in MatchInput) (MatchResult, error) {
+	e, found, err := a.storedEvent(ctx, in.CustomerID, in.EventID)
+	if err != nil || !found {
+		return MatchResult{}, err
+	}
+	return MatchResult{Matches: campaign.Matches(in.Where, e.Properties)}, nil
+}
+
+// storedEvent loads one of the customer's events; found is false when it
+// is not stored (an event a test or an operator signalled by hand).
+func (a *Activities) storedEvent(ctx context.Context, customerID, eventID string) (store.Event, bool, error) {
+	e, err := a.store.CustomerEvent(ctx, customerID, eventID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Event{}, false, nil
+	}
+	return e, err == nil, err
+}
+
+// Number reads a numeric event property, whether it arrived as a JSON
+// number or as text.
+func Number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case string:
+		f, err := strconv.ParseFloat(n, 64)
+		return f, err == nil
+	}
+	return 0, false
 }
 
 // TagInput adds a tag to a customer.
@@ -88,13 +159,13 @@ type GoalInput struct {
 	Since      time.Time `json:"since"`
 }
 
-// GoalResult carries the earliest stored goal event, if any.
+// GoalResult names the earliest stored goal event, if any: its ID, type
+// and time, never its properties (RecordConversion reads the revenue).
 type GoalResult struct {
-	Found      bool           `json:"found"`
-	EventID    string         `json:"event_id,omitempty"`
-	Type       string         `json:"type,omitempty"`
-	Properties map[string]any `json:"properties,omitempty"`
-	OccurredAt time.Time      `json:"occurred_at,omitzero"`
+	Found      bool      `json:"found"`
+	EventID    string    `json:"event_id,omitempty"`
+	Type       string    `json:"type,omitempty"`
+	OccurredAt time.Time `json:"occurred_at,omitzero"`
 }
 
 // FindGoal looks for a goal event in the stored events. Signals only reach
@@ -109,7 +180,7 @@ func (a *Activities) FindGoal(ctx context.Context, in GoalInput) (GoalResult, er
 		}
 		for _, e := range evs {
 			if !out.Found || e.OccurredAt.Before(out.OccurredAt) {
-				out = GoalResult{Found: true, EventID: e.EventID, Type: e.Type, Properties: e.Properties, OccurredAt: e.OccurredAt}
+				out = GoalResult{Found: true, EventID: e.EventID, Type: e.Type, OccurredAt: e.OccurredAt}
 			}
 		}
 	}

@@ -20,7 +20,12 @@ type AlertInput struct {
 	RunID      string `json:"run_id"`
 	Survey     string `json:"survey"`
 	Score      int    `json:"score"`
-	Comment    string `json:"comment,omitempty"`
+	// MessageID is the survey message answered: the alert reads the
+	// customer's comment on it from PostgreSQL.
+	MessageID string `json:"message_id,omitempty"`
+	// Comment is what runs recorded before comments stayed out of
+	// workflows passed.
+	Comment string `json:"comment,omitempty"`
 }
 
 // AlertResult says where the alert went.
@@ -45,6 +50,10 @@ func (a *Activities) AlertCareTeam(ctx context.Context, in AlertInput) (AlertRes
 	if err != nil {
 		return AlertResult{}, err
 	}
+	comment, err := a.surveyComment(ctx, in)
+	if err != nil {
+		return AlertResult{}, err
+	}
 	orders := make([]map[string]any, 0, len(events))
 	for _, e := range events {
 		orders = append(orders, map[string]any{
@@ -52,7 +61,7 @@ func (a *Activities) AlertCareTeam(ctx context.Context, in AlertInput) (AlertRes
 		})
 	}
 	data := map[string]any{
-		"survey": in.Survey, "score": in.Score, "comment": in.Comment,
+		"survey": in.Survey, "score": in.Score, "comment": comment,
 		"customer_ref": c.ExternalID, "recent_orders": orders,
 	}
 	key := in.Journey + "/" + in.CustomerID + "/" + in.RunID + "/detractor_alert"
@@ -77,6 +86,58 @@ func (a *Activities) AlertCareTeam(ctx context.Context, in AlertInput) (AlertRes
 		}
 		out.Webhook = true
 	}
+	return out, nil
+}
+
+// surveyComment is the comment the customer left on the message answered.
+func (a *Activities) surveyComment(ctx context.Context, in AlertInput) (string, error) {
+	if in.Comment != "" || in.MessageID == "" {
+		return in.Comment, nil
+	}
+	rs, err := a.store.SurveyResponses(ctx, in.CustomerID)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range rs {
+		if r.MessageID == in.MessageID {
+			return r.Comment, nil
+		}
+	}
+	return "", nil
+}
+
+// SurveyEventInput names a survey answer or comment event a survey journey
+// heard.
+type SurveyEventInput struct {
+	CustomerID string `json:"customer_id"`
+	EventID    string `json:"event_id"`
+}
+
+// SurveyEventResult is what the journey acts on: which message was
+// answered, the score, and whether there is a comment, whose text stays in
+// PostgreSQL.
+type SurveyEventResult struct {
+	Found     bool   `json:"found"`
+	MessageID string `json:"message_id,omitempty"`
+	Survey    string `json:"survey,omitempty"`
+	Score     int    `json:"score"`
+	Commented bool   `json:"commented,omitempty"`
+}
+
+// SurveyEvent reads a survey_answered or survey_commented event from the
+// store, as the API recorded it. An event not stored is not found.
+func (a *Activities) SurveyEvent(ctx context.Context, in SurveyEventInput) (SurveyEventResult, error) {
+	e, found, err := a.storedEvent(ctx, in.CustomerID, in.EventID)
+	if err != nil || !found {
+		return SurveyEventResult{}, err
+	}
+	out := SurveyEventResult{Found: true}
+	out.MessageID, _ = e.Properties["message_id"].(string)
+	out.Survey, _ = e.Properties["survey"].(string)
+	score, _ := Number(e.Properties["score"])
+	out.Score = int(score)
+	comment, _ := e.Properties["comment"].(string)
+	out.Commented = comment != ""
 	return out, nil
 }
 

@@ -200,9 +200,21 @@ func (e *e2e) survey(t *testing.T) {
 		CustomerID: c, Trigger: workflows.Event{EventID: "d-1", Type: workflows.EventOrderDelivered}, Delay: time.Second,
 	})
 	asked := e.waitSent(c, "survey")
+	// The answer as the API stores it; the journey hears its ID only.
+	msg := delivery.MessageID(asked.IdempotencyKey)
+	if _, _, err := e.store.RecordSurveyAnswer(t.Context(), store.SurveyResponse{CustomerID: c, Survey: "nps", Score: 2, MessageID: msg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.SetSurveyComment(t.Context(), msg, "never arrived"); err != nil {
+		t.Fatal(err)
+	}
+	answer := store.EventInput{EventID: "ans-1", CustomerID: c, Type: workflows.EventSurveyAnswered, OccurredAt: time.Now(),
+		Properties: map[string]any{"score": 2, "comment": "never arrived", "survey": "nps", "message_id": msg}}
+	if _, err := e.store.RecordEvent(t.Context(), answer); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.client.SignalWorkflow(t.Context(), run.GetID(), "", workflows.EventSignal, workflows.Event{
-		EventID: "ans-1", Type: workflows.EventSurveyAnswered, OccurredAt: time.Now(),
-		Properties: map[string]any{"score": 2, "comment": "never arrived", "survey": "nps", "message_id": delivery.MessageID(asked.IdempotencyKey)},
+		EventID: answer.EventID, Type: answer.Type, OccurredAt: answer.OccurredAt,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +228,7 @@ func (e *e2e) survey(t *testing.T) {
 		t.Errorf("alert %+v, want the comment sent to the care team", alert)
 	}
 	e.waitSent(c, "thanks")
-	e.saveHistory(run, "survey_detractor")
+	e.saveHistory(run, "survey_detractor_stored_answer")
 }
 
 func (e *e2e) winback(t *testing.T) {

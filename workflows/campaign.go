@@ -412,7 +412,7 @@ func sleepOrWake(ctx workflow.Context, d time.Duration, wake workflow.ReceiveCha
 func (c *campaignRun) wait(ctx workflow.Context, w *campaign.Wait) error {
 	switch {
 	case w.Event != "":
-		want := func(e Event) bool { return e.Type == w.Event && campaign.Matches(w.Where, e.Properties) }
+		want := func(e Event) bool { return e.Type == w.Event && c.matches(ctx, w.Where, e) }
 		heard := slices.ContainsFunc(c.pending, want)
 		c.pending = nil
 		if !heard {
@@ -441,9 +441,23 @@ func (c *campaignRun) wait(ctx workflow.Context, w *campaign.Wait) error {
 }
 
 // isGoal reports whether e is the campaign's goal event.
-func (c *campaignRun) isGoal(e Event) bool {
+func (c *campaignRun) isGoal(ctx workflow.Context, e Event) bool {
 	g := c.in.Spec.Goal
-	return g != nil && e.Type == g.Event && campaign.Matches(g.Where, e.Properties)
+	return g != nil && e.Type == g.Event && c.matches(ctx, g.Where, e)
+}
+
+// matches reports whether e has the properties where names, reading them
+// from the stored event: the signal carries only the event's ID.
+func (c *campaignRun) matches(ctx workflow.Context, where map[string]any, e Event) bool {
+	if len(where) == 0 || !storedFacts(ctx, e) {
+		return campaign.Matches(where, e.Properties)
+	}
+	var res activities.MatchResult
+	err := storeCall(ctx, act.MatchEvent, activities.MatchInput{CustomerID: c.in.CustomerID, EventID: e.EventID, Where: where}, &res)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("campaign event not matched", "campaign", c.in.Campaign, "event_id", e.EventID, "error", err)
+	}
+	return res.Matches
 }
 
 // reachGoal notes the goal event's time.
@@ -460,7 +474,7 @@ func (c *campaignRun) reachGoal(ctx workflow.Context, e Event) error {
 // the run, others are kept for an event wait that follows.
 func (c *campaignRun) hear(ctx workflow.Context) error {
 	for e, ok := c.events.receiveAsync(); ok; e, ok = c.events.receiveAsync() {
-		if c.isGoal(e) {
+		if c.isGoal(ctx, e) {
 			return c.reachGoal(ctx, e)
 		}
 		c.keep(e)
@@ -514,7 +528,7 @@ func (c *campaignRun) listen(ctx workflow.Context, d time.Duration, want func(Ev
 		}
 		c.events.addTo(ctx, sel, func(e Event) {
 			switch {
-			case c.isGoal(e):
+			case c.isGoal(ctx, e):
 				goal = &e
 			case want != nil && want(e):
 				matched = true
@@ -742,7 +756,7 @@ func CampaignRoutes(customerID string, e Event, live []LiveCampaign) []Route {
 		t := lc.Spec.Trigger
 		if lc.Status != campaign.StatusArchived && t.Kind == campaign.TriggerEvent && t.Event == e.Type && campaign.Matches(t.Where, e.Properties) {
 			r.StartIfAbsent = true
-			r.Start = CampaignRunInput{Campaign: lc.Name, Version: lc.Version, Spec: lc.Spec, CustomerID: customerID, Trigger: e}
+			r.Start = CampaignRunInput{Campaign: lc.Name, Version: lc.Version, Spec: lc.Spec, CustomerID: customerID, Trigger: e.Ref()}
 			out = append(out, r)
 			continue
 		}

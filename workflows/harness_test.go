@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/tidingsdev/tidings/activities"
+	"github.com/tidingsdev/tidings/internal/campaign"
 	"github.com/tidingsdev/tidings/internal/delivery"
 )
 
@@ -56,6 +58,9 @@ type harness struct {
 	// signalled), visible from its OccurredAt on to a search for its type
 	// since a time before it.
 	storedGoal *Event
+	// stored are the events the store holds by ID, properties and all; the
+	// workflow hears them by ID only, as from the router.
+	stored map[string]Event
 }
 
 func newHarness(t *testing.T, zone string) *harness {
@@ -63,7 +68,7 @@ func newHarness(t *testing.T, zone string) *harness {
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	h := &harness{
 		t: t, env: suite.NewTestWorkflowEnvironment(), zone: zone, claimed: true,
-		deferFor: map[string]time.Duration{}, fail: map[string]bool{}, attempts: map[string]int{},
+		deferFor: map[string]time.Duration{}, fail: map[string]bool{}, attempts: map[string]int{}, stored: map[string]Event{},
 	}
 	env := h.env
 	// The SDK flags a workflow that runs 1 s without yielding as deadlocked;
@@ -98,7 +103,8 @@ func newHarness(t *testing.T, zone string) *harness {
 		func(_ context.Context, in activities.GoalInput) (activities.GoalResult, error) {
 			if g := h.storedGoal; g != nil && !h.env.Now().Before(g.OccurredAt) &&
 				slices.Contains(in.Types, g.Type) && !g.OccurredAt.Before(in.Since) {
-				return activities.GoalResult{Found: true, EventID: g.EventID, Type: g.Type, Properties: g.Properties, OccurredAt: g.OccurredAt}, nil
+				h.stored[g.EventID] = *g
+				return activities.GoalResult{Found: true, EventID: g.EventID, Type: g.Type, OccurredAt: g.OccurredAt}, nil
 			}
 			return activities.GoalResult{}, nil
 		})
@@ -109,8 +115,29 @@ func newHarness(t *testing.T, zone string) *harness {
 		})
 	env.OnActivity(act.RecordConversion, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ConversionInput) error {
+			if e, ok := h.stored[in.EventID]; ok {
+				in.Revenue, _ = activities.Number(e.Properties["amount"])
+				in.Currency, _ = e.Properties["currency"].(string)
+			}
 			h.conversions = append(h.conversions, in)
 			return nil
+		})
+	env.OnActivity(act.SurveyEvent, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SurveyEventInput) (activities.SurveyEventResult, error) {
+			e, ok := h.stored[in.EventID]
+			if !ok {
+				return activities.SurveyEventResult{}, nil
+			}
+			score, _ := activities.Number(e.Properties["score"])
+			msg, _ := e.Properties["message_id"].(string)
+			kind, _ := e.Properties["survey"].(string)
+			comment, _ := e.Properties["comment"].(string)
+			return activities.SurveyEventResult{Found: true, MessageID: msg, Survey: kind, Score: int(score), Commented: comment != ""}, nil
+		})
+	env.OnActivity(act.MatchEvent, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.MatchInput) (activities.MatchResult, error) {
+			e, ok := h.stored[in.EventID]
+			return activities.MatchResult{Matches: ok && campaign.Matches(in.Where, e.Properties)}, nil
 		})
 	env.OnActivity(act.TagCustomer, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.TagInput) error {
@@ -123,6 +150,7 @@ func newHarness(t *testing.T, zone string) *harness {
 		})
 	env.OnActivity(act.AlertCareTeam, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.AlertInput) (activities.AlertResult, error) {
+			in.Comment = h.comment(in.MessageID)
 			h.alerts, h.alertedAt = append(h.alerts, in), append(h.alertedAt, env.Now())
 			return activities.AlertResult{Email: delivery.Result{Status: delivery.Sent}}, nil
 		})
@@ -148,12 +176,33 @@ func (h *harness) start(at string) time.Time {
 	return t0
 }
 
-// signalAfter delivers an event to the workflow d after it started.
+// signalAfter stores an event and delivers it to the workflow d after it
+// started, by ID as the router does.
 func (h *harness) signalAfter(d time.Duration, e Event) {
 	h.env.RegisterDelayedCallback(func() {
 		e.OccurredAt = h.env.Now()
-		h.env.SignalWorkflow(EventSignal, e)
+		h.signal(e)
 	}, d)
+}
+
+// comment is the comment stored on a survey message, as the care alert
+// reads it.
+func (h *harness) comment(messageID string) string {
+	for _, e := range h.stored {
+		if c, _ := e.Properties["comment"].(string); c != "" && e.Properties["message_id"] == messageID {
+			return c
+		}
+	}
+	return ""
+}
+
+// signal stores e and delivers it now, without its properties.
+func (h *harness) signal(e Event) {
+	if e.EventID == "" {
+		e.EventID = fmt.Sprintf("event-%d", len(h.stored)+1)
+	}
+	h.stored[e.EventID] = e
+	h.env.SignalWorkflow(EventSignal, e.Ref())
 }
 
 // result fails the test unless the workflow completed, and decodes its result.

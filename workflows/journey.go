@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 	_ "time/tzdata" // customers' zones must resolve the same on every worker
 
@@ -230,17 +229,16 @@ func (j *journey) finish(ctx workflow.Context, outcome string) error {
 }
 
 // convert records the goal event as a conversion credited to the last step
-// sent; an order's "amount" and "currency" become its revenue.
+// sent; the activity reads the order's "amount" and "currency" from the
+// stored event as its revenue.
 func (j *journey) convert(ctx workflow.Context, e Event) error {
 	at := e.OccurredAt
 	if at.IsZero() {
 		at = workflow.Now(ctx)
 	}
-	revenue, _ := number(e.Properties["amount"])
-	currency, _ := e.Properties["currency"].(string)
 	return storeCall(ctx, act.RecordConversion, activities.ConversionInput{
 		Journey: j.name, RunID: j.runID, CustomerID: j.customerID, Step: j.lastSent,
-		EventID: e.EventID, Revenue: revenue, Currency: currency, ConvertedAt: at,
+		EventID: e.EventID, ConvertedAt: at,
 	}, nil)
 }
 
@@ -342,23 +340,6 @@ func (b *inbox) send(ctx workflow.Context, r delivery.Request) (res delivery.Res
 	}
 }
 
-// number reads a numeric event property, whether it arrived as a JSON
-// number or as text.
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case string:
-		f, err := strconv.ParseFloat(n, 64)
-		return f, err == nil
-	}
-	return 0, false
-}
-
 // orDefault returns v, or def when v is the zero value: every journey
 // parameter's zero value means its documented default.
 func orDefault[T comparable](v, def T) T {
@@ -372,5 +353,5 @@ func orDefault[T comparable](v, def T) T {
 // storedEvent is the event FindGoal found in the store, as a signal would
 // have carried it.
 func storedEvent(g activities.GoalResult) *Event {
-	return &Event{EventID: g.EventID, Type: g.Type, Properties: g.Properties, OccurredAt: g.OccurredAt}
+	return &Event{EventID: g.EventID, Type: g.Type, OccurredAt: g.OccurredAt}
 }

@@ -10,13 +10,35 @@ import (
 // EventSignal is the signal every journey receives customer events on.
 const EventSignal = "event"
 
-// Event is what a journey learns of a customer event: IDs and business
-// properties, never contact details.
+// Event is what a journey learns of a customer event: its ID, type and
+// time, and nothing a customer wrote or bought (DESIGN invariant 1). An
+// activity reads the properties from the stored event when a journey needs
+// a fact of them (a survey's score, an order's revenue, a campaign's
+// where:), so they never persist in Temporal and erasure reaches them.
 type Event struct {
-	EventID    string         `json:"event_id"`
-	Type       string         `json:"type"`
+	EventID string `json:"event_id"`
+	Type    string `json:"type"`
+	// Properties are set only in signals and inputs recorded before events
+	// were passed by ID; such a run still reads them as it did then.
 	Properties map[string]any `json:"properties,omitempty"`
 	OccurredAt time.Time      `json:"occurred_at"`
+}
+
+// Ref is the event as a journey may hear it: without its properties.
+func (e Event) Ref() Event {
+	return Event{EventID: e.EventID, Type: e.Type, OccurredAt: e.OccurredAt}
+}
+
+// eventsByIDVersion guards reading an event's facts from the store: a run
+// recorded before heard events with their properties and replays reading
+// them from the signal.
+const eventsByIDVersion = "events-by-id"
+
+// storedFacts reports whether a run reads e's facts from the store rather
+// than from the event itself (a signal recorded with its properties).
+func storedFacts(ctx workflow.Context, e Event) bool {
+	return e.Properties == nil && e.EventID != "" &&
+		workflow.GetVersion(ctx, eventsByIDVersion, workflow.DefaultVersion, 1) == 1
 }
 
 // Event types the built-in journeys start or steer on.
@@ -57,7 +79,7 @@ func RoutesFor(customerID string, e Event, s Settings) []Route {
 		r := Route{Journey: j.Name, WorkflowID: JourneyID(j.Name, customerID), WorkflowType: j.Run.Name}
 		switch {
 		case slices.Contains(events(j.Starts, v), e.Type):
-			r.StartIfAbsent, r.Start = true, j.Input(customerID, e, v)
+			r.StartIfAbsent, r.Start = true, j.Input(customerID, e.Ref(), v)
 		case slices.Contains(events(j.Steers, v), e.Type):
 		default:
 			continue

@@ -27,18 +27,10 @@ steps:
   - wait: {duration: 3d}
   - send: {id: cross-sell, template: tips}
 `
-	spec, err := campaign.Parse([]byte(src), "next-order.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := json.Marshal(spec)
-	v, _, err := s.store.ApplyCampaign(t.Context(), spec.Description, spec.Trigger.Kind, store.CampaignVersion{Campaign: spec.Name, Source: src, Spec: raw})
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec, v := s.applyCampaign(src)
 	first := s.event(c, "order-1", EventPurchase, map[string]any{"amount": 30}, time.Now())
 	run := s.signalWithStart(CampaignRunID(spec.Name, c), CampaignRunWorkflow, first,
-		CampaignRunInput{Campaign: spec.Name, Version: v.Version, Spec: *spec, CustomerID: c, Trigger: first})
+		CampaignRunInput{Campaign: spec.Name, Version: v, Spec: *spec, CustomerID: c, Trigger: first})
 	s.waitSent(c, "thanks")
 	s.signal(run, s.event(c, "order-2", EventPurchase, map[string]any{"amount": 45}, time.Now()))
 	var res CampaignRunResult
@@ -86,4 +78,57 @@ func TestSweepsTakeTheWorkersSettingsOnARealServer(t *testing.T) {
 	if offer := s.waitSent(lapsed, winbackStepOffer); wb.Outcome != OutcomeLapsed || offer.Data["discount_percent"] != float64(30) && offer.Data["discount_percent"] != 30 {
 		t.Errorf("win-back %+v, offer %+v; want lapsed after a 30%% offer a second apart", wb, offer.Data)
 	}
+}
+
+// TestCampaignGoalWhereReadsTheStoredEventOnARealServer: the run hears
+// purchases by ID only; whether one is the goal (plan: gold) is read from
+// the stored event, so a basic plan's order does not convert the run and a
+// gold one does, with the order's details nowhere in the run's history.
+func TestCampaignGoalWhereReadsTheStoredEventOnARealServer(t *testing.T) {
+	s := newServer(t, nil)
+	c := s.customer("upgrader", "Europe/Madrid")
+	src := `
+name: go-gold
+audience: {match: {orders_count: {gte: 0}}}
+trigger: {event: {type: signup}}
+goal: {event: purchase, where: {plan: gold}, within: 30d}
+steps:
+  - send: {id: pitch, template: welcome}
+  - wait: {duration: 3d}
+  - send: {id: reminder, template: tips}
+`
+	spec, v := s.applyCampaign(src)
+	signup := s.event(c, "signup-1", EventSignup, map[string]any{"source": "spring flyer"}, time.Now())
+	run := s.signalWithStart(CampaignRunID(spec.Name, c), CampaignRunWorkflow, signup,
+		CampaignRunInput{Campaign: spec.Name, Version: v, Spec: *spec, CustomerID: c, Trigger: signup})
+	s.waitSent(c, "pitch")
+	gold := time.Now().Truncate(time.Second)
+	s.signal(run, s.event(c, "order-basic", EventPurchase, map[string]any{"amount": 9, "plan": "basic", "note": "for my aunt Hilde"}, gold.Add(-time.Hour)))
+	s.signal(run, s.event(c, "order-gold", EventPurchase, map[string]any{"amount": 99, "plan": "gold"}, gold))
+	var res CampaignRunResult
+	s.result(run, &res)
+	var goalAt *time.Time
+	if err := s.store.Pool().QueryRow(t.Context(), `SELECT goal_at FROM campaign_entries WHERE run_id = $1`, run.GetRunID()).Scan(&goalAt); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != OutcomeConverted || len(res.Sent) != 1 || goalAt == nil || !goalAt.Equal(gold) {
+		t.Errorf("run %+v (goal at %v), want converted by the gold order of %v after the pitch", res, goalAt, gold)
+	}
+	s.record(run, "campaign_run_where_stored")
+}
+
+// applyCampaign applies a campaign file as `tidings campaigns apply` does
+// and returns its spec and version.
+func (s *server) applyCampaign(src string) (*campaign.Spec, int) {
+	s.t.Helper()
+	spec, err := campaign.Parse([]byte(src), "campaign.yaml")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	raw, _ := json.Marshal(spec)
+	v, _, err := s.store.ApplyCampaign(s.t.Context(), spec.Description, spec.Trigger.Kind, store.CampaignVersion{Campaign: spec.Name, Source: src, Spec: raw})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return spec, v.Version
 }

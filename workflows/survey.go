@@ -108,9 +108,11 @@ type SurveyResult struct {
 // on the answer.
 type survey struct {
 	*journey
-	in     SurveyInput
-	kind   string
-	answer *Event
+	in   SurveyInput
+	kind string
+	// answer is the answer heard: its message, score and whether it
+	// carries a comment, never the comment itself.
+	answer *activities.SurveyEventResult
 	// messageIDs are the ledger IDs of this run's survey and reminder: an
 	// answer names the message its link came from.
 	messageIDs []string
@@ -126,8 +128,7 @@ func SurveyJourney(ctx workflow.Context, in SurveyInput) (SurveyResult, error) {
 	outcome, err = s.end(ctx, outcome, err)
 	res := SurveyResult{Outcome: outcome, Survey: s.kind, Sent: s.sent}
 	if s.answer != nil {
-		score, _ := number(s.answer.Properties["score"])
-		n := int(score)
+		n := s.answer.Score
 		res.Score = &n
 	}
 	return res, err
@@ -141,46 +142,69 @@ func (s *survey) setup(ctx workflow.Context) {
 			s.kind = SurveyCSAT
 		}
 	}
-	s.journey = newJourney(ctx, Survey, s.in.CustomerID, s.in.Trigger, s.onEvent)
+	s.journey = newJourney(ctx, Survey, s.in.CustomerID, s.in.Trigger, func(e Event) bool { return s.onEvent(ctx, e) })
 	s.messageIDs = []string{delivery.MessageID(s.key("survey")), delivery.MessageID(s.key("reminder"))}
 }
 
 // onEvent ends the waiting at this run's answer: one whose message ID is
 // our survey or reminder, or, without a message ID, one of our kind.
-func (s *survey) onEvent(e Event) bool {
-	if e.Type != EventSurveyAnswered || !s.ours(e) {
+func (s *survey) onEvent(ctx workflow.Context, e Event) bool {
+	if e.Type != EventSurveyAnswered {
 		return false
 	}
-	s.answer = &e
+	f := s.facts(ctx, e)
+	if !s.ours(f) {
+		return false
+	}
+	s.answer = &f
 	return true
 }
 
-// ours reports whether an answer or comment belongs to this run.
-func (s *survey) ours(e Event) bool {
-	msg, _ := e.Properties["message_id"].(string)
-	kind, _ := e.Properties["survey"].(string)
-	if msg != "" {
-		return slices.Contains(s.messageIDs, msg)
+// facts reads what the run acts on of an answer or a comment: from the
+// stored event, since the signal carries only its ID; a signal recorded
+// with its properties is read as it was.
+func (s *survey) facts(ctx workflow.Context, e Event) activities.SurveyEventResult {
+	if !storedFacts(ctx, e) {
+		score, _ := activities.Number(e.Properties["score"])
+		comment, _ := e.Properties["comment"].(string)
+		f := activities.SurveyEventResult{Found: true, Score: int(score), Commented: comment != ""}
+		f.MessageID, _ = e.Properties["message_id"].(string)
+		f.Survey, _ = e.Properties["survey"].(string)
+		return f
 	}
-	return kind == "" || kind == s.kind
+	var f activities.SurveyEventResult
+	err := storeCall(ctx, act.SurveyEvent, activities.SurveyEventInput{CustomerID: s.customerID, EventID: e.EventID}, &f)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("survey event unreadable", "customer_id", s.customerID, "event_id", e.EventID, "error", err)
+	}
+	return f
+}
+
+// ours reports whether an answer or comment belongs to this run.
+func (s *survey) ours(f activities.SurveyEventResult) bool {
+	if !f.Found {
+		return false
+	}
+	if f.MessageID != "" {
+		return slices.Contains(s.messageIDs, f.MessageID)
+	}
+	return f.Survey == "" || f.Survey == s.kind
 }
 
 // awaitComment gives a detractor who answered by the score link time to
-// finish the comment form, so the care team reads why; it returns the
-// comment, or "" when none came within CommentWait.
-func (s *survey) awaitComment(ctx workflow.Context) string {
-	var comment string
+// finish the comment form, so the care team reads why; it returns once the
+// comment came or CommentWait passed.
+func (s *survey) awaitComment(ctx workflow.Context) {
 	s.box.stopped = false
 	s.box.stop = func(e Event) bool {
-		if e.Type != EventSurveyCommented || !s.ours(e) {
+		if e.Type != EventSurveyCommented {
 			return false
 		}
-		comment, _ = e.Properties["comment"].(string)
-		return comment != ""
+		f := s.facts(ctx, e)
+		return s.ours(f) && f.Commented
 	}
 	s.box.sleep(ctx, orDefault(s.in.CommentWait, DefaultCommentWait))
 	s.box.ignoreAll()
-	return comment
 }
 
 func (s *survey) run(ctx workflow.Context) (string, error) {
@@ -228,19 +252,18 @@ func (s *survey) ask(step, template string) func(workflow.Context) (bool, error)
 // asked for a review, everyone is thanked.
 func (s *survey) answered(ctx workflow.Context) (string, error) {
 	s.box.ignoreAll()
-	score, _ := number(s.answer.Properties["score"])
-	comment, _ := s.answer.Properties["comment"].(string)
-	outcome := classify(s.kind, int(score))
-	if outcome == OutcomeDetractor && comment == "" &&
+	score := s.answer.Score
+	outcome := classify(s.kind, score)
+	if outcome == OutcomeDetractor && !s.answer.Commented &&
 		workflow.GetVersion(ctx, "detractor-awaits-comment", workflow.DefaultVersion, 1) == 1 {
-		comment = s.awaitComment(ctx)
+		s.awaitComment(ctx)
 	}
 	thanks := delivery.Request{Step: "thanks", Channel: delivery.Email, Template: "survey_thanks",
 		Topic: delivery.TopicSurveys, Transactional: true, Data: map[string]any{"survey": s.kind}}
 	switch outcome {
 	case OutcomeDetractor:
 		err := workflow.ExecuteActivity(withSend(ctx), act.AlertCareTeam, activities.AlertInput{
-			CustomerID: s.customerID, Journey: s.name, RunID: s.runID, Survey: s.kind, Score: int(score), Comment: comment,
+			CustomerID: s.customerID, Journey: s.name, RunID: s.runID, Survey: s.kind, Score: score, MessageID: s.answer.MessageID,
 		}).Get(ctx, nil)
 		if customerGone(err) {
 			return "", err

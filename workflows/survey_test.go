@@ -21,7 +21,7 @@ func (h *harness) answerAfter(d time.Duration, step string, score int, comment s
 			h.t.Errorf("answering %s before it was sent", step)
 			return
 		}
-		h.env.SignalWorkflow(EventSignal, Event{EventID: "ans", Type: EventSurveyAnswered, OccurredAt: h.env.Now(),
+		h.signal(Event{EventID: "ans", Type: EventSurveyAnswered, OccurredAt: h.env.Now(),
 			Properties: map[string]any{"score": float64(score), "comment": comment, "survey": s.Data["survey"],
 				"message_id": delivery.MessageID(s.IdempotencyKey)}})
 	}, d)
@@ -109,7 +109,7 @@ func TestDetractorAlertWaitsForTheComment(t *testing.T) {
 			if tc.commentIn > 0 {
 				h.env.RegisterDelayedCallback(func() {
 					s, _ := h.sentStep("survey")
-					h.env.SignalWorkflow(EventSignal, Event{EventID: "c", Type: EventSurveyCommented, OccurredAt: h.env.Now(),
+					h.signal(Event{EventID: "c", Type: EventSurveyCommented, OccurredAt: h.env.Now(),
 						Properties: map[string]any{"comment": tc.want, "message_id": delivery.MessageID(s.IdempotencyKey)}})
 				}, answered+tc.commentIn)
 			}
@@ -152,9 +152,9 @@ func TestSurveyIgnoresAnswersToOtherMessages(t *testing.T) {
 	h := newHarness(t, "UTC")
 	h.start("2026-04-01 14:00")
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(EventSignal, Event{Type: EventSurveyAnswered,
+		h.signal(Event{Type: EventSurveyAnswered,
 			Properties: map[string]any{"score": 0.0, "message_id": delivery.MessageID("some/other/message")}})
-		h.env.SignalWorkflow(EventSignal, Event{Type: EventOrderDelivered}) // another order: no second survey
+		h.signal(Event{Type: EventOrderDelivered}) // another order: no second survey
 	}, 2*day)
 	h.env.ExecuteWorkflow(SurveyJourney, delivered())
 	var res SurveyResult

@@ -38,6 +38,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/token"
 	"github.com/tidingsdev/tidings/templates"
 	"github.com/tidingsdev/tidings/worker"
+	"github.com/tidingsdev/tidings/workflows"
 )
 
 // temporal is the one Temporal server of the test binary; every test runs on
@@ -80,6 +81,11 @@ type setup struct {
 	// NoOutbox leaves the outbox to the test: no router drains it in the
 	// background.
 	NoOutbox bool
+	// Temporal, when set, connects to a Temporal server of the test's own
+	// (given the environment's database URL); nil means the shared one.
+	Temporal func(t *testing.T, dsn string) client.Client
+	// Journeys are the journeys' parameters the router starts runs with.
+	Journeys workflows.Settings
 }
 
 // env is one isolated Tidings installation: its own database, SMTP server,
@@ -117,8 +123,12 @@ func newEnv(t *testing.T, s setup) *env {
 		s.QuietHours = "21:00-09:00"
 	}
 	st, dsn := testdb.New(t)
+	tc := temporal.GetDefaultClient()
+	if s.Temporal != nil {
+		tc = s.Temporal(t, dsn)
+	}
 	e := &env{
-		t: t, setup: s, store: st, dsn: dsn, temporal: temporal.GetDefaultClient(),
+		t: t, setup: s, store: st, dsn: dsn, temporal: tc,
 		queue:  fmt.Sprintf("e2e-%d-%s", queues.Add(1), strings.ReplaceAll(t.Name(), "/", "-")),
 		inbox:  catcher.NewInbox(5000),
 		signer: token.NewSigner(signingSecret),
@@ -134,7 +144,7 @@ func newEnv(t *testing.T, s setup) *env {
 	t.Cleanup(smsSrv.Close)
 	e.smsURL = smsSrv.URL + "/dev/sms"
 
-	e.router = router.New(st, e.temporal, router.Options{TaskQueue: e.queue})
+	e.router = router.New(st, e.temporal, router.Options{TaskQueue: e.queue, Journeys: s.Journeys})
 	e.api = httptest.NewTLSServer(api.New(api.Deps{Store: st, Router: e.router, Signer: e.signer}, api.Options{}))
 	t.Cleanup(e.api.Close)
 	_, e.apiKey, err = st.CreateAPIKey(t.Context(), "e2e")

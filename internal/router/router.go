@@ -225,8 +225,11 @@ func (r *Router) deliver(ctx context.Context, e store.Event) error {
 	}
 	routes := append(r.running(ctx, e.CustomerID, workflows.RoutesFor(e.CustomerID, ev, r.opt.Journeys)),
 		workflows.CampaignRoutes(e.CustomerID, ev, live)...)
+	// Routing reads the properties (a campaign trigger's where:); the
+	// journeys hear only the event's ID, type and time, so nothing a
+	// customer wrote or bought persists in Temporal.
 	for _, rt := range routes {
-		outcome, err := r.deliverRoute(ctx, rt, ev)
+		outcome, err := r.deliverRoute(ctx, rt, ev.Ref())
 		r.opt.Metrics.routed(rt.Journey, outcome)
 		if err != nil {
 			return fmt.Errorf("route event %s to %s: %w", e.EventID, rt.WorkflowID, err)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -167,4 +168,22 @@ func (s *Store) CustomerEvents(ctx context.Context, customerID, typ string, sinc
 		return nil, fmt.Errorf("list events of %s: %w", customerID, err)
 	}
 	return evs, nil
+}
+
+// CustomerEvent returns one of a customer's events by its event ID, or
+// ErrNotFound. Journeys hear only an event's ID and type (workflows carry
+// no PII); its activities read the properties here.
+func (s *Store) CustomerEvent(ctx context.Context, customerID, eventID string) (Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM events WHERE customer_id = $1 AND event_id = $2`, customerID, eventID)
+	if err != nil {
+		return Event{}, fmt.Errorf("load event %s of %s: %w", eventID, customerID, err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Event])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Event{}, fmt.Errorf("event %s of %s: %w", eventID, customerID, ErrNotFound)
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("load event %s of %s: %w", eventID, customerID, err)
+	}
+	return e, nil
 }
