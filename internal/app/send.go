@@ -38,7 +38,7 @@ func (a *App) SendPath(ctx context.Context) (*delivery.Service, error) {
 	}
 	texter, err := sms.New(sms.Config{
 		BaseURL: a.cfg.SMSBaseURL, AccountSID: a.cfg.SMSAccountSID, AuthToken: a.cfg.SMSAuthToken, From: a.cfg.SMSFrom,
-		StatusCallback: a.smsStatusCallback(),
+		StatusCallback: a.smsStatusCallback(), Rate: a.cfg.SMSRate,
 	})
 	if err != nil {
 		_ = mailer.Close()

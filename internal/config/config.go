@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"regexp"
 	"sort"
@@ -50,6 +51,9 @@ type Config struct {
 	SMSAuthToken   string
 	SMSFrom        string
 	SMSMaxSegments int
+	// SMSRate is the provider's requests a second for the account; 0 is
+	// no limit of Tidings' own (the provider's 429s are honoured anyway).
+	SMSRate float64
 
 	TemplatesDir  string
 	DefaultLocale string
@@ -153,6 +157,15 @@ func settings() []setting {
 		{"TIDINGS_SMS_AUTH_TOKEN", "sms-auth-token", "dev", "SMS auth token (basic-auth password)", str(func(c *Config) *string { return &c.SMSAuthToken })},
 		{"TIDINGS_SMS_FROM", "sms-from", "+15005550006", "sender number (E.164) or a MessagingServiceSid (MG...)", str(func(c *Config) *string { return &c.SMSFrom })},
 		{"TIDINGS_SMS_MAX_SEGMENTS", "sms-max-segments", "3", "longest SMS, in segments, a template may render to", positive(func(c *Config) *int { return &c.SMSMaxSegments })},
+		{"TIDINGS_SMS_RATE", "sms-rate", "0", "SMS requests a second the provider allows the account (its messages per second); 0: no limit of Tidings' own, a 429's Retry-After is honoured either way",
+			func(c *Config, v string) error {
+				r, err := strconv.ParseFloat(v, 64)
+				if err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+					return fmt.Errorf("%q is not a number of requests a second (0 or more)", v)
+				}
+				c.SMSRate = r
+				return nil
+			}},
 		{"TIDINGS_TEMPLATES_DIR", "templates-dir", "", "directory whose templates override the built-in ones (empty: built-in only)", str(func(c *Config) *string { return &c.TemplatesDir })},
 		{"TIDINGS_DEFAULT_LOCALE", "default-locale", "en", "locale used when a template has no variant for the customer's", str(func(c *Config) *string { return &c.DefaultLocale })},
 		{"TIDINGS_QUIET_HOURS", "quiet-hours", "21:00-09:00", "local hours in which no marketing or care message goes out", func(c *Config, v string) error {

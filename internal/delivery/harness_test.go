@@ -42,10 +42,15 @@ type clock struct {
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
-// textProvider accepts every message and keeps it.
+// textProvider accepts every message and keeps it, unless told to throttle
+// (429) or to fail for a number (503), as a provider does.
 type textProvider struct {
 	mu   sync.Mutex
 	sent []textMsg
+	// throttle is how many requests to answer 429 (Retry-After: 1) first.
+	throttle int
+	// down lists numbers the provider answers 503 for.
+	down map[string]bool
 }
 
 type textMsg struct{ To, Body string }
@@ -53,6 +58,19 @@ type textMsg struct{ To, Body string }
 func (p *textProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	p.mu.Lock()
+	if p.throttle > 0 || p.down[r.PostForm.Get("To")] {
+		status := http.StatusServiceUnavailable
+		if p.throttle > 0 {
+			p.throttle--
+			status = http.StatusTooManyRequests
+			w.Header().Set("Retry-After", "1")
+		}
+		p.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]any{"code": 20000 + status, "message": http.StatusText(status), "status": status})
+		return
+	}
 	p.sent = append(p.sent, textMsg{r.PostForm.Get("To"), r.PostForm.Get("Body")})
 	n := len(p.sent)
 	p.mu.Unlock()

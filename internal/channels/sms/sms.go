@@ -7,13 +7,17 @@ package sms
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/tidingsdev/tidings/internal/validate"
 )
@@ -30,6 +34,15 @@ type Config struct {
 	StatusCallback string
 	// HTTPClient defaults to a client with a 30-second timeout.
 	HTTPClient *http.Client
+	// Rate is how many requests a second the provider accepts from this
+	// account (Twilio: the sender's messages per second); requests are
+	// spaced to stay under it. 0 means no limit of the client's own.
+	Rate float64
+	// MaxWait is how long one Send may wait for a provider that answered
+	// 429 (default 30s): a Retry-After within it is waited out and the
+	// request made again; a longer one comes back as a temporary *Error
+	// whose RetryAfter the caller's retry honours.
+	MaxWait time.Duration
 }
 
 // Message is one text to send.
@@ -44,12 +57,24 @@ type Receipt struct {
 	Status string `json:"status"`
 }
 
-// Client talks to the provider. It is safe for concurrent use.
+// Client talks to the provider. It is safe for concurrent use: every
+// request shares the account's rate limit, and a 429 pauses them all, as the
+// provider counts the account, not the request.
 type Client struct {
 	cfg      Config
 	endpoint string
 	http     *http.Client
+	limit    *rate.Limiter // nil without Config.Rate
+
+	mu          sync.Mutex
+	pausedUntil time.Time
 }
+
+// Backoff after a 429 that did not say how long to wait.
+const (
+	throttleFirst = time.Second
+	throttleMax   = 30 * time.Second
+)
 
 // New checks the configuration.
 func New(cfg Config) (*Client, error) {
@@ -67,12 +92,26 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
+	if cfg.Rate < 0 {
+		return nil, fmt.Errorf("sms rate %v is negative", cfg.Rate)
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 30 * time.Second
+	}
 	endpoint := strings.TrimSuffix(cfg.BaseURL, "/") + "/2010-04-01/Accounts/" + url.PathEscape(cfg.AccountSID) + "/Messages.json"
-	return &Client{cfg: cfg, endpoint: endpoint, http: hc}, nil
+	c := &Client{cfg: cfg, endpoint: endpoint, http: hc}
+	if cfg.Rate > 0 {
+		// A burst of one spaces requests evenly: a provider counting per
+		// second never sees more than Rate in any second.
+		c.limit = rate.NewLimiter(rate.Limit(cfg.Rate), 1)
+	}
+	return c, nil
 }
 
 // Send posts one message. Numbers that are not valid E.164 are refused
-// before any request is made.
+// before any request is made. A 429 is no answer about the message (the
+// provider took nothing), so Send waits as the provider asked and tries
+// again, up to MaxWait.
 func (c *Client) Send(ctx context.Context, m Message) (Receipt, error) {
 	if !validate.IsE164(m.To) {
 		return Receipt{}, &Error{Code: CodeInvalidNumber, Message: fmt.Sprintf("%q is not a valid E.164 number", m.To)}
@@ -86,6 +125,66 @@ func (c *Client) Send(ctx context.Context, m Message) (Receipt, error) {
 	if c.cfg.StatusCallback != "" {
 		form.Set("StatusCallback", c.cfg.StatusCallback)
 	}
+	deadline := time.Now().Add(c.cfg.MaxWait)
+	backoff := throttleFirst
+	for {
+		if err := c.wait(ctx, deadline); err != nil {
+			return Receipt{}, err
+		}
+		r, err := c.post(ctx, form)
+		var e *Error
+		if !errors.As(err, &e) || e.HTTPStatus != http.StatusTooManyRequests {
+			return r, err
+		}
+		if e.Wait <= 0 {
+			e.Wait, backoff = backoff, min(2*backoff, throttleMax)
+		}
+		c.pause(e.Wait)
+		if time.Now().Add(e.Wait).After(deadline) {
+			return Receipt{}, e
+		}
+	}
+}
+
+// pause holds every request back for d, unless a longer pause is on.
+func (c *Client) pause(d time.Duration) {
+	until := time.Now().Add(d)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until.After(c.pausedUntil) {
+		c.pausedUntil = until
+	}
+}
+
+// wait blocks until the provider's pause is over and the rate allows one
+// more request. A pause that outlasts deadline is reported as the
+// provider's 429, without asking it again.
+func (c *Client) wait(ctx context.Context, deadline time.Time) error {
+	c.mu.Lock()
+	until := c.pausedUntil
+	c.mu.Unlock()
+	if d := time.Until(until); d > 0 {
+		if until.After(deadline) {
+			return &Error{HTTPStatus: http.StatusTooManyRequests, Message: "the provider asked to slow down", Wait: d}
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the sms provider: %w", ctx.Err())
+		}
+	}
+	if c.limit != nil {
+		if err := c.limit.Wait(ctx); err != nil {
+			return fmt.Errorf("wait for the sms rate limit: %w", err)
+		}
+	}
+	return nil
+}
+
+// post makes one request to the Messages API.
+func (c *Client) post(ctx context.Context, form url.Values) (Receipt, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return Receipt{}, fmt.Errorf("sms request: %w", err)
