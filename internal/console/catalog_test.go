@@ -96,3 +96,15 @@ func httptestRequest(acceptLanguage string) *http.Request {
 	r.Header.Set("Accept-Language", acceptLanguage)
 	return r
 }
+
+// TestDiffLines shows a changed line as removed and added, the rest kept.
+func TestDiffLines(t *testing.T) {
+	got := diffLines("name: a\nholdout: 10\nsteps: []\n", "name: a\nholdout: 20\nsteps: []\n")
+	want := []diffLine{{" ", "name: a"}, {"-", "holdout: 10"}, {"+", "holdout: 20"}, {" ", "steps: []"}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("diff = %v, want %v", got, want)
+	}
+	if got := diffLines("", "a\n"); !slices.Equal(got, []diffLine{{"+", "a"}}) {
+		t.Fatalf("diff of a new file = %v", got)
+	}
+}

@@ -79,6 +79,7 @@ type handler func(w http.ResponseWriter, r *http.Request, v *view) error
 func (c *Console) routes() {
 	const (
 		read       = access.Read
+		market     = access.Market
 		administer = access.Administer
 	)
 	c.mux.Handle("GET /console/assets/", assetHandler())
@@ -89,6 +90,13 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("POST /console/logout", c.signedIn(read, c.logout))
 
 	c.mux.HandleFunc("GET /console/{$}", c.signedIn(read, c.overview))
+
+	c.mux.HandleFunc("GET /console/campaigns", c.signedIn(read, c.campaigns))
+	c.mux.HandleFunc("GET /console/campaigns/new", c.signedIn(read, c.newCampaign))
+	c.mux.HandleFunc("POST /console/campaigns/editor", c.signedIn(market, c.editorAction))
+	c.mux.HandleFunc("GET /console/campaigns/{name}", c.signedIn(read, c.campaign))
+	c.mux.HandleFunc("GET /console/campaigns/{name}/edit", c.signedIn(read, c.editCampaign))
+	c.mux.HandleFunc("POST /console/campaigns/{name}/{action}", c.signedIn(market, c.setCampaignStatus))
 
 	c.mux.HandleFunc("GET /console/settings/users", c.signedIn(administer, c.users))
 	c.mux.HandleFunc("POST /console/settings/users", c.signedIn(administer, c.createUser))

@@ -132,9 +132,9 @@ func pageLink(r *http.Request, key, value string) string {
 // noticeKey is the catalog key of the confirmation a redirect after a
 // successful post asks for (?done=saved), "" for none.
 func noticeKey(r *http.Request) string {
-	switch r.URL.Query().Get("done") {
-	case "saved":
-		return "notice.saved"
+	switch d := r.URL.Query().Get("done"); d {
+	case "saved", "applied", "pause", "resume", "archive":
+		return "notice." + d
 	}
 	return ""
 }

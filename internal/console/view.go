@@ -199,3 +199,18 @@ func (v *view) Reason(r string) string {
 	}
 	return r
 }
+
+// Points writes a difference of rates in percentage points, signed.
+func (v *view) Points(f float64) string {
+	return v.loc.printer.Sprintf("%+.1f", f) + v.T("unit.points")
+}
+
+// Labels are catalog strings a script needs (the chart's axis names), by
+// key.
+func (v *view) Labels(keys ...string) map[string]string {
+	out := make(map[string]string, len(keys))
+	for _, k := range keys {
+		out[k] = v.T(k)
+	}
+	return out
+}

@@ -6,6 +6,9 @@ set -eu
 cd "$(dirname "$0")/vendor"
 
 HTMX_VERSION=2.0.11
+# ECharts draws the results charts; the "simple" build (bar, line, pie)
+# is all the console uses, and has English and Chinese built in.
+ECHARTS_VERSION=6.1.0
 
 registry=https://registry.npmjs.org
 
@@ -20,5 +23,9 @@ fetch() {
 {
 	fetch htmx.org "$HTMX_VERSION" dist/htmx.min.js htmx.min.js
 	fetch htmx.org "$HTMX_VERSION" LICENSE htmx.LICENSE
+	fetch echarts "$ECHARTS_VERSION" dist/echarts.simple.min.js echarts.simple.min.js
+	fetch echarts "$ECHARTS_VERSION" LICENSE echarts.LICENSE
+	fetch echarts "$ECHARTS_VERSION" NOTICE echarts.NOTICE
+	fetch echarts "$ECHARTS_VERSION" licenses/LICENSE-d3 echarts.LICENSE-d3
 } >VERSIONS
 cat VERSIONS

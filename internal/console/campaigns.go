@@ -1,0 +1,316 @@
+package console
+
+import (
+	"errors"
+	"io/fs"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tidingsdev/tidings/examples"
+	"github.com/tidingsdev/tidings/internal/campaign/manage"
+	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/store"
+)
+
+// campaignsPerPage bounds the campaign list; the list pages by name.
+const campaignsPerPage = 50
+
+type campaignsPage struct {
+	Campaigns []store.Campaign
+	Next      string
+}
+
+// campaigns is GET /console/campaigns: every campaign by name, paged by
+// name (?after=).
+func (c *Console) campaigns(w http.ResponseWriter, r *http.Request, v *view) error {
+	all, err := c.mgmt.Campaigns(r.Context())
+	if err != nil {
+		return err
+	}
+	after := r.URL.Query().Get("after")
+	i, _ := slices.BinarySearchFunc(all, after, func(c store.Campaign, name string) int { return strings.Compare(c.Name, name) })
+	if after != "" && i < len(all) && all[i].Name == after {
+		i++
+	}
+	page := campaignsPage{Campaigns: all[i:]}
+	if len(page.Campaigns) > campaignsPerPage {
+		page.Campaigns = page.Campaigns[:campaignsPerPage]
+		page.Next = pageLink(r, "after", page.Campaigns[campaignsPerPage-1].Name)
+	}
+	v.Title, v.Nav = v.T("nav.campaigns"), "campaigns"
+	c.render(w, r, http.StatusOK, v, "campaigns", page)
+	return nil
+}
+
+type campaignPage struct {
+	mgmt.CampaignDetail
+	Results store.CampaignReport
+	// Uplift is the treatment against the holdout with its 95% interval.
+	Uplift *uplift
+	// Diff is the shown version against the one before it.
+	Diff   []diffLine
+	Chart  []chartBar
+	Notice string
+}
+
+// campaign is GET /console/campaigns/{name}?version=: state, results per
+// arm, versions with the shown one's file and what it changed.
+func (c *Console) campaign(w http.ResponseWriter, r *http.Request, v *view) error {
+	name := r.PathValue("name")
+	version := 0
+	if s := r.URL.Query().Get("version"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return &pageError{status: http.StatusBadRequest, key: "error.version"}
+		}
+		version = n
+	}
+	d, err := c.mgmt.Campaign(r.Context(), name, version)
+	if err != nil {
+		return err
+	}
+	rep, err := c.mgmt.CampaignResults(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	page := campaignPage{CampaignDetail: d, Results: rep, Uplift: upliftOf(rep), Notice: noticeKey(r)}
+	if d.Version > 1 {
+		prev, err := c.mgmt.Campaign(r.Context(), name, d.Version-1)
+		if err != nil {
+			return err
+		}
+		page.Diff = diffLines(prev.Source, d.Source)
+	}
+	for _, a := range rep.Arms {
+		label := a.Variant
+		if a.Holdout {
+			label = v.T("results.holdout")
+		} else if label == "" {
+			label = v.T("results.everyone")
+		}
+		page.Chart = append(page.Chart, chartBar{Label: label, Sent: a.Sent, Converted: a.Converted, Rate: a.ConversionRate})
+	}
+	v.Title, v.Nav = d.Name, "campaigns"
+	c.render(w, r, http.StatusOK, v, "campaign", page)
+	return nil
+}
+
+// chartBar is one arm in the results chart (console.js draws it with
+// ECharts from the JSON the page embeds).
+type chartBar struct {
+	Label     string  `json:"label"`
+	Sent      int     `json:"sent"`
+	Converted int     `json:"converted"`
+	Rate      float64 `json:"rate"`
+}
+
+// uplift is the treatment's conversion rate minus the holdout's, in
+// percentage points, with a 95% confidence interval (normal approximation
+// of the difference of two proportions).
+type uplift struct {
+	Points, Low, High float64
+	// Significant is true when the interval excludes zero.
+	Significant bool
+}
+
+func upliftOf(rep store.CampaignReport) *uplift {
+	var te, tc, he, hc int
+	for _, a := range rep.Arms {
+		if a.Holdout {
+			he, hc = he+a.Entered, hc+a.Converted
+		} else {
+			te, tc = te+a.Entered, tc+a.Converted
+		}
+	}
+	if te == 0 || he == 0 {
+		return nil
+	}
+	pt, ph := float64(tc)/float64(te), float64(hc)/float64(he)
+	se := math.Sqrt(pt*(1-pt)/float64(te) + ph*(1-ph)/float64(he))
+	d := pt - ph
+	u := &uplift{Points: d * 100, Low: (d - 1.96*se) * 100, High: (d + 1.96*se) * 100}
+	u.Significant = u.Low > 0 || u.High < 0
+	return u
+}
+
+// setCampaignStatus is POST /console/campaigns/{name}/{action}: pause,
+// resume or archive, as `POST /v1/campaigns/{name}/{action}` does.
+func (c *Console) setCampaignStatus(w http.ResponseWriter, r *http.Request, v *view) error {
+	name, action := r.PathValue("name"), r.PathValue("action")
+	_, err := c.mgmt.SetCampaignStatus(r.Context(), v.Who, name, action)
+	switch {
+	case errors.Is(err, manage.ErrArchived):
+		return &pageError{status: http.StatusConflict, key: "error.archived", args: []any{name}}
+	case errors.Is(err, mgmt.ErrNoEngine):
+		return &pageError{status: http.StatusServiceUnavailable, key: "error.engine"}
+	case err != nil:
+		if _, ok := formErrors(err); ok {
+			return &pageError{status: http.StatusNotFound, key: "error.not_found"}
+		}
+		return err
+	}
+	http.Redirect(w, r, Prefix+"campaigns/"+name+"?done="+action, http.StatusSeeOther)
+	return nil
+}
+
+// editorPage is the campaign editor: the file, and what the last action
+// on it found.
+type editorPage struct {
+	Source string
+	// Name is the campaign being edited ("" for a new one).
+	Name     string
+	Lines    []editorLine
+	Examples []string
+	Check    *mgmt.CampaignCheck
+	DryRun   *mgmt.DryRun
+	// Confirm is the change Apply would store, shown before it is stored.
+	Confirm *applyConfirm
+	Problem string
+}
+
+// editorLine is one line number in the editor's gutter, marked when a
+// problem is on it.
+type editorLine struct {
+	N   int
+	Bad bool
+}
+
+type applyConfirm struct {
+	Campaign string
+	Summary  string
+	// Current is the version in force (0 for a new campaign), Diff the
+	// file against it.
+	Current int
+	Diff    []diffLine
+	Same    bool
+}
+
+// newCampaign is GET /console/campaigns/new?example=: the editor, empty or
+// holding an example file.
+func (c *Console) newCampaign(w http.ResponseWriter, r *http.Request, v *view) error {
+	page := editorPage{Examples: exampleNames()}
+	if ex := r.URL.Query().Get("example"); ex != "" {
+		data, err := fs.ReadFile(examples.Campaigns, "campaigns/"+ex+".yaml")
+		if err != nil || !slices.Contains(page.Examples, ex) {
+			return &pageError{status: http.StatusNotFound, key: "error.not_found"}
+		}
+		page.Source = string(data)
+	}
+	return c.showEditor(w, r, v, http.StatusOK, page)
+}
+
+// editCampaign is GET /console/campaigns/{name}/edit: the editor holding
+// the current version's file.
+func (c *Console) editCampaign(w http.ResponseWriter, r *http.Request, v *view) error {
+	d, err := c.mgmt.Campaign(r.Context(), r.PathValue("name"), 0)
+	if err != nil {
+		return err
+	}
+	return c.showEditor(w, r, v, http.StatusOK, editorPage{Source: d.Source, Name: d.Name})
+}
+
+// editorAction is POST /console/campaigns/editor: Validate, Dry run, Apply
+// (which first shows what would change) and Confirm, each through the
+// management function the API's campaign routes call.
+func (c *Console) editorAction(w http.ResponseWriter, r *http.Request, v *view) error {
+	page := editorPage{Source: strings.ReplaceAll(r.PostFormValue("source"), "\r\n", "\n"), Name: r.PostFormValue("name")}
+	f := mgmt.CampaignFile{Text: []byte(page.Source)}
+	ctx := r.Context()
+	switch r.PostFormValue("action") {
+	case "validate":
+		chk, err := c.mgmt.ValidateCampaign(ctx, f, mgmt.CheckOptions{Segments: true})
+		if err != nil {
+			return err
+		}
+		page.Check = &chk
+		status := http.StatusOK
+		if !chk.Valid {
+			status = http.StatusUnprocessableEntity
+		}
+		return c.showEditor(w, r, v, status, page)
+	case "dry-run":
+		p, err := c.mgmt.DryRunCampaign(ctx, f, mgmt.DryRunOptions{Samples: 3, Next: 5})
+		if ps, ok := mgmt.Problems(err); ok {
+			page.Check = &mgmt.CampaignCheck{Problems: ps}
+			return c.showEditor(w, r, v, http.StatusUnprocessableEntity, page)
+		}
+		if err != nil {
+			return err
+		}
+		page.DryRun = &p
+		return c.showEditor(w, r, v, http.StatusOK, page)
+	case "apply":
+		chk, err := c.mgmt.ValidateCampaign(ctx, f, mgmt.CheckOptions{Segments: true})
+		if err != nil {
+			return err
+		}
+		if !chk.Valid {
+			page.Check = &chk
+			return c.showEditor(w, r, v, http.StatusUnprocessableEntity, page)
+		}
+		conf := &applyConfirm{Campaign: chk.Campaign, Summary: chk.Summary}
+		cur, err := c.mgmt.Campaign(ctx, chk.Campaign, 0)
+		switch {
+		case err == nil:
+			conf.Current, conf.Diff, conf.Same = cur.Version, diffLines(cur.Source, page.Source), cur.Source == page.Source
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		default:
+			conf.Diff = diffLines("", page.Source)
+		}
+		page.Confirm = conf
+		return c.showEditor(w, r, v, http.StatusOK, page)
+	case "confirm":
+		res, err := c.mgmt.ApplyCampaign(ctx, v.Who, f)
+		if ps, ok := mgmt.Problems(err); ok {
+			page.Check = &mgmt.CampaignCheck{Problems: ps}
+			return c.showEditor(w, r, v, http.StatusUnprocessableEntity, page)
+		}
+		if errors.Is(err, mgmt.ErrNoEngine) {
+			page.Problem = v.T("error.engine")
+			return c.showEditor(w, r, v, http.StatusServiceUnavailable, page)
+		}
+		if err != nil {
+			return err
+		}
+		http.Redirect(w, r, Prefix+"campaigns/"+res.Campaign.Name+"?done=applied", http.StatusSeeOther)
+		return nil
+	}
+	return &pageError{status: http.StatusBadRequest, key: "error.action"}
+}
+
+func (c *Console) showEditor(w http.ResponseWriter, r *http.Request, v *view, status int, page editorPage) error {
+	bad := map[int]bool{}
+	if page.Check != nil {
+		for _, p := range page.Check.Problems {
+			bad[p.Line] = true
+		}
+	}
+	n := strings.Count(page.Source, "\n") + 1
+	page.Lines = make([]editorLine, n)
+	for i := range page.Lines {
+		page.Lines[i] = editorLine{N: i + 1, Bad: bad[i+1]}
+	}
+	if page.Examples == nil && page.Name == "" {
+		page.Examples = exampleNames()
+	}
+	v.Title, v.Nav = v.T("editor.title"), "campaigns"
+	if page.Name != "" {
+		v.Title = v.T("editor.title_of", page.Name)
+	}
+	c.render(w, r, status, v, "campaign_edit", page)
+	return nil
+}
+
+// exampleNames are the example campaign files, without .yaml.
+func exampleNames() []string {
+	files, _ := fs.Glob(examples.Campaigns, "campaigns/*.yaml")
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = strings.TrimSuffix(strings.TrimPrefix(f, "campaigns/"), ".yaml")
+	}
+	return out
+}
