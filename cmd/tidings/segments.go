@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/segment"
 	"github.com/tidingsdev/tidings/internal/store"
 )
@@ -64,79 +65,52 @@ func (f *segmentFlags) now() (time.Time, error) {
 	return t, nil
 }
 
-// loadSegment reads a definition from a file, or from the store when arg
-// names a saved segment rather than a file. A bad definition is exit 2.
-func loadSegment(ctx context.Context, s *store.Store, arg string) (*segment.Definition, error) {
+// segmentRef reads arg as a definition file, or as the name of a saved
+// segment when no such file exists; a file that cannot be read is exit 2.
+func segmentRef(arg string) (mgmt.SegmentRef, error) {
 	data, err := os.ReadFile(arg)
 	if err == nil {
-		def, err := segment.Parse(data, arg)
-		if err != nil {
-			return nil, withCode(exitUsage, err)
-		}
-		return def, nil
+		return mgmt.SegmentRef{File: mgmt.File{Name: arg, Text: data}}, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) || strings.ContainsAny(arg, "./\\") {
-		return nil, withCode(exitUsage, err)
+		return mgmt.SegmentRef{}, withCode(exitUsage, err)
 	}
-	saved, serr := s.GetSegment(ctx, arg)
-	if errors.Is(serr, store.ErrNotFound) {
-		return nil, withCode(exitUsage, fmt.Errorf("%s: no such file and no saved segment of that name (see `tidings segments list`)", arg))
-	}
-	if serr != nil {
-		return nil, serr
-	}
-	def, err := segment.Parse([]byte(saved.Definition), "segment "+saved.Name)
-	if err != nil {
-		return nil, fmt.Errorf("saved segment %s no longer parses: %w", saved.Name, err)
-	}
-	def.Name = saved.Name
-	return def, nil
+	return mgmt.SegmentRef{Name: arg}, nil
 }
 
-// openSegment is what count and preview share: the evaluation time, the
-// store, and the definition from a file or by name, with a warning printed
-// when it reads stale scores.
-func (a *app) openSegment(ctx context.Context, f *segmentFlags, arg string) (*store.Store, *segment.Definition, time.Time, error) {
+// previewSegment is what count and preview share: the evaluation time, the
+// definition from a file or by name, and the warnings printed when it
+// reads stale scores.
+func (a *app) previewSegment(ctx context.Context, f *segmentFlags, arg string, sample int) (mgmt.SegmentPreview, error) {
 	now, err := f.now()
 	if err != nil {
-		return nil, nil, time.Time{}, err
+		return mgmt.SegmentPreview{}, err
 	}
-	s, err := a.store(ctx)
+	ref, err := segmentRef(arg)
 	if err != nil {
-		return nil, nil, time.Time{}, err
+		return mgmt.SegmentPreview{}, err
 	}
-	def, err := loadSegment(ctx, s, arg)
+	m, err := a.parts.Mgmt(ctx)
 	if err != nil {
-		return nil, nil, time.Time{}, err
+		return mgmt.SegmentPreview{}, err
 	}
-	a.warnStaleScores(ctx, s, def, now)
-	return s, def, now, nil
-}
-
-// warnStaleScores tells the user when a definition reads scores that are
-// missing or older than two days, because its count would silently be off.
-func (a *app) warnStaleScores(ctx context.Context, s *store.Store, def *segment.Definition, now time.Time) {
-	if !def.UsesScores() {
-		return
+	p, err := m.PreviewSegment(ctx, ref, now, sample)
+	if errors.Is(err, store.ErrNotFound) && ref.Name != "" {
+		return p, withCode(exitUsage, fmt.Errorf("%s: no such file and no saved segment of that name (see `tidings segments list`)", arg))
 	}
-	r, err := s.LastScoreRefresh(ctx)
-	switch {
-	case errors.Is(err, store.ErrNeverScored):
-		fmt.Fprintln(a.stderr, "warning: this segment uses RFM scores or the value tier, which have never been computed;")
-		fmt.Fprintln(a.stderr, "         run `tidings segments refresh-scores` first (every score condition matches nobody until then)")
-	case err != nil:
-		a.log.Warn("read score refresh", "err", err)
-	case now.Sub(r.FinishedAt) > 48*time.Hour:
-		fmt.Fprintf(a.stderr, "warning: RFM scores were last refreshed %s ago (%s); run `tidings segments refresh-scores`\n",
-			now.Sub(r.FinishedAt).Round(time.Hour), r.FinishedAt.Format(time.RFC3339))
+	if _, ok := mgmt.Problems(err); ok {
+		return p, withCode(exitUsage, err)
 	}
-}
-
-func segmentLabel(def *segment.Definition, arg string) string {
-	if def.Name != "" {
-		return def.Name
+	if err != nil {
+		return p, mgmtErr(err)
 	}
-	return arg
+	for _, w := range p.Warnings {
+		fmt.Fprintf(a.stderr, "warning: %s\n", w)
+	}
+	if p.Segment == "" {
+		p.Segment = arg
+	}
+	return p, nil
 }
 
 func newSegmentsCountCmd(a *app) *cobra.Command {
@@ -153,20 +127,14 @@ as file:line:column: path: what was expected).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, def, now, err := a.openSegment(ctx, &f, args[0])
+			p, err := a.previewSegment(ctx, &f, args[0], 0)
 			if err != nil {
 				return err
 			}
-			start := time.Now()
-			n, err := segment.Count(ctx, s.Pool(), def, segment.At(now))
-			if err != nil {
-				return err
-			}
-			took := time.Since(start)
 			if f.asJSON {
-				return writeSegmentJSON(a.stdout, map[string]any{"segment": segmentLabel(def, args[0]), "count": n, "query_ms": took.Milliseconds()})
+				return writeSegmentJSON(a.stdout, map[string]any{"segment": p.Segment, "count": p.Count, "query_ms": p.CountMS})
 			}
-			fmt.Fprintf(a.stdout, "%s: %d customers (query %s)\n", segmentLabel(def, args[0]), n, took.Round(time.Millisecond))
+			fmt.Fprintf(a.stdout, "%s: %d customers (query %dms)\n", p.Segment, p.Count, p.CountMS)
 			return nil
 		},
 	}
@@ -195,31 +163,18 @@ is unbiased and the same on every run.`,
 			if limit < 1 || limit > 1000 {
 				return withCode(exitUsage, fmt.Errorf("--limit %d: want 1 to 1000", limit))
 			}
-			s, def, now, err := a.openSegment(ctx, &f, args[0])
+			p, err := a.previewSegment(ctx, &f, args[0], limit)
 			if err != nil {
 				return err
 			}
-			start := time.Now()
-			n, err := segment.Count(ctx, s.Pool(), def, segment.At(now))
-			if err != nil {
-				return err
-			}
-			countTook := time.Since(start)
-			start = time.Now()
-			members, err := segment.Sample(ctx, s.Pool(), def, limit, segment.At(now))
-			if err != nil {
-				return err
-			}
-			sampleTook := time.Since(start)
 			if f.asJSON {
 				return writeSegmentJSON(a.stdout, map[string]any{
-					"segment": segmentLabel(def, args[0]), "count": n, "sample": members,
-					"count_ms": countTook.Milliseconds(), "sample_ms": sampleTook.Milliseconds(),
+					"segment": p.Segment, "count": p.Count, "sample": p.Sample,
+					"count_ms": p.CountMS, "sample_ms": p.SampleMS,
 				})
 			}
-			fmt.Fprintf(a.stdout, "%s: %d customers (count %s, sample %s)\n\n", segmentLabel(def, args[0]), n,
-				countTook.Round(time.Millisecond), sampleTook.Round(time.Millisecond))
-			printMembers(a.stdout, members)
+			fmt.Fprintf(a.stdout, "%s: %d customers (count %dms, sample %dms)\n\n", p.Segment, p.Count, p.CountMS, p.SampleMS)
+			printMembers(a.stdout, p.Sample)
 			return nil
 		},
 	}
@@ -278,30 +233,18 @@ Exit status: 0 saved, 2 invalid definition or missing name.`,
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			def, err := segment.Parse(data, args[0])
-			if err != nil {
-				return withCode(exitUsage, err)
-			}
-			if name != "" {
-				def.Name = name
-			}
-			if def.Name == "" {
-				return withCode(exitUsage, fmt.Errorf("%s: no name; add `name: my-segment` to the file or pass --name", args[0]))
-			}
-			if err := segment.CheckName(def.Name); err != nil {
-				return withCode(exitUsage, err)
-			}
-			s, err := a.store(ctx)
+			m, err := a.parts.Mgmt(ctx)
 			if err != nil {
 				return err
 			}
-			saved, outcome, err := s.SaveSegment(ctx, store.Segment{
-				Name: def.Name, Description: def.Description, Format: def.Format, Definition: string(def.Source),
-			})
-			if err != nil {
-				return err
+			saved, err := m.SaveSegment(ctx, a.operator(), mgmt.File{Name: args[0], Text: data}, name)
+			if _, ok := mgmt.Problems(err); ok {
+				return withCode(exitUsage, err)
 			}
-			fmt.Fprintf(a.stdout, "segment %s %s\n", saved.Name, outcome)
+			if err != nil {
+				return mgmtErr(err)
+			}
+			fmt.Fprintf(a.stdout, "segment %s %s\n", saved.Name, saved.Outcome)
 			return nil
 		},
 	}
@@ -400,8 +343,8 @@ func newSegmentsDeleteCmd(a *app) *cobra.Command {
 		Use:   "delete NAME",
 		Short: "Delete a saved segment",
 		Args:  exactArgs(1),
-		RunE: a.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-			err := s.DeleteSegment(ctx, args[0])
+		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, args []string) error {
+			err := m.DeleteSegment(ctx, a.operator(), args[0])
 			if errors.Is(err, store.ErrNotFound) {
 				return withCode(exitUsage, err)
 			}
@@ -423,8 +366,8 @@ over the customers who bought; 0 for those who never did) and value tier in
 one statement. Segments read the stored scores, so run this nightly (from
 cron or a schedule) and after a large import.`,
 		Args: exactArgs(0),
-		RunE: a.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
-			r, err := s.RefreshScores(ctx, time.Now())
+		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, _ []string) error {
+			r, err := m.RefreshScores(ctx, a.operator())
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/wneessen/go-mail"
 
+	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/templates"
 )
@@ -163,7 +164,7 @@ links are samples.`,
 				return err
 			}
 			if cust != nil {
-				d.Customer = templateCustomer(*cust)
+				d.Customer = mgmt.TemplateCustomer(*cust)
 			}
 			d.Company.Name = a.cfg.MailFromName
 			d.Company.PostalAddress = a.cfg.PostalAddress
@@ -245,13 +246,4 @@ func (a *app) writePreview(path, ext, to string, r templates.Rendered) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// templateCustomer is the part of a profile templates may show.
-func templateCustomer(c store.Customer) templates.Customer {
-	return templates.Customer{
-		ID: c.ID, FirstName: c.FirstName, LastName: c.LastName, Locale: c.Locale,
-		TimeZone: c.TimeZone, City: c.City, Country: c.Country,
-		OrdersCount: c.OrdersCount, TotalSpent: c.TotalSpent,
-	}
 }

@@ -56,7 +56,7 @@ func (s *Server) campaignResults(w http.ResponseWriter, r *http.Request) error {
 // checked as apply checks it (templates and saved segments too), every
 // problem located by line and column; 200 whether or not it is valid.
 func (s *Server) validateCampaign(w http.ResponseWriter, r *http.Request) error {
-	f, err := campaignBody(r)
+	f, err := fileBody(r)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Server) dryRunCampaign(w http.ResponseWriter, r *http.Request) error {
 	if q.Get("samples") == "" {
 		o.Samples = 3
 	}
-	f, err := campaignBody(r)
+	f, err := fileBody(r)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func (s *Server) dryRunCampaign(w http.ResponseWriter, r *http.Request) error {
 // creates the campaign, 200 otherwise (outcome says whether anything
 // changed). A bad file stores nothing.
 func (s *Server) applyCampaign(w http.ResponseWriter, r *http.Request) error {
-	f, err := campaignBody(r)
+	f, err := fileBody(r)
 	if err != nil {
 		return err
 	}
@@ -136,32 +136,33 @@ func (s *Server) campaignStatus(action string) handlerFunc {
 	}
 }
 
-// campaignTypes are the media types a campaign file may be sent as: YAML
-// under any of its names, plain text, or JSON (which is YAML too).
-var campaignTypes = map[string]bool{
+// fileTypes are the media types a file (a campaign, a segment) may be
+// sent as: YAML under any of its names, plain text, or JSON (which is YAML
+// too).
+var fileTypes = map[string]bool{
 	"application/yaml": true, "application/x-yaml": true, "text/yaml": true, "text/x-yaml": true,
 	"text/plain": true, "application/json": true,
 }
 
-// campaignBody reads a campaign file sent as the request body, within the
-// body limit; the parser then applies the bounds every file gets.
-func campaignBody(r *http.Request) (mgmt.CampaignFile, error) {
+// fileBody reads a file sent as the request body, within the body limit;
+// the parser then applies the bounds every file gets.
+func fileBody(r *http.Request) (mgmt.File, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || !campaignTypes[mt] {
-			return mgmt.CampaignFile{}, errorf(http.StatusUnsupportedMediaType, codeUnsupportedType, "Content-Type",
-				"Content-Type %q: send the campaign file as application/yaml (or application/json)", ct)
+		if err != nil || !fileTypes[mt] {
+			return mgmt.File{}, errorf(http.StatusUnsupportedMediaType, codeUnsupportedType, "Content-Type",
+				"Content-Type %q: send the file as application/yaml (or application/json)", ct)
 		}
 	}
 	data, err := io.ReadAll(r.Body)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return mgmt.CampaignFile{}, errorf(http.StatusRequestEntityTooLarge, codeTooLarge, "", "request body is larger than %d bytes", tooLarge.Limit)
+		return mgmt.File{}, errorf(http.StatusRequestEntityTooLarge, codeTooLarge, "", "request body is larger than %d bytes", tooLarge.Limit)
 	}
 	if err != nil {
-		return mgmt.CampaignFile{}, errorf(http.StatusBadRequest, codeInvalid, "", "read request body: %v", err)
+		return mgmt.File{}, errorf(http.StatusBadRequest, codeInvalid, "", "read request body: %v", err)
 	}
-	return mgmt.CampaignFile{Text: data}, nil
+	return mgmt.File{Text: data}, nil
 }
 
 // campaignOutcome maps what a campaign action returned: a bad file is 422

@@ -207,6 +207,18 @@ func (s *Server) routes() []route {
 		{"POST /v1/campaigns/{name}/archive", market, s.campaignStatus("archive")},
 		{"GET /v1/campaigns/{name}/results", read, s.campaignResults},
 
+		{"GET /v1/segments", read, s.listSegments},
+		{"POST /v1/segments", market, s.saveSegment},
+		{"POST /v1/segments/preview", read, s.previewSegment},
+		{"POST /v1/segments/refresh-scores", market, s.refreshScores},
+		{"GET /v1/segments/{name}", read, s.getSegment},
+		{"DELETE /v1/segments/{name}", market, s.deleteSegment},
+		{"GET /v1/segments/{name}/preview", read, s.previewSegment},
+
+		{"GET /v1/templates", read, s.listTemplates},
+		{"GET /v1/templates/check", read, s.checkTemplates},
+		{"POST /v1/templates/{name}/preview", read, s.previewTemplate},
+
 		{"GET /u/{token}", public, s.unsubscribePage},
 		{"POST /u/{token}", public, s.unsubscribe},
 		{"GET /p/{token}", public, s.preferencesPage},

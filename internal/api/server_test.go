@@ -55,9 +55,9 @@ func TestOpenAPIExamplesAreAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	params := regexp.MustCompile(`\{[a-z_]+\}`)
-	fill := map[string]string{"{external_id}": "C-1001", "{customer}": "C-1001", "{channel}": "email", "{topic}": "marketing", "{user}": "mei@example.com"}
+	fill := map[string]string{"{external_id}": "C-1001", "{customer}": "C-1001", "{channel}": "email", "{topic}": "marketing", "{user}": "mei@example.com", "{name}": "welcome"}
 	order := []string{"/v1/customers", "/v1/customers/{external_id}", "/v1/customers/batch", "/v1/customers/{customer}/consents/{channel}/{topic}", "/v1/events", "/v1/events/batch",
-		"/v1/users", "/v1/users/{user}", "/v1/apikeys", "/v1/session", "/v1/suppressions"}
+		"/v1/users", "/v1/users/{user}", "/v1/apikeys", "/v1/session", "/v1/suppressions", "/v1/templates/{name}/preview"}
 	// The sign-in example's user.
 	if r := a.send("POST", "/v1/users", `{"email":"ann@example.com","role":"viewer","password":"correct horse battery staple"}`, "Authorization", "Bearer "+a.key); r.status != 201 {
 		t.Fatal(r)

@@ -28,14 +28,18 @@ type CampaignStore interface {
 	Pool() *pgxpool.Pool
 }
 
-// CampaignFile is a campaign file as a front door received it: its text
-// (YAML, or JSON, which is YAML too) read with the bounds every file gets,
-// and the name its problems are labelled with ("" for a request body:
-// problems then read "line:column: path: message").
-type CampaignFile struct {
+// File is a file a person wrote (a campaign, a segment, a schedule) as a
+// front door received it: its text (YAML, or JSON, which is YAML too), read
+// with the bounds every file gets, and the name its problems are labelled
+// with ("" for a request body: problems then read "line:column: path:
+// message").
+type File struct {
 	Name string
 	Text []byte
 }
+
+// CampaignFile is a campaign file.
+type CampaignFile = File
 
 // Problem is one thing wrong with a file, located as the CLI prints it.
 type Problem struct {

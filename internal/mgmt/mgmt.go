@@ -38,6 +38,7 @@ type Store interface {
 	CampaignStore
 	OverviewStore
 	CustomerSearchStore
+	SegmentStore
 }
 
 // AuditStore appends to and reads the audit log.
