@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/names"
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
@@ -52,7 +53,7 @@ narrow by one thing each; every one given must match. Results come in pages
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "EXTERNAL ID\tNAME\tEMAIL\tPHONE\tTAGS\tID")
 			for _, c := range page.Customers {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ExternalID, strings.TrimSpace(c.FirstName+" "+c.LastName),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ExternalID, names.Full(c.FirstName, c.LastName),
 					c.Email, c.Phone, strings.Join(c.Tags, ","), c.ID)
 			}
 			if err := tw.Flush(); err != nil {

@@ -26,6 +26,13 @@ func TestCustomersSearchAndTimeline(t *testing.T) {
 			t.Errorf("search %q:\n%s", q, r)
 		}
 	}
+	// A Chinese name is listed family name first, without a space.
+	if _, _, err := s.UpsertCustomer(t.Context(), store.CustomerInput{ExternalID: "C-8", FirstName: testdb.String("芳"), LastName: testdb.String("王")}); err != nil {
+		t.Fatal(err)
+	}
+	if r := tidings(t, env, "customers", "search", "C-8"); r.code != 0 || !strings.Contains(r.stdout, "王芳") {
+		t.Errorf("search C-8:\n%s", r)
+	}
 	if r := tidings(t, env, "customers", "search", "grace"); r.code != 0 || !strings.Contains(r.stdout, "no customers found") {
 		t.Errorf("search for nobody:\n%s", r)
 	}
