@@ -54,7 +54,8 @@ func (v view) SurveyURL() (string, error) {
 	return need("Links.Survey", v.Links.Survey)
 }
 
-// ScoreURL is a one-click answer: the survey link with ?score=n.
+// ScoreURL is the survey link with ?score=n: the page opens with n
+// preselected, and records it when the customer sends the form.
 func (v view) ScoreURL(n int) (string, error) {
 	base, err := v.SurveyURL()
 	if err != nil {

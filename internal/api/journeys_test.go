@@ -13,7 +13,6 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/router/routertest"
 	"github.com/tidingsdev/tidings/internal/store"
-	"github.com/tidingsdev/tidings/internal/token"
 	"github.com/tidingsdev/tidings/workflows"
 )
 
@@ -71,48 +70,6 @@ func TestEventPostedWhileTemporalIsDownIsStored(t *testing.T) {
 	}
 	if n, _ := a.store.OutboxSize(t.Context()); n != 1 {
 		t.Errorf("outbox = %d, want only the delivery waiting for Temporal", n)
-	}
-}
-
-func TestSurveyAnswerIsStoredOnceAndSignalsTheJourney(t *testing.T) {
-	a := newAPI(t, true)
-	id := a.customer("C-1", map[string]any{"email": "ann@example.com", "locale": "zh-CN"})
-	if status, body := a.do("POST", "/v1/events", map[string]any{"event_id": "order-9-delivered", "customer": id, "type": "order_delivered"}); status != 201 {
-		t.Fatalf("%d %s", status, body)
-	}
-	wid := workflows.JourneyID(workflows.Survey, id)
-	routertest.Heard(t, a.temporal, wid, 1)
-	msg, _, err := a.store.ReserveMessage(t.Context(), store.Message{IdempotencyKey: "survey/" + id + "/order-9", CustomerID: id,
-		Journey: "survey", Step: "ask", Channel: "email", Template: "survey_nps", Topic: "surveys"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := a.link("s", token.Claims{Purpose: token.Survey, CustomerID: id, MessageID: msg.ID, Survey: store.NPS}, time.Now().Add(time.Hour))
-
-	if status, body := a.get(s + "?score=11"); status != 400 || !strings.Contains(body, "?score=10") {
-		t.Errorf("score 11 on an NPS survey: %d, want 400 with the valid choices:\n%s", status, body)
-	}
-	status, body := a.get(s + "?score=9")
-	if status != 200 || !strings.Contains(body, "感谢您的反馈") || !strings.Contains(body, `name="comment"`) {
-		t.Fatalf("answer 9: %d\n%s", status, body)
-	}
-	if status, _ := a.get(s + "?score=6"); status != 200 {
-		t.Fatalf("second click: %d", status)
-	}
-	rs, _ := a.store.SurveyResponses(t.Context(), id)
-	if len(rs) != 1 || rs[0].Score != 6 {
-		t.Fatalf("responses = %+v; want one answer, updated to 6", rs)
-	}
-	got := routertest.Heard(t, a.temporal, wid, 2)
-	if want := []string{"order-9-delivered", "survey_answered:" + msg.ID}; !slices.Equal(got, want) {
-		t.Errorf("survey journey heard %v, want %v (the answer once)", got, want)
-	}
-	if status, body := a.form(s, "score=6&comment=Fast+delivery"); status != 200 || !strings.Contains(body, "谢谢") {
-		t.Fatalf("comment: %d\n%s", status, body)
-	}
-	rs, _ = a.store.SurveyResponses(t.Context(), id)
-	if rs[0].Comment != "Fast delivery" {
-		t.Errorf("comment = %q", rs[0].Comment)
 	}
 }
 

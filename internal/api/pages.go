@@ -51,7 +51,19 @@ type pageForm struct {
 	Button   string
 	Hidden   map[string]string
 	Groups   []checkGroup
+	Choice   *choice
 	Textarea *textarea
+}
+
+// choice is one question answered by one radio button (a survey's scale).
+type choice struct {
+	Legend, Hint, Name string
+	Options            []choiceOption
+}
+
+type choiceOption struct {
+	Value   string
+	Checked bool
 }
 
 type checkGroup struct {
@@ -82,6 +94,8 @@ h1{font-size:1.5rem}fieldset{border:1px solid #bbb;margin:0 0 1rem;padding:.5rem
 label{display:block;padding:.35rem 0}input[type=checkbox]{width:1.2rem;height:1.2rem;vertical-align:middle;margin-right:.5rem}
 textarea{width:100%;box-sizing:border-box;font:inherit}button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:.3rem;background:#0b57d0;color:#fff;cursor:pointer}
 button:focus,a:focus,input:focus,textarea:focus{outline:3px solid #f9a825;outline-offset:2px}.notice{background:#e6f4ea;padding:.6rem 1rem;border-radius:.3rem}
+ul.scale{list-style:none;padding:0;margin:.5rem 0;display:flex;flex-wrap:wrap;gap:.4rem}ul.scale label{padding:0}ul.scale input{position:absolute;opacity:0}ul.scale span{display:inline-block;min-width:2.5rem;text-align:center;padding:.5rem 0;border:1px solid #0b57d0;border-radius:.3rem;cursor:pointer}
+ul.scale input:checked+span{background:#0b57d0;color:#fff}ul.scale input:focus+span{outline:3px solid #f9a825;outline-offset:2px}.hint{font-size:.9rem;color:#555;margin:0}
 ul.scores{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.5rem}ul.scores a{display:inline-block;min-width:2.5rem;text-align:center;padding:.5rem;border:1px solid #0b57d0;border-radius:.3rem}
 </style>
 </head>
@@ -95,6 +109,9 @@ ul.scores{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.5rem}ul.sco
 {{end}}{{range .Groups}}<fieldset><legend>{{.Legend}}</legend>
 {{range .Boxes}}<label><input type="checkbox" name="{{.Name}}" value="granted"{{if .Checked}} checked{{end}}>{{.Label}}</label>
 {{end}}</fieldset>
+{{end}}{{with .Choice}}<fieldset><legend>{{.Legend}}</legend>
+<ul class="scale">{{$name := .Name}}{{range .Options}}<li><label><input type="radio" name="{{$name}}" value="{{.Value}}" required{{if .Checked}} checked{{end}}><span>{{.Value}}</span></label></li>{{end}}</ul>
+<p class="hint">{{.Hint}}</p></fieldset>
 {{end}}{{with .Textarea}}<p><label for="{{.Name}}">{{.Label}}</label>
 <textarea id="{{.Name}}" name="{{.Name}}" rows="5" maxlength="{{.Max}}"></textarea></p>
 {{end}}<button type="submit">{{.Button}}</button>
@@ -406,7 +423,8 @@ func (s *Server) setPreference(ctx context.Context, r *http.Request, customerID,
 }
 
 // surveyLink verifies a survey token and returns its claims, customer and
-// score range.
+// score range. A link whose message is not in the ledger (or was sent to
+// someone else) is errNoMessage.
 func (s *Server) surveyLink(r *http.Request) (token.Claims, store.Customer, [2]int, error) {
 	claims, c, err := s.linkCustomer(r.Context(), r, token.Survey)
 	if err != nil {
@@ -416,52 +434,99 @@ func (s *Server) surveyLink(r *http.Request) (token.Claims, store.Customer, [2]i
 	if _, perr := uuid.Parse(claims.MessageID); !ok || perr != nil {
 		return claims, c, [2]int{}, errBadLink
 	}
+	m, err := s.store.MessageByID(r.Context(), claims.MessageID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && m.CustomerID != c.ID) {
+		return claims, c, [2]int{}, errNoMessage
+	}
+	if err != nil {
+		return claims, c, [2]int{}, err
+	}
 	return claims, c, [2]int{lo, hi}, nil
 }
 
-// surveyAnswer is GET /s/{token}?score=N, the score a customer clicked in a
-// survey message. The answer is stored (a second click updates it), recorded
-// as a survey_answered event and routed to the survey journey; the page
-// thanks them and offers an optional comment.
-func (s *Server) surveyAnswer(w http.ResponseWriter, r *http.Request) error {
-	claims, c, rng, err := s.surveyLink(r)
-	if isLinkError(err) {
+// errNoMessage is a survey link, signed by us, naming a message the ledger
+// does not hold (a database restored from an older backup, a link signed in
+// another installation).
+var errNoMessage = errors.New("survey link names no message in the ledger")
+
+// surveyLinkError is linkError for survey links, with a 404 page for a
+// message the ledger does not hold.
+func (s *Server) surveyLinkError(w http.ResponseWriter, r *http.Request, c store.Customer, err error) error {
+	if !errors.Is(err, errNoMessage) {
 		return s.linkError(w, r, err)
+	}
+	key, lang := pageLang(c.Locale, r.Header.Get("Accept-Language"))
+	p := newPage(key, lang, "error.title")
+	p.status, p.Paras = http.StatusNotFound, []string{t(key, "error.nomessage")}
+	s.log.InfoContext(r.Context(), "public link refused", "path", logPath(r), "err", err)
+	return s.render(w, p)
+}
+
+// surveyPage is GET /s/{token}[?score=N]: the question with every score to
+// choose from, N preselected when the link carries it (the score a customer
+// tapped in the email), and a comment box. A GET records nothing: mail
+// security gateways fetch every link of a message, and their fetches must
+// neither answer the survey nor change an answer given.
+func (s *Server) surveyPage(w http.ResponseWriter, r *http.Request) error {
+	claims, c, rng, err := s.surveyLink(r)
+	if isLinkError(err) || errors.Is(err, errNoMessage) {
+		return s.surveyLinkError(w, r, c, err)
 	}
 	if err != nil {
 		return err
 	}
 	key, lang := pageLang(c.Locale)
-	score, err := strconv.Atoi(r.URL.Query().Get("score"))
-	if err != nil || score < rng[0] || score > rng[1] {
-		p := newPage(key, lang, "error.title")
-		p.status = http.StatusBadRequest
-		p.Paras = []string{t(key, "error.score"), fmt.Sprintf(t(key, "survey.pick"), rng[0], rng[1])}
-		for i := rng[0]; i <= rng[1]; i++ {
-			p.Links = append(p.Links, pageLink{Href: fmt.Sprintf("%s?score=%d", r.URL.Path, i), Text: strconv.Itoa(i)})
-		}
-		return s.render(w, p)
-	}
-	if err := s.recordSurveyAnswer(r.Context(), c, claims, score); err != nil {
+	prev, err := s.store.SurveyResponseTo(r.Context(), claims.MessageID)
+	answered := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	p := newPage(key, lang, "survey.title")
-	p.Notice = t(key, "survey.thanks")
-	p.Paras = []string{fmt.Sprintf(t(key, "survey.score"), score, rng[1])}
-	p.Form = &pageForm{
-		Action: r.URL.Path, Button: t(key, "survey.send"),
-		Hidden:   map[string]string{"score": strconv.Itoa(score)},
-		Textarea: &textarea{Name: "comment", Label: t(key, "survey.comment"), Max: maxComment},
+	p := newPage(key, lang, "survey.ask")
+	chosen := -1
+	if answered {
+		chosen = prev.Score
+		p.Notice = fmt.Sprintf(t(key, "survey.answered"), prev.Score, rng[1])
 	}
+	if raw, given := r.URL.Query()["score"]; given {
+		score, err := strconv.Atoi(raw[0])
+		if err != nil || score < rng[0] || score > rng[1] {
+			p.status = http.StatusBadRequest
+			p.Notice = t(key, "error.score")
+		} else {
+			chosen = score
+		}
+	}
+	p.Form = s.surveyForm(r, key, claims, rng, chosen)
 	return s.render(w, p)
 }
 
-// surveyComment is POST /s/{token}: the optional comment (and the score again,
-// so a customer who opened the page from a forwarded link is still counted).
-func (s *Server) surveyComment(w http.ResponseWriter, r *http.Request) error {
+// surveyForm is the answer form: the scale as radio buttons, the comment,
+// and the signed form token that makes the POST a deliberate answer.
+func (s *Server) surveyForm(r *http.Request, key string, claims token.Claims, rng [2]int, chosen int) *pageForm {
+	confirm := s.signer.Sign(token.Claims{Purpose: token.SurveyAnswer, CustomerID: claims.CustomerID,
+		MessageID: claims.MessageID, Survey: claims.Survey}, s.opt.Now().Add(s.opt.LinkTTL))
+	ch := &choice{Legend: t(key, "survey.question."+claims.Survey), Hint: t(key, "survey.scale."+claims.Survey), Name: "score"}
+	for i := rng[0]; i <= rng[1]; i++ {
+		ch.Options = append(ch.Options, choiceOption{Value: strconv.Itoa(i), Checked: i == chosen})
+	}
+	return &pageForm{
+		Action: r.URL.Path, Button: t(key, "survey.send"),
+		Hidden:   map[string]string{"confirm": confirm},
+		Choice:   ch,
+		Textarea: &textarea{Name: "comment", Label: t(key, "survey.comment"), Max: maxComment},
+	}
+}
+
+// surveySubmit is POST /s/{token}: the answer form. The score (and the
+// comment, if any) is recorded only when the form token issued by the page
+// comes with it; a later answer to the same message replaces the score, as
+// a customer changing their mind. The first answer is recorded as a
+// survey_answered event and routed to the survey journey, which alerts the
+// care team for a detractor; a comment also becomes survey_commented.
+func (s *Server) surveySubmit(w http.ResponseWriter, r *http.Request) error {
 	claims, c, rng, err := s.surveyLink(r)
-	if isLinkError(err) {
-		return s.linkError(w, r, err)
+	if isLinkError(err) || errors.Is(err, errNoMessage) {
+		return s.surveyLinkError(w, r, c, err)
 	}
 	if err != nil {
 		return err
@@ -470,60 +535,84 @@ func (s *Server) surveyComment(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return s.linkError(w, r, fmt.Errorf("%w: %v", token.ErrInvalid, err))
 	}
+	score, serr := strconv.Atoi(r.PostForm.Get("score"))
+	if serr != nil || score < rng[0] || score > rng[1] {
+		score = -1
+	}
+	again := func(status int, notice string) error {
+		p := newPage(key, lang, "survey.ask")
+		p.status, p.Notice = status, notice
+		p.Form = s.surveyForm(r, key, claims, rng, score)
+		return s.render(w, p)
+	}
+	conf, err := s.signer.Verify(r.PostForm.Get("confirm"), token.SurveyAnswer, s.opt.Now())
+	if err != nil || conf.MessageID != claims.MessageID || conf.CustomerID != claims.CustomerID {
+		// Not sent from the page (or from a page open too long): show
+		// it, with what was posted, to be sent deliberately.
+		return again(http.StatusBadRequest, t(key, "survey.reconfirm"))
+	}
 	comment := strings.TrimSpace(r.PostForm.Get("comment"))
 	if utf8.RuneCountInString(comment) > maxComment {
-		p := newPage(key, lang, "error.title")
-		p.status = http.StatusUnprocessableEntity
-		p.Paras = []string{fmt.Sprintf(t(key, "error.comment"), maxComment)}
-		return s.render(w, p)
+		return again(http.StatusUnprocessableEntity, fmt.Sprintf(t(key, "error.comment"), maxComment))
 	}
-	if score, err := strconv.Atoi(r.PostForm.Get("score")); err == nil && score >= rng[0] && score <= rng[1] {
-		if err := s.recordSurveyAnswer(r.Context(), c, claims, score); err != nil {
-			return err
-		}
-	}
-	if _, err := s.store.SetSurveyComment(r.Context(), claims.MessageID, comment); errors.Is(err, store.ErrNotFound) {
-		p := newPage(key, lang, "error.title")
-		p.status = http.StatusBadRequest
-		p.Paras = []string{t(key, "error.score")}
-		return s.render(w, p)
-	} else if err != nil {
+	comment = strings.ReplaceAll(comment, "\x00", "") // text cannot hold it; nobody typed it
+	prev, err := s.store.SurveyResponseTo(r.Context(), claims.MessageID)
+	answered := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if comment != "" {
-		// A detractor's journey waits a little for this before alerting
-		// the care team, so the alert says why the customer is unhappy.
-		if _, err := s.recordAndRoute(r.Context(), []store.EventInput{{
-			EventID:    workflows.EventSurveyCommented + ":" + claims.MessageID,
-			CustomerID: c.ID,
-			Type:       workflows.EventSurveyCommented,
-			Properties: map[string]any{"comment": comment, "message_id": claims.MessageID, "survey": claims.Survey},
-			OccurredAt: s.opt.Now(),
-		}}); err != nil {
-			return err
-		}
+	if score < 0 && !answered {
+		return again(http.StatusUnprocessableEntity, fmt.Sprintf(t(key, "survey.pick"), rng[0], rng[1]))
+	}
+	if score < 0 {
+		score = prev.Score
+	}
+	if err := s.recordSurveyAnswer(r.Context(), c, claims, score, comment); err != nil {
+		return err
 	}
 	p := newPage(key, lang, "survey.title")
-	p.Notice = t(key, "survey.commented")
+	p.Notice = t(key, "survey.thanks")
+	p.Paras = []string{fmt.Sprintf(t(key, "survey.score"), score, rng[1])}
+	if comment != "" {
+		p.Paras = append(p.Paras, t(key, "survey.commented"))
+	}
 	return s.render(w, p)
 }
 
-// recordSurveyAnswer stores the score and records the survey_answered event
-// (its ID derived from the message, so the journey hears the first answer
-// once) and routes it.
-func (s *Server) recordSurveyAnswer(ctx context.Context, c store.Customer, claims token.Claims, score int) error {
+// recordSurveyAnswer stores the score and the comment, then records the
+// survey_answered event (its ID derived from the message, so the journey
+// hears the first answer once) and, with a comment, survey_commented, and
+// routes them.
+func (s *Server) recordSurveyAnswer(ctx context.Context, c store.Customer, claims token.Claims, score int, comment string) error {
 	ans, _, err := s.store.RecordSurveyAnswer(ctx, store.SurveyResponse{
 		CustomerID: c.ID, Survey: claims.Survey, Score: score, MessageID: claims.MessageID,
 	})
 	if err != nil {
 		return err
 	}
-	_, err = s.recordAndRoute(ctx, []store.EventInput{{
+	if comment != "" {
+		if ans, err = s.store.SetSurveyComment(ctx, claims.MessageID, comment); err != nil {
+			return err
+		}
+	}
+	evs := []store.EventInput{{
 		EventID:    workflows.EventSurveyAnswered + ":" + claims.MessageID,
 		CustomerID: c.ID,
 		Type:       workflows.EventSurveyAnswered,
 		Properties: map[string]any{"score": ans.Score, "comment": ans.Comment, "message_id": claims.MessageID, "survey": claims.Survey},
 		OccurredAt: s.opt.Now(),
-	}})
+	}}
+	if comment != "" {
+		// A detractor's journey waits a little for this before alerting
+		// the care team, so the alert says why the customer is unhappy.
+		evs = append(evs, store.EventInput{
+			EventID:    workflows.EventSurveyCommented + ":" + claims.MessageID,
+			CustomerID: c.ID,
+			Type:       workflows.EventSurveyCommented,
+			Properties: map[string]any{"comment": comment, "message_id": claims.MessageID, "survey": claims.Survey},
+			OccurredAt: s.opt.Now(),
+		})
+	}
+	_, err = s.recordAndRoute(ctx, evs)
 	return err
 }

@@ -223,8 +223,8 @@ func (s *Server) routes() []route {
 		{"POST /u/{token}", public, s.unsubscribe},
 		{"GET /p/{token}", public, s.preferencesPage},
 		{"POST /p/{token}", public, s.savePreferences},
-		{"GET /s/{token}", public, s.surveyAnswer},
-		{"POST /s/{token}", public, s.surveyComment},
+		{"GET /s/{token}", public, s.surveyPage},
+		{"POST /s/{token}", public, s.surveySubmit},
 
 		{"GET /v1/messages", read, s.listMessages},
 		{"GET /v1/messages/{id}", read, s.getMessage},

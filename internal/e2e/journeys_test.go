@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -201,8 +202,14 @@ func TestSurveyDetractorAlertsTheCareTeam(t *testing.T) {
 	if link == "" {
 		t.Fatalf("survey email has no answer link:\n%s", ask.Text)
 	}
-	e.page(http.MethodGet, link+"?score=2", nil)
-	e.page(http.MethodPost, link, url.Values{"score": {"2"}, "comment": {"The parcel arrived crushed"}})
+	// The score tapped opens the page with it preselected; sending the
+	// form (with the page's token) is the answer.
+	page := e.page(http.MethodGet, link+"?score=2", nil)
+	confirm := regexp.MustCompile(`name="confirm" value="([^"]+)"`).FindStringSubmatch(page)
+	if confirm == nil || !strings.Contains(page, `value="2" required checked`) {
+		t.Fatalf("survey page has no form with 2 preselected:\n%s", page)
+	}
+	e.page(http.MethodPost, link, url.Values{"score": {"2"}, "comment": {"The parcel arrived crushed"}, "confirm": {confirm[1]}})
 
 	alert := e.waitMail(careTeam, 1)[0]
 	if !strings.Contains(alert.Subject, "C-1001") || !strings.Contains(alert.Subject, "2") {
@@ -233,8 +240,8 @@ func TestSurveyDetractorAlertsTheCareTeam(t *testing.T) {
 	}
 }
 
-// page requests a public page customers reach from an email.
-func (e *env) page(method, link string, form url.Values) {
+// page requests a public page customers reach from an email and returns it.
+func (e *env) page(method, link string, form url.Values) string {
 	e.t.Helper()
 	var resp *http.Response
 	var err error
@@ -246,10 +253,12 @@ func (e *env) page(method, link string, form url.Values) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		e.t.Fatalf("%s %s: %s", method, link, resp.Status)
 	}
+	return string(body)
 }
 
 // timers returns when each timer of a workflow was due to fire, and how

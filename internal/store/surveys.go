@@ -92,6 +92,23 @@ func (s *Store) SetSurveyComment(ctx context.Context, messageID, comment string)
 	return r, nil
 }
 
+// SurveyResponseTo returns the answer given to a survey message, or
+// ErrNotFound while there is none.
+func (s *Store) SurveyResponseTo(ctx context.Context, messageID string) (SurveyResponse, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+surveyColumns+` FROM survey_responses WHERE message_id = $1`, messageID)
+	if err != nil {
+		return SurveyResponse{}, fmt.Errorf("survey answer to message %s: %w", messageID, err)
+	}
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[SurveyResponse])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return SurveyResponse{}, fmt.Errorf("survey answer to message %s: %w", messageID, ErrNotFound)
+	}
+	if err != nil {
+		return SurveyResponse{}, fmt.Errorf("survey answer to message %s: %w", messageID, err)
+	}
+	return r, nil
+}
+
 // SurveyResponses lists a customer's answers, oldest first.
 func (s *Store) SurveyResponses(ctx context.Context, customerID string) ([]SurveyResponse, error) {
 	rows, err := s.pool.Query(ctx, `

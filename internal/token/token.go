@@ -23,10 +23,14 @@ const (
 	Unsubscribe = "unsubscribe"
 	Preferences = "preferences"
 	Survey      = "survey"
+	// SurveyAnswer is the survey page's form token: an answer is recorded
+	// only from a POST carrying it, so a link scanner that fetches a score
+	// link records nothing.
+	SurveyAnswer = "survey_answer"
 )
 
 // purposes numbers the purposes in the binary form; never renumber.
-var purposes = []string{"", Unsubscribe, Preferences, Survey}
+var purposes = []string{"", Unsubscribe, Preferences, Survey, SurveyAnswer}
 
 // Errors returned by Verify.
 var (
