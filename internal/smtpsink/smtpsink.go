@@ -49,6 +49,10 @@ type Fault struct {
 	// it does so after DropAfter bytes of the message were read.
 	Drop      bool
 	DropAfter int64
+	// Stall, at Data, waits this long after the message before answering
+	// (with Code, or accepting it without): a relay too slow to reply in
+	// the client's timeout that still delivers.
+	Stall time.Duration
 }
 
 // Message is one message the sink accepted.
@@ -308,7 +312,10 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if f != nil {
+	if f != nil && f.Stall > 0 {
+		time.Sleep(f.Stall)
+	}
+	if f != nil && f.Code != 0 {
 		return f.reply(ss.c)
 	}
 	s := ss.sink

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode"
 
 	gomail "github.com/wneessen/go-mail"
@@ -146,6 +147,7 @@ func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
 			}
 			sl.client = c
 		}
+		start := time.Now()
 		err := sl.client.Send(g)
 		if err == nil {
 			return id, nil
@@ -164,8 +166,11 @@ func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
 		}
 		m.drop(sl)
 		// A fresh connection refused at MAIL FROM is the relay saying
-		// "not now" (421 too busy): that is for the caller's backoff.
-		if try < sendTries && ctx.Err() == nil && (!fresh || duringData(err)) {
+		// "not now" (421 too busy), and a relay that stopped answering
+		// (the command timed out) is overloaded rather than gone: both
+		// are for the caller's backoff.
+		hung := time.Since(start) >= m.server.Timeout
+		if try < sendTries && ctx.Err() == nil && !hung && (!fresh || duringData(err)) {
 			m.log.DebugContext(ctx, "smtp connection closed by the relay, resending on a new one",
 				"host", m.server.Host, "stage", stage(err), "try", try)
 			continue

@@ -525,3 +525,21 @@ func TestDisplayNamesRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestStalledRelayIsNotResent: a relay that takes longer than the timeout
+// to acknowledge DATA, and then delivers, gets no second copy from the
+// Mailer; the caller's backoff decides.
+func TestStalledRelayIsNotResent(t *testing.T) {
+	sink := startSink(t, smtpsink.Options{})
+	sink.Inject(smtpsink.Fault{Stage: smtpsink.Data, Stall: 700 * time.Millisecond, Times: 1})
+	m := newMailer(t, sink.URL()+"&timeout=300ms", 1)
+	_, err := m.Send(context.Background(), message("a@example.com"))
+	var e *email.Error
+	if !errors.As(err, &e) || e.Permanent() {
+		t.Fatalf("a stalled DATA gave %v, want a temporary error", err)
+	}
+	time.Sleep(time.Second) // the relay finishes with the message
+	if sink.Count() != 1 || sink.Connections() != 1 {
+		t.Errorf("got %d messages over %d connections, want 1 over 1", sink.Count(), sink.Connections())
+	}
+}
