@@ -10,15 +10,20 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tidingsdev/tidings/internal/reports"
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
 func newReportCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Report what campaigns did",
+		Short: "Report what campaigns did and how customers feel (NPS, CSAT)",
+		Long: `Reports computed from the database: a campaign per variant, NPS and CSAT.
+Each prints a table, or the whole report with --json, or one table as CSV
+with --csv. Formulas: docs/reports.md.`,
 	}
-	cmd.AddCommand(newReportCampaignCmd(a))
+	cmd.AddCommand(newReportCampaignCmd(a),
+		newReportSurveyCmd(a, store.NPS, reports.NPS), newReportSurveyCmd(a, store.CSAT, reports.CSAT))
 	return cmd
 }
 

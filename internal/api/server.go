@@ -77,6 +77,9 @@ type Options struct {
 	PublicURL string
 	// Webhooks configures the bounce, complaint and SMS receivers.
 	Webhooks Webhooks
+	// SurveyTriggers are the survey journey's triggers in force (event type
+	// → nps or csat), for the NPS and CSAT reports; nil means the defaults.
+	SurveyTriggers map[string]string
 	// Now is the clock (tests pin it); default time.Now.
 	Now func() time.Time
 }
@@ -218,6 +221,9 @@ func (s *Server) routes() []route {
 		{"GET /v1/templates", read, s.listTemplates},
 		{"GET /v1/templates/check", read, s.checkTemplates},
 		{"POST /v1/templates/{name}/preview", read, s.previewTemplate},
+
+		{"GET /v1/reports/nps", read, s.npsReport},
+		{"GET /v1/reports/csat", read, s.csatReport},
 
 		{"GET /u/{token}", public, s.unsubscribePage},
 		{"POST /u/{token}", public, s.unsubscribe},

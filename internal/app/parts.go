@@ -87,6 +87,9 @@ func (a *App) API(ctx context.Context, opt api.Options) (*api.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.SurveyTriggers, err = a.SurveyTriggers(); err != nil {
+		return nil, err
+	}
 	opt.DefaultRegion, opt.Topics, opt.PublicURL, opt.Webhooks = a.cfg.DefaultRegion, topics, a.cfg.PublicURL, wh
 	// Browsers send Secure cookies only over HTTPS.
 	opt.InsecureCookies = opt.InsecureCookies || !strings.HasPrefix(a.cfg.PublicURL, "https://")

@@ -1,0 +1,59 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/tidingsdev/tidings/internal/reports"
+)
+
+// npsReport is GET /v1/reports/nps: the NPS of a period in total and by
+// week, month, trigger, locale and value tier, with detractors' comments,
+// as `tidings report nps --json` prints it.
+func (s *Server) npsReport(w http.ResponseWriter, r *http.Request) error {
+	return s.surveyReport(w, r, reports.NPS)
+}
+
+// csatReport is GET /v1/reports/csat, the CSAT counterpart of npsReport.
+func (s *Server) csatReport(w http.ResponseWriter, r *http.Request) error {
+	return s.surveyReport(w, r, reports.CSAT)
+}
+
+func (s *Server) surveyReport(w http.ResponseWriter, r *http.Request,
+	report func(context.Context, reports.SurveyStore, reports.SurveyQuery) (reports.SurveyReport, error)) error {
+	p, err := s.reportPeriod(r)
+	if err != nil {
+		return err
+	}
+	q := reports.SurveyQuery{Period: p, Triggers: s.opt.SurveyTriggers}
+	if v := r.URL.Query().Get("comments"); v != "" {
+		if q.Comments, err = strconv.Atoi(v); err != nil {
+			return errorf(http.StatusBadRequest, codeInvalid, "comments", "comments must be a number, not %q", v)
+		}
+	}
+	rep, err := report(r.Context(), s.store, q)
+	if err != nil {
+		return reportError(err)
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// reportPeriod reads the since and until query parameters; the default is
+// the last 12 calendar months.
+func (s *Server) reportPeriod(r *http.Request) (reports.Period, error) {
+	now := s.opt.Now()
+	p, err := reports.ParsePeriod(r.URL.Query().Get("since"), r.URL.Query().Get("until"), now, reports.MonthsBack(now, 12))
+	return p, reportError(err)
+}
+
+// reportError makes a refused query a 400 naming the parameter.
+func reportError(err error) error {
+	var ie *reports.InputError
+	if errors.As(err, &ie) {
+		return errorf(http.StatusBadRequest, codeInvalid, ie.Field, "%s %s", ie.Field, ie.Message)
+	}
+	return err
+}
