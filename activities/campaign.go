@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -26,6 +27,8 @@ type CampaignStore interface {
 	CampaignVersion(ctx context.Context, name string, version int) (store.CampaignVersion, error)
 	GetSegment(ctx context.Context, name string) (store.Segment, error)
 	EnterCampaign(ctx context.Context, e store.CampaignEntry, again time.Duration) (store.CampaignEntry, bool, error)
+	EnterCampaignBatch(ctx context.Context, es []store.CampaignEntry, again time.Duration) ([]store.CampaignEntry, []bool, error)
+	TimeZones(ctx context.Context, ids []string) (map[string]string, error)
 	FinishCampaignEntry(ctx context.Context, campaign, runID, outcome string, goalAt *time.Time, at time.Time) error
 	RecordCampaignSkip(ctx context.Context, campaign, customerID string, occurrence int, step, variant, reason string) error
 	AddCustomerTag(ctx context.Context, customerID, tag string) error
@@ -345,7 +348,7 @@ func (c *Campaigns) CampaignWebhook(ctx context.Context, in WebhookInput) error 
 	}
 }
 
-// CampaignBatchInput asks for one page of a single-send campaign.
+// CampaignBatchInput asks for the next pages of a single-send campaign.
 type CampaignBatchInput struct {
 	Campaign string        `json:"campaign"`
 	Version  int           `json:"version"`
@@ -362,9 +365,23 @@ type CampaignBatchInput struct {
 	// sent. With it, a spec that runs per customer is accepted too; its
 	// customers who are not late are left for the runner's next pass.
 	SkipLate bool `json:"skip_late,omitempty"`
+	// Retry are the messages an earlier call left waiting for their retry
+	// (CampaignBatchResult.Retry).
+	Retry []RetryMessage `json:"retry,omitempty"`
 }
 
-// CampaignBatchResult is where the next page starts and what this one did.
+// RetryMessage is a campaign message a temporary failure (SMTP 4xx, a
+// dropped connection, HTTP 429/5xx) left queued in the ledger. It is sent
+// again on its own, with the same key, at At, while the rest of the
+// campaign goes on.
+type RetryMessage struct {
+	CustomerID string    `json:"customer_id"`
+	Occurrence int       `json:"occurrence"`
+	Attempt    int       `json:"attempt"`
+	At         time.Time `json:"at"`
+}
+
+// CampaignBatchResult is where the next page starts and what these did.
 type CampaignBatchResult struct {
 	Cursor  string `json:"cursor"`
 	Done    bool   `json:"done"`
@@ -376,25 +393,50 @@ type CampaignBatchResult struct {
 	// not come yet; NextDue is the earliest of those times.
 	NotDue  int       `json:"not_due"`
 	NextDue time.Time `json:"next_due,omitzero"`
+	// Retry are the messages still waiting for their retry when the call
+	// ended early (a pause, the call's time budget); the runner hands them
+	// to the next call. Done is never set while any remain.
+	Retry []RetryMessage `json:"retry,omitempty"`
 }
 
 // batchProgress is what CampaignBatch heartbeats.
 type batchProgress struct {
 	Cursor string              `json:"cursor"`
 	Result CampaignBatchResult `json:"result"`
+	Retry  []RetryMessage      `json:"retry,omitempty"`
 }
 
-// CampaignBatch sends one page of a single-send campaign: each customer in
-// the audience page is entered (entry rule, holdout, variant) and, unless
-// held out, sent the message with the key
-// campaign/<name>/<version>/<customer>/<step>/<occurrence>. It heartbeats
-// after each customer and resumes there on retry.
+// Campaign batch pacing.
+const (
+	// CampaignCallBudget is how long one CampaignBatch call takes new
+	// pages; then it hands its cursor back to the runner, so a long
+	// campaign is many calls of minutes, each resumable from its heartbeat.
+	CampaignCallBudget = 2 * time.Minute
+	// campaignRetryFirst and campaignRetryMax are a message's own backoff
+	// after a temporary failure: 1 s doubling to a minute, with no limit
+	// on attempts, so a relay that is down for an hour delays the campaign
+	// by an hour and strands nothing.
+	campaignRetryFirst = time.Second
+	campaignRetryMax   = time.Minute
+)
+
+// CampaignBatch sends a single-send campaign page after page: it enters the
+// page's customers in one statement (entry rule, holdout, variant) and
+// hands every message that is due to the send path at once
+// (delivery.Service.SendBatch: chunks in flight over every SMTP
+// connection, each outcome recorded as the relay accepts it). Keys are
+// campaign/<name>/<version>/<customer>/<step>/<occurrence>. A message that
+// fails temporarily is retried on its own with its own backoff while the
+// pages go on; the call ends when the audience is done and no retry is
+// left, or when its time budget is spent, the campaign is paused or the
+// worker stops. It heartbeats every second and resumes after the last
+// page done.
 func (c *Campaigns) CampaignBatch(ctx context.Context, in CampaignBatchInput) (CampaignBatchResult, error) {
 	if in.BatchSize <= 0 || in.RunKey == "" || !(in.Spec.Batchable() || in.SkipLate) || firstSend(in.Spec.Steps) == nil {
 		return CampaignBatchResult{}, nonRetryable(ErrInvalidInput,
 			fmt.Errorf("campaign batch needs run_key, a positive batch_size and a single-send spec (%q, %d)", in.RunKey, in.BatchSize))
 	}
-	p := batchProgress{Cursor: in.Cursor}
+	p := batchProgress{Cursor: in.Cursor, Retry: in.Retry}
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &p)
 	}
@@ -402,93 +444,244 @@ func (c *Campaigns) CampaignBatch(ctx context.Context, in CampaignBatchInput) (C
 	if err != nil {
 		return CampaignBatchResult{}, err
 	}
-	ids, err := segment.Page(ctx, c.db, def, p.Cursor, in.BatchSize, segment.At(in.At))
-	if err != nil {
-		return CampaignBatchResult{}, err
-	}
-	step := *firstSend(in.Spec.Steps)
-	res := &p.Result
-	for _, id := range ids {
-		if err := c.batchOne(ctx, in, step, id, res); err != nil {
-			return CampaignBatchResult{}, err
-		}
-		p.Cursor = id
-		activity.RecordHeartbeat(ctx, p)
+	b := &campaignBatch{c: c, in: in, step: *firstSend(in.Spec.Steps), p: &p, now: activity.GetInfo(ctx).StartedTime}
+	hb := startHeartbeat(ctx, p.snapshot())
+	defer hb.end()
+	deadline := time.Now().Add(CampaignCallBudget)
+	audienceDone := false
+	for !audienceDone || len(p.Retry) > 0 {
 		if err := stopping(ctx); err != nil {
 			return CampaignBatchResult{}, err
 		}
+		if !in.SkipLate && (time.Now().After(deadline) || !c.active(ctx, in.Campaign)) {
+			break
+		}
+		var ids []string
+		if !audienceDone {
+			if ids, err = segment.Page(ctx, c.db, def, p.Cursor, in.BatchSize, segment.At(in.At)); err != nil {
+				return CampaignBatchResult{}, err
+			}
+			audienceDone = len(ids) < in.BatchSize
+		} else if err := b.awaitRetry(ctx); err != nil {
+			return CampaignBatchResult{}, err
+		}
+		if err := b.page(ctx, ids); err != nil {
+			return CampaignBatchResult{}, err
+		}
+		if len(ids) > 0 {
+			p.Cursor = ids[len(ids)-1]
+		}
+		hb.set(p.snapshot())
 	}
-	res.Cursor, res.Done = p.Cursor, len(ids) < in.BatchSize
-	return *res, nil
+	res := p.Result
+	res.Cursor, res.Retry = p.Cursor, p.Retry
+	res.Done = audienceDone && len(p.Retry) == 0
+	return res, nil
 }
 
-func (c *Campaigns) batchOne(ctx context.Context, in CampaignBatchInput, step campaign.Step, id string, res *CampaignBatchResult) error {
-	cust, err := c.store.Customer(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil // erased since the page was read
+// active reports whether the campaign may send now; a pause stops the
+// batch after the page in hand. A failed check counts as active: the
+// runner's gate checks again before the next call.
+func (c *Campaigns) active(ctx context.Context, name string) bool {
+	camp, err := c.store.GetCampaign(ctx, name)
+	return err != nil || camp.Status == campaign.StatusActive
+}
+
+// snapshot copies the progress for a heartbeat, which is encoded later.
+func (p batchProgress) snapshot() batchProgress {
+	p.Retry = slices.Clone(p.Retry)
+	return p
+}
+
+// campaignBatch is one CampaignBatch call under way.
+type campaignBatch struct {
+	c    *Campaigns
+	in   CampaignBatchInput
+	step campaign.Step
+	p    *batchProgress
+	now  time.Time
+}
+
+// awaitRetry waits for the earliest retry to fall due (the heartbeat goes
+// on meanwhile) or for the worker to stop.
+func (b *campaignBatch) awaitRetry(ctx context.Context) error {
+	next := b.p.Retry[0].At
+	for _, r := range b.p.Retry {
+		if r.At.Before(next) {
+			next = r.At
+		}
 	}
-	if err != nil {
-		return err
+	t := time.NewTimer(time.Until(next))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-activity.GetWorkerStopChannel(ctx):
+		return stopping(ctx)
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	now := activity.GetInfo(ctx).StartedTime
-	due := in.At
+}
+
+// page enters the due customers of ids and sends their messages, with the
+// retries that are due, in one SendBatch.
+func (b *campaignBatch) page(ctx context.Context, ids []string) error {
+	var reqs []delivery.Request
+	var retries []RetryMessage
+	if len(ids) > 0 {
+		zones, err := b.c.store.TimeZones(ctx, ids)
+		if err != nil {
+			return err
+		}
+		var due []string
+		late := map[string]bool{}
+		for _, id := range ids {
+			zone, ok := zones[id] // absent: erased since the page was read
+			if !ok {
+				continue
+			}
+			if now, isLate := b.due(zone); now {
+				due = append(due, id)
+				late[id] = isLate
+			}
+		}
+		if reqs, retries, err = b.enter(ctx, due, late); err != nil {
+			return err
+		}
+	}
+	now := time.Now()
+	kept := b.p.Retry[:0]
+	for _, r := range b.p.Retry {
+		if r.At.After(now) {
+			kept = append(kept, r)
+			continue
+		}
+		reqs, retries = append(reqs, b.message(r.CustomerID, r.Occurrence)), append(retries, r)
+	}
+	b.p.Retry = kept
+	results, errs := b.c.sendAll(ctx, reqs)
+	for i, r := range reqs {
+		b.tally(ctx, r, retries[i], results[i], errs[i])
+	}
+	return nil
+}
+
+// due decides whether a customer's send is due now, and whether it is too
+// late after a pause, counting those whose local time has not come (or,
+// resumed late, who are not late under a spec that runs per customer).
+func (b *campaignBatch) due(zone string) (now, late bool) {
+	in, res := b.in, &b.p.Result
+	at := in.At
 	if t := in.Spec.Trigger; t.Kind == campaign.TriggerOnce && t.Local {
-		due = campaign.LocalAt(t.At, cust.TimeZone)
+		at = campaign.LocalAt(t.At, zone)
 	}
-	late := in.SkipLate && now.Sub(due) > lateAfter(in.Spec)
-	if due.After(now) || (in.SkipLate && !late && !in.Spec.Batchable()) {
+	late = in.SkipLate && b.now.Sub(at) > lateAfter(in.Spec)
+	if at.After(b.now) || (in.SkipLate && !late && !in.Spec.Batchable()) {
 		res.NotDue++
-		next := due
-		if next.Before(now) {
-			next = now
+		next := at
+		if next.Before(b.now) {
+			next = b.now
 		}
 		if res.NextDue.IsZero() || next.Before(res.NextDue) {
 			res.NextDue = next
 		}
-		return nil
+		return false, false
 	}
-	variant := campaign.PickVariant(in.Campaign, id, step.Send)
-	enter := EnterInput{
-		Campaign: in.Campaign, Version: in.Version, CustomerID: id, RunID: in.RunKey + "/" + id, At: in.At,
-		AgainAfter: in.Spec.AgainAfter, Holdout: in.Spec.Holdout, Variant: variantName(variant),
+	return true, late
+}
+
+// enter enters the customers in one statement and returns the messages to
+// send to those who are in and not held out. A customer late after a pause
+// is entered and recorded as skipped instead.
+func (b *campaignBatch) enter(ctx context.Context, ids []string, late map[string]bool) ([]delivery.Request, []RetryMessage, error) {
+	in, res := b.in, &b.p.Result
+	if len(ids) == 0 {
+		return nil, nil, nil
 	}
-	if g := in.Spec.Goal; g != nil {
-		enter.GoalEvent, enter.GoalAfter = g.Event, g.Within
+	es := make([]store.CampaignEntry, len(ids))
+	for i, id := range ids {
+		e := store.CampaignEntry{
+			Campaign: in.Campaign, CustomerID: id, Version: in.Version, RunID: in.RunKey + "/" + id, EnteredAt: in.At,
+			Holdout: campaign.HeldOut(in.Campaign, id, in.Spec.Holdout),
+		}
+		if !e.Holdout {
+			e.Variant = variantName(campaign.PickVariant(in.Campaign, id, b.step.Send))
+		}
+		if g := in.Spec.Goal; g != nil {
+			until := in.At.Add(g.Within)
+			e.GoalEvent, e.GoalUntil = g.Event, &until
+		}
+		es[i] = e
 	}
-	en, err := c.enter(ctx, enter, cust.TimeZone)
-	switch {
-	case err != nil:
-		return err
-	case !en.Entered:
-		res.Refused++
-		return nil
-	case en.Holdout:
-		res.HeldOut++
+	got, entered, err := b.c.store.EnterCampaignBatch(ctx, es, in.Spec.AgainAfter)
+	if err != nil {
+		return nil, nil, storeErr(err)
+	}
+	var reqs []delivery.Request
+	var retries []RetryMessage
+	for i, e := range got {
+		id := ids[i]
+		switch {
+		case !entered[i] || e.FinishedAt != nil:
+			// A finished entry under the same run ID (a later pass of the
+			// same firing) is never run again.
+			res.Refused++
+			continue
+		case e.Holdout:
+			res.HeldOut++
+			res.Entered++
+			continue
+		}
 		res.Entered++
-		return nil
-	}
-	res.Entered++
-	if late {
-		if err := c.store.RecordCampaignSkip(ctx, in.Campaign, id, en.Occurrence, step.ID, variantName(variant), SkipLateAfterPause); err != nil {
-			return err
+		if late[id] {
+			if err := b.skipLate(ctx, id, e); err != nil {
+				return nil, nil, err
+			}
+			continue
 		}
-		if err := c.store.FinishCampaignEntry(ctx, in.Campaign, enter.RunID, SkipLateAfterPause, nil, now); err != nil {
-			return err
-		}
-		res.Counts.Skipped++
-		return nil
+		reqs, retries = append(reqs, b.message(id, e.Occurrence)), append(retries, RetryMessage{CustomerID: id, Occurrence: e.Occurrence})
 	}
-	r := campaign.Message(in.Campaign, in.Version, id, step, variant, en.Occurrence)
-	out, err := c.sender.Send(ctx, r)
-	var appErr *temporal.ApplicationError
+	return reqs, retries, nil
+}
+
+// skipLate records a send that fell due during a pause and was too old on
+// resume.
+func (b *campaignBatch) skipLate(ctx context.Context, id string, e store.CampaignEntry) error {
+	if err := b.c.store.RecordCampaignSkip(ctx, b.in.Campaign, id, e.Occurrence, b.step.ID, e.Variant, SkipLateAfterPause); err != nil {
+		return err
+	}
+	if err := b.c.store.FinishCampaignEntry(ctx, b.in.Campaign, e.RunID, SkipLateAfterPause, nil, b.now); err != nil {
+		return err
+	}
+	b.p.Result.Counts.Skipped++
+	return nil
+}
+
+func (b *campaignBatch) message(id string, occurrence int) delivery.Request {
+	return campaign.Message(b.in.Campaign, b.in.Version, id, b.step, campaign.PickVariant(b.in.Campaign, id, b.step.Send), occurrence)
+}
+
+// tally counts one message's outcome; a temporary failure goes back on the
+// retry list with its own backoff (or the provider's Retry-After).
+func (b *campaignBatch) tally(ctx context.Context, r delivery.Request, m RetryMessage, out delivery.Result, err error) {
+	res := &b.p.Result
 	if err != nil {
 		err = sendErr(r.IdempotencyKey, err)
-		if !errors.As(err, &appErr) || !appErr.NonRetryable() {
-			return err
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.NonRetryable() {
+			activity.GetLogger(ctx).Warn("campaign message refused", "key", r.IdempotencyKey, "error", err)
+			res.Counts.Failed++
+			return
 		}
-		activity.GetLogger(ctx).Warn("campaign message refused", "key", r.IdempotencyKey, "error", err)
-		res.Counts.Failed++
-		return nil
+		wait := delivery.RetryAfter(err)
+		if wait <= 0 {
+			wait = min(campaignRetryFirst<<min(m.Attempt, 10), campaignRetryMax)
+		}
+		m.Attempt++
+		m.At = time.Now().Add(wait)
+		activity.GetLogger(ctx).Warn("campaign message will be retried", "key", r.IdempotencyKey, "attempt", m.Attempt, "in", wait, "error", err)
+		b.p.Retry = append(b.p.Retry, m)
+		return
 	}
 	if out.Status == delivery.Deferred {
 		// Quiet hours: a batch does not wait per customer; the ledger row
@@ -497,10 +690,22 @@ func (c *Campaigns) batchOne(ctx context.Context, in CampaignBatchInput, step ca
 		if res.NextDue.IsZero() || out.DeferUntil.Before(res.NextDue) {
 			res.NextDue = out.DeferUntil
 		}
-		return nil
+		return
 	}
 	res.Counts.record(out)
-	return nil
+}
+
+// sendAll sends reqs through SendBatch when the sender has it, one by one
+// otherwise.
+func (c *Campaigns) sendAll(ctx context.Context, reqs []delivery.Request) ([]delivery.Result, []error) {
+	if bs, ok := c.sender.(batchSender); ok && len(reqs) > 0 {
+		return bs.SendBatch(ctx, reqs)
+	}
+	results, errs := make([]delivery.Result, len(reqs)), make([]error, len(reqs))
+	for i, r := range reqs {
+		results[i], errs[i] = c.sender.Send(ctx, r)
+	}
+	return results, errs
 }
 
 // firstSend is the first send step in file order, nil without one.

@@ -569,6 +569,9 @@ type CampaignRunnerInput struct {
 	// SkipLate: this pass was resumed too late; the rest of its customers
 	// are recorded as skipped rather than sent.
 	SkipLate bool `json:"skip_late,omitempty"`
+	// Retry are the messages of earlier pages waiting for their own retry
+	// after a temporary failure; the next batch sends them.
+	Retry []activities.RetryMessage `json:"retry,omitempty"`
 }
 
 // CampaignRunnerResult tallies a firing.
@@ -650,7 +653,7 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 		if in.Spec.Batchable() || in.SkipLate {
 			err = workflow.ExecuteActivity(withBatch(ctx), campaigns.CampaignBatch, activities.CampaignBatchInput{
 				Campaign: in.Campaign, Version: in.Version, Spec: *in.Spec, RunKey: in.RunKey, At: in.At,
-				Cursor: in.Cursor, BatchSize: batch, SkipLate: in.SkipLate,
+				Cursor: in.Cursor, BatchSize: batch, SkipLate: in.SkipLate, Retry: in.Retry,
 			}).Get(ctx, &page)
 		} else {
 			page, err = startCampaignRuns(ctx, &in, batch)
@@ -658,7 +661,7 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 		if err != nil {
 			return in.Result, err
 		}
-		in.Cursor = page.Cursor
+		in.Cursor, in.Retry = page.Cursor, page.Retry
 		in.Result.Entered += page.Entered
 		in.Result.HeldOut += page.HeldOut
 		in.Result.Refused += page.Refused

@@ -86,6 +86,9 @@ type setup struct {
 	Temporal func(t *testing.T, dsn string) client.Client
 	// Journeys are the journeys' parameters the router starts runs with.
 	Journeys workflows.Settings
+	// Relay, when set, is the SMTP server the send paths use instead of
+	// the environment's own (a sink that injects faults).
+	Relay string
 }
 
 // env is one isolated Tidings installation: its own database, SMTP server,
@@ -191,7 +194,11 @@ type sendConfig struct {
 }
 
 func (e *env) sendConfig() sendConfig {
-	return sendConfig{SMTPAddr: e.smtp.Addr(), SMSURL: e.smsURL, PublicURL: e.api.URL, QuietHours: e.setup.QuietHours, Secret: signingSecret}
+	relay := e.smtp.Addr()
+	if e.setup.Relay != "" {
+		relay = e.setup.Relay
+	}
+	return sendConfig{SMTPAddr: relay, SMSURL: e.smsURL, PublicURL: e.api.URL, QuietHours: e.setup.QuietHours, Secret: signingSecret}
 }
 
 func workerSettings() activities.Settings {
@@ -234,7 +241,7 @@ func (e *env) startWorker(opts worker.Options) (stop func()) {
 	e.t.Helper()
 	send, closeSend := e.sendPath()
 	opts.TaskQueue = e.queue
-	w, err := worker.New(e.temporal, worker.Deps{Store: e.store, Sender: send, Settings: workerSettings()}, opts)
+	w, err := worker.New(e.temporal, worker.Deps{Store: e.store, Sender: send, Settings: workerSettings(), Register: worker.Campaigns(e.store, e.store.Pool(), send)}, opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}

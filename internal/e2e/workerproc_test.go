@@ -69,7 +69,7 @@ func runWorkerProcess(raw string) int {
 			return err
 		}
 		defer c.Close()
-		w, err := worker.New(c, worker.Deps{Store: st, Sender: send, Settings: workerSettings()},
+		w, err := worker.New(c, worker.Deps{Store: st, Sender: send, Settings: workerSettings(), Register: worker.Campaigns(st, st.Pool(), send)},
 			worker.Options{TaskQueue: cfg.Queue, StopTimeout: cfg.StopTimeout})
 		if err != nil {
 			return err

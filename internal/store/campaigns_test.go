@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -138,7 +139,30 @@ func TestCampaignGateNotesWhoWaits(t *testing.T) {
 	}
 }
 
+// enterOne enters one customer with EnterCampaign or, as a page of one,
+// with EnterCampaignBatch: both keep the same rules.
+type enterOne func(s *store.Store, e store.CampaignEntry, again time.Duration) (store.CampaignEntry, bool, error)
+
+var entryFuncs = map[string]enterOne{
+	"EnterCampaign": func(s *store.Store, e store.CampaignEntry, again time.Duration) (store.CampaignEntry, bool, error) {
+		return s.EnterCampaign(context.Background(), e, again)
+	},
+	"EnterCampaignBatch": func(s *store.Store, e store.CampaignEntry, again time.Duration) (store.CampaignEntry, bool, error) {
+		got, ok, err := s.EnterCampaignBatch(context.Background(), []store.CampaignEntry{e}, again)
+		if err != nil {
+			return store.CampaignEntry{}, false, err
+		}
+		return got[0], ok[0], nil
+	},
+}
+
 func TestEnterCampaignRules(t *testing.T) {
+	for name, fn := range entryFuncs {
+		t.Run(name, func(t *testing.T) { testEnterCampaignRules(t, fn) })
+	}
+}
+
+func testEnterCampaignRules(t *testing.T, fn enterOne) {
 	s, _ := testdb.New(t)
 	ctx := t.Context()
 	applyVersion(t, s, "spring", "one")
@@ -146,7 +170,7 @@ func TestEnterCampaignRules(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	enter := func(run string, at time.Time, again time.Duration) (store.CampaignEntry, bool) {
 		t.Helper()
-		e, ok, err := s.EnterCampaign(ctx, store.CampaignEntry{Campaign: "spring", CustomerID: c, Version: 1, RunID: run, EnteredAt: at}, again)
+		e, ok, err := fn(s, store.CampaignEntry{Campaign: "spring", CustomerID: c, Version: 1, RunID: run, EnteredAt: at}, again)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,6 +197,38 @@ func TestEnterCampaignRules(t *testing.T) {
 	es, err := s.CampaignEntries(ctx, "spring", c)
 	if err != nil || len(es) != 2 || es[1].Outcome != "converted" || es[1].GoalAt == nil {
 		t.Errorf("entries %+v, %v", es, err)
+	}
+}
+
+// TestEnterCampaignBatchEntersAPage enters a page in which one customer
+// entered before under another run: the others enter with their holdout
+// and variant, the earlier one is refused, and entering the page again
+// returns the same entries.
+func TestEnterCampaignBatchEntersAPage(t *testing.T) {
+	s, _ := testdb.New(t)
+	ctx := t.Context()
+	applyVersion(t, s, "spring", "one")
+	ids := []string{campaignCustomer(t, s, "p1"), campaignCustomer(t, s, "p2"), campaignCustomer(t, s, "p3")}
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	if _, _, err := s.EnterCampaign(ctx, store.CampaignEntry{Campaign: "spring", CustomerID: ids[1], Version: 1, RunID: "earlier", EnteredAt: t0}, 0); err != nil {
+		t.Fatal(err)
+	}
+	page := make([]store.CampaignEntry, len(ids))
+	for i, id := range ids {
+		page[i] = store.CampaignEntry{Campaign: "spring", CustomerID: id, Version: 1, RunID: "fire/" + id, EnteredAt: t0.Add(time.Hour),
+			Holdout: i == 2, Variant: map[bool]string{true: "", false: "calm"}[i == 2], GoalEvent: "purchase"}
+	}
+	for pass := range 2 {
+		got, ok, err := s.EnterCampaignBatch(ctx, page, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok[0] || ok[1] || !ok[2] {
+			t.Fatalf("pass %d: entered %v, want the first and third only", pass, ok)
+		}
+		if got[0].Occurrence != 1 || got[0].Variant != "calm" || got[0].GoalEvent != "purchase" || !got[2].Holdout || got[2].RunID != "fire/"+ids[2] {
+			t.Errorf("pass %d: entries %+v", pass, got)
+		}
 	}
 }
 
