@@ -202,14 +202,7 @@ func TestSurveyDetractorAlertsTheCareTeam(t *testing.T) {
 	if link == "" {
 		t.Fatalf("survey email has no answer link:\n%s", ask.Text)
 	}
-	// The score tapped opens the page with it preselected; sending the
-	// form (with the page's token) is the answer.
-	page := e.page(http.MethodGet, link+"?score=2", nil)
-	confirm := regexp.MustCompile(`name="confirm" value="([^"]+)"`).FindStringSubmatch(page)
-	if confirm == nil || !strings.Contains(page, `value="2" required checked`) {
-		t.Fatalf("survey page has no form with 2 preselected:\n%s", page)
-	}
-	e.page(http.MethodPost, link, url.Values{"score": {"2"}, "comment": {"The parcel arrived crushed"}, "confirm": {confirm[1]}})
+	e.answerSurvey(link, 2, "The parcel arrived crushed")
 
 	alert := e.waitMail(careTeam, 1)[0]
 	if !strings.Contains(alert.Subject, "C-1001") || !strings.Contains(alert.Subject, "2") {
@@ -238,6 +231,19 @@ func TestSurveyDetractorAlertsTheCareTeam(t *testing.T) {
 	if len(got) != 2 || !strings.HasPrefix(got[0].Subject, "One quick question") || !strings.HasPrefix(got[1].Subject, "Still have a second") {
 		t.Errorf("silent customer got %s, want the survey and exactly one reminder", subjects(got))
 	}
+}
+
+// answerSurvey answers as a customer does: the score tapped in the email
+// opens the page with it preselected, and sending the page's form (with
+// its token) is the answer.
+func (e *env) answerSurvey(link string, score int, comment string) {
+	e.t.Helper()
+	page := e.page(http.MethodGet, fmt.Sprintf("%s?score=%d", link, score), nil)
+	confirm := regexp.MustCompile(`name="confirm" value="([^"]+)"`).FindStringSubmatch(page)
+	if confirm == nil || !strings.Contains(page, fmt.Sprintf(`value="%d" required checked`, score)) {
+		e.t.Fatalf("survey page has no form with %d preselected:\n%s", score, page)
+	}
+	e.page(http.MethodPost, link, url.Values{"score": {fmt.Sprint(score)}, "comment": {comment}, "confirm": {confirm[1]}})
 }
 
 // page requests a public page customers reach from an email and returns it.

@@ -85,7 +85,7 @@ func TestNoPIIInTemporal(t *testing.T) {
 			if link == "" {
 				t.Fatalf("survey email %q has no answer link:\n%s", ask.Subject, ask.Text)
 			}
-			e.page(http.MethodPost, link, url.Values{"score": {"3"}, "comment": {pii["survey comment"]}})
+			e.answerSurvey(link, 3, pii["survey comment"])
 			if alert := e.waitMail(careTeam, 1)[0]; !strings.Contains(alert.Text, pii["survey comment"]) {
 				t.Errorf("care alert does not carry the comment:\n%s", alert.Text)
 			}
