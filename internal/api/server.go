@@ -233,6 +233,7 @@ func (s *Server) routes() []route {
 		{"POST /s/{token}", public, s.surveySubmit},
 
 		{"GET /v1/messages", read, s.listMessages},
+		{"POST /v1/messages", ingest, s.sendMessage},
 		{"GET /v1/messages/{id}", read, s.getMessage},
 
 		{"GET /v1/suppressions", read, s.listSuppressions},

@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/tidingsdev/tidings/internal/access"
+	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/validate"
 	"github.com/tidingsdev/tidings/templates"
@@ -69,6 +70,12 @@ type Deps struct {
 	TaskQueue string
 	// Company is the sender templates print in footers.
 	Company templates.Company
+	// Send reaches the one send path, on first use by a send; nil refuses
+	// sends with ErrNoSender.
+	Send func(ctx context.Context) (Sender, error)
+	// Topics are the message topics in force; nil leaves checking them to
+	// the send path.
+	Topics func() (map[string]delivery.Topic, error)
 }
 
 // ErrNoEngine refuses an action that needs Temporal when it cannot be
@@ -98,6 +105,8 @@ type Service struct {
 	temporal  func(ctx context.Context) (client.Client, error)
 	taskQueue string
 	company   templates.Company
+	send      func(ctx context.Context) (Sender, error)
+	topics    func() (map[string]delivery.Topic, error)
 }
 
 // New builds the service.
@@ -119,7 +128,8 @@ func New(d Deps, o Options) *Service {
 		d.Templates = sync.OnceValues(func() (*templates.Set, error) { return templates.Load(templates.Options{}) })
 	}
 	return &Service{store: d.Store, journeys: d.Journeys, log: d.Log, opt: o,
-		templates: d.Templates, temporal: d.Temporal, taskQueue: d.TaskQueue, company: d.Company}
+		templates: d.Templates, temporal: d.Temporal, taskQueue: d.TaskQueue, company: d.Company,
+		send: d.Send, topics: d.Topics}
 }
 
 // templateSet is the templates campaigns and previews use.

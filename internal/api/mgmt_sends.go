@@ -1,0 +1,51 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/tidingsdev/tidings/internal/delivery"
+	"github.com/tidingsdev/tidings/internal/mgmt"
+)
+
+// sendMessage is POST /v1/messages: send one message now through the send
+// path (a shop's order confirmation). 201 with the ledger ID and what
+// became of it; the same idempotency_key again is 200 with the first
+// outcome and duplicate set, and sends nothing.
+func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
+	var in mgmt.Message
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	res, err := s.mgmt.SendMessage(r.Context(), in)
+	var perm *delivery.PermanentError
+	switch {
+	case errors.As(err, &perm) && res.MessageID != "":
+		// Refused for good (the provider, the template): recorded in the
+		// ledger like any outcome.
+	case errors.As(err, &perm):
+		return errorf(http.StatusUnprocessableEntity, codeInvalid, "", "%v", err)
+	case errors.Is(err, mgmt.ErrNoSender):
+		return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "%v", err)
+	case err != nil:
+		if out := outcome(err, ""); out != err {
+			return out
+		}
+		s.log.WarnContext(r.Context(), "transactional send failed for now", "err", err)
+		return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "the provider is unavailable for now; send the same request again (same idempotency_key) to retry")
+	}
+	status := http.StatusCreated
+	if res.Duplicate {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, sendResult{Status: res.Status, Reason: res.Reason, MessageID: res.MessageID, Duplicate: res.Duplicate})
+	return nil
+}
+
+// sendResult is what became of a message sent over the API.
+type sendResult struct {
+	Status    string `json:"status"`
+	Reason    string `json:"reason,omitempty"`
+	MessageID string `json:"message_id"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+}
