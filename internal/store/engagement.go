@@ -12,7 +12,7 @@ import (
 // machine (a link scanner, a privacy proxy), with the first visitor's user
 // agent and how often it was followed.
 type MessageClick struct {
-	MessageID     string    `db:"message_id" json:"-"`
+	MessageID     string    `db:"message_id" json:"message_id,omitempty"`
 	Link          int       `db:"link" json:"link"`
 	URL           string    `db:"url" json:"url"`
 	Machine       bool      `db:"machine" json:"machine"`
@@ -25,7 +25,7 @@ type MessageClick struct {
 
 // MessageOpen is the loading of a message's open pixel, by a person or a machine.
 type MessageOpen struct {
-	MessageID     string    `db:"message_id" json:"-"`
+	MessageID     string    `db:"message_id" json:"message_id,omitempty"`
 	Machine       bool      `db:"machine" json:"machine"`
 	MachineReason string    `db:"machine_reason" json:"machine_reason,omitempty"`
 	UserAgent     string    `db:"user_agent" json:"user_agent,omitempty"`

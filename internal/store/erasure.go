@@ -92,10 +92,29 @@ type CustomerExport struct {
 	CampaignEntries []CampaignEntry  `json:"campaign_entries"`
 	CampaignSkips   []CampaignSkip   `json:"campaign_skips"`
 	Scores          []CustomerScore  `json:"customer_scores"`
-	// Suppressions are the entries for the customer's current email address
-	// and phone number: the list is kept by address, not by customer.
-	Suppressions []Suppression `json:"suppressions"`
+	// What went out to the customer and what came back of it, for every
+	// message in Messages.
+	MessageContents []MessageContent `json:"message_contents"`
+	MessageClicks   []MessageClick   `json:"message_clicks"`
+	MessageOpens    []MessageOpen    `json:"message_opens"`
+	MessageBounces  []Bounce         `json:"message_bounces"`
+	// Suppressions and their history (suppression_changes) are the entries
+	// for the customer's current email address and phone number and for
+	// every address their messages went to: the list is kept by address,
+	// not by customer.
+	Suppressions       []Suppression       `json:"suppressions"`
+	SuppressionHistory []SuppressionChange `json:"suppression_history"`
 }
+
+// customerAddresses lists (channel, address) of customer $1, whose current
+// email and phone are $2 and $3, in the form suppressions keep them.
+const customerAddresses = `
+	SELECT 'email' AS channel, $2::text AS address WHERE $2 <> ''
+	UNION SELECT 'sms', $3::text WHERE $3 <> ''
+	UNION SELECT channel, lower(trim(recipient)) FROM messages WHERE customer_id = $1 AND recipient <> ''`
+
+// customerMessages selects the IDs of customer $1's messages.
+const customerMessages = `SELECT id FROM messages WHERE customer_id = $1`
 
 // CampaignSkip is a send a campaign itself decided not to make for a
 // customer (too late after a pause).
@@ -154,10 +173,26 @@ func (s *Store) ExportCustomer(ctx context.Context, id string) (CustomerExport, 
 			collectInto(ctx, tx, &out.Scores, `
 				SELECT customer_id::text AS customer_id, recency, frequency, monetary, value_tier, scored_at
 				FROM customer_scores WHERE customer_id = $1`, id),
+			collectInto(ctx, tx, &out.MessageContents, `
+				SELECT message_id::text AS message_id, headers, subject, html, text, sms, links, tracked, stored_at
+				FROM message_contents WHERE message_id IN (`+customerMessages+`) ORDER BY stored_at, message_id`, id),
+			collectInto(ctx, tx, &out.MessageClicks, `
+				SELECT message_id::text AS message_id, link, url, machine, machine_reason, user_agent, clicks, first_at, last_at
+				FROM message_clicks WHERE message_id IN (`+customerMessages+`) ORDER BY first_at, message_id, link, machine`, id),
+			collectInto(ctx, tx, &out.MessageOpens, `
+				SELECT message_id::text AS message_id, machine, machine_reason, user_agent, opens, first_at, last_at
+				FROM message_opens WHERE message_id IN (`+customerMessages+`) ORDER BY first_at, message_id, machine`, id),
+			collectInto(ctx, tx, &out.MessageBounces, `
+				SELECT `+bounceColumns+` FROM message_bounces
+				WHERE message_id IN (`+customerMessages+`) ORDER BY occurred_at, id`, id),
 			collectInto(ctx, tx, &out.Suppressions, `
-				SELECT channel, address, reason, source, detail, created_at FROM suppressions
-				WHERE (channel = 'email' AND address = $1 AND $1 <> '') OR (channel = 'sms' AND address = $2 AND $2 <> '')
-				ORDER BY created_at, channel`, NormalizeAddress(out.Customer.Email), NormalizeAddress(out.Customer.Phone)),
+				SELECT `+suppressionColumns+` FROM suppressions
+				WHERE (channel, address) IN (`+customerAddresses+`)
+				ORDER BY created_at, channel, address`, id, NormalizeAddress(out.Customer.Email), NormalizeAddress(out.Customer.Phone)),
+			collectInto(ctx, tx, &out.SuppressionHistory, `
+				SELECT id, channel, address, action, reason, source, actor, detail, changed_at FROM suppression_changes
+				WHERE (channel, address) IN (`+customerAddresses+`)
+				ORDER BY changed_at, id`, id, NormalizeAddress(out.Customer.Email), NormalizeAddress(out.Customer.Phone)),
 		}
 		for _, collect := range parts {
 			if err := collect(); err != nil {

@@ -155,16 +155,43 @@ func history(t *testing.T, s *store.Store, externalID string) (customerID, openR
 		VALUES ($1, 5, 1, 2, 'low')`, c)
 	must(err)
 	must(s.Suppress(ctx, store.Suppression{Channel: "email", Address: strings.ToLower(externalID) + "@example.com", Reason: store.Complaint}))
+	must(s.StoreMessageContents(ctx, []store.MessageContent{{MessageID: m.ID, Headers: map[string]string{"From": "shop@example.com"},
+		Subject: "How did we do?", HTML: `<a href="https://example.com/survey">Answer</a>`, Links: []string{"https://example.com/survey"}, Tracked: true}}))
+	_, err = s.RecordClick(ctx, store.MessageClick{MessageID: m.ID, Link: 0, URL: "https://example.com/survey", UserAgent: "Mozilla/5.0", FirstAt: now})
+	must(err)
+	_, err = s.RecordOpen(ctx, store.MessageOpen{MessageID: m.ID, UserAgent: "Mozilla/5.0", FirstAt: now})
+	must(err)
+	_, err = s.RecordFeedback(ctx, []store.Feedback{{MessageID: m.ID, Kind: store.FeedbackSoft, Provider: "generic",
+		ReceiptID: "mailbox-full-" + externalID, Detail: "mailbox full", OccurredAt: now}}, store.SoftBouncePolicy{})
+	must(err)
 	return c, "open-" + c
 }
 
 // customerTables walks the schema for every column that holds a customer's
 // ID: one named customer_id, or one with a foreign key to customers.
 func customerTables(t *testing.T, s *store.Store) map[string]string {
+	return referringTables(t, s, "customers", "customer_id")
+}
+
+// messageTables walks the schema for every column that holds a message's
+// ID (named message_id, or with a foreign key to messages) in tables that
+// do not name the customer themselves: their rows are about the customer
+// the message went to.
+func messageTables(t *testing.T, s *store.Store, customerTables map[string]string) map[string]string {
+	out := referringTables(t, s, "messages", "message_id")
+	for table := range customerTables {
+		delete(out, table)
+	}
+	return out
+}
+
+// referringTables maps each table with a column named column, or with a
+// foreign key to table target, to that column.
+func referringTables(t *testing.T, s *store.Store, target, column string) map[string]string {
 	t.Helper()
 	rows, err := s.Pool().Query(t.Context(), `
 		SELECT table_name::text, column_name::text FROM information_schema.columns
-		WHERE table_schema = current_schema() AND column_name = 'customer_id'
+		WHERE table_schema = current_schema() AND column_name = $2
 		UNION
 		SELECT kcu.table_name::text, kcu.column_name::text
 		FROM information_schema.referential_constraints rc
@@ -172,17 +199,17 @@ func customerTables(t *testing.T, s *store.Store) map[string]string {
 		  ON kcu.constraint_schema = rc.constraint_schema AND kcu.constraint_name = rc.constraint_name
 		JOIN information_schema.constraint_column_usage ccu
 		  ON ccu.constraint_schema = rc.unique_constraint_schema AND ccu.constraint_name = rc.unique_constraint_name
-		WHERE kcu.table_schema = current_schema() AND ccu.table_name = 'customers'`)
+		WHERE kcu.table_schema = current_schema() AND ccu.table_name = $1`, target, column)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]string{}
 	for rows.Next() {
-		var table, column string
-		if err := rows.Scan(&table, &column); err != nil {
+		var table, col string
+		if err := rows.Scan(&table, &col); err != nil {
 			t.Fatal(err)
 		}
-		out[table] = column
+		out[table] = col
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
@@ -218,14 +245,25 @@ func TestExportHoldsEveryTableAboutTheCustomer(t *testing.T) {
 	if len(tables) < 10 {
 		t.Fatalf("schema walk found only %v", tables)
 	}
+	byMessage := messageTables(t, s, tables)
+	if len(byMessage) < 4 {
+		t.Fatalf("schema walk found only %v keyed by message", byMessage)
+	}
+	count := map[string]string{}
 	for table, column := range tables {
+		count[table] = fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s = $1`, pgx.Identifier{table}.Sanitize(), pgx.Identifier{column}.Sanitize())
+	}
+	for table, column := range byMessage {
+		count[table] = fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s IN (SELECT id FROM messages WHERE customer_id = $1)`,
+			pgx.Identifier{table}.Sanitize(), pgx.Identifier{column}.Sanitize())
+	}
+	for table, q := range count {
 		var stored int
-		q := fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s = $1`, pgx.Identifier{table}.Sanitize(), pgx.Identifier{column}.Sanitize())
 		if err := s.Pool().QueryRow(ctx, q, c).Scan(&stored); err != nil {
 			t.Fatal(err)
 		}
 		if stored == 0 {
-			t.Errorf("table %s refers to customers but this test planted no row in it: add one to history()", table)
+			t.Errorf("table %s refers to customers or messages but this test planted no row in it: add one to history()", table)
 			continue
 		}
 		k := table
@@ -243,6 +281,19 @@ func TestExportHoldsEveryTableAboutTheCustomer(t *testing.T) {
 	}
 	if len(out.Suppressions) != 1 || out.Suppressions[0].Address != "c-1@example.com" || out.Suppressions[0].Reason != store.Complaint {
 		t.Errorf("export suppressions = %+v, want the complaint on c-1@example.com", out.Suppressions)
+	}
+	// The suppression list and its history are kept by address.
+	if h := out.SuppressionHistory; len(h) != 1 || h[0].Address != "c-1@example.com" || h[0].Action != "added" {
+		t.Errorf("export suppression history = %+v, want the addition of c-1@example.com", h)
+	}
+	if len(out.MessageClicks) != 1 || out.MessageClicks[0].MessageID != out.Messages[0].ID || out.MessageClicks[0].UserAgent != "Mozilla/5.0" {
+		t.Errorf("export clicks = %+v, want the click on message %s", out.MessageClicks, out.Messages[0].ID)
+	}
+	if len(out.MessageBounces) != 1 || out.MessageBounces[0].Detail != "mailbox full" || out.MessageBounces[0].MessageID != out.Messages[0].ID {
+		t.Errorf("export bounces = %+v, want the soft bounce of message %s", out.MessageBounces, out.Messages[0].ID)
+	}
+	if len(out.MessageContents) != 1 || out.MessageContents[0].Subject != "How did we do?" {
+		t.Errorf("export contents = %+v, want the survey request as sent", out.MessageContents)
 	}
 }
 

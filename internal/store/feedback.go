@@ -64,6 +64,7 @@ type FeedbackResult struct {
 
 // Bounce is one stored report, for the message log.
 type Bounce struct {
+	MessageID  string    `db:"message_id" json:"message_id,omitempty"`
 	Kind       string    `db:"kind" json:"kind"`
 	Provider   string    `db:"provider" json:"provider"`
 	Address    string    `db:"address" json:"address"`
@@ -217,11 +218,12 @@ func (s *Store) SeenReceipt(ctx context.Context, provider, id string) (bool, err
 	return tag.RowsAffected() == 0, nil
 }
 
+const bounceColumns = `message_id::text AS message_id, kind, provider, address, detail, occurred_at, received_at`
+
 // MessageBounces lists the reports about a message, oldest first.
 func (s *Store) MessageBounces(ctx context.Context, messageID string) ([]Bounce, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT kind, provider, address, detail, occurred_at, received_at
-		FROM message_bounces WHERE message_id = $1 ORDER BY occurred_at, id`, messageID)
+		SELECT `+bounceColumns+` FROM message_bounces WHERE message_id = $1 ORDER BY occurred_at, id`, messageID)
 	if err != nil {
 		return nil, fmt.Errorf("load reports of message %s: %w", messageID, err)
 	}
