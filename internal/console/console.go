@@ -98,6 +98,14 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /console/campaigns/{name}/edit", c.signedIn(read, c.editCampaign))
 	c.mux.HandleFunc("POST /console/campaigns/{name}/{action}", c.signedIn(market, c.setCampaignStatus))
 
+	c.mux.HandleFunc("GET /console/customers", c.signedIn(read, c.customers))
+	c.mux.HandleFunc("GET /console/customers/{key}", c.signedIn(read, c.customer))
+	c.mux.HandleFunc("POST /console/customers/{key}/erase", c.signedIn(administer, c.eraseCustomer))
+	c.mux.HandleFunc("POST /console/customers/{key}/export", c.signedIn(administer, c.exportCustomer))
+	c.mux.HandleFunc("GET /console/messages", c.signedIn(read, c.messages))
+	c.mux.HandleFunc("GET /console/messages/{id}", c.signedIn(read, c.message))
+	c.mux.HandleFunc("GET /console/messages/{id}/html", c.signedIn(read, c.messageHTML))
+
 	c.mux.HandleFunc("GET /console/settings/users", c.signedIn(administer, c.users))
 	c.mux.HandleFunc("POST /console/settings/users", c.signedIn(administer, c.createUser))
 	c.mux.HandleFunc("POST /console/settings/users/{id}", c.signedIn(administer, c.changeUser))

@@ -72,6 +72,10 @@ func TestSignInLanguageAndRoles(t *testing.T) {
 	if pw := e.text(admin, "#new-password"); len(pw) < 12 {
 		t.Fatalf("generated password %q", pw)
 	}
+	// Times are in the reader's zone (Taipei), with its offset.
+	if got := e.text(admin, `tr[data-user="ann@example.com"]`); !strings.Contains(got, "UTC+8") || !strings.Contains(got, "年") {
+		t.Fatalf("the admin's last sign-in is not shown in Taipei time, in Chinese: %q", got)
+	}
 	mei, err := e.store.UserByEmailOrID(t.Context(), "mei@example.com")
 	if err != nil || mei.Role != "marketer" {
 		t.Fatalf("mei after adding: %+v, %v", mei, err)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,8 +24,10 @@ import (
 	"github.com/tidingsdev/tidings/internal/app"
 	"github.com/tidingsdev/tidings/internal/config"
 	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/smtpsink"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
+	"github.com/tidingsdev/tidings/worker"
 )
 
 // password is every test user's password.
@@ -44,14 +47,43 @@ type consoleEnv struct {
 	store *store.Store
 	mgmt  *mgmt.Service
 	alloc context.Context
+	sink  *smtpsink.Sink
+}
+
+// runJourneys starts the worker and the event router, as `tidings worker`
+// does, until the test ends: campaigns then really send, to the test's
+// SMTP server.
+func (e *consoleEnv) runJourneys() {
+	e.t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := e.app.Worker(ctx, worker.Options{StopTimeout: 5 * time.Second})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	r, err := e.app.Router(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = w.Run(ctx) })
+	wg.Go(func() { r.Run(ctx, 200*time.Millisecond) })
+	e.t.Cleanup(func() { stop(); wg.Wait() })
 }
 
 func newConsole(t *testing.T) *consoleEnv {
 	t.Helper()
 	chrome := findChromium(t)
 	st, dsn := testdb.New(t)
+	sink, err := smtpsink.Start(smtpsink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
 	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"TIDINGS_DATABASE_URL": dsn, "TIDINGS_SIGNING_SECRET": "console-test-secret-0123456789"}[k]
+		return map[string]string{
+			"TIDINGS_DATABASE_URL": dsn, "TIDINGS_SIGNING_SECRET": "console-test-secret-0123456789",
+			"TIDINGS_SMTP_URL": sink.URL(), "TIDINGS_QUIET_HOURS": "00:00-00:00",
+		}[k]
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +108,7 @@ func newConsole(t *testing.T) *consoleEnv {
 		chromedp.WindowSize(1280, 900), chromedp.Flag("lang", "en-GB"))
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
-	return &consoleEnv{t: t, url: hs.URL, app: a, store: st, mgmt: m, alloc: alloc}
+	return &consoleEnv{t: t, url: hs.URL, app: a, store: st, mgmt: m, alloc: alloc, sink: sink}
 }
 
 // findChromium is Debian's chromium (or TIDINGS_CHROMIUM). Without it the
@@ -119,6 +151,9 @@ func (e *consoleEnv) browser(acceptLanguage string) context.Context {
 		network.Enable(),
 		network.SetExtraHTTPHeaders(network.Headers{"Accept-Language": acceptLanguage}),
 		emulation.SetTimezoneOverride("Asia/Taipei"),
+		// The zone console.js would report, set before the first page so it
+		// never reloads one under the test's feet.
+		network.SetCookie("tidings_tz", "Asia%2FTaipei").WithURL(e.url+"/console/").WithPath("/console/"),
 	)
 	return ctx
 }

@@ -29,7 +29,7 @@ func parsePages() *pages {
 	if err != nil {
 		panic(err)
 	}
-	funcs := template.FuncMap{"traffic": trafficSection, "add": func(a, b int) int { return a + b }}
+	funcs := template.FuncMap{"traffic": trafficSection, "add": func(a, b int) int { return a + b }, "list": func(s ...string) []string { return s }}
 	for _, f := range files {
 		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
 		if name == "layout" || strings.HasPrefix(name, "_") {

@@ -21,8 +21,12 @@ type view struct {
 	Page any
 	// Path is the page's path and query, for the language switch.
 	Path string
+	// Notice is the catalog key of the confirmation a redirect after a
+	// successful post asks for (?done=), "" for none.
+	Notice string
 
 	loc     *locale
+	now     time.Time
 	zone    *time.Location
 	locales *locales
 	csrf    string
@@ -30,7 +34,7 @@ type view struct {
 
 func (c *Console) newView(r *http.Request, p access.Principal) *view {
 	return &view{
-		Who: p, Path: r.URL.RequestURI(),
+		Who: p, Path: r.URL.RequestURI(), Notice: noticeKey(r), now: c.opt.Now(),
 		loc: c.pages.locales.pick(r), zone: zone(r), locales: c.pages.locales, csrf: p.CSRFToken,
 	}
 }
@@ -145,6 +149,10 @@ func asTime(t any) (time.Time, bool) {
 			return time.Time{}, false
 		}
 		return *x, true
+	case string:
+		// Times inside JSON details (a timeline item's sent_at).
+		tt, err := time.Parse(time.RFC3339Nano, x)
+		return tt, err == nil
 	}
 	return time.Time{}, false
 }
@@ -213,4 +221,32 @@ func (v *view) Labels(keys ...string) map[string]string {
 		out[k] = v.T(k)
 	}
 	return out
+}
+
+// Now is the console's clock, for "the customer's time now".
+func (v *view) Now() time.Time { return v.now }
+
+// Day writes a calendar date that has no time zone (a birthday).
+func (v *view) Day(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return t.UTC().Format(v.loc.dateOnly)
+}
+
+// Money writes an amount with the reader's grouping and two decimals.
+func (v *view) Money(f float64) string { return v.loc.printer.Sprintf("%.2f", f) }
+
+// Topic names a message topic in the reader's language; a topic the
+// policy file added shows as named there.
+func (v *view) Topic(t string) string { return v.orRaw("topic."+t, t) }
+
+// ConsentStatus names a consent state in the reader's language.
+func (v *view) ConsentStatus(s string) string { return v.orRaw("consent."+s, s) }
+
+func (v *view) orRaw(key, raw string) string {
+	if s, ok := v.loc.strings[key]; ok {
+		return s
+	}
+	return raw
 }

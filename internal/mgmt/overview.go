@@ -3,6 +3,7 @@ package mgmt
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -15,6 +16,9 @@ type OverviewStore interface {
 	JourneysInFlight(ctx context.Context) ([]store.JourneyLoad, error)
 	CampaignLoads(ctx context.Context, limit int) ([]store.CampaignLoad, error)
 	OutboxStats(ctx context.Context) (store.OutboxStats, error)
+	CustomerScoreOf(ctx context.Context, customerID string) (store.CustomerScore, error)
+	Consents(ctx context.Context, customerID string) ([]store.Consent, error)
+	ConsentHistory(ctx context.Context, customerID string) ([]store.ConsentChange, error)
 }
 
 // Overview is the state of the whole system at a glance: what was sent
@@ -198,4 +202,33 @@ func reasonKind(r string) string {
 		}
 	}
 	return r
+}
+
+// CustomerProfile is what the console's customer page shows beside the
+// timeline: scores (nil before the first refresh) and consent per channel
+// and topic with every change.
+type CustomerProfile struct {
+	Score   *store.CustomerScore
+	Consent []store.Consent
+	History []store.ConsentChange
+}
+
+// CustomerProfile reads a customer's scores and consents (the customer's
+// Tidings ID, as FindCustomer returns it).
+func (s *Service) CustomerProfile(ctx context.Context, customerID string) (CustomerProfile, error) {
+	var p CustomerProfile
+	sc, err := s.store.CustomerScoreOf(ctx, customerID)
+	switch {
+	case err == nil:
+		p.Score = &sc
+	case !errors.Is(err, store.ErrNotFound):
+		return p, err
+	}
+	if p.Consent, err = s.store.Consents(ctx, customerID); err != nil {
+		return p, err
+	}
+	if p.History, err = s.store.ConsentHistory(ctx, customerID); err != nil {
+		return p, err
+	}
+	return p, nil
 }

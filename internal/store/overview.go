@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -85,4 +86,22 @@ func (s *Store) CampaignLoads(ctx context.Context, limit int) ([]CampaignLoad, e
 		return nil, fmt.Errorf("list live campaigns: %w", err)
 	}
 	return out, nil
+}
+
+// CustomerScoreOf returns a customer's scores, or ErrNotFound before the
+// first refresh that saw them.
+func (s *Store) CustomerScoreOf(ctx context.Context, customerID string) (CustomerScore, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT customer_id::text AS customer_id, recency, frequency, monetary, value_tier, scored_at FROM customer_scores WHERE customer_id = $1`, customerID)
+	if err != nil {
+		return CustomerScore{}, fmt.Errorf("scores of customer %s: %w", customerID, err)
+	}
+	sc, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[CustomerScore])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return CustomerScore{}, ErrNotFound
+	}
+	if err != nil {
+		return CustomerScore{}, fmt.Errorf("scores of customer %s: %w", customerID, err)
+	}
+	return sc, nil
 }

@@ -1,0 +1,113 @@
+package console_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tidingsdev/tidings/internal/access"
+	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
+)
+
+// thanksCampaign sends a survey as soon as an order is delivered.
+const thanksCampaign = `name: thanks-after-delivery
+description: Survey as soon as an order arrives
+audience:
+  match:
+    orders_count: {gte: 1}
+trigger:
+  event:
+    type: order_delivered
+steps:
+  - send: {id: ask, template: survey_request, topic: surveys, vars: {survey: nps}}
+`
+
+// TestCustomerTimelineShowsTheCampaignsMessage runs a campaign for real
+// (worker, router, SMTP server) and follows it in the browser: the
+// marketer finds the customer, sees the campaign's message on their
+// timeline and opens it; a viewer finds the same customer with the email
+// address masked, and the message log lists the message.
+func TestCustomerTimelineShowsTheCampaignsMessage(t *testing.T) {
+	e := newConsole(t)
+	e.runJourneys()
+	e.user("mia@example.com", access.Marketer)
+	e.user("vic@example.com", access.Viewer)
+	ctx := t.Context()
+	if _, err := e.mgmt.ApplyCampaign(ctx, access.Operator("test"), mgmt.CampaignFile{Text: []byte(thanksCampaign)}); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := e.store.UpsertCustomer(ctx, store.CustomerInput{
+		ExternalID: "tw-7", Email: testdb.String("lin@example.com"), FirstName: testdb.String("怡君"), LastName: testdb.String("林"),
+		Locale: testdb.String("zh-TW"), TimeZone: testdb.String("Asia/Taipei"), Tags: []string{"vip"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testdb.MustExec(t, e.store, `UPDATE customers SET orders_count = 3 WHERE id = $1`, c.ID)
+	if _, err := e.store.RecordEvent(ctx, store.EventInput{EventID: "delivered-1", CustomerID: c.ID, Type: "order_delivered", OccurredAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	var sent store.LoggedMessage
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		ms, _, err := e.store.ListMessages(ctx, store.MessageFilter{Campaign: "thanks-after-delivery", Status: store.StatusSent, Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) == 1 {
+			sent = ms[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the campaign sent nothing in a minute (%d emails at the SMTP server)", e.sink.Count())
+		}
+	}
+
+	b := e.browser("en")
+	e.signIn(b, "mia@example.com")
+	e.run(b, chromedp.Click(`nav.main a[href="/console/customers"]`), chromedp.WaitVisible("#q", chromedp.ByID),
+		chromedp.SendKeys("#q", "lin@example.com", chromedp.ByID), chromedp.Submit("#search", chromedp.ByID),
+		chromedp.WaitVisible(`tr[data-customer="tw-7"]`))
+	if got := e.text(b, `tr[data-customer="tw-7"]`); !strings.Contains(got, "lin@example.com") || !strings.Contains(got, "vip") {
+		t.Fatalf("search result: %q", got)
+	}
+	e.run(b, chromedp.Click(`tr[data-customer="tw-7"] a`), chromedp.WaitVisible("#timeline", chromedp.ByID))
+	item := e.text(b, `#timeline li[data-kind="message"]`)
+	if !strings.Contains(item, "survey_request") || !strings.Contains(item, "campaign/thanks-after-delivery") || !strings.Contains(item, "Sent") ||
+		!strings.Contains(item, "Asia/Taipei") {
+		t.Fatalf("timeline's message: %q", item)
+	}
+	if got := e.text(b, `#timeline li[data-kind="campaign"]`); !strings.Contains(got, "thanks-after-delivery") {
+		t.Fatalf("timeline's campaign entry: %q", got)
+	}
+	e.shot(b, "customer-en")
+	e.run(b, chromedp.Click(`#timeline li[data-kind="message"] a`), chromedp.WaitVisible("#ledger", chromedp.ByID))
+	var loc string
+	e.run(b, chromedp.Location(&loc))
+	if !strings.HasSuffix(loc, "/console/messages/"+sent.ID) {
+		t.Fatalf("message link went to %s, want the message %s", loc, sent.ID)
+	}
+	if got := e.text(b, "#message-status"); got != "Sent" {
+		t.Fatalf("message status: %q", got)
+	}
+	if got := e.text(b, "#subject"); !containsHan(got) {
+		t.Fatalf("subject of the zh-TW customer's survey: %q", got)
+	}
+
+	// The viewer finds the customer by name; the address is masked, and
+	// the message log lists the message with the address masked too.
+	v := e.browser("zh-TW")
+	e.signIn(v, "vic@example.com")
+	e.run(v, chromedp.Navigate(e.url+"/console/customers?q=%E6%80%A1"), chromedp.WaitVisible(`tr[data-customer="tw-7"]`))
+	if got := e.text(v, `tr[data-customer="tw-7"]`); strings.Contains(got, "lin@example.com") || !strings.Contains(got, "l•••@example.com") {
+		t.Fatalf("viewer's search result shows %q", got)
+	}
+	e.run(v, chromedp.Navigate(e.url+"/console/messages?campaign=thanks-after-delivery"), chromedp.WaitVisible(`tr[data-message="`+sent.ID+`"]`))
+	if got := e.text(v, `tr[data-message="`+sent.ID+`"]`); strings.Contains(got, "lin@example.com") || !strings.Contains(got, "已寄出") {
+		t.Fatalf("viewer's message log row: %q", got)
+	}
+	e.shot(v, "messages-zh-TW")
+}
