@@ -37,14 +37,20 @@ gets nothing): customers entered, messages sent, skipped by reason (no
 consent, suppressed, frequency cap, late after a pause, ...), failed, goal
 reached (the goal event within the goal window after entry, measured alike
 for treatment and holdout) and the conversion rate. The uplift is the
-treatment's conversion rate minus the holdout's, in percentage points.
+treatment's conversion rate minus the holdout's, in percentage points, with
+its 95% confidence interval (Newcombe's hybrid score interval); below 100
+entries in the treatment or the holdout the verdict is "not enough data
+yet". With A/B variants, each variant's probability of converting best
+(Beta posteriors with a uniform prior: exact for two variants, a seeded
+Monte Carlo for more). Formulas: docs/reports.md.
 
-The same report is GET /v1/campaigns/{name}/results.`,
+The same report is GET /v1/reports/campaigns/{name}; the counts alone are
+GET /v1/campaigns/{name}/results.`,
 		Example: `  tidings report campaign spring-sale-subject-test
   tidings report campaign spring-winback --json`,
 		Args: exactArgs(1),
 		RunE: a.withStore(func(ctx context.Context, st *store.Store, args []string) error {
-			r, err := st.CampaignResults(ctx, args[0])
+			r, err := reports.Campaign(ctx, st, args[0])
 			if err != nil {
 				return notFoundIsUsage(err)
 			}
@@ -59,7 +65,7 @@ The same report is GET /v1/campaigns/{name}/results.`,
 	return cmd
 }
 
-func printReport(w io.Writer, r store.CampaignReport) {
+func printReport(w io.Writer, r reports.CampaignReport) {
 	fmt.Fprintf(w, "campaign %s (%s, version %d)\n\n", r.Campaign, r.Status, r.Version)
 	if len(r.Arms) == 0 {
 		fmt.Fprintln(w, "nobody has entered yet")
@@ -86,10 +92,38 @@ func printReport(w io.Writer, r store.CampaignReport) {
 	fmt.Fprintln(w)
 	if r.UpliftPoints == nil {
 		fmt.Fprintln(w, "uplift: needs entries in both the treatment and the holdout (a holdout: N% in the file)")
+		printVariantChances(w, r.Variants)
 		return
 	}
 	fmt.Fprintf(w, "treatment converts at %s, holdout at %s: uplift %+.1f percentage points\n",
 		percent(*r.TreatmentRate), percent(*r.HoldoutRate), *r.UpliftPoints)
+	if u := r.Uplift; u != nil {
+		fmt.Fprintf(w, "95%% interval %+.1f to %+.1f points (%s): %s", u.Low, u.High, u.Method, u.Verdict)
+		if !u.Enough {
+			fmt.Fprintf(w, " (needs %d entries in each group; the treatment has %d, the holdout %d)",
+				u.MinGroup, u.Treatment.Entered, u.Holdout.Entered)
+		}
+		fmt.Fprintln(w)
+	}
+	printVariantChances(w, r.Variants)
+}
+
+// printVariantChances prints each A/B variant's chance of converting best.
+func printVariantChances(w io.Writer, vs []reports.VariantChance) {
+	if len(vs) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIANT\tENTERED\tCONVERTED\tCONVERSION\tCHANCE OF BEING BEST")
+	for _, v := range vs {
+		chance := percent(v.ProbBest)
+		if !v.Enough {
+			chance += " (" + reports.VerdictNotEnough + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", v.Variant, v.Entered, v.Converted, percent(v.Rate), chance)
+	}
+	tw.Flush()
 }
 
 // skipped lists skip counts by reason, largest first.

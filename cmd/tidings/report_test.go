@@ -47,6 +47,49 @@ func seedSurveys(t *testing.T, s *store.Store) {
 	}
 }
 
+// seedCampaign stores the campaign spring-winback with 120 entries in
+// variant calm (18 reach the goal), 120 in urgent (30) and 100 in the
+// holdout (5).
+func seedCampaign(t *testing.T, s *store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	if _, _, err := s.ApplyCampaign(ctx, "spring win-back", "once", store.CampaignVersion{
+		Campaign: "spring-winback", Source: "name: spring-winback", Spec: []byte(`{"name":"spring-winback"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-24 * time.Hour)
+	testdb.MustExec(t, s, `INSERT INTO customers (external_id) SELECT 'W-' || i FROM generate_series(1, 340) i`)
+	testdb.MustExec(t, s, `
+		INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, variant, holdout, entered_at, goal_event, goal_until, goal_at)
+		SELECT 'spring-winback', c.id, 1, 1, 'run-' || c.external_id,
+			CASE WHEN n <= 120 THEN 'calm' WHEN n <= 240 THEN 'urgent' ELSE '' END, n > 240, $1, 'purchase', $1::timestamptz + interval '14 days',
+			CASE WHEN n <= 18 OR n BETWEEN 121 AND 150 OR n BETWEEN 241 AND 245 THEN $1::timestamptz + interval '1 hour' END
+		FROM (SELECT id, external_id, substr(external_id, 3)::int AS n FROM customers WHERE external_id LIKE 'W-%') c`, at)
+}
+
+func TestReportCampaignUplift(t *testing.T) {
+	t.Parallel()
+	env, s := migratedEnv(t)
+	seedCampaign(t, s)
+	r := tidings(t, env, "report", "campaign", "spring-winback")
+	// Treatment 48/240 = 20%, holdout 5/100 = 5%: +15 points; Newcombe's
+	// interval from Wilson [0.15430, 0.25515] and [0.02154, 0.11175]:
+	// 0.15 − √(0.04570² + 0.06175²) = 0.0732, 0.15 + √(0.05515² + 0.02846²) = 0.2121.
+	// urgent beats calm: P(Beta(31,91) > Beta(19,103)) = 0.973 by numerical
+	// integration.
+	for _, want := range []string{
+		"uplift +15.0 percentage points",
+		"95% interval +7.3 to +21.2 points (Newcombe hybrid score interval (95%)): treatment converts better",
+		"calm     120      18         15.0%       2.7%",
+		"urgent   120      30         25.0%       97.3%",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, r)
+		}
+	}
+}
+
 func TestReportNPSAndCSAT(t *testing.T) {
 	t.Parallel()
 	env, s := migratedEnv(t)
@@ -106,6 +149,7 @@ func TestReportsDocsCommandsWork(t *testing.T) {
 	t.Parallel()
 	env, s := migratedEnv(t)
 	seedSurveys(t, s)
+	seedCampaign(t, s)
 	dir := t.TempDir()
 	bin := installBinary(t, dir)
 	f, err := os.Open("../../docs/reports.md")

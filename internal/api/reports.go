@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/tidingsdev/tidings/internal/reports"
+	"github.com/tidingsdev/tidings/internal/store"
 )
 
 // npsReport is GET /v1/reports/nps: the NPS of a period in total and by
@@ -56,4 +57,20 @@ func reportError(err error) error {
 		return errorf(http.StatusBadRequest, codeInvalid, ie.Field, "%s %s", ie.Field, ie.Message)
 	}
 	return err
+}
+
+// campaignReport is GET /v1/reports/campaigns/{name}: the campaign's
+// results with the uplift's 95% interval and each variant's chance of
+// being best, as `tidings report campaign --json` prints it.
+func (s *Server) campaignReport(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	rep, err := reports.Campaign(r.Context(), s.store, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusNotFound, codeNotFound, "name", "no campaign named %q", name)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
 }

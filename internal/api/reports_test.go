@@ -2,9 +2,13 @@ package api
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
 
@@ -75,5 +79,54 @@ func TestNPSReportOverTheAPI(t *testing.T) {
 		if json.Unmarshal(body, &e); status != http.StatusBadRequest || e.Error.Field != bad.field {
 			t.Errorf("%s: %d %s, want 400 naming %s", bad.query, status, body, bad.field)
 		}
+	}
+}
+
+func TestCampaignReportWithItsIntervalOverTheAPI(t *testing.T) {
+	a := newAPI(t, false)
+	ctx := t.Context()
+	if _, _, err := a.store.ApplyCampaign(ctx, "spring sale", "once", store.CampaignVersion{
+		Campaign: "spring-sale", Source: "name: spring-sale", Spec: []byte(`{"name":"spring-sale"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Variants calm and urgent and a holdout, one customer each; calm's
+	// reached the goal.
+	for i, ext := range []string{"C-1", "C-2", "C-3"} {
+		id := a.customer(ext, map[string]any{"email": ext + "@example.com"})
+		testdb.MustExec(t, a.store, `INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id,
+				variant, holdout, entered_at, goal_event, goal_at)
+			VALUES ('spring-sale', $1, 1, 1, $2, $3, $4, now() - interval '1 hour', 'purchase', $5)`,
+			id, "run-"+ext, []string{"calm", "urgent", ""}[i], i == 2, map[bool]any{true: time.Now(), false: nil}[i == 0])
+	}
+	status, body := a.do(http.MethodGet, "/v1/reports/campaigns/spring-sale", nil)
+	if status != http.StatusOK {
+		t.Fatalf("report: %d %s", status, body)
+	}
+	var rep struct {
+		Arms   []store.CampaignArm `json:"arms"`
+		Uplift struct {
+			Points  float64 `json:"points"`
+			Verdict string  `json:"verdict"`
+		} `json:"uplift"`
+		Variants []struct {
+			Variant  string  `json:"variant"`
+			ProbBest float64 `json:"prob_best"`
+		} `json:"variants"`
+	}
+	if err := json.Unmarshal(body, &rep); err != nil {
+		t.Fatal(err)
+	}
+	// Treatment 1/2 against holdout 0/1: +50 points, far too few to tell.
+	// calm (1/1, posterior Beta(2,1), density 2x) against urgent (0/1,
+	// Beta(1,2), distribution 1 − (1−x)²): ∫ 2x (1 − (1−x)²) dx = 5/6.
+	if len(rep.Arms) != 3 || rep.Uplift.Points != 50 || rep.Uplift.Verdict != "not enough data yet" {
+		t.Errorf("report = %s", body)
+	}
+	if len(rep.Variants) != 2 || rep.Variants[0].Variant != "calm" || math.Abs(rep.Variants[0].ProbBest-5.0/6) > 1e-9 {
+		t.Errorf("variants = %+v", rep.Variants)
+	}
+	if status, body := a.do(http.MethodGet, "/v1/reports/campaigns/autumn", nil); status != http.StatusNotFound || !strings.Contains(string(body), `"field": "name"`) {
+		t.Errorf("unknown campaign: %d %s", status, body)
 	}
 }

@@ -224,6 +224,7 @@ func (s *Server) routes() []route {
 
 		{"GET /v1/reports/nps", read, s.npsReport},
 		{"GET /v1/reports/csat", read, s.csatReport},
+		{"GET /v1/reports/campaigns/{name}", read, s.campaignReport},
 
 		{"GET /u/{token}", public, s.unsubscribePage},
 		{"POST /u/{token}", public, s.unsubscribe},
