@@ -106,6 +106,10 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /console/messages/{id}", c.signedIn(read, c.message))
 	c.mux.HandleFunc("GET /console/messages/{id}/html", c.signedIn(read, c.messageHTML))
 
+	c.mux.HandleFunc("GET /console/templates", c.signedIn(read, c.templatesList))
+	c.mux.HandleFunc("GET /console/templates/{name}", c.signedIn(read, c.templatePreview))
+	c.mux.HandleFunc("GET /console/templates/{name}/html", c.signedIn(read, c.templateHTML))
+
 	c.mux.HandleFunc("GET /console/settings/users", c.signedIn(administer, c.users))
 	c.mux.HandleFunc("POST /console/settings/users", c.signedIn(administer, c.createUser))
 	c.mux.HandleFunc("POST /console/settings/users/{id}", c.signedIn(administer, c.changeUser))

@@ -203,9 +203,13 @@ func (e *consoleEnv) post(ctx context.Context, path string, form map[string]stri
 	js := fmt.Sprintf(`fetch(%q, {method: "POST", body: new URLSearchParams({%s}), redirect: "manual"}).then(r => r.status)`,
 		path, strings.Join(parts, ", "))
 	var status int
-	e.run(ctx, chromedp.Evaluate(js, &status, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	e.run(ctx, chromedp.Evaluate(js, &status, awaitPromise))
 	return status
 }
+
+// awaitPromise makes chromedp.Evaluate wait for the promise a script
+// returns.
+func awaitPromise(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
 
 // csrf reads the CSRF token the signed-in page carries in its forms.
 func (e *consoleEnv) csrf(ctx context.Context) string {

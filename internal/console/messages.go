@@ -102,11 +102,7 @@ func (c *Console) messageHTML(w http.ResponseWriter, r *http.Request, v *view) e
 	if rec.Content == nil || rec.Content.HTML == "" {
 		return &pageError{status: http.StatusNotFound, key: "error.not_found"}
 	}
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox")
-	w.Header().Set("X-Frame-Options", "SAMEORIGIN")
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte(rec.Content.HTML))
+	writeFramedHTML(w, rec.Content.HTML)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidingsdev/tidings/internal/access"
 )
@@ -250,3 +251,6 @@ func (v *view) orRaw(key, raw string) string {
 	}
 	return raw
 }
+
+// Chars counts the characters of s, as SMS limits do (not bytes).
+func (v *view) Chars(s string) int { return utf8.RuneCountInString(s) }

@@ -1,0 +1,108 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/tidingsdev/tidings/internal/mgmt"
+)
+
+type templatesPage struct {
+	Templates []mgmt.TemplateInfo
+	Channel   string
+	Locale    string
+	Locales   []string
+}
+
+// templatesList is GET /console/templates?channel=&locale=: every template
+// with its locales, channels and vars, narrowed to one channel or locale.
+func (c *Console) templatesList(w http.ResponseWriter, r *http.Request, v *view) error {
+	all, err := c.mgmt.Templates()
+	if err != nil {
+		return err
+	}
+	page := templatesPage{Channel: r.URL.Query().Get("channel"), Locale: r.URL.Query().Get("locale")}
+	for _, t := range all {
+		for _, l := range t.Locales {
+			if !slices.Contains(page.Locales, l) {
+				page.Locales = append(page.Locales, l)
+			}
+		}
+		if (page.Channel == "" || slices.Contains(t.Channels, page.Channel)) && (page.Locale == "" || slices.Contains(t.Locales, page.Locale)) {
+			page.Templates = append(page.Templates, t)
+		}
+	}
+	slices.Sort(page.Locales)
+	v.Title, v.Nav = v.T("nav.templates"), "templates"
+	c.render(w, r, http.StatusOK, v, "templates", page)
+	return nil
+}
+
+type templatePage struct {
+	Info    mgmt.TemplateInfo
+	Ask     mgmt.TemplatePreview
+	Preview *mgmt.Preview
+	// HTMLURL renders the same preview's HTML part for the frames.
+	HTMLURL string
+	Errors  map[string]string
+}
+
+// templatePreview is GET /console/templates/{name}?locale=&channel=&customer=:
+// the template rendered with its sample data or a customer's profile, as
+// the send path would, at desktop and mobile widths; for SMS, the segment
+// count and encoding.
+func (c *Console) templatePreview(w http.ResponseWriter, r *http.Request, v *view) error {
+	all, err := c.mgmt.Templates()
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	i := slices.IndexFunc(all, func(t mgmt.TemplateInfo) bool { return t.Name == name })
+	if i < 0 {
+		return &pageError{status: http.StatusNotFound, key: "error.not_found"}
+	}
+	q := r.URL.Query()
+	page := templatePage{Info: all[i], Ask: mgmt.TemplatePreview{Template: name, Locale: q.Get("locale"), Channel: q.Get("channel"), Customer: q.Get("customer")}}
+	v.Title, v.Nav = name, "templates"
+	p, err := c.mgmt.PreviewTemplate(r.Context(), page.Ask)
+	if errs, ok := formErrors(err); ok {
+		page.Errors = errs
+		c.render(w, r, http.StatusBadRequest, v, "template", page)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	page.Preview = &p
+	page.HTMLURL = Prefix + "templates/" + url.PathEscape(name) + "/html?" + url.Values{
+		"locale": {page.Ask.Locale}, "customer": {page.Ask.Customer},
+	}.Encode()
+	c.render(w, r, http.StatusOK, v, "template", page)
+	return nil
+}
+
+// templateHTML is GET /console/templates/{name}/html: the preview's HTML
+// part alone, for the sandboxed frames.
+func (c *Console) templateHTML(w http.ResponseWriter, r *http.Request, v *view) error {
+	q := r.URL.Query()
+	p, err := c.mgmt.PreviewTemplate(r.Context(), mgmt.TemplatePreview{Template: r.PathValue("name"), Locale: q.Get("locale"), Customer: q.Get("customer")})
+	if _, ok := formErrors(err); ok {
+		return &pageError{status: http.StatusNotFound, key: "error.not_found"}
+	}
+	if err != nil {
+		return err
+	}
+	writeFramedHTML(w, p.HTML)
+	return nil
+}
+
+// writeFramedHTML serves an email's HTML for a sandboxed frame of a
+// console page: its inline styles apply, nothing loads from elsewhere.
+func writeFramedHTML(w http.ResponseWriter, html string) {
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox")
+	w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(html))
+}
