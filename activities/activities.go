@@ -7,13 +7,9 @@ package activities
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -200,14 +196,8 @@ func (a *Activities) IssueCoupon(_ context.Context, in CouponInput) (CouponResul
 	return CouponResult{Code: a.coupon(in.Prefix, in.Key)}, nil
 }
 
-// coupon is PREFIX-XXXXXXXXXX from an HMAC of the key: unique per key in
-// practice and unguessable without the secret.
+// coupon is the code delivery.CouponCode derives for the key; the send
+// path stores it with the message that carries it.
 func (a *Activities) coupon(prefix, key string) string {
-	m := hmac.New(sha256.New, a.settings.CouponSecret)
-	m.Write([]byte("coupon\x00" + key)) // domain-separated from link signing
-	code := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil))[:10]
-	if prefix == "" {
-		return code
-	}
-	return strings.ToUpper(prefix) + "-" + code
+	return delivery.CouponCode(a.settings.CouponSecret, prefix, key)
 }

@@ -43,6 +43,8 @@ entries in the treatment or the holdout the verdict is "not enough data
 yet". With A/B variants, each variant's probability of converting best
 (Beta posteriors with a uniform prior: exact for two variants, a seeded
 Monte Carlo for more). Formulas: docs/reports.md.
+Redeemed counts the coupons the arm's messages carried that the shop has
+redeemed (tidings coupons redeem, POST /v1/coupons/{code}/redeem).
 
 The same report is GET /v1/reports/campaigns/{name}; the counts alone are
 GET /v1/campaigns/{name}/results.`,
@@ -72,7 +74,7 @@ func printReport(w io.Writer, r reports.CampaignReport) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ARM\tENTERED\tSENT\tSKIPPED\tFAILED\tGOAL REACHED\tCONVERSION\tUPLIFT")
+	fmt.Fprintln(tw, "ARM\tENTERED\tSENT\tSKIPPED\tFAILED\tGOAL REACHED\tCONVERSION\tUPLIFT\tREDEEMED")
 	for _, a := range r.Arms {
 		name, sent, failed := a.Variant, fmt.Sprint(a.Sent), fmt.Sprint(a.Failed)
 		switch {
@@ -85,8 +87,8 @@ func printReport(w io.Writer, r reports.CampaignReport) {
 		if a.UpliftPoints != nil {
 			uplift = fmt.Sprintf("%+.1f pts", *a.UpliftPoints)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\n", name, a.Entered, sent, skipped(a.Skipped), failed,
-			a.Converted, percent(a.ConversionRate), uplift)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%d\n", name, a.Entered, sent, skipped(a.Skipped), failed,
+			a.Converted, percent(a.ConversionRate), uplift, a.Redeemed)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

@@ -72,6 +72,7 @@ the same name that overrides it (see "tidings --help" flags below).`,
 		newReportCmd(a),
 		newMessagesCmd(a),
 		newSuppressionsCmd(a),
+		newCouponsCmd(a),
 		newVersionCmd(a),
 		newBenchCmd(a),
 	)

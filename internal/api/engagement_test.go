@@ -98,21 +98,8 @@ func newEngagement(t *testing.T, opts ...apiOption) *engagement {
 		_, _ = io.WriteString(w, "<html><body>Harbour &amp; Pine shop</body></html>")
 	}))
 	t.Cleanup(e.shop.Close)
-	sink, err := smtpsink.Start(smtpsink.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sink.Close() })
+	sink, mailer, set := startMail(t)
 	e.sink = sink
-	mailer, err := email.New(email.Config{URL: sink.URL(), From: "hello@harbourpine.example", FromName: "Harbour & Pine"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = mailer.Close() })
-	set, err := templates.Load(templates.Options{DefaultLocale: "en"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	e.texts = &smsProvider{}
 	smsSrv := httptest.NewServer(e.texts)
 	t.Cleanup(smsSrv.Close)
@@ -136,6 +123,27 @@ func newEngagement(t *testing.T, opts ...apiOption) *engagement {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// startMail starts an in-process SMTP server and a mailer relaying to it,
+// and loads the built-in templates: what a send path needs to deliver.
+func startMail(t *testing.T) (*smtpsink.Sink, *email.Mailer, *templates.Set) {
+	t.Helper()
+	sink, err := smtpsink.Start(smtpsink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sink.Close() })
+	mailer, err := email.New(email.Config{URL: sink.URL(), From: "hello@harbourpine.example", FromName: "Harbour & Pine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mailer.Close() })
+	set, err := templates.Load(templates.Options{DefaultLocale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sink, mailer, set
 }
 
 // send sends one message through the send path and waits until its content

@@ -237,6 +237,9 @@ func (s *Server) routes() []route {
 		{"POST /v1/messages", ingest, s.sendMessage},
 		{"GET /v1/messages/{id}", read, s.getMessage},
 
+		{"GET /v1/coupons/{code}", read, s.getCoupon},
+		{"POST /v1/coupons/{code}/redeem", ingest, s.redeemCoupon},
+
 		{"GET /v1/suppressions", read, s.listSuppressions},
 		{"POST /v1/suppressions", operate, s.addSuppression},
 		{"GET /v1/suppressions/{channel}/{address}", read, s.getSuppression},

@@ -54,6 +54,7 @@ func (a *App) SendPath(ctx context.Context) (*delivery.Service, error) {
 		Logger:            a.log,
 		Metrics:           metrics,
 		InFlight:          a.cfg.SMTPConnections,
+		CouponSecret:      []byte(a.cfg.SigningSecret),
 	})
 	if err != nil {
 		_ = mailer.Close()

@@ -16,6 +16,9 @@ const (
 	TypeRenderFailed     = "DeliveryRenderFailed"
 	TypeRejected         = "DeliveryRejected"
 	TypeNoProvider       = "DeliveryNoProvider"
+	// TypeCouponPoolExhausted: the message was to carry a code of a pool
+	// that has no unused code left (or none at all).
+	TypeCouponPoolExhausted = "DeliveryCouponPoolExhausted"
 )
 
 // PermanentError is a failure that retrying cannot fix: the provider refused

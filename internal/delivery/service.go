@@ -27,6 +27,8 @@ type Store interface {
 	MessagesByKey(ctx context.Context, keys []string) (map[string]store.Message, error)
 	CompleteMessages(ctx context.Context, cs []store.Completion) error
 	NoteAttemptError(ctx context.Context, id, reason string) error
+	IssueCoupons(ctx context.Context, cs []store.Coupon) error
+	DrawCoupon(ctx context.Context, d store.CouponDraw) (store.Coupon, error)
 }
 
 // Renderer renders a named template for a locale and channel.
@@ -75,6 +77,13 @@ type Options struct {
 	// batch does not trip the provider's rate limit; like InFlight it also
 	// bounds the SMS a crash can send twice.
 	SMSConcurrency int
+	// CouponSecret is the key CouponCode derives codes with: a message's
+	// code is stored (and can be redeemed) when it is the one derived from
+	// the message's idempotency key. Empty stores no derived codes.
+	CouponSecret []byte
+	// CouponValidity is how long a derived code stays valid after its
+	// message is sent (default DefaultCouponValidity).
+	CouponValidity time.Duration
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -128,6 +137,9 @@ func New(st Store, r Renderer, mailer Mailer, texter Texter, opt Options) (*Serv
 	}
 	if opt.InFlight <= 0 {
 		opt.InFlight = 4
+	}
+	if opt.CouponValidity <= 0 {
+		opt.CouponValidity = DefaultCouponValidity
 	}
 	s := &Service{
 		store: st, renderer: r, mailer: mailer, texter: texter, opt: opt,
@@ -224,6 +236,7 @@ type item struct {
 	topic Topic
 	caps  []Cap
 	cust  store.Customer
+	facts store.SendFacts
 	row   store.Message
 	until time.Time
 	r     templates.Rendered
@@ -272,22 +285,32 @@ func (w *wave) run(ctx context.Context, reqs []Request, idx []int) {
 		w.fail(items, err)
 		return
 	}
-	var finished, deferred, ready []*item
+	var finished, deferred, allowed, ready []*item
 	for k, it := range items {
 		f := facts[k]
 		if f.ID == "" {
 			w.errs[it.i] = &PermanentError{Type: TypeCustomerNotFound, Err: fmt.Errorf("customer %s: %w", it.req.CustomerID, store.ErrNotFound)}
 			continue
 		}
-		it.cust = f.Customer
+		it.cust, it.facts = f.Customer, f
 		it.row = s.row(it.req, f.Customer)
 		switch next := s.decide(it, f, w.now); next {
-		case store.StatusSkipped, store.StatusFailed:
+		case store.StatusSkipped:
 			finished = append(finished, it)
 		case Deferred:
 			deferred = append(deferred, it)
 		default:
+			allowed = append(allowed, it)
+		}
+	}
+	// Only a message that may go out now draws a pool's code, then renders.
+	allowed, exhausted := w.drawCoupons(ctx, allowed)
+	finished = append(finished, exhausted...)
+	for _, it := range allowed {
+		if s.render(it, w.now) {
 			ready = append(ready, it)
+		} else {
+			finished = append(finished, it)
 		}
 	}
 	w.finish(ctx, finished)
@@ -308,9 +331,8 @@ func (s *Service) row(req Request, c store.Customer) store.Message {
 	return m
 }
 
-// decide applies the policy and renders. It returns the ledger status the
-// item ends with now (skipped, failed), Deferred, or "" when it is ready to
-// go out.
+// decide applies the policy. It returns the ledger status the item ends
+// with now (skipped), Deferred, or "" when it may go out now.
 func (s *Service) decide(it *item, f store.SendFacts, now time.Time) string {
 	reason := ""
 	if it.row.Recipient == "" {
@@ -328,19 +350,24 @@ func (s *Service) decide(it *item, f store.SendFacts, now time.Time) string {
 			return Deferred
 		}
 	}
-	d := s.data(it.req, f.Customer, it.row.ID, now)
+	return ""
+}
+
+// render renders the message, or marks it failed and reports false.
+func (s *Service) render(it *item, now time.Time) bool {
+	d := s.data(it.req, it.facts.Customer, it.row.ID, now)
 	it.unsubscribe = d.Links.Unsubscribe
 	r, err := s.renderer.Render(it.req.Template, it.row.Locale, it.req.Channel, d)
 	if err != nil {
 		err = fmt.Errorf("render %s (%s, %s): %w", it.req.Template, it.row.Locale, it.req.Channel, err)
 		it.row.Status, it.row.Reason = store.StatusFailed, err.Error()
 		it.err = &PermanentError{Type: TypeRenderFailed, Err: err}
-		return store.StatusFailed
+		return false
 	}
 	it.r = r
 	it.row.Locale, it.row.Segments = r.Locale, r.Segments
-	s.track(it, f)
-	return ""
+	s.track(it, it.facts)
+	return true
 }
 
 // finish records final statuses decided without sending. A key that already
@@ -431,6 +458,11 @@ func (w *wave) deliver(ctx context.Context, items []*item) {
 		}
 		it.row = got[k]
 		sending = append(sending, it)
+	}
+	if err := w.issueCoupons(ctx, sending); err != nil {
+		// Nothing was handed over: the rows stay queued for the retry.
+		w.fail(sending, err)
+		return
 	}
 
 	ids := make([]string, len(sending))

@@ -40,6 +40,7 @@ type Store interface {
 	OverviewStore
 	CustomerSearchStore
 	SegmentStore
+	CouponStore
 }
 
 // AuditStore appends to and reads the audit log.

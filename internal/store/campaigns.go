@@ -458,6 +458,9 @@ type CampaignArm struct {
 	// UpliftPoints is a treatment arm's conversion rate minus the holdout's,
 	// in percentage points; nil for the holdout itself or without one.
 	UpliftPoints *float64 `db:"-" json:"uplift_points,omitempty"`
+	// Redeemed counts the coupons the arm's messages carried that a shop
+	// has redeemed (POST /v1/coupons/{code}/redeem).
+	Redeemed int `db:"-" json:"redeemed"`
 }
 
 // CampaignReport is what a campaign did: per arm and for the holdout, and
@@ -597,6 +600,9 @@ func (s *Store) CampaignResults(ctx context.Context, name string) (CampaignRepor
 			}
 			a.Skipped[t.Reason] += t.N
 		}
+	}
+	if err := s.tallyRedemptions(ctx, name, arm); err != nil {
+		return CampaignReport{}, err
 	}
 	slices.SortStableFunc(arms, func(a, b CampaignArm) int {
 		if a.Holdout != b.Holdout {

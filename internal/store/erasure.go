@@ -92,6 +92,10 @@ type CustomerExport struct {
 	CampaignEntries []CampaignEntry  `json:"campaign_entries"`
 	CampaignSkips   []CampaignSkip   `json:"campaign_skips"`
 	Scores          []CustomerScore  `json:"customer_scores"`
+	// Coupons are the codes the customer's messages handed out; erasure
+	// keeps them (they hold no personal data beyond the customer ID), so a
+	// code in hand can still be redeemed.
+	Coupons []Coupon `json:"coupons"`
 	// What went out to the customer and what came back of it, for every
 	// message in Messages.
 	MessageContents []MessageContent `json:"message_contents"`
@@ -185,6 +189,8 @@ func (s *Store) ExportCustomer(ctx context.Context, id string) (CustomerExport, 
 			collectInto(ctx, tx, &out.MessageBounces, `
 				SELECT `+bounceColumns+` FROM message_bounces
 				WHERE message_id IN (`+customerMessages+`) ORDER BY occurred_at, id`, id),
+			collectInto(ctx, tx, &out.Coupons, `
+				SELECT `+couponColumns+` FROM coupons WHERE customer_id = $1 ORDER BY issued_at, code`, id),
 			collectInto(ctx, tx, &out.Suppressions, `
 				SELECT `+suppressionColumns+` FROM suppressions
 				WHERE (channel, address) IN (`+customerAddresses+`)

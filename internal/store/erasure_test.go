@@ -134,6 +134,7 @@ func history(t *testing.T, s *store.Store, externalID string) (customerID, openR
 	must(err)
 	_, _, err = s.RecordSurveyAnswer(ctx, store.SurveyResponse{CustomerID: c, Survey: store.NPS, Score: 9, MessageID: m.ID})
 	must(err)
+	must(s.IssueCoupons(ctx, []store.Coupon{{Code: "THANKS-" + externalID, CustomerID: c, MessageID: m.ID, Journey: "survey", Step: "survey", IssuedAt: &now}}))
 	for _, run := range []string{"done", "open"} {
 		ok, err := s.ClaimJourneyRun(ctx, store.JourneyRun{Journey: "winback-" + run, RunID: run + "-" + c, CustomerID: c, StartedAt: now}, 0)
 		must(err)

@@ -125,13 +125,16 @@ type Conversion struct {
 	ConvertedAt time.Time `db:"converted_at" json:"converted_at"`
 }
 
+// insertConversion records a conversion once per (journey, run).
+const insertConversion = `
+	INSERT INTO conversions (journey, run_id, customer_id, step, event_id, revenue, currency, converted_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	ON CONFLICT (journey, run_id) DO NOTHING`
+
 // RecordConversion stores a run's conversion; a run converts once, so
 // recording it again changes nothing.
 func (s *Store) RecordConversion(ctx context.Context, c Conversion) error {
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO conversions (journey, run_id, customer_id, step, event_id, revenue, currency, converted_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (journey, run_id) DO NOTHING`,
+	_, err := s.pool.Exec(ctx, insertConversion,
 		c.Journey, c.RunID, c.CustomerID, c.Step, c.EventID, c.Revenue, c.Currency, c.ConvertedAt)
 	if err != nil {
 		return fmt.Errorf("record %s conversion of %s: %w", c.Journey, c.CustomerID, err)
