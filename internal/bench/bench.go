@@ -74,6 +74,8 @@ func Scenarios() []Scenario {
 	return []Scenario{
 		{Name: "blast", Short: "a care send to N customers through the whole send path vs a bare go-mail loop",
 			Sizes: []int{10_000, 100_000}, Smoke: 60, run: blast},
+		{Name: "campaign", Short: "a one-off campaign to N customers, from `campaigns apply` to the last message, vs a bare go-mail loop",
+			Sizes: []int{10_000, 100_000}, Smoke: 60, run: campaignScenario},
 		{Name: "journeys", Short: "N onboarding journeys started through the events API vs N bare workflows",
 			Sizes: []int{1_000, 5_000}, Smoke: 20, run: journeys},
 		{Name: "sweep", Short: "birthday selection and a typical segment count over N generated customers",

@@ -37,35 +37,11 @@ func blast(ctx context.Context, r *run, n int) error {
 		return err
 	}
 	st, sink, c := p.st, p.sink, p.client
-	samples, err := sampleMessages()
+	bare, err := newBareLoop(ctx, r, sink)
 	if err != nil {
 		return err
 	}
-	var bareUse [2]usage
-	var bareBytes int64
-	bareHalf := func(k, lo, hi int) error {
-		// Dialled anew for each half: go-mail's deadlines end connections
-		// left idle through the care send.
-		bare, err := smtpsink.NewBareSender(ctx, sink.Addr(), smtpConnections, samples)
-		if err != nil {
-			return err
-		}
-		defer bare.Close()
-		before, bytes := sink.Count(), sink.Bytes()
-		r.step("bare go-mail loop", "messages", hi-lo)
-		u, err := measure(func() error {
-			return parallel(ctx, hi-lo, bare.Conns(), func(i int) error { return bare.Send(lo + i) })
-		})
-		if err != nil {
-			return fmt.Errorf("bare loop: %w", err)
-		}
-		if got := sink.Count() - before; got != hi-lo {
-			return invariant("the sink counted %d bare messages, want %d", got, hi-lo)
-		}
-		bareUse[k], bareBytes = u, bareBytes+sink.Bytes()-bytes
-		return nil
-	}
-	if err := bareHalf(0, 0, n/2); err != nil {
+	if err := bare.half(0, 0, n/2); err != nil {
 		return err
 	}
 
@@ -91,7 +67,7 @@ func blast(ctx context.Context, r *run, n int) error {
 	fullCount, fullBytes := sink.Count()-before, sink.Bytes()-bytes
 	pgUsed, pgOK := readPgCPU(ctx, st).since(pg0)
 
-	if err := bareHalf(1, n/2, n); err != nil {
+	if err := bare.half(1, n/2, n); err != nil {
 		return err
 	}
 
@@ -111,19 +87,8 @@ func blast(ctx context.Context, r *run, n int) error {
 	res.check("the sink counted exactly %d messages from the care send (and %d from the bare loop)", fullCount, n)
 	res.check("the care send's tally: %d sent, 0 skipped, 0 failed, 0 deferred", out.Counts.Sent)
 
-	bareWall := bareUse[0].Wall + bareUse[1].Wall
-	bareCPU := bareUse[0].CPU + bareUse[1].CPU
 	res.Baseline = fmt.Sprintf("a bare go-mail loop: %d messages of the same template over %d reused connections to the same sink, half before and half after the care send", n, smtpConnections)
-	rate, bareRate := float64(n)/full.Wall.Seconds(), float64(n)/bareWall.Seconds()
-	ratio := res.compare("emails/s", "", rate, bareRate)
-	perK := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(n) }
-	res.compare("CPU seconds per 1,000 emails", "s", perK(full.CPU), perK(bareCPU))
-	if pgOK {
-		res.compare("CPU seconds per 1,000 emails, with PostgreSQL's", "s", perK(full.CPU+pgUsed), perK(bareCPU))
-	}
-	peak := full.PeakMB
-	res.compare("peak RSS of the process", "MB", peak, max(bareUse[0].PeakMB, bareUse[1].PeakMB))
-	res.compare("average message size", "bytes", float64(fullBytes)/float64(n), float64(bareBytes)/float64(n))
+	ratio, peak := bare.compare(res, n, full, pgUsed, pgOK, fullBytes)
 	res.row("wall time of the care send", "s", full.Wall.Seconds())
 	res.row("SMTP connections", "", float64(smtpConnections))
 	batches := sumOf(rec.snapshot(), "temporal_activity_execution_latency", "CareBatch")
@@ -215,4 +180,67 @@ func ledgerSent(ctx context.Context, st *store.Store, journey, step string) (int
 		return 0, fmt.Errorf("count %s %s messages: %w", journey, step, err)
 	}
 	return n, nil
+}
+
+// bareLoop is the baseline of the send scenarios: a bare go-mail loop over
+// smtpConnections reused connections to the run's sink, sending the
+// rendered care template, measured in two halves around the product's run.
+type bareLoop struct {
+	ctx     context.Context
+	r       *run
+	sink    *smtpsink.Sink
+	samples []smtpsink.Body
+	use     [2]usage
+	bytes   int64
+}
+
+func newBareLoop(ctx context.Context, r *run, sink *smtpsink.Sink) (*bareLoop, error) {
+	samples, err := sampleMessages()
+	if err != nil {
+		return nil, err
+	}
+	return &bareLoop{ctx: ctx, r: r, sink: sink, samples: samples}, nil
+}
+
+// half sends messages lo..hi-1 as half k (0 before, 1 after).
+func (b *bareLoop) half(k, lo, hi int) error {
+	// Dialled anew for each half: go-mail's deadlines end connections left
+	// idle through the product's run.
+	bare, err := smtpsink.NewBareSender(b.ctx, b.sink.Addr(), smtpConnections, b.samples)
+	if err != nil {
+		return err
+	}
+	defer bare.Close()
+	before, bytes := b.sink.Count(), b.sink.Bytes()
+	b.r.step("bare go-mail loop", "messages", hi-lo)
+	u, err := measure(func() error {
+		return parallel(b.ctx, hi-lo, bare.Conns(), func(i int) error { return bare.Send(lo + i) })
+	})
+	if err != nil {
+		return fmt.Errorf("bare loop: %w", err)
+	}
+	if got := b.sink.Count() - before; got != hi-lo {
+		return invariant("the sink counted %d bare messages, want %d", got, hi-lo)
+	}
+	b.use[k], b.bytes = u, b.bytes+b.sink.Bytes()-bytes
+	return nil
+}
+
+// compare adds the rows that set the product's n messages (full, with
+// PostgreSQL's CPU pgUsed when pgOK, fullBytes at the sink) beside the bare
+// loop's, and returns the throughput ratio and the product's peak RSS.
+func (b *bareLoop) compare(res *Result, n int, full usage, pgUsed time.Duration, pgOK bool, fullBytes int64) (ratio, peak float64) {
+	bareWall := b.use[0].Wall + b.use[1].Wall
+	bareCPU := b.use[0].CPU + b.use[1].CPU
+	rate, bareRate := float64(n)/full.Wall.Seconds(), float64(n)/bareWall.Seconds()
+	ratio = res.compare("emails/s", "", rate, bareRate)
+	perK := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(n) }
+	res.compare("CPU seconds per 1,000 emails", "s", perK(full.CPU), perK(bareCPU))
+	if pgOK {
+		res.compare("CPU seconds per 1,000 emails, with PostgreSQL's", "s", perK(full.CPU+pgUsed), perK(bareCPU))
+	}
+	peak = full.PeakMB
+	res.compare("peak RSS of the process", "MB", peak, max(b.use[0].PeakMB, b.use[1].PeakMB))
+	res.compare("average message size", "bytes", float64(fullBytes)/float64(n), float64(b.bytes)/float64(n))
+	return ratio, peak
 }
