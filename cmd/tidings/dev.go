@@ -53,6 +53,7 @@ on after the next start.`,
 			}
 			opt.KeepSMSBaseURL = a.explicit(cmd, "TIDINGS_SMS_BASE_URL", "sms-base-url")
 			opt.KeepPublicURL = a.explicit(cmd, "TIDINGS_PUBLIC_URL", "public-url")
+			opt.KeepSiteURL = a.explicit(cmd, "TIDINGS_SITE_URL", "site-url")
 			defer takeTerminal(a.stdin)()
 			stack, err := devstack.Start(ctx, opt)
 			if err != nil {

@@ -89,9 +89,11 @@ func (a *App) Metrics() *prometheus.Registry { return a.metrics }
 // survey answers).
 func (a *App) Signer() *token.Signer { return token.NewSigner(a.cfg.SigningSecret) }
 
-// Company is the sender as templates show it.
+// Company is the sender as templates show it. Its website is the
+// company's own (TIDINGS_SITE_URL), never the API's public URL, which
+// serves only Tidings' own pages.
 func (a *App) Company() templates.Company {
-	return templates.Company{Name: a.cfg.MailFromName, PostalAddress: a.cfg.PostalAddress, Website: a.cfg.PublicURL}
+	return templates.Company{Name: a.cfg.MailFromName, PostalAddress: a.cfg.PostalAddress, Website: a.cfg.SiteURL}
 }
 
 // JourneySettings are the journeys' parameters in force: the journeys:

@@ -36,6 +36,7 @@ type Config struct {
 	APIAddr       string
 	MetricsAddr   string
 	PublicURL     string
+	SiteURL       string
 	SigningSecret string
 
 	SMTPURL         string
@@ -128,6 +129,8 @@ func settings() []setting {
 			str(func(c *Config) *string { return &c.MetricsAddr })},
 		{"TIDINGS_PUBLIC_URL", "public-url", "http://127.0.0.1:8080", "base URL customers reach the API at (unsubscribe and survey links)",
 			setURL(func(c *Config) *string { return &c.PublicURL }, "http", "https")},
+		{"TIDINGS_SITE_URL", "site-url", "https://shop.tidings.example", "the company's own website, where every \"visit the shop\" button of the templates leads (tidings dev: its demo shop page unless set)",
+			setURL(func(c *Config) *string { return &c.SiteURL }, "http", "https")},
 		{"TIDINGS_SIGNING_SECRET", "signing-secret", DefaultSigningSecret, "secret that signs unsubscribe and survey links (at least 16 characters); worker and api refuse the default",
 			func(c *Config, v string) error {
 				if len(v) < 16 {

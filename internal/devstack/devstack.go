@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -54,10 +55,12 @@ type Options struct {
 	// Config is the application's configuration. Its database is created
 	// and migrated when missing; mail goes to the catcher unless SMTPAddr is
 	// empty, SMS go to the catcher unless KeepSMSBaseURL, and links point at
-	// the stack's API unless KeepPublicURL.
+	// the stack's API unless KeepPublicURL, and the company's website is the
+	// demo shop page on it unless KeepSiteURL.
 	Config         config.Config
 	KeepSMSBaseURL bool
 	KeepPublicURL  bool
+	KeepSiteURL    bool
 	// DataDir holds Temporal's SQLite file and the dev API key.
 	DataDir string
 	// Persistence is devserver.SQLite (default) or devserver.Postgres, which
@@ -132,6 +135,9 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 	}
 	if !opt.KeepPublicURL {
 		cfg.PublicURL = s.APIURL()
+	}
+	if !opt.KeepSiteURL {
+		cfg.SiteURL = s.APIURL() + demo.ShopPath
 	}
 	s.app = app.New(cfg, opt.Log)
 	if s.store, err = s.app.CreateStore(ctx); err != nil {
@@ -273,7 +279,11 @@ func (s *Stack) Run(ctx context.Context, ro RunOptions) error {
 	} else if len(created) > 0 {
 		s.log.Info("default schedules created", "schedules", created)
 	}
-	srv, err := s.app.API(ctx, api.Options{Dev: catcher.NewHandler(s.inbox, CatcherPath, s.log)})
+	dev := http.NewServeMux()
+	dev.Handle("/dev/", catcher.NewHandler(s.inbox, CatcherPath, s.log))
+	dev.Handle(demo.ShopPath, demo.Shop(s.app.Config().MailFromName))
+	dev.Handle(demo.ShopPath+"/", demo.Shop(s.app.Config().MailFromName))
+	srv, err := s.app.API(ctx, api.Options{Dev: dev})
 	if err != nil {
 		return err
 	}
