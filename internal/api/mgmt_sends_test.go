@@ -7,24 +7,31 @@ import (
 	"strings"
 	"testing"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/mgmt"
 )
 
 // withSendPath rebuilds the engagement server with management functions
-// that send through its real send path, as `tidings api` does.
-func withSendPath(e *engagement) {
-	m := mgmt.New(mgmt.Deps{Store: e.store, Journeys: e.srv.router,
+// that send through its real send path, as `tidings api` does, and reach
+// Temporal through tc when it is not nil.
+func withSendPath(e *engagement, tc client.Client) {
+	d := mgmt.Deps{Store: e.store, Journeys: e.srv.router, TaskQueue: taskQueue,
 		Send:   func(context.Context) (mgmt.Sender, error) { return e.svc, nil },
-		Topics: func() (map[string]delivery.Topic, error) { return delivery.DefaultTopics(), nil }}, mgmt.Options{})
+		Topics: func() (map[string]delivery.Topic, error) { return delivery.DefaultTopics(), nil }}
+	if tc != nil {
+		d.Temporal = func(context.Context) (client.Client, error) { return tc, nil }
+	}
+	m := mgmt.New(d, mgmt.Options{})
 	e.srv = New(Deps{Store: e.store, Router: e.srv.router, Signer: e.signer, Tracking: e.srv.tracking, Log: e.srv.log, Mgmt: m}, e.srv.opt)
 	e.http.Config.Handler = e.srv
 }
 
 func TestTransactionalSendSendsOncePerKey(t *testing.T) {
 	e := newEngagement(t)
-	withSendPath(e)
-	shop := e.keyFor("marketer")
+	withSendPath(e, nil)
+	shop := e.keyFor("ops")
 	e.customer("C-1", map[string]any{"email": "ada@example.com", "first_name": "Ada"})
 	e.customer("C-2", map[string]any{"email": "bounced@example.com", "first_name": "Bo"})
 	if r := e.testAPI.send(http.MethodPost, "/v1/suppressions", `{"channel": "email", "address": "bounced@example.com"}`, "Authorization", "Bearer "+e.key); r.status != http.StatusCreated {

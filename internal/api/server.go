@@ -234,7 +234,7 @@ func (s *Server) routes() []route {
 		{"POST /s/{token}", public, s.surveySubmit},
 
 		{"GET /v1/messages", read, s.listMessages},
-		{"POST /v1/messages", ingest, s.sendMessage},
+		{"POST /v1/messages", operate, s.sendMessage},
 		{"GET /v1/messages/{id}", read, s.getMessage},
 
 		{"GET /v1/coupons/{code}", read, s.getCoupon},
