@@ -11,6 +11,7 @@ func Journeys() []Journey {
 		birthdayJourney(),
 		anniversaryJourney(),
 		careJourney(),
+		crossSellJourney(),
 		campaignJourney(),
 	}
 }

@@ -132,27 +132,26 @@ func TestEventForJourneysTheCustomerIsNotInCallsNoTemporal(t *testing.T) {
 	if err := e.store.FinishJourneyRun(t.Context(), workflows.Winback, "w-1", workflows.OutcomeLapsed, time.Now().Add(-9*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.post(t, r, "order-1", workflows.EventPurchase); err != nil {
-		t.Fatalf("a purchase by a customer in no journey called Temporal: %v", err)
+	// (A purchase always calls Temporal: it starts a cross-sell.)
+	if _, err := e.post(t, r, "activated-1", workflows.EventActivated); err != nil {
+		t.Fatalf("an activation by a customer in no journey called Temporal: %v", err)
 	}
 	if n, _ := e.store.OutboxSize(t.Context()); n != 0 {
-		t.Errorf("outbox holds %d events, want 0: the purchase is routed", n)
+		t.Errorf("outbox holds %d events, want 0: the activation is routed", n)
 	}
-	for _, j := range []string{"onboarding", "winback"} {
-		if v := routedCount(t, reg, j, "not_running"); v != 1 {
-			t.Errorf("tidings_events_routed_total{%s,not_running} = %v, want 1", j, v)
-		}
+	if v := routedCount(t, reg, workflows.Onboarding, "not_running"); v != 1 {
+		t.Errorf("tidings_events_routed_total{onboarding,not_running} = %v, want 1", v)
 	}
 
 	// Once the customer is in onboarding, the same kind of event must reach it.
 	if _, err := e.store.ClaimJourneyRun(t.Context(), store.JourneyRun{Journey: workflows.Onboarding, RunID: "o-1", CustomerID: e.customer, StartedAt: time.Now()}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.post(t, r, "order-2", workflows.EventPurchase); err == nil {
-		t.Error("a purchase by a customer in onboarding was routed without a signal")
+	if _, err := e.post(t, r, "activated-2", workflows.EventActivated); err == nil {
+		t.Error("an activation by a customer in onboarding was routed without a signal")
 	}
 	if n, _ := e.store.OutboxSize(t.Context()); n != 1 {
-		t.Errorf("outbox holds %d events, want the purchase waiting for Temporal", n)
+		t.Errorf("outbox holds %d events, want the activation waiting for Temporal", n)
 	}
 }
 
