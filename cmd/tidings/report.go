@@ -17,13 +17,15 @@ import (
 func newReportCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Report what campaigns did and how customers feel (NPS, CSAT)",
-		Long: `Reports computed from the database: a campaign per variant, NPS and CSAT.
+		Short: "Report what campaigns did, how customers feel and how many stay",
+		Long: `Reports computed from the database: a campaign per variant, NPS, CSAT,
+retention, churn and lifecycle stages.
 Each prints a table, or the whole report with --json, or one table as CSV
 with --csv. Formulas: docs/reports.md.`,
 	}
 	cmd.AddCommand(newReportCampaignCmd(a),
-		newReportSurveyCmd(a, store.NPS, reports.NPS), newReportSurveyCmd(a, store.CSAT, reports.CSAT))
+		newReportSurveyCmd(a, store.NPS, reports.NPS), newReportSurveyCmd(a, store.CSAT, reports.CSAT),
+		newReportRetentionCmd(a), newReportChurnCmd(a), newReportLifecycleCmd(a))
 	return cmd
 }
 

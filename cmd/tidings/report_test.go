@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +68,55 @@ func seedCampaign(t *testing.T, s *store.Store) {
 			CASE WHEN n <= 120 THEN 'calm' WHEN n <= 240 THEN 'urgent' ELSE '' END, n > 240, $1, 'purchase', $1::timestamptz + interval '14 days',
 			CASE WHEN n <= 18 OR n BETWEEN 121 AND 150 OR n BETWEEN 241 AND 245 THEN $1::timestamptz + interval '1 hour' END
 		FROM (SELECT id, external_id, substr(external_id, 3)::int AS n FROM customers WHERE external_id LIKE 'W-%') c`, at)
+}
+
+// seedPurchases gives C-1 a purchase 70 days ago and another 10 days ago,
+// and C-2 one 40 days ago.
+func seedPurchases(t *testing.T, s *store.Store) {
+	t.Helper()
+	now := time.Now()
+	var in []store.EventInput
+	for _, p := range []struct {
+		ext  string
+		days int
+	}{{"C-1", 70}, {"C-1", 10}, {"C-2", 40}} {
+		c, err := s.CustomerByExternalID(t.Context(), p.ext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = append(in, store.EventInput{EventID: fmt.Sprintf("buy-%s-%d", p.ext, p.days), CustomerID: c.ID, Type: store.PurchaseEvent,
+			Properties: map[string]any{"amount": 25}, OccurredAt: now.AddDate(0, 0, -p.days), Unrouted: true})
+	}
+	if _, err := s.RecordEvents(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReportRetentionChurnLifecycle(t *testing.T) {
+	t.Parallel()
+	env, s := migratedEnv(t)
+	seedSurveys(t, s)
+	seedPurchases(t, s)
+	r := tidings(t, env, "report", "lifecycle")
+	// C-1: first purchase 70 days ago, last 10 days ago, 2 orders: active.
+	// C-2: one purchase 40 days ago: active.
+	if r.code != 0 || !strings.Contains(r.stdout, "2 customers by lifecycle stage") || !regexp.MustCompile(`(?m)^active +2 +100\.0%$`).MatchString(r.stdout) {
+		t.Errorf("lifecycle:\n%s", r)
+	}
+	r = tidings(t, env, "report", "churn", "--days", "30", "--since", "45d", "--csv")
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if r.code != 0 || err != nil || len(rows) < 2 || strings.Join(rows[0], ",") != "month,active_at_start,churned,churn_rate,gained,active_at_end" {
+		t.Errorf("churn csv (%v):\n%s", err, r)
+	}
+	r = tidings(t, env, "report", "retention", "--offsets", "1,2")
+	if r.code != 0 || !strings.Contains(r.stdout, "COHORT") || !strings.Contains(r.stdout, "+2") {
+		t.Errorf("retention:\n%s", r)
+	}
+	for _, bad := range [][]string{{"report", "churn", "--days", "0"}, {"report", "retention", "--offsets", "0"}, {"report", "lifecycle", "--at", "soon"}} {
+		if r := tidings(t, env, bad...); r.code != exitUsage || !strings.Contains(r.stderr, bad[2]) {
+			t.Errorf("%v:\n%s", bad, r)
+		}
+	}
 }
 
 func TestReportCampaignUplift(t *testing.T) {
@@ -150,6 +201,7 @@ func TestReportsDocsCommandsWork(t *testing.T) {
 	env, s := migratedEnv(t)
 	seedSurveys(t, s)
 	seedCampaign(t, s)
+	seedPurchases(t, s)
 	dir := t.TempDir()
 	bin := installBinary(t, dir)
 	f, err := os.Open("../../docs/reports.md")

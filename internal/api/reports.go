@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/tidingsdev/tidings/internal/reports"
 	"github.com/tidingsdev/tidings/internal/store"
@@ -68,6 +69,72 @@ func (s *Server) campaignReport(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return errorf(http.StatusNotFound, codeNotFound, "name", "no campaign named %q", name)
 	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// retentionReport is GET /v1/reports/retention: the retention triangle of
+// the first-purchase cohorts of the period (default: 13 calendar months).
+func (s *Server) retentionReport(w http.ResponseWriter, r *http.Request) error {
+	now := s.opt.Now()
+	p, err := reports.ParsePeriod(r.URL.Query().Get("since"), r.URL.Query().Get("until"), now, reports.MonthsBack(now, 13))
+	if err != nil {
+		return reportError(err)
+	}
+	var offsets []int
+	if v := r.URL.Query().Get("offsets"); v != "" {
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return errorf(http.StatusBadRequest, codeInvalid, "offsets", "offsets must be months separated by commas, such as 1,2,3,6,12, not %q", v)
+			}
+			offsets = append(offsets, n)
+		}
+	}
+	rep, err := reports.Retention(r.Context(), s.store, p, offsets)
+	if err != nil {
+		return reportError(err)
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// churnReport is GET /v1/reports/churn: the churn rate of each month of the
+// period, a customer being active with a purchase in the days before.
+func (s *Server) churnReport(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.reportPeriod(r)
+	if err != nil {
+		return err
+	}
+	days := 0
+	if v := r.URL.Query().Get("days"); v != "" {
+		if days, err = strconv.Atoi(v); err != nil {
+			return errorf(http.StatusBadRequest, codeInvalid, "days", "days must be a whole number, not %q", v)
+		}
+	}
+	rep, err := reports.Churn(r.Context(), s.store, p, days)
+	if err != nil {
+		return reportError(err)
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// lifecycleReport is GET /v1/reports/lifecycle: customers per lifecycle
+// stage now, or at the moment the at parameter names.
+func (s *Server) lifecycleReport(w http.ResponseWriter, r *http.Request) error {
+	at := s.opt.Now()
+	if v := r.URL.Query().Get("at"); v != "" {
+		t, err := reports.ParseTime(v, at)
+		if err != nil {
+			return errorf(http.StatusBadRequest, codeInvalid, "at", "at: %v", err)
+		}
+		at = t
+	}
+	rep, err := reports.Lifecycle(r.Context(), s.store.Pool(), at)
 	if err != nil {
 		return err
 	}

@@ -130,3 +130,65 @@ func TestCampaignReportWithItsIntervalOverTheAPI(t *testing.T) {
 		t.Errorf("unknown campaign: %d %s", status, body)
 	}
 }
+
+func TestRetentionChurnAndLifecycleOverTheAPI(t *testing.T) {
+	a := newAPI(t, false)
+	// C-1 first buys in January 2025 and again in February; C-2 buys once
+	// in January.
+	for ext, days := range map[string][]string{"C-1": {"2025-01-10", "2025-02-10"}, "C-2": {"2025-01-20"}} {
+		id := a.customer(ext, map[string]any{"email": ext + "@example.com"})
+		for _, d := range days {
+			at, _ := time.Parse(time.DateOnly, d)
+			if _, err := a.store.RecordEvent(t.Context(), store.EventInput{EventID: ext + d, CustomerID: id, Type: "purchase",
+				Properties: map[string]any{"amount": 10}, OccurredAt: at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	status, body := a.do(http.MethodGet, "/v1/reports/retention?since=2025-01-01&until=2025-04-01&offsets=1,2", nil)
+	var ret struct {
+		Rows []struct {
+			Cohort string     `json:"cohort"`
+			Size   int        `json:"size"`
+			Rates  []*float64 `json:"rates"`
+		} `json:"rows"`
+	}
+	// January's cohort of two: one buys in February (+1: 50%), nobody in
+	// March (+2: 0%).
+	if json.Unmarshal(body, &ret); status != 200 || len(ret.Rows) != 3 || ret.Rows[0].Size != 2 ||
+		ret.Rows[0].Rates[0] == nil || *ret.Rows[0].Rates[0] != 0.5 || *ret.Rows[0].Rates[1] != 0 {
+		t.Errorf("retention: %d %s", status, body)
+	}
+	// Active on March 1 with 30 days: C-1 (02-10); on April 1: nobody.
+	status, body = a.do(http.MethodGet, "/v1/reports/churn?since=2025-03-01&until=2025-04-01&days=30", nil)
+	var churn struct {
+		Days int `json:"days"`
+		Rows []struct {
+			ActiveAtStart int      `json:"active_at_start"`
+			Churned       int      `json:"churned"`
+			Rate          *float64 `json:"rate"`
+		} `json:"rows"`
+	}
+	if json.Unmarshal(body, &churn); status != 200 || churn.Days != 30 || len(churn.Rows) != 1 ||
+		churn.Rows[0].ActiveAtStart != 1 || churn.Rows[0].Churned != 1 || *churn.Rows[0].Rate != 1 {
+		t.Errorf("churn: %d %s", status, body)
+	}
+	// On 2025-03-01 both bought within 90 days with fewer than 3 orders.
+	status, body = a.do(http.MethodGet, "/v1/reports/lifecycle?at=2025-03-01", nil)
+	if status != 200 || !strings.Contains(string(body), `"stage": "active",
+      "customers": 2`) {
+		t.Errorf("lifecycle: %d %s", status, body)
+	}
+	for _, bad := range []struct{ path, field string }{
+		{"/v1/reports/retention?offsets=1,x", "offsets"}, {"/v1/reports/retention?offsets=0", "offsets"},
+		{"/v1/reports/churn?days=0x", "days"}, {"/v1/reports/churn?days=-3", "days"}, {"/v1/reports/lifecycle?at=soon", "at"},
+	} {
+		status, body := a.do(http.MethodGet, bad.path, nil)
+		var e struct {
+			Error struct{ Field string } `json:"error"`
+		}
+		if json.Unmarshal(body, &e); status != http.StatusBadRequest || e.Error.Field != bad.field {
+			t.Errorf("%s: %d %s, want 400 naming %s", bad.path, status, body, bad.field)
+		}
+	}
+}

@@ -225,6 +225,9 @@ func (s *Server) routes() []route {
 		{"GET /v1/reports/nps", read, s.npsReport},
 		{"GET /v1/reports/csat", read, s.csatReport},
 		{"GET /v1/reports/campaigns/{name}", read, s.campaignReport},
+		{"GET /v1/reports/retention", read, s.retentionReport},
+		{"GET /v1/reports/churn", read, s.churnReport},
+		{"GET /v1/reports/lifecycle", read, s.lifecycleReport},
 
 		{"GET /u/{token}", public, s.unsubscribePage},
 		{"POST /u/{token}", public, s.unsubscribe},

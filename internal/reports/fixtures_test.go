@@ -78,3 +78,18 @@ func day(s string) time.Time {
 	}
 	return t
 }
+
+// purchases records purchase events of a customer ("2025-01-10" or with
+// a time), amount each, the way the events API stores them: the customer's
+// order count, spend and first and last purchase follow.
+func (w *world) purchases(customer string, amount float64, days ...string) {
+	w.t.Helper()
+	in := make([]store.EventInput, len(days))
+	for i, d := range days {
+		in[i] = store.EventInput{EventID: customer + "/" + d, CustomerID: customer, Type: store.PurchaseEvent,
+			Properties: map[string]any{"amount": amount}, OccurredAt: day(d), Unrouted: true}
+	}
+	if _, err := w.st.RecordEvents(context.Background(), in); err != nil {
+		w.t.Fatal(err)
+	}
+}

@@ -94,19 +94,21 @@ func ParsePeriod(since, until string, now, def time.Time) (Period, error) {
 	p := Period{Since: def, Until: now}
 	var err error
 	if since != "" {
-		if p.Since, err = parseTime(since, now); err != nil {
+		if p.Since, err = ParseTime(since, now); err != nil {
 			return Period{}, inputErrorf("since", "%v", err)
 		}
 	}
 	if until != "" {
-		if p.Until, err = parseTime(until, now); err != nil {
+		if p.Until, err = ParseTime(until, now); err != nil {
 			return Period{}, inputErrorf("until", "%v", err)
 		}
 	}
 	return p, p.check()
 }
 
-func parseTime(s string, now time.Time) (time.Time, error) {
+// ParseTime reads one moment as reports take it: a date (midnight UTC), an
+// RFC 3339 time, or an age before now (90d, 12w).
+func ParseTime(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}
