@@ -283,16 +283,10 @@ func (c *Console) editorAction(w http.ResponseWriter, r *http.Request, v *view) 
 }
 
 func (c *Console) showEditor(w http.ResponseWriter, r *http.Request, v *view, status int, page editorPage) error {
-	bad := map[int]bool{}
 	if page.Check != nil {
-		for _, p := range page.Check.Problems {
-			bad[p.Line] = true
-		}
-	}
-	n := strings.Count(page.Source, "\n") + 1
-	page.Lines = make([]editorLine, n)
-	for i := range page.Lines {
-		page.Lines[i] = editorLine{N: i + 1, Bad: bad[i+1]}
+		page.Lines = editorLines(page.Source, page.Check.Problems)
+	} else {
+		page.Lines = editorLines(page.Source, nil)
 	}
 	if page.Examples == nil && page.Name == "" {
 		page.Examples = exampleNames()
@@ -305,6 +299,20 @@ func (c *Console) showEditor(w http.ResponseWriter, r *http.Request, v *view, st
 	return nil
 }
 
+// editorLines numbers a file's lines for the editor's gutter, marking
+// those a problem is on.
+func editorLines(source string, problems []mgmt.Problem) []editorLine {
+	bad := map[int]bool{}
+	for _, p := range problems {
+		bad[p.Line] = true
+	}
+	lines := make([]editorLine, strings.Count(source, "\n")+1)
+	for i := range lines {
+		lines[i] = editorLine{N: i + 1, Bad: bad[i+1]}
+	}
+	return lines
+}
+
 // exampleNames are the example campaign files, without .yaml.
 func exampleNames() []string {
 	files, _ := fs.Glob(examples.Campaigns, "campaigns/*.yaml")
@@ -314,3 +322,27 @@ func exampleNames() []string {
 	}
 	return out
 }
+
+// editorView is the editor partial's data: the lines of its gutter, the
+// file, and where typing posts the file for a live preview ("" for none).
+type editorView struct {
+	V      *view
+	Lines  []editorLine
+	Source string
+	Live   string
+}
+
+func editorBox(v *view, lines []editorLine, source string, live ...string) editorView {
+	e := editorView{V: v, Lines: lines, Source: source}
+	if len(live) > 0 {
+		e.Live = live[0]
+	}
+	return e
+}
+
+type problemsView struct {
+	V        *view
+	Problems []mgmt.Problem
+}
+
+func problemsBox(v *view, ps []mgmt.Problem) problemsView { return problemsView{V: v, Problems: ps} }

@@ -106,6 +106,12 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /console/messages/{id}", c.signedIn(read, c.message))
 	c.mux.HandleFunc("GET /console/messages/{id}/html", c.signedIn(read, c.messageHTML))
 
+	c.mux.HandleFunc("GET /console/segments", c.signedIn(read, c.segments))
+	c.mux.HandleFunc("GET /console/segments/new", c.signedIn(read, c.newSegment))
+	c.mux.HandleFunc("POST /console/segments/preview", c.signedIn(read, c.previewSegment))
+	c.mux.HandleFunc("POST /console/segments", c.signedIn(market, c.saveSegment))
+	c.mux.HandleFunc("GET /console/segments/{name}", c.signedIn(read, c.segment))
+	c.mux.HandleFunc("POST /console/segments/{name}/delete", c.signedIn(market, c.deleteSegment))
 	c.mux.HandleFunc("GET /console/templates", c.signedIn(read, c.templatesList))
 	c.mux.HandleFunc("GET /console/templates/{name}", c.signedIn(read, c.templatePreview))
 	c.mux.HandleFunc("GET /console/templates/{name}/html", c.signedIn(read, c.templateHTML))

@@ -29,7 +29,9 @@ func parsePages() *pages {
 	if err != nil {
 		panic(err)
 	}
-	funcs := template.FuncMap{"traffic": trafficSection, "add": func(a, b int) int { return a + b }, "list": func(s ...string) []string { return s }}
+	funcs := template.FuncMap{"traffic": trafficSection, "add": func(a, b int) int { return a + b }, "list": func(s ...string) []string { return s },
+		"editor": editorBox, "problems": problemsBox,
+		"deref": func(p *int) int { return *p }, "derefs": func(p *string) string { return *p }}
 	for _, f := range files {
 		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
 		if name == "layout" || strings.HasPrefix(name, "_") {
@@ -59,6 +61,20 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, v *
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Add("Vary", "Cookie, Accept-Language")
 	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// renderFragment writes one named template of a page, without the layout,
+// for htmx to swap into the page it asked from.
+func (c *Console) renderFragment(w http.ResponseWriter, r *http.Request, v *view, page, name string, data any) {
+	var buf bytes.Buffer
+	if err := c.pages.byName[page].ExecuteTemplate(&buf, name, data); err != nil {
+		c.log.ErrorContext(r.Context(), "console template failed", "page", page, "fragment", name, "err", err)
+		http.Error(w, "The page could not be shown.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(buf.Bytes())
 }
 

@@ -133,7 +133,7 @@ func pageLink(r *http.Request, key, value string) string {
 // successful post asks for (?done=saved), "" for none.
 func noticeKey(r *http.Request) string {
 	switch d := r.URL.Query().Get("done"); d {
-	case "saved", "applied", "pause", "resume", "archive", "erased":
+	case "saved", "applied", "pause", "resume", "archive", "erased", "deleted":
 		return "notice." + d
 	}
 	return ""

@@ -254,3 +254,6 @@ func (v *view) orRaw(key, raw string) string {
 
 // Chars counts the characters of s, as SMS limits do (not bytes).
 func (v *view) Chars(s string) int { return utf8.RuneCountInString(s) }
+
+// Lifecycle names a lifecycle stage in the reader's language.
+func (v *view) Lifecycle(s string) string { return v.orRaw("lifecycle."+s, s) }
