@@ -375,3 +375,23 @@ func (s *Store) idPage(ctx context.Context, what, query string, after string, ar
 	}
 	return ids, nil
 }
+
+// RunsInFlight counts, by journey, the runs claimed and not finished: the
+// customers in each per-customer journey now.
+func (s *Store) RunsInFlight(ctx context.Context) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT journey, count(*) FROM journey_runs WHERE ended_at IS NULL GROUP BY journey`)
+	if err != nil {
+		return nil, fmt.Errorf("count runs in flight: %w", err)
+	}
+	out := map[string]int{}
+	var journey string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&journey, &n}, func() error {
+		out[journey] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count runs in flight: %w", err)
+	}
+	return out, nil
+}
