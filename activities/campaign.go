@@ -453,7 +453,10 @@ func (c *Campaigns) CampaignBatch(ctx context.Context, in CampaignBatchInput) (C
 		if err := stopping(ctx); err != nil {
 			return CampaignBatchResult{}, err
 		}
-		if !in.SkipLate && (time.Now().After(deadline) || !c.active(ctx, in.Campaign)) {
+		// A firing resumed too late records its skips without a gate (the
+		// runner does not wait for the campaign then), so only the budget
+		// ends its call early.
+		if time.Now().After(deadline) || (!in.SkipLate && !c.active(ctx, in.Campaign)) {
 			break
 		}
 		var ids []string
@@ -666,6 +669,7 @@ func (b *campaignBatch) message(id string, occurrence int) delivery.Request {
 func (b *campaignBatch) tally(ctx context.Context, r delivery.Request, m RetryMessage, out delivery.Result, err error) {
 	res := &b.p.Result
 	if err != nil {
+		wait := delivery.RetryAfter(err)
 		err = sendErr(r.IdempotencyKey, err)
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.NonRetryable() {
@@ -673,7 +677,6 @@ func (b *campaignBatch) tally(ctx context.Context, r delivery.Request, m RetryMe
 			res.Counts.Failed++
 			return
 		}
-		wait := delivery.RetryAfter(err)
 		if wait <= 0 {
 			wait = min(campaignRetryFirst<<min(m.Attempt, 10), campaignRetryMax)
 		}

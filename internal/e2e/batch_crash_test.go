@@ -12,6 +12,21 @@ import (
 	"github.com/tidingsdev/tidings/workflows"
 )
 
+// awakeCustomers creates n customers <prefix>0000.. with addresses
+// <external ID>@example.com, in a zone where it is daytime now, with tags.
+func (e *env) awakeCustomers(prefix string, n int, tags ...string) {
+	e.t.Helper()
+	zone := awake(e.t)
+	in := make([]store.CustomerInput, n)
+	for i := range in {
+		ext := fmt.Sprintf("%s%04d", prefix, i)
+		in[i] = store.CustomerInput{ExternalID: ext, Email: ptr(ext + "@example.com"), TimeZone: ptr(zone), Tags: tags}
+	}
+	if _, err := e.store.UpsertCustomers(e.t.Context(), in); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // careRecipients is the size of the care sends below.
 const careRecipients = 3000
 
@@ -21,15 +36,7 @@ const careRecipients = 3000
 func midCareSend(t *testing.T, id string) (*env, *workerProc) {
 	e := newEnv(t, setup{})
 	e.stopWorker()
-	zone := awake(e.t)
-	in := make([]store.CustomerInput, careRecipients)
-	for i := range in {
-		ext := fmt.Sprintf("c%04d", i)
-		in[i] = store.CustomerInput{ExternalID: ext, Email: ptr(ext + "@example.com"), TimeZone: ptr(zone)}
-	}
-	if _, err := e.store.UpsertCustomers(e.t.Context(), in); err != nil {
-		e.t.Fatal(err)
-	}
+	e.awakeCustomers("c", careRecipients)
 	proc := e.startWorkerProcess(30 * time.Second)
 	e.start(id, workflows.CareSendWorkflow, workflows.CareSendInput{Template: "care", RunKey: id + "-2027-06"})
 	e.eventually("several hundred messages", func() (bool, string) {

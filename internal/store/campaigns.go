@@ -351,6 +351,10 @@ func (s *Store) EnterCampaignBatch(ctx context.Context, es []CampaignEntry, agai
 	}
 	first := es[0]
 	byRun := map[string]CampaignEntry{}
+	// Each input row looks its entries up by index (LATERAL): a campaign's
+	// entries grow by a page at a time faster than autovacuum analyzes
+	// them, and a join planned on stale statistics scanned all of the
+	// campaign's entries for every page.
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		// The locks EnterCampaign takes, in one order, so a page and a
 		// customer's own run never enter the same customer twice.
@@ -364,11 +368,12 @@ func (s *Store) EnterCampaignBatch(ctx context.Context, es []CampaignEntry, agai
 				SELECT * FROM jsonb_to_recordset($1::jsonb)
 					AS r(customer_id uuid, run_id text, holdout bool, variant text, goal_until timestamptz)
 			), mine AS (
-				SELECT e.* FROM campaign_entries e JOIN input i ON e.campaign = $2 AND e.run_id = i.run_id
+				SELECT e.* FROM input i CROSS JOIN LATERAL (
+					SELECT * FROM campaign_entries e WHERE e.campaign = $2 AND e.run_id = i.run_id LIMIT 1) e
 			), last AS (
-				SELECT e.customer_id, max(e.occurrence) AS occurrence, max(e.entered_at) AS entered_at
-				FROM campaign_entries e JOIN input i ON e.campaign = $2 AND e.customer_id = i.customer_id
-				GROUP BY e.customer_id
+				SELECT i.customer_id, l.occurrence, l.entered_at FROM input i CROSS JOIN LATERAL (
+					SELECT max(e.occurrence) AS occurrence, max(e.entered_at) AS entered_at
+					FROM campaign_entries e WHERE e.campaign = $2 AND e.customer_id = i.customer_id) l
 			), added AS (
 				INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, holdout, variant,
 					entered_at, goal_event, goal_until)
