@@ -101,8 +101,12 @@ func TestMessagesCommands(t *testing.T) {
 	if r = tidings(t, env, "messages", "list", "--since", "yesterday"); r.code != 2 || !strings.Contains(r.stderr, "--since") {
 		t.Errorf("list --since yesterday: want exit 2\n%s", r)
 	}
+	if err := s.NoteAttemptError(t.Context(), rows[1].ID, "451 4.7.1 greylisted"); err != nil {
+		t.Fatal(err)
+	}
 	r = tidings(t, env, "messages", "show", rows[1].ID)
-	for _, want := range []string{"onboarding", "Subject: Welcome to Tidings", "To: ann@example.com", "Hi Ann,", "tracked links", "https://shop.example/", "clicks\n  none"} {
+	for _, want := range []string{"onboarding", "Subject: Welcome to Tidings", "To: ann@example.com", "Hi Ann,", "tracked links", "https://shop.example/", "clicks\n  none",
+		"attempts\n  1  ", "temporary failure, retried: 451 4.7.1 greylisted"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("show lacks %q:\n%s", want, r)
 		}

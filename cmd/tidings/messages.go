@@ -207,7 +207,9 @@ func printMessage(w io.Writer, rec store.MessageRecord, withHTML bool) {
 	} else {
 		fmt.Fprintln(w, "\ncontent: not stored")
 	}
-	fmt.Fprintln(w, "\nclicks")
+	fmt.Fprintln(w, "\nattempts")
+	printAttempts(w, m.Attempts, rec.Attempts)
+	fmt.Fprintln(w, "clicks")
 	if len(rec.Clicks) == 0 {
 		fmt.Fprintln(w, "  none")
 	}
@@ -228,6 +230,32 @@ func printMessage(w io.Writer, rec store.MessageRecord, withHTML bool) {
 	}
 	for _, r := range rec.Reports {
 		fmt.Fprintf(w, "  %s  %s from %s: %s\n", r.OccurredAt.Format(time.DateTime), r.Kind, r.Provider, r.Detail)
+	}
+}
+
+// printAttempts lists each attempt with the provider's answer; an attempt
+// the ledger counted without an answer was interrupted or is under way.
+func printAttempts(w io.Writer, counted int, as []store.MessageAttempt) {
+	if counted == 0 && len(as) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	seen := map[int]bool{}
+	for _, a := range as {
+		seen[a.Attempt] = true
+		kind := a.Outcome
+		switch {
+		case a.Temporary:
+			kind = "temporary failure, retried"
+		case a.Outcome == store.StatusFailed:
+			kind = "permanent failure"
+		}
+		fmt.Fprintf(w, "  %d  %s  %s%s%s\n", a.Attempt, a.At.Format(time.DateTime), kind,
+			ifSet(": "+a.Reply, a.Reply), ifSet(" ("+a.ProviderMessageID+")", a.ProviderMessageID))
+	}
+	for n := 1; n <= counted; n++ {
+		if !seen[n] {
+			fmt.Fprintf(w, "  %d  no answer recorded (interrupted, or under way)\n", n)
+		}
 	}
 }
 

@@ -95,6 +95,9 @@ func TestTheMessageLogOverTheAPI(t *testing.T) {
 		!strings.Contains(rec.Content.HTML, "/c/") || rec.Content.Headers["X-Tidings-Message-ID"] != id || len(rec.Content.Links) == 0 {
 		t.Fatalf("show: %d %s", status, body)
 	}
+	if len(rec.Attempts) != 1 || rec.Attempts[0].Outcome != store.StatusSent || rec.Attempts[0].ProviderMessageID == "" {
+		t.Errorf("show: attempts %+v, want the one accepted hand-over", rec.Attempts)
+	}
 	for _, bad := range []string{"not-a-uuid", "9d2c8e54-0000-4000-8000-000000000000"} {
 		if status, _ := e.do("GET", "/v1/messages/"+bad, nil); status != 404 {
 			t.Errorf("show %s: %d, want 404", bad, status)

@@ -57,6 +57,9 @@ func (s *Store) EraseCustomer(ctx context.Context, id string) error {
 			`DELETE FROM message_contents WHERE message_id IN (SELECT id FROM messages WHERE customer_id = $1)`,
 			`UPDATE message_clicks SET user_agent = '' WHERE message_id IN (SELECT id FROM messages WHERE customer_id = $1)`,
 			`UPDATE message_opens SET user_agent = '' WHERE message_id IN (SELECT id FROM messages WHERE customer_id = $1)`,
+			// Relays quote the address in their replies and reports.
+			`UPDATE message_attempts SET reply = '' WHERE message_id IN (` + customerMessages + `)`,
+			`UPDATE message_bounces SET address = '', detail = '' WHERE message_id IN (` + customerMessages + `)`,
 			`UPDATE messages SET recipient = '', customer_id = NULL, updated_at = now() WHERE customer_id = $1`,
 			`UPDATE survey_responses SET comment = '' WHERE customer_id = $1`,
 			`UPDATE journey_runs SET ended_at = now(), outcome = '` + OutcomeErased + `'
@@ -99,6 +102,7 @@ type CustomerExport struct {
 	// What went out to the customer and what came back of it, for every
 	// message in Messages.
 	MessageContents []MessageContent `json:"message_contents"`
+	MessageAttempts []MessageAttempt `json:"message_attempts"`
 	MessageClicks   []MessageClick   `json:"message_clicks"`
 	MessageOpens    []MessageOpen    `json:"message_opens"`
 	MessageBounces  []Bounce         `json:"message_bounces"`
@@ -180,6 +184,9 @@ func (s *Store) ExportCustomer(ctx context.Context, id string) (CustomerExport, 
 			collectInto(ctx, tx, &out.MessageContents, `
 				SELECT message_id::text AS message_id, headers, subject, html, text, sms, links, tracked, stored_at
 				FROM message_contents WHERE message_id IN (`+customerMessages+`) ORDER BY stored_at, message_id`, id),
+			collectInto(ctx, tx, &out.MessageAttempts, `
+				SELECT `+attemptColumns+` FROM message_attempts
+				WHERE message_id IN (`+customerMessages+`) ORDER BY at, id`, id),
 			collectInto(ctx, tx, &out.MessageClicks, `
 				SELECT message_id::text AS message_id, link, url, machine, machine_reason, user_agent, clicks, first_at, last_at
 				FROM message_clicks WHERE message_id IN (`+customerMessages+`) ORDER BY first_at, message_id, link, machine`, id),

@@ -63,6 +63,13 @@ func TestEraseCustomerKeepsOnlyAnonymousRecords(t *testing.T) {
 	if _, err := s.SetSurveyComment(ctx, m.ID, "call me on 555-0100"); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.NoteAttemptError(ctx, m.ID, "452 4.2.2 <c-1@example.com>: mailbox full"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordFeedback(ctx, []store.Feedback{{MessageID: m.ID, Kind: store.FeedbackSoft, Provider: "dsn",
+		ReceiptID: "dsn-1", Detail: "smtp; 452 4.2.2 <c-1@example.com>: mailbox full", OccurredAt: time.Now()}}, store.SoftBouncePolicy{}); err != nil {
+		t.Fatal(err)
+	}
 
 	before, err := s.ExportCustomer(ctx, c)
 	if err != nil {
@@ -97,6 +104,23 @@ func TestEraseCustomerKeepsOnlyAnonymousRecords(t *testing.T) {
 	}
 	if len(after.SurveyResponses) != 1 || after.SurveyResponses[0].Comment != "" || after.SurveyResponses[0].Score != 2 {
 		t.Errorf("survey answers not anonymised: %+v", after.SurveyResponses)
+	}
+	rec, err := s.MessageRecordByID(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range rec.Attempts {
+		if strings.Contains(a.Reply, "c-1@") {
+			t.Errorf("attempt keeps the relay's reply naming the address: %+v", a)
+		}
+	}
+	for _, b := range rec.Reports {
+		if strings.Contains(b.Address+b.Detail, "c-1@") {
+			t.Errorf("bounce report keeps the address: %+v", b)
+		}
+	}
+	if len(rec.Attempts) != 1 || len(rec.Reports) != 1 {
+		t.Errorf("erasure dropped the attempt or the bounce (counts stay): %+v %+v", rec.Attempts, rec.Reports)
 	}
 	msg, err := s.MessageByID(ctx, m.ID)
 	if err != nil {
@@ -135,6 +159,7 @@ func history(t *testing.T, s *store.Store, externalID string) (customerID, openR
 	_, _, err = s.RecordSurveyAnswer(ctx, store.SurveyResponse{CustomerID: c, Survey: store.NPS, Score: 9, MessageID: m.ID})
 	must(err)
 	must(s.IssueCoupons(ctx, []store.Coupon{{Code: "THANKS-" + externalID, CustomerID: c, MessageID: m.ID, Journey: "survey", Step: "survey", IssuedAt: &now}}))
+	must(s.NoteAttemptError(ctx, m.ID, "451 4.7.1 greylisted"))
 	for _, run := range []string{"done", "open"} {
 		ok, err := s.ClaimJourneyRun(ctx, store.JourneyRun{Journey: "winback-" + run, RunID: run + "-" + c, CustomerID: c, StartedAt: now}, 0)
 		must(err)

@@ -121,9 +121,13 @@ type MessageRecord struct {
 	// Content is nil when it was not stored (sent before contents were
 	// kept, or pruned since).
 	Content *MessageContent `json:"content,omitempty"`
-	Clicks  []MessageClick  `json:"clicks"`
-	Opens   []MessageOpen   `json:"opens"`
-	Reports []Bounce        `json:"reports"`
+	// Attempts are the hand-overs to the provider, oldest first. An
+	// attempt counted on the ledger row without one here was interrupted
+	// (a crash mid-send) or is under way.
+	Attempts []MessageAttempt `json:"attempts"`
+	Clicks   []MessageClick   `json:"clicks"`
+	Opens    []MessageOpen    `json:"opens"`
+	Reports  []Bounce         `json:"reports"`
 }
 
 // MessageRecordByID gathers a message's record, or ErrNotFound.
@@ -140,6 +144,9 @@ func (s *Store) MessageRecordByID(ctx context.Context, id string) (MessageRecord
 	case !errors.Is(err, ErrNotFound):
 		return rec, err
 	}
+	if rec.Attempts, err = s.MessageAttempts(ctx, id); err != nil {
+		return rec, err
+	}
 	if rec.Clicks, err = s.MessageClicks(ctx, id); err != nil {
 		return rec, err
 	}
@@ -148,6 +155,9 @@ func (s *Store) MessageRecordByID(ctx context.Context, id string) (MessageRecord
 	}
 	if rec.Reports, err = s.MessageBounces(ctx, id); err != nil {
 		return rec, err
+	}
+	if rec.Attempts == nil {
+		rec.Attempts = []MessageAttempt{}
 	}
 	if rec.Clicks == nil {
 		rec.Clicks = []MessageClick{}
@@ -159,4 +169,34 @@ func (s *Store) MessageRecordByID(ctx context.Context, id string) (MessageRecord
 		rec.Reports = []Bounce{}
 	}
 	return rec, nil
+}
+
+// MessageAttempt is one hand-over of a message to its provider and the
+// answer: sent, failed (refused for good), skipped (the retry found it must
+// not send) or retry (a temporary failure, tried again later).
+type MessageAttempt struct {
+	MessageID         string    `db:"message_id" json:"message_id,omitempty"`
+	Attempt           int       `db:"attempt" json:"attempt"`
+	Outcome           string    `db:"outcome" json:"outcome"`
+	Temporary         bool      `db:"temporary" json:"temporary"`
+	Reply             string    `db:"reply" json:"reply,omitempty"`
+	ProviderMessageID string    `db:"provider_message_id" json:"provider_message_id,omitempty"`
+	At                time.Time `db:"at" json:"at"`
+}
+
+const attemptColumns = `message_id::text AS message_id, attempt, outcome, outcome = 'retry' AS temporary,
+	reply, provider_message_id, at`
+
+// MessageAttempts lists a message's attempts, oldest first.
+func (s *Store) MessageAttempts(ctx context.Context, messageID string) ([]MessageAttempt, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+attemptColumns+` FROM message_attempts WHERE message_id = $1 ORDER BY id`, messageID)
+	if err != nil {
+		return nil, fmt.Errorf("load attempts of message %s: %w", messageID, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[MessageAttempt])
+	if err != nil {
+		return nil, fmt.Errorf("load attempts of message %s: %w", messageID, err)
+	}
+	return out, nil
 }

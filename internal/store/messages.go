@@ -236,16 +236,22 @@ func (s *Store) CompleteMessages(ctx context.Context, cs []Completion) error {
 	for i, c := range cs {
 		ids[i] = c.ID
 	}
+	// The same statement keeps the attempt (see message_attempts).
 	_, err = s.pool.Exec(ctx, `
-		UPDATE messages m SET
-			status = o.status, reason = o.reason, provider_message_id = o.provider_message_id,
-			segments = CASE WHEN o.segments > 0 THEN o.segments ELSE m.segments END,
-			updated_at = now(),
-			sent_at = CASE WHEN o.status = 'sent' THEN now() ELSE m.sent_at END
-		FROM jsonb_to_recordset($1::jsonb) AS o(id uuid, status text, reason text,
-			provider_message_id text, segments int)
-		WHERE m.id = o.id AND m.status = 'queued'
-		  AND m.id = ANY($2::uuid[]) -- lets the planner reach the rows by primary key`, payload, ids)
+		WITH done AS (
+			UPDATE messages m SET
+				status = o.status, reason = o.reason, provider_message_id = o.provider_message_id,
+				segments = CASE WHEN o.segments > 0 THEN o.segments ELSE m.segments END,
+				updated_at = now(),
+				sent_at = CASE WHEN o.status = 'sent' THEN now() ELSE m.sent_at END
+			FROM jsonb_to_recordset($1::jsonb) AS o(id uuid, status text, reason text,
+				provider_message_id text, segments int)
+			WHERE m.id = o.id AND m.status = 'queued'
+			  AND m.id = ANY($2::uuid[]) -- lets the planner reach the rows by primary key
+			RETURNING m.id, m.attempts, m.status, m.reason, m.provider_message_id
+		)
+		INSERT INTO message_attempts (message_id, attempt, outcome, reply, provider_message_id)
+		SELECT id, attempts, status, reason, provider_message_id FROM done`, payload, ids)
 	if err != nil {
 		return fmt.Errorf("complete %d messages: %w", len(cs), err)
 	}
@@ -253,11 +259,17 @@ func (s *Store) CompleteMessages(ctx context.Context, cs []Completion) error {
 }
 
 // NoteAttemptError keeps the reason of a temporary failure on a queued row,
-// so an operator sees why a message is still waiting for its retry.
+// so an operator sees why a message is still waiting for its retry, and
+// adds the attempt to the message's history.
 func (s *Store) NoteAttemptError(ctx context.Context, id, reason string) error {
 	_, err := s.pool.Exec(ctx, `
-		UPDATE messages SET reason = $2, updated_at = now()
-		WHERE id = $1 AND status = 'queued'`, id, reason)
+		WITH noted AS (
+			UPDATE messages SET reason = $2, updated_at = now()
+			WHERE id = $1 AND status = 'queued'
+			RETURNING id, attempts
+		)
+		INSERT INTO message_attempts (message_id, attempt, outcome, reply)
+		SELECT id, attempts, 'retry', $2 FROM noted`, id, reason)
 	if err != nil {
 		return fmt.Errorf("note attempt error on message %s: %w", id, err)
 	}
