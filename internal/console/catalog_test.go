@@ -45,7 +45,7 @@ func TestCatalogsAreWhole(t *testing.T) {
 			}
 		}
 		// Keys built with printf: each prefix must have its entries.
-		for _, prefix := range []string{"role.", "status.", "trigger.", "channel.", "msgstatus.", "delivery.", "tier.", "timeline.", "notice."} {
+		for _, prefix := range []string{"role.", "status.", "trigger.", "channel.", "msgstatus.", "delivery.", "tier.", "timeline.", "notice.", "rule."} {
 			if strings.Contains(string(b), `printf "`+prefix) && !hasPrefix(en, prefix) {
 				t.Errorf("%s builds %s* keys the catalog lacks", f, prefix)
 			}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tidingsdev/tidings/internal/access"
+	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/store"
 )
@@ -28,7 +29,9 @@ type Deps struct {
 	// Store answers the read-only lists the API also reads straight from
 	// the store (the message log).
 	Store *store.Store
-	Log   *slog.Logger
+	// Topics are the message topics in force, shown read-only in Settings.
+	Topics map[string]delivery.Topic
+	Log    *slog.Logger
 }
 
 // Options tune the console; zero values mean the defaults.
@@ -37,6 +40,9 @@ type Options struct {
 	// development only; it must match the API's setting, since both read
 	// the same cookie.
 	InsecureCookies bool
+	// QuietHours and PolicyFile are the settings Settings shows
+	// (TIDINGS_QUIET_HOURS, TIDINGS_POLICY_FILE).
+	QuietHours, PolicyFile string
 	// Now is the clock (tests pin it); default time.Now.
 	Now func() time.Time
 }
@@ -46,6 +52,7 @@ type Options struct {
 type Console struct {
 	mgmt    *mgmt.Service
 	store   *store.Store
+	topics  map[string]delivery.Topic
 	log     *slog.Logger
 	opt     Options
 	auth    *access.Authenticator
@@ -64,7 +71,7 @@ func New(d Deps, opt Options) *Console {
 	}
 	cookies := access.Cookies{Insecure: opt.InsecureCookies}
 	c := &Console{
-		mgmt: d.Mgmt, store: d.Store, log: d.Log, opt: opt,
+		mgmt: d.Mgmt, store: d.Store, topics: d.Topics, log: d.Log, opt: opt,
 		auth: access.NewAuthenticator(d.Mgmt, cookies), cookies: cookies,
 		pages: parsePages(), mux: http.NewServeMux(),
 	}
@@ -119,6 +126,10 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /console/settings/users", c.signedIn(administer, c.users))
 	c.mux.HandleFunc("POST /console/settings/users", c.signedIn(administer, c.createUser))
 	c.mux.HandleFunc("POST /console/settings/users/{id}", c.signedIn(administer, c.changeUser))
+	c.mux.HandleFunc("GET /console/settings/keys", c.signedIn(administer, c.keys))
+	c.mux.HandleFunc("POST /console/settings/keys", c.signedIn(administer, c.createKey))
+	c.mux.HandleFunc("POST /console/settings/keys/{id}", c.signedIn(administer, c.changeKey))
+	c.mux.HandleFunc("GET /console/settings/policy", c.signedIn(administer, c.policy))
 	c.mux.HandleFunc("GET /console/settings/audit", c.signedIn(administer, c.auditLog))
 }
 

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/tidingsdev/tidings/internal/access"
+	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/validate"
@@ -137,4 +138,90 @@ func noticeKey(r *http.Request) string {
 		return "notice." + d
 	}
 	return ""
+}
+
+type keysPage struct {
+	Keys    []store.APIKey
+	Roles   []access.Role
+	Created *mgmt.CreatedKey
+	Form    mgmt.NewKey
+	Errors  map[string]string
+}
+
+// keys is GET /console/settings/keys: every API key with its role, last
+// use and state.
+func (c *Console) keys(w http.ResponseWriter, r *http.Request, v *view) error {
+	return c.showKeys(w, r, v, http.StatusOK, keysPage{})
+}
+
+func (c *Console) showKeys(w http.ResponseWriter, r *http.Request, v *view, status int, page keysPage) error {
+	ks, err := c.mgmt.Keys(r.Context())
+	if err != nil {
+		return err
+	}
+	page.Keys, page.Roles = ks, access.Roles()
+	v.Title, v.Nav = v.T("settings.keys"), "settings"
+	c.render(w, r, status, v, "keys", page)
+	return nil
+}
+
+// createKey is POST /console/settings/keys; the secret is shown once.
+func (c *Console) createKey(w http.ResponseWriter, r *http.Request, v *view) error {
+	in := mgmt.NewKey{Name: r.PostFormValue("name"), Role: r.PostFormValue("role")}
+	k, err := c.mgmt.CreateKey(r.Context(), v.Who, in)
+	if errs, ok := formErrors(err); ok {
+		return c.showKeys(w, r, v, http.StatusBadRequest, keysPage{Form: in, Errors: errs})
+	}
+	if err != nil {
+		return err
+	}
+	return c.showKeys(w, r, v, http.StatusCreated, keysPage{Created: &k})
+}
+
+// changeKey is POST /console/settings/keys/{id}: a new role (action
+// scope) or revocation (action revoke).
+func (c *Console) changeKey(w http.ResponseWriter, r *http.Request, v *view) error {
+	id := r.PathValue("id")
+	var err error
+	switch r.PostFormValue("action") {
+	case "scope":
+		_, err = c.mgmt.ScopeKey(r.Context(), v.Who, id, r.PostFormValue("role"))
+	case "revoke":
+		_, err = c.mgmt.RevokeKey(r.Context(), v.Who, id)
+	default:
+		return &pageError{status: http.StatusBadRequest, key: "error.action"}
+	}
+	if errs, ok := formErrors(err); ok {
+		return c.showKeys(w, r, v, http.StatusBadRequest, keysPage{Errors: errs})
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, Prefix+"settings/keys?done=saved", http.StatusSeeOther)
+	return nil
+}
+
+type policyPage struct {
+	Topics     []topicRow
+	QuietHours string
+	PolicyFile string
+}
+
+type topicRow struct {
+	Name string
+	delivery.Topic
+	Channels []string
+}
+
+// policy is GET /console/settings/policy: the message topics with their
+// consent rules and caps, and the quiet hours, as the send path applies
+// them (read-only: they come from TIDINGS_POLICY_FILE and the settings).
+func (c *Console) policy(w http.ResponseWriter, r *http.Request, v *view) error {
+	page := policyPage{QuietHours: c.opt.QuietHours, PolicyFile: c.opt.PolicyFile}
+	for _, name := range sortedKeys(c.topics) {
+		page.Topics = append(page.Topics, topicRow{Name: name, Topic: c.topics[name], Channels: sortedKeys(c.topics[name].Consent)})
+	}
+	v.Title, v.Nav = v.T("settings.policy"), "settings"
+	c.render(w, r, http.StatusOK, v, "policy", page)
+	return nil
 }

@@ -257,3 +257,11 @@ func (v *view) Chars(s string) int { return utf8.RuneCountInString(s) }
 
 // Lifecycle names a lifecycle stage in the reader's language.
 func (v *view) Lifecycle(s string) string { return v.orRaw("lifecycle."+s, s) }
+
+// Days writes a cap's window in days (caps are whole days or hours).
+func (v *view) Days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return v.T("unit.days", int(d/(24*time.Hour)))
+	}
+	return v.T("unit.hours", int(d/time.Hour))
+}
