@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,8 +12,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/schedules"
-	"github.com/tidingsdev/tidings/internal/store"
 )
 
 func newSchedulesCmd(a *app) *cobra.Command {
@@ -74,30 +73,20 @@ Exit status: 0 applied, 2 invalid file.`,
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			f, err := schedules.Parse(args[0], data)
-			if err != nil {
+			// The file alone first, so its problems need no database.
+			if _, err := schedules.Parse(args[0], data); err != nil {
 				return withCode(exitUsage, err)
 			}
-			if err := a.checkScheduleSegments(ctx, f); err != nil {
+			m, err := a.parts.Mgmt(ctx)
+			if err != nil {
 				return err
 			}
-			outcome := map[string]string{}
-			if !dryRun {
-				c, err := a.parts.Temporal(ctx)
-				if err != nil {
-					return err
-				}
-				res, err := schedules.Apply(ctx, c.ScheduleClient(), f, a.cfg.TemporalTaskQueue)
-				for _, r := range res {
-					outcome[r.ID] = r.Outcome
-				}
-				if err != nil {
-					return err
-				}
+			res, err := m.ApplySchedules(ctx, a.operator(), mgmt.File{Name: args[0], Text: data}, dryRun, preview)
+			if err != nil {
+				return mgmtErr(err)
 			}
-			now := time.Now()
-			for _, s := range f.Schedules {
-				state := outcome[s.ID]
+			for _, s := range res {
+				state := s.Outcome
 				if dryRun {
 					state = "valid (dry run)"
 				}
@@ -105,12 +94,8 @@ Exit status: 0 applied, 2 invalid file.`,
 				if s.Paused {
 					paused = ", paused"
 				}
-				fmt.Fprintf(a.stdout, "%s: %s — %s %q in %s%s\n", s.ID, state, s.Run, s.Spec(), s.Zone(), paused)
-				next, err := schedules.Preview(s.Spec(), s.Zone(), now, preview)
-				if err != nil {
-					return err
-				}
-				for _, t := range next {
+				fmt.Fprintf(a.stdout, "%s: %s — %s %q in %s%s\n", s.ID, state, s.Run, s.Spec, s.Zone, paused)
+				for _, t := range s.Next {
 					fmt.Fprintf(a.stdout, "    next %s\n", t.Format("Mon 2006-01-02 15:04 MST"))
 				}
 			}
@@ -153,34 +138,6 @@ or to check what exists.`,
 			return nil
 		},
 	}
-}
-
-// checkScheduleSegments refuses a file whose care sends name a segment that
-// is not saved, before anything reaches Temporal.
-func (a *app) checkScheduleSegments(ctx context.Context, f schedules.File) error {
-	var named []schedules.Schedule
-	for _, s := range f.Schedules {
-		if s.Segment != "" {
-			named = append(named, s)
-		}
-	}
-	if len(named) == 0 {
-		return nil
-	}
-	st, err := a.store(ctx)
-	if err != nil {
-		return err
-	}
-	for _, s := range named {
-		_, err := st.GetSegment(ctx, s.Segment)
-		if errors.Is(err, store.ErrNotFound) {
-			return withCode(exitUsage, fmt.Errorf("schedule %q: segment %q is not saved (save it with: tidings segments save FILE)", s.ID, s.Segment))
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func newSchedulesListCmd(a *app) *cobra.Command {
@@ -275,23 +232,12 @@ func newSchedulesActionCmd(a *app, verb, short string) *cobra.Command {
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := a.parts.Temporal(ctx)
+			m, err := a.parts.Mgmt(ctx)
 			if err != nil {
 				return err
 			}
-			h := c.ScheduleClient().GetHandle(ctx, args[0])
-			switch verb {
-			case "pause":
-				err = h.Pause(ctx, client.SchedulePauseOptions{Note: note})
-			case "unpause":
-				err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: note})
-			case "trigger":
-				err = h.Trigger(ctx, client.ScheduleTriggerOptions{})
-			case "delete":
-				err = h.Delete(ctx)
-			}
-			if err != nil {
-				return scheduleErr(args[0], err)
+			if err := m.ScheduleAction(ctx, a.operator(), args[0], verb, note); err != nil {
+				return mgmtErr(err)
 			}
 			fmt.Fprintf(a.stdout, "schedule %s: %s done\n", args[0], verb)
 			return nil

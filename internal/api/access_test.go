@@ -149,7 +149,7 @@ func documentedOps(t *testing.T) []documentedOp {
 // credentials gets 401, and every role gets 403 exactly when it is not
 // documented, with an API key and with a browser session alike.
 func TestEveryRouteEnforcesItsRoles(t *testing.T) {
-	a := newAPI(t, false)
+	a := newManagedAPI(t)
 	levels := map[string]access.Level{"GET /metrics": access.Public}
 	authenticated := 0
 	for _, rt := range (&Server{}).routes() {

@@ -87,15 +87,7 @@ func TestSegmentsOverTheAPI(t *testing.T) {
 			t.Errorf("%s after delete: %s", path, r)
 		}
 	}
-	es, err := a.store.AuditEntries(ctx, store.AuditQuery{Actor: "key-marketer", Limit: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var actions []string
-	for _, e := range es {
-		actions = append(actions, e.Action)
-	}
-	if got := strings.Join(actions, " "); got != "segment.delete segment.refresh_scores segment.save segment.save" {
+	if got := a.audited("key-marketer"); got != "segment.delete segment.refresh_scores segment.save segment.save" {
 		t.Errorf("audited: %s", got)
 	}
 }
@@ -138,4 +130,18 @@ func TestTemplatesOverTheAPI(t *testing.T) {
 	if r = a.send(http.MethodGet, "/v1/templates/check", "", "Authorization", "Bearer "+viewer); !strings.Contains(string(r.body), `"ok": true`) {
 		t.Errorf("check: %s", r)
 	}
+}
+
+// audited lists the audit log's actions by actor, newest first.
+func (a *testAPI) audited(actor string) string {
+	a.t.Helper()
+	es, err := a.store.AuditEntries(a.t.Context(), store.AuditQuery{Actor: actor, Limit: 20})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range es {
+		actions = append(actions, e.Action)
+	}
+	return strings.Join(actions, " ")
 }

@@ -192,6 +192,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/customers", read, s.searchCustomers},
 		{"GET /v1/customers/{customer}", read, s.getCustomer},
 		{"GET /v1/customers/{customer}/timeline", read, s.customerTimeline},
+		{"GET /v1/customers/{customer}/journeys", read, s.customerJourneys},
 		{"DELETE /v1/customers/{customer}", administer, s.eraseCustomer},
 		{"GET /v1/customers/{customer}/export", administer, s.exportCustomer},
 		{"GET /v1/customers/{customer}/consents", read, s.getConsents},
@@ -217,6 +218,16 @@ func (s *Server) routes() []route {
 		{"GET /v1/segments/{name}", read, s.getSegment},
 		{"DELETE /v1/segments/{name}", market, s.deleteSegment},
 		{"GET /v1/segments/{name}/preview", read, s.previewSegment},
+
+		{"GET /v1/schedules", read, s.listSchedules},
+		{"POST /v1/schedules", operate, s.applySchedules},
+		{"GET /v1/schedules/{id}", read, s.getSchedule},
+		{"DELETE /v1/schedules/{id}", operate, s.scheduleAction("delete")},
+		{"POST /v1/schedules/{id}/pause", operate, s.scheduleAction("pause")},
+		{"POST /v1/schedules/{id}/unpause", operate, s.scheduleAction("unpause")},
+		{"POST /v1/schedules/{id}/trigger", operate, s.scheduleAction("trigger")},
+
+		{"GET /v1/journeys", read, s.listJourneys},
 
 		{"GET /v1/templates", read, s.listTemplates},
 		{"GET /v1/templates/check", read, s.checkTemplates},

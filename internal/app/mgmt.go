@@ -22,6 +22,7 @@ func (a *App) Mgmt(ctx context.Context) (*mgmt.Service, error) {
 		Store: st, Journeys: lazyJourneys{a}, Log: a.log,
 		Templates: a.Templates, Temporal: a.Temporal, TaskQueue: a.cfg.TemporalTaskQueue, Company: a.Company(),
 		Send: func(ctx context.Context) (mgmt.Sender, error) { return a.SendPath(ctx) }, Topics: a.Topics,
+		JourneySettings: a.JourneySettings,
 	}, mgmt.Options{})
 	a.onClose(func() { a.mgmt = nil })
 	return a.mgmt, nil

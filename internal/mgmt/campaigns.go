@@ -328,12 +328,9 @@ func (s *Service) CampaignResults(ctx context.Context, name string) (store.Campa
 // campaignManager reaches Temporal for the actions that change a
 // campaign's trigger; nothing is written when it is unreachable.
 func (s *Service) campaignManager(ctx context.Context) (*manage.Manager, error) {
-	if s.temporal == nil {
-		return nil, ErrNoEngine
-	}
-	c, err := s.temporal(ctx)
+	c, err := s.engine(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoEngine, err)
+		return nil, err
 	}
 	return manage.New(s.store, c, s.taskQueue, manage.WithClock(s.opt.Now)), nil
 }

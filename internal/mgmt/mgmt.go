@@ -26,6 +26,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/validate"
 	"github.com/tidingsdev/tidings/templates"
+	"github.com/tidingsdev/tidings/workflows"
 )
 
 // Store is what the management functions need of the system of record;
@@ -41,6 +42,7 @@ type Store interface {
 	CustomerSearchStore
 	SegmentStore
 	CouponStore
+	JourneyStore
 }
 
 // AuditStore appends to and reads the audit log.
@@ -77,6 +79,9 @@ type Deps struct {
 	// Topics are the message topics in force; nil leaves checking them to
 	// the send path.
 	Topics func() (map[string]delivery.Topic, error)
+	// JourneySettings are the journeys' parameters in force (the policy
+	// file's); nil means the defaults.
+	JourneySettings func() (workflows.Settings, error)
 }
 
 // ErrNoEngine refuses an action that needs Temporal when it cannot be
@@ -108,6 +113,7 @@ type Service struct {
 	company   templates.Company
 	send      func(ctx context.Context) (Sender, error)
 	topics    func() (map[string]delivery.Topic, error)
+	settings  func() (workflows.Settings, error)
 }
 
 // New builds the service.
@@ -130,7 +136,7 @@ func New(d Deps, o Options) *Service {
 	}
 	return &Service{store: d.Store, journeys: d.Journeys, log: d.Log, opt: o,
 		templates: d.Templates, temporal: d.Temporal, taskQueue: d.TaskQueue, company: d.Company,
-		send: d.Send, topics: d.Topics}
+		send: d.Send, topics: d.Topics, settings: d.JourneySettings}
 }
 
 // templateSet is the templates campaigns and previews use.
