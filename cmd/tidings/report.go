@@ -19,13 +19,14 @@ func newReportCmd(a *app) *cobra.Command {
 		Use:   "report",
 		Short: "Report what campaigns did, how customers feel and how many stay",
 		Long: `Reports computed from the database: a campaign per variant, NPS, CSAT,
-retention, churn and lifecycle stages.
+retention, churn, lifecycle stages, customer value and the RFM grid.
 Each prints a table, or the whole report with --json, or one table as CSV
 with --csv. Formulas: docs/reports.md.`,
 	}
 	cmd.AddCommand(newReportCampaignCmd(a),
 		newReportSurveyCmd(a, store.NPS, reports.NPS), newReportSurveyCmd(a, store.CSAT, reports.CSAT),
-		newReportRetentionCmd(a), newReportChurnCmd(a), newReportLifecycleCmd(a))
+		newReportRetentionCmd(a), newReportChurnCmd(a), newReportLifecycleCmd(a),
+		newReportCLVCmd(a), newReportRFMCmd(a))
 	return cmd
 }
 

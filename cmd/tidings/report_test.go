@@ -119,6 +119,31 @@ func TestReportRetentionChurnLifecycle(t *testing.T) {
 	}
 }
 
+func TestReportCLVAndRFM(t *testing.T) {
+	t.Parallel()
+	env, s := migratedEnv(t)
+	seedSurveys(t, s)
+	seedPurchases(t, s)
+	if r := tidings(t, env, "report", "rfm"); r.code != 0 || !strings.Contains(r.stdout, "no scores yet") {
+		t.Errorf("rfm before scoring:\n%s", r)
+	}
+	if _, err := s.RefreshScores(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// Two buyers, three orders of 25: historical CLV 37.50, AOV 25.00.
+	r := tidings(t, env, "report", "clv", "--csv")
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if r.code != 0 || err != nil || len(rows) < 2 || strings.Join(rows[1][:7], ",") != "total,2,3,75.00,1,37.50,25.00" {
+		t.Errorf("clv csv (%v):\n%s", err, r)
+	}
+	if r := tidings(t, env, "report", "rfm"); r.code != 0 || !strings.Contains(r.stdout, "2 scored customers") {
+		t.Errorf("rfm:\n%s", r)
+	}
+	if r := tidings(t, env, "report", "clv", "--by", "country"); r.code != exitUsage {
+		t.Errorf("clv --by country:\n%s", r)
+	}
+}
+
 func TestReportCampaignUplift(t *testing.T) {
 	t.Parallel()
 	env, s := migratedEnv(t)

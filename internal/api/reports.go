@@ -141,3 +141,24 @@ func (s *Server) lifecycleReport(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, rep)
 	return nil
 }
+
+// clvReport is GET /v1/reports/clv: historical and predicted customer
+// lifetime value in total, by cohort and by value tier.
+func (s *Server) clvReport(w http.ResponseWriter, r *http.Request) error {
+	rep, err := reports.Value(r.Context(), s.store, s.opt.Now())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// rfmReport is GET /v1/reports/rfm: the recency × frequency grid.
+func (s *Server) rfmReport(w http.ResponseWriter, r *http.Request) error {
+	rep, err := reports.RFM(r.Context(), s.store)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"strings"
@@ -190,5 +191,49 @@ func TestRetentionChurnAndLifecycleOverTheAPI(t *testing.T) {
 		if json.Unmarshal(body, &e); status != http.StatusBadRequest || e.Error.Field != bad.field {
 			t.Errorf("%s: %d %s, want 400 naming %s", bad.path, status, body, bad.field)
 		}
+	}
+}
+
+func TestCustomerValueAndRFMOverTheAPI(t *testing.T) {
+	a := newAPI(t, false)
+	// C-1 spends 30 + 50, C-2 20: historical CLV (80 + 20) / 2 = 50, AOV
+	// 100 / 3.
+	for ext, amounts := range map[string][]float64{"C-1": {30, 50}, "C-2": {20}} {
+		id := a.customer(ext, map[string]any{"email": ext + "@example.com"})
+		for i, amount := range amounts {
+			if _, err := a.store.RecordEvent(t.Context(), store.EventInput{EventID: fmt.Sprint(ext, i), CustomerID: id, Type: "purchase",
+				Properties: map[string]any{"amount": amount}, OccurredAt: time.Now().AddDate(0, -2+i, 0)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := a.store.RefreshScores(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	status, body := a.do(http.MethodGet, "/v1/reports/clv", nil)
+	var clv struct {
+		Total struct {
+			Customers     int      `json:"customers"`
+			HistoricalCLV *float64 `json:"historical_clv"`
+			AOV           *float64 `json:"aov"`
+		} `json:"total"`
+		ByTier []struct {
+			Label        string   `json:"label"`
+			RevenueShare *float64 `json:"revenue_share"`
+		} `json:"by_tier"`
+	}
+	if json.Unmarshal(body, &clv); status != 200 || clv.Total.Customers != 2 || *clv.Total.HistoricalCLV != 50 ||
+		math.Abs(*clv.Total.AOV-100.0/3) > 1e-9 || len(clv.ByTier) == 0 {
+		t.Errorf("clv: %d %s", status, body)
+	}
+	status, body = a.do(http.MethodGet, "/v1/reports/rfm", nil)
+	var rfm struct {
+		Customers int `json:"customers"`
+		Cells     []struct {
+			Customers int `json:"customers"`
+		} `json:"cells"`
+	}
+	if json.Unmarshal(body, &rfm); status != 200 || rfm.Customers != 2 || len(rfm.Cells) == 0 {
+		t.Errorf("rfm: %d %s", status, body)
 	}
 }

@@ -239,6 +239,8 @@ func (s *Server) routes() []route {
 		{"GET /v1/reports/retention", read, s.retentionReport},
 		{"GET /v1/reports/churn", read, s.churnReport},
 		{"GET /v1/reports/lifecycle", read, s.lifecycleReport},
+		{"GET /v1/reports/clv", read, s.clvReport},
+		{"GET /v1/reports/rfm", read, s.rfmReport},
 
 		{"GET /u/{token}", public, s.unsubscribePage},
 		{"POST /u/{token}", public, s.unsubscribe},

@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ValueTally is the purchase history of a group of buyers: Dimension is
+// total, cohort (the month of the first purchase, 2025-03) or tier (high,
+// mid, low or unscored) and Label its value. Years sums each buyer's
+// observed time since the first purchase, at least 30 days.
+type ValueTally struct {
+	Dimension string  `db:"dimension"`
+	Label     string  `db:"label"`
+	Customers int     `db:"customers"`
+	Orders    int64   `db:"orders"`
+	Revenue   float64 `db:"revenue"`
+	Years     float64 `db:"years"`
+	// Mature counts the buyers whose first purchase was at least a year
+	// before the moment, Lapsed those of them with no purchase in the year
+	// before it.
+	Mature int `db:"mature"`
+	Lapsed int `db:"lapsed"`
+}
+
+// ValueTallies groups every buyer (orders_count > 0) as of at, in total,
+// by cohort and by value tier, from the customers' purchase aggregates.
+func (s *Store) ValueTallies(ctx context.Context, at time.Time) ([]ValueTally, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH buyers AS (
+			SELECT c.orders_count, c.total_spent, c.first_purchase_at, c.last_purchase_at,
+				to_char(c.first_purchase_at AT TIME ZONE 'UTC', 'YYYY-MM') AS cohort,
+				coalesce(cs.value_tier, 'unscored') AS tier
+			FROM customers c LEFT JOIN customer_scores cs ON cs.customer_id = c.id
+			WHERE c.orders_count > 0 AND c.first_purchase_at IS NOT NULL AND c.first_purchase_at < $1
+		)
+		SELECT CASE WHEN grouping(cohort) = 0 THEN 'cohort' WHEN grouping(tier) = 0 THEN 'tier' ELSE 'total' END AS dimension,
+			coalesce(cohort, tier, '') AS label,
+			count(*)::int AS customers, coalesce(sum(orders_count), 0)::bigint AS orders,
+			coalesce(sum(total_spent), 0)::float8 AS revenue,
+			coalesce(sum(greatest(extract(epoch FROM $1 - first_purchase_at), 30 * 86400) / (365.25 * 86400)), 0)::float8 AS years,
+			count(*) FILTER (WHERE first_purchase_at <= $1 - interval '1 year')::int AS mature,
+			count(*) FILTER (WHERE first_purchase_at <= $1 - interval '1 year'
+				AND last_purchase_at < $1 - interval '1 year')::int AS lapsed
+		FROM buyers
+		GROUP BY GROUPING SETS ((), (cohort), (tier))
+		ORDER BY 1, 2`, at)
+	if err != nil {
+		return nil, fmt.Errorf("customer value: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[ValueTally])
+	if err != nil {
+		return nil, fmt.Errorf("customer value: %w", err)
+	}
+	return out, nil
+}
+
+// RFMCell is one cell of the recency × frequency grid of the scores
+// (1–5, 0 = never bought): its customers and their spend.
+type RFMCell struct {
+	Recency   int     `db:"recency" json:"recency"`
+	Frequency int     `db:"frequency" json:"frequency"`
+	Customers int     `db:"customers" json:"customers"`
+	Revenue   float64 `db:"revenue" json:"revenue"`
+	// Monetary is the cell's average monetary score.
+	Monetary float64 `db:"monetary" json:"monetary"`
+}
+
+// RFMCells counts the scored customers by recency and frequency score.
+func (s *Store) RFMCells(ctx context.Context) ([]RFMCell, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT cs.recency, cs.frequency, count(*)::int AS customers,
+			coalesce(sum(c.total_spent), 0)::float8 AS revenue, avg(cs.monetary)::float8 AS monetary
+		FROM customer_scores cs JOIN customers c ON c.id = cs.customer_id
+		GROUP BY 1, 2 ORDER BY 1 DESC, 2 DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("RFM grid: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[RFMCell])
+	if err != nil {
+		return nil, fmt.Errorf("RFM grid: %w", err)
+	}
+	return out, nil
+}
