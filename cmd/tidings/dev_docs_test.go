@@ -43,9 +43,10 @@ func TestREADMEConfigTableIsCurrent(t *testing.T) {
 }
 
 // TestDocsCommandsWorkAsWritten checks every `tidings` command in the shell
-// blocks of README.md and docs/*.md against the command tree: the command
-// exists and runs something, its flags are known, it gets the arguments it
-// takes, and a file of the repository it names exists. A doc writes the
+// blocks of README.md, ARCHITECTURE.md, CONTRIBUTING.md and docs/*.md
+// against the command tree: the command exists and runs something, its
+// flags are known, it gets the arguments it takes, and a file of the
+// repository it names exists. A doc writes the
 // bare `tidings` only if the README puts bin/ on the PATH right after
 // building it, so a reader of a fresh clone can paste any line.
 func TestDocsCommandsWorkAsWritten(t *testing.T) {
@@ -60,7 +61,7 @@ func TestDocsCommandsWorkAsWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files = append([]string{"../../README.md"}, files...)
+	files = append([]string{"../../README.md", "../../ARCHITECTURE.md", "../../CONTRIBUTING.md"}, files...)
 	bare, total := 0, 0
 	for _, f := range files {
 		b, err := os.ReadFile(f)
