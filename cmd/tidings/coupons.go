@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -23,7 +24,7 @@ customer, and codes drawn from a pool the shop imported. A shop checks a code
 /v1/coupons/{code}; a redemption is recorded as a conversion of the message
 that carried the code.`,
 	}
-	cmd.AddCommand(newCouponsShowCmd(a), newCouponsRedeemCmd(a))
+	cmd.AddCommand(newCouponsShowCmd(a), newCouponsRedeemCmd(a), newCouponsImportCmd(a))
 	return cmd
 }
 
@@ -79,6 +80,50 @@ coupon.redeem.`,
 	cmd.Flags().StringVar(&r.OrderID, "order", "", "the shop's order ID (required)")
 	cmd.Flags().Float64Var(&r.Revenue, "revenue", 0, "the order's value, credited to the conversion")
 	cmd.Flags().StringVar(&r.Currency, "currency", "", "the revenue's currency (ISO 4217, e.g. EUR)")
+	return cmd
+}
+
+func newCouponsImportCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "import POOL FILE.csv",
+		Short: "Import the shop's own codes into a pool that sends draw from",
+		Long: `Reads a CSV file whose header names the columns code (required), value
+and expires_at (RFC 3339, or a date: valid through that day, UTC), or a plain
+list of codes one per line ("-" is standard input), into the named pool.
+Every row is checked on its own: rejected rows are reported with their line,
+the good ones are imported regardless (exit 3 when some were rejected); codes
+already known are left as they are. A campaign send whose vars name the pool
+(coupon_pool: POOL) gives each message an unused code of its own; when the
+pool runs out, the message fails naming the pool. Audited as coupon.import.
+The same import is POST /v1/coupon-pools/{pool}/codes.`,
+		Example: `  tidings coupons import summer-sale codes.csv
+  printf 'code,value\nSUMMER-0001,10 EUR\n' | tidings coupons import summer-sale -`,
+		Args: exactArgs(2),
+		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, args []string) error {
+			in := io.Reader(a.stdin)
+			if args[1] != "-" {
+				f, err := os.Open(args[1])
+				if err != nil {
+					return withCode(exitUsage, err)
+				}
+				defer f.Close()
+				in = f
+			}
+			res, err := m.ImportCoupons(ctx, a.operator(), args[0], in)
+			if err != nil {
+				return mgmtErr(err)
+			}
+			for _, p := range res.Rejected {
+				fmt.Fprintf(a.stderr, "%s:%s\n", args[1], p)
+			}
+			fmt.Fprintf(a.stdout, "%d rows read: %d imported, %d already known, %d rejected; pool %s has %d codes, %d unused\n",
+				res.Rows, res.Imported, res.Known, len(res.Rejected), res.Pool, res.Total, res.Unused)
+			if len(res.Rejected) > 0 {
+				return withCode(exitRejected, fmt.Errorf("%d rows rejected", len(res.Rejected)))
+			}
+			return nil
+		}),
+	}
 	return cmd
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -54,5 +56,30 @@ func TestCouponsShowAndRedeem(t *testing.T) {
 	r = tidings(t, env, "coupons", "redeem", "BDAY-ABCDE23456")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "order_id") {
 		t.Errorf("redeem without --order:\n%s", r)
+	}
+}
+
+func TestCouponsImport(t *testing.T) {
+	t.Parallel()
+	env, s := migratedEnv(t)
+	file := filepath.Join(t.TempDir(), "codes.csv")
+	if err := os.WriteFile(file, []byte("code,value\nAUTUMN-1,5 EUR\nAUTUMN-2,5 EUR\nAUTUMN-1,5 EUR\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := tidings(t, env, "coupons", "import", "autumn", file)
+	if r.code != exitRejected || !strings.Contains(r.stdout, "3 rows read: 2 imported, 0 already known, 1 rejected; pool autumn has 2 codes, 2 unused") ||
+		!strings.Contains(r.stderr, "codes.csv:4: code: AUTUMN-1 repeats line 2") {
+		t.Fatalf("import:\n%s", r)
+	}
+	r = tidings(t, env, "coupons", "import", "autumn", file)
+	if !strings.Contains(r.stdout, "0 imported, 2 already known") {
+		t.Errorf("import again:\n%s", r)
+	}
+	if total, unused, err := s.PoolSize(t.Context(), "autumn"); err != nil || total != 2 || unused != 2 {
+		t.Errorf("pool %d/%d, %v", total, unused, err)
+	}
+	r = tidings(t, env, "coupons", "import", "Autumn Sale!", file)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "pool") {
+		t.Errorf("bad pool name:\n%s", r)
 	}
 }

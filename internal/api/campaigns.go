@@ -147,22 +147,29 @@ var fileTypes = map[string]bool{
 // fileBody reads a file sent as the request body, within the body limit;
 // the parser then applies the bounds every file gets.
 func fileBody(r *http.Request) (mgmt.File, error) {
+	data, err := rawBody(r, fileTypes, "send the file as application/yaml (or application/json)")
+	return mgmt.File{Text: data}, err
+}
+
+// rawBody reads a body that is not JSON, within the body limit, refusing
+// a Content-Type outside types (415, with hint) and a body over the limit
+// (413).
+func rawBody(r *http.Request, types map[string]bool, hint string) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || !fileTypes[mt] {
-			return mgmt.File{}, errorf(http.StatusUnsupportedMediaType, codeUnsupportedType, "Content-Type",
-				"Content-Type %q: send the file as application/yaml (or application/json)", ct)
+		if err != nil || !types[mt] {
+			return nil, errorf(http.StatusUnsupportedMediaType, codeUnsupportedType, "Content-Type", "Content-Type %q: %s", ct, hint)
 		}
 	}
 	data, err := io.ReadAll(r.Body)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return mgmt.File{}, errorf(http.StatusRequestEntityTooLarge, codeTooLarge, "", "request body is larger than %d bytes", tooLarge.Limit)
+		return nil, errorf(http.StatusRequestEntityTooLarge, codeTooLarge, "", "request body is larger than %d bytes", tooLarge.Limit)
 	}
 	if err != nil {
-		return mgmt.File{}, errorf(http.StatusBadRequest, codeInvalid, "", "read request body: %v", err)
+		return nil, errorf(http.StatusBadRequest, codeInvalid, "", "read request body: %v", err)
 	}
-	return mgmt.File{Text: data}, nil
+	return data, nil
 }
 
 // campaignOutcome maps what a campaign action returned: a bad file is 422

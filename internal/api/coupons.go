@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 
@@ -82,5 +83,35 @@ func (s *Server) redeemCoupon(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, redeemResult{CouponCheck: c, Created: created})
+	return nil
+}
+
+// csvTypes are the media types a pool's codes may be sent as.
+var csvTypes = map[string]bool{"text/csv": true, "text/plain": true, "application/csv": true}
+
+// importCoupons is POST /v1/coupon-pools/{pool}/codes: the shop's own codes
+// as CSV (code[,value,expires_at]); good rows are imported whatever the
+// others, and each rejected row is reported with its line.
+func (s *Server) importCoupons(w http.ResponseWriter, r *http.Request) error {
+	body, err := rawBody(r, csvTypes, "send the codes as text/csv")
+	if err != nil {
+		return err
+	}
+	res, err := s.mgmt.ImportCoupons(r.Context(), principal(r), r.PathValue("pool"), bytes.NewReader(body))
+	if err != nil {
+		return outcome(err, "pool")
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// getPool is GET /v1/coupon-pools/{pool}: how many codes it has and how
+// many no message has drawn yet.
+func (s *Server) getPool(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.mgmt.PoolSize(r.Context(), r.PathValue("pool"))
+	if err != nil {
+		return outcome(err, "pool")
+	}
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }

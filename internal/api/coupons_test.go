@@ -253,3 +253,85 @@ func TestErasedCustomersCouponStillRedeems(t *testing.T) {
 		t.Errorf("export coupons %+v, want the redeemed code", exp.Coupons)
 	}
 }
+
+// poolSend sends a campaign's offer to a customer through the send path,
+// its vars naming a coupon pool.
+func (sh *shop) poolSend(t *testing.T, customerID, pool string) (delivery.Result, error) {
+	t.Helper()
+	return sh.svc.Send(t.Context(), delivery.Request{
+		CustomerID: customerID, Journey: "campaign/summer", Step: "offer", Channel: delivery.Email,
+		Template: "winback_offer", Topic: delivery.TopicMarketing, IdempotencyKey: "campaign/summer/1/" + customerID + "/offer/1",
+		Data: map[string]any{"coupon_pool": pool, "discount_percent": 10},
+	})
+}
+
+func TestImportedPoolCodesAreDrawnOncePerMessageUntilExhausted(t *testing.T) {
+	sh := newShop(t)
+	ctx := t.Context()
+
+	// The shop imports its codes over HTTP; a bad row is reported by line,
+	// the good ones are imported.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sh.http.URL+"/v1/coupon-pools/summer/codes",
+		strings.NewReader("code,value,expires_at\nSUMMER-0001,10 EUR,2030-12-31\nnot a code!,5 EUR,\nsummer-0002,10 EUR,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+sh.keyFor("marketer"))
+	req.Header.Set("Content-Type", "text/csv")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var imp mgmt.CouponImport
+	if err := json.NewDecoder(resp.Body).Decode(&imp); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || imp.Imported != 2 || len(imp.Rejected) != 1 || imp.Rejected[0].Line != 3 ||
+		imp.Rejected[0].Field != "code" || imp.Unused != 2 {
+		t.Fatalf("import: %d %+v, want 2 imported and line 3 rejected naming code", resp.StatusCode, imp)
+	}
+
+	ann := sh.birthdayCustomer(t, "C-ann")
+	bo := sh.birthdayCustomer(t, "C-bo")
+	cy := sh.birthdayCustomer(t, "C-cy")
+	codes := map[string]string{}
+	for _, c := range []string{ann, bo} {
+		res, err := sh.poolSend(t, c, "summer")
+		if err != nil || res.Status != delivery.Sent {
+			t.Fatalf("send to %s: %+v, %v", c, res, err)
+		}
+		msgs := sh.sink.Messages()
+		code := regexp.MustCompile(`SUMMER-000[12]`).FindString(parseMail(t, msgs[len(msgs)-1].Data).Text)
+		if code == "" || codes[code] != "" {
+			t.Fatalf("email to %s shows code %q (drawn before for %q)", c, code, codes[code])
+		}
+		codes[code] = c
+		if status, got, body := sh.coupon(t, code); status != http.StatusOK || got.Status != store.CouponValid ||
+			got.CustomerID != c || got.Pool != "summer" || got.Campaign != "summer" || got.MessageID != res.MessageID {
+			t.Errorf("GET %s: %d %s, want valid, the customer's, from pool summer, campaign summer", code, status, body)
+		}
+	}
+	// A retry of a sent message sends nothing and draws nothing.
+	if res, err := sh.poolSend(t, ann, "summer"); err != nil || !res.Duplicate {
+		t.Errorf("retry: %+v, %v; want a duplicate", res, err)
+	}
+	// The pool is spent: the next message fails, naming the pool, and no
+	// email goes out without its code.
+	before := sh.sink.Count()
+	res, err := sh.poolSend(t, cy, "summer")
+	if typ, ok := delivery.IsPermanent(err); !ok || typ != delivery.TypeCouponPoolExhausted || !strings.Contains(err.Error(), `"summer"`) {
+		t.Fatalf("send from a spent pool: %+v, %v; want a permanent %s naming the pool", res, err, delivery.TypeCouponPoolExhausted)
+	}
+	if sh.sink.Count() != before {
+		t.Error("an email went out without a code")
+	}
+	m, err := sh.store.MessageByID(ctx, delivery.MessageID("campaign/summer/1/"+cy+"/offer/1"))
+	if err != nil || m.Status != store.StatusFailed || !strings.Contains(m.Reason, "summer") {
+		t.Errorf("ledger row %+v, %v; want failed with the pool named", m, err)
+	}
+	if status, body := sh.get("/v1/coupon-pools/summer", "Authorization", "Bearer "+sh.key); status != http.StatusOK ||
+		!strings.Contains(body, `"unused": 0`) || !strings.Contains(body, `"total": 2`) {
+		t.Errorf("GET pool: %d %s", status, body)
+	}
+}

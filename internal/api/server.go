@@ -255,6 +255,8 @@ func (s *Server) routes() []route {
 
 		{"GET /v1/coupons/{code}", read, s.getCoupon},
 		{"POST /v1/coupons/{code}/redeem", ingest, s.redeemCoupon},
+		{"GET /v1/coupon-pools/{pool}", read, s.getPool},
+		{"POST /v1/coupon-pools/{pool}/codes", ingest, s.importCoupons},
 
 		{"GET /v1/suppressions", read, s.listSuppressions},
 		{"POST /v1/suppressions", operate, s.addSuppression},

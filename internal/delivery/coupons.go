@@ -145,3 +145,17 @@ func (w *wave) issueCoupons(ctx context.Context, items []*item) error {
 	}
 	return nil
 }
+
+// SampleCouponData is data as a template will see it once the send path has
+// drawn the pool's code: a check or preview renders with a stand-in code
+// (POOL-SAMPLE) where a real send would draw one. Data without a pool is
+// returned as is.
+func SampleCouponData(data map[string]any) map[string]any {
+	pool, _ := data[VarCouponPool].(string)
+	if pool == "" {
+		return data
+	}
+	out := maps.Clone(data)
+	out[VarCoupon] = strings.ToUpper(pool) + "-SAMPLE"
+	return out
+}

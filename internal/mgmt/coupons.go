@@ -2,8 +2,10 @@ package mgmt
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -151,4 +153,179 @@ func (s *Service) RedeemCoupon(ctx context.Context, p access.Principal, r Redeem
 		return CouponCheck{}, false, unknownCoupon(code, err)
 	}
 	return s.check(c), redeemed, nil
+}
+
+// MaxPoolImport bounds the rows of one pool import.
+const MaxPoolImport = 100_000
+
+// CouponImport is what importing codes into a pool did, row by row.
+type CouponImport struct {
+	Pool string `json:"pool"`
+	// Rows were read; Imported are new in the pool; Known were stored
+	// already (imported before, or issued) and left as they were.
+	Rows     int          `json:"rows"`
+	Imported int          `json:"imported"`
+	Known    int          `json:"known"`
+	Rejected []RowProblem `json:"rejected"`
+	// Total and Unused are the pool's codes after the import, and how many
+	// of them no message has drawn yet.
+	Total  int `json:"total"`
+	Unused int `json:"unused"`
+}
+
+// RowProblem is one rejected row of an imported file.
+type RowProblem struct {
+	Line    int    `json:"line"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (p RowProblem) String() string { return fmt.Sprintf("%d: %s: %s", p.Line, p.Field, p.Message) }
+
+// PoolName checks a pool's name: lower-case letters, digits, '-' and '_',
+// up to 64, as campaigns name it in vars (coupon_pool: summer-sale).
+func PoolName(pool string) (string, error) {
+	p := strings.ToLower(strings.TrimSpace(pool))
+	if p == "" || len(p) > 64 || strings.Trim(p, "abcdefghijklmnopqrstuvwxyz0123456789-_") != "" || p[0] == '-' || p[0] == '_' {
+		return "", fieldError("pool", "%q is not a pool name: 1 to 64 lower-case letters, digits, '-' and '_', starting with a letter or digit", pool)
+	}
+	return p, nil
+}
+
+// ImportCoupons adds a shop's own codes to a pool from CSV: a header naming
+// code (required), value and expires_at (RFC 3339, or a date: valid
+// through that day, UTC), or a plain list of codes one per line. Every row
+// is checked on its own; rejected rows are reported with their line and
+// the good ones imported regardless, in one statement. Audited as
+// coupon.import. A file that cannot be read at all is a field error on
+// "file"; nothing is imported then.
+func (s *Service) ImportCoupons(ctx context.Context, p access.Principal, pool string, in io.Reader) (CouponImport, error) {
+	pool, err := PoolName(pool)
+	if err != nil {
+		return CouponImport{}, err
+	}
+	rows, rejected, err := readCouponRows(in)
+	if err != nil {
+		return CouponImport{}, err
+	}
+	out := CouponImport{Pool: pool, Rows: len(rows) + len(rejected), Rejected: rejected}
+	if out.Rejected == nil {
+		out.Rejected = []RowProblem{}
+	}
+	if err := s.audit(ctx, p, "coupon.import", pool, map[string]any{"rows": out.Rows, "rejected": len(rejected)}); err != nil {
+		return CouponImport{}, err
+	}
+	if len(rows) > 0 {
+		if out.Imported, err = s.store.ImportCoupons(ctx, pool, rows); err != nil {
+			return CouponImport{}, err
+		}
+	}
+	out.Known = len(rows) - out.Imported
+	if out.Total, out.Unused, err = s.store.PoolSize(ctx, pool); err != nil {
+		return CouponImport{}, err
+	}
+	return out, nil
+}
+
+// PoolSize counts a pool's codes and how many no message has drawn yet.
+func (s *Service) PoolSize(ctx context.Context, pool string) (CouponImport, error) {
+	pool, err := PoolName(pool)
+	if err != nil {
+		return CouponImport{}, err
+	}
+	total, unused, err := s.store.PoolSize(ctx, pool)
+	if err != nil {
+		return CouponImport{}, err
+	}
+	if total == 0 {
+		return CouponImport{}, fmt.Errorf("coupon pool %q has no codes: %w", pool, store.ErrNotFound)
+	}
+	return CouponImport{Pool: pool, Total: total, Unused: unused, Rejected: []RowProblem{}}, nil
+}
+
+// readCouponRows parses an import file into good rows and rejected ones.
+func readCouponRows(in io.Reader) ([]store.Coupon, []RowProblem, error) {
+	r := csv.NewReader(in)
+	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
+	r.ReuseRecord = false
+	cols := map[string]int{"code": 0}
+	var (
+		rows     []store.Coupon
+		rejected []RowProblem
+		seen     = map[string]int{}
+	)
+	for first := true; ; first = false {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := r.FieldPos(0)
+		if err != nil {
+			return nil, nil, fieldError("file", "line %d is not CSV: %v", line, err)
+		}
+		if first && (len(rec) > 1 || strings.EqualFold(strings.TrimSpace(strings.TrimPrefix(rec[0], "\ufeff")), "code")) {
+			cols = map[string]int{}
+			for i, h := range rec {
+				cols[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
+			}
+			if _, ok := cols["code"]; !ok {
+				return nil, nil, fieldError("file", "the header has no code column (got %s); name the columns code[,value,expires_at]", strings.Join(rec, ", "))
+			}
+			continue
+		}
+		if len(rows)+len(rejected) >= MaxPoolImport {
+			return nil, nil, fieldError("file", "more than %d rows; split the file", MaxPoolImport)
+		}
+		cell := func(name string) string {
+			if i, ok := cols[name]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		c, field, err := couponRow(cell("code"), cell("value"), cell("expires_at"))
+		if err == nil {
+			if prev, dup := seen[c.Code]; dup {
+				field, err = "code", fmt.Errorf("%s repeats line %d", c.Code, prev)
+			}
+		}
+		if err != nil {
+			rejected = append(rejected, RowProblem{Line: line, Field: field, Message: err.Error()})
+			continue
+		}
+		seen[c.Code] = line
+		rows = append(rows, c)
+	}
+	if len(rows)+len(rejected) == 0 {
+		return nil, nil, fieldError("file", "no codes: expected a header code[,value,expires_at] and a code per line")
+	}
+	return rows, rejected, nil
+}
+
+// couponRow checks one row, naming the field at fault.
+func couponRow(code, value, expires string) (store.Coupon, string, error) {
+	code, err := CouponCode(code)
+	if err != nil {
+		es, _ := validate.AsErrors(err)
+		return store.Coupon{}, "code", errors.New(es[0].Message)
+	}
+	if len(value) > 100 {
+		return store.Coupon{}, "value", fmt.Errorf("at most 100 bytes, got %d", len(value))
+	}
+	if es := validate.Malformed("value", value); len(es) > 0 {
+		return store.Coupon{}, "value", errors.New(es[0].Message)
+	}
+	c := store.Coupon{Code: code, Value: value}
+	if expires != "" {
+		at, err := time.Parse(time.RFC3339, expires)
+		if err != nil {
+			day, derr := time.Parse(time.DateOnly, expires)
+			if derr != nil {
+				return store.Coupon{}, "expires_at", fmt.Errorf("%q is neither RFC 3339 (2026-12-31T23:59:59Z) nor a date (2026-12-31)", expires)
+			}
+			at = day.AddDate(0, 0, 1) // valid through the day
+		}
+		c.ExpiresAt = &at
+	}
+	return c, "", nil
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/tidingsdev/tidings/internal/campaign"
+	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/templates"
 )
@@ -79,6 +80,7 @@ func CheckTemplates(s *campaign.Spec, set Templates) campaign.Errors {
 		checked := 0
 		for i, v := range arms {
 			r := campaign.Message(s.Name, 1, "", *st, v, 1)
+			r.Data = delivery.SampleCouponData(r.Data)
 			if r.Template == "" || (r.Channel != templates.ChannelEmail && r.Channel != templates.ChannelSMS) {
 				continue // reported by Parse
 			}
@@ -110,11 +112,11 @@ func CheckTemplates(s *campaign.Spec, set Templates) campaign.Errors {
 			}
 			checked++
 			for k := range st.Send.Vars {
-				sendVarUsed[k] = sendVarUsed[k] || use.Uses(k)
+				sendVarUsed[k] = sendVarUsed[k] || uses(use, k)
 			}
 			if v != nil {
 				for _, k := range slices.Sorted(maps.Keys(v.Vars)) {
-					if !use.Uses(k) {
+					if !uses(use, k) {
 						add(varsAt+"."+k, "%s", unusedVar(k, r.Template, use))
 					}
 				}
@@ -141,6 +143,12 @@ func CheckTemplates(s *campaign.Spec, set Templates) campaign.Errors {
 		}
 	})
 	return errs
+}
+
+// uses reports whether a template reads the send var k; a coupon_pool
+// var gives the template its coupon.
+func uses(use templates.VarUse, k string) bool {
+	return use.Uses(k) || k == delivery.VarCouponPool && use.Uses(delivery.VarCoupon)
 }
 
 // missingVars lists the vars a template requires that the send does not

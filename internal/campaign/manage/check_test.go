@@ -41,6 +41,9 @@ func TestCheckTemplatesTable(t *testing.T) {
 	set := templateSet(t)
 	for _, tc := range []struct{ name, steps, want string }{
 		{"fine", "  - send: {template: winback_offer, vars: {coupon: C, discount_percent: 10}}\n", ""},
+		{"a coupon pool gives the coupon", "  - send: {template: winback_offer, vars: {coupon_pool: summer-sale, discount_percent: 10}}\n", ""},
+		{"a coupon pool for a template without a coupon", "  - send: {template: welcome, vars: {coupon_pool: summer-sale}}\n",
+			`steps[0].send.vars.coupon_pool: template welcome does not use var "coupon_pool"`},
 		{"unknown template", "  - send: {template: winbak_offer}\n",
 			`c.yaml:5:22: steps[0].send.template: "winbak_offer": unknown template; expected one of `},
 		{"staff template", "  - send: {template: detractor_alert}\n",

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tidingsdev/tidings/internal/campaign"
+	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/segment"
 	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
@@ -237,7 +238,7 @@ func sample(ctx context.Context, db segment.DB, st DryRunStore, set Templates, s
 	}
 	d.Company = company
 	d.Vars = map[string]any{}
-	for k, val := range r.Data {
+	for k, val := range delivery.SampleCouponData(r.Data) {
 		d.Vars[k] = val
 	}
 	rendered, err := set.Render(r.Template, c.Locale, r.Channel, d)
