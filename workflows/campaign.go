@@ -59,7 +59,7 @@ const (
 	// campaign without being woken: the safety net if a wake signal is
 	// lost (`tidings campaigns resume` run again wakes them too).
 	CampaignGatePoll       = 10 * time.Minute
-	DefaultCampaignBatch   = 200
+	DefaultCampaignBatch   = 500
 	DefaultCampaignPerRun  = 25 // pages per runner run before continue-as-new
 	minCampaignPassGap     = 15 * time.Minute
 	DefaultCampaignPasses  = 48

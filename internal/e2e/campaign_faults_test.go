@@ -70,7 +70,7 @@ func (e *env) applyCampaign(src string) {
 }
 
 // TestPausedCampaignStopsWithinAPage pauses a 1,500-customer campaign
-// while it sends: at most one page (200 messages) goes out after the
+// while it sends: at most one page (500 messages) goes out after the
 // pause, nothing more while it lasts, and after resume every customer has
 // exactly one message.
 func TestPausedCampaignStopsWithinAPage(t *testing.T) {
