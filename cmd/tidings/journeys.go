@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/workflows"
 )
 
@@ -31,8 +35,58 @@ func newJourneysCmd(a *app) *cobra.Command {
 		Use:   "journeys",
 		Short: "The journeys this build runs: triggers, parameters in force, runs in flight",
 	}
-	cmd.AddCommand(newJourneysListCmd(a))
+	cmd.AddCommand(newJourneysListCmd(a), newJourneysRunsCmd(a))
 	return cmd
+}
+
+func newJourneysRunsCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "runs CUSTOMER",
+		Short: "List a customer's runs of every journey, newest first, with how each ended",
+		Long: `List the runs of every per-customer journey a customer (Tidings ID or external
+ID) was or is in, newest first: the journey, what started the run, when it
+started and ended, and its outcome (converted, completed, already_run, ...;
+empty while it runs). Campaign runs are in tidings report campaign.`,
+		Example: `  tidings journeys runs C-1001`,
+		Args:    exactArgs(1),
+		RunE: a.withStore(func(ctx context.Context, st *store.Store, args []string) error {
+			c, err := lookupCustomer(ctx, st, args[0])
+			if err != nil {
+				return err
+			}
+			var runs []store.JourneyRun
+			for _, j := range workflows.PerCustomer() {
+				rs, err := st.JourneyRuns(ctx, j.Name, c.ID)
+				if err != nil {
+					return err
+				}
+				runs = append(runs, rs...)
+			}
+			sort.SliceStable(runs, func(i, k int) bool { return runs[i].StartedAt.After(runs[k].StartedAt) })
+			printRuns(a.stdout, runs)
+			return nil
+		}),
+	}
+}
+
+// printRuns writes one line per run.
+func printRuns(w io.Writer, runs []store.JourneyRun) {
+	if len(runs) == 0 {
+		fmt.Fprintln(w, "no journey runs")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOURNEY\tTRIGGER\tSTARTED\tENDED\tOUTCOME")
+	for _, r := range runs {
+		ended, outcome := "", r.Outcome
+		if r.EndedAt != nil {
+			ended = r.EndedAt.UTC().Format(time.RFC3339)
+		} else {
+			outcome = "(running)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Journey, r.Trigger, r.StartedAt.UTC().Format(time.RFC3339), ended, outcome)
+	}
+	_ = tw.Flush()
 }
 
 func newJourneysListCmd(a *app) *cobra.Command {

@@ -65,3 +65,45 @@ func TestJourneysListReportsAPolicyFileMistakeWhereItIs(t *testing.T) {
 		t.Errorf("want exit %d naming %s:3:12 and the value; got %s", exitUsage, path, r)
 	}
 }
+
+// TestJourneysRunsListsACustomersRunsNewestFirst: the run in flight shows
+// as running, the finished one with its outcome, another customer's not
+// at all.
+func TestJourneysRunsListsACustomersRunsNewestFirst(t *testing.T) {
+	t.Parallel()
+	env, st := migratedEnv(t)
+	ids := map[string]string{}
+	for _, ext := range []string{"C-1", "C-2"} {
+		c, _, err := st.UpsertCustomer(t.Context(), store.CustomerInput{ExternalID: ext, Email: testdb.String(ext + "@example.com")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[ext] = c.ID
+	}
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, r := range []store.JourneyRun{
+		{Journey: "onboarding", RunID: "o-1", CustomerID: ids["C-1"], Trigger: "signup-1", StartedAt: start},
+		{Journey: "cross_sell", RunID: "x-1", CustomerID: ids["C-1"], Trigger: "order-7", StartedAt: start.Add(48 * time.Hour)},
+		{Journey: "onboarding", RunID: "o-2", CustomerID: ids["C-2"], Trigger: "signup-2", StartedAt: start},
+	} {
+		if _, err := st.ClaimJourneyRun(t.Context(), r, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.FinishJourneyRun(t.Context(), "onboarding", "o-1", "converted", start.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	r := tidings(t, env, "journeys", "runs", "C-1")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 ||
+		!regexp.MustCompile(`^cross_sell +order-7 +2026-03-04T09:00:00Z +\(running\)$`).MatchString(lines[1]) ||
+		!regexp.MustCompile(`^onboarding +signup-1 +2026-03-02T09:00:00Z +2026-03-03T09:00:00Z +converted$`).MatchString(lines[2]) {
+		t.Errorf("runs of C-1:\n%s\nwant the cross-sell running, then the converted onboarding, and nothing of C-2", r.stdout)
+	}
+	if r := tidings(t, env, "journeys", "runs", "C-404"); r.code != exitFailure || !strings.Contains(r.stderr, "C-404") {
+		t.Errorf("unknown customer: %s", r)
+	}
+}
