@@ -112,9 +112,13 @@ type chartBar struct {
 // of the difference of two proportions).
 type uplift struct {
 	Points, Low, High float64
-	// Significant is true when the interval excludes zero.
-	Significant bool
+	// Significant is true when the interval excludes zero; TooFew when
+	// either group is too small for the approximation to say anything.
+	Significant, TooFew bool
 }
+
+// minGroup is the smallest group the interval is worth computing for.
+const minGroup = 30
 
 func upliftOf(rep store.CampaignReport) *uplift {
 	var te, tc, he, hc int
@@ -132,7 +136,8 @@ func upliftOf(rep store.CampaignReport) *uplift {
 	se := math.Sqrt(pt*(1-pt)/float64(te) + ph*(1-ph)/float64(he))
 	d := pt - ph
 	u := &uplift{Points: d * 100, Low: (d - 1.96*se) * 100, High: (d + 1.96*se) * 100}
-	u.Significant = u.Low > 0 || u.High < 0
+	u.TooFew = te < minGroup || he < minGroup
+	u.Significant = !u.TooFew && (u.Low > 0 || u.High < 0)
 	return u
 }
 

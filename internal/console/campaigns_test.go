@@ -30,6 +30,9 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 		t.Fatal(err)
 	}
 	testdb.MustExec(t, e.store, `UPDATE customers SET orders_count = 2 WHERE external_id = 'tw-1'`)
+	if _, err := e.store.UpsertCustomers(ctx, []store.CustomerInput{{ExternalID: "en-1", Email: testdb.String("bo@example.com"), Locale: testdb.String("en")}}); err != nil {
+		t.Fatal(err)
+	}
 
 	b := e.browser("en-GB,en;q=0.9")
 	e.signIn(b, "mia@example.com")
@@ -103,6 +106,23 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 	e.run(b, chromedp.Click("#resume", chromedp.ByID), chromedp.WaitVisible("#pause", chromedp.ByID))
 	if got := e.text(b, "#campaign-status"); got != "Active" {
 		t.Fatalf("status after resume: %q", got)
+	}
+
+	// With entries, the results table and chart show treatment against
+	// holdout.
+	testdb.MustExec(t, e.store, `
+		INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, holdout, entered_at, goal_event, goal_at)
+		SELECT 'nps-after-delivery', id, 1, 1, 'run-' || external_id, external_id = 'tw-1', now(), 'purchase',
+			CASE WHEN external_id <> 'tw-1' THEN now() END
+		FROM customers`)
+	var drawn string
+	e.run(b, chromedp.Reload(), chromedp.WaitVisible("#campaign-status", chromedp.ByID),
+		chromedp.Evaluate(`typeof echarts + " " + !!document.querySelector("#results") + " " + !!document.querySelector("#results-chart canvas")`, &drawn))
+	if drawn != "object true true" {
+		t.Fatalf("results: echarts, table, chart = %s", drawn)
+	}
+	if got := e.text(b, "#results"); !strings.Contains(got, "Holdout") || !strings.Contains(got, "Everyone") {
+		t.Fatalf("results table: %q", got)
 	}
 	e.shot(b, "campaign-en")
 

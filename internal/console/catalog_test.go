@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tidingsdev/tidings/internal/store"
 )
 
 // TestCatalogsAreWhole: every language has every string, each with the
@@ -106,5 +108,25 @@ func TestDiffLines(t *testing.T) {
 	}
 	if got := diffLines("", "a\n"); !slices.Equal(got, []diffLine{{"+", "a"}}) {
 		t.Fatalf("diff of a new file = %v", got)
+	}
+}
+
+// TestUpliftInterval: a clear difference between groups of a few hundred
+// is significant; the same rates with a handful of customers say nothing.
+func TestUpliftInterval(t *testing.T) {
+	arms := func(n, treated, held int) store.CampaignReport {
+		return store.CampaignReport{Arms: []store.CampaignArm{
+			{Entered: n, Converted: treated}, {Holdout: true, Entered: n, Converted: held},
+		}}
+	}
+	u := upliftOf(arms(400, 80, 40))
+	if u == nil || u.TooFew || !u.Significant || u.Points < 9.9 || u.Points > 10.1 || u.Low <= 0 {
+		t.Fatalf("400 per group, 20%% against 10%%: %+v", u)
+	}
+	if u := upliftOf(arms(5, 1, 0)); u == nil || !u.TooFew || u.Significant {
+		t.Fatalf("5 per group: %+v", u)
+	}
+	if u := upliftOf(store.CampaignReport{Arms: []store.CampaignArm{{Entered: 10}}}); u != nil {
+		t.Fatalf("without a holdout: %+v", u)
 	}
 }

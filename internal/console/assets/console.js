@@ -63,7 +63,7 @@
   if (chart && data && labels && window.echarts) {
     var bars = JSON.parse(data.textContent), l = JSON.parse(labels.textContent);
     var lang = document.documentElement.lang.indexOf("zh") === 0 ? "ZH" : "EN";
-    var c = window.echarts.init(chart, null, { renderer: "svg", locale: lang });
+    var c = window.echarts.init(chart, null, { locale: lang });
     c.setOption({
       animation: false,
       legend: { top: 0 },
