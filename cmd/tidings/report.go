@@ -19,14 +19,15 @@ func newReportCmd(a *app) *cobra.Command {
 		Use:   "report",
 		Short: "Report what campaigns did, how customers feel and how many stay",
 		Long: `Reports computed from the database: a campaign per variant, NPS, CSAT,
-retention, churn, lifecycle stages, customer value and the RFM grid.
+retention, churn, lifecycle stages, customer value, the RFM grid and
+deliverability.
 Each prints a table, or the whole report with --json, or one table as CSV
 with --csv. Formulas: docs/reports.md.`,
 	}
 	cmd.AddCommand(newReportCampaignCmd(a),
 		newReportSurveyCmd(a, store.NPS, reports.NPS), newReportSurveyCmd(a, store.CSAT, reports.CSAT),
 		newReportRetentionCmd(a), newReportChurnCmd(a), newReportLifecycleCmd(a),
-		newReportCLVCmd(a), newReportRFMCmd(a))
+		newReportCLVCmd(a), newReportRFMCmd(a), newReportDeliverabilityCmd(a))
 	return cmd
 }
 

@@ -144,6 +144,26 @@ func TestReportCLVAndRFM(t *testing.T) {
 	}
 }
 
+func TestReportDeliverability(t *testing.T) {
+	t.Parallel()
+	env, s := migratedEnv(t)
+	seedSurveys(t, s)
+	// The three survey mails went to customers without an address: domain
+	// "(unknown)", all sent, nothing reported back.
+	r := tidings(t, env, "report", "deliverability", "--by", "domain", "--csv")
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if r.code != 0 || err != nil || len(rows) != 3 || strings.Join(rows[2][:9], ",") != "(unknown),3,0,0,0,0,0,0,0" || rows[2][10] != "0" {
+		t.Errorf("deliverability csv (%v):\n%s", err, r)
+	}
+	r = tidings(t, env, "report", "deliverability")
+	if r.code != 0 || !regexp.MustCompile(`(?m)^surveys +3 +0 +0 +0 +0 +0 +0 +0 +0\.00% +0\.00%`).MatchString(r.stdout) {
+		t.Errorf("deliverability by topic:\n%s", r)
+	}
+	if r := tidings(t, env, "report", "deliverability", "--by", "country"); r.code != exitUsage {
+		t.Errorf("--by country:\n%s", r)
+	}
+}
+
 func TestReportCampaignUplift(t *testing.T) {
 	t.Parallel()
 	env, s := migratedEnv(t)

@@ -13,6 +13,15 @@ import (
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
 
+// breakdownLabels is a report's breakdown as a chart reads it: its name
+// and the labels of its rows.
+type breakdownLabels struct {
+	By   string `json:"by"`
+	Rows []struct {
+		Label string `json:"label"`
+	} `json:"rows"`
+}
+
 func TestNPSReportOverTheAPI(t *testing.T) {
 	a := newAPI(t, false)
 	// Two invitations in March 2026: C-1 answers 9, C-2 answers 2 with a
@@ -42,12 +51,7 @@ func TestNPSReportOverTheAPI(t *testing.T) {
 			ResponseRate *float64 `json:"response_rate"`
 			Responses    int      `json:"responses"`
 		} `json:"total"`
-		Breakdowns []struct {
-			By   string `json:"by"`
-			Rows []struct {
-				Label string `json:"label"`
-			} `json:"rows"`
-		} `json:"breakdowns"`
+		Breakdowns []breakdownLabels `json:"breakdowns"`
 		Detractors []struct {
 			ExternalID string `json:"external_id"`
 			Comment    string `json:"comment"`
@@ -235,5 +239,30 @@ func TestCustomerValueAndRFMOverTheAPI(t *testing.T) {
 	}
 	if json.Unmarshal(body, &rfm); status != 200 || rfm.Customers != 2 || len(rfm.Cells) == 0 {
 		t.Errorf("rfm: %d %s", status, body)
+	}
+}
+
+func TestDeliverabilityOverTheAPI(t *testing.T) {
+	a := newAPI(t, false)
+	id := a.customer("C-1", map[string]any{"email": "c1@shop.example"})
+	// Two sent newsletters to shop.example, one bounced: bounce rate 1/2.
+	testdb.MustExec(t, a.store, `INSERT INTO messages (idempotency_key, customer_id, journey, step, channel, template, topic,
+			recipient, status, delivery, created_at)
+		SELECT 'k' || d, $1, 'campaign/news', 'send', 'email', 'news', 'marketing', 'c1@shop.example', 'sent', d, '2026-03-02'
+		FROM unnest(ARRAY['bounced', 'delivered']) d`, id)
+	status, body := a.do(http.MethodGet, "/v1/reports/deliverability?since=2026-03-01&until=2026-04-01", nil)
+	var rep struct {
+		Total struct {
+			Sent       int      `json:"sent"`
+			BounceRate *float64 `json:"bounce_rate"`
+		} `json:"total"`
+		Breakdowns []breakdownLabels `json:"breakdowns"`
+	}
+	if json.Unmarshal(body, &rep); status != 200 || rep.Total.Sent != 2 || *rep.Total.BounceRate != 0.5 ||
+		len(rep.Breakdowns) != 5 || rep.Breakdowns[2].By != "domain" || rep.Breakdowns[2].Rows[0].Label != "shop.example" {
+		t.Errorf("deliverability: %d %s", status, body)
+	}
+	if status, _ := a.do(http.MethodGet, "/v1/reports/deliverability?until=last-week", nil); status != http.StatusBadRequest {
+		t.Errorf("a bad until: %d", status)
 	}
 }

@@ -165,11 +165,13 @@ func surveyReport(ctx context.Context, st SurveyStore, kind string, q SurveyQuer
 	}
 	for _, by := range surveyBreakdowns {
 		rows := byDim[by]
+		label := func(r SurveyRow) string { return r.Label }
+		empty := func(l string) SurveyRow { return SurveyRow{Label: l} }
 		switch by {
 		case ByWeek:
-			rows = fillPeriods(rows, weeks(q.Period))
+			rows = fillPeriods(rows, weeks(q.Period), label, empty)
 		case ByMonth:
-			rows = fillPeriods(rows, months(q.Period))
+			rows = fillPeriods(rows, months(q.Period), label, empty)
 		default:
 			slices.SortStableFunc(rows, func(a, b SurveyRow) int { return (b.Responses + b.Invited) - (a.Responses + a.Invited) })
 		}
@@ -202,18 +204,19 @@ func surveyRow(kind string, t store.SurveyTally) SurveyRow {
 	return row
 }
 
-// fillPeriods puts rows in the order of labels, adding an empty row for each
-// period without data.
-func fillPeriods(rows []SurveyRow, labels []string) []SurveyRow {
-	have := map[string]SurveyRow{}
+// fillPeriods puts rows in the order of labels (a period's weeks or
+// months), adding empty(label) for each period without data, so a chart's
+// x axis has no gaps.
+func fillPeriods[R any](rows []R, labels []string, label func(R) string, empty func(string) R) []R {
+	have := map[string]R{}
 	for _, r := range rows {
-		have[r.Label] = r
+		have[label(r)] = r
 	}
-	out := make([]SurveyRow, len(labels))
+	out := make([]R, len(labels))
 	for i, l := range labels {
 		r, ok := have[l]
 		if !ok {
-			r = SurveyRow{Label: l}
+			r = empty(l)
 		}
 		out[i] = r
 	}
