@@ -335,3 +335,34 @@ func TestImportedPoolCodesAreDrawnOncePerMessageUntilExhausted(t *testing.T) {
 		t.Errorf("GET pool: %d %s", status, body)
 	}
 }
+
+// Only a code derived for the message's own key is stored as that
+// message's: the win-back offer's is, a later message repeating it (as
+// the last-chance SMS does) keeps the first issue, and a code typed into a
+// campaign for everyone is not anyone's.
+func TestOnlyCodesMadeForTheMessageAreStored(t *testing.T) {
+	sh := newShop(t)
+	ann := sh.birthdayCustomer(t, "C-ann")
+	key := "winback/" + ann + "/run-1/offer"
+	code := delivery.CouponCode([]byte(couponSecret), "BACK", key)
+	bo := sh.birthdayCustomer(t, "C-bo")
+	send := func(customer, key string, vars map[string]any) {
+		t.Helper()
+		res, err := sh.svc.Send(t.Context(), delivery.Request{CustomerID: customer, Journey: "winback", Step: "offer", Channel: delivery.Email,
+			Template: "winback_offer", Topic: delivery.TopicMarketing, IdempotencyKey: key, Data: vars})
+		if err != nil || res.Status != delivery.Sent {
+			t.Fatalf("send %s: %+v, %v", key, res, err)
+		}
+	}
+	send(ann, key, map[string]any{"coupon": code, "discount_percent": 20})
+	send(ann, "winback/"+ann+"/run-1/offer-again", map[string]any{"coupon": code, "discount_percent": 20})
+	send(bo, "campaign/spring/1/"+bo+"/offer/1", map[string]any{"coupon": "SPRING-10", "discount_percent": 10})
+
+	status, c, body := sh.coupon(t, code)
+	if status != http.StatusOK || c.MessageID != delivery.MessageID(key) || c.DiscountPercent != 20 || c.Journey != "winback" {
+		t.Errorf("win-back code: %d %s, want it issued by the first message that carried it", status, body)
+	}
+	if status, _, body := sh.coupon(t, "SPRING-10"); status != http.StatusNotFound {
+		t.Errorf("a campaign's shared code: %d %s, want unknown", status, body)
+	}
+}
