@@ -141,8 +141,14 @@ func TestEveryScenarioAtSmokeSize(t *testing.T) {
 }
 
 func TestScenarioNamesAndSizesAreChecked(t *testing.T) {
-	if _, err := Lookup("nope"); err == nil || !strings.Contains(err.Error(), "blast, journeys, sweep, ingest") {
-		t.Errorf("Lookup(nope) = %v, want an error listing the scenarios", err)
+	_, err := Lookup("nope")
+	if err == nil {
+		t.Fatal("Lookup(nope) found a scenario")
+	}
+	for _, sc := range Scenarios() {
+		if !strings.Contains(err.Error(), sc.Name) {
+			t.Errorf("Lookup(nope) = %v, want an error listing scenario %s", err, sc.Name)
+		}
 	}
 	s, err := Lookup("sweep")
 	if err != nil {
