@@ -55,6 +55,10 @@ func TestHostileInputIsRefusedNamingTheField(t *testing.T) {
 
 		{"NUL in a consent source", "PUT", consent, map[string]any{"status": "denied", "source": "form\x00"}, 400, "source", "NUL"},
 		{"NUL in a consent IP", "PUT", consent, map[string]any{"status": "denied", "source": "form", "ip": "10.0.0.1\x00"}, 400, "ip", "NUL"},
+		{"NUL in the idempotency key of a message", "POST", "/v1/messages", map[string]any{"customer": "C-1", "template": "care", "topic": "transactional", "idempotency_key": "order-\x001"}, 400, "idempotency_key", "NUL"},
+		{"NUL in the customer of a message", "POST", "/v1/messages", map[string]any{"customer": "C-\x001", "template": "care", "topic": "transactional", "idempotency_key": "order-2"}, 400, "customer", "NUL"},
+		{"NUL in a variable of a message", "POST", "/v1/messages", map[string]any{"customer": "C-1", "template": "care", "topic": "transactional", "vars": map[string]any{"order": "\x00"}, "idempotency_key": "order-3"}, 400, "vars.order", "NUL"},
+
 		{"NUL in the customer of a consent", "PUT", "/v1/customers/C-%001/consents/email/marketing", map[string]any{"status": "denied", "source": "form"}, 404, "customer", "no customer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,7 +72,7 @@ func TestHostileInputIsRefusedNamingTheField(t *testing.T) {
 				t.Errorf("error names %q: %q; want %q and %q", e.Field, e.Message, tc.field, tc.says)
 			}
 			if after := a.rowCounts(); after != before {
-				t.Errorf("rows (customers, events, consent changes) went from %v to %v", before, after)
+				t.Errorf("rows (customers, events, consent changes, messages) went from %v to %v", before, after)
 			}
 		})
 	}
@@ -83,11 +87,11 @@ func TestHostileInputIsRefusedNamingTheField(t *testing.T) {
 }
 
 // rowCounts counts what an ingest request can write.
-func (a *testAPI) rowCounts() [3]int {
+func (a *testAPI) rowCounts() [4]int {
 	a.t.Helper()
-	var n [3]int
-	err := a.store.Pool().QueryRow(a.t.Context(), `SELECT
-		(SELECT count(*) FROM customers), (SELECT count(*) FROM events), (SELECT count(*) FROM consent_changes)`).Scan(&n[0], &n[1], &n[2])
+	var n [4]int
+	err := a.store.Pool().QueryRow(a.t.Context(), `SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM events),
+		(SELECT count(*) FROM consent_changes), (SELECT count(*) FROM messages)`).Scan(&n[0], &n[1], &n[2], &n[3])
 	if err != nil {
 		a.t.Fatal(err)
 	}

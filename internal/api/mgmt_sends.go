@@ -6,6 +6,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/validate"
 )
 
 // sendMessage is POST /v1/messages: send one message now through the send
@@ -16,6 +17,14 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	var in mgmt.Message
 	if err := decode(r, &in); err != nil {
 		return err
+	}
+	bad := validate.ValuesMalformed("vars", in.Vars)
+	for _, f := range [][2]string{{"customer", in.Customer}, {"template", in.Template}, {"topic", in.Topic},
+		{"channel", in.Channel}, {"idempotency_key", in.IdempotencyKey}} {
+		bad = append(bad, validate.Malformed(f[0], f[1])...)
+	}
+	if len(bad) > 0 {
+		return malformed("", bad)
 	}
 	res, err := s.mgmt.SendMessage(r.Context(), in)
 	var perm *delivery.PermanentError

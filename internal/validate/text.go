@@ -63,6 +63,14 @@ func EventMalformed(e *store.EventInput) Errors {
 	return errs
 }
 
+// ValuesMalformed reports NUL bytes in the keys and strings of a JSON value
+// (a message's template variables, say), naming each by its path.
+func ValuesMalformed(path string, v any) Errors {
+	var errs Errors
+	jsonText(&errs, path, v)
+	return errs
+}
+
 // Malformed reports a NUL byte in one free-text field (a consent source, say).
 func Malformed(field, s string) Errors {
 	var errs Errors
