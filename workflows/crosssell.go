@@ -33,6 +33,7 @@ func crossSellJourney() Journey {
 		// purchase is its start and its goal (the shared journey code drops
 		// the copy of the trigger SignalWithStart delivers).
 		Starts: On(EventPurchase),
+		Once:   func(v Values) time.Duration { return v.Duration("window") },
 		Input: func(customerID string, trigger Event, v Values) any {
 			return CrossSellInput{CustomerID: customerID, Trigger: trigger, Delay: v.Duration("delay"),
 				SendMinute: v.Int("send_time"), Window: v.Duration("window"), GoalWindow: v.Duration("goal_window")}

@@ -25,6 +25,7 @@ func onboardingJourney() Journey {
 		Run:     &Workflow{Name: OnboardingWorkflow, Func: OnboardingJourney},
 		Starts:  On(EventSignup),
 		Steers:  On(DefaultGoalEvents...),
+		Once:    func(Values) time.Duration { return 0 }, // once ever
 		Input: func(customerID string, trigger Event, v Values) any {
 			return OnboardingInput{
 				CustomerID: customerID, Trigger: trigger,

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -36,6 +37,11 @@ type Journey struct {
 	// Input builds a run's start input from the customer, the event that
 	// starts it and the effective parameter values.
 	Input func(customerID string, trigger Event, v Values) any
+	// Once, when set, is the once-per-window rule the run claims in its
+	// first step (0: once ever). The router does not start a run the rule
+	// would refuse (a finished run within the window, none open), so a
+	// repeat event costs no call to Temporal.
+	Once func(Values) time.Duration
 	// Sweep is the workflow a Temporal Schedule runs, if any.
 	Sweep *Sweep
 	// Others are further workflows the journey runs (a campaign's runner and

@@ -67,6 +67,10 @@ type Route struct {
 	// that is not running simply does not hear it.
 	StartIfAbsent bool
 	Start         any
+	// Once is set when a start is subject to the journey's
+	// once-per-window rule, Window its window (0: once ever).
+	Once   bool
+	Window time.Duration
 }
 
 // RoutesFor is the routing table, read from the registry: the journeys an
@@ -80,6 +84,9 @@ func RoutesFor(customerID string, e Event, s Settings) []Route {
 		switch {
 		case slices.Contains(events(j.Starts, v), e.Type):
 			r.StartIfAbsent, r.Start = true, j.Input(customerID, e.Ref(), v)
+			if j.Once != nil {
+				r.Once, r.Window = true, j.Once(v)
+			}
 		case slices.Contains(events(j.Steers, v), e.Type):
 		default:
 			continue

@@ -35,6 +35,7 @@ func surveyJourney() Journey {
 			return slices.Sorted(maps.Keys(v.EventMap("triggers")))
 		},
 		Steers: On(EventSurveyAnswered, EventSurveyCommented),
+		Once:   func(v Values) time.Duration { return v.Duration("window") },
 		Input: func(customerID string, trigger Event, v Values) any {
 			return SurveyInput{
 				CustomerID: customerID, Trigger: trigger, Survey: v.EventMap("triggers")[trigger.Type],

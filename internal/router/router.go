@@ -45,6 +45,7 @@ type Campaigns interface {
 // Runs tells which journeys a customer is in; *store.Store implements it.
 type Runs interface {
 	OpenJourneys(ctx context.Context, customerID string, journeys []string) ([]string, error)
+	RefusedStarts(ctx context.Context, customerID string, windows map[string]time.Duration, now time.Time) ([]string, error)
 }
 
 // Options tune a Router; zero values mean the defaults.
@@ -223,7 +224,7 @@ func (r *Router) deliver(ctx context.Context, e store.Event) error {
 	if err != nil {
 		return fmt.Errorf("route event %s: %w", e.EventID, err)
 	}
-	routes := append(r.running(ctx, e.CustomerID, workflows.RoutesFor(e.CustomerID, ev, r.opt.Journeys)),
+	routes := append(r.running(ctx, e.CustomerID, r.startable(ctx, e.CustomerID, workflows.RoutesFor(e.CustomerID, ev, r.opt.Journeys))),
 		workflows.CampaignRoutes(e.CustomerID, ev, live)...)
 	// Routing reads the properties (a campaign trigger's where:); the
 	// journeys hear only the event's ID, type and time, so nothing a
@@ -276,9 +277,43 @@ func (r *Router) running(ctx context.Context, customerID string, routes []workfl
 	return kept
 }
 
+// startable drops the starts a journey's once-per-window rule would refuse
+// (a run of it within the window, finished, none open) and counts them as
+// already run: the run would only claim, be refused and end, and each such
+// start costs the Temporal server a run. A repeat purchase within the
+// cross-sell's 30 days, a second delivery within the survey's, costs one
+// indexed query instead. When the table cannot be read every start goes
+// out: the run's own claim still refuses it.
+func (r *Router) startable(ctx context.Context, customerID string, routes []workflows.Route) []workflows.Route {
+	windows := map[string]time.Duration{}
+	for _, rt := range routes {
+		if rt.StartIfAbsent && rt.Once {
+			windows[rt.Journey] = rt.Window
+		}
+	}
+	if r.opt.Runs == nil || len(windows) == 0 {
+		return routes
+	}
+	refused, err := r.opt.Runs.RefusedStarts(ctx, customerID, windows, time.Now())
+	if err != nil {
+		r.opt.Log.Warn("journey runs unreadable; starting every journey the event concerns", "customer_id", customerID, "err", err)
+		return routes
+	}
+	kept := routes[:0]
+	for _, rt := range routes {
+		if rt.StartIfAbsent && slices.Contains(refused, rt.Journey) {
+			r.opt.Metrics.routed(rt.Journey, outcomeAlreadyRun)
+			continue
+		}
+		kept = append(kept, rt)
+	}
+	return kept
+}
+
 // Route outcomes, as counted in tidings_events_routed_total.
 const (
 	outcomeDelivered  = "delivered"
+	outcomeAlreadyRun = "already_run"
 	outcomeNotRunning = "not_running"
 	outcomeFailed     = "failed"
 )
@@ -352,7 +387,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{routedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tidings_events_routed_total",
-		Help: "Event deliveries to journeys, by journey and outcome (delivered, not_running, failed).",
+		Help: "Event deliveries to journeys, by journey and outcome (delivered, not_running, already_run, failed).",
 	}, []string{"journey", "outcome"})}
 	reg.MustRegister(m.routedTotal)
 	return m

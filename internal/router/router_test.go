@@ -380,3 +380,35 @@ func TestLiveCampaignsAreReadOncePerTTL(t *testing.T) {
 		t.Errorf("campaign run heard %v, want the delivery and both purchases", got)
 	}
 }
+
+// TestRepeatPurchaseWithinTheCrossSellWindowCallsNoTemporal: a purchase
+// starts a cross-sell, at most one per 30 days; within the window of one
+// that finished the router does not start another (its claim would refuse
+// it), and with none in the window it does.
+func TestRepeatPurchaseWithinTheCrossSellWindowCallsNoTemporal(t *testing.T) {
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	r := router.New(e.store, downTemporal(t), router.Options{TaskQueue: taskQueue, CallTimeout: time.Second, Metrics: router.NewMetrics(reg)})
+	claim := func(run string, started time.Time, finished bool) {
+		t.Helper()
+		if _, err := e.store.ClaimJourneyRun(t.Context(), store.JourneyRun{Journey: workflows.CrossSell, RunID: run, CustomerID: e.customer, StartedAt: started}, time.Nanosecond); err != nil {
+			t.Fatal(err)
+		}
+		if finished {
+			if err := e.store.FinishJourneyRun(t.Context(), workflows.CrossSell, run, workflows.OutcomeCompleted, started.Add(10*24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	claim("x-old", time.Now().Add(-40*24*time.Hour), true)
+	if _, err := e.post(t, r, "order-1", workflows.EventPurchase); err == nil {
+		t.Fatal("a purchase 40 days after the last cross-sell started none")
+	}
+	claim("x-1", time.Now().Add(-12*24*time.Hour), true)
+	if _, err := e.post(t, r, "order-2", workflows.EventPurchase); err != nil {
+		t.Fatalf("a purchase 12 days after a cross-sell called Temporal: %v", err)
+	}
+	if v := routedCount(t, reg, workflows.CrossSell, "already_run"); v != 1 {
+		t.Errorf("tidings_events_routed_total{cross_sell,already_run} = %v, want 1", v)
+	}
+}

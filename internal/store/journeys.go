@@ -93,6 +93,36 @@ func (s *Store) OpenJourneys(ctx context.Context, customerID string, journeys []
 	return open, nil
 }
 
+// RefusedStarts returns which of the given journeys would refuse a new run
+// of the customer now: a run started within the journey's window (0:
+// ever), as ClaimJourneyRun counts it, and none still open (an open run
+// hears the event instead). The router asks before it starts a journey, so
+// a repeat purchase within the cross-sell's 30 days costs no call to
+// Temporal.
+func (s *Store) RefusedStarts(ctx context.Context, customerID string, windows map[string]time.Duration, now time.Time) ([]string, error) {
+	journeys := make([]string, 0, len(windows))
+	secs := make([]float64, 0, len(windows))
+	for j, w := range windows {
+		journeys, secs = append(journeys, j), append(secs, w.Seconds())
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT w.journey FROM unnest($2::text[], $3::float8[]) AS w(journey, secs)
+		WHERE EXISTS (SELECT 1 FROM journey_runs r
+		              WHERE r.journey = w.journey AND r.customer_id = $1
+		                AND (w.secs <= 0 OR r.started_at > $4::timestamptz - make_interval(secs => w.secs)))
+		  AND NOT EXISTS (SELECT 1 FROM journey_runs r
+		                  WHERE r.journey = w.journey AND r.customer_id = $1 AND r.ended_at IS NULL)`,
+		customerID, journeys, secs, now)
+	if err != nil {
+		return nil, fmt.Errorf("refused starts of %s: %w", customerID, err)
+	}
+	refused, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("refused starts of %s: %w", customerID, err)
+	}
+	return refused, nil
+}
+
 // journeyRunColumns selects a JourneyRun.
 const journeyRunColumns = `journey, run_id, customer_id::text AS customer_id, trigger, started_at, ended_at, outcome`
 
