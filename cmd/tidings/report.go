@@ -17,8 +17,9 @@ import (
 func newReportCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Report what campaigns did, how customers feel and how many stay",
-		Long: `Reports computed from the database: a campaign per variant, NPS, CSAT,
+		Short: "Report what campaigns and journeys did, how customers feel and how many stay",
+		Long: `Reports computed from the database: a campaign per variant, a journey's
+conversions, NPS, CSAT,
 retention, churn, lifecycle stages, customer value, the RFM grid and
 deliverability.
 Each prints a table, or the whole report with --json, or one table as CSV
@@ -27,7 +28,8 @@ with --csv. Formulas: docs/reports.md.`,
 	cmd.AddCommand(newReportCampaignCmd(a),
 		newReportSurveyCmd(a, store.NPS, reports.NPS), newReportSurveyCmd(a, store.CSAT, reports.CSAT),
 		newReportRetentionCmd(a), newReportChurnCmd(a), newReportLifecycleCmd(a),
-		newReportCLVCmd(a), newReportRFMCmd(a), newReportDeliverabilityCmd(a))
+		newReportCLVCmd(a), newReportRFMCmd(a), newReportDeliverabilityCmd(a),
+		newReportJourneyCmd(a))
 	return cmd
 }
 

@@ -164,6 +164,26 @@ func TestReportDeliverability(t *testing.T) {
 	}
 }
 
+func TestReportJourney(t *testing.T) {
+	t.Parallel()
+	env, s := migratedEnv(t)
+	seedSurveys(t, s)
+	c, err := s.CustomerByExternalID(t.Context(), "C-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().AddDate(0, 0, -5)
+	testdb.MustExec(t, s, `INSERT INTO journey_runs (journey, run_id, customer_id, started_at) VALUES ('winback', 'w1', $1, $2)`, c.ID, at)
+	testdb.MustExec(t, s, `INSERT INTO conversions (journey, run_id, customer_id, step, revenue, currency, converted_at)
+		VALUES ('winback', 'w1', $1, 'first', 42, 'USD', $2)`, c.ID, at.Add(time.Hour))
+	r := tidings(t, env, "report", "journey", "winback")
+	for _, want := range []string{"1 runs for 1 customers started; 1 converted (100.0%)", "1 customers converted in the period, 42.00 USD", "first  USD       1            1          42.00"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("journey report lacks %q:\n%s", want, r)
+		}
+	}
+}
+
 func TestReportCampaignUplift(t *testing.T) {
 	t.Parallel()
 	env, s := migratedEnv(t)

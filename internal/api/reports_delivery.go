@@ -22,3 +22,18 @@ func (s *Server) deliverabilityReport(w http.ResponseWriter, r *http.Request) er
 	writeJSON(w, http.StatusOK, rep)
 	return nil
 }
+
+// journeyReport is GET /v1/reports/journeys/{name}: a journey's runs and
+// conversions in the period, revenue by the step credited.
+func (s *Server) journeyReport(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.reportPeriod(r)
+	if err != nil {
+		return err
+	}
+	rep, err := reports.Journey(r.Context(), s.store, r.PathValue("name"), p)
+	if err != nil {
+		return reportError(err)
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}

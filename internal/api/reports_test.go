@@ -266,3 +266,20 @@ func TestDeliverabilityOverTheAPI(t *testing.T) {
 		t.Errorf("a bad until: %d", status)
 	}
 }
+
+func TestJourneyReportOverTheAPI(t *testing.T) {
+	a := newAPI(t, false)
+	id := a.customer("C-1", map[string]any{"email": "c1@example.com"})
+	testdb.MustExec(t, a.store, `INSERT INTO journey_runs (journey, run_id, customer_id, started_at) VALUES ('winback', 'r1', $1, '2026-03-02')`, id)
+	testdb.MustExec(t, a.store, `INSERT INTO conversions (journey, run_id, customer_id, step, revenue, currency, converted_at)
+		VALUES ('winback', 'r1', $1, 'first', 42, 'EUR', '2026-03-05')`, id)
+	status, body := a.do(http.MethodGet, "/v1/reports/journeys/winback?since=2026-03-01&until=2026-04-01", nil)
+	var rep struct {
+		Runs      int                `json:"runs"`
+		Recovered int                `json:"recovered"`
+		Revenue   map[string]float64 `json:"revenue"`
+	}
+	if json.Unmarshal(body, &rep); status != 200 || rep.Runs != 1 || rep.Recovered != 1 || rep.Revenue["EUR"] != 42 {
+		t.Errorf("journey report: %d %s", status, body)
+	}
+}

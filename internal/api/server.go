@@ -242,6 +242,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/reports/clv", read, s.clvReport},
 		{"GET /v1/reports/rfm", read, s.rfmReport},
 		{"GET /v1/reports/deliverability", read, s.deliverabilityReport},
+		{"GET /v1/reports/journeys/{name}", read, s.journeyReport},
 
 		{"GET /u/{token}", public, s.unsubscribePage},
 		{"POST /u/{token}", public, s.unsubscribe},

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tidingsdev/tidings/internal/reports"
+	"github.com/tidingsdev/tidings/internal/store"
+)
+
+func newReportJourneyCmd(a *app) *cobra.Command {
+	var pf periodFlags
+	var out output
+	cmd := &cobra.Command{
+		Use:   "journey NAME",
+		Short: "What a built-in journey earned: runs, conversions, recovered customers and revenue by the step credited",
+		Long: `Print a journey's runs started in the period (default: the last 12 calendar
+months) and how many converted, and the conversions recorded in the period:
+the customers recovered (win-back) or activated (onboarding) and their
+revenue, each credited to the step before the goal event (last touch,
+within the journey's own goal window).
+
+The same report is GET /v1/reports/journeys/{name}. Formulas: docs/reports.md.`,
+		Example: `  tidings report journey winback
+  tidings report journey onboarding --since 90d --csv`,
+		Args: exactArgs(1),
+		RunE: a.withStore(func(ctx context.Context, st *store.Store, args []string) error {
+			p, err := pf.period(12)
+			if err != nil {
+				return err
+			}
+			r, err := reports.Journey(ctx, st, args[0], p)
+			if err != nil {
+				return reportInputErr(err)
+			}
+			rows := [][]string{{"step", "currency", "conversions", "customers", "revenue"}}
+			for _, s := range r.Steps {
+				rows = append(rows, []string{s.Step, s.Currency, strconv.Itoa(s.Conversions), strconv.Itoa(s.Customers), money(s.Revenue)})
+			}
+			return out.write(a.stdout, r, rows, func(w io.Writer) {
+				fmt.Fprintf(w, "journey %s, %s until %s (UTC)\n\n", r.Journey, day(r.Since), day(r.Until))
+				fmt.Fprintf(w, "%d runs for %d customers started; %d converted (%s)\n", r.Runs, r.Customers, r.Converted, pct(r.ConversionRate))
+				fmt.Fprintf(w, "%d customers converted in the period", r.Recovered)
+				for _, cur := range slices.Sorted(maps.Keys(r.Revenue)) {
+					fmt.Fprintf(w, ", %s %s", money(r.Revenue[cur]), orNone(cur))
+				}
+				fmt.Fprintln(w)
+				if len(r.Steps) > 0 {
+					fmt.Fprintln(w, "\nrevenue by the step before the goal (last touch):")
+					tableOf(w, rows)
+				}
+			})
+		}),
+	}
+	pf.register(cmd, "12 calendar months back")
+	out.register(cmd)
+	return cmd
+}
