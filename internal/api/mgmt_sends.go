@@ -58,3 +58,25 @@ type sendResult struct {
 	MessageID string `json:"message_id"`
 	Duplicate bool   `json:"duplicate,omitempty"`
 }
+
+// sendTest is POST /v1/messages/test: a template or a campaign step sent
+// as a test to a customer, marked as a test in the ledger.
+func (s *Server) sendTest(w http.ResponseWriter, r *http.Request) error {
+	var in mgmt.TestSend
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	sent, err := s.mgmt.SendTest(r.Context(), principal(r), in)
+	switch {
+	case errors.Is(err, mgmt.ErrNoSender):
+		return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "%v", err)
+	case err != nil:
+		if out := outcome(err, ""); out != err {
+			return out
+		}
+		s.log.WarnContext(r.Context(), "test send failed for now", "err", err)
+		return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "the provider is unavailable for now; try again")
+	}
+	writeJSON(w, http.StatusCreated, sent)
+	return nil
+}

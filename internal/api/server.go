@@ -253,6 +253,7 @@ func (s *Server) routes() []route {
 
 		{"GET /v1/messages", read, s.listMessages},
 		{"POST /v1/messages", operate, s.sendMessage},
+		{"POST /v1/messages/test", market, s.sendTest},
 		{"GET /v1/messages/{id}", read, s.getMessage},
 
 		{"GET /v1/coupons/{code}", read, s.getCoupon},

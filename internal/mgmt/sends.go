@@ -2,11 +2,16 @@ package mgmt
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
+	"github.com/tidingsdev/tidings/internal/access"
+	"github.com/tidingsdev/tidings/internal/campaign"
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/validate"
@@ -149,4 +154,115 @@ func (s *Service) sender(ctx context.Context) (Sender, error) {
 		return nil, fmt.Errorf("%w: %w", ErrNoSender, err)
 	}
 	return send, nil
+}
+
+// TestSend asks for a test of a template, or of a campaign's send step, to
+// a customer (a staff member's own record, say). Tests are marked in the ledger (journey
+// "test"), count in no report, skip consent, caps and quiet hours, and
+// still never reach a suppressed address.
+type TestSend struct {
+	// Customer (Tidings ID or external ID) gets the message, rendered with
+	// their profile.
+	Customer string `json:"customer"`
+	// Template, Topic, Channel and Vars say what to send; or Campaign and
+	// Step name a send step of the campaign's current version (the
+	// customer's A/B variant).
+	Template string         `json:"template,omitempty"`
+	Topic    string         `json:"topic,omitempty"`
+	Channel  string         `json:"channel,omitempty"`
+	Vars     map[string]any `json:"vars,omitempty"`
+	Campaign string         `json:"campaign,omitempty"`
+	Step     string         `json:"step,omitempty"`
+}
+
+// TestSent is what became of a test.
+type TestSent struct {
+	Recipient string `json:"recipient"`
+	Status    string `json:"status"`
+	Reason    string `json:"reason,omitempty"`
+	MessageID string `json:"message_id,omitempty"`
+}
+
+// SendTest sends a test through the send path, audited as message.test.
+// Bad input is validate.Errors naming the field, found before anything is
+// sent.
+func (s *Service) SendTest(ctx context.Context, p access.Principal, in TestSend) (TestSent, error) {
+	var errs validate.Errors
+	c, err := s.recipient(ctx, in.Customer, &errs)
+	if err != nil {
+		return TestSent{}, err
+	}
+	req, err := s.testRequest(ctx, in, c, &errs)
+	if err != nil {
+		return TestSent{}, err
+	}
+	if err := errs.Err(); err != nil {
+		return TestSent{}, err
+	}
+	send, err := s.sender(ctx)
+	if err != nil {
+		return TestSent{}, err
+	}
+	if err := s.audit(ctx, p, "message.test", c.ID, map[string]any{"template": req.Template, "campaign": in.Campaign, "step": in.Step}); err != nil {
+		return TestSent{}, err
+	}
+	req.IdempotencyKey = "test/" + uuid.NewString()
+	res, err := send.Send(ctx, req)
+	var perm *delivery.PermanentError
+	if err != nil && !errors.As(err, &perm) {
+		return TestSent{}, err
+	}
+	recipient := c.Email
+	if req.Channel == delivery.SMS {
+		recipient = c.Phone
+	}
+	return TestSent{Recipient: recipient, Status: res.Status, Reason: res.Reason, MessageID: res.MessageID}, nil
+}
+
+// testRequest is the message a test sends: the template asked for, or the
+// campaign step's (the customer's variant), marked as a test.
+func (s *Service) testRequest(ctx context.Context, in TestSend, c store.Customer, errs *validate.Errors) (delivery.Request, error) {
+	var req delivery.Request
+	switch {
+	case in.Campaign != "" && in.Template != "":
+		errs.Add("template", "give a template or a campaign step, not both")
+		return req, nil
+	case in.Campaign != "":
+		v, err := s.store.CampaignVersion(ctx, in.Campaign, 0)
+		if errors.Is(err, store.ErrNotFound) {
+			errs.Add("campaign", "%q: no such campaign", in.Campaign)
+			return req, nil
+		}
+		if err != nil {
+			return req, err
+		}
+		var sp campaign.Spec
+		if err := json.Unmarshal(v.Spec, &sp); err != nil {
+			return req, fmt.Errorf("campaign %s version %d: %w", in.Campaign, v.Version, err)
+		}
+		var step *campaign.Step
+		var ids []string
+		campaign.Walk(sp.Steps, func(st *campaign.Step) {
+			if st.Send != nil {
+				ids = append(ids, st.ID)
+				if st.ID == in.Step {
+					step = st
+				}
+			}
+		})
+		if step == nil {
+			errs.Add("step", "%q: campaign %s has no send step of that ID; its send steps are %s", in.Step, in.Campaign, strings.Join(ids, ", "))
+			return req, nil
+		}
+		req = campaign.Message(in.Campaign, v.Version, c.ID, *step, campaign.PickVariant(in.Campaign, c.ID, step.Send), 0)
+		req.Step = "campaign/" + in.Campaign + "/" + req.Step
+	default:
+		if in.Channel == "" {
+			in.Channel = delivery.Email
+		}
+		s.checkMessage(in.Template, in.Topic, in.Channel, errs)
+		req = delivery.Request{Channel: in.Channel, Template: in.Template, Topic: in.Topic, Data: in.Vars, Step: in.Template}
+	}
+	req.CustomerID, req.Journey, req.Transactional, req.IgnoreQuietHours = c.ID, "test", true, true
+	return req, nil
 }
