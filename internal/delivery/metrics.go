@@ -17,6 +17,10 @@ import (
 type Metrics struct {
 	messages *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// pending is the batches' remaining work: messages handed to SendBatch
+	// and not yet decided. It falls chunk by chunk, so a stalled batch
+	// shows as a flat line above zero.
+	pending prometheus.Gauge
 }
 
 // Statuses of tidings_messages_total beyond the Result statuses: a
@@ -37,8 +41,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time the provider took to accept or refuse one message (the SMTP dialogue, the SMS API call), by channel.",
 			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
 		}, []string{"channel"}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tidings_batch_messages_pending",
+			Help: "Messages handed to the send path in a batch (a campaign page, a sweep, a care send) and not yet decided; falls as each chunk completes.",
+		}),
 	}
-	reg.MustRegister(m.messages, m.latency)
+	reg.MustRegister(m.messages, m.latency, m.pending)
 	return m
 }
 
@@ -64,6 +72,20 @@ func (m *Metrics) observe(reqs []Request, results []Result, errs []error) {
 			reason = ""
 		}
 		m.messages.WithLabelValues(req.Channel, req.Topic, req.Template, req.Journey, status, reason).Inc()
+	}
+}
+
+// begin adds n messages to the batches' remaining work; done takes n off
+// once their chunk is decided.
+func (m *Metrics) begin(n int) {
+	if m != nil {
+		m.pending.Add(float64(n))
+	}
+}
+
+func (m *Metrics) done(n int) {
+	if m != nil {
+		m.pending.Sub(float64(n))
 	}
 }
 

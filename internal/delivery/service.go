@@ -183,6 +183,7 @@ func (s *Service) Send(ctx context.Context, req Request) (Result, error) {
 func (s *Service) SendBatch(ctx context.Context, reqs []Request) (results []Result, errs []error) {
 	results, errs = make([]Result, len(reqs)), make([]error, len(reqs))
 	defer func() { s.opt.Metrics.observe(reqs, results, errs) }()
+	s.opt.Metrics.begin(len(reqs))
 	pending := make([]int, len(reqs))
 	for i := range pending {
 		pending[i] = i
@@ -219,6 +220,7 @@ func (s *Service) runWave(ctx context.Context, reqs []Request, idx []int, result
 			for chunk := range chunks {
 				w := &wave{svc: s, results: results, errs: errs, now: s.now()}
 				w.run(ctx, reqs, chunk)
+				s.opt.Metrics.done(len(chunk))
 			}
 		}()
 	}
