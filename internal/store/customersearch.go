@@ -39,16 +39,42 @@ func (s *Store) SearchCustomers(ctx context.Context, q CustomerSearch) ([]Custom
 		}
 		after = q.After
 	}
-	first, last := namePrefixes(q.Name)
-	rows, err := s.pool.Query(ctx, `
-		SELECT `+customerColumns+` FROM customers
-		WHERE id > $1 AND external_id NOT LIKE 'erased:%'
-		  AND ($2 = '' OR lower(email) = lower($2)) AND ($3 = '' OR phone = $3) AND ($4 = '' OR external_id = $4)
-		  AND ($5 = '' OR tags @> ARRAY[$5])
-		  AND ($6 = '' OR (CASE WHEN $7 = '' THEN lower(first_name) LIKE $6 || '%' OR lower(last_name) LIKE $6 || '%'
-		                  ELSE lower(first_name) LIKE $6 || '%' AND lower(last_name) LIKE $7 || '%' END))
-		ORDER BY id
-		LIMIT $8`, after, q.Email, q.Phone, q.ExternalID, q.Tag, first, last, q.Limit+1)
+	// Only the conditions given, so each finds its own index; matches are
+	// gathered first and then sorted, since the planner would otherwise walk
+	// the primary key past a million rows to find one email.
+	args := []any{after, q.Limit + 1}
+	var conds []string
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, strings.ReplaceAll(cond, "$?", fmt.Sprintf("$%d", len(args))))
+	}
+	if q.Email != "" {
+		add("lower(email) = lower($?)", q.Email)
+	}
+	if q.Phone != "" {
+		add("phone = $?", q.Phone)
+	}
+	if q.ExternalID != "" {
+		add("external_id = $?", q.ExternalID)
+	}
+	if q.Tag != "" {
+		add("tags @> ARRAY[$?]", q.Tag)
+	}
+	switch first, last := namePrefixes(q.Name); {
+	case last != "":
+		add("lower(first_name) LIKE $? || '%'", first)
+		add("lower(last_name) LIKE $? || '%'", last)
+	case first != "":
+		add("(lower(first_name) LIKE $? || '%' OR lower(last_name) LIKE $? || '%')", first)
+	}
+	query := `SELECT ` + customerColumns + ` FROM customers WHERE id > $1 AND external_id NOT LIKE 'erased:%' ORDER BY id LIMIT $2`
+	if len(conds) > 0 {
+		query = `WITH found AS MATERIALIZED (
+			SELECT ` + customerColumns + ` FROM customers
+			WHERE ` + strings.Join(conds, " AND ") + `)
+		SELECT * FROM found WHERE id > $1 AND external_id NOT LIKE 'erased:%' ORDER BY id LIMIT $2`
+	}
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("search customers: %w", err)
 	}
