@@ -21,7 +21,7 @@ func newReportCmd(a *app) *cobra.Command {
 		Long: `Reports computed from the database: a campaign per variant, a journey's
 conversions, NPS, CSAT,
 retention, churn, lifecycle stages, customer value, the RFM grid and
-deliverability.
+deliverability and acquisition.
 Each prints a table, or the whole report with --json, or one table as CSV
 with --csv. Formulas: docs/reports.md.`,
 	}
@@ -29,7 +29,7 @@ with --csv. Formulas: docs/reports.md.`,
 		newReportSurveyCmd(a, store.NPS, reports.NPS), newReportSurveyCmd(a, store.CSAT, reports.CSAT),
 		newReportRetentionCmd(a), newReportChurnCmd(a), newReportLifecycleCmd(a),
 		newReportCLVCmd(a), newReportRFMCmd(a), newReportDeliverabilityCmd(a),
-		newReportJourneyCmd(a))
+		newReportJourneyCmd(a), newReportAcquisitionCmd(a))
 	return cmd
 }
 

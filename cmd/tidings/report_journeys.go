@@ -62,3 +62,56 @@ The same report is GET /v1/reports/journeys/{name}. Formulas: docs/reports.md.`,
 	out.register(cmd)
 	return cmd
 }
+
+func newReportAcquisitionCmd(a *app) *cobra.Command {
+	var pf periodFlags
+	var out output
+	var costs []string
+	cmd := &cobra.Command{
+		Use:   "acquisition",
+		Short: "Signups by source, with CAC and CLV:CAC where the source's cost is given",
+		Long: `Print the customers who signed up in the period (default: the last 12
+calendar months) by the "source" property of their signup event, how many
+of them have bought and what they spent. Give what each source cost in the
+period with --cost source=amount to get the CAC (cost / buyers) and the
+ratio of their historical CLV (revenue / buyers) to it.
+
+The same report is GET /v1/reports/acquisition?cost=source=amount.`,
+		Example: `  tidings report acquisition
+  tidings report acquisition --since 2026-01-01 --cost google-ads=1200 --cost referral=300`,
+		Args: exactArgs(0),
+		RunE: a.withStore(func(ctx context.Context, st *store.Store, _ []string) error {
+			p, err := pf.period(12)
+			if err != nil {
+				return err
+			}
+			c, err := reports.ParseCosts(costs)
+			if err != nil {
+				return reportInputErr(err)
+			}
+			r, err := reports.Acquisition(ctx, st, p, c)
+			if err != nil {
+				return reportInputErr(err)
+			}
+			rows := [][]string{{"source", "signups", "buyers", "revenue", "cost", "cac", "clv", "clv_to_cac"}}
+			for _, s := range r.Sources {
+				rows = append(rows, []string{orNone(s.Source), strconv.Itoa(s.Signups), strconv.Itoa(s.Buyers), money(s.Revenue),
+					csvMoney(s.Cost), csvMoney(s.CAC), csvMoney(s.CLV), csvNum(s.CLVToCAC)})
+			}
+			return out.write(a.stdout, r, rows, func(w io.Writer) {
+				fmt.Fprintf(w, "signups by source, %s until %s (UTC)\n\n", day(r.Since), day(r.Until))
+				for i, s := range r.Sources {
+					rows[i+1][7] = num(s.CLVToCAC, 2)
+				}
+				tableOf(w, rows)
+				if r.Hint != "" {
+					fmt.Fprintln(w, "\nto see CAC per source: "+r.Hint+" (--cost source=amount)")
+				}
+			})
+		}),
+	}
+	pf.register(cmd, "12 calendar months back")
+	out.register(cmd)
+	cmd.Flags().StringArrayVar(&costs, "cost", nil, "what a source cost in the period, source=amount (repeat per source)")
+	return cmd
+}

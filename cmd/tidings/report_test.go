@@ -184,6 +184,17 @@ func TestReportJourney(t *testing.T) {
 	}
 }
 
+func TestReportAcquisitionSaysWhatToSend(t *testing.T) {
+	t.Parallel()
+	env, _ := migratedEnv(t)
+	if r := tidings(t, env, "report", "acquisition"); r.code != 0 || !strings.Contains(r.stdout, `send signup events with a "source" property`) {
+		t.Errorf("acquisition without signups:\n%s", r)
+	}
+	if r := tidings(t, env, "report", "acquisition", "--cost", "ads"); r.code != exitUsage || !strings.Contains(r.stderr, "--cost:") {
+		t.Errorf("--cost ads:\n%s", r)
+	}
+}
+
 func TestReportCampaignUplift(t *testing.T) {
 	t.Parallel()
 	env, s := migratedEnv(t)

@@ -37,3 +37,22 @@ func (s *Server) journeyReport(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, rep)
 	return nil
 }
+
+// acquisitionReport is GET /v1/reports/acquisition: signups by source, with
+// CAC where a cost=source=amount parameter gives the source's cost.
+func (s *Server) acquisitionReport(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.reportPeriod(r)
+	if err != nil {
+		return err
+	}
+	costs, err := reports.ParseCosts(r.URL.Query()["cost"])
+	if err != nil {
+		return reportError(err)
+	}
+	rep, err := reports.Acquisition(r.Context(), s.store, p, costs)
+	if err != nil {
+		return reportError(err)
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}

@@ -283,3 +283,31 @@ func TestJourneyReportOverTheAPI(t *testing.T) {
 		t.Errorf("journey report: %d %s", status, body)
 	}
 }
+
+func TestAcquisitionOverTheAPI(t *testing.T) {
+	a := newAPI(t, false)
+	id := a.customer("C-1", map[string]any{"email": "c1@example.com"})
+	for i, ev := range []store.EventInput{
+		{EventID: "s1", CustomerID: id, Type: "signup", Properties: map[string]any{"source": "ads"}, OccurredAt: time.Now().Add(-48 * time.Hour)},
+		{EventID: "p1", CustomerID: id, Type: "purchase", Properties: map[string]any{"amount": 90}, OccurredAt: time.Now().Add(-24 * time.Hour)},
+	} {
+		if _, err := a.store.RecordEvent(t.Context(), ev); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	// One buyer from ads at a cost of 30: CAC 30, CLV 90, CLV:CAC 3.
+	status, body := a.do(http.MethodGet, "/v1/reports/acquisition?cost=ads=30", nil)
+	var rep struct {
+		Sources []struct {
+			Source   string   `json:"source"`
+			CAC      *float64 `json:"cac"`
+			CLVToCAC *float64 `json:"clv_to_cac"`
+		} `json:"sources"`
+	}
+	if json.Unmarshal(body, &rep); status != 200 || len(rep.Sources) != 1 || *rep.Sources[0].CAC != 30 || *rep.Sources[0].CLVToCAC != 3 {
+		t.Errorf("acquisition: %d %s", status, body)
+	}
+	if status, body := a.do(http.MethodGet, "/v1/reports/acquisition?cost=ads", nil); status != http.StatusBadRequest || !strings.Contains(string(body), `"field": "cost"`) {
+		t.Errorf("a cost without an amount: %d %s", status, body)
+	}
+}

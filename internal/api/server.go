@@ -243,6 +243,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/reports/rfm", read, s.rfmReport},
 		{"GET /v1/reports/deliverability", read, s.deliverabilityReport},
 		{"GET /v1/reports/journeys/{name}", read, s.journeyReport},
+		{"GET /v1/reports/acquisition", read, s.acquisitionReport},
 
 		{"GET /u/{token}", public, s.unsubscribePage},
 		{"POST /u/{token}", public, s.unsubscribe},

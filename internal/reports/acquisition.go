@@ -1,0 +1,104 @@
+package reports
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidingsdev/tidings/internal/store"
+)
+
+// AcquisitionStore is what the acquisition report reads; *store.Store
+// implements it.
+type AcquisitionStore interface {
+	AcquisitionTallies(ctx context.Context, since, until time.Time) ([]store.AcquisitionTally, error)
+}
+
+// AcquisitionHint says what to send when no signup carries a source.
+const AcquisitionHint = `send signup events with a "source" property (e.g. {"type": "signup", "properties": {"source": "google-ads"}}), and give each source's spend for the period to compute CAC`
+
+// AcquisitionReport is customer acquisition by signup source over a period.
+type AcquisitionReport struct {
+	Period
+	Definition map[string]string `json:"definition"`
+	Sources    []SourceRow       `json:"sources"`
+	// Hint is set when the report cannot say much: no signup has a source,
+	// or no cost was given.
+	Hint string `json:"hint,omitempty"`
+}
+
+// SourceRow is one source. CAC and the ratio need a cost for the source.
+type SourceRow struct {
+	store.AcquisitionTally
+	Cost *float64 `json:"cost"`
+	// CAC is Cost / Buyers; CLV is Revenue / Buyers (historical);
+	// CLVToCAC is CLV / CAC.
+	CAC      *float64 `json:"cac"`
+	CLV      *float64 `json:"clv"`
+	CLVToCAC *float64 `json:"clv_to_cac"`
+}
+
+// Acquisition is the acquisition report; costs maps a source to what was
+// spent on it in the period (nil: none known).
+func Acquisition(ctx context.Context, st AcquisitionStore, p Period, costs map[string]float64) (AcquisitionReport, error) {
+	if err := p.check(); err != nil {
+		return AcquisitionReport{}, err
+	}
+	for src, c := range costs {
+		if c < 0 {
+			return AcquisitionReport{}, inputErrorf("cost", "the cost of %s is negative", src)
+		}
+	}
+	tallies, err := st.AcquisitionTallies(ctx, p.Since, p.Until)
+	if err != nil {
+		return AcquisitionReport{}, err
+	}
+	r := AcquisitionReport{Period: p, Sources: []SourceRow{}, Definition: map[string]string{
+		"cac":        "cost of the source in the period / signups of the period from it who have bought",
+		"clv":        "revenue of those buyers / buyers (historical CLV)",
+		"clv_to_cac": "clv / cac",
+	}}
+	sourced := false
+	for _, t := range tallies {
+		row := SourceRow{AcquisitionTally: t}
+		row.CLV = ratioF(t.Revenue, float64(t.Buyers))
+		if c, ok := costs[t.Source]; ok && t.Source != "" {
+			row.Cost = &c
+			row.CAC = ratioF(c, float64(t.Buyers))
+			if row.CAC != nil && row.CLV != nil {
+				row.CLVToCAC = ratioF(*row.CLV, *row.CAC)
+			}
+		}
+		sourced = sourced || t.Source != ""
+		r.Sources = append(r.Sources, row)
+	}
+	if !sourced || len(costs) == 0 {
+		r.Hint = AcquisitionHint
+	}
+	return r, nil
+}
+
+// ratioF is a/b, nil when b is 0.
+func ratioF(a, b float64) *float64 {
+	if b == 0 {
+		return nil
+	}
+	v := a / b
+	return &v
+}
+
+// ParseCosts reads source costs written source=amount (ads=1200.50), as
+// the CLI's --cost and the API's cost parameter give them.
+func ParseCosts(specs []string) (map[string]float64, error) {
+	costs := map[string]float64{}
+	for _, s := range specs {
+		src, amount, ok := strings.Cut(s, "=")
+		v, err := strconv.ParseFloat(amount, 64)
+		if !ok || src == "" || err != nil || v < 0 {
+			return nil, inputErrorf("cost", "%q is not source=amount, such as ads=1200", s)
+		}
+		costs[src] = v
+	}
+	return costs, nil
+}
