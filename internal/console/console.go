@@ -87,6 +87,7 @@ func (c *Console) routes() {
 	const (
 		read       = access.Read
 		market     = access.Market
+		operate    = access.Operate
 		administer = access.Administer
 	)
 	c.mux.Handle("GET /console/assets/", assetHandler())
@@ -122,6 +123,9 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /console/templates", c.signedIn(read, c.templatesList))
 	c.mux.HandleFunc("GET /console/templates/{name}", c.signedIn(read, c.templatePreview))
 	c.mux.HandleFunc("GET /console/templates/{name}/html", c.signedIn(read, c.templateHTML))
+
+	c.mux.HandleFunc("GET /console/journeys", c.signedIn(read, c.journeys))
+	c.mux.HandleFunc("POST /console/schedules/{id}/{action}", c.signedIn(operate, c.scheduleAction))
 
 	c.mux.HandleFunc("GET /console/settings/users", c.signedIn(administer, c.users))
 	c.mux.HandleFunc("POST /console/settings/users", c.signedIn(administer, c.createUser))

@@ -134,7 +134,8 @@ func pageLink(r *http.Request, key, value string) string {
 // successful post asks for (?done=saved), "" for none.
 func noticeKey(r *http.Request) string {
 	switch d := r.URL.Query().Get("done"); d {
-	case "saved", "applied", "pause", "resume", "archive", "erased", "deleted":
+	case "saved", "applied", "pause", "resume", "archive", "erased", "deleted",
+		"schedule_pause", "schedule_unpause", "schedule_trigger":
 		return "notice." + d
 	}
 	return ""
