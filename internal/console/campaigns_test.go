@@ -37,7 +37,7 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 	b := e.browser("en-GB,en;q=0.9")
 	e.signIn(b, "mia@example.com")
 	e.run(b,
-		chromedp.Click(`nav.main a[href="/console/campaigns"]`), chromedp.WaitVisible("#new-campaign", chromedp.ByID),
+		chromedp.Navigate(e.url+"/console/campaigns"), chromedp.WaitVisible("#new-campaign", chromedp.ByID),
 		chromedp.Click("#new-campaign", chromedp.ByID), chromedp.WaitVisible(`a[data-example="nps-after-delivery"]`),
 		chromedp.Click(`a[data-example="nps-after-delivery"]`), chromedp.WaitVisible("#validate", chromedp.ByID))
 	var example string
@@ -92,7 +92,7 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 	if got := e.text(b, "#campaign-status"); got != "Active" {
 		t.Fatalf("status after apply: %q", got)
 	}
-	e.run(b, chromedp.Click(`nav.main a[href="/console/campaigns"]`), chromedp.WaitVisible(`tr[data-campaign="nps-after-delivery"]`))
+	e.run(b, chromedp.Navigate(e.url+"/console/campaigns"), chromedp.WaitVisible(`tr[data-campaign="nps-after-delivery"]`))
 	if got := e.text(b, `tr[data-campaign="nps-after-delivery"]`); !strings.Contains(got, "v1") || !strings.Contains(got, "On an event") {
 		t.Fatalf("list row: %q", got)
 	}

@@ -68,7 +68,7 @@ func TestCustomerTimelineShowsTheCampaignsMessage(t *testing.T) {
 
 	b := e.browser("en")
 	e.signIn(b, "mia@example.com")
-	e.run(b, chromedp.Click(`nav.main a[href="/console/customers"]`), chromedp.WaitVisible("#q", chromedp.ByID),
+	e.run(b, chromedp.Navigate(e.url+"/console/customers"), chromedp.WaitVisible("#q", chromedp.ByID),
 		chromedp.SendKeys("#q", "lin@example.com", chromedp.ByID), chromedp.Submit("#search", chromedp.ByID),
 		chromedp.WaitVisible(`tr[data-customer="tw-7"]`))
 	if got := e.text(b, `tr[data-customer="tw-7"]`); !strings.Contains(got, "lin@example.com") || !strings.Contains(got, "vip") {

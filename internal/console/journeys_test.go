@@ -26,7 +26,7 @@ func TestJourneysAndSchedules(t *testing.T) {
 	}
 	b := e.browser("en")
 	e.signIn(b, "ops@example.com")
-	e.run(b, chromedp.Click(`nav.main a[href="/console/journeys"]`), chromedp.WaitVisible(`tr[data-schedule="birthday-sweep"]`))
+	e.run(b, chromedp.Navigate(e.url+"/console/journeys"), chromedp.WaitVisible(`tr[data-schedule="birthday-sweep"]`))
 	if got := e.text(b, `tr[data-journey="onboarding"]`); !strings.Contains(got, "onboarding") {
 		t.Fatalf("registry row: %q", got)
 	}

@@ -62,7 +62,7 @@ func TestSegmentEditorCountsAsYouType(t *testing.T) {
 	if err != nil || !strings.Contains(seg.Definition, "tags: vip") {
 		t.Fatalf("saved segment: %+v, %v", seg, err)
 	}
-	e.run(b, chromedp.Click(`nav.main a[href="/console/segments"]`), chromedp.WaitVisible(`tr[data-segment="vips"]`))
+	e.run(b, chromedp.Navigate(e.url+"/console/segments"), chromedp.WaitVisible(`tr[data-segment="vips"]`))
 	if got := e.text(b, `tr[data-segment="vips"]`); !strings.Contains(got, "Our VIPs") {
 		t.Fatalf("list row: %q", got)
 	}

@@ -18,7 +18,7 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 	e.user("mia@example.com", access.Marketer)
 	b := e.browser("en")
 	e.signIn(b, "mia@example.com")
-	e.run(b, chromedp.Click(`nav.main a[href="/console/templates"]`), chromedp.WaitVisible(`tr[data-template="birthday"]`),
+	e.run(b, chromedp.Navigate(e.url+"/console/templates"), chromedp.WaitVisible(`tr[data-template="birthday"]`),
 		chromedp.Click(`tr[data-template="birthday"] a[data-locale="zh-TW"]`), chromedp.WaitVisible("#preview", chromedp.ByID))
 	if got := e.text(b, "#preview-h"); got != "Rendered in zh-TW" {
 		t.Fatalf("preview heading: %q", got)
