@@ -3,7 +3,6 @@ package console
 import (
 	"errors"
 	"io/fs"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/tidingsdev/tidings/examples"
 	"github.com/tidingsdev/tidings/internal/campaign/manage"
 	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/reports"
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
@@ -108,37 +108,23 @@ type chartBar struct {
 }
 
 // uplift is the treatment's conversion rate minus the holdout's, in
-// percentage points, with a 95% confidence interval (normal approximation
-// of the difference of two proportions).
+// percentage points, with its 95% interval, as the campaign report computes
+// it (reports.Uplift), shaped for the page.
 type uplift struct {
 	Points, Low, High float64
-	// Significant is true when the interval excludes zero; TooFew when
-	// either group is too small for the approximation to say anything.
+	// Significant is true when the interval excludes zero; TooFew while
+	// either group is smaller than MinGroup.
 	Significant, TooFew bool
+	MinGroup            int
 }
 
-// minGroup is the smallest group the interval is worth computing for.
-const minGroup = 30
-
 func upliftOf(rep store.CampaignReport) *uplift {
-	var te, tc, he, hc int
-	for _, a := range rep.Arms {
-		if a.Holdout {
-			he, hc = he+a.Entered, hc+a.Converted
-		} else {
-			te, tc = te+a.Entered, tc+a.Converted
-		}
-	}
-	if te == 0 || he == 0 {
+	e := reports.WithUncertainty(rep).Uplift
+	if e == nil {
 		return nil
 	}
-	pt, ph := float64(tc)/float64(te), float64(hc)/float64(he)
-	se := math.Sqrt(pt*(1-pt)/float64(te) + ph*(1-ph)/float64(he))
-	d := pt - ph
-	u := &uplift{Points: d * 100, Low: (d - 1.96*se) * 100, High: (d + 1.96*se) * 100}
-	u.TooFew = te < minGroup || he < minGroup
-	u.Significant = !u.TooFew && (u.Low > 0 || u.High < 0)
-	return u
+	return &uplift{Points: e.Points, Low: e.Low, High: e.High, MinGroup: e.MinGroup,
+		TooFew: !e.Enough, Significant: e.Enough && e.Confident}
 }
 
 // setCampaignStatus is POST /console/campaigns/{name}/{action}: pause,
