@@ -59,6 +59,21 @@ func TestTestSendsAreMarkedAndCountInNoReport(t *testing.T) {
 		}
 	}
 
+	// Tests count in no cap: after two marketing tests (the daily cap is
+	// two), Bo's first real marketing email still goes out.
+	e.customer("C-2", map[string]any{"email": "bo@example.com", "first_name": "Bo"})
+	for range 2 {
+		if r, sent := post(`{"customer": "C-2", "template": "welcome", "topic": "marketing"}`); r.status != http.StatusCreated || sent.Status != "sent" {
+			t.Fatalf("test to Bo: %s", r)
+		}
+	}
+	real := e.testAPI.send(http.MethodPost, "/v1/messages", `{"customer": "C-2", "template": "welcome", "topic": "marketing", "idempotency_key": "news-1"}`,
+		"Authorization", "Bearer "+e.keyFor("ops"))
+	var res struct{ Status, Reason string }
+	if json.Unmarshal(real.body, &res) != nil || real.status != http.StatusCreated || res.Status != "sent" || e.sink.Count() != 5 {
+		t.Fatalf("Bo's real email after two tests: %s (SMTP got %d), want sent, not capped", real, e.sink.Count())
+	}
+
 	for body, field := range map[string]string{
 		`{"customer": "C-1", "campaign": "autumn", "step": "bye"}`:         "step",
 		`{"customer": "C-1", "campaign": "winter", "step": "hello"}`:       "campaign",
@@ -70,10 +85,10 @@ func TestTestSendsAreMarkedAndCountInNoReport(t *testing.T) {
 			t.Errorf("%s: %s, want 422 naming %s", body, r, field)
 		}
 	}
-	if e.sink.Count() != 2 {
+	if e.sink.Count() != 5 {
 		t.Errorf("refused tests sent mail: %d", e.sink.Count())
 	}
-	if got := e.audited("key-marketer"); got != "message.test message.test" {
+	if got := e.audited("key-marketer"); got != "message.test message.test message.test message.test" {
 		t.Errorf("audited: %s", got)
 	}
 }

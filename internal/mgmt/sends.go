@@ -263,6 +263,6 @@ func (s *Service) testRequest(ctx context.Context, in TestSend, c store.Customer
 		s.checkMessage(in.Template, in.Topic, in.Channel, errs)
 		req = delivery.Request{Channel: in.Channel, Template: in.Template, Topic: in.Topic, Data: in.Vars, Step: in.Template}
 	}
-	req.CustomerID, req.Journey, req.Transactional, req.IgnoreQuietHours = c.ID, "test", true, true
+	req.CustomerID, req.Journey, req.Transactional, req.IgnoreQuietHours = c.ID, store.JourneyTest, true, true
 	return req, nil
 }

@@ -18,6 +18,10 @@ const (
 	StatusSkipped = "skipped"
 )
 
+// JourneyTest is the journey of a test send's ledger row: counted in no
+// report and in no customer's frequency cap.
+const JourneyTest = "test"
+
 // Message is one ledger row: an intended message and what became of it.
 type Message struct {
 	ID                string     `db:"id" json:"id"`
@@ -337,7 +341,7 @@ func (s *Store) SendFacts(ctx context.Context, qs []SendFactsQuery, exempt []str
 			ARRAY(SELECT (SELECT count(*) FROM messages m
 			    WHERE m.customer_id = c.id AND m.channel = q.channel AND m.created_at >= w.since
 			      AND m.status IN ('queued', 'sent') AND NOT (m.topic = ANY($2))
-			      AND m.idempotency_key <> q.key)::int
+			      AND m.idempotency_key <> q.key AND m.journey <> '`+JourneyTest+`')::int
 			   FROM unnest(q.since) WITH ORDINALITY AS w(since, i) ORDER BY w.i) AS recent
 		FROM jsonb_to_recordset($1::jsonb) AS q(n int, customer_id uuid, channel text, address text, since timestamptz[], key text)
 		JOIN customers c ON c.id = q.customer_id`, payload, exempt)
