@@ -98,6 +98,9 @@ func TestMessagesCommands(t *testing.T) {
 	if r2.code != 0 || strings.Count(r.stdout+r2.stdout, "-4") < 2 || r.stdout == r2.stdout {
 		t.Errorf("the second page repeats the first:\n%s\n%s", r, r2)
 	}
+	if r = tidings(t, env, "messages", "list", "--after", "forged"); r.code != 2 || !strings.Contains(r.stderr, "--after") {
+		t.Errorf("list --after forged: want exit 2 naming --after\n%s", r)
+	}
 	if r = tidings(t, env, "messages", "list", "--since", "yesterday"); r.code != 2 || !strings.Contains(r.stderr, "--since") {
 		t.Errorf("list --since yesterday: want exit 2\n%s", r)
 	}

@@ -95,6 +95,15 @@ func withCode(code int, err error) error {
 	return &exitError{code: code, err: err}
 }
 
+// badCursorIsUsage makes a --after that no listing printed bad input
+// (exit 2).
+func badCursorIsUsage(err error) error {
+	if errors.Is(err, store.ErrBadCursor) {
+		return withCode(exitUsage, errors.New("--after: not a cursor a listing printed"))
+	}
+	return err
+}
+
 func exitCode(err error) int {
 	var ee *exitError
 	var bad *assembly.ConfigError

@@ -62,11 +62,8 @@ func newMessagesListCmd(a *app) *cobra.Command {
 				f.CustomerID = id
 			}
 			ms, next, err := s.ListMessages(ctx, f)
-			if errors.Is(err, store.ErrBadCursor) {
-				return withCode(exitUsage, fmt.Errorf("--after: not a cursor a listing printed"))
-			}
 			if err != nil {
-				return err
+				return badCursorIsUsage(err)
 			}
 			if asJSON {
 				return writeIndentedJSON(a.stdout, map[string]any{"messages": nonEmpty(ms), "next": next})

@@ -43,11 +43,8 @@ func newSuppressionsListCmd(a *app) *cobra.Command {
 		Args: exactArgs(0),
 		RunE: a.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
 			sps, next, err := s.ListSuppressions(ctx, f)
-			if errors.Is(err, store.ErrBadCursor) {
-				return withCode(exitUsage, fmt.Errorf("--after: not a cursor a listing printed"))
-			}
 			if err != nil {
-				return err
+				return badCursorIsUsage(err)
 			}
 			if asJSON {
 				return writeIndentedJSON(a.stdout, map[string]any{"suppressions": nonEmpty(sps), "next": next})
