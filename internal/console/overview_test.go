@@ -25,6 +25,8 @@ func TestOverviewCountsAndAttention(t *testing.T) {
 		t.Fatal(err)
 	}
 	// n ledger rows created ago, with a status, reason and delivery report.
+	// Today's rows are stamped now: the page's "today" starts at midnight in
+	// the reader's zone (Asia/Taipei here), which a minute ago may precede.
 	ledger := func(n int, ago, channel, status, reason, delivery string) {
 		testdb.MustExec(t, e.store, `
 			INSERT INTO messages (idempotency_key, customer_id, journey, step, channel, template, topic, status, reason, delivery, created_at)
@@ -32,12 +34,12 @@ func TestOverviewCountsAndAttention(t *testing.T) {
 			FROM generate_series(1, $7)`, c.ID, channel, status, reason, delivery, ago, n)
 	}
 	ledger(100, "3 days", "email", "sent", "", "delivered")
-	ledger(30, "1 minute", "email", "sent", "", "")
-	ledger(1, "1 minute", "email", "sent", "", "bounced")
-	ledger(10, "1 minute", "email", "failed", "550 5.1.1 mailbox unavailable", "")
-	ledger(3, "1 minute", "email", "skipped", "opted_out", "")
-	ledger(2, "1 minute", "email", "skipped", "suppressed:hard_bounce", "")
-	ledger(4, "1 minute", "sms", "sent", "", "")
+	ledger(30, "0 seconds", "email", "sent", "", "")
+	ledger(1, "0 seconds", "email", "sent", "", "bounced")
+	ledger(10, "0 seconds", "email", "failed", "550 5.1.1 mailbox unavailable", "")
+	ledger(3, "0 seconds", "email", "skipped", "opted_out", "")
+	ledger(2, "0 seconds", "email", "skipped", "suppressed:hard_bounce", "")
+	ledger(4, "0 seconds", "sms", "sent", "", "")
 	testdb.MustExec(t, e.store, `INSERT INTO journey_runs (journey, run_id, customer_id, started_at) VALUES ('onboarding', 'r1', $1, now())`, c.ID)
 	testdb.MustExec(t, e.store, `INSERT INTO campaigns (name, status, current_version, trigger_kind, paused_at) VALUES ('spring', 'paused', 2, 'schedule', now())`)
 	testdb.MustExec(t, e.store, `INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, entered_at) VALUES ('spring', $1, 1, 2, 'run-1', now())`, c.ID)
