@@ -65,15 +65,7 @@ func (s *Store) CreateAPIKeyWithRole(ctx context.Context, name, role string) (AP
 
 // APIKeys lists every key, revoked ones included, newest first.
 func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY id DESC`)
-	if err != nil {
-		return nil, fmt.Errorf("list api keys: %w", err)
-	}
-	ks, err := pgx.CollectRows(rows, pgx.RowToStructByName[APIKey])
-	if err != nil {
-		return nil, fmt.Errorf("list api keys: %w", err)
-	}
-	return ks, nil
+	return list[APIKey](ctx, s.pool, "list api keys", `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY id DESC`)
 }
 
 // RevokeAPIKey stops a key from working, by ID or prefix. Revoking twice is
@@ -90,14 +82,10 @@ func (s *Store) SetAPIKeyRole(ctx context.Context, idOrPrefix, role string) (API
 // updateAPIKey applies set to the one key whose ID or prefix is idOrPrefix
 // (args follow it as $2...).
 func (s *Store) updateAPIKey(ctx context.Context, what, set, idOrPrefix string, args ...any) (APIKey, error) {
-	rows, err := s.pool.Query(ctx, `
+	ks, err := rowsOf[APIKey](ctx, s.pool, `
 		UPDATE api_keys SET `+set+`
 		WHERE id::text = $1 OR prefix = $1
 		RETURNING `+apiKeyColumns, append([]any{idOrPrefix}, args...)...)
-	if err != nil {
-		return APIKey{}, fmt.Errorf("%s api key %s: %w", what, idOrPrefix, err)
-	}
-	ks, err := pgx.CollectRows(rows, pgx.RowToStructByName[APIKey])
 	if err != nil {
 		return APIKey{}, fmt.Errorf("%s api key %s: %w", what, idOrPrefix, err)
 	}
@@ -117,13 +105,9 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, secret string) (APIKey, 
 	if !strings.HasPrefix(secret, apiKeyPrefix) {
 		return APIKey{}, ErrNotFound
 	}
-	rows, err := s.pool.Query(ctx, `
+	k, err := rowOf[APIKey](ctx, s.pool, `
 		SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = $1 AND revoked_at IS NULL`, hashSecret(secret))
-	if err != nil {
-		return APIKey{}, fmt.Errorf("authenticate api key: %w", err)
-	}
-	k, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[APIKey])
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return APIKey{}, ErrNotFound
 	}
 	if err != nil {

@@ -101,15 +101,7 @@ func (s *Store) AuditEntries(ctx context.Context, q AuditQuery) ([]AuditEntry, e
 	}
 	args = append(args, q.Limit)
 	sql += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list audit log: %w", err)
-	}
-	es, err := pgx.CollectRows(rows, pgx.RowToStructByName[AuditEntry])
-	if err != nil {
-		return nil, fmt.Errorf("list audit log: %w", err)
-	}
-	return es, nil
+	return list[AuditEntry](ctx, s.pool, "list audit log", sql, args...)
 }
 
 func isActorKind(k string) bool {

@@ -98,51 +98,21 @@ func (s *Store) ApplyCampaign(ctx context.Context, description, triggerKind stri
 
 // GetCampaign returns a campaign's state, or ErrNotFound.
 func (s *Store) GetCampaign(ctx context.Context, name string) (Campaign, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE name = $1`, name)
-	if err != nil {
-		return Campaign{}, fmt.Errorf("load campaign %s: %w", name, err)
-	}
-	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Campaign])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Campaign{}, fmt.Errorf("campaign %s: %w", name, ErrNotFound)
-	}
-	if err != nil {
-		return Campaign{}, fmt.Errorf("load campaign %s: %w", name, err)
-	}
-	return c, nil
+	return get[Campaign](ctx, s.pool, fmt.Sprintf("campaign %s", name), `SELECT `+campaignColumns+` FROM campaigns WHERE name = $1`, name)
 }
 
 // ListCampaigns returns every campaign by name, archived ones included.
 func (s *Store) ListCampaigns(ctx context.Context) ([]Campaign, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+campaignColumns+` FROM campaigns ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list campaigns: %w", err)
-	}
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Campaign])
-	if err != nil {
-		return nil, fmt.Errorf("list campaigns: %w", err)
-	}
-	return cs, nil
+	return list[Campaign](ctx, s.pool, "list campaigns", `SELECT `+campaignColumns+` FROM campaigns ORDER BY name`)
 }
 
 // CampaignVersion returns one stored version (0: the current one), or
 // ErrNotFound.
 func (s *Store) CampaignVersion(ctx context.Context, name string, version int) (CampaignVersion, error) {
-	rows, err := s.pool.Query(ctx, `
+	return get[CampaignVersion](ctx, s.pool, fmt.Sprintf("campaign %s version %d", name, version), `
 		SELECT v.campaign, v.version, v.source, v.spec, v.created_at
 		FROM campaign_versions v JOIN campaigns c ON c.name = v.campaign
 		WHERE v.campaign = $1 AND v.version = CASE WHEN $2 = 0 THEN c.current_version ELSE $2 END`, name, version)
-	if err != nil {
-		return CampaignVersion{}, fmt.Errorf("load campaign %s version %d: %w", name, version, err)
-	}
-	v, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[CampaignVersion])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return CampaignVersion{}, fmt.Errorf("campaign %s version %d: %w", name, version, ErrNotFound)
-	}
-	if err != nil {
-		return CampaignVersion{}, fmt.Errorf("load campaign %s version %d: %w", name, version, err)
-	}
-	return v, nil
 }
 
 // LiveCampaign is a campaign's current version and status, as event routing
@@ -157,19 +127,11 @@ type LiveCampaign struct {
 // campaign starts runs, and any live campaign's runs hear their goal and
 // wait events.
 func (s *Store) LiveCampaigns(ctx context.Context) ([]LiveCampaign, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[LiveCampaign](ctx, s.pool, "list live campaigns", `
 		SELECT v.campaign, v.version, v.source, v.spec, v.created_at, c.status
 		FROM campaigns c JOIN campaign_versions v ON v.campaign = c.name AND v.version = c.current_version
 		WHERE c.status <> 'archived'
 		ORDER BY c.name`)
-	if err != nil {
-		return nil, fmt.Errorf("list live campaigns: %w", err)
-	}
-	vs, err := pgx.CollectRows(rows, pgx.RowToStructByName[LiveCampaign])
-	if err != nil {
-		return nil, fmt.Errorf("list live campaigns: %w", err)
-	}
-	return vs, nil
 }
 
 // SetCampaignStatus pauses, resumes (status active) or archives a
@@ -177,7 +139,7 @@ func (s *Store) LiveCampaigns(ctx context.Context) ([]LiveCampaign, error) {
 // to skip sends that fell due during the pause. Setting the status it
 // already has changes nothing.
 func (s *Store) SetCampaignStatus(ctx context.Context, name, status string, at time.Time) (Campaign, error) {
-	rows, err := s.pool.Query(ctx, `
+	c, err := rowOf[Campaign](ctx, s.pool, `
 		UPDATE campaigns SET
 			status = $2,
 			paused_at = CASE WHEN $2 = 'paused' AND status <> 'paused' THEN $3 ELSE paused_at END,
@@ -185,11 +147,7 @@ func (s *Store) SetCampaignStatus(ctx context.Context, name, status string, at t
 			updated_at = now()
 		WHERE name = $1
 		RETURNING `+campaignColumns, name, status, at)
-	if err != nil {
-		return Campaign{}, fmt.Errorf("set campaign %s %s: %w", name, status, err)
-	}
-	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Campaign])
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return Campaign{}, fmt.Errorf("campaign %s: %w", name, ErrNotFound)
 	}
 	if err != nil {
@@ -227,15 +185,7 @@ func (s *Store) CheckCampaignGate(ctx context.Context, campaign, workflowID stri
 // CampaignGateWaits lists the workflows noted as waiting at the campaign's
 // gate, longest waiting first.
 func (s *Store) CampaignGateWaits(ctx context.Context, campaign string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT workflow_id FROM campaign_gate_waits WHERE campaign = $1 ORDER BY since, workflow_id`, campaign)
-	if err != nil {
-		return nil, fmt.Errorf("list workflows waiting at campaign %s: %w", campaign, err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("list workflows waiting at campaign %s: %w", campaign, err)
-	}
-	return ids, nil
+	return listValues[string](ctx, s.pool, fmt.Sprintf("list workflows waiting at campaign %s", campaign), `SELECT workflow_id FROM campaign_gate_waits WHERE campaign = $1 ORDER BY since, workflow_id`, campaign)
 }
 
 // ForgetCampaignGateWait drops the note of a workflow that no longer exists.
@@ -280,11 +230,7 @@ func (s *Store) EnterCampaign(ctx context.Context, e CampaignEntry, again time.D
 			"campaign/"+e.Campaign+"/"+e.CustomerID); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT `+entryColumns+` FROM campaign_entries WHERE campaign = $1 AND run_id = $2`, e.Campaign, e.RunID)
-		if err != nil {
-			return err
-		}
-		mine, err := pgx.CollectRows(rows, pgx.RowToStructByName[CampaignEntry])
+		mine, err := rowsOf[CampaignEntry](ctx, tx, `SELECT `+entryColumns+` FROM campaign_entries WHERE campaign = $1 AND run_id = $2`, e.Campaign, e.RunID)
 		if err != nil {
 			return err
 		}
@@ -303,16 +249,12 @@ func (s *Store) EnterCampaign(ctx context.Context, e CampaignEntry, again time.D
 		if last > 0 && (again <= 0 || e.EnteredAt.Before(lastAt.Add(again))) {
 			return nil
 		}
-		rows, err = tx.Query(ctx, `
+		out, err = rowOf[CampaignEntry](ctx, tx, `
 			INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, holdout, variant,
 				entered_at, goal_event, goal_until)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			RETURNING `+entryColumns,
 			e.Campaign, e.CustomerID, last+1, e.Version, e.RunID, e.Holdout, e.Variant, e.EnteredAt, e.GoalEvent, e.GoalUntil)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[CampaignEntry])
 		ok = err == nil
 		return err
 	})
@@ -420,16 +362,8 @@ func (s *Store) FinishCampaignEntry(ctx context.Context, campaign, runID, outcom
 
 // CampaignEntries lists a customer's entries into a campaign, oldest first.
 func (s *Store) CampaignEntries(ctx context.Context, campaign, customerID string) ([]CampaignEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM campaign_entries
+	return list[CampaignEntry](ctx, s.pool, fmt.Sprintf("list %s entries of %s", campaign, customerID), `SELECT `+entryColumns+` FROM campaign_entries
 		WHERE campaign = $1 AND customer_id = $2 ORDER BY occurrence`, campaign, customerID)
-	if err != nil {
-		return nil, fmt.Errorf("list %s entries of %s: %w", campaign, customerID, err)
-	}
-	es, err := pgx.CollectRows(rows, pgx.RowToStructByName[CampaignEntry])
-	if err != nil {
-		return nil, fmt.Errorf("list %s entries of %s: %w", campaign, customerID, err)
-	}
-	return es, nil
 }
 
 // RecordCampaignSkip notes a send the campaign itself did not make (late
@@ -535,7 +469,7 @@ func (s *Store) CampaignResults(ctx context.Context, name string) (CampaignRepor
 	if err != nil {
 		return CampaignReport{}, err
 	}
-	rows, err := s.pool.Query(ctx, `
+	arms, err := rowsOf[CampaignArm](ctx, s.pool, `
 		SELECT e.variant, e.holdout, count(*)::int AS entered,
 			count(*) FILTER (WHERE e.goal_at IS NOT NULL OR EXISTS (
 				SELECT 1 FROM events ev
@@ -546,10 +480,6 @@ func (s *Store) CampaignResults(ctx context.Context, name string) (CampaignRepor
 		WHERE e.campaign = $1
 		GROUP BY e.variant, e.holdout
 		ORDER BY e.holdout, e.variant`, name)
-	if err != nil {
-		return CampaignReport{}, fmt.Errorf("report campaign %s: %w", name, err)
-	}
-	arms, err := pgx.CollectRows(rows, pgx.RowToStructByName[CampaignArm])
 	if err != nil {
 		return CampaignReport{}, fmt.Errorf("report campaign %s: %w", name, err)
 	}
@@ -570,7 +500,7 @@ func (s *Store) CampaignResults(ctx context.Context, name string) (CampaignRepor
 	}
 	// A message counts for the arm of the customer's entry, so the steps of
 	// a split campaign that are not themselves split still count per arm.
-	rows, err = s.pool.Query(ctx, `
+	tallies, err := rowsOf[tally](ctx, s.pool, `
 		WITH tallied AS (
 			SELECT m.customer_id,
 				CASE WHEN position(':' IN m.step) > 0 THEN split_part(m.step, ':', 2) ELSE '' END AS variant,
@@ -585,10 +515,6 @@ func (s *Store) CampaignResults(ctx context.Context, name string) (CampaignRepor
 			t.status, t.reason, count(*)::int AS n
 		FROM tallied t
 		GROUP BY 1, 2, 3`, "campaign/"+name, name)
-	if err != nil {
-		return CampaignReport{}, fmt.Errorf("report campaign %s messages: %w", name, err)
-	}
-	tallies, err := pgx.CollectRows(rows, pgx.RowToStructByName[tally])
 	if err != nil {
 		return CampaignReport{}, fmt.Errorf("report campaign %s messages: %w", name, err)
 	}

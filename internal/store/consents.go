@@ -103,19 +103,11 @@ func setConsent(ctx context.Context, tx pgx.Tx, ch ConsentChange) (Consent, erro
 
 // Consents lists a customer's current consents.
 func (s *Store) Consents(ctx context.Context, customerID string) ([]Consent, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[Consent](ctx, s.pool, fmt.Sprintf("list consents of %s", customerID), `
 		SELECT customer_id::text AS customer_id, channel, topic, status, source, changed_at
 		FROM consents
 		WHERE customer_id = $1
 		ORDER BY channel, topic`, customerID)
-	if err != nil {
-		return nil, fmt.Errorf("list consents of %s: %w", customerID, err)
-	}
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Consent])
-	if err != nil {
-		return nil, fmt.Errorf("list consents of %s: %w", customerID, err)
-	}
-	return cs, nil
 }
 
 // ConsentStatus returns the current status for one channel and topic, or ""
@@ -136,17 +128,9 @@ func (s *Store) ConsentStatus(ctx context.Context, customerID, channel, topic st
 
 // ConsentHistory lists every consent change of a customer, oldest first.
 func (s *Store) ConsentHistory(ctx context.Context, customerID string) ([]ConsentChange, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[ConsentChange](ctx, s.pool, fmt.Sprintf("consent history of %s", customerID), `
 		SELECT id, customer_id::text AS customer_id, channel, topic, status, source, actor, ip, changed_at
 		FROM consent_changes
 		WHERE customer_id = $1
 		ORDER BY id`, customerID)
-	if err != nil {
-		return nil, fmt.Errorf("consent history of %s: %w", customerID, err)
-	}
-	hs, err := pgx.CollectRows(rows, pgx.RowToStructByName[ConsentChange])
-	if err != nil {
-		return nil, fmt.Errorf("consent history of %s: %w", customerID, err)
-	}
-	return hs, nil
 }

@@ -3,12 +3,9 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // MessageContent is an email or SMS as it went out: the headers Tidings set,
@@ -62,18 +59,7 @@ func (s *Store) StoreMessageContents(ctx context.Context, cs []MessageContent) e
 
 // MessageContentOf returns the stored content of a message, or ErrNotFound.
 func (s *Store) MessageContentOf(ctx context.Context, messageID string) (MessageContent, error) {
-	rows, err := s.pool.Query(ctx, `
+	return get[MessageContent](ctx, s.pool, fmt.Sprintf("content of message %s", messageID), `
 		SELECT message_id::text AS message_id, headers, subject, html, text, sms, links, tracked, stored_at
 		FROM message_contents WHERE message_id = $1`, messageID)
-	if err != nil {
-		return MessageContent{}, fmt.Errorf("load content of message %s: %w", messageID, err)
-	}
-	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[MessageContent])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return MessageContent{}, fmt.Errorf("content of message %s: %w", messageID, ErrNotFound)
-	}
-	if err != nil {
-		return MessageContent{}, fmt.Errorf("load content of message %s: %w", messageID, err)
-	}
-	return c, nil
 }

@@ -170,12 +170,8 @@ func (s *Store) ImportCoupons(ctx context.Context, pool string, cs []Coupon) (in
 
 // Coupon finds a code (ErrNotFound when it was never stored).
 func (s *Store) Coupon(ctx context.Context, code string) (Coupon, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+couponColumns+` FROM coupons WHERE code = $1`, code)
-	if err != nil {
-		return Coupon{}, fmt.Errorf("find coupon %s: %w", code, err)
-	}
-	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Coupon])
-	if errors.Is(err, pgx.ErrNoRows) {
+	c, err := rowOf[Coupon](ctx, s.pool, `SELECT `+couponColumns+` FROM coupons WHERE code = $1`, code)
+	if errors.Is(err, ErrNotFound) {
 		return Coupon{}, fmt.Errorf("coupon %s: %w", code, ErrNotFound)
 	}
 	if err != nil {
@@ -207,7 +203,7 @@ func (s *Store) RedeemCoupon(ctx context.Context, r Redemption) (Coupon, bool, e
 	)
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		c, err = collectOne[Coupon](ctx, tx, `SELECT `+couponColumns+` FROM coupons WHERE code = $1 FOR UPDATE`, r.Code)
+		c, err = rowOf[Coupon](ctx, tx, `SELECT `+couponColumns+` FROM coupons WHERE code = $1 FOR UPDATE`, r.Code)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("coupon %s: %w", r.Code, ErrNotFound)
 		}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -181,15 +180,7 @@ func (s *Store) UpsertCustomers(ctx context.Context, in []CustomerInput) ([]Upse
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, upsertCustomers, args...)
-	if err != nil {
-		return nil, fmt.Errorf("upsert %d customers: %w", len(in), err)
-	}
-	res, err := pgx.CollectRows(rows, pgx.RowToStructByName[UpsertResult])
-	if err != nil {
-		return nil, fmt.Errorf("upsert %d customers: %w", len(in), err)
-	}
-	return res, nil
+	return list[UpsertResult](ctx, s.pool, fmt.Sprintf("upsert %d customers", len(in)), upsertCustomers, args...)
 }
 
 // upsertColumns turns a batch into the statement's column arrays. A nil
@@ -314,18 +305,7 @@ func (s *Store) CustomerIDsByKey(ctx context.Context, keys []string) (map[string
 }
 
 func (s *Store) oneCustomer(ctx context.Context, query, key string) (Customer, error) {
-	rows, err := s.pool.Query(ctx, query, key)
-	if err != nil {
-		return Customer{}, fmt.Errorf("load customer %s: %w", key, err)
-	}
-	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Customer])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Customer{}, fmt.Errorf("customer %s: %w", key, ErrNotFound)
-	}
-	if err != nil {
-		return Customer{}, fmt.Errorf("load customer %s: %w", key, err)
-	}
-	return c, nil
+	return get[Customer](ctx, s.pool, fmt.Sprintf("customer %s", key), query, key)
 }
 
 // CustomerPage pages through customers in ID order with keyset pagination:
@@ -335,20 +315,12 @@ func (s *Store) CustomerPage(ctx context.Context, after string, limit int) ([]Cu
 	if after == "" {
 		after = "00000000-0000-0000-0000-000000000000"
 	}
-	rows, err := s.pool.Query(ctx, `
+	return list[Customer](ctx, s.pool, fmt.Sprintf("page customers after %s", after), `
 		SELECT `+customerColumns+`
 		FROM customers
 		WHERE id > $1
 		ORDER BY id
 		LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("page customers after %s: %w", after, err)
-	}
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Customer])
-	if err != nil {
-		return nil, fmt.Errorf("page customers after %s: %w", after, err)
-	}
-	return cs, nil
 }
 
 // CountCustomers returns how many customers are stored.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // CustomerSearch finds customers; every field set must match. Exact fields
@@ -74,11 +73,7 @@ func (s *Store) SearchCustomers(ctx context.Context, q CustomerSearch) ([]Custom
 			WHERE ` + strings.Join(conds, " AND ") + `)
 		SELECT * FROM found WHERE id > $1 AND external_id NOT LIKE 'erased:%' ORDER BY id LIMIT $2`
 	}
-	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("search customers: %w", err)
-	}
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Customer])
+	cs, err := rowsOf[Customer](ctx, s.pool, query, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("search customers: %w", err)
 	}
@@ -143,7 +138,7 @@ func (s *Store) CustomerTimeline(ctx context.Context, customerID, after string, 
 			return nil, "", ErrBadCursor
 		}
 	}
-	rows, err := s.pool.Query(ctx, `
+	items, err := rowsOf[TimelineItem](ctx, s.pool, `
 		SELECT at, kind, key, detail FROM (
 			SELECT occurred_at AS at, 'event' AS kind, id::text AS key,
 			       jsonb_build_object('type', type, 'event_id', event_id, 'properties', properties) AS detail
@@ -178,10 +173,6 @@ func (s *Store) CustomerTimeline(ctx context.Context, customerID, after string, 
 		WHERE $2::timestamptz IS NULL OR (at, kind, key) < ($2, $3, $4)
 		ORDER BY at DESC, kind DESC, key DESC
 		LIMIT $5`, customerID, nullTime(at), kind, key, limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("timeline of customer %s: %w", customerID, err)
-	}
-	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[TimelineItem])
 	if err != nil {
 		return nil, "", fmt.Errorf("timeline of customer %s: %w", customerID, err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // MessageClick is a visit of one tracked link of one message, by a person or by a
@@ -66,33 +64,17 @@ func (s *Store) RecordOpen(ctx context.Context, o MessageOpen) (bool, error) {
 
 // MessageClicks lists a message's clicks by link.
 func (s *Store) MessageClicks(ctx context.Context, messageID string) ([]MessageClick, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[MessageClick](ctx, s.pool, fmt.Sprintf("load clicks of message %s", messageID), `
 		SELECT message_id::text AS message_id, link, url, machine, machine_reason, user_agent, clicks, first_at, last_at
 		FROM message_clicks WHERE message_id = $1 ORDER BY link, machine`, messageID)
-	if err != nil {
-		return nil, fmt.Errorf("load clicks of message %s: %w", messageID, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[MessageClick])
-	if err != nil {
-		return nil, fmt.Errorf("load clicks of message %s: %w", messageID, err)
-	}
-	return out, nil
 }
 
 // MessageOpens lists a message's opens (at most one person's row and one
 // machine's).
 func (s *Store) MessageOpens(ctx context.Context, messageID string) ([]MessageOpen, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[MessageOpen](ctx, s.pool, fmt.Sprintf("load opens of message %s", messageID), `
 		SELECT message_id::text AS message_id, machine, machine_reason, user_agent, opens, first_at, last_at
 		FROM message_opens WHERE message_id = $1 ORDER BY machine`, messageID)
-	if err != nil {
-		return nil, fmt.Errorf("load opens of message %s: %w", messageID, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[MessageOpen])
-	if err != nil {
-		return nil, fmt.Errorf("load opens of message %s: %w", messageID, err)
-	}
-	return out, nil
 }
 
 // EngagementCount is one row of the engagement metrics: per topic,
@@ -117,7 +99,7 @@ type EngagementCount struct {
 // complaint, were opened and clicked (each message once; "human" leaves
 // machine visits out).
 func (s *Store) EngagementCounts(ctx context.Context, since time.Time) ([]EngagementCount, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[EngagementCount](ctx, s.pool, "count engagement", `
 		SELECT m.channel, m.topic, m.template, m.journey,
 			count(*) FILTER (WHERE m.status = 'sent') AS sent,
 			count(*) FILTER (WHERE m.delivery = 'bounced') AS bounced,
@@ -132,26 +114,10 @@ func (s *Store) EngagementCounts(ctx context.Context, since time.Time) ([]Engage
 		           FROM message_clicks GROUP BY message_id) k ON k.message_id = m.id
 		WHERE m.status = 'sent' AND m.created_at >= $1
 		GROUP BY m.channel, m.topic, m.template, m.journey`, since)
-	if err != nil {
-		return nil, fmt.Errorf("count engagement: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[EngagementCount])
-	if err != nil {
-		return nil, fmt.Errorf("count engagement: %w", err)
-	}
-	return out, nil
 }
 
 // CustomerIDsByPhone lists the customers (not erased) with a phone number,
 // for SMS replies, which name only the number.
 func (s *Store) CustomerIDsByPhone(ctx context.Context, phone string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id::text FROM customers WHERE phone = $1 AND erased_at IS NULL ORDER BY id`, phone)
-	if err != nil {
-		return nil, fmt.Errorf("look up customers by phone: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("look up customers by phone: %w", err)
-	}
-	return ids, nil
+	return listValues[string](ctx, s.pool, "look up customers by phone", `SELECT id::text FROM customers WHERE phone = $1 AND erased_at IS NULL ORDER BY id`, phone)
 }

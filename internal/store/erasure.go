@@ -153,7 +153,7 @@ func (s *Store) ExportCustomer(ctx context.Context, id string) (CustomerExport, 
 	var out CustomerExport
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
-		if out.Customer, err = collectOne[Customer](ctx, tx, `SELECT `+customerColumns+` FROM customers WHERE id = $1`, id); err != nil {
+		if out.Customer, err = rowOf[Customer](ctx, tx, `SELECT `+customerColumns+` FROM customers WHERE id = $1`, id); err != nil {
 			return err
 		}
 		parts := []func() error{
@@ -223,32 +223,7 @@ func (s *Store) ExportCustomer(ctx context.Context, id string) (CustomerExport, 
 // collectInto returns a step that reads every row of query into *dst.
 func collectInto[T any](ctx context.Context, tx pgx.Tx, dst *[]T, query string, args ...any) func() error {
 	return func() (err error) {
-		*dst, err = collectAll[T](ctx, tx, query, args...)
+		*dst, err = rowsOf[T](ctx, tx, query, args...)
 		return err
 	}
-}
-
-func collectAll[T any](ctx context.Context, tx pgx.Tx, query string, args ...any) ([]T, error) {
-	rows, err := tx.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[T])
-	if out == nil {
-		out = []T{}
-	}
-	return out, err
-}
-
-func collectOne[T any](ctx context.Context, tx pgx.Tx, query string, args ...any) (T, error) {
-	rows, err := tx.Query(ctx, query, args...)
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[T])
-	if err == pgx.ErrNoRows {
-		return out, ErrNotFound
-	}
-	return out, err
 }

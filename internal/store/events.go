@@ -3,11 +3,8 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Event is something a customer did, stored before it is routed to journeys:
@@ -94,11 +91,7 @@ func (s *Store) RecordEvents(ctx context.Context, in []EventInput) ([]RecordedEv
 	if err != nil {
 		return nil, fmt.Errorf("encode events: %w", err)
 	}
-	rows, err := s.pool.Query(ctx, recordEvents, payload)
-	if err != nil {
-		return nil, fmt.Errorf("record %d events: %w", len(in), err)
-	}
-	created, err := pgx.CollectRows(rows, pgx.RowToStructByName[RecordedEvent])
+	created, err := rowsOf[RecordedEvent](ctx, s.pool, recordEvents, payload)
 	if err != nil {
 		return nil, fmt.Errorf("record %d events: %w", len(in), err)
 	}
@@ -115,11 +108,7 @@ func (s *Store) RecordEvents(ctx context.Context, in []EventInput) ([]RecordedEv
 			missing = append(missing, e.EventID)
 		}
 	}
-	rows, err = s.pool.Query(ctx, `SELECT `+eventColumns+`, false AS created FROM events WHERE event_id = ANY($1)`, missing)
-	if err != nil {
-		return nil, fmt.Errorf("load duplicate events: %w", err)
-	}
-	dups, err := pgx.CollectRows(rows, pgx.RowToStructByName[RecordedEvent])
+	dups, err := rowsOf[RecordedEvent](ctx, s.pool, `SELECT `+eventColumns+`, false AS created FROM events WHERE event_id = ANY($1)`, missing)
 	if err != nil {
 		return nil, fmt.Errorf("load duplicate events: %w", err)
 	}
@@ -154,36 +143,17 @@ func (s *Store) RecordEvent(ctx context.Context, in EventInput) (RecordedEvent, 
 // CustomerEvents lists a customer's events of one type (all types when typ is
 // empty) since a time, newest first.
 func (s *Store) CustomerEvents(ctx context.Context, customerID, typ string, since time.Time, limit int) ([]Event, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[Event](ctx, s.pool, fmt.Sprintf("list events of %s", customerID), `
 		SELECT `+eventColumns+`
 		FROM events
 		WHERE customer_id = $1 AND ($2 = '' OR type = $2) AND occurred_at >= $3
 		ORDER BY occurred_at DESC
 		LIMIT $4`, customerID, typ, since, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list events of %s: %w", customerID, err)
-	}
-	evs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Event])
-	if err != nil {
-		return nil, fmt.Errorf("list events of %s: %w", customerID, err)
-	}
-	return evs, nil
 }
 
 // CustomerEvent returns one of a customer's events by its event ID, or
 // ErrNotFound. Journeys hear only an event's ID and type (workflows carry
 // no PII); its activities read the properties here.
 func (s *Store) CustomerEvent(ctx context.Context, customerID, eventID string) (Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM events WHERE customer_id = $1 AND event_id = $2`, customerID, eventID)
-	if err != nil {
-		return Event{}, fmt.Errorf("load event %s of %s: %w", eventID, customerID, err)
-	}
-	e, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Event])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Event{}, fmt.Errorf("event %s of %s: %w", eventID, customerID, ErrNotFound)
-	}
-	if err != nil {
-		return Event{}, fmt.Errorf("load event %s of %s: %w", eventID, customerID, err)
-	}
-	return e, nil
+	return get[Event](ctx, s.pool, fmt.Sprintf("event %s of %s", eventID, customerID), `SELECT `+eventColumns+` FROM events WHERE customer_id = $1 AND event_id = $2`, customerID, eventID)
 }

@@ -222,16 +222,8 @@ const bounceColumns = `message_id::text AS message_id, kind, provider, address, 
 
 // MessageBounces lists the reports about a message, oldest first.
 func (s *Store) MessageBounces(ctx context.Context, messageID string) ([]Bounce, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[Bounce](ctx, s.pool, fmt.Sprintf("load reports of message %s", messageID), `
 		SELECT `+bounceColumns+` FROM message_bounces WHERE message_id = $1 ORDER BY occurred_at, id`, messageID)
-	if err != nil {
-		return nil, fmt.Errorf("load reports of message %s: %w", messageID, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Bounce])
-	if err != nil {
-		return nil, fmt.Errorf("load reports of message %s: %w", messageID, err)
-	}
-	return out, nil
 }
 
 // MessageIDByProviderID finds the ledger row a provider's message ID or a

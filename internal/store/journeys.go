@@ -80,17 +80,9 @@ func (s *Store) FinishJourneyRun(ctx context.Context, journey, runID, outcome st
 // run claimed and not yet finished. The router asks before it signals, so
 // an event for a customer in none of them costs no call to Temporal.
 func (s *Store) OpenJourneys(ctx context.Context, customerID string, journeys []string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `
+	return listValues[string](ctx, s.pool, fmt.Sprintf("open journeys of %s", customerID), `
 		SELECT DISTINCT journey FROM journey_runs
 		WHERE journey = ANY ($2) AND customer_id = $1 AND ended_at IS NULL`, customerID, journeys)
-	if err != nil {
-		return nil, fmt.Errorf("open journeys of %s: %w", customerID, err)
-	}
-	open, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("open journeys of %s: %w", customerID, err)
-	}
-	return open, nil
 }
 
 // RefusedStarts returns which of the given journeys would refuse a new run
@@ -128,19 +120,11 @@ const journeyRunColumns = `journey, run_id, customer_id::text AS customer_id, tr
 
 // JourneyRuns lists a customer's runs of a journey, newest first.
 func (s *Store) JourneyRuns(ctx context.Context, journey, customerID string) ([]JourneyRun, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[JourneyRun](ctx, s.pool, fmt.Sprintf("list %s runs of %s", journey, customerID), `
 		SELECT `+journeyRunColumns+`
 		FROM journey_runs
 		WHERE journey = $1 AND customer_id = $2
 		ORDER BY started_at DESC`, journey, customerID)
-	if err != nil {
-		return nil, fmt.Errorf("list %s runs of %s: %w", journey, customerID, err)
-	}
-	runs, err := pgx.CollectRows(rows, pgx.RowToStructByName[JourneyRun])
-	if err != nil {
-		return nil, fmt.Errorf("list %s runs of %s: %w", journey, customerID, err)
-	}
-	return runs, nil
 }
 
 // Conversion is a journey reaching its goal, credited to the step before it.
@@ -178,19 +162,11 @@ const conversionColumns = `journey, run_id, customer_id::text AS customer_id, st
 
 // Conversions lists a journey's conversions, oldest first.
 func (s *Store) Conversions(ctx context.Context, journey string) ([]Conversion, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[Conversion](ctx, s.pool, fmt.Sprintf("list %s conversions", journey), `
 		SELECT `+conversionColumns+`
 		FROM conversions
 		WHERE journey = $1
 		ORDER BY converted_at, id`, journey)
-	if err != nil {
-		return nil, fmt.Errorf("list %s conversions: %w", journey, err)
-	}
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Conversion])
-	if err != nil {
-		return nil, fmt.Errorf("list %s conversions: %w", journey, err)
-	}
-	return cs, nil
 }
 
 // BirthdayCursor is the keyset position of a date sweep (birthdays, purchase
@@ -395,15 +371,7 @@ func (s *Store) idPage(ctx context.Context, what, query string, after string, ar
 	if after == "" {
 		after = firstID
 	}
-	rows, err := s.pool.Query(ctx, query, append([]any{after}, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("page %s after %s: %w", what, after, err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("page %s after %s: %w", what, after, err)
-	}
-	return ids, nil
+	return listValues[string](ctx, s.pool, fmt.Sprintf("page %s after %s", what, after), query, append([]any{after}, args...)...)
 }
 
 // RunsInFlight counts, by journey, the runs claimed and not finished: the

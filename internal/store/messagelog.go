@@ -93,18 +93,7 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]LoggedMess
 // LoggedMessageByID returns one ledger row with its delivery outcome, or
 // ErrNotFound.
 func (s *Store) LoggedMessageByID(ctx context.Context, id string) (LoggedMessage, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+loggedColumns+` FROM messages WHERE id = $1`, id)
-	if err != nil {
-		return LoggedMessage{}, fmt.Errorf("load message %s: %w", id, err)
-	}
-	m, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[LoggedMessage])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return LoggedMessage{}, fmt.Errorf("message %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return LoggedMessage{}, fmt.Errorf("load message %s: %w", id, err)
-	}
-	return m, nil
+	return get[LoggedMessage](ctx, s.pool, fmt.Sprintf("message %s", id), `SELECT `+loggedColumns+` FROM messages WHERE id = $1`, id)
 }
 
 func nullUUID(id string) any {
@@ -189,14 +178,6 @@ const attemptColumns = `message_id::text AS message_id, attempt, outcome, outcom
 
 // MessageAttempts lists a message's attempts, oldest first.
 func (s *Store) MessageAttempts(ctx context.Context, messageID string) ([]MessageAttempt, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[MessageAttempt](ctx, s.pool, fmt.Sprintf("load attempts of message %s", messageID), `
 		SELECT `+attemptColumns+` FROM message_attempts WHERE message_id = $1 ORDER BY id`, messageID)
-	if err != nil {
-		return nil, fmt.Errorf("load attempts of message %s: %w", messageID, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[MessageAttempt])
-	if err != nil {
-		return nil, fmt.Errorf("load attempts of message %s: %w", messageID, err)
-	}
-	return out, nil
 }

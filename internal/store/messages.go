@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -164,11 +163,7 @@ type reserved struct {
 // MessagesByKey looks ledger rows up by idempotency key; keys without a row
 // are absent from the map.
 func (s *Store) MessagesByKey(ctx context.Context, keys []string) (map[string]Message, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+messageColumns+` FROM messages WHERE idempotency_key = ANY($1)`, keys)
-	if err != nil {
-		return nil, fmt.Errorf("load %d messages: %w", len(keys), err)
-	}
-	ms, err := pgx.CollectRows(rows, pgx.RowToStructByName[Message])
+	ms, err := rowsOf[Message](ctx, s.pool, `SELECT `+messageColumns+` FROM messages WHERE idempotency_key = ANY($1)`, keys)
 	if err != nil {
 		return nil, fmt.Errorf("load %d messages: %w", len(keys), err)
 	}
@@ -191,18 +186,7 @@ func (s *Store) MessageByID(ctx context.Context, id string) (Message, error) {
 }
 
 func (s *Store) oneMessage(ctx context.Context, query, key string) (Message, error) {
-	rows, err := s.pool.Query(ctx, query, key)
-	if err != nil {
-		return Message{}, fmt.Errorf("load message %s: %w", key, err)
-	}
-	m, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Message])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Message{}, fmt.Errorf("message %s: %w", key, ErrNotFound)
-	}
-	if err != nil {
-		return Message{}, fmt.Errorf("load message %s: %w", key, err)
-	}
-	return m, nil
+	return get[Message](ctx, s.pool, fmt.Sprintf("message %s", key), query, key)
 }
 
 // Outcome is what became of a send attempt.
@@ -382,14 +366,6 @@ type LedgerCount struct {
 // LedgerCounts counts the delivery ledger by channel and status; metrics read
 // it at scrape time so the numbers are the ledger's, not a process's memory.
 func (s *Store) LedgerCounts(ctx context.Context) ([]LedgerCount, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[LedgerCount](ctx, s.pool, "count ledger", `
 		SELECT channel, status, count(*) AS count FROM messages GROUP BY channel, status ORDER BY 1, 2`)
-	if err != nil {
-		return nil, fmt.Errorf("count ledger: %w", err)
-	}
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[LedgerCount])
-	if err != nil {
-		return nil, fmt.Errorf("count ledger: %w", err)
-	}
-	return cs, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tidingsdev/tidings/migrations"
 )
@@ -77,49 +78,60 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 // Migrate applies every pending migration, each in its own transaction, and
 // returns the ones it applied.
 func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
-	all, err := Migrations()
-	if err != nil {
-		return nil, err
-	}
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("acquire connection: %w", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
-		return nil, fmt.Errorf("take migration lock: %w", err)
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock) //nolint:errcheck
-	if _, err := conn.Exec(ctx, createMigrationsTable); err != nil {
-		return nil, fmt.Errorf("create schema_migrations: %w", err)
-	}
-	applied, err := appliedVersions(ctx, conn.Conn())
-	if err != nil {
-		return nil, err
-	}
-	var done []Migration
-	for _, m := range all {
-		if _, ok := applied[m.Version]; ok {
-			continue
+	return s.onMigrationConn(ctx, func(conn *pgxpool.Conn, all []Migration) ([]Migration, error) {
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+			return nil, fmt.Errorf("take migration lock: %w", err)
 		}
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
-			return err
-		})
+		defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock) //nolint:errcheck
+		if _, err := conn.Exec(ctx, createMigrationsTable); err != nil {
+			return nil, fmt.Errorf("create schema_migrations: %w", err)
+		}
+		applied, err := appliedVersions(ctx, conn.Conn())
 		if err != nil {
-			return done, fmt.Errorf("apply migration %s: %w", m.Name, err)
+			return nil, err
 		}
-		done = append(done, m)
-	}
-	return done, nil
+		var done []Migration
+		for _, m := range all {
+			if _, ok := applied[m.Version]; ok {
+				continue
+			}
+			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, m.SQL); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
+				return err
+			})
+			if err != nil {
+				return done, fmt.Errorf("apply migration %s: %w", m.Name, err)
+			}
+			done = append(done, m)
+		}
+		return done, nil
+	})
 }
 
 // MigrationStatus lists every known migration with when it was applied (nil
 // when pending).
 func (s *Store) MigrationStatus(ctx context.Context) ([]Migration, error) {
+	return s.onMigrationConn(ctx, func(conn *pgxpool.Conn, all []Migration) ([]Migration, error) {
+		applied, err := appliedVersions(ctx, conn.Conn())
+		if err != nil {
+			return nil, err
+		}
+		for i := range all {
+			if at, ok := applied[all[i].Version]; ok {
+				all[i].AppliedAt = &at
+			}
+		}
+		return all, nil
+	})
+}
+
+// onMigrationConn runs fn with the known migrations on one connection of
+// the pool: the migration lock is a session lock, so taking it, applying and
+// releasing must happen on the same connection.
+func (s *Store) onMigrationConn(ctx context.Context, fn func(conn *pgxpool.Conn, all []Migration) ([]Migration, error)) ([]Migration, error) {
 	all, err := Migrations()
 	if err != nil {
 		return nil, err
@@ -129,16 +141,7 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]Migration, error) {
 		return nil, fmt.Errorf("acquire connection: %w", err)
 	}
 	defer conn.Release()
-	applied, err := appliedVersions(ctx, conn.Conn())
-	if err != nil {
-		return nil, err
-	}
-	for i := range all {
-		if at, ok := applied[all[i].Version]; ok {
-			all[i].AppliedAt = &at
-		}
-	}
-	return all, nil
+	return fn(conn, all)
 }
 
 // CheckSchema returns ErrSchemaOutdated (or ErrSchemaNewer) unless the

@@ -37,17 +37,13 @@ func (s *Store) DeliverOutbox(ctx context.Context, ids []int64, limit int, deliv
 	var routed []int64
 	var deliverErr error
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
+		evs, err := rowsOf[Event](ctx, tx, `
 			SELECT `+eventColumns+`
 			FROM events
 			WHERE routed_at IS NULL AND (coalesce(cardinality($1::bigint[]), 0) = 0 OR id = ANY($1))
 			ORDER BY id
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED`, ids, limit)
-		if err != nil {
-			return err
-		}
-		evs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Event])
 		if err != nil {
 			return err
 		}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Traffic counts the ledger rows created in a window, per channel, status
@@ -23,19 +21,11 @@ type Traffic struct {
 // reason and delivery report (the messages_created_at index bounds the scan
 // to the window).
 func (s *Store) TrafficSince(ctx context.Context, t time.Time) ([]Traffic, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[Traffic](ctx, s.pool, fmt.Sprintf("count messages since %s", t.Format(time.RFC3339)), `
 		SELECT channel, status, reason, delivery, count(*) AS n
 		FROM messages WHERE created_at >= $1
 		GROUP BY channel, status, reason, delivery
 		ORDER BY channel, status, reason, delivery`, t)
-	if err != nil {
-		return nil, fmt.Errorf("count messages since %s: %w", t.Format(time.RFC3339), err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Traffic])
-	if err != nil {
-		return nil, fmt.Errorf("count messages since %s: %w", t.Format(time.RFC3339), err)
-	}
-	return out, nil
 }
 
 // JourneyLoad is how many runs of a journey are in flight.
@@ -46,17 +36,9 @@ type JourneyLoad struct {
 
 // JourneysInFlight counts the per-customer journey runs not yet ended.
 func (s *Store) JourneysInFlight(ctx context.Context) ([]JourneyLoad, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[JourneyLoad](ctx, s.pool, "count journeys in flight", `
 		SELECT journey, count(*) AS running FROM journey_runs WHERE ended_at IS NULL
 		GROUP BY journey ORDER BY running DESC, journey`)
-	if err != nil {
-		return nil, fmt.Errorf("count journeys in flight: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[JourneyLoad])
-	if err != nil {
-		return nil, fmt.Errorf("count journeys in flight: %w", err)
-	}
-	return out, nil
 }
 
 // CampaignLoad is a campaign that is not archived, with the entries still
@@ -73,31 +55,19 @@ type CampaignLoad struct {
 // CampaignLoads lists the active and paused campaigns with their open
 // entries, most open first.
 func (s *Store) CampaignLoads(ctx context.Context, limit int) ([]CampaignLoad, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[CampaignLoad](ctx, s.pool, "list live campaigns", `
 		SELECT c.name, c.status, c.current_version, c.trigger_kind, c.paused_at,
 			(SELECT count(*) FROM campaign_entries e WHERE e.campaign = c.name AND e.finished_at IS NULL) AS open
 		FROM campaigns c WHERE c.status <> 'archived'
 		ORDER BY open DESC, c.name LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list live campaigns: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[CampaignLoad])
-	if err != nil {
-		return nil, fmt.Errorf("list live campaigns: %w", err)
-	}
-	return out, nil
 }
 
 // CustomerScoreOf returns a customer's scores, or ErrNotFound before the
 // first refresh that saw them.
 func (s *Store) CustomerScoreOf(ctx context.Context, customerID string) (CustomerScore, error) {
-	rows, err := s.pool.Query(ctx, `
+	sc, err := rowOf[CustomerScore](ctx, s.pool, `
 		SELECT customer_id::text AS customer_id, recency, frequency, monetary, value_tier, scored_at FROM customer_scores WHERE customer_id = $1`, customerID)
-	if err != nil {
-		return CustomerScore{}, fmt.Errorf("scores of customer %s: %w", customerID, err)
-	}
-	sc, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[CustomerScore])
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return CustomerScore{}, ErrNotFound
 	}
 	if err != nil {

@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // AcquisitionTally is the customers who signed up through one source (the
@@ -21,7 +18,7 @@ type AcquisitionTally struct {
 // AcquisitionTallies counts the signups of [since, until) by source; a
 // customer counts once, by their first signup event of the period.
 func (s *Store) AcquisitionTallies(ctx context.Context, since, until time.Time) ([]AcquisitionTally, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[AcquisitionTally](ctx, s.pool, "acquisition", `
 		WITH signups AS (
 			SELECT DISTINCT ON (customer_id) customer_id, coalesce(properties->>'source', '') AS source
 			FROM events WHERE type = 'signup' AND occurred_at >= $1 AND occurred_at < $2
@@ -31,12 +28,4 @@ func (s *Store) AcquisitionTallies(ctx context.Context, since, until time.Time) 
 			coalesce(sum(c.total_spent), 0)::float8 AS revenue
 		FROM signups s JOIN customers c ON c.id = s.customer_id
 		GROUP BY 1 ORDER BY 2 DESC, 1`, since, until)
-	if err != nil {
-		return nil, fmt.Errorf("acquisition: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[AcquisitionTally])
-	if err != nil {
-		return nil, fmt.Errorf("acquisition: %w", err)
-	}
-	return out, nil
 }

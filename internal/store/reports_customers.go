@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // RetentionCell counts the customers of a first-purchase cohort (a month,
@@ -23,7 +20,7 @@ type RetentionCell struct {
 // customer's first_purchase_at, so imported history counts; later
 // purchases are purchase events.
 func (s *Store) RetentionCells(ctx context.Context, since, until time.Time) ([]RetentionCell, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[RetentionCell](ctx, s.pool, "retention", `
 		WITH cohort AS (
 			SELECT id AS customer_id, date_trunc('month', first_purchase_at AT TIME ZONE 'UTC') AS month
 			FROM customers WHERE first_purchase_at >= $1 AND first_purchase_at < $2
@@ -41,14 +38,6 @@ func (s *Store) RetentionCells(ctx context.Context, since, until time.Time) ([]R
 		FROM cohort c JOIN bought b ON b.customer_id = c.customer_id AND b.month > c.month
 		GROUP BY 1, 2
 		ORDER BY 1, 2`, since, until)
-	if err != nil {
-		return nil, fmt.Errorf("retention: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[RetentionCell])
-	if err != nil {
-		return nil, fmt.Errorf("retention: %w", err)
-	}
-	return out, nil
 }
 
 // ChurnCount is one period of the churn report. A customer is active at a
@@ -68,7 +57,7 @@ type ChurnCount struct {
 // active (a purchase event within days before the moment) at its start and
 // at its end. Periods without customers are returned with zero counts.
 func (s *Store) ChurnCounts(ctx context.Context, starts, ends []time.Time, days int) ([]ChurnCount, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[ChurnCount](ctx, s.pool, "churn", `
 		WITH periods AS (
 			SELECT s AS start, e AS "end" FROM unnest($1::timestamptz[], $2::timestamptz[]) AS p(s, e)
 		), per AS (
@@ -87,12 +76,4 @@ func (s *Store) ChurnCounts(ctx context.Context, starts, ends []time.Time, days 
 			count(per.customer_id) FILTER (WHERE per.at_end AND NOT per.at_start)::int AS gained
 		FROM periods p LEFT JOIN per ON per.start = p.start
 		GROUP BY 1, 2 ORDER BY 1`, starts, ends, days)
-	if err != nil {
-		return nil, fmt.Errorf("churn: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[ChurnCount])
-	if err != nil {
-		return nil, fmt.Errorf("churn: %w", err)
-	}
-	return out, nil
 }

@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // DeliveryTally is one group of the deliverability report: Dimension is
@@ -72,13 +69,5 @@ ORDER BY 1, 2`
 // DeliveryTallies counts the messages of [since, until) by outcome, in
 // total and by topic, template, domain, week and month (UTC).
 func (s *Store) DeliveryTallies(ctx context.Context, since, until time.Time) ([]DeliveryTally, error) {
-	rows, err := s.pool.Query(ctx, deliveryTallies, since, until)
-	if err != nil {
-		return nil, fmt.Errorf("deliverability: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[DeliveryTally])
-	if err != nil {
-		return nil, fmt.Errorf("deliverability: %w", err)
-	}
-	return out, nil
+	return list[DeliveryTally](ctx, s.pool, "deliverability", deliveryTallies, since, until)
 }

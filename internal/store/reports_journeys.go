@@ -46,16 +46,12 @@ func (s *Store) JourneyResults(ctx context.Context, journey string, since, until
 	if err != nil {
 		return runs, nil, fmt.Errorf("journey %s runs: %w", journey, err)
 	}
-	rows, err = s.pool.Query(ctx, `
+	conv, err := rowsOf[JourneyConversions](ctx, s.pool, `
 		SELECT step, currency, count(*)::int AS conversions, count(DISTINCT customer_id)::int AS customers,
 			coalesce(sum(revenue), 0)::float8 AS revenue
 		FROM conversions
 		WHERE journey = $1 AND converted_at >= $2 AND converted_at < $3
 		GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2`, journey, since, until)
-	if err != nil {
-		return runs, nil, fmt.Errorf("journey %s conversions: %w", journey, err)
-	}
-	conv, err := pgx.CollectRows(rows, pgx.RowToStructByName[JourneyConversions])
 	if err != nil {
 		return runs, nil, fmt.Errorf("journey %s conversions: %w", journey, err)
 	}

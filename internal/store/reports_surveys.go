@@ -150,7 +150,7 @@ func (s *Store) DetractorComments(ctx context.Context, q SurveyQuery, limit int)
 	if !ok {
 		return nil, fmt.Errorf("detractor comments: unknown survey %q", q.Survey)
 	}
-	rows, err := s.pool.Query(ctx, `
+	return list[DetractorComment](ctx, s.pool, fmt.Sprintf("%s detractor comments", q.Survey), `
 		SELECT sr.customer_id::text AS customer_id, c.external_id, sr.score, sr.comment,
 			coalesce(r.trigger, '') AS trigger, sr.answered_at
 		FROM survey_responses sr
@@ -161,12 +161,4 @@ func (s *Store) DetractorComments(ctx context.Context, q SurveyQuery, limit int)
 		  AND sr.score <= $4 AND sr.comment <> ''
 		ORDER BY sr.answered_at DESC, sr.id DESC
 		LIMIT $5`, q.Survey, q.Since, q.Until, b.DetractorMax, limit)
-	if err != nil {
-		return nil, fmt.Errorf("%s detractor comments: %w", q.Survey, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[DetractorComment])
-	if err != nil {
-		return nil, fmt.Errorf("%s detractor comments: %w", q.Survey, err)
-	}
-	return out, nil
 }

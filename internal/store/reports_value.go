@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // ValueTally is the purchase history of a group of buyers: Dimension is
@@ -29,7 +26,7 @@ type ValueTally struct {
 // ValueTallies groups every buyer (orders_count > 0) as of at, in total,
 // by cohort and by value tier, from the customers' purchase aggregates.
 func (s *Store) ValueTallies(ctx context.Context, at time.Time) ([]ValueTally, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[ValueTally](ctx, s.pool, "customer value", `
 		WITH buyers AS (
 			SELECT c.orders_count, c.total_spent, c.first_purchase_at, c.last_purchase_at,
 				to_char(c.first_purchase_at AT TIME ZONE 'UTC', 'YYYY-MM') AS cohort,
@@ -48,14 +45,6 @@ func (s *Store) ValueTallies(ctx context.Context, at time.Time) ([]ValueTally, e
 		FROM buyers
 		GROUP BY GROUPING SETS ((), (cohort), (tier))
 		ORDER BY 1, 2`, at)
-	if err != nil {
-		return nil, fmt.Errorf("customer value: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[ValueTally])
-	if err != nil {
-		return nil, fmt.Errorf("customer value: %w", err)
-	}
-	return out, nil
 }
 
 // RFMCell is one cell of the recency × frequency grid of the scores
@@ -71,17 +60,9 @@ type RFMCell struct {
 
 // RFMCells counts the scored customers by recency and frequency score.
 func (s *Store) RFMCells(ctx context.Context) ([]RFMCell, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[RFMCell](ctx, s.pool, "RFM grid", `
 		SELECT cs.recency, cs.frequency, count(*)::int AS customers,
 			coalesce(sum(c.total_spent), 0)::float8 AS revenue, avg(cs.monetary)::float8 AS monetary
 		FROM customer_scores cs JOIN customers c ON c.id = cs.customer_id
 		GROUP BY 1, 2 ORDER BY 1 DESC, 2 DESC`)
-	if err != nil {
-		return nil, fmt.Errorf("RFM grid: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[RFMCell])
-	if err != nil {
-		return nil, fmt.Errorf("RFM grid: %w", err)
-	}
-	return out, nil
 }

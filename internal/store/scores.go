@@ -91,14 +91,10 @@ var ErrNeverScored = errors.New("customer scores have never been computed; run `
 
 // LastScoreRefresh returns the latest score refresh, or ErrNeverScored.
 func (s *Store) LastScoreRefresh(ctx context.Context) (ScoreRefresh, error) {
-	rows, err := s.pool.Query(ctx, `
+	r, err := rowOf[ScoreRefresh](ctx, s.pool, `
 		SELECT started_at, finished_at, customers, changed
 		FROM score_refreshes ORDER BY id DESC LIMIT 1`)
-	if err != nil {
-		return ScoreRefresh{}, fmt.Errorf("read last score refresh: %w", err)
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[ScoreRefresh])
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return ScoreRefresh{}, ErrNeverScored
 	}
 	if err != nil {

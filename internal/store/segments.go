@@ -67,31 +67,12 @@ func (s *Store) SaveSegment(ctx context.Context, seg Segment) (saved Segment, ou
 
 // GetSegment returns the segment saved under name, or ErrNotFound.
 func (s *Store) GetSegment(ctx context.Context, name string) (Segment, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+segmentColumns+` FROM segments WHERE name = $1`, name)
-	if err != nil {
-		return Segment{}, fmt.Errorf("load segment %s: %w", name, err)
-	}
-	seg, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Segment])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Segment{}, fmt.Errorf("segment %s: %w", name, ErrNotFound)
-	}
-	if err != nil {
-		return Segment{}, fmt.Errorf("load segment %s: %w", name, err)
-	}
-	return seg, nil
+	return get[Segment](ctx, s.pool, fmt.Sprintf("segment %s", name), `SELECT `+segmentColumns+` FROM segments WHERE name = $1`, name)
 }
 
 // ListSegments returns every saved segment by name.
 func (s *Store) ListSegments(ctx context.Context) ([]Segment, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+segmentColumns+` FROM segments ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list segments: %w", err)
-	}
-	segs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Segment])
-	if err != nil {
-		return nil, fmt.Errorf("list segments: %w", err)
-	}
-	return segs, nil
+	return list[Segment](ctx, s.pool, "list segments", `SELECT `+segmentColumns+` FROM segments ORDER BY name`)
 }
 
 // DeleteSegment removes a saved segment, or returns ErrNotFound.

@@ -99,15 +99,11 @@ const suppressionColumns = `channel, address, reason, source, detail, created_at
 
 // Suppression returns the suppression of an address, or ErrNotFound.
 func (s *Store) Suppression(ctx context.Context, channel, address string) (Suppression, error) {
-	rows, err := s.pool.Query(ctx, `
+	sp, err := rowOf[Suppression](ctx, s.pool, `
 		SELECT `+suppressionColumns+`
 		FROM suppressions
 		WHERE channel = $1 AND address = $2`, channel, NormalizeAddress(address))
-	if err != nil {
-		return Suppression{}, fmt.Errorf("check suppression: %w", err)
-	}
-	sp, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Suppression])
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return Suppression{}, ErrNotFound
 	}
 	if err != nil {
@@ -127,7 +123,7 @@ func (s *Store) Unsuppress(ctx context.Context, channel, address string) error {
 // removed it and why, in the same statement. It returns the suppression
 // removed, or ErrNotFound.
 func (s *Store) RemoveSuppression(ctx context.Context, channel, address, actor, detail string) (Suppression, error) {
-	rows, err := s.pool.Query(ctx, `
+	sp, err := rowOf[Suppression](ctx, s.pool, `
 		WITH del AS (
 			DELETE FROM suppressions WHERE channel = $1 AND address = $2
 			RETURNING `+suppressionColumns+`
@@ -136,11 +132,7 @@ func (s *Store) RemoveSuppression(ctx context.Context, channel, address, actor, 
 			SELECT channel, address, 'removed', reason, source, $3, $4 FROM del
 		)
 		SELECT `+suppressionColumns+` FROM del`, channel, NormalizeAddress(address), actor, detail)
-	if err != nil {
-		return Suppression{}, fmt.Errorf("unsuppress: %w", err)
-	}
-	sp, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Suppression])
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return Suppression{}, ErrNotFound
 	}
 	if err != nil {
@@ -216,17 +208,13 @@ func (s *Store) ListSuppressions(ctx context.Context, f SuppressionFilter) ([]Su
 			return nil, "", err
 		}
 	}
-	rows, err := s.pool.Query(ctx, `
+	out, err := rowsOf[Suppression](ctx, s.pool, `
 		SELECT `+suppressionColumns+` FROM suppressions
 		WHERE ($1 = '' OR channel = $1) AND ($2 = '' OR reason = $2) AND ($3 = '' OR source = $3)
 		  AND ($4 = '' OR address LIKE '%' || lower($4) || '%')
 		  AND ($5::timestamptz IS NULL OR (created_at, channel, address) < ($5, $6, $7))
 		ORDER BY created_at DESC, channel DESC, address DESC
 		LIMIT $8`, f.Channel, f.Reason, f.Source, f.Address, nullTime(at), ch, addr, f.Limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("list suppressions: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Suppression])
 	if err != nil {
 		return nil, "", fmt.Errorf("list suppressions: %w", err)
 	}

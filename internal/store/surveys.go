@@ -76,14 +76,10 @@ func (s *Store) RecordSurveyAnswer(ctx context.Context, r SurveyResponse) (Surve
 
 // SetSurveyComment adds the optional free-text comment to an answer.
 func (s *Store) SetSurveyComment(ctx context.Context, messageID, comment string) (SurveyResponse, error) {
-	rows, err := s.pool.Query(ctx, `
+	r, err := rowOf[SurveyResponse](ctx, s.pool, `
 		UPDATE survey_responses SET comment = $2 WHERE message_id = $1
 		RETURNING `+surveyColumns, messageID, comment)
-	if err != nil {
-		return SurveyResponse{}, fmt.Errorf("comment on survey answer %s: %w", messageID, err)
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[SurveyResponse])
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return SurveyResponse{}, fmt.Errorf("survey answer to message %s: %w", messageID, ErrNotFound)
 	}
 	if err != nil {
@@ -95,12 +91,8 @@ func (s *Store) SetSurveyComment(ctx context.Context, messageID, comment string)
 // SurveyResponseTo returns the answer given to a survey message, or
 // ErrNotFound while there is none.
 func (s *Store) SurveyResponseTo(ctx context.Context, messageID string) (SurveyResponse, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+surveyColumns+` FROM survey_responses WHERE message_id = $1`, messageID)
-	if err != nil {
-		return SurveyResponse{}, fmt.Errorf("survey answer to message %s: %w", messageID, err)
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[SurveyResponse])
-	if errors.Is(err, pgx.ErrNoRows) {
+	r, err := rowOf[SurveyResponse](ctx, s.pool, `SELECT `+surveyColumns+` FROM survey_responses WHERE message_id = $1`, messageID)
+	if errors.Is(err, ErrNotFound) {
 		return SurveyResponse{}, fmt.Errorf("survey answer to message %s: %w", messageID, ErrNotFound)
 	}
 	if err != nil {
@@ -111,14 +103,6 @@ func (s *Store) SurveyResponseTo(ctx context.Context, messageID string) (SurveyR
 
 // SurveyResponses lists a customer's answers, oldest first.
 func (s *Store) SurveyResponses(ctx context.Context, customerID string) ([]SurveyResponse, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[SurveyResponse](ctx, s.pool, fmt.Sprintf("survey answers of %s", customerID), `
 		SELECT `+surveyColumns+` FROM survey_responses WHERE customer_id = $1 ORDER BY answered_at, id`, customerID)
-	if err != nil {
-		return nil, fmt.Errorf("survey answers of %s: %w", customerID, err)
-	}
-	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[SurveyResponse])
-	if err != nil {
-		return nil, fmt.Errorf("survey answers of %s: %w", customerID, err)
-	}
-	return rs, nil
 }

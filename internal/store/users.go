@@ -47,15 +47,7 @@ func (s *Store) CreateUser(ctx context.Context, email, role, passwordHash string
 
 // Users lists every user, disabled ones included, by email.
 func (s *Store) Users(ctx context.Context) ([]User, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY email`)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	us, err := pgx.CollectRows(rows, pgx.RowToStructByName[User])
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return us, nil
+	return list[User](ctx, s.pool, "list users", `SELECT `+userColumns+` FROM users ORDER BY email`)
 }
 
 // UserByEmailOrID finds a user by email or numeric ID.
