@@ -6,8 +6,10 @@ set -eu
 cd "$(dirname "$0")/vendor"
 
 HTMX_VERSION=2.0.11
-# ECharts draws the results charts; the "simple" build (bar, line, pie)
-# is all the console uses, and has English and Chinese built in.
+# ECharts draws the results and report charts. The full build: the report
+# pages need its legend, heat map, visual map and custom series (error
+# bars), which the "simple" build leaves out; English and Chinese are
+# built in.
 ECHARTS_VERSION=6.1.0
 
 registry=https://registry.npmjs.org
@@ -23,7 +25,7 @@ fetch() {
 {
 	fetch htmx.org "$HTMX_VERSION" dist/htmx.min.js htmx.min.js
 	fetch htmx.org "$HTMX_VERSION" LICENSE htmx.LICENSE
-	fetch echarts "$ECHARTS_VERSION" dist/echarts.simple.min.js echarts.simple.min.js
+	fetch echarts "$ECHARTS_VERSION" dist/echarts.min.js echarts.min.js
 	fetch echarts "$ECHARTS_VERSION" LICENSE echarts.LICENSE
 	fetch echarts "$ECHARTS_VERSION" NOTICE echarts.NOTICE
 	fetch echarts "$ECHARTS_VERSION" licenses/LICENSE-d3 echarts.LICENSE-d3
