@@ -5,6 +5,8 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -128,5 +130,27 @@ func TestUpliftInterval(t *testing.T) {
 	}
 	if u := upliftOf(store.CampaignReport{Arms: []store.CampaignArm{{Entered: 10}}}); u != nil {
 		t.Fatalf("without a holdout: %+v", u)
+	}
+}
+
+// TestCatalogsHaveTheCodesKeys: every key the Go code names outright
+// (v.T("report.csv"), a report table's column) is in the catalog.
+func TestCatalogsHaveTheCodesKeys(t *testing.T) {
+	en := loadLocales().byCode[langEN].strings
+	named := regexp.MustCompile(`\bv\.(?:T|col|num)\("([a-z_]+\.[a-z_.]*[a-z_])"`)
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range named.FindAllStringSubmatch(string(b), -1) {
+			if _, ok := en[m[1]]; !ok {
+				t.Errorf("%s asks for %q, which the catalog lacks", f, m[1])
+			}
+		}
 	}
 }

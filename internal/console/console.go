@@ -43,6 +43,10 @@ type Options struct {
 	// QuietHours and PolicyFile are the settings Settings shows
 	// (TIDINGS_QUIET_HOURS, TIDINGS_POLICY_FILE).
 	QuietHours, PolicyFile string
+	// SurveyTriggers are the survey journey's triggers in force (event
+	// type → nps or csat), which decide the kind of an unanswered
+	// invitation in the NPS and CSAT reports; nil means the defaults.
+	SurveyTriggers map[string]string
 	// Now is the clock (tests pin it); default time.Now.
 	Now func() time.Time
 }
@@ -123,6 +127,10 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /console/templates", c.signedIn(read, c.templatesList))
 	c.mux.HandleFunc("GET /console/templates/{name}", c.signedIn(read, c.templatePreview))
 	c.mux.HandleFunc("GET /console/templates/{name}/html", c.signedIn(read, c.templateHTML))
+
+	c.mux.HandleFunc("GET /console/reports", c.signedIn(read, c.reportsIndex))
+	c.mux.HandleFunc("GET /console/reports/{name}", c.signedIn(read, c.report))
+	c.mux.HandleFunc("GET /console/reports/{name}/csv", c.signedIn(read, c.reportCSV))
 
 	c.mux.HandleFunc("GET /console/journeys", c.signedIn(read, c.journeys))
 	c.mux.HandleFunc("POST /console/schedules/{id}/{action}", c.signedIn(operate, c.scheduleAction))

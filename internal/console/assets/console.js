@@ -62,8 +62,7 @@
   var labels = document.getElementById("results-labels");
   if (chart && data && labels && window.echarts) {
     var bars = JSON.parse(data.textContent), l = JSON.parse(labels.textContent);
-    var lang = document.documentElement.lang.indexOf("zh") === 0 ? "ZH" : "EN";
-    var c = window.echarts.init(chart, null, { locale: lang });
+    var c = window.echarts.init(chart, null, { locale: chartLocale() });
     c.setOption({
       animation: false,
       legend: { top: 0 },
@@ -78,5 +77,62 @@
       ]
     });
     window.addEventListener("resize", function () { c.resize(); });
+  }
+
+  // The report charts: each is an ECharts option the server built, next to
+  // the table of the same numbers. A custom series named "errorbar" is an
+  // interval drawn from its low to its high value.
+  document.querySelectorAll("[data-report-chart]").forEach(function (el) {
+    var src = document.getElementById(el.getAttribute("data-report-chart"));
+    if (!src || !window.echarts) { return; }
+    var option = JSON.parse(src.textContent);
+    option.animation = false;
+    (option.series || []).forEach(function (s) {
+      if (s.type === "custom" && s.renderItem === "errorbar") { s.renderItem = errorBar; }
+    });
+    var c = window.echarts.init(el, null, { locale: chartLocale() });
+    c.setOption(option);
+    window.addEventListener("resize", function () { c.resize(); });
+  });
+
+  // errorBar draws one interval: a vertical line from low to high with a
+  // cap at each end.
+  function errorBar(params, api) {
+    var x = api.value(0), lo = api.coord([x, api.value(1)]), hi = api.coord([x, api.value(2)]);
+    var w = api.size([1, 0])[0] * 0.12;
+    var style = { stroke: api.visual("color"), lineWidth: 2 };
+    return {
+      type: "group",
+      children: [
+        { type: "line", shape: { x1: lo[0], y1: lo[1], x2: hi[0], y2: hi[1] }, style: style },
+        { type: "line", shape: { x1: lo[0] - w, y1: lo[1], x2: lo[0] + w, y2: lo[1] }, style: style },
+        { type: "line", shape: { x1: hi[0] - w, y1: hi[1], x2: hi[0] + w, y2: hi[1] }, style: style }
+      ]
+    };
+  }
+
+  // chartLocale is ECharts' locale for the page's language: its own EN
+  // and ZH, and Traditional Chinese, which ECharts lacks, registered here
+  // for the few words a chart shows.
+  function chartLocale() {
+    var lang = document.documentElement.lang;
+    if (lang.indexOf("zh-Hant") === 0) {
+      if (window.echarts && !chartLocale.tw) {
+        window.echarts.registerLocale("ZH-TW", {
+          time: {
+            month: ["一月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "十一月", "十二月"],
+            monthAbbr: ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"],
+            dayOfWeek: ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+            dayOfWeekAbbr: ["日", "一", "二", "三", "四", "五", "六"]
+          },
+          legend: { selector: { all: "全選", inverse: "反選" } },
+          toolbox: { saveAsImage: { title: "儲存為圖片", lang: ["按右鍵另存圖片"] } },
+          aria: { general: { withTitle: "這是一張關於「{title}」的圖表。", withoutTitle: "這是一張圖表，" } }
+        });
+        chartLocale.tw = true;
+      }
+      return "ZH-TW";
+    }
+    return lang.indexOf("zh") === 0 ? "ZH" : "EN";
   }
 })();
