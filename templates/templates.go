@@ -147,10 +147,12 @@ type entry struct {
 }
 
 type variant struct {
-	subject *ttemplate.Template
-	html    *htemplate.Template
-	text    *ttemplate.Template
-	sms     *ttemplate.Template // nil when the template has no SMS body
+	// master is the parsed HTML, never executed: html/template copies
+	// only a template that has not run, and each baked copy starts from it.
+	master *htemplate.Template
+	// plain renders without baking (bake.go).
+	plain  *parts
+	bakery bakery
 }
 
 // templateSample is a template's sample.json.
@@ -443,20 +445,22 @@ func (l *loader) parseVariant(loc string, ps map[string]source, lay map[string]s
 		note(err)
 		return t
 	}
-	v := &variant{
+	p := &parts{
 		subject: parseText(ps[partSubject], false),
 		text:    parseText(ps[partText], true),
 	}
 	if src, has := ps[partSMS]; has {
-		v.sms = parseText(src, true)
+		p.sms = parseText(src, true)
 	}
 	h, err := htemplate.New(ps[partHTML].name).Option("missingkey=error").Funcs(funcs).Parse(ps[partHTML].text)
 	if err == nil {
 		_, err = h.New(lay[".html"].name).Parse(lay[".html"].text)
 	}
+	if err == nil {
+		p.html, err = h.Clone()
+	}
 	note(err)
-	v.html = h
-	return v, ok
+	return &variant{master: h, plain: p}, ok
 }
 
 // tryRender renders a variant against its sample, and checks what a reader
@@ -602,7 +606,12 @@ func (s *Set) Render(name, locale, channel string, d Data) (Rendered, error) {
 }
 
 func (s *Set) render(e *entry, loc, channel string, d Data) (Rendered, error) {
-	v := e.variants[loc]
+	p := e.variants[loc].partsFor(d.Company, loc, func() Data { return s.sampleData(e, loc) })
+	return s.execute(e, loc, channel, d, p)
+}
+
+// execute renders with one copy of a variant's templates.
+func (s *Set) execute(e *entry, loc, channel string, d Data, v *parts) (Rendered, error) {
 	r := Rendered{Template: e.info.Name, Locale: loc}
 	dot := newView(d, loc)
 	wrap := func(err error) error {

@@ -28,7 +28,7 @@ func (s *Set) VarUse(name string) (VarUse, error) {
 	}
 	w := varWalker{required: map[string]bool{}, optional: map[string]bool{}, seen: map[string]bool{}}
 	for _, v := range e.variants {
-		for _, t := range []*ttemplate.Template{v.subject, v.text, v.sms} {
+		for _, t := range []*ttemplate.Template{v.plain.subject, v.plain.text, v.plain.sms} {
 			if t != nil {
 				clear(w.seen)
 				w.lookup = func(name string) *parse.Tree { return treeOf(t.Lookup(name)) }
@@ -36,13 +36,13 @@ func (s *Set) VarUse(name string) (VarUse, error) {
 			}
 		}
 		w.lookup = func(name string) *parse.Tree {
-			if h := v.html.Lookup(name); h != nil {
+			if h := v.master.Lookup(name); h != nil {
 				return h.Tree
 			}
 			return nil
 		}
 		clear(w.seen)
-		w.template(v.html.Name(), true)
+		w.template(v.master.Name(), true)
 	}
 	u := VarUse{Any: w.any}
 	for k := range w.required {
