@@ -424,7 +424,8 @@ const (
 // page's customers in one statement (entry rule, holdout, variant) and
 // hands every message that is due to the send path at once
 // (delivery.Service.SendBatch: chunks in flight over every SMTP
-// connection, each outcome recorded as the relay accepts it). Keys are
+// connection, each outcome recorded as the relay accepts it), entering the
+// next page while one is sent. Keys are
 // campaign/<name>/<version>/<customer>/<step>/<occurrence>. A message that
 // fails temporarily is retried on its own with its own backoff while the
 // pages go on; the call ends when the audience is done and no retry is
@@ -449,6 +450,12 @@ func (c *Campaigns) CampaignBatch(ctx context.Context, in CampaignBatchInput) (C
 	defer hb.end()
 	deadline := time.Now().Add(CampaignCallBudget)
 	audienceDone := false
+	var ahead chan *pageWork
+	defer func() {
+		if ahead != nil {
+			<-ahead // entered, not sent: the next call reads that page again
+		}
+	}()
 	for !audienceDone || len(p.Retry) > 0 {
 		if err := stopping(ctx); err != nil {
 			return CampaignBatchResult{}, err
@@ -459,20 +466,30 @@ func (c *Campaigns) CampaignBatch(ctx context.Context, in CampaignBatchInput) (C
 		if time.Now().After(deadline) || (!in.SkipLate && !c.active(ctx, in.Campaign)) {
 			break
 		}
-		var ids []string
-		if !audienceDone {
-			if ids, err = segment.Page(ctx, c.db, def, p.Cursor, in.BatchSize, segment.At(in.At)); err != nil {
+		w := &pageWork{last: true}
+		switch {
+		case ahead != nil:
+			w, ahead = <-ahead, nil
+		case !audienceDone:
+			w = b.read(ctx, def, p.Cursor)
+		default:
+			if err := b.awaitRetry(ctx); err != nil {
 				return CampaignBatchResult{}, err
 			}
-			audienceDone = len(ids) < in.BatchSize
-		} else if err := b.awaitRetry(ctx); err != nil {
-			return CampaignBatchResult{}, err
 		}
-		if err := b.page(ctx, ids); err != nil {
-			return CampaignBatchResult{}, err
+		if w.err != nil {
+			return CampaignBatchResult{}, w.err
 		}
-		if len(ids) > 0 {
-			p.Cursor = ids[len(ids)-1]
+		audienceDone = w.last
+		if !w.last && !in.SkipLate {
+			// The next page is entered while this one is sent, so the SMTP
+			// connections do not wait for the database between pages.
+			ahead = make(chan *pageWork, 1)
+			go func(ch chan<- *pageWork, after string) { ch <- b.read(ctx, def, after) }(ahead, w.ids[len(w.ids)-1])
+		}
+		b.send(ctx, w)
+		if len(w.ids) > 0 {
+			p.Cursor = w.ids[len(w.ids)-1]
 		}
 		hb.set(p.snapshot())
 	}
@@ -526,32 +543,55 @@ func (b *campaignBatch) awaitRetry(ctx context.Context) error {
 	}
 }
 
-// page enters the due customers of ids and sends their messages, with the
-// retries that are due, in one SendBatch.
-func (b *campaignBatch) page(ctx context.Context, ids []string) error {
-	var reqs []delivery.Request
-	var retries []RetryMessage
-	if len(ids) > 0 {
-		zones, err := b.c.store.TimeZones(ctx, ids)
-		if err != nil {
-			return err
+// pageWork is one page of the audience, entered and ready to send. Its
+// counts stay in res until it is sent, so a page entered ahead and then
+// left (a pause, the call's budget) counts nothing: the next call enters
+// it again under the same run IDs and counts it then.
+type pageWork struct {
+	ids     []string
+	last    bool // the audience ends with this page
+	reqs    []delivery.Request
+	retries []RetryMessage
+	res     CampaignBatchResult
+	err     error
+}
+
+// read reads the page of the audience after cursor and enters its due
+// customers.
+func (b *campaignBatch) read(ctx context.Context, def *segment.Definition, after string) *pageWork {
+	w := &pageWork{}
+	if w.ids, w.err = segment.Page(ctx, b.c.db, def, after, b.in.BatchSize, segment.At(b.in.At)); w.err != nil {
+		return w
+	}
+	w.last = len(w.ids) < b.in.BatchSize
+	if len(w.ids) == 0 {
+		return w
+	}
+	zones, err := b.c.store.TimeZones(ctx, w.ids)
+	if err != nil {
+		w.err = err
+		return w
+	}
+	var due []string
+	late := map[string]bool{}
+	for _, id := range w.ids {
+		zone, ok := zones[id] // absent: erased since the page was read
+		if !ok {
+			continue
 		}
-		var due []string
-		late := map[string]bool{}
-		for _, id := range ids {
-			zone, ok := zones[id] // absent: erased since the page was read
-			if !ok {
-				continue
-			}
-			if now, isLate := b.due(zone); now {
-				due = append(due, id)
-				late[id] = isLate
-			}
-		}
-		if reqs, retries, err = b.enter(ctx, due, late); err != nil {
-			return err
+		if now, isLate := b.due(&w.res, zone); now {
+			due = append(due, id)
+			late[id] = isLate
 		}
 	}
+	w.reqs, w.retries, w.err = b.enter(ctx, &w.res, due, late)
+	return w
+}
+
+// send sends the page's messages, with the retries that are due, in one
+// SendBatch, and counts the page.
+func (b *campaignBatch) send(ctx context.Context, w *pageWork) {
+	reqs, retries := w.reqs, w.retries
 	now := time.Now()
 	kept := b.p.Retry[:0]
 	for _, r := range b.p.Retry {
@@ -563,17 +603,29 @@ func (b *campaignBatch) page(ctx context.Context, ids []string) error {
 	}
 	b.p.Retry = kept
 	results, errs := b.c.sendAll(ctx, reqs)
+	b.p.Result.add(w.res)
 	for i, r := range reqs {
 		b.tally(ctx, r, retries[i], results[i], errs[i])
 	}
-	return nil
+}
+
+// add folds a page's counts into r.
+func (r *CampaignBatchResult) add(o CampaignBatchResult) {
+	r.Entered += o.Entered
+	r.HeldOut += o.HeldOut
+	r.Refused += o.Refused
+	r.NotDue += o.NotDue
+	if !o.NextDue.IsZero() && (r.NextDue.IsZero() || o.NextDue.Before(r.NextDue)) {
+		r.NextDue = o.NextDue
+	}
+	r.Counts.Add(o.Counts)
 }
 
 // due decides whether a customer's send is due now, and whether it is too
 // late after a pause, counting those whose local time has not come (or,
 // resumed late, who are not late under a spec that runs per customer).
-func (b *campaignBatch) due(zone string) (now, late bool) {
-	in, res := b.in, &b.p.Result
+func (b *campaignBatch) due(res *CampaignBatchResult, zone string) (now, late bool) {
+	in := b.in
 	at := in.At
 	if t := in.Spec.Trigger; t.Kind == campaign.TriggerOnce && t.Local {
 		at = campaign.LocalAt(t.At, zone)
@@ -596,8 +648,8 @@ func (b *campaignBatch) due(zone string) (now, late bool) {
 // enter enters the customers in one statement and returns the messages to
 // send to those who are in and not held out. A customer late after a pause
 // is entered and recorded as skipped instead.
-func (b *campaignBatch) enter(ctx context.Context, ids []string, late map[string]bool) ([]delivery.Request, []RetryMessage, error) {
-	in, res := b.in, &b.p.Result
+func (b *campaignBatch) enter(ctx context.Context, res *CampaignBatchResult, ids []string, late map[string]bool) ([]delivery.Request, []RetryMessage, error) {
+	in := b.in
 	if len(ids) == 0 {
 		return nil, nil, nil
 	}
@@ -637,7 +689,7 @@ func (b *campaignBatch) enter(ctx context.Context, ids []string, late map[string
 		}
 		res.Entered++
 		if late[id] {
-			if err := b.skipLate(ctx, id, e); err != nil {
+			if err := b.skipLate(ctx, res, id, e); err != nil {
 				return nil, nil, err
 			}
 			continue
@@ -649,14 +701,14 @@ func (b *campaignBatch) enter(ctx context.Context, ids []string, late map[string
 
 // skipLate records a send that fell due during a pause and was too old on
 // resume.
-func (b *campaignBatch) skipLate(ctx context.Context, id string, e store.CampaignEntry) error {
+func (b *campaignBatch) skipLate(ctx context.Context, res *CampaignBatchResult, id string, e store.CampaignEntry) error {
 	if err := b.c.store.RecordCampaignSkip(ctx, b.in.Campaign, id, e.Occurrence, b.step.ID, e.Variant, SkipLateAfterPause); err != nil {
 		return err
 	}
 	if err := b.c.store.FinishCampaignEntry(ctx, b.in.Campaign, e.RunID, SkipLateAfterPause, nil, b.now); err != nil {
 		return err
 	}
-	b.p.Result.Counts.Skipped++
+	res.Counts.Skipped++
 	return nil
 }
 
