@@ -611,13 +611,8 @@ func (b *campaignBatch) send(ctx context.Context, w *pageWork) {
 
 // add folds a page's counts into r.
 func (r *CampaignBatchResult) add(o CampaignBatchResult) {
-	r.Entered += o.Entered
-	r.HeldOut += o.HeldOut
-	r.Refused += o.Refused
-	r.NotDue += o.NotDue
-	if !o.NextDue.IsZero() && (r.NextDue.IsZero() || o.NextDue.Before(r.NextDue)) {
-		r.NextDue = o.NextDue
-	}
+	r.Entered, r.HeldOut, r.Refused = r.Entered+o.Entered, r.HeldOut+o.HeldOut, r.Refused+o.Refused
+	r.NotDue, r.NextDue = r.NotDue+o.NotDue, earliest(r.NextDue, o.NextDue)
 	r.Counts.Add(o.Counts)
 }
 

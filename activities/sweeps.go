@@ -30,9 +30,15 @@ func (c *Counts) Add(other Counts) {
 	c.Skipped += other.Skipped
 	c.Failed += other.Failed
 	c.Deferred += other.Deferred
-	if !other.RetryAt.IsZero() && (c.RetryAt.IsZero() || other.RetryAt.Before(c.RetryAt)) {
-		c.RetryAt = other.RetryAt
+	c.RetryAt = earliest(c.RetryAt, other.RetryAt)
+}
+
+// earliest is the earlier of two times, a zero time meaning none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
 	}
+	return a
 }
 
 func (c *Counts) record(r delivery.Result) {
