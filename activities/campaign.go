@@ -30,6 +30,10 @@ type CampaignStore interface {
 	EnterCampaignBatch(ctx context.Context, es []store.CampaignEntry, again time.Duration) ([]store.CampaignEntry, []bool, error)
 	TimeZones(ctx context.Context, ids []string) (map[string]string, error)
 	FinishCampaignEntry(ctx context.Context, campaign, runID, outcome string, goalAt *time.Time, at time.Time) error
+	FinishCampaignEntries(ctx context.Context, campaign string, runIDs []string, outcome string, at time.Time) error
+	CampaignWinner(ctx context.Context, campaign string, version int) (store.CampaignWinner, error)
+	RecordCampaignWinner(ctx context.Context, w store.CampaignWinner) (store.CampaignWinner, error)
+	CampaignTestTallies(ctx context.Context, campaign string, version int, step, metric string, variants []string, at time.Time) ([]store.VariantTally, error)
 	RecordCampaignSkip(ctx context.Context, campaign, customerID string, occurrence int, step, variant, reason string) error
 	AddCustomerTag(ctx context.Context, customerID, tag string) error
 	RemoveCustomerTag(ctx context.Context, customerID, tag string) error
@@ -150,6 +154,10 @@ const (
 	NotInAudience  = "not_in_audience"
 	AlreadyEntered = "already_entered"
 )
+
+// OutcomeHeldOut is how the entry of a customer in the control group ends:
+// nothing is sent to them.
+const OutcomeHeldOut = "held_out"
 
 // SkipLateAfterPause is the reason recorded for a send that fell due while
 // its campaign was paused and was more than late_after old on resume.
@@ -368,6 +376,26 @@ type CampaignBatchInput struct {
 	// Retry are the messages an earlier call left waiting for their retry
 	// (CampaignBatchResult.Retry).
 	Retry []RetryMessage `json:"retry,omitempty"`
+	// Share, for a campaign that picks an A/B winner, is the part of the
+	// audience the call takes: ShareTest or ShareRest; empty, everyone.
+	// Winner, when set, is the variant every treated customer is sent (the
+	// rest, or a later firing of a version whose test is decided), entered
+	// as its rollout.
+	Share  string `json:"share,omitempty"`
+	Winner string `json:"winner,omitempty"`
+}
+
+// Shares of the audience of a campaign that picks an A/B winner.
+const (
+	ShareTest = "test" // the holdout and the test share, split between the variants
+	ShareRest = "rest" // everyone else, sent the winner after the test
+)
+
+// firstOnly reports whether the call sends only the first step of a
+// campaign that runs per customer (Spec.FirstSendBatched): one page per
+// call, and each customer's run starts after it (CampaignBatchResult.Runs).
+func (in CampaignBatchInput) firstOnly() bool {
+	return !in.Spec.Batchable() && !in.SkipLate
 }
 
 // RetryMessage is a campaign message a temporary failure (SMTP 4xx, a
@@ -397,6 +425,18 @@ type CampaignBatchResult struct {
 	// ended early (a pause, the call's time budget); the runner hands them
 	// to the next call. Done is never set while any remain.
 	Retry []RetryMessage `json:"retry,omitempty"`
+	// Runs, when only the first step was sent, are the customers whose
+	// first message is done with (sent, skipped or failed for good): the
+	// runner starts each one's run from the second step.
+	Runs []RunStart `json:"runs,omitempty"`
+}
+
+// RunStart is a customer whose first step a batch is done with.
+type RunStart struct {
+	CustomerID string `json:"customer_id"`
+	// Sent is the ledger step of the first message ("offer:b") when it
+	// went out, empty when it was skipped or failed.
+	Sent string `json:"sent,omitempty"`
 }
 
 // batchProgress is what CampaignBatch heartbeats.
@@ -432,8 +472,13 @@ const (
 // left, or when its time budget is spent, the campaign is paused or the
 // worker stops. It heartbeats every second and resumes after the last
 // page done.
+//
+// For a campaign that runs per customer and starts together
+// (Spec.FirstSendBatched) it sends the first step the same way, one page
+// per call, ends the holdout's entries at once and returns the customers
+// whose runs the runner starts from the second step.
 func (c *Campaigns) CampaignBatch(ctx context.Context, in CampaignBatchInput) (CampaignBatchResult, error) {
-	if in.BatchSize <= 0 || in.RunKey == "" || !(in.Spec.Batchable() || in.SkipLate) || firstSend(in.Spec.Steps) == nil {
+	if in.BatchSize <= 0 || in.RunKey == "" || !(in.Spec.Batchable() || in.SkipLate || in.Spec.FirstSendBatched()) || firstSend(in.Spec.Steps) == nil {
 		return CampaignBatchResult{}, nonRetryable(ErrInvalidInput,
 			fmt.Errorf("campaign batch needs run_key, a positive batch_size and a single-send spec (%q, %d)", in.RunKey, in.BatchSize))
 	}
@@ -481,7 +526,7 @@ func (c *Campaigns) CampaignBatch(ctx context.Context, in CampaignBatchInput) (C
 			return CampaignBatchResult{}, w.err
 		}
 		audienceDone = w.last
-		if !w.last && !in.SkipLate {
+		if !w.last && !in.SkipLate && !in.firstOnly() {
 			// The next page is entered while this one is sent, so the SMTP
 			// connections do not wait for the database between pages.
 			ahead = make(chan *pageWork, 1)
@@ -492,6 +537,10 @@ func (c *Campaigns) CampaignBatch(ctx context.Context, in CampaignBatchInput) (C
 			p.Cursor = w.ids[len(w.ids)-1]
 		}
 		hb.set(p.snapshot())
+		if in.firstOnly() {
+			// The runner starts this page's runs before the next page.
+			break
+		}
 	}
 	res := p.Result
 	res.Cursor, res.Retry = p.Cursor, p.Retry
@@ -510,6 +559,7 @@ func (c *Campaigns) active(ctx context.Context, name string) bool {
 // snapshot copies the progress for a heartbeat, which is encoded later.
 func (p batchProgress) snapshot() batchProgress {
 	p.Retry = slices.Clone(p.Retry)
+	p.Result.Runs = slices.Clone(p.Result.Runs)
 	return p
 }
 
@@ -564,17 +614,18 @@ func (b *campaignBatch) read(ctx context.Context, def *segment.Definition, after
 		return w
 	}
 	w.last = len(w.ids) < b.in.BatchSize
-	if len(w.ids) == 0 {
+	ids := b.inShare(w.ids)
+	if len(ids) == 0 {
 		return w
 	}
-	zones, err := b.c.store.TimeZones(ctx, w.ids)
+	zones, err := b.c.store.TimeZones(ctx, ids)
 	if err != nil {
 		w.err = err
 		return w
 	}
 	var due []string
 	late := map[string]bool{}
-	for _, id := range w.ids {
+	for _, id := range ids {
 		zone, ok := zones[id] // absent: erased since the page was read
 		if !ok {
 			continue
@@ -655,7 +706,7 @@ func (b *campaignBatch) enter(ctx context.Context, res *CampaignBatchResult, ids
 			Holdout: campaign.HeldOut(in.Campaign, id, in.Spec.Holdout),
 		}
 		if !e.Holdout {
-			e.Variant = variantName(campaign.PickVariant(in.Campaign, id, b.step.Send))
+			e.Variant, e.Rollout = variantName(b.variant(id)), in.Winner != ""
 		}
 		if g := in.Spec.Goal; g != nil {
 			until := in.At.Add(g.Within)
@@ -669,6 +720,7 @@ func (b *campaignBatch) enter(ctx context.Context, res *CampaignBatchResult, ids
 	}
 	var reqs []delivery.Request
 	var retries []RetryMessage
+	var held []string
 	for i, e := range got {
 		id := ids[i]
 		switch {
@@ -680,6 +732,7 @@ func (b *campaignBatch) enter(ctx context.Context, res *CampaignBatchResult, ids
 		case e.Holdout:
 			res.HeldOut++
 			res.Entered++
+			held = append(held, e.RunID)
 			continue
 		}
 		res.Entered++
@@ -690,6 +743,13 @@ func (b *campaignBatch) enter(ctx context.Context, res *CampaignBatchResult, ids
 			continue
 		}
 		reqs, retries = append(reqs, b.message(id, e.Occurrence)), append(retries, RetryMessage{CustomerID: id, Occurrence: e.Occurrence})
+	}
+	if in.firstOnly() && len(held) > 0 {
+		// Nobody runs the rest of the steps for the control group, so its
+		// entries end here, as a held-out customer's own run would end them.
+		if err := b.c.store.FinishCampaignEntries(ctx, in.Campaign, held, OutcomeHeldOut, b.now); err != nil {
+			return nil, nil, storeErr(err)
+		}
 	}
 	return reqs, retries, nil
 }
@@ -708,7 +768,34 @@ func (b *campaignBatch) skipLate(ctx context.Context, res *CampaignBatchResult, 
 }
 
 func (b *campaignBatch) message(id string, occurrence int) delivery.Request {
-	return campaign.Message(b.in.Campaign, b.in.Version, id, b.step, campaign.PickVariant(b.in.Campaign, id, b.step.Send), occurrence)
+	return campaign.Message(b.in.Campaign, b.in.Version, id, b.step, b.variant(id), occurrence)
+}
+
+// variant is the customer's variant: the winner once an A/B test is
+// decided, their own arm otherwise.
+func (b *campaignBatch) variant(id string) *campaign.Variant {
+	if b.in.Winner != "" {
+		return b.step.Send.Variant(b.in.Winner)
+	}
+	return campaign.PickVariant(b.in.Campaign, id, b.step.Send)
+}
+
+// inShare keeps the customers of ids in the call's share of an A/B test's
+// audience: the test takes the holdout (entered and measured from the
+// start) and the test share, the rest everyone else.
+func (b *campaignBatch) inShare(ids []string) []string {
+	w := b.step.Send.Winner
+	if b.in.Share == "" || w == nil {
+		return ids
+	}
+	var out []string
+	for _, id := range ids {
+		first := campaign.HeldOut(b.in.Campaign, id, b.in.Spec.Holdout) || campaign.InTest(b.in.Campaign, id, w.Test)
+		if first == (b.in.Share == ShareTest) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // tally counts one message's outcome; a temporary failure goes back on the
@@ -722,6 +809,9 @@ func (b *campaignBatch) tally(ctx context.Context, r delivery.Request, m RetryMe
 		if errors.As(err, &appErr) && appErr.NonRetryable() {
 			activity.GetLogger(ctx).Warn("campaign message refused", "key", r.IdempotencyKey, "error", err)
 			res.Counts.Failed++
+			if appErr.Type() != ErrCustomerNotFound {
+				b.handOn(r, "")
+			}
 			return
 		}
 		if wait <= 0 {
@@ -743,6 +833,22 @@ func (b *campaignBatch) tally(ctx context.Context, r delivery.Request, m RetryMe
 		return
 	}
 	res.Counts.record(out)
+	if out.Status == delivery.Sent {
+		b.handOn(r, r.Step)
+	} else {
+		b.handOn(r, "")
+	}
+}
+
+// handOn notes, when the call sends only the first step, that the
+// customer's run goes on from the second (sent: the ledger step, if the
+// message went out). A duplicate is handed on too: a retried call resends
+// the page whose runs were never started, and a run already under way
+// refuses a second start.
+func (b *campaignBatch) handOn(r delivery.Request, sent string) {
+	if b.in.firstOnly() {
+		b.p.Result.Runs = append(b.p.Result.Runs, RunStart{CustomerID: r.CustomerID, Sent: sent})
+	}
 }
 
 // sendAll sends reqs through SendBatch when the sender has it, one by one
@@ -782,6 +888,61 @@ func variantName(v *campaign.Variant) string {
 		return ""
 	}
 	return v.Name
+}
+
+// WinnerInput asks for the winner of a campaign version's A/B test at its
+// first step; with Decide, the test is over and the winner is chosen at At
+// if it has not been.
+type WinnerInput struct {
+	Campaign string        `json:"campaign"`
+	Version  int           `json:"version"`
+	Step     campaign.Step `json:"step"`
+	Decide   bool          `json:"decide,omitempty"`
+	At       time.Time     `json:"at,omitzero"`
+}
+
+// WinnerResult is the winner, "" while none is chosen.
+type WinnerResult struct {
+	Winner string `json:"winner,omitempty"`
+	Rule   string `json:"rule,omitempty"`
+}
+
+// CampaignWinner returns the version's recorded winner, or, asked to
+// decide, counts the test (store.CampaignTestTallies), chooses by
+// campaign.ChooseWinner and records the choice. The first recorded choice
+// stands, so a retry or a second firing gets the same answer.
+func (c *Campaigns) CampaignWinner(ctx context.Context, in WinnerInput) (WinnerResult, error) {
+	w := in.Step.Send.Winner
+	if w == nil {
+		return WinnerResult{}, nonRetryable(ErrInvalidInput, fmt.Errorf("campaign %s step %s picks no winner", in.Campaign, in.Step.ID))
+	}
+	got, err := c.store.CampaignWinner(ctx, in.Campaign, in.Version)
+	switch {
+	case err == nil:
+		return WinnerResult{Winner: got.Variant, Rule: got.Rule}, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return WinnerResult{}, err
+	case !in.Decide:
+		return WinnerResult{}, nil
+	}
+	names := make([]string, len(in.Step.Send.Variants))
+	for i, v := range in.Step.Send.Variants {
+		names[i] = v.Name
+	}
+	tallies, err := c.store.CampaignTestTallies(ctx, in.Campaign, in.Version, in.Step.ID, w.Metric, names, in.At)
+	if err != nil {
+		return WinnerResult{}, err
+	}
+	winner, rule := campaign.ChooseWinner(tallies, w.MinSent)
+	got, err = c.store.RecordCampaignWinner(ctx, store.CampaignWinner{
+		Campaign: in.Campaign, Version: in.Version, Step: in.Step.ID, Metric: w.Metric, Variant: winner, Rule: rule,
+		MinSent: w.MinSent, Tallies: tallies, DecidedAt: in.At,
+	})
+	if err != nil {
+		return WinnerResult{}, err
+	}
+	activity.GetLogger(ctx).Info("campaign A/B winner chosen", "campaign", in.Campaign, "version", in.Version, "winner", got.Variant, "rule", got.Rule)
+	return WinnerResult{Winner: got.Variant, Rule: got.Rule}, nil
 }
 
 // AudiencePageInput asks for one page of a campaign audience.

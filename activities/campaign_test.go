@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/tidingsdev/tidings/activities"
 	"github.com/tidingsdev/tidings/activities/activitiestest"
 	"github.com/tidingsdev/tidings/internal/campaign"
+	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/histories"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
@@ -372,5 +374,222 @@ steps:
 	}
 	if len(rep.Arms) != 1 || rep.Arms[0].Entered != 1 || rep.Arms[0].Sent != 2 || rep.Arms[0].Skipped[activities.SkipLateAfterPause] != 1 {
 		t.Errorf("report %+v, want 1 entered, 2 sent, 1 skipped late_after_pause", rep.Arms)
+	}
+}
+
+// TestFirstStepOfAMultiStepCampaignIsSentInOneBatch: the runner's batch
+// sends the first step of a campaign that runs per customer to the page's
+// treatment customers, ends the holdout's entries, and hands every treated
+// customer on to their run; a retried call (a worker lost mid-page) sends
+// nobody a second message and hands the same customers on again.
+func TestFirstStepOfAMultiStepCampaignIsSentInOneBatch(t *testing.T) {
+	s, sender, env, acts := campaignActivities(t)
+	ids := customers(t, s, 20, "series")
+	spec, v := applySpec(t, s, `
+name: series
+audience: {match: {tags: series}}
+trigger: {once: {at: "2026-03-02 10:00"}}
+holdout: 20
+steps:
+  - send: {id: hello, template: welcome}
+  - wait: {duration: 2d}
+  - send: {id: tips, template: tips}
+`)
+	held := 0
+	for _, id := range ids {
+		if campaign.HeldOut("series", id, 20) {
+			held++
+		}
+	}
+	batch := func() activities.CampaignBatchResult {
+		t.Helper()
+		val, err := env.ExecuteActivity(acts.CampaignBatch, activities.CampaignBatchInput{
+			Campaign: "series", Version: v.Version, Spec: *spec, RunKey: "once", At: time.Now(), BatchSize: 50,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res activities.CampaignBatchResult
+		if err := val.Get(&res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for attempt := range 2 {
+		res := batch()
+		if res.Entered != 20 || res.HeldOut != held || res.Counts.Sent != 20-held || len(res.Runs) != 20-held || !res.Done {
+			t.Errorf("attempt %d: batch %+v, want 20 entered, %d held out, %d sent and handed on", attempt, res, held, 20-held)
+		}
+		for _, r := range res.Runs {
+			if r.Sent != "hello" || campaign.HeldOut("series", r.CustomerID, 20) {
+				t.Errorf("attempt %d: handed on %+v, want treated customers sent hello", attempt, r)
+			}
+		}
+	}
+	if n := len(sender.Sent()); n != 20-held {
+		t.Errorf("%d messages sent over both attempts, want %d (one per treated customer)", n, 20-held)
+	}
+	for _, r := range sender.Sent() {
+		if r.Step != "hello" {
+			t.Errorf("sent step %s, want only the first", r.Step)
+		}
+	}
+	for _, id := range ids {
+		es, err := s.CampaignEntries(t.Context(), "series", id)
+		if err != nil || len(es) != 1 {
+			t.Fatalf("entries of %s: %+v %v", id, es, err)
+		}
+		if e := es[0]; e.Holdout != (e.Outcome == activities.OutcomeHeldOut) || e.Holdout != (e.FinishedAt != nil) {
+			t.Errorf("entry %+v: a held-out entry ends as held_out, a treated one stays open for its run", e)
+		}
+	}
+}
+
+// TestABWinnerIsChosenFromTheTestsOwnNumbers sends the test share of an
+// A/B campaign through the batch, clicks some of its messages and has the
+// winner chosen: only a person's click on a test message before the
+// decision counts, once per message. The rest of the audience is then sent
+// the winner, entered as its rollout, and the report keeps the test's arms
+// apart from it.
+func TestABWinnerIsChosenFromTheTestsOwnNumbers(t *testing.T) {
+	s, sender, env, acts := campaignActivities(t)
+	customers(t, s, 60, "ab")
+	spec, v := applySpec(t, s, `
+name: spring-ab
+audience: {match: {tags: ab}}
+trigger: {once: {at: "2026-03-02 10:00"}}
+goal: {event: purchase, within: 7d}
+steps:
+  - send:
+      id: subject
+      template: welcome
+      variants:
+        test: 50
+        winner_after: 4h
+        metric: click
+        min_sent: 3
+        arms:
+          - {name: a, percent: 50}
+          - {name: b, percent: 50}
+`)
+	ctx := t.Context()
+	batch := func(share, winner string) activities.CampaignBatchResult {
+		t.Helper()
+		val, err := env.ExecuteActivity(acts.CampaignBatch, activities.CampaignBatchInput{
+			Campaign: "spring-ab", Version: v.Version, Spec: *spec, RunKey: "once", At: time.Now(), BatchSize: 100,
+			Share: share, Winner: winner,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res activities.CampaignBatchResult
+		if err := val.Get(&res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	test := batch(activities.ShareTest, "")
+	byArm := map[string][]string{} // message IDs by ledger step
+	for _, r := range sender.Sent() {
+		byArm[r.Step] = append(byArm[r.Step], delivery.MessageID(r.IdempotencyKey))
+		if !campaign.InTest("spring-ab", r.CustomerID, 50) {
+			t.Errorf("customer %s outside the test share was sent %s during the test", r.CustomerID, r.Step)
+		}
+	}
+	a, b := byArm["subject:a"], byArm["subject:b"]
+	if len(a) < 3 || len(b) < 3 || test.Counts.Sent != len(a)+len(b) {
+		t.Fatalf("test sent %d to a and %d to b (batch %+v); want at least 3 each", len(a), len(b), test)
+	}
+	decideAt := time.Now()
+	click := func(id string, link int, machine bool, at time.Time) {
+		t.Helper()
+		if _, err := s.RecordClick(ctx, store.MessageClick{MessageID: id, Link: link, URL: "https://shop.example.com/", Machine: machine, FirstAt: at, LastAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// b: two people clicked, one of them on two links (one message, one
+	// hit); a: a link scanner, and a person after the decision. So b has 2
+	// hits, a none: b wins by its rate, whatever the split's sizes.
+	click(b[0], 0, false, decideAt.Add(-time.Hour))
+	click(b[0], 1, false, decideAt.Add(-time.Hour))
+	click(b[1], 0, false, decideAt.Add(-time.Minute))
+	click(a[0], 0, true, decideAt.Add(-time.Hour))
+	click(a[1], 0, false, decideAt.Add(time.Hour))
+	decide := func() activities.WinnerResult {
+		t.Helper()
+		val, err := env.ExecuteActivity(acts.CampaignWinner, activities.WinnerInput{
+			Campaign: "spring-ab", Version: v.Version, Step: spec.Steps[0], Decide: true, At: decideAt,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res activities.WinnerResult
+		if err := val.Get(&res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if w := decide(); w.Winner != "b" || w.Rule != campaign.RuleBestRate {
+		t.Fatalf("winner %+v, want b by best_rate", w)
+	}
+	got, err := s.CampaignWinner(ctx, "spring-ab", v.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.VariantTally{{Variant: "a", Sent: len(a), Hits: 0}, {Variant: "b", Sent: len(b), Hits: 2}}
+	if !slices.Equal(got.Tallies, want) || got.Metric != campaign.MetricClick || !got.DecidedAt.Equal(decideAt.Truncate(time.Microsecond)) {
+		t.Errorf("recorded %+v, want tallies %+v decided at %s", got, want, decideAt)
+	}
+	// The first decision stands: more clicks on a change nothing now.
+	for _, id := range a[2:] {
+		click(id, 0, false, decideAt.Add(-time.Minute))
+	}
+	if w := decide(); w.Winner != "b" {
+		t.Errorf("a second decision gave %+v, want the first (b) to stand", w)
+	}
+	// By goal, the same test: one customer of a bought, none of b.
+	var buyer string
+	for _, r := range sender.Sent() {
+		if r.Step == "subject:a" {
+			buyer = r.CustomerID
+		}
+	}
+	if _, err := s.RecordEvent(ctx, store.EventInput{EventID: "buy-1", CustomerID: buyer, Type: "purchase", OccurredAt: decideAt.Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	goal, err := s.CampaignTestTallies(ctx, "spring-ab", v.Version, "subject", campaign.MetricGoal, []string{"a", "b"}, decideAt)
+	if want := []store.VariantTally{{Variant: "a", Sent: len(a), Hits: 1}, {Variant: "b", Sent: len(b), Hits: 0}}; err != nil || !slices.Equal(goal, want) {
+		t.Errorf("goal tallies %+v (%v), want %+v", goal, err, want)
+	}
+
+	rest := batch(activities.ShareRest, "b")
+	if rest.Entered != 60-len(a)-len(b) || rest.Counts.Sent != rest.Entered {
+		t.Errorf("rest %+v, want the other %d customers entered and sent", rest, 60-len(a)-len(b))
+	}
+	for _, r := range sender.Sent()[len(a)+len(b):] {
+		if r.Step != "subject:b" || campaign.InTest("spring-ab", r.CustomerID, 50) {
+			t.Errorf("rest message %s to %s, want b to customers outside the test", r.Step, r.CustomerID)
+		}
+	}
+	rep, err := s.CampaignResults(ctx, "spring-ab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	arms := map[string]int{}
+	for _, arm := range rep.Arms {
+		key := arm.Variant
+		if arm.Rollout {
+			key += " rollout"
+		}
+		arms[key] = arm.Sent
+		if arm.Entered != arm.Sent {
+			t.Errorf("arm %+v: entered and sent differ", arm)
+		}
+	}
+	if want := map[string]int{"a": len(a), "b": len(b), "b rollout": rest.Counts.Sent}; !maps.Equal(arms, want) {
+		t.Errorf("report arms %v, want %v", arms, want)
+	}
+	if rep.Winner == nil || rep.Winner.Variant != "b" || rep.Winner.Rule != campaign.RuleBestRate {
+		t.Errorf("report winner %+v, want b", rep.Winner)
 	}
 }

@@ -49,8 +49,8 @@ var campaigns *activities.Campaigns
 
 // Campaign run outcomes, stored with each entry.
 const (
-	OutcomeHeldOut  = "held_out" // the control group: nothing sent
-	OutcomeArchived = "archived" // the campaign was archived mid-run
+	OutcomeHeldOut  = activities.OutcomeHeldOut // the control group: nothing sent
+	OutcomeArchived = "archived"                // the campaign was archived mid-run
 )
 
 // Campaign defaults.
@@ -90,6 +90,10 @@ const (
 	// is noted as waiting and wakes on CampaignWakeSignal, not only at the
 	// next poll.
 	gateWakeVersion = "campaign-gate-wakes-on-signal"
+	// firstSendBatchedVersion: a firing of a campaign that runs per
+	// customer sends the first step to each page in one batch and starts
+	// the runs from the second step, instead of starting the runs first.
+	firstSendBatchedVersion = "campaign-runner-batches-first-send"
 	// maxPendingEvents bounds the events a run keeps for its next wait.
 	maxPendingEvents = 50
 )
@@ -123,6 +127,12 @@ type CampaignRunInput struct {
 	// RunKey, when set, is the entry's run ID (a runner's firing); default
 	// the workflow run ID.
 	RunKey string `json:"run_key,omitempty"`
+	// FirstDone, when set, says the runner already sent the first step to
+	// this customer with the rest of their page: the run starts at the
+	// second step. EnteredAt is then the entry's time, from which the run
+	// looks for a goal reached before it started.
+	FirstDone *activities.RunStart `json:"first_done,omitempty"`
+	EnteredAt time.Time            `json:"entered_at,omitzero"`
 }
 
 // CampaignRunResult is how the run ended.
@@ -196,9 +206,19 @@ func CampaignRun(ctx workflow.Context, in CampaignRunInput) (CampaignRunResult, 
 	if en.Holdout {
 		return c.finish(ctx, OutcomeHeldOut, nil)
 	}
-	err := c.awaitLocalStart(ctx)
+	steps := spec.Steps
+	var err error
+	if in.FirstDone != nil {
+		steps = steps[1:]
+		if in.FirstDone.Sent != "" {
+			c.sent = append(c.sent, in.FirstDone.Sent)
+		}
+		err = c.goalSinceEntry(ctx)
+	} else {
+		err = c.awaitLocalStart(ctx)
+	}
 	if err == nil {
-		err = c.steps(ctx, spec.Steps)
+		err = c.steps(ctx, steps)
 	}
 	switch {
 	case errors.Is(err, errGoal):
@@ -222,6 +242,27 @@ func (c *campaignRun) finish(ctx workflow.Context, outcome string, _ error) (Cam
 		return CampaignRunResult{}, fmt.Errorf("finish campaign %s run: %w", c.in.Campaign, err)
 	}
 	return CampaignRunResult{Outcome: outcome, Sent: c.sent}, nil
+}
+
+// goalSinceEntry ends a run started after its first step if the goal was
+// reached before it started: signals reach only a running workflow, so an
+// event routed while the runner sent the page is found in the store.
+func (c *campaignRun) goalSinceEntry(ctx workflow.Context) error {
+	g := c.in.Spec.Goal
+	if g == nil {
+		return nil
+	}
+	var found activities.GoalResult
+	err := workflow.ExecuteActivity(withStore(ctx), act.FindGoal, activities.GoalInput{
+		CustomerID: c.in.CustomerID, Types: []string{g.Event}, Since: c.in.EnteredAt,
+	}).Get(ctx, &found)
+	if err != nil {
+		return err
+	}
+	if e := storedEvent(found); found.Found && c.isGoal(ctx, *e) {
+		return c.reachGoal(ctx, *e)
+	}
+	return nil
 }
 
 // awaitLocalStart holds a run of a once campaign with local: true until the
@@ -572,6 +613,17 @@ type CampaignRunnerInput struct {
 	// Retry are the messages of earlier pages waiting for their own retry
 	// after a temporary failure; the next batch sends them.
 	Retry []activities.RetryMessage `json:"retry,omitempty"`
+	// AB is where a firing of a campaign that picks an A/B winner is.
+	AB *ABProgress `json:"ab,omitempty"`
+}
+
+// ABProgress is the part of the audience a firing that picks an A/B winner
+// is sending: the test share (Share activities.ShareTest), then the rest
+// the Winner (activities.ShareRest); a later firing of a version whose
+// test is decided sends everyone the Winner (Share empty).
+type ABProgress struct {
+	Share  string `json:"share,omitempty"`
+	Winner string `json:"winner,omitempty"`
 }
 
 // CampaignRunnerResult tallies a firing.
@@ -587,6 +639,8 @@ type CampaignRunnerResult struct {
 	// SkippedLate is true when a pause outlasted the campaign's late_after
 	// and the rest of the firing was dropped.
 	SkippedLate bool `json:"skipped_late,omitempty"`
+	// Winner is the A/B variant the rest of the audience was sent.
+	Winner string `json:"winner,omitempty"`
 }
 
 // CampaignRunner (registered as CampaignRunnerWorkflow) sends a campaign to
@@ -624,6 +678,19 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 		in.Version, in.Spec = lc.Version, &lc.Spec
 		in.Result.Version = lc.Version
 	}
+	if st := in.Spec.WinnerStep(); st != nil && in.AB == nil {
+		// A later firing of a version whose test is decided sends the
+		// winner to everyone; otherwise this firing runs the test.
+		w, err := campaignWinner(ctx, &in, false)
+		if err != nil {
+			return in.Result, err
+		}
+		in.AB = &ABProgress{Share: activities.ShareTest}
+		if w != "" {
+			in.AB = &ABProgress{Winner: w}
+			in.Result.Winner = w
+		}
+	}
 	batch := orDefault(in.BatchSize, DefaultCampaignBatch)
 	for pages := 0; ; pages++ {
 		if pages == DefaultCampaignPerRun {
@@ -650,12 +717,12 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 		}
 		var page activities.CampaignBatchResult
 		var err error
-		if in.Spec.Batchable() || in.SkipLate {
-			err = workflow.ExecuteActivity(withBatch(ctx), campaigns.CampaignBatch, activities.CampaignBatchInput{
-				Campaign: in.Campaign, Version: in.Version, Spec: *in.Spec, RunKey: in.RunKey, At: in.At,
-				Cursor: in.Cursor, BatchSize: batch, SkipLate: in.SkipLate, Retry: in.Retry,
-			}).Get(ctx, &page)
-		} else {
+		switch {
+		case in.Spec.Batchable() || in.SkipLate:
+			err = workflow.ExecuteActivity(withBatch(ctx), campaigns.CampaignBatch, in.batchInput(batch)).Get(ctx, &page)
+		case in.Spec.FirstSendBatched() && workflow.GetVersion(ctx, firstSendBatchedVersion, workflow.DefaultVersion, 1) == 1:
+			page, err = sendFirstAndStartRuns(ctx, &in, batch)
+		default:
 			page, err = startCampaignRuns(ctx, &in, batch)
 		}
 		if err != nil {
@@ -674,7 +741,13 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 			continue
 		}
 		if in.Due.NotDue == 0 || in.Pass+1 >= DefaultCampaignPasses {
-			return in.Result, nil
+			if in.AB == nil || in.AB.Share != activities.ShareTest {
+				return in.Result, nil
+			}
+			if err := awaitWinner(ctx, &in); err != nil {
+				return in.Result, err
+			}
+			continue
 		}
 		if err := workflow.Sleep(ctx, max(in.Due.NextDue.Sub(workflow.Now(ctx)), minCampaignPassGap)); err != nil {
 			return in.Result, err
@@ -686,6 +759,37 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 	}
 }
 
+// awaitWinner ends the test of a firing that picks an A/B winner: it waits
+// out the test window after the test's last send, has the winner chosen
+// and recorded, and sets the firing to send the rest of the audience the
+// winner from the first page. A firing resumed too late decides at once
+// and records the rest as skipped too.
+func awaitWinner(ctx workflow.Context, in *CampaignRunnerInput) error {
+	if !in.SkipLate {
+		if err := workflow.Sleep(ctx, in.Spec.WinnerStep().Send.Winner.After); err != nil {
+			return err
+		}
+	}
+	w, err := campaignWinner(ctx, in, true)
+	if err != nil {
+		return err
+	}
+	in.AB = &ABProgress{Share: activities.ShareRest, Winner: w}
+	in.Result.Winner = w
+	in.Pass, in.Cursor, in.Due = 0, "", activities.CampaignBatchResult{}
+	return nil
+}
+
+// campaignWinner asks for the version's A/B winner ("" while none is
+// chosen); decide chooses it now if none is.
+func campaignWinner(ctx workflow.Context, in *CampaignRunnerInput, decide bool) (string, error) {
+	var res activities.WinnerResult
+	err := workflow.ExecuteActivity(withStore(ctx), campaigns.CampaignWinner, activities.WinnerInput{
+		Campaign: in.Campaign, Version: in.Version, Step: *in.Spec.WinnerStep(), Decide: decide, At: workflow.Now(ctx),
+	}).Get(ctx, &res)
+	return res.Winner, err
+}
+
 // hasSend reports whether any step sends a message.
 func hasSend(steps []campaign.Step) bool {
 	found := false
@@ -693,9 +797,19 @@ func hasSend(steps []campaign.Step) bool {
 	return found
 }
 
-// startCampaignRuns pages the audience and starts a run per customer as an
-// abandoned child (it outlives the runner). A customer already in a run of
-// the campaign is counted, not an error.
+// batchInput is the CampaignBatch call for the firing's next page.
+func (in *CampaignRunnerInput) batchInput(batch int) activities.CampaignBatchInput {
+	b := activities.CampaignBatchInput{
+		Campaign: in.Campaign, Version: in.Version, Spec: *in.Spec, RunKey: in.RunKey, At: in.At,
+		Cursor: in.Cursor, BatchSize: batch, SkipLate: in.SkipLate, Retry: in.Retry,
+	}
+	if in.AB != nil {
+		b.Share, b.Winner = in.AB.Share, in.AB.Winner
+	}
+	return b
+}
+
+// startCampaignRuns pages the audience and starts a run per customer.
 func startCampaignRuns(ctx workflow.Context, in *CampaignRunnerInput, batch int) (activities.CampaignBatchResult, error) {
 	var page activities.AudiencePageResult
 	err := workflow.ExecuteActivity(withStore(ctx), campaigns.CampaignAudiencePage, activities.AudiencePageInput{
@@ -704,17 +818,62 @@ func startCampaignRuns(ctx workflow.Context, in *CampaignRunnerInput, batch int)
 	if err != nil {
 		return activities.CampaignBatchResult{}, err
 	}
-	futures := make([]workflow.ChildWorkflowFuture, len(page.CustomerIDs))
+	runs := make([]CampaignRunInput, len(page.CustomerIDs))
 	for i, id := range page.CustomerIDs {
+		runs[i] = in.runInput(id)
+	}
+	if err := startRuns(ctx, in, runs); err != nil {
+		return activities.CampaignBatchResult{}, err
+	}
+	res := activities.CampaignBatchResult{Done: page.Done}
+	if n := len(page.CustomerIDs); n > 0 {
+		res.Cursor = page.CustomerIDs[n-1]
+	} else {
+		res.Cursor = in.Cursor
+	}
+	return res, nil
+}
+
+// sendFirstAndStartRuns sends the first step to the next page through the
+// batched send path (CampaignBatch), as a single-send campaign is sent, and
+// then starts the run of each customer it is done with from the second
+// step: the first message of an audience that starts together goes out as
+// fast as a one-off campaign's, and each customer still has their own run
+// for the waits and branches after it.
+func sendFirstAndStartRuns(ctx workflow.Context, in *CampaignRunnerInput, batch int) (activities.CampaignBatchResult, error) {
+	var page activities.CampaignBatchResult
+	if err := workflow.ExecuteActivity(withBatch(ctx), campaigns.CampaignBatch, in.batchInput(batch)).Get(ctx, &page); err != nil {
+		return page, err
+	}
+	runs := make([]CampaignRunInput, len(page.Runs))
+	for i := range page.Runs {
+		runs[i] = in.runInput(page.Runs[i].CustomerID)
+		runs[i].FirstDone, runs[i].EnteredAt = &page.Runs[i], in.At
+	}
+	page.Runs = nil
+	return page, startRuns(ctx, in, runs)
+}
+
+// runInput is the run of one customer of the firing's audience.
+func (in *CampaignRunnerInput) runInput(customerID string) CampaignRunInput {
+	return CampaignRunInput{
+		Campaign: in.Campaign, Version: in.Version, Spec: *in.Spec, CustomerID: customerID, InAudience: true,
+		RunKey: in.RunKey + "/" + customerID,
+	}
+}
+
+// startRuns starts each run as an abandoned child (it outlives the
+// runner). A customer already in a run of the campaign is counted, not an
+// error.
+func startRuns(ctx workflow.Context, in *CampaignRunnerInput, runs []CampaignRunInput) error {
+	futures := make([]workflow.ChildWorkflowFuture, len(runs))
+	for i, r := range runs {
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID:            CampaignRunID(in.Campaign, id),
+			WorkflowID:            CampaignRunID(in.Campaign, r.CustomerID),
 			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		})
-		futures[i] = workflow.ExecuteChildWorkflow(cctx, CampaignRunWorkflow, CampaignRunInput{
-			Campaign: in.Campaign, Version: in.Version, Spec: *in.Spec, CustomerID: id, InAudience: true,
-			RunKey: in.RunKey + "/" + id,
-		})
+		futures[i] = workflow.ExecuteChildWorkflow(cctx, CampaignRunWorkflow, r)
 	}
 	for _, f := range futures {
 		err := f.GetChildWorkflowExecution().Get(ctx, nil)
@@ -725,16 +884,10 @@ func startCampaignRuns(ctx workflow.Context, in *CampaignRunnerInput, batch int)
 		case errors.As(err, &running):
 			in.Result.AlreadyRunning++
 		default:
-			return activities.CampaignBatchResult{}, err
+			return err
 		}
 	}
-	res := activities.CampaignBatchResult{Done: page.Done}
-	if n := len(page.CustomerIDs); n > 0 {
-		res.Cursor = page.CustomerIDs[n-1]
-	} else {
-		res.Cursor = in.Cursor
-	}
-	return res, nil
+	return nil
 }
 
 // LiveCampaign is a campaign's current version as event routing sees it.

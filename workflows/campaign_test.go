@@ -32,6 +32,10 @@ type campaignHarness struct {
 	versions map[int]campaign.Spec
 	current  int
 	audience []string
+	// winner is the A/B winner the store holds ("" none) and chooses
+	// when asked to decide (decides); winnerCalls records each ask.
+	winner, decides string
+	winnerCalls     []activities.WinnerInput
 }
 
 func newCampaignHarness(t *testing.T, zone string) *campaignHarness {
@@ -75,6 +79,14 @@ func newCampaignHarness(t *testing.T, zone string) *campaignHarness {
 		func(_ context.Context, in activities.LoadCampaignInput) (activities.LoadCampaignResult, error) {
 			v := orDefault(in.Version, h.current)
 			return activities.LoadCampaignResult{Version: v, Status: h.status, Spec: h.versions[v]}, nil
+		})
+	env.OnActivity(campaigns.CampaignWinner, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WinnerInput) (activities.WinnerResult, error) {
+			h.winnerCalls = append(h.winnerCalls, in)
+			if h.winner == "" && in.Decide {
+				h.winner = h.decides
+			}
+			return activities.WinnerResult{Winner: h.winner}, nil
 		})
 	env.OnActivity(campaigns.CampaignAudiencePage, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.AudiencePageInput) (activities.AudiencePageResult, error) {
@@ -596,6 +608,186 @@ steps:
 			h.result(&res)
 			if got := slices.Contains(res.Sent, "remind"); got != tc.wantRemind {
 				t.Errorf("sent %v, want the reminder: %v", res.Sent, tc.wantRemind)
+			}
+		})
+	}
+}
+
+const firstSendSpec = `
+name: welcome-series
+audience: {segment: everyone}
+trigger: {once: {at: "2026-03-02 10:00"}}
+goal: {event: purchase, within: 14d}
+steps:
+  - send: {id: hello, template: welcome}
+  - wait: {duration: 2d}
+  - send: {id: tips, template: tips}
+`
+
+// TestCampaignRunnerSendsTheFirstStepInABatchAndRunsTheRest: a multi-step
+// campaign whose audience starts together has its first message sent by
+// the runner's batch; each customer's run then starts at the second step,
+// so nobody gets the first message twice and the rest keeps its timeline.
+func TestCampaignRunnerSendsTheFirstStepInABatchAndRunsTheRest(t *testing.T) {
+	h := newCampaignHarness(t, "UTC")
+	h.start("2026-03-02 10:00")
+	h.versions[1], h.current = spec(t, firstSendSpec), 1
+	var calls []activities.CampaignBatchInput
+	h.env.OnActivity(campaigns.CampaignBatch, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CampaignBatchInput) (activities.CampaignBatchResult, error) {
+			calls = append(calls, in)
+			// c1 was sent the first message, c2's was skipped (no consent).
+			return activities.CampaignBatchResult{Cursor: "c2", Done: true, Entered: 2, Counts: activities.Counts{Sent: 1, Skipped: 1},
+				Runs: []activities.RunStart{{CustomerID: "c1", Sent: "hello"}, {CustomerID: "c2"}}}, nil
+		})
+	h.env.ExecuteWorkflow(CampaignRunner, CampaignRunnerInput{Campaign: "welcome-series", Version: 1})
+	var res CampaignRunnerResult
+	h.result(&res)
+	if len(calls) != 1 || res.Started != 2 || res.Counts.Sent != 1 || res.Counts.Skipped != 1 {
+		t.Fatalf("runner %+v after %d batch calls, want one batch and 2 runs started", res, len(calls))
+	}
+	want := []string{"tips email @ Wed 2026-03-04 10:00", "tips email @ Wed 2026-03-04 10:00"}
+	if got := h.timeline(); !slices.Equal(got, want) {
+		t.Errorf("runs sent %q, want %q: the first step was the batch's", got, want)
+	}
+}
+
+// TestCampaignRunAfterTheFirstStepFindsAGoalReachedMeanwhile: a customer
+// who bought while the runner sent their page (before their run started
+// and could hear it) gets nothing more, and the run ends as a conversion.
+func TestCampaignRunAfterTheFirstStepFindsAGoalReachedMeanwhile(t *testing.T) {
+	for _, bought := range []bool{false, true} {
+		h := newCampaignHarness(t, "UTC")
+		t0 := h.start("2026-03-02 10:00")
+		if bought {
+			h.storedGoal = &Event{EventID: "buy-1", Type: "purchase", OccurredAt: t0}
+		}
+		s := spec(t, firstSendSpec)
+		h.env.ExecuteWorkflow(CampaignRun, CampaignRunInput{Campaign: s.Name, Version: 1, Spec: s, CustomerID: "c1", InAudience: true,
+			RunKey: "fire/c1", FirstDone: &activities.RunStart{CustomerID: "c1", Sent: "hello"}, EnteredAt: t0})
+		var out CampaignRunResult
+		h.result(&out)
+		wantSent, wantOutcome := []string{"hello", "tips"}, OutcomeCompleted
+		if bought {
+			wantSent, wantOutcome = []string{"hello"}, OutcomeConverted
+		}
+		if out.Outcome != wantOutcome || !slices.Equal(out.Sent, wantSent) {
+			t.Errorf("bought %v: run %+v, want %s with %v sent", bought, out, wantOutcome, wantSent)
+		}
+		if n := len(h.timeline()); n != len(wantSent)-1 {
+			t.Errorf("bought %v: the run itself sent %q", bought, h.timeline())
+		}
+	}
+}
+
+const abSpec = `
+name: spring-ab
+audience: {segment: everyone}
+trigger: {once: {at: "2026-03-02 10:00"}}
+steps:
+  - send:
+      id: subject
+      template: welcome
+      variants:
+        test: 20
+        winner_after: 4h
+        metric: click
+        arms:
+          - {name: a, percent: 50}
+          - {name: b, percent: 50}
+`
+
+// batchCall is one CampaignBatch call: the share and winner it was asked
+// for, and when.
+type batchCall struct {
+	share, winner string
+	at            time.Time
+}
+
+// abBatches stands in for CampaignBatch in an A/B firing: each call is one
+// whole share, done.
+func (h *campaignHarness) abBatches(calls *[]batchCall) {
+	h.env.OnActivity(campaigns.CampaignBatch, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CampaignBatchInput) (activities.CampaignBatchResult, error) {
+			*calls = append(*calls, batchCall{in.Share, in.Winner, h.env.Now()})
+			return activities.CampaignBatchResult{Cursor: "c9", Done: true, Entered: 10, Counts: activities.Counts{Sent: 10}}, nil
+		})
+}
+
+// TestCampaignABTestSendsTheRestTheWinnerAfterItsWindow: the test share
+// goes out first, the winner is chosen when the window (4h) has passed
+// after the test's last send, and the rest of the audience gets it then.
+func TestCampaignABTestSendsTheRestTheWinnerAfterItsWindow(t *testing.T) {
+	h := newCampaignHarness(t, "UTC")
+	t0 := h.start("2026-03-02 10:00")
+	h.versions[1], h.current, h.decides = spec(t, abSpec), 1, "b"
+	var calls []batchCall
+	h.abBatches(&calls)
+	h.env.ExecuteWorkflow(CampaignRunner, CampaignRunnerInput{Campaign: "spring-ab", Version: 1})
+	var res CampaignRunnerResult
+	h.result(&res)
+	want := []batchCall{{activities.ShareTest, "", t0}, {activities.ShareRest, "b", t0.Add(4 * time.Hour)}}
+	if !slices.Equal(calls, want) {
+		t.Errorf("batches %+v, want the test at once and the rest the winner 4h later: %+v", calls, want)
+	}
+	if len(h.winnerCalls) != 2 || h.winnerCalls[0].Decide || !h.winnerCalls[1].Decide || !h.winnerCalls[1].At.Equal(t0.Add(4*time.Hour)) {
+		t.Errorf("winner asked %+v, want a look-up at the start and a decision at the end of the window", h.winnerCalls)
+	}
+	if res.Winner != "b" || res.Counts.Sent != 20 {
+		t.Errorf("runner %+v, want winner b and both shares sent", res)
+	}
+}
+
+// TestCampaignABWinnerDecidedSendsALaterFiringTheWinner: a scheduled
+// campaign tests once per version; its next firing sends everyone the
+// recorded winner without testing again.
+func TestCampaignABWinnerDecidedSendsALaterFiringTheWinner(t *testing.T) {
+	h := newCampaignHarness(t, "UTC")
+	t0 := h.start("2026-03-09 10:00")
+	h.versions[1] = spec(t, strings.Replace(abSpec, `once: {at: "2026-03-02 10:00"}`, `schedule: {cron: "0 10 * * MON"}`, 1))
+	h.current, h.winner = 1, "a"
+	var calls []batchCall
+	h.abBatches(&calls)
+	h.env.ExecuteWorkflow(CampaignRunner, CampaignRunnerInput{Campaign: "spring-ab"})
+	var res CampaignRunnerResult
+	h.result(&res)
+	if want := []batchCall{{"", "a", t0}}; !slices.Equal(calls, want) {
+		t.Errorf("batches %+v, want %+v", calls, want)
+	}
+	if len(h.winnerCalls) != 1 || h.winnerCalls[0].Decide {
+		t.Errorf("winner asked %+v, want one look-up", h.winnerCalls)
+	}
+}
+
+// TestCampaignABPausedAtTheWindowsEndSendsTheRestOnResume: the decision
+// is made when the window ends, but the rest waits for the campaign to be
+// resumed, and is skipped when that is more than late_after later.
+func TestCampaignABPausedAtTheWindowsEndSendsTheRestOnResume(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		resume   time.Duration
+		wantLate bool
+	}{{"resumed in time", 6 * time.Hour, false}, {"resumed too late", 20 * time.Hour, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newCampaignHarness(t, "UTC")
+			t0 := h.start("2026-03-02 10:00")
+			h.versions[1], h.current, h.decides = spec(t, abSpec), 1, "b"
+			var calls []activities.CampaignBatchInput
+			h.env.OnActivity(campaigns.CampaignBatch, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, in activities.CampaignBatchInput) (activities.CampaignBatchResult, error) {
+					calls = append(calls, in)
+					return activities.CampaignBatchResult{Cursor: "c9", Done: true}, nil
+				})
+			h.env.RegisterDelayedCallback(func() { h.status = campaign.StatusPaused }, time.Hour)
+			h.env.RegisterDelayedCallback(func() { h.status = campaign.StatusActive }, tc.resume)
+			h.env.ExecuteWorkflow(CampaignRunner, CampaignRunnerInput{Campaign: "spring-ab", Version: 1})
+			var res CampaignRunnerResult
+			h.result(&res)
+			if len(calls) != 2 || calls[1].Share != activities.ShareRest || calls[1].Winner != "b" || calls[1].SkipLate != tc.wantLate {
+				t.Fatalf("batches %+v, want the rest sent b (late: %v)", calls, tc.wantLate)
+			}
+			if at := h.winnerCalls[len(h.winnerCalls)-1].At; !at.Equal(t0.Add(4 * time.Hour)) {
+				t.Errorf("decided at %s, want at the window's end", at)
 			}
 		})
 	}

@@ -380,6 +380,9 @@ func newCampaignsShowCmd(a *app) *cobra.Command {
 				fmt.Fprintf(a.stdout, "# last resumed %s\n", c.ResumedAt.Format(time.RFC3339))
 			}
 			fmt.Fprintf(a.stdout, "# version %d applied %s\n", v.Version, v.CreatedAt.Format(time.RFC3339))
+			if c.Winner != nil {
+				printWinner(a.stdout, "# ", c.Winner)
+			}
 			fmt.Fprintln(a.stdout, strings.TrimRight(v.Source, "\n"))
 			return nil
 		}),

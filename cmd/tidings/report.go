@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tidingsdev/tidings/internal/campaign"
 	"github.com/tidingsdev/tidings/internal/reports"
 	"github.com/tidingsdev/tidings/internal/store"
 )
@@ -88,6 +89,8 @@ func printReport(w io.Writer, r reports.CampaignReport) {
 			name = "holdout"
 		case name == "":
 			name = "treatment"
+		case a.Rollout:
+			name += " (winner, the rest)"
 		}
 		uplift := "-"
 		if a.UpliftPoints != nil {
@@ -98,6 +101,10 @@ func printReport(w io.Writer, r reports.CampaignReport) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	if r.Winner != nil {
+		printWinner(w, "", r.Winner)
+		fmt.Fprintln(w)
+	}
 	if r.UpliftPoints == nil {
 		fmt.Fprintln(w, "uplift: needs entries in both the treatment and the holdout (a holdout: N% in the file)")
 		printVariantChances(w, r.Variants)
@@ -114,6 +121,35 @@ func printReport(w io.Writer, r reports.CampaignReport) {
 		fmt.Fprintln(w)
 	}
 	printVariantChances(w, r.Variants)
+}
+
+// winnerMetrics and winnerRules say in words what an A/B winner was
+// chosen by.
+var (
+	winnerMetrics = map[string]string{campaign.MetricClick: "clicks per message sent", campaign.MetricGoal: "goal reached per message sent"}
+	winnerRules   = map[string]string{
+		campaign.RuleBestRate:      "the best rate",
+		campaign.RuleTie:           "a tie for the best rate, broken by the order of the file",
+		campaign.RuleNotEnoughData: "not enough data (a variant had fewer than %d messages sent), so the first variant listed",
+	}
+)
+
+// printWinner prints an automatic A/B winner and the test's numbers, each
+// line after prefix.
+func printWinner(w io.Writer, prefix string, win *store.CampaignWinner) {
+	rule := winnerRules[win.Rule]
+	if win.Rule == campaign.RuleNotEnoughData {
+		rule = fmt.Sprintf(rule, win.MinSent)
+	}
+	fmt.Fprintf(w, "%sA/B winner of version %d: %s, chosen %s by %s: %s; the rest of the audience is sent %s\n",
+		prefix, win.Version, win.Variant, win.DecidedAt.UTC().Format("2006-01-02 15:04 UTC"), winnerMetrics[win.Metric], rule, win.Variant)
+	for _, t := range win.Tallies {
+		rate := "-"
+		if t.Sent > 0 {
+			rate = percent(float64(t.Hits) / float64(t.Sent))
+		}
+		fmt.Fprintf(w, "%s  %s: %d of %d sent (%s)\n", prefix, t.Variant, t.Hits, t.Sent, rate)
+	}
 }
 
 // printVariantChances prints each A/B variant's chance of converting best.

@@ -76,6 +76,8 @@ func Scenarios() []Scenario {
 			Sizes: []int{10_000, 100_000}, Smoke: 60, run: blast},
 		{Name: "campaign", Short: "a one-off campaign to N customers, from `campaigns apply` to the last message, vs a bare go-mail loop",
 			Sizes: []int{10_000, 100_000}, Smoke: 60, run: campaignScenario},
+		{Name: "campaign-series", Short: "the first message of a three-step one-off campaign to N customers vs the same campaign with one send",
+			Sizes: []int{10_000}, Smoke: 40, run: campaignSeries},
 		{Name: "journeys", Short: "N onboarding journeys started through the events API vs N bare workflows",
 			Sizes: []int{1_000, 5_000}, Smoke: 20, run: journeys},
 		{Name: "sweep", Short: "birthday selection and a typical segment count over N generated customers",

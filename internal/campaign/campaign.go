@@ -16,6 +16,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/segment"
 	"github.com/tidingsdev/tidings/internal/spec"
+	"github.com/tidingsdev/tidings/internal/store"
 )
 
 // Trigger kinds.
@@ -185,6 +186,36 @@ type Send struct {
 	Topic    string         `json:"topic"`
 	Vars     map[string]any `json:"vars,omitempty"`
 	Variants []Variant      `json:"variants,omitempty"`
+	// Winner, when set, tests the variants on a share of the audience and
+	// sends the rest the one that did best.
+	Winner *Winner `json:"winner,omitempty"`
+}
+
+// Winner metrics.
+const (
+	MetricClick = "click" // customers who clicked the message, per message sent
+	MetricGoal  = "goal"  // customers who reached the goal, per message sent
+)
+
+// Automatic winner defaults and bounds.
+const (
+	DefaultWinnerTest    = 20
+	DefaultWinnerMinSent = 100
+	MinWinnerAfter       = time.Hour
+	MaxWinnerAfter       = 30 * 24 * time.Hour
+)
+
+// Winner is an A/B test that picks its winner: Test percent of the
+// audience (by a stable hash, beside the holdout) gets the variants; After
+// the test's last send the variant with the best Metric per message sent
+// wins (ChooseWinner), and the rest of the audience gets it.
+type Winner struct {
+	After  time.Duration `json:"after"`
+	Metric string        `json:"metric"`
+	Test   int           `json:"test"`
+	// MinSent is how many messages each variant needs before the numbers
+	// decide; with fewer, the first variant listed wins.
+	MinSent int `json:"min_sent"`
 }
 
 // Variant is one arm of an A/B test: its own template and/or vars.
@@ -234,6 +265,18 @@ type Webhook struct {
 // does not change that: conversions are measured from stored events.
 func (s *Spec) Batchable() bool {
 	return len(s.Steps) == 1 && s.Steps[0].Kind == StepSend
+}
+
+// FirstSendBatched reports whether a campaign that runs per customer has
+// its first step sent by the runner in batches: the first step is a send
+// and the audience starts together (a schedule or a once trigger read in
+// one zone), so the first message of every customer can go through the
+// batched send path and each customer's run starts after it. With local:
+// true every customer starts at their own hour, so their runs send it.
+func (s *Spec) FirstSendBatched() bool {
+	t := s.Trigger
+	return !s.Batchable() && len(s.Steps) > 0 && s.Steps[0].Kind == StepSend &&
+		(t.Kind == TriggerSchedule || (t.Kind == TriggerOnce && !t.Local))
 }
 
 // EventsHeard lists the event types a running customer run listens for
@@ -315,6 +358,69 @@ func PickVariant(campaign, customerID string, send *Send) *Variant {
 		}
 	}
 	return &send.Variants[len(send.Variants)-1]
+}
+
+// WinnerStep is the send step that picks an A/B winner (the first step, as
+// Parse requires), nil for a campaign without one.
+func (s *Spec) WinnerStep() *Step {
+	if len(s.Steps) > 0 && s.Steps[0].Send != nil && s.Steps[0].Send.Winner != nil {
+		return &s.Steps[0]
+	}
+	return nil
+}
+
+// InTest reports whether a customer is in the test share of a campaign
+// that picks an A/B winner. The bucket is seeded apart from the holdout's
+// and the variants', so the test share is a fair sample of both.
+func InTest(campaign, customerID string, percent int) bool {
+	return segment.SeededBucket(campaign+"/test", customerID) < percent
+}
+
+// Variant returns the variant with the given name, nil if there is none.
+func (s *Send) Variant(name string) *Variant {
+	for i := range s.Variants {
+		if s.Variants[i].Name == name {
+			return &s.Variants[i]
+		}
+	}
+	return nil
+}
+
+// Rules by which ChooseWinner decides.
+const (
+	RuleBestRate      = "best_rate"       // one variant has the highest rate
+	RuleTie           = "tie"             // several share it: the first listed of them wins
+	RuleNotEnoughData = "not_enough_data" // a variant has fewer than min_sent messages: the first listed wins
+)
+
+// ChooseWinner picks the winner of an A/B test from each variant's tally,
+// given in the order the file lists the variants: the highest rate of hits
+// per message sent; among equal rates the one listed first; and when any
+// variant has fewer than minSent messages sent the numbers cannot tell, so
+// the first variant listed wins. Rates are compared as exact fractions.
+func ChooseWinner(tallies []store.VariantTally, minSent int) (winner, rule string) {
+	if len(tallies) == 0 {
+		return "", RuleNotEnoughData
+	}
+	for _, t := range tallies {
+		if t.Sent < max(minSent, 1) {
+			return tallies[0].Variant, RuleNotEnoughData
+		}
+	}
+	best, ties := 0, 1
+	for i := 1; i < len(tallies); i++ {
+		a, b := tallies[i], tallies[best]
+		switch l, r := a.Hits*b.Sent, b.Hits*a.Sent; {
+		case l > r:
+			best, ties = i, 1
+		case l == r:
+			ties++
+		}
+	}
+	if ties > 1 {
+		return tallies[best].Variant, RuleTie
+	}
+	return tallies[best].Variant, RuleBestRate
 }
 
 // HeldOut reports whether a customer is in the campaign's control group. The

@@ -61,6 +61,8 @@ type parser struct {
 	// stepRefs are the `step:` of waits and goals on email engagement,
 	// resolved once every step is read.
 	stepRefs []stepRef
+	// winners are the sends whose variants pick a winner.
+	winners []winnerRef
 }
 
 // stepRef is a wait's or the goal's `step: ID`: the engagement event must
@@ -132,6 +134,7 @@ func (p *parser) spec(n *yaml.Node) *Spec {
 		}
 	}
 	p.resolveStepRefs(s)
+	p.checkWinners(s)
 	return s
 }
 
@@ -550,7 +553,11 @@ func (p *parser) send(n *yaml.Node, path string) *Send {
 			s.Vars = p.properties(v, sub)
 		case "variants":
 			variantsNode = v
-			s.Variants = p.variants(v, sub)
+			if spec.Resolve(v).Kind == yaml.MappingNode {
+				s.Variants, s.Winner = p.winner(v, sub)
+			} else {
+				s.Variants = p.variants(v, sub)
+			}
 		}
 	})
 	if spec.Resolve(n).Kind != yaml.MappingNode {
@@ -617,6 +624,100 @@ func (p *parser) variants(n *yaml.Node, path string) []Variant {
 		p.Errorf(n, path, "percentages add up to %d; expected 100", total)
 	}
 	return out
+}
+
+// winner reads variants written as a mapping: an A/B test that picks its
+// winner, {test: 20, winner_after: 4h, metric: click, min_sent: 100,
+// arms: [...]}, arms being the variants as a list would give them.
+func (p *parser) winner(n *yaml.Node, path string) ([]Variant, *Winner) {
+	w := &Winner{Test: DefaultWinnerTest, MinSent: DefaultWinnerMinSent}
+	var arms []Variant
+	seen := map[string]bool{}
+	p.fields(n, path, []string{"test", "winner_after", "metric", "min_sent", "arms"}, func(k, v *yaml.Node, sub string) {
+		seen[k.Value] = true
+		switch k.Value {
+		case "test":
+			w.Test = p.percent(v, sub, 1, 90)
+		case "winner_after":
+			if d, ok := p.duration(v, sub); ok {
+				if d < MinWinnerAfter || d > MaxWinnerAfter {
+					p.Errorf(v, sub, "%s: expected a test window from 1h to 30d", spec.FormatDuration(d))
+				}
+				w.After = d
+			}
+		case "metric":
+			if m, ok := p.Text(v, sub); ok {
+				if m != MetricClick && m != MetricGoal {
+					p.Errorf(v, sub, "%q: expected click (clicks per message sent) or goal (goal reached per message sent)", m)
+				}
+				w.Metric = m
+			}
+		case "min_sent":
+			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
+				p.Errorf(v, sub, "expected a whole number of messages, got %s", spec.Describe(v))
+				return
+			}
+			if m, err := strconv.Atoi(v.Value); err != nil || m < 1 {
+				p.Errorf(v, sub, "%s: expected at least 1 message per variant", v.Value)
+			} else {
+				w.MinSent = m
+			}
+		case "arms":
+			arms = p.variants(v, sub)
+		}
+	})
+	for _, req := range []string{"winner_after", "metric", "arms"} {
+		if !seen[req] {
+			p.Errorf(n, spec.Join(path, req), "is required when variants pick a winner (or write variants as a list to split without one)")
+		}
+	}
+	p.winners = append(p.winners, winnerRef{node: n, path: path})
+	return arms, w
+}
+
+// winnerRef is where a send's winner is written, checked against the whole
+// campaign once it is read (checkWinners).
+type winnerRef struct {
+	node *yaml.Node
+	path string
+}
+
+// checkWinners holds a campaign that picks an A/B winner to what the
+// runner can do: the audience starts together (a schedule or a once
+// trigger in one zone), the test is its first step, no other step splits,
+// and the metric can be measured.
+func (p *parser) checkWinners(s *Spec) {
+	for _, r := range p.winners {
+		switch {
+		case r.path != "steps[0].send.variants":
+			p.Errorf(r.node, r.path, "an automatic winner goes on the campaign's first step, so the rest of the audience can get it")
+		case s.Trigger.Kind == TriggerEvent:
+			p.Errorf(r.node, r.path, "an automatic winner needs the audience to start together: a schedule or once trigger, not an event")
+		case s.Trigger.Kind == TriggerOnce && s.Trigger.Local:
+			p.Errorf(r.node, r.path, "an automatic winner needs the audience to start together; once with local: true sends over a whole day")
+		}
+	}
+	w := s.WinnerStep()
+	if w == nil {
+		return
+	}
+	at := p.winners[0]
+	switch {
+	case w.Send.Winner.Metric == MetricGoal && s.Goal == nil:
+		p.Errorf(at.node, spec.Join(at.path, "metric"), "metric goal needs the campaign's goal (goal: {event: ...})")
+	case w.Send.Winner.Metric == MetricClick && w.Send.Channel != DefaultChannel:
+		p.Errorf(at.node, spec.Join(at.path, "metric"), "clicks are tracked in email only; use metric goal for SMS")
+	}
+	Walk(s.Steps[1:], func(st *Step) {
+		if st.Send != nil && len(st.Send.Variants) > 0 {
+			path := p.stepPaths[st.ID] + ".send.variants"
+			e := &spec.Error{File: p.File, Path: path, Msg: "a campaign that picks an A/B winner splits at its first step only"}
+			if pos, ok := p.pos[path]; ok {
+				e.Line, e.Column = pos.line, pos.col
+			}
+			p.Errs = append(p.Errs, e)
+		}
+	})
 }
 
 var variantRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,30}$`)

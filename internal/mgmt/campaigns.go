@@ -24,6 +24,7 @@ type CampaignStore interface {
 	ListCampaigns(ctx context.Context) ([]store.Campaign, error)
 	CampaignVersions(ctx context.Context, name string) ([]store.CampaignVersionInfo, error)
 	CampaignResults(ctx context.Context, name string) (store.CampaignReport, error)
+	CampaignWinner(ctx context.Context, campaign string, version int) (store.CampaignWinner, error)
 	// Pool is the database segments are counted in.
 	Pool() *pgxpool.Pool
 }
@@ -295,6 +296,8 @@ type CampaignDetail struct {
 	Version   int       `json:"version"`
 	Source    string    `json:"source"`
 	AppliedAt time.Time `json:"applied_at"`
+	// Winner is the version's automatic A/B winner, once chosen.
+	Winner *store.CampaignWinner `json:"winner,omitempty"`
 }
 
 // Campaign returns a campaign with its versions and the file of version
@@ -312,7 +315,14 @@ func (s *Service) Campaign(ctx context.Context, name string, version int) (Campa
 	if err != nil {
 		return CampaignDetail{}, err
 	}
-	return CampaignDetail{Campaign: c, Versions: vs, Version: v.Version, Source: v.Source, AppliedAt: v.CreatedAt}, nil
+	d := CampaignDetail{Campaign: c, Versions: vs, Version: v.Version, Source: v.Source, AppliedAt: v.CreatedAt}
+	switch w, err := s.store.CampaignWinner(ctx, name, v.Version); {
+	case err == nil:
+		d.Winner = &w
+	case !errors.Is(err, store.ErrNotFound):
+		return CampaignDetail{}, err
+	}
+	return d, nil
 }
 
 // CampaignResults is what a campaign did, per variant and for the holdout,

@@ -106,7 +106,8 @@ func WithUncertainty(rep store.CampaignReport) CampaignReport {
 			continue
 		}
 		t.Entered, t.Converted = t.Entered+a.Entered, t.Converted+a.Converted
-		if a.Variant != "" {
+		// The rollout of an A/B winner is not part of the test.
+		if a.Variant != "" && !a.Rollout {
 			variants = append(variants, VariantChance{Variant: a.Variant, Proportion: proportion(a.Entered, a.Converted),
 				Enough: a.Entered >= MinGroupSize})
 		}

@@ -198,13 +198,16 @@ func (s *Store) ForgetCampaignGateWait(ctx context.Context, campaign, workflowID
 
 // CampaignEntry is one customer entering a campaign.
 type CampaignEntry struct {
-	Campaign   string     `db:"campaign" json:"campaign"`
-	CustomerID string     `db:"customer_id" json:"customer_id"`
-	Occurrence int        `db:"occurrence" json:"occurrence"`
-	Version    int        `db:"version" json:"version"`
-	RunID      string     `db:"run_id" json:"run_id"`
-	Holdout    bool       `db:"holdout" json:"holdout"`
-	Variant    string     `db:"variant" json:"variant,omitempty"`
+	Campaign   string `db:"campaign" json:"campaign"`
+	CustomerID string `db:"customer_id" json:"customer_id"`
+	Occurrence int    `db:"occurrence" json:"occurrence"`
+	Version    int    `db:"version" json:"version"`
+	RunID      string `db:"run_id" json:"run_id"`
+	Holdout    bool   `db:"holdout" json:"holdout"`
+	Variant    string `db:"variant" json:"variant,omitempty"`
+	// Rollout: the customer was outside an A/B test's share and was sent
+	// its winner after the test.
+	Rollout    bool       `db:"rollout" json:"rollout,omitempty"`
 	EnteredAt  time.Time  `db:"entered_at" json:"entered_at"`
 	GoalEvent  string     `db:"goal_event" json:"goal_event,omitempty"`
 	GoalUntil  *time.Time `db:"goal_until" json:"goal_until,omitempty"`
@@ -213,7 +216,7 @@ type CampaignEntry struct {
 	Outcome    string     `db:"outcome" json:"outcome,omitempty"`
 }
 
-const entryColumns = `campaign, customer_id::text AS customer_id, occurrence, version, run_id, holdout, variant,
+const entryColumns = `campaign, customer_id::text AS customer_id, occurrence, version, run_id, holdout, variant, rollout,
 	entered_at, goal_event, goal_until, goal_at, finished_at, outcome`
 
 // EnterCampaign records e as the customer's next occurrence unless the
@@ -279,12 +282,13 @@ func (s *Store) EnterCampaignBatch(ctx context.Context, es []CampaignEntry, agai
 		RunID      string     `json:"run_id"`
 		Holdout    bool       `json:"holdout"`
 		Variant    string     `json:"variant"`
+		Rollout    bool       `json:"rollout"`
 		GoalUntil  *time.Time `json:"goal_until"`
 	}
 	in := make([]input, len(es))
 	ids := make([]string, len(es))
 	for i, e := range es {
-		in[i] = input{CustomerID: e.CustomerID, RunID: e.RunID, Holdout: e.Holdout, Variant: e.Variant, GoalUntil: e.GoalUntil}
+		in[i] = input{CustomerID: e.CustomerID, RunID: e.RunID, Holdout: e.Holdout, Variant: e.Variant, Rollout: e.Rollout, GoalUntil: e.GoalUntil}
 		ids[i] = e.CustomerID
 	}
 	payload, err := json.Marshal(in)
@@ -308,7 +312,7 @@ func (s *Store) EnterCampaignBatch(ctx context.Context, es []CampaignEntry, agai
 		rows, err := tx.Query(ctx, `
 			WITH input AS (
 				SELECT * FROM jsonb_to_recordset($1::jsonb)
-					AS r(customer_id uuid, run_id text, holdout bool, variant text, goal_until timestamptz)
+					AS r(customer_id uuid, run_id text, holdout bool, variant text, rollout bool, goal_until timestamptz)
 			), mine AS (
 				SELECT e.* FROM input i CROSS JOIN LATERAL (
 					SELECT * FROM campaign_entries e WHERE e.campaign = $2 AND e.run_id = i.run_id LIMIT 1) e
@@ -317,9 +321,9 @@ func (s *Store) EnterCampaignBatch(ctx context.Context, es []CampaignEntry, agai
 					SELECT max(e.occurrence) AS occurrence, max(e.entered_at) AS entered_at
 					FROM campaign_entries e WHERE e.campaign = $2 AND e.customer_id = i.customer_id) l
 			), added AS (
-				INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, holdout, variant,
+				INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, holdout, variant, rollout,
 					entered_at, goal_event, goal_until)
-				SELECT $2, i.customer_id, coalesce(l.occurrence, 0) + 1, $3, i.run_id, i.holdout, i.variant, $4, $5, i.goal_until
+				SELECT $2, i.customer_id, coalesce(l.occurrence, 0) + 1, $3, i.run_id, i.holdout, i.variant, i.rollout, $4, $5, i.goal_until
 				FROM input i LEFT JOIN last l ON l.customer_id = i.customer_id
 				WHERE i.run_id NOT IN (SELECT run_id FROM mine)
 				  AND (l.occurrence IS NULL OR ($6::bigint > 0 AND $4 >= l.entered_at + $6 * interval '1 microsecond'))
@@ -360,6 +364,18 @@ func (s *Store) FinishCampaignEntry(ctx context.Context, campaign, runID, outcom
 	return nil
 }
 
+// FinishCampaignEntries is FinishCampaignEntry for many runs of a campaign
+// that end alike (a page's holdout), in one statement.
+func (s *Store) FinishCampaignEntries(ctx context.Context, campaign string, runIDs []string, outcome string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `
+		UPDATE campaign_entries SET outcome = $3, finished_at = $4
+		WHERE campaign = $1 AND run_id = ANY($2) AND finished_at IS NULL`, campaign, runIDs, outcome, at)
+	if err != nil {
+		return fmt.Errorf("finish %d runs of campaign %s: %w", len(runIDs), campaign, err)
+	}
+	return nil
+}
+
 // CampaignEntries lists a customer's entries into a campaign, oldest first.
 func (s *Store) CampaignEntries(ctx context.Context, campaign, customerID string) ([]CampaignEntry, error) {
 	return list[CampaignEntry](ctx, s.pool, fmt.Sprintf("list %s entries of %s", campaign, customerID), `SELECT `+entryColumns+` FROM campaign_entries
@@ -385,7 +401,11 @@ func (s *Store) RecordCampaignSkip(ctx context.Context, campaign, customerID str
 type CampaignArm struct {
 	Variant string `db:"variant" json:"variant"`
 	Holdout bool   `db:"holdout" json:"holdout"`
-	Entered int    `db:"entered" json:"entered"`
+	// Rollout is the rest of the audience of an A/B test that picked its
+	// winner, sent the winning Variant after the test: counted apart, so
+	// the test's arms keep the test's numbers.
+	Rollout bool `db:"rollout" json:"rollout,omitempty"`
+	Entered int  `db:"entered" json:"entered"`
 	// Converted counts entries whose goal event occurred within the goal
 	// window after entry, measured alike for treatment and holdout.
 	Converted int            `db:"converted" json:"converted"`
@@ -415,6 +435,8 @@ type CampaignReport struct {
 	TreatmentRate *float64 `json:"treatment_rate,omitempty"`
 	HoldoutRate   *float64 `json:"holdout_rate,omitempty"`
 	UpliftPoints  *float64 `json:"uplift_points,omitempty"`
+	// Winner is the latest version's automatic A/B winner, once chosen.
+	Winner *CampaignWinner `json:"winner,omitempty"`
 }
 
 // Uplift is the treatment's conversion rate minus the holdout's, in
@@ -460,6 +482,13 @@ func (r *CampaignReport) summarise() {
 	}
 }
 
+// entryArm is the treatment arm of the customer's latest entry into
+// campaign $2 (lateral on a row with customer_id), for counting a message or
+// a coupon for the arm of the entry it belongs to.
+const entryArm = `SELECT e.variant, e.rollout FROM campaign_entries e
+	WHERE e.campaign = $2 AND e.customer_id = c.customer_id AND NOT e.holdout
+	ORDER BY e.occurrence DESC LIMIT 1`
+
 // CampaignResults reports a campaign per variant and for its holdout:
 // entries, conversions (goal event inside the window recorded at entry),
 // and the ledger's sent, failed and skipped messages with the campaign's
@@ -470,7 +499,7 @@ func (s *Store) CampaignResults(ctx context.Context, name string) (CampaignRepor
 		return CampaignReport{}, err
 	}
 	arms, err := rowsOf[CampaignArm](ctx, s.pool, `
-		SELECT e.variant, e.holdout, count(*)::int AS entered,
+		SELECT e.variant, e.holdout, e.rollout, count(*)::int AS entered,
 			count(*) FILTER (WHERE e.goal_at IS NOT NULL OR EXISTS (
 				SELECT 1 FROM events ev
 				WHERE ev.customer_id = e.customer_id AND ev.type = e.goal_event
@@ -478,22 +507,23 @@ func (s *Store) CampaignResults(ctx context.Context, name string) (CampaignRepor
 			0 AS sent, 0 AS failed
 		FROM campaign_entries e
 		WHERE e.campaign = $1
-		GROUP BY e.variant, e.holdout
-		ORDER BY e.holdout, e.variant`, name)
+		GROUP BY e.variant, e.holdout, e.rollout
+		ORDER BY e.holdout, e.variant, e.rollout`, name)
 	if err != nil {
 		return CampaignReport{}, fmt.Errorf("report campaign %s: %w", name, err)
 	}
-	arm := func(variant string) *CampaignArm {
+	arm := func(variant string, rollout bool) *CampaignArm {
 		for i := range arms {
-			if !arms[i].Holdout && arms[i].Variant == variant {
+			if !arms[i].Holdout && arms[i].Variant == variant && arms[i].Rollout == rollout {
 				return &arms[i]
 			}
 		}
-		arms = append(arms, CampaignArm{Variant: variant})
+		arms = append(arms, CampaignArm{Variant: variant, Rollout: rollout})
 		return &arms[len(arms)-1]
 	}
 	type tally struct {
 		Variant string `db:"variant"`
+		Rollout bool   `db:"rollout"`
 		Status  string `db:"status"`
 		Reason  string `db:"reason"`
 		N       int    `db:"n"`
@@ -509,17 +539,15 @@ func (s *Store) CampaignResults(ctx context.Context, name string) (CampaignRepor
 			UNION ALL
 			SELECT customer_id, variant, 'skipped', reason FROM campaign_skips WHERE campaign = $2
 		)
-		SELECT COALESCE((SELECT e.variant FROM campaign_entries e
-				WHERE e.campaign = $2 AND e.customer_id = t.customer_id AND NOT e.holdout
-				ORDER BY e.occurrence DESC LIMIT 1), t.variant) AS variant,
-			t.status, t.reason, count(*)::int AS n
-		FROM tallied t
-		GROUP BY 1, 2, 3`, "campaign/"+name, name)
+		SELECT COALESCE(e.variant, c.variant) AS variant, COALESCE(e.rollout, false) AS rollout,
+			c.status, c.reason, count(*)::int AS n
+		FROM tallied c LEFT JOIN LATERAL (`+entryArm+`) e ON true
+		GROUP BY 1, 2, 3, 4`, "campaign/"+name, name)
 	if err != nil {
 		return CampaignReport{}, fmt.Errorf("report campaign %s messages: %w", name, err)
 	}
 	for _, t := range tallies {
-		a := arm(t.Variant)
+		a := arm(t.Variant, t.Rollout)
 		switch t.Status {
 		case "sent":
 			a.Sent += t.N
@@ -542,9 +570,21 @@ func (s *Store) CampaignResults(ctx context.Context, name string) (CampaignRepor
 			}
 			return -1
 		}
-		return strings.Compare(a.Variant, b.Variant)
+		if c := strings.Compare(a.Variant, b.Variant); c != 0 {
+			return c
+		}
+		switch {
+		case a.Rollout == b.Rollout:
+			return 0
+		case b.Rollout: // the test's arm before the rollout of its winner
+			return -1
+		}
+		return 1
 	})
 	r := CampaignReport{Campaign: name, Status: c.Status, Version: c.CurrentVersion, Arms: arms}
+	if r.Winner, err = s.latestCampaignWinner(ctx, name); err != nil {
+		return CampaignReport{}, err
+	}
 	r.summarise()
 	return r, nil
 }

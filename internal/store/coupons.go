@@ -243,29 +243,23 @@ func (s *Store) RedeemCoupon(ctx context.Context, r Redemption) (Coupon, bool, e
 // tallyRedemptions adds to each arm of a campaign's report the coupons its
 // messages carried that were redeemed, counted for the arm of the
 // customer's entry as the messages are.
-func (s *Store) tallyRedemptions(ctx context.Context, campaign string, arm func(variant string) *CampaignArm) error {
-	rows, err := s.pool.Query(ctx, `
-		SELECT COALESCE((SELECT e.variant FROM campaign_entries e
-				WHERE e.campaign = $2 AND e.customer_id = c.customer_id AND NOT e.holdout
-				ORDER BY e.occurrence DESC LIMIT 1),
-			CASE WHEN position(':' IN c.step) > 0 THEN split_part(c.step, ':', 2) ELSE '' END) AS variant,
-			count(*)::int AS n
-		FROM coupons c
-		WHERE c.journey = $1 AND c.redeemed_at IS NOT NULL
-		GROUP BY 1`, "campaign/"+campaign, campaign)
-	if err != nil {
-		return fmt.Errorf("report campaign %s redemptions: %w", campaign, err)
-	}
+func (s *Store) tallyRedemptions(ctx context.Context, campaign string, arm func(variant string, rollout bool) *CampaignArm) error {
 	type tally struct {
 		Variant string `db:"variant"`
+		Rollout bool   `db:"rollout"`
 		N       int    `db:"n"`
 	}
-	ts, err := pgx.CollectRows(rows, pgx.RowToStructByName[tally])
+	ts, err := list[tally](ctx, s.pool, "report campaign "+campaign+" redemptions", `
+		SELECT COALESCE(e.variant, CASE WHEN position(':' IN c.step) > 0 THEN split_part(c.step, ':', 2) ELSE '' END) AS variant,
+			COALESCE(e.rollout, false) AS rollout, count(*)::int AS n
+		FROM coupons c LEFT JOIN LATERAL (`+entryArm+`) e ON true
+		WHERE c.journey = $1 AND c.redeemed_at IS NOT NULL
+		GROUP BY 1, 2`, "campaign/"+campaign, campaign)
 	if err != nil {
-		return fmt.Errorf("report campaign %s redemptions: %w", campaign, err)
+		return err
 	}
 	for _, t := range ts {
-		arm(t.Variant).Redeemed += t.N
+		arm(t.Variant, t.Rollout).Redeemed += t.N
 	}
 	return nil
 }
