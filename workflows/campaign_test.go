@@ -632,6 +632,7 @@ func TestCampaignRunnerSendsTheFirstStepInABatchAndRunsTheRest(t *testing.T) {
 	h := newCampaignHarness(t, "UTC")
 	h.start("2026-03-02 10:00")
 	h.versions[1], h.current = spec(t, firstSendSpec), 1
+	h.env.RegisterWorkflowWithOptions(CampaignRun, workflow.RegisterOptions{Name: CampaignRunWorkflow})
 	var calls []activities.CampaignBatchInput
 	h.env.OnActivity(campaigns.CampaignBatch, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CampaignBatchInput) (activities.CampaignBatchResult, error) {

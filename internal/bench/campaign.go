@@ -52,11 +52,11 @@ func campaignScenario(ctx context.Context, r *run, n int) error {
 		return err
 	}
 	pg0 := readPgCPU(ctx, st)
-	sent, err := sendOnce(ctx, p, m, name, tag, "  - send: {id: news, template: care, topic: marketing}\n", n)
+	done, err := sendOnce(ctx, p, m, name, tag, campaignSendStep, n)
 	if err != nil {
 		return fmt.Errorf("campaign: %w", err)
 	}
-	full, out, firstAt := sent.usage, sent.out, sent.first
+	full, out, firstAt := done.usage, done.out, done.first
 	fullCount, fullBytes := sink.Count()-before, sink.Bytes()-bytes
 	pgUsed, pgOK := readPgCPU(ctx, st).since(pg0)
 	time.Sleep(1500 * time.Millisecond) // backends report their counters within a second

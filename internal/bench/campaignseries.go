@@ -8,11 +8,11 @@ import (
 	"github.com/tidingsdev/tidings/internal/campaign"
 )
 
-// The first step of both campaigns of the series scenario, and the rest of
-// the series.
+// The one step of the campaign scenario, the first of the series, and the
+// rest of the series.
 const (
-	seriesFirst = "  - send: {id: news, template: care, topic: marketing}\n"
-	seriesRest  = "  - wait: {duration: 7d}\n  - send: {id: tips, template: care, topic: marketing}\n"
+	campaignSendStep = "  - send: {id: news, template: care, topic: marketing}\n"
+	seriesRest       = "  - wait: {duration: 7d}\n  - send: {id: tips, template: care, topic: marketing}\n"
 )
 
 // campaignSeries measures the first message of a one-off campaign of three
@@ -35,12 +35,12 @@ func campaignSeries(ctx context.Context, r *run, n int) error {
 		return err
 	}
 	r.step("one-off campaign of one send (the baseline)", "customers", n)
-	single, err := sendOnce(ctx, p, m, "bench-single", "single", seriesFirst, n)
+	single, err := sendOnce(ctx, p, m, "bench-single", "single", campaignSendStep, n)
 	if err != nil {
 		return fmt.Errorf("single send: %w", err)
 	}
 	r.step("one-off campaign of three steps: the first sent in batches, each customer's run from the second", "customers", n)
-	series, err := sendOnce(ctx, p, m, "bench-series", "series", seriesFirst+seriesRest, n)
+	series, err := sendOnce(ctx, p, m, "bench-series", "series", campaignSendStep+seriesRest, n)
 	if err != nil {
 		return fmt.Errorf("series: %w", err)
 	}
