@@ -150,7 +150,8 @@ steps:
 		t.Errorf("uplift %v (treatment %v, holdout %v, ok %v), want treatment %v vs holdout %v", uplift, treatRate, holdRate, ok, wantT, wantH)
 	}
 
-	// A multi-step campaign starts one run per customer.
+	// A multi-step campaign sends its first step in a batch and starts one
+	// run per customer from the second.
 	applySpec(t, s, `
 name: vip-care
 audience: {match: {tags: other}}
@@ -178,8 +179,8 @@ steps:
 	if got, _ := s.Customer(t.Context(), other.ID); !slices.Contains(got.Tags, "cared") {
 		t.Errorf("tags %v, want cared", got.Tags)
 	}
-	saveHistory(t, c, runner, "campaign_runner")
-	saveHistory(t, c, child, "campaign_run")
+	saveHistory(t, c, runner, "campaign_runner_first_send_batched")
+	saveHistory(t, c, child, "campaign_run_after_first_send")
 }
 
 // campaignWorker starts a real Temporal server and a worker with the
@@ -231,6 +232,20 @@ func campaignActivities(t *testing.T) (*store.Store, *activitiestest.LedgerSende
 	return s, sender, env, acts
 }
 
+// runBatch runs one CampaignBatch call, failing the test on an error.
+func runBatch(t *testing.T, env *testsuite.TestActivityEnvironment, acts *activities.Campaigns, in activities.CampaignBatchInput) activities.CampaignBatchResult {
+	t.Helper()
+	val, err := env.ExecuteActivity(acts.CampaignBatch, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res activities.CampaignBatchResult
+	if err := val.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // TestLateFiringIsEnteredAsSkippedAndNeverSentLater runs a batch of a
 // firing resumed long after its pause: the treatment customers are entered
 // and recorded as skipped (late_after_pause) instead of sent, the holdout is
@@ -256,18 +271,10 @@ steps:
 	}
 	batch := func(skipLate bool) activities.CampaignBatchResult {
 		t.Helper()
-		val, err := env.ExecuteActivity(acts.CampaignBatch, activities.CampaignBatchInput{
+		return runBatch(t, env, acts, activities.CampaignBatchInput{
 			Campaign: "late-blast", Version: v.Version, Spec: *spec, RunKey: "firing-1",
 			At: time.Now().Add(-48 * time.Hour), BatchSize: 50, SkipLate: skipLate,
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var res activities.CampaignBatchResult
-		if err := val.Get(&res); err != nil {
-			t.Fatal(err)
-		}
-		return res
 	}
 	res := batch(true)
 	if res.Entered != 20 || res.HeldOut != held || res.Counts.Skipped != 20-held || res.Counts.Sent != 0 {
@@ -403,17 +410,9 @@ steps:
 	}
 	batch := func() activities.CampaignBatchResult {
 		t.Helper()
-		val, err := env.ExecuteActivity(acts.CampaignBatch, activities.CampaignBatchInput{
+		return runBatch(t, env, acts, activities.CampaignBatchInput{
 			Campaign: "series", Version: v.Version, Spec: *spec, RunKey: "once", At: time.Now(), BatchSize: 50,
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var res activities.CampaignBatchResult
-		if err := val.Get(&res); err != nil {
-			t.Fatal(err)
-		}
-		return res
 	}
 	for attempt := range 2 {
 		res := batch()
@@ -480,18 +479,10 @@ steps:
 	ctx := t.Context()
 	batch := func(share, winner string) activities.CampaignBatchResult {
 		t.Helper()
-		val, err := env.ExecuteActivity(acts.CampaignBatch, activities.CampaignBatchInput{
+		return runBatch(t, env, acts, activities.CampaignBatchInput{
 			Campaign: "spring-ab", Version: v.Version, Spec: *spec, RunKey: "once", At: time.Now(), BatchSize: 100,
 			Share: share, Winner: winner,
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var res activities.CampaignBatchResult
-		if err := val.Get(&res); err != nil {
-			t.Fatal(err)
-		}
-		return res
 	}
 	test := batch(activities.ShareTest, "")
 	byArm := map[string][]string{} // message IDs by ledger step

@@ -646,10 +646,13 @@ type CampaignRunnerResult struct {
 // CampaignRunner (registered as CampaignRunnerWorkflow) sends a campaign to
 // its audience, paging it by customer ID. A single-send campaign sends in
 // batches from this workflow (no workflow per recipient); a campaign with
-// waits, branches or a goal starts one CampaignRun per customer, because
-// each customer then has their own timeline. Customers whose local send time
-// has not come (once, local: true) or whose quiet hours deferred them are
-// visited again in a later pass.
+// more steps starts one CampaignRun per customer, because each customer then
+// has their own timeline, after sending the page its first step in a batch
+// when that is a send. Customers whose local send time has not come (once,
+// local: true) or whose quiet hours deferred them are visited again in a
+// later pass. A campaign that picks an A/B winner sends the test share, waits
+// out the test window, has the winner chosen and sends the rest of the
+// audience the winner.
 func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunnerResult, error) {
 	if in.RunKey == "" {
 		in.RunKey = workflow.GetInfo(ctx).WorkflowExecution.ID

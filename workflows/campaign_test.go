@@ -710,7 +710,7 @@ type batchCall struct {
 func (h *campaignHarness) abBatches(calls *[]batchCall) {
 	h.env.OnActivity(campaigns.CampaignBatch, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CampaignBatchInput) (activities.CampaignBatchResult, error) {
-			*calls = append(*calls, batchCall{in.Share, in.Winner, h.env.Now()})
+			*calls = append(*calls, batchCall{in.Share, in.Winner, h.env.Now().UTC()})
 			return activities.CampaignBatchResult{Cursor: "c9", Done: true, Entered: 10, Counts: activities.Counts{Sent: 10}}, nil
 		})
 }
@@ -727,7 +727,7 @@ func TestCampaignABTestSendsTheRestTheWinnerAfterItsWindow(t *testing.T) {
 	h.env.ExecuteWorkflow(CampaignRunner, CampaignRunnerInput{Campaign: "spring-ab", Version: 1})
 	var res CampaignRunnerResult
 	h.result(&res)
-	want := []batchCall{{activities.ShareTest, "", t0}, {activities.ShareRest, "b", t0.Add(4 * time.Hour)}}
+	want := []batchCall{{activities.ShareTest, "", t0.UTC()}, {activities.ShareRest, "b", t0.Add(4 * time.Hour).UTC()}}
 	if !slices.Equal(calls, want) {
 		t.Errorf("batches %+v, want the test at once and the rest the winner 4h later: %+v", calls, want)
 	}
@@ -752,7 +752,7 @@ func TestCampaignABWinnerDecidedSendsALaterFiringTheWinner(t *testing.T) {
 	h.env.ExecuteWorkflow(CampaignRunner, CampaignRunnerInput{Campaign: "spring-ab"})
 	var res CampaignRunnerResult
 	h.result(&res)
-	if want := []batchCall{{"", "a", t0}}; !slices.Equal(calls, want) {
+	if want := []batchCall{{"", "a", t0.UTC()}}; !slices.Equal(calls, want) {
 		t.Errorf("batches %+v, want %+v", calls, want)
 	}
 	if len(h.winnerCalls) != 1 || h.winnerCalls[0].Decide {
