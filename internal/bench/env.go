@@ -41,7 +41,7 @@ func (r *run) scratchDB(ctx context.Context, queue, smtpURL string) (*app.App, *
 	admin := maintenanceURL(r.deps.Config.DatabaseURL)
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	name := "tidings_bench_" + r.res.Scenario + "_" + hex.EncodeToString(b[:])
+	name := "tidings_bench_" + strings.ReplaceAll(r.res.Scenario, "-", "_") + "_" + hex.EncodeToString(b[:])
 	conn, err := store.Connect(ctx, admin)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("connect to PostgreSQL to create a scratch database (set TIDINGS_DATABASE_URL): %w", err)
