@@ -145,7 +145,7 @@ func New(st Store, r Renderer, mailer Mailer, texter Texter, opt Options) (*Serv
 		store: st, renderer: r, mailer: mailer, texter: texter, opt: opt,
 		quiet: q, uncapped: uncappedTopics(opt.Topics), now: opt.Now, log: opt.Logger,
 		smsSlots: make(chan struct{}, opt.SMSConcurrency), mailSlots: make(chan struct{}, opt.InFlight),
-		recorder: &recorder{complete: st.CompleteMessages, linger: recordLinger},
+		recorder: &recorder{complete: st.CompleteMessages},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -508,7 +508,6 @@ func (s *Service) handOver(ctx context.Context, it *item) (providerID string, er
 		return "", ctx.Err(), nil
 	}
 	defer func() { <-slots }()
-	s.recorder.begin()
 	providerID, err = s.hand(ctx, it)
 	var o store.Outcome
 	switch {
@@ -517,7 +516,6 @@ func (s *Service) handOver(ctx context.Context, it *item) (providerID string, er
 	case isPermanent(err):
 		o = store.Outcome{Status: store.StatusFailed, Reason: err.Error()}
 	default:
-		s.recorder.end()
 		return providerID, err, nil // still queued: the retry sends it
 	}
 	return providerID, err, s.recorder.record(store.Completion{ID: it.row.ID, Outcome: o})
