@@ -95,6 +95,6 @@ func (a *App) API(ctx context.Context, opt api.Options) (*api.Server, error) {
 	opt.InsecureCookies = opt.InsecureCookies || !strings.HasPrefix(a.cfg.PublicURL, "https://")
 	opt.Console = console.New(console.Deps{Mgmt: m, Store: st, Topics: topics, Log: a.log},
 		console.Options{InsecureCookies: opt.InsecureCookies, QuietHours: a.cfg.QuietHours, PolicyFile: a.cfg.PolicyFile,
-			SurveyTriggers: opt.SurveyTriggers})
+			SurveyTriggers: opt.SurveyTriggers, TemporalUI: a.cfg.TemporalUIURL, Namespace: a.cfg.TemporalNamespace})
 	return api.New(api.Deps{Store: st, Router: r, Signer: a.Signer(), Tracking: a.TrackingSigner(), Log: a.log, Registry: a.metrics, Mgmt: m, Ops: a.OpsHandler()}, opt), nil
 }

@@ -48,6 +48,15 @@ func (a *App) UseTemporal(c client.Client) {
 	a.health.setTemporal(nil)
 }
 
+// UseTemporalUI makes url the Web UI the console links runs to, unless
+// TIDINGS_TEMPORAL_UI_URL names one already; `tidings dev` serves its own
+// and learns its address only once it listens. Call it before API.
+func (a *App) UseTemporalUI(url string) {
+	if a.cfg.TemporalUIURL == "" {
+		a.cfg.TemporalUIURL = url
+	}
+}
+
 // Temporal connects to the configured Temporal frontend once; see
 // WaitForTemporal for a process that should wait until it is there.
 func (a *App) Temporal(ctx context.Context) (client.Client, error) {

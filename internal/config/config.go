@@ -32,6 +32,9 @@ type Config struct {
 	TemporalTaskQueue string
 	TemporalAPIKey    string
 	TemporalTLS       bool
+	// TemporalUIURL is the Temporal Web UI the console links each run to
+	// ("" links nowhere); tidings dev sets it to its own UI.
+	TemporalUIURL string
 
 	APIAddr       string
 	MetricsAddr   string
@@ -124,6 +127,8 @@ func settings() []setting {
 		{"TIDINGS_TEMPORAL_TASK_QUEUE", "temporal-task-queue", "tidings", "Temporal task queue the workers poll", str(func(c *Config) *string { return &c.TemporalTaskQueue })},
 		{"TIDINGS_TEMPORAL_API_KEY", "temporal-api-key", "", "API key for Temporal Cloud (implies TLS)", str(func(c *Config) *string { return &c.TemporalAPIKey })},
 		{"TIDINGS_TEMPORAL_TLS", "temporal-tls", "false", "connect to Temporal over TLS", boolean(func(c *Config) *bool { return &c.TemporalTLS })},
+		{"TIDINGS_TEMPORAL_UI_URL", "temporal-ui-url", "", "Temporal Web UI the console links each journey and campaign run to, e.g. http://127.0.0.1:8233 (empty: no links; tidings dev: its own UI)",
+			optionalURL(func(c *Config) *string { return &c.TemporalUIURL }, "http", "https")},
 		{"TIDINGS_API_ADDR", "api-addr", "127.0.0.1:8080", "address the HTTP API listens on", str(func(c *Config) *string { return &c.APIAddr })},
 		{"TIDINGS_METRICS_ADDR", "metrics-addr", "127.0.0.1:9464", "address tidings worker serves /metrics, /healthz and /readyz on (the API and tidings dev serve them on TIDINGS_API_ADDR)",
 			str(func(c *Config) *string { return &c.MetricsAddr })},
@@ -379,6 +384,18 @@ func positive(field func(*Config) *int) func(*Config, string) error {
 		}
 		*field(c) = n
 		return nil
+	}
+}
+
+// optionalURL is setURL where empty means "none".
+func optionalURL(field func(*Config) *string, schemes ...string) func(*Config, string) error {
+	set := setURL(field, schemes...)
+	return func(c *Config, v string) error {
+		if v == "" {
+			*field(c) = ""
+			return nil
+		}
+		return set(c, strings.TrimSuffix(v, "/"))
 	}
 }
 

@@ -19,30 +19,48 @@ import (
 const campaignsPerPage = 50
 
 type campaignsPage struct {
-	Campaigns []store.Campaign
+	Campaigns []mgmt.CampaignRow
 	Next      string
 }
 
-// campaigns is GET /console/campaigns: every campaign by name, paged by
-// name (?after=).
+// campaigns is GET /console/campaigns: the campaigns by name, a keyset
+// page at a time (?after=), each with its audience's last measured size
+// and its results so far.
 func (c *Console) campaigns(w http.ResponseWriter, r *http.Request, v *view) error {
-	all, err := c.mgmt.Campaigns(r.Context())
+	list, err := c.mgmt.CampaignList(r.Context(), r.URL.Query().Get("after"), campaignsPerPage)
 	if err != nil {
 		return err
 	}
-	after := r.URL.Query().Get("after")
-	i, _ := slices.BinarySearchFunc(all, after, func(c store.Campaign, name string) int { return strings.Compare(c.Name, name) })
-	if after != "" && i < len(all) && all[i].Name == after {
-		i++
-	}
-	page := campaignsPage{Campaigns: all[i:]}
-	if len(page.Campaigns) > campaignsPerPage {
-		page.Campaigns = page.Campaigns[:campaignsPerPage]
-		page.Next = pageLink(r, "after", page.Campaigns[campaignsPerPage-1].Name)
+	page := campaignsPage{Campaigns: list.Campaigns}
+	if list.Next != "" {
+		page.Next = pageLink(r, "after", list.Next)
 	}
 	v.Title, v.Nav = v.T("nav.campaigns"), "campaigns"
 	c.render(w, r, http.StatusOK, v, "campaigns", page)
 	return nil
+}
+
+// totals is a campaign's results in one row: everyone who entered and
+// every message sent, and the conversions and conversion rate of the
+// treatment (the holdout's are on the campaign's page, beside them).
+type totals struct {
+	Entered, Sent, Converted int
+	Rate                     float64
+}
+
+func resultTotals(rep store.CampaignReport) totals {
+	var t totals
+	treated := 0
+	for _, a := range rep.Arms {
+		t.Entered, t.Sent = t.Entered+a.Entered, t.Sent+a.Sent
+		if !a.Holdout {
+			treated, t.Converted = treated+a.Entered, t.Converted+a.Converted
+		}
+	}
+	if treated > 0 {
+		t.Rate = float64(t.Converted) / float64(treated)
+	}
+	return t
 }
 
 type campaignPage struct {
@@ -138,7 +156,7 @@ func (c *Console) setCampaignStatus(w http.ResponseWriter, r *http.Request, v *v
 	case errors.Is(err, mgmt.ErrNoEngine):
 		return &pageError{status: http.StatusServiceUnavailable, key: "error.engine"}
 	case err != nil:
-		if _, ok := formErrors(err); ok {
+		if _, ok := formErrors(v, err); ok {
 			return &pageError{status: http.StatusNotFound, key: "error.not_found"}
 		}
 		return err

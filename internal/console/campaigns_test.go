@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -126,6 +127,44 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 	}
 	e.shot(b, "campaign-en")
 
+	// The list shows the audience as last measured (the score refresh
+	// measures it) and the results so far: both entered, the treatment's
+	// one customer converted, the holdout's did not.
+	e.run(b, chromedp.Navigate(e.url+"/console/campaigns"), chromedp.WaitVisible(`tr[data-campaign="nps-after-delivery"]`))
+	if got := e.text(b, `tr[data-campaign="nps-after-delivery"] td.audience`); got != "—" {
+		t.Fatalf("audience before any measurement: %q", got)
+	}
+	if _, err := e.mgmt.RefreshScores(ctx, access.Operator("test")); err != nil {
+		t.Fatal(err)
+	}
+	e.run(b, chromedp.Reload(), chromedp.WaitVisible(`tr[data-campaign="nps-after-delivery"]`))
+	row := `tr[data-campaign="nps-after-delivery"] `
+	for sel, want := range map[string]string{"td.entered": "2", "td.sent": "0", "td.converted": "1 (100.0%)", "td.uplift": "+100.0 pts"} {
+		if got := squash(e.text(b, row+sel)); got != want {
+			t.Errorf("list %s = %q, want %q", sel, got, want)
+		}
+	}
+	if got := e.text(b, row+"td.audience"); !strings.HasPrefix(got, "1") || !strings.Contains(got, "as of") {
+		t.Errorf("list audience = %q, want 1 as of the refresh", got)
+	}
+	e.shot(b, "campaigns-en")
+
+	// Pages of 50 by name: the 51st campaign is on the next page, and the
+	// first is not.
+	testdb.MustExec(t, e.store, `
+		INSERT INTO campaigns (name, current_version, trigger_kind)
+		SELECT 'bulk-' || lpad(n::text, 2, '0'), 1, 'event' FROM generate_series(1, 50) n`)
+	var names []string
+	list := `[...document.querySelectorAll("#campaigns tbody tr")].map(r => r.dataset.campaign)`
+	e.run(b, chromedp.Reload(), chromedp.WaitVisible(`a[rel="next"]`), chromedp.Evaluate(list, &names))
+	if len(names) != 50 || names[0] != "bulk-01" || names[49] != "bulk-50" {
+		t.Fatalf("first page: %d campaigns %v", len(names), names)
+	}
+	e.run(b, chromedp.Click(`a[rel="next"]`), chromedp.WaitVisible(`tr[data-campaign="nps-after-delivery"]`), chromedp.Evaluate(list, &names))
+	if len(names) != 1 {
+		t.Fatalf("second page: %v", names)
+	}
+
 	// The viewer: the campaign without buttons; a forged apply is refused.
 	v := e.browser("zh-CN")
 	e.signIn(v, "vic@example.com")
@@ -148,6 +187,15 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 	d, err := e.mgmt.Campaign(ctx, "nps-after-delivery", 0)
 	if err != nil || d.CurrentVersion != 1 || d.Status != "active" {
 		t.Fatalf("after the viewer's posts: v%d %s, %v", d.CurrentVersion, d.Status, err)
+	}
+
+	// A mistake reads in the reader's language, still at its line and
+	// column (viewers may count segments).
+	var preview string
+	e.run(v, chromedp.Evaluate(fmt.Sprintf(`fetch("/console/segments/preview", {method: "POST", headers: {"HX-Request": "true"},
+		body: new URLSearchParams({source: "name: x\nmatch:\n  colour: blue\n", csrf_token: %q})}).then(r => r.text())`, e.csrf(v)), &preview, awaitPromise))
+	if !strings.Contains(preview, "第 3 行第 3 列") || !strings.Contains(preview, "无法识别的字段 &#34;colour&#34;") {
+		t.Fatalf("zh-CN problem: %s", preview)
 	}
 }
 

@@ -47,6 +47,9 @@ type Options struct {
 	// type → nps or csat), which decide the kind of an unanswered
 	// invitation in the NPS and CSAT reports; nil means the defaults.
 	SurveyTriggers map[string]string
+	// TemporalUI is the Temporal Web UI's base URL each run links to ("":
+	// no links), Namespace the namespace the runs are in.
+	TemporalUI, Namespace string
 	// Now is the clock (tests pin it); default time.Now.
 	Now func() time.Time
 }
@@ -127,6 +130,7 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /console/templates", c.signedIn(read, c.templatesList))
 	c.mux.HandleFunc("GET /console/templates/{name}", c.signedIn(read, c.templatePreview))
 	c.mux.HandleFunc("GET /console/templates/{name}/html", c.signedIn(read, c.templateHTML))
+	c.mux.HandleFunc("POST /console/templates/{name}/test", c.signedIn(market, c.sendTemplateTest))
 
 	c.mux.HandleFunc("GET /console/reports", c.signedIn(read, c.reportsIndex))
 	c.mux.HandleFunc("GET /console/reports/{name}", c.signedIn(read, c.report))

@@ -28,7 +28,7 @@ func (c *Console) customers(w http.ResponseWriter, r *http.Request, v *view) err
 		return nil
 	}
 	res, err := c.mgmt.SearchCustomers(r.Context(), page.Query)
-	if errs, ok := formErrors(err); ok {
+	if errs, ok := formErrors(v, err); ok {
 		page.Errors = errs
 		c.render(w, r, http.StatusBadRequest, v, "customers", page)
 		return nil
@@ -56,7 +56,7 @@ type attribute struct{ Key, Value string }
 // consents with their history, and one page of the timeline, newest first.
 func (c *Console) customer(w http.ResponseWriter, r *http.Request, v *view) error {
 	tl, err := c.mgmt.CustomerTimeline(r.Context(), r.PathValue("key"), r.URL.Query().Get("after"), 100)
-	if _, ok := formErrors(err); ok {
+	if _, ok := formErrors(v, err); ok {
 		return &pageError{status: http.StatusBadRequest, key: "error.cursor"}
 	}
 	if err != nil {

@@ -1,6 +1,8 @@
 package console_test
 
 import (
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
+	"github.com/tidingsdev/tidings/workflows"
 )
 
 // thanksCampaign sends a survey as soon as an order is delivered.
@@ -30,9 +33,10 @@ steps:
 // (worker, router, SMTP server) and follows it in the browser: the
 // marketer finds the customer, sees the campaign's message on their
 // timeline and opens it; a viewer finds the same customer with the email
-// address masked, and the message log lists the message.
+// address masked, and the message log lists the message. The campaign
+// entry links to its run in the Temporal Web UI, which shows that run.
 func TestCustomerTimelineShowsTheCampaignsMessage(t *testing.T) {
-	e := newConsole(t)
+	e := newConsole(t, withTemporalUI)
 	e.runJourneys()
 	e.user("mia@example.com", access.Marketer)
 	e.user("vic@example.com", access.Viewer)
@@ -84,6 +88,32 @@ func TestCustomerTimelineShowsTheCampaignsMessage(t *testing.T) {
 		t.Fatalf("timeline's campaign entry: %q", got)
 	}
 	e.shot(b, "customer-en")
+
+	// The entry's link is the Web UI's route for the run
+	// (/namespaces/{ns}/workflows/{id}/{runId}), and following it the UI
+	// shows that run of the campaign.
+	var runID string
+	if err := e.store.Pool().QueryRow(ctx, `SELECT run_id FROM campaign_entries WHERE customer_id = $1`, c.ID).Scan(&runID); err != nil {
+		t.Fatal(err)
+	}
+	var href string
+	e.run(b, chromedp.AttributeValue(`#timeline li[data-kind="campaign"] a.temporal`, "href", &href, nil))
+	workflowID := workflows.CampaignRunID("thanks-after-delivery", c.ID)
+	want := e.env["TIDINGS_TEMPORAL_UI_URL"] + "/namespaces/" + e.env["TIDINGS_TEMPORAL_NAMESPACE"] + "/workflows/" + url.PathEscape(workflowID) + "/" + runID
+	if href != want {
+		t.Fatalf("run link %s, want %s", href, want)
+	}
+	ui := e.browser("en")
+	var at string
+	e.run(ui, chromedp.Navigate(href),
+		chromedp.Poll(fmt.Sprintf(`document.body.innerText.includes(%q)`, workflowID), nil, chromedp.WithPollingTimeout(75*time.Second)),
+		chromedp.Location(&at))
+	if !strings.Contains(at, url.PathEscape(workflowID)+"/"+runID) {
+		t.Fatalf("the Web UI went from %s to %s, away from the run", href, at)
+	}
+	if got := e.text(b, `#timeline li[data-kind="message"]`); strings.Contains(got, "Temporal") {
+		t.Fatalf("a message links to Temporal: %q", got)
+	}
 	e.run(b, chromedp.Click(`#timeline li[data-kind="message"] a`), chromedp.WaitVisible("#ledger", chromedp.ByID))
 	var loc string
 	e.run(b, chromedp.Location(&loc))

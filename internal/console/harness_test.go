@@ -23,6 +23,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/api"
 	"github.com/tidingsdev/tidings/internal/app"
 	"github.com/tidingsdev/tidings/internal/config"
+	"github.com/tidingsdev/tidings/internal/devserver"
 	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/smtpsink"
 	"github.com/tidingsdev/tidings/internal/store"
@@ -43,6 +44,7 @@ const screenshotEnv = "TIDINGS_CONSOLE_SCREENSHOTS"
 type consoleEnv struct {
 	t     *testing.T
 	url   string
+	env   map[string]string
 	app   *app.App
 	store *store.Store
 	mgmt  *mgmt.Service
@@ -70,7 +72,23 @@ func (e *consoleEnv) runJourneys() {
 	e.t.Cleanup(func() { stop(); wg.Wait() })
 }
 
-func newConsole(t *testing.T) *consoleEnv {
+// consoleOption sets up more of the product before the console is built,
+// given the Temporal server and the settings it will read.
+type consoleOption func(t *testing.T, ts *temporaltest.TestServer, env map[string]string)
+
+// withTemporalUI serves the real Temporal Web UI for the test's Temporal
+// server and points the console's run links at it, so a test can follow
+// one; its address is env's TIDINGS_TEMPORAL_UI_URL.
+func withTemporalUI(t *testing.T, ts *temporaltest.TestServer, env map[string]string) {
+	ui, err := devserver.StartUI(ts.GetFrontendHostPort(), ts.GetDefaultNamespace(), devserver.AnyPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ui.Stop)
+	env["TIDINGS_TEMPORAL_UI_URL"], env["TIDINGS_TEMPORAL_NAMESPACE"] = ui.URL(), ts.GetDefaultNamespace()
+}
+
+func newConsole(t *testing.T, opts ...consoleOption) *consoleEnv {
 	t.Helper()
 	chrome := findChromium(t)
 	st, dsn := testdb.New(t)
@@ -79,16 +97,18 @@ func newConsole(t *testing.T) *consoleEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sink.Close() })
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{
-			"TIDINGS_DATABASE_URL": dsn, "TIDINGS_SIGNING_SECRET": "console-test-secret-0123456789",
-			"TIDINGS_SMTP_URL": sink.URL(), "TIDINGS_QUIET_HOURS": "00:00-00:00",
-		}[k]
-	}, nil)
+	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	env := map[string]string{
+		"TIDINGS_DATABASE_URL": dsn, "TIDINGS_SIGNING_SECRET": "console-test-secret-0123456789",
+		"TIDINGS_SMTP_URL": sink.URL(), "TIDINGS_QUIET_HOURS": "00:00-00:00",
+	}
+	for _, o := range opts {
+		o(t, ts, env)
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	a := app.New(cfg, slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	t.Cleanup(a.Close)
 	a.UseTemporal(ts.GetDefaultClient())
@@ -103,12 +123,12 @@ func newConsole(t *testing.T) *consoleEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+	browserOpts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.WindowSize(1280, 900), chromedp.Flag("lang", "en-GB"))
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), browserOpts...)
 	t.Cleanup(cancel)
-	return &consoleEnv{t: t, url: hs.URL, app: a, store: st, mgmt: m, alloc: alloc, sink: sink}
+	return &consoleEnv{t: t, url: hs.URL, env: env, app: a, store: st, mgmt: m, alloc: alloc, sink: sink}
 }
 
 // findChromium is Debian's chromium (or TIDINGS_CHROMIUM). Without it the

@@ -16,14 +16,27 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, v *view) erro
 	if err != nil {
 		return err
 	}
+	page := overviewPage{Overview: o, Day: today}
+	scheds, down, err := c.schedules(r.Context())
+	if err != nil {
+		return err
+	}
+	page.Firings, page.EngineDown = nextFirings(scheds, overviewFirings), down
 	v.Title, v.Nav = v.T("nav.overview"), "overview"
-	c.render(w, r, http.StatusOK, v, "overview", overviewPage{Overview: o, Day: today})
+	c.render(w, r, http.StatusOK, v, "overview", page)
 	return nil
 }
+
+// overviewFirings is how many upcoming schedule firings the overview lists.
+const overviewFirings = 8
 
 type overviewPage struct {
 	mgmt.Overview
 	Day time.Time
+	// Firings are the schedules' next firings; EngineDown says Temporal
+	// could not be asked for them.
+	Firings    []firing
+	EngineDown bool
 }
 
 // trafficBox is one window's table on the overview.

@@ -31,7 +31,8 @@ func parsePages() *pages {
 	}
 	funcs := template.FuncMap{"traffic": trafficSection, "add": func(a, b int) int { return a + b }, "list": func(s ...string) []string { return s },
 		"editor": editorBox, "problems": problemsBox,
-		"deref": func(p *int) int { return *p }, "derefs": func(p *string) string { return *p }}
+		"deref": func(p *int) int { return *p }, "derefs": func(p *string) string { return *p },
+		"deref64": func(p *float64) float64 { return *p }, "totals": resultTotals}
 	for _, f := range files {
 		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
 		if name == "layout" || strings.HasPrefix(name, "_") {

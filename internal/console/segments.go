@@ -3,7 +3,9 @@ package console
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/store"
@@ -28,12 +30,53 @@ func (c *Console) segments(w http.ResponseWriter, r *http.Request, v *view) erro
 }
 
 // segmentPage is the segment editor: the definition and, beside it, its
-// live count and sample.
+// live count and sample; for a saved segment, its size over time.
 type segmentPage struct {
 	Name    string
 	Source  string
 	Lines   []editorLine
 	Preview segmentPreview
+	// Sizes are the segment's size at the end of each day it was measured,
+	// newest first; Chart the same oldest first, for console.js to draw.
+	Sizes []daySize
+	Chart []sizePoint
+}
+
+// segmentHistoryDays is how far back the size over time goes.
+const segmentHistoryDays = 90
+
+// daySize is a segment's last measured size on a day of the reader's.
+type daySize struct {
+	Day  string
+	At   time.Time
+	Size int64
+}
+
+// sizePoint is one point of the size chart.
+type sizePoint struct {
+	Label string `json:"label"`
+	Size  int64  `json:"size"`
+}
+
+// dailySizes keeps the last measurement of each day in the reader's time
+// zone (the refresh measures hourly; a chart of days reads better), newest
+// first, and the chart's points oldest first.
+func dailySizes(v *view, sizes []store.AudienceSize) ([]daySize, []sizePoint) {
+	var days []daySize
+	for _, s := range sizes { // oldest first
+		d := daySize{Day: v.Date(s.At), At: s.At, Size: s.Size}
+		if n := len(days); n > 0 && days[n-1].Day == d.Day {
+			days[n-1] = d
+			continue
+		}
+		days = append(days, d)
+	}
+	points := make([]sizePoint, len(days))
+	for i, d := range days {
+		points[i] = sizePoint{Label: d.Day, Size: d.Size}
+	}
+	slices.Reverse(days)
+	return days, points
 }
 
 // segmentPreview is the part of the editor that follows the typing.
@@ -51,13 +94,19 @@ func (c *Console) newSegment(w http.ResponseWriter, r *http.Request, v *view) er
 }
 
 // segment is GET /console/segments/{name}: a saved segment in the editor,
-// with its count and sample.
+// with its count and sample, and its size over the last 90 days.
 func (c *Console) segment(w http.ResponseWriter, r *http.Request, v *view) error {
 	seg, err := c.mgmt.SavedSegment(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return err
 	}
-	return c.showSegment(w, r, v, http.StatusOK, segmentPage{Name: seg.Name, Source: seg.Definition}, c.previewOf(r, v, seg.Definition))
+	sizes, err := c.mgmt.SegmentSizes(r.Context(), seg.Name, segmentHistoryDays)
+	if err != nil {
+		return err
+	}
+	page := segmentPage{Name: seg.Name, Source: seg.Definition}
+	page.Sizes, page.Chart = dailySizes(v, sizes)
+	return c.showSegment(w, r, v, http.StatusOK, page, c.previewOf(r, v, seg.Definition))
 }
 
 // previewSegment is POST /console/segments/preview: the count and sample
@@ -78,7 +127,7 @@ func (c *Console) previewSegment(w http.ResponseWriter, r *http.Request, v *view
 func (c *Console) saveSegment(w http.ResponseWriter, r *http.Request, v *view) error {
 	src := formSource(r)
 	saved, err := c.mgmt.SaveSegment(r.Context(), v.Who, mgmt.File{Text: []byte(src)}, "")
-	if ps, ok := segmentProblems(err); ok {
+	if ps, ok := segmentProblems(v, err); ok {
 		return c.showSegment(w, r, v, http.StatusUnprocessableEntity, segmentPage{Source: src}, segmentPreview{V: v, Problems: ps})
 	}
 	if err != nil {
@@ -101,7 +150,7 @@ func (c *Console) deleteSegment(w http.ResponseWriter, r *http.Request, v *view)
 // the preview rather than an error.
 func (c *Console) previewOf(r *http.Request, v *view, src string) segmentPreview {
 	res, err := c.mgmt.PreviewSegment(r.Context(), mgmt.SegmentRef{File: mgmt.File{Text: []byte(src)}}, c.opt.Now(), segmentSample)
-	if ps, ok := segmentProblems(err); ok {
+	if ps, ok := segmentProblems(v, err); ok {
 		return segmentPreview{V: v, Problems: ps}
 	}
 	if err != nil {
@@ -113,11 +162,11 @@ func (c *Console) previewOf(r *http.Request, v *view, src string) segmentPreview
 
 // segmentProblems are a definition's located problems, or a field error
 // (a missing name) as one problem.
-func segmentProblems(err error) ([]mgmt.Problem, bool) {
+func segmentProblems(v *view, err error) ([]mgmt.Problem, bool) {
 	if ps, ok := mgmt.Problems(err); ok {
 		return ps, true
 	}
-	if errs, ok := formErrors(err); ok {
+	if errs, ok := formErrors(v, err); ok {
 		var ps []mgmt.Problem
 		for f, m := range errs {
 			ps = append(ps, mgmt.Problem{Path: f, Message: m})

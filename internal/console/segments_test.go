@@ -1,8 +1,10 @@
 package console_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -66,4 +68,35 @@ func TestSegmentEditorCountsAsYouType(t *testing.T) {
 	if got := e.text(b, `tr[data-segment="vips"]`); !strings.Contains(got, "Our VIPs") {
 		t.Fatalf("list row: %q", got)
 	}
+
+	// Its size over time: nothing before a measurement; then each day's
+	// last measurement, drawn and listed — two earlier days, and today's
+	// from a score refresh, which measures every segment.
+	e.run(b, chromedp.Navigate(e.url+"/console/segments/vips"), chromedp.WaitVisible("#sizes-none", chromedp.ByID))
+	taipei, _ := time.LoadLocation("Asia/Taipei")
+	now := time.Now().In(taipei)
+	noon := time.Date(now.Year(), now.Month(), now.Day(), 12, 0, 0, 0, taipei)
+	if err := e.store.RecordAudienceSizes(ctx, []store.AudienceSize{
+		{Kind: store.AudienceSegment, Name: "vips", At: noon.AddDate(0, 0, -2), Size: 3},
+		{Kind: store.AudienceSegment, Name: "vips", At: noon.AddDate(0, 0, -1).Add(-time.Hour), Size: 5},
+		{Kind: store.AudienceSegment, Name: "vips", At: noon.AddDate(0, 0, -1), Size: 1},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.mgmt.RefreshScores(ctx, access.Operator("test")); err != nil {
+		t.Fatal(err)
+	}
+	var drawn []int
+	e.run(b, chromedp.Reload(), chromedp.WaitVisible("#sizes-chart canvas", chromedp.ByQuery),
+		chromedp.Evaluate(`echarts.getInstanceByDom(document.getElementById("sizes-chart")).getOption().series[0].data`, &drawn))
+	if !slices.Equal(drawn, []int{3, 1, 2}) {
+		t.Errorf("chart draws %v, want 3, 1, 2 (a day's last measurement each)", drawn)
+	}
+	var rows []string
+	e.run(b, chromedp.Evaluate(`[...document.querySelectorAll("#sizes tbody tr")].map(r => r.cells[0].textContent + " " + r.cells[1].textContent)`, &rows))
+	want := []string{now.Format("2 Jan 2006") + " 2", noon.AddDate(0, 0, -1).Format("2 Jan 2006") + " 1", noon.AddDate(0, 0, -2).Format("2 Jan 2006") + " 3"}
+	if !slices.Equal(rows, want) {
+		t.Errorf("size table %q, want %q", rows, want)
+	}
+	e.shot(b, "segment-sizes-en")
 }

@@ -44,7 +44,7 @@ func (c *Console) showUsers(w http.ResponseWriter, r *http.Request, v *view, sta
 func (c *Console) createUser(w http.ResponseWriter, r *http.Request, v *view) error {
 	in := mgmt.NewUser{Email: r.PostFormValue("email"), Role: r.PostFormValue("role")}
 	u, err := c.mgmt.CreateUser(r.Context(), v.Who, in)
-	if errs, ok := formErrors(err); ok {
+	if errs, ok := formErrors(v, err); ok {
 		return c.showUsers(w, r, v, http.StatusBadRequest, usersPage{Form: in, Errors: errs})
 	}
 	if err != nil {
@@ -65,7 +65,7 @@ func (c *Console) changeUser(w http.ResponseWriter, r *http.Request, v *view) er
 		ch.Disabled = &disabled
 	}
 	_, err := c.mgmt.ChangeUser(r.Context(), v.Who, r.PathValue("id"), ch)
-	if errs, ok := formErrors(err); ok {
+	if errs, ok := formErrors(v, err); ok {
 		return c.showUsers(w, r, v, http.StatusBadRequest, usersPage{Errors: errs})
 	}
 	if err != nil {
@@ -110,14 +110,14 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request, v *view) erro
 
 // formErrors turns a management function's field errors into messages per
 // form field.
-func formErrors(err error) (map[string]string, bool) {
+func formErrors(v *view, err error) (map[string]string, bool) {
 	errs, ok := validate.AsErrors(err)
 	if !ok {
 		return nil, false
 	}
 	out := map[string]string{}
 	for _, e := range errs {
-		out[e.Field] = e.Message
+		out[e.Field] = v.Message(e.Format, e.Args, e.Message)
 	}
 	return out, true
 }
@@ -170,7 +170,7 @@ func (c *Console) showKeys(w http.ResponseWriter, r *http.Request, v *view, stat
 func (c *Console) createKey(w http.ResponseWriter, r *http.Request, v *view) error {
 	in := mgmt.NewKey{Name: r.PostFormValue("name"), Role: r.PostFormValue("role")}
 	k, err := c.mgmt.CreateKey(r.Context(), v.Who, in)
-	if errs, ok := formErrors(err); ok {
+	if errs, ok := formErrors(v, err); ok {
 		return c.showKeys(w, r, v, http.StatusBadRequest, keysPage{Form: in, Errors: errs})
 	}
 	if err != nil {
@@ -192,7 +192,7 @@ func (c *Console) changeKey(w http.ResponseWriter, r *http.Request, v *view) err
 	default:
 		return &pageError{status: http.StatusBadRequest, key: "error.action"}
 	}
-	if errs, ok := formErrors(err); ok {
+	if errs, ok := formErrors(v, err); ok {
 		return c.showKeys(w, r, v, http.StatusBadRequest, keysPage{Errors: errs})
 	}
 	if err != nil {

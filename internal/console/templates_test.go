@@ -1,12 +1,15 @@
 package console_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/tidingsdev/tidings/internal/access"
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
 )
 
 // TestTemplatePreviewInTraditionalChinese: from the template list a
@@ -44,5 +47,57 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 	}
 	if facts := e.text(b, "#sms-facts"); !strings.Contains(facts, "SMS segments") || !strings.Contains(facts, "UCS-2") {
 		t.Fatalf("SMS facts: %q", facts)
+	}
+
+	// A test send: a mistake is named by its field and sends nothing; the
+	// email then reaches the customer named, once, marked as a test.
+	if _, _, err := e.store.UpsertCustomer(t.Context(), store.CustomerInput{ExternalID: "staff-1", Email: testdb.String("mia.staff@example.com"), Locale: testdb.String("zh-TW")}); err != nil {
+		t.Fatal(err)
+	}
+	e.run(b, chromedp.Navigate(e.url+"/console/templates/birthday"), chromedp.WaitVisible("#test-form", chromedp.ByID),
+		chromedp.SendKeys("#test-customer", "nobody", chromedp.ByID), chromedp.Click("#send-test", chromedp.ByID),
+		chromedp.WaitVisible("#test-errors", chromedp.ByID))
+	if got := e.text(b, "#test-errors"); !strings.Contains(got, "Customer") || !strings.Contains(got, "nobody") {
+		t.Fatalf("unknown customer: %q", got)
+	}
+	e.run(b, chromedp.SetValue("#test-customer", "staff-1", chromedp.ByID), chromedp.Click("#send-test", chromedp.ByID),
+		chromedp.WaitVisible("#test-sent", chromedp.ByID))
+	if got := e.text(b, "#test-sent"); !strings.Contains(got, "Test sent to mia.staff@example.com") {
+		t.Fatalf("confirmation: %q", got)
+	}
+	if n := e.sink.Count(); n != 1 {
+		t.Fatalf("%d emails at the SMTP server, want the one test", n)
+	}
+	var tests int
+	if err := e.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM messages WHERE journey = 'test' AND template = 'birthday'`).Scan(&tests); err != nil || tests != 1 {
+		t.Fatalf("%d test rows in the ledger (%v), want 1", tests, err)
+	}
+	e.shot(b, "template-test-en")
+
+	// In Traditional Chinese the same mistake reads in Chinese.
+	tw := e.browser("zh-TW")
+	e.signIn(tw, "mia@example.com")
+	e.run(tw, chromedp.Navigate(e.url+"/console/templates/birthday"), chromedp.WaitVisible("#test-form", chromedp.ByID),
+		chromedp.SendKeys("#test-customer", "nobody", chromedp.ByID), chromedp.Click("#send-test", chromedp.ByID),
+		chromedp.WaitVisible("#test-errors", chromedp.ByID))
+	if got := e.text(tw, "#test-errors"); got != `顧客：找不到顧客 "nobody"` {
+		t.Fatalf("zh-TW unknown customer: %q", got)
+	}
+
+	// A viewer sees no test form, and a forged post sends nothing.
+	e.user("vic@example.com", access.Viewer)
+	v := e.browser("zh-TW")
+	e.signIn(v, "vic@example.com")
+	var forms int
+	e.run(v, chromedp.Navigate(e.url+"/console/templates/birthday"), chromedp.WaitVisible("#preview", chromedp.ByID),
+		chromedp.Evaluate(`document.querySelectorAll("#test-send").length`, &forms))
+	if forms != 0 {
+		t.Fatal("a viewer sees the test form")
+	}
+	if got := e.post(v, "/console/templates/birthday/test", map[string]string{"customer": "staff-1", "topic": "marketing", "channel": "email", "csrf_token": e.csrf(v)}); got != http.StatusForbidden {
+		t.Fatalf("viewer's forged test send: %d, want 403", got)
+	}
+	if n := e.sink.Count(); n != 1 {
+		t.Fatalf("the viewer's post sent mail: %d emails", n)
 	}
 }

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -46,6 +48,12 @@ type templatePage struct {
 	// HTMLURL renders the same preview's HTML part for the frames.
 	HTMLURL string
 	Errors  map[string]string
+	// Topics are the topics a test may be sent under; Test is the test
+	// form as last posted, Sent what became of it, TestErrors its mistakes.
+	Topics     []string
+	Test       mgmt.TestSend
+	Sent       *mgmt.TestSent
+	TestErrors map[string]string
 }
 
 // templatePreview is GET /console/templates/{name}?locale=&channel=&customer=:
@@ -53,20 +61,40 @@ type templatePage struct {
 // the send path would, at desktop and mobile widths; for SMS, the segment
 // count and encoding.
 func (c *Console) templatePreview(w http.ResponseWriter, r *http.Request, v *view) error {
-	all, err := c.mgmt.Templates()
+	name := r.PathValue("name")
+	info, err := c.templateInfo(name)
 	if err != nil {
 		return err
 	}
-	name := r.PathValue("name")
+	q := r.URL.Query()
+	page := templatePage{Info: info, Ask: mgmt.TemplatePreview{Template: name, Locale: q.Get("locale"), Channel: q.Get("channel"), Customer: q.Get("customer")}}
+	return c.showTemplate(w, r, v, http.StatusOK, page)
+}
+
+// templateInfo is one template's description, or a 404 page.
+func (c *Console) templateInfo(name string) (mgmt.TemplateInfo, error) {
+	all, err := c.mgmt.Templates()
+	if err != nil {
+		return mgmt.TemplateInfo{}, err
+	}
 	i := slices.IndexFunc(all, func(t mgmt.TemplateInfo) bool { return t.Name == name })
 	if i < 0 {
-		return &pageError{status: http.StatusNotFound, key: "error.not_found"}
+		return mgmt.TemplateInfo{}, &pageError{status: http.StatusNotFound, key: "error.not_found"}
 	}
-	q := r.URL.Query()
-	page := templatePage{Info: all[i], Ask: mgmt.TemplatePreview{Template: name, Locale: q.Get("locale"), Channel: q.Get("channel"), Customer: q.Get("customer")}}
+	return all[i], nil
+}
+
+// showTemplate renders a template's page with its preview as page.Ask
+// asks for it.
+func (c *Console) showTemplate(w http.ResponseWriter, r *http.Request, v *view, status int, page templatePage) error {
+	name := page.Info.Name
+	page.Topics = slices.Sorted(maps.Keys(c.topics))
+	if page.Test.Topic == "" && slices.Contains(page.Topics, "marketing") {
+		page.Test.Topic = "marketing"
+	}
 	v.Title, v.Nav = name, "templates"
 	p, err := c.mgmt.PreviewTemplate(r.Context(), page.Ask)
-	if errs, ok := formErrors(err); ok {
+	if errs, ok := formErrors(v, err); ok {
 		page.Errors = errs
 		c.render(w, r, http.StatusBadRequest, v, "template", page)
 		return nil
@@ -78,8 +106,36 @@ func (c *Console) templatePreview(w http.ResponseWriter, r *http.Request, v *vie
 	page.HTMLURL = Prefix + "templates/" + url.PathEscape(name) + "/html?" + url.Values{
 		"locale": {page.Ask.Locale}, "customer": {page.Ask.Customer},
 	}.Encode()
-	c.render(w, r, http.StatusOK, v, "template", page)
+	c.render(w, r, status, v, "template", page)
 	return nil
+}
+
+// sendTemplateTest is POST /console/templates/{name}/test: the template
+// sent as a test to a customer through the send path, as
+// `POST /v1/messages/test` does (SendTest: marked as a test in the ledger,
+// counted in no report, audited as message.test); the page then says what
+// became of it.
+func (c *Console) sendTemplateTest(w http.ResponseWriter, r *http.Request, v *view) error {
+	name := r.PathValue("name")
+	info, err := c.templateInfo(name)
+	if err != nil {
+		return err
+	}
+	test := mgmt.TestSend{Template: name, Customer: r.PostFormValue("customer"), Channel: r.PostFormValue("channel"), Topic: r.PostFormValue("topic")}
+	page := templatePage{Info: info, Ask: mgmt.TemplatePreview{Template: name, Channel: test.Channel, Customer: test.Customer}, Test: test}
+	sent, err := c.mgmt.SendTest(r.Context(), v.Who, test)
+	if errs, ok := formErrors(v, err); ok {
+		page.TestErrors, page.Ask.Customer = errs, ""
+		return c.showTemplate(w, r, v, http.StatusUnprocessableEntity, page)
+	}
+	if errors.Is(err, mgmt.ErrNoSender) {
+		return &pageError{status: http.StatusServiceUnavailable, key: "error.sender"}
+	}
+	if err != nil {
+		return err
+	}
+	page.Sent = &sent
+	return c.showTemplate(w, r, v, http.StatusOK, page)
 }
 
 // templateHTML is GET /console/templates/{name}/html: the preview's HTML
@@ -87,7 +143,7 @@ func (c *Console) templatePreview(w http.ResponseWriter, r *http.Request, v *vie
 func (c *Console) templateHTML(w http.ResponseWriter, r *http.Request, v *view) error {
 	q := r.URL.Query()
 	p, err := c.mgmt.PreviewTemplate(r.Context(), mgmt.TemplatePreview{Template: r.PathValue("name"), Locale: q.Get("locale"), Customer: q.Get("customer")})
-	if _, ok := formErrors(err); ok {
+	if _, ok := formErrors(v, err); ok {
 		return &pageError{status: http.StatusNotFound, key: "error.not_found"}
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidingsdev/tidings/internal/access"
+	"github.com/tidingsdev/tidings/internal/mgmt"
 )
 
 // view is what every template sees: who is reading, in which language and
@@ -31,12 +32,14 @@ type view struct {
 	zone    *time.Location
 	locales *locales
 	csrf    string
+	ui      webUI
 }
 
 func (c *Console) newView(r *http.Request, p access.Principal) *view {
 	return &view{
 		Who: p, Path: r.URL.RequestURI(), Notice: noticeKey(r), now: c.opt.Now(),
 		loc: c.pages.locales.pick(r), zone: zone(r), locales: c.pages.locales, csrf: p.CSRFToken,
+		ui: webUI{base: c.opt.TemporalUI, namespace: c.opt.Namespace},
 	}
 }
 
@@ -265,3 +268,21 @@ func (v *view) Days(d time.Duration) string {
 	}
 	return v.T("unit.hours", int(d/time.Hour))
 }
+
+// Message is a problem the management functions found, in the reader's
+// language: the catalog's translation of its format (the key
+// "problem.<format>") filled with its values, or its English text when the
+// catalog has none (a provider's own words, say).
+func (v *view) Message(format string, args []any, english string) string {
+	if format == "" {
+		return english
+	}
+	if s, ok := v.loc.strings["problem."+format]; ok {
+		return v.loc.printer.Sprintf(s, args...)
+	}
+	return english
+}
+
+// ProblemMessage is a located problem's message in the reader's language;
+// its line and column are shown beside it as they are.
+func (v *view) ProblemMessage(p mgmt.Problem) string { return v.Message(p.Format, p.Args, p.Message) }

@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"time"
 
-	uiserver "github.com/temporalio/ui-server/v2/server"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/config"
@@ -102,10 +101,8 @@ func (o *Options) defaults() error {
 // Server is a running embedded Temporal server.
 type Server struct {
 	temporal    temporal.Server
-	ui          *uiserver.Server
-	uiDone      chan error
+	ui          *UI
 	frontend    string
-	uiAddr      string
 	namespace   string
 	persistence string
 	log         *slog.Logger
@@ -178,7 +175,7 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 		return nil, err
 	}
 	if opt.UIPort != 0 {
-		if err := s.startUI(opt.UIPort); err != nil {
+		if s.ui, err = StartUI(s.frontend, s.namespace, opt.UIPort); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -209,17 +206,16 @@ func (s *Server) Persistence() string { return s.persistence }
 
 // UIURL is the web UI's address, or "" when it is not served.
 func (s *Server) UIURL() string {
-	if s.uiAddr == "" {
+	if s.ui == nil {
 		return ""
 	}
-	return "http://" + s.uiAddr
+	return s.ui.URL()
 }
 
 // Stop shuts the UI and the server down; state stays in persistence.
 func (s *Server) Stop() {
 	if s.ui != nil {
 		s.ui.Stop()
-		<-s.uiDone
 		s.ui = nil
 	}
 	if s.temporal != nil {

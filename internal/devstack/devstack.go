@@ -167,6 +167,7 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("connect to the embedded Temporal server: %w", err)
 	}
 	s.app.UseTemporal(s.client)
+	s.app.UseTemporalUI(s.temporal.UIURL())
 	return s, nil
 }
 

@@ -22,6 +22,7 @@ type CampaignStore interface {
 	manage.Store
 	manage.DryRunStore
 	ListCampaigns(ctx context.Context) ([]store.Campaign, error)
+	ListCampaignsAfter(ctx context.Context, after string, limit int) ([]store.Campaign, error)
 	CampaignVersions(ctx context.Context, name string) ([]store.CampaignVersionInfo, error)
 	CampaignResults(ctx context.Context, name string) (store.CampaignReport, error)
 	CampaignWinner(ctx context.Context, campaign string, version int) (store.CampaignWinner, error)
@@ -50,6 +51,10 @@ type Problem struct {
 	Message string `json:"message"`
 	// Text is the problem as one line, "file:line:column: path: message".
 	Text string `json:"text"`
+	// Format and Args are Message's key and values, for a front door that
+	// shows it in another language.
+	Format string `json:"-"`
+	Args   []any  `json:"-"`
 }
 
 // Problems lists the located problems in err (a spec.Errors or one
@@ -66,7 +71,7 @@ func Problems(err error) (ps []Problem, ok bool) {
 	}
 	ps = make([]Problem, len(es))
 	for i, e := range es {
-		ps[i] = Problem{Line: e.Line, Column: e.Column, Path: e.Path, Message: e.Msg, Text: e.Error()}
+		ps[i] = Problem{Line: e.Line, Column: e.Column, Path: e.Path, Message: e.Msg, Text: e.Error(), Format: e.Format, Args: e.Args}
 	}
 	return ps, true
 }

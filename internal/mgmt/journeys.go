@@ -18,14 +18,16 @@ type JourneyStore interface {
 // the parameters an operator may tune with the values in force, and how
 // many of its runs are under way.
 type JourneyInfo struct {
-	Name        string         `json:"name"`
-	Summary     string         `json:"summary"`
-	PerCustomer bool           `json:"per_customer"`
-	Starts      []string       `json:"starts"`
-	Sweep       string         `json:"sweep,omitempty"`
-	Templates   []string       `json:"templates"`
-	Parameters  []JourneyParam `json:"parameters"`
-	InFlight    int            `json:"runs_in_flight"`
+	Name        string `json:"name"`
+	Summary     string `json:"summary"`
+	PerCustomer bool   `json:"per_customer"`
+	// Workflow is the per-customer runs' workflow type ("" for a sweep).
+	Workflow   string         `json:"workflow,omitempty"`
+	Starts     []string       `json:"starts"`
+	Sweep      string         `json:"sweep,omitempty"`
+	Templates  []string       `json:"templates"`
+	Parameters []JourneyParam `json:"parameters"`
+	InFlight   int            `json:"runs_in_flight"`
 }
 
 // JourneyParam is one tunable of a journey.
@@ -65,6 +67,9 @@ func (s *Service) Journeys(ctx context.Context) ([]JourneyInfo, error) {
 			}
 			values[p.Name] = v
 			info.Parameters = append(info.Parameters, JourneyParam{Name: p.Name, Kind: string(p.Kind), Doc: p.Doc, Default: paramJSON(p.Default), Value: paramJSON(v)})
+		}
+		if j.Run != nil {
+			info.Workflow = j.Run.Name
 		}
 		if j.Starts != nil {
 			info.Starts = append(info.Starts, j.Starts(values)...)

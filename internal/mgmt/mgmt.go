@@ -43,6 +43,7 @@ type Store interface {
 	SegmentStore
 	CouponStore
 	JourneyStore
+	AudienceStore
 }
 
 // AuditStore appends to and reads the audit log.
@@ -150,7 +151,9 @@ func (s *Service) templateSet() (*templates.Set, error) {
 
 // fieldError is bad input in one field, as validate.Errors.
 func fieldError(field, format string, args ...any) error {
-	return validate.Errors{{Field: field, Message: fmt.Sprintf(format, args...)}}
+	var errs validate.Errors
+	errs.Add(field, format, args...)
+	return errs
 }
 
 // SessionIdle is how long a session may go unused; the front doors that set

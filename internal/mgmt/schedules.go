@@ -62,7 +62,16 @@ type ScheduleDetail struct {
 	Skipped int64       `json:"skipped_overlapping"`
 	Missed  int64       `json:"missed"`
 	Recent  []time.Time `json:"recent"`
-	Next    []time.Time `json:"next"`
+	// Ran are the recent actions' runs, oldest first, for a link to each.
+	Ran  []ScheduleRun `json:"ran"`
+	Next []time.Time   `json:"next"`
+}
+
+// ScheduleRun is one run a schedule started.
+type ScheduleRun struct {
+	At         time.Time `json:"at"`
+	WorkflowID string    `json:"workflow_id"`
+	RunID      string    `json:"run_id"`
 }
 
 // Schedule describes one schedule; an unknown ID is store.ErrNotFound.
@@ -76,7 +85,7 @@ func (s *Service) Schedule(ctx context.Context, id string) (ScheduleDetail, erro
 		return ScheduleDetail{}, scheduleErr(id, err)
 	}
 	out := ScheduleDetail{ID: id, TimeZone: "UTC", Runs: int64(d.Info.NumActions), Skipped: int64(d.Info.NumActionsSkippedOverlap),
-		Missed: int64(d.Info.NumActionsMissedCatchupWindow), Recent: []time.Time{}, Next: d.Info.NextActionTimes}
+		Missed: int64(d.Info.NumActionsMissedCatchupWindow), Recent: []time.Time{}, Ran: []ScheduleRun{}, Next: d.Info.NextActionTimes}
 	if d.Schedule.Spec != nil && d.Schedule.Spec.TimeZoneName != "" {
 		out.TimeZone = d.Schedule.Spec.TimeZoneName
 	}
@@ -88,6 +97,9 @@ func (s *Service) Schedule(ctx context.Context, id string) (ScheduleDetail, erro
 	}
 	for _, r := range d.Info.RecentActions {
 		out.Recent = append(out.Recent, r.ScheduleTime)
+		if w := r.StartWorkflowResult; w != nil {
+			out.Ran = append(out.Ran, ScheduleRun{At: r.ActualTime, WorkflowID: w.WorkflowID, RunID: w.FirstExecutionRunID})
+		}
 	}
 	if out.Next == nil {
 		out.Next = []time.Time{}

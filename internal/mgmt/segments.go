@@ -176,10 +176,20 @@ func (s *Service) DeleteSegment(ctx context.Context, p access.Principal, name st
 }
 
 // RefreshScores recomputes every customer's RFM quintiles and value tier
-// in one statement, audited as segment.refresh_scores.
+// in one statement, audited as segment.refresh_scores, then records every
+// segment's and live campaign's audience size (RecordAudienceSizes).
 func (s *Service) RefreshScores(ctx context.Context, p access.Principal) (store.ScoreRefresh, error) {
 	if err := s.audit(ctx, p, "segment.refresh_scores", "scores", nil); err != nil {
 		return store.ScoreRefresh{}, err
 	}
-	return s.store.RefreshScores(ctx, s.opt.Now())
+	r, err := s.store.RefreshScores(ctx, s.opt.Now())
+	if err != nil {
+		return store.ScoreRefresh{}, err
+	}
+	// Segments read the new scores: their sizes now are a point of their
+	// history.
+	if _, err := s.RecordAudienceSizes(ctx); err != nil {
+		return store.ScoreRefresh{}, err
+	}
+	return r, nil
 }

@@ -23,11 +23,16 @@ type Error struct {
 	Column int
 	Path   string
 	Msg    string
+	// Format and Args are Msg before formatting: the message's key, by
+	// which a front door shows it in its reader's language ("" for a
+	// message that has none).
+	Format string
+	Args   []any
 }
 
 // At returns an Error at node n of file.
 func At(file string, n *yaml.Node, path, format string, args ...any) *Error {
-	e := &Error{File: file, Path: path, Msg: fmt.Sprintf(format, args...)}
+	e := &Error{File: file, Path: path, Msg: fmt.Sprintf(format, args...), Format: format, Args: args}
 	if n != nil {
 		e.Line, e.Column = n.Line, n.Column
 	}

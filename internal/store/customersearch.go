@@ -105,7 +105,7 @@ func namePrefixes(name string) (first, last string) {
 //   - message: id, journey, step, channel, template, topic, status, reason,
 //     sent_at, test
 //   - journey: journey, run_id, trigger, ended_at, outcome
-//   - campaign: campaign, version, occurrence, holdout, variant, goal_event,
+//   - campaign: campaign, version, occurrence, run_id, holdout, variant, goal_event,
 //     goal_at, finished_at, outcome
 //   - conversion: journey, run_id, step, event_id, revenue, currency
 //   - consent: channel, topic, status, source, actor
@@ -154,7 +154,7 @@ func (s *Store) CustomerTimeline(ctx context.Context, customerID, after string, 
 			FROM journey_runs WHERE customer_id = $1
 			UNION ALL
 			SELECT entered_at, 'campaign', campaign || '/' || occurrence,
-			       jsonb_build_object('campaign', campaign, 'version', version, 'occurrence', occurrence, 'holdout', holdout,
+			       jsonb_build_object('campaign', campaign, 'version', version, 'occurrence', occurrence, 'run_id', run_id, 'holdout', holdout,
 			                          'variant', variant, 'goal_event', goal_event, 'goal_at', goal_at, 'finished_at', finished_at, 'outcome', outcome)
 			FROM campaign_entries WHERE customer_id = $1
 			UNION ALL

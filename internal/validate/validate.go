@@ -21,6 +21,10 @@ import (
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// Format and Args are Message before formatting: the message's key, by
+	// which a front door shows it in its reader's language.
+	Format string `json:"-"`
+	Args   []any  `json:"-"`
 }
 
 func (e FieldError) Error() string { return e.Field + ": " + e.Message }
@@ -39,7 +43,7 @@ func (es Errors) Error() string {
 
 // Add records a problem with field.
 func (es *Errors) Add(field, format string, args ...any) {
-	*es = append(*es, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	*es = append(*es, FieldError{Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args})
 }
 
 // Err returns es as an error, or nil when empty.

@@ -121,9 +121,9 @@ func DryRun(ctx context.Context, db segment.DB, st DryRunStore, set Templates, s
 	}
 	p.Warnings = warnings(s, o.Now)
 
-	aud, err := s.Audience.Definition(ctx, saved(st))
+	aud, err := Audience(ctx, st, s)
 	if err != nil {
-		return Plan{}, fmt.Errorf("campaign %s audience: %w", s.Name, err)
+		return Plan{}, err
 	}
 	start := time.Now()
 	if p.Audience, err = segment.Count(ctx, db, aud, segment.At(p.EvaluatedAt)); err != nil {
@@ -150,6 +150,16 @@ func DryRun(ctx context.Context, db segment.DB, st DryRunStore, set Templates, s
 	}
 	p.Took.Samples = time.Since(start)
 	return p, nil
+}
+
+// Audience is the campaign's audience as a segment definition, a saved
+// segment it names read from st.
+func Audience(ctx context.Context, st Segments, s *campaign.Spec) (*segment.Definition, error) {
+	aud, err := s.Audience.Definition(ctx, saved(st))
+	if err != nil {
+		return nil, fmt.Errorf("campaign %s audience: %w", s.Name, err)
+	}
+	return aud, nil
 }
 
 // holdoutOf is the audience narrowed to the campaign's holdout: the same

@@ -79,6 +79,25 @@
     window.addEventListener("resize", function () { c.resize(); });
   }
 
+  // A segment's size over time: one point a day, the table beside it.
+  var sizes = document.querySelector("[data-chart=sizes]");
+  var sizeData = document.getElementById("sizes-data");
+  var sizeLabels = document.getElementById("sizes-labels");
+  if (sizes && sizeData && sizeLabels && window.echarts) {
+    var points = JSON.parse(sizeData.textContent), sl = JSON.parse(sizeLabels.textContent);
+    var sc = window.echarts.init(sizes, null, { locale: chartLocale() });
+    sc.setOption({
+      animation: false,
+      grid: { left: 64, right: 24, top: 24, bottom: 28 },
+      tooltip: { trigger: "axis" },
+      xAxis: { type: "category", data: points.map(function (p) { return p.label; }) },
+      yAxis: { type: "value", minInterval: 1 },
+      series: [{ name: sl["segments.size"], type: "line", showSymbol: true, label: { show: points.length <= 14 },
+        data: points.map(function (p) { return p.size; }) }]
+    });
+    window.addEventListener("resize", function () { sc.resize(); });
+  }
+
   // The report charts: each is an ECharts option the server built, next to
   // the table of the same numbers. A custom series named "errorbar" is an
   // interval drawn from its low to its high value.
