@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Kinds of audience whose size is recorded.
@@ -46,40 +44,28 @@ func (s *Store) RecordAudienceSizes(ctx context.Context, sizes []AudienceSize) e
 // AudienceSizeHistory lists one audience's recorded sizes since a time,
 // oldest first, at most limit of the newest.
 func (s *Store) AudienceSizeHistory(ctx context.Context, kind, name string, since time.Time, limit int) ([]AudienceSize, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[AudienceSize](ctx, s.pool, "sizes of "+kind+" "+name, `
 		SELECT kind, name, at, size FROM (
 			SELECT kind, name, at, size FROM audience_sizes
 			WHERE kind = $1 AND name = $2 AND at >= $3
 			ORDER BY at DESC LIMIT $4
 		) newest ORDER BY at`, kind, name, since, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sizes of %s %s: %w", kind, name, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[AudienceSize])
-	if err != nil {
-		return nil, fmt.Errorf("sizes of %s %s: %w", kind, name, err)
-	}
-	return out, nil
 }
 
 // LatestAudienceSizes is the last recorded size of each named audience of
 // a kind; one never measured is absent.
 func (s *Store) LatestAudienceSizes(ctx context.Context, kind string, names []string) (map[string]AudienceSize, error) {
-	rows, err := s.pool.Query(ctx, `
+	got, err := list[AudienceSize](ctx, s.pool, "latest "+kind+" sizes", `
 		SELECT l.kind, l.name, l.at, l.size FROM unnest($2::text[]) AS n(name)
 		CROSS JOIN LATERAL (
 			SELECT kind, name, at, size FROM audience_sizes
 			WHERE kind = $1 AND name = n.name ORDER BY at DESC LIMIT 1
 		) l`, kind, names)
 	if err != nil {
-		return nil, fmt.Errorf("latest %s sizes: %w", kind, err)
+		return nil, err
 	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[AudienceSize])
-	if err != nil {
-		return nil, fmt.Errorf("latest %s sizes: %w", kind, err)
-	}
-	out := make(map[string]AudienceSize, len(list))
-	for _, a := range list {
+	out := make(map[string]AudienceSize, len(got))
+	for _, a := range got {
 		out[a.Name] = a
 	}
 	return out, nil

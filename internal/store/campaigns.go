@@ -110,15 +110,8 @@ func (s *Store) ListCampaigns(ctx context.Context) ([]Campaign, error) {
 // after ("" from the start), archived ones included: the keyset page a
 // list of any length is read in.
 func (s *Store) ListCampaignsAfter(ctx context.Context, after string, limit int) ([]Campaign, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list campaigns after %q: %w", after, err)
-	}
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Campaign])
-	if err != nil {
-		return nil, fmt.Errorf("list campaigns after %q: %w", after, err)
-	}
-	return cs, nil
+	return list[Campaign](ctx, s.pool, "list campaigns after "+after,
+		`SELECT `+campaignColumns+` FROM campaigns WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
 }
 
 // CampaignVersion returns one stored version (0: the current one), or
