@@ -54,7 +54,7 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 	if _, _, err := e.store.UpsertCustomer(t.Context(), store.CustomerInput{ExternalID: "staff-1", Email: testdb.String("mia.staff@example.com"), Locale: testdb.String("zh-TW")}); err != nil {
 		t.Fatal(err)
 	}
-	e.run(b, chromedp.Navigate(e.url+"/console/templates/birthday"), chromedp.WaitVisible("#test-form", chromedp.ByID),
+	e.run(b, chromedp.Navigate(e.url+"/console/templates/welcome"), chromedp.WaitVisible("#test-form", chromedp.ByID),
 		chromedp.SendKeys("#test-customer", "nobody", chromedp.ByID), chromedp.Click("#send-test", chromedp.ByID),
 		chromedp.WaitVisible("#test-errors", chromedp.ByID))
 	if got := e.text(b, "#test-errors"); !strings.Contains(got, "Customer") || !strings.Contains(got, "nobody") {
@@ -69,7 +69,7 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 		t.Fatalf("%d emails at the SMTP server, want the one test", n)
 	}
 	var tests int
-	if err := e.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM messages WHERE journey = 'test' AND template = 'birthday'`).Scan(&tests); err != nil || tests != 1 {
+	if err := e.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM messages WHERE journey = 'test' AND template = 'welcome'`).Scan(&tests); err != nil || tests != 1 {
 		t.Fatalf("%d test rows in the ledger (%v), want 1", tests, err)
 	}
 	e.shot(b, "template-test-en")
@@ -77,7 +77,7 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 	// In Traditional Chinese the same mistake reads in Chinese.
 	tw := e.browser("zh-TW")
 	e.signIn(tw, "mia@example.com")
-	e.run(tw, chromedp.Navigate(e.url+"/console/templates/birthday"), chromedp.WaitVisible("#test-form", chromedp.ByID),
+	e.run(tw, chromedp.Navigate(e.url+"/console/templates/welcome"), chromedp.WaitVisible("#test-form", chromedp.ByID),
 		chromedp.SendKeys("#test-customer", "nobody", chromedp.ByID), chromedp.Click("#send-test", chromedp.ByID),
 		chromedp.WaitVisible("#test-errors", chromedp.ByID))
 	if got := e.text(tw, "#test-errors"); got != `顧客：找不到顧客 "nobody"` {
@@ -89,12 +89,12 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 	v := e.browser("zh-TW")
 	e.signIn(v, "vic@example.com")
 	var forms int
-	e.run(v, chromedp.Navigate(e.url+"/console/templates/birthday"), chromedp.WaitVisible("#preview", chromedp.ByID),
+	e.run(v, chromedp.Navigate(e.url+"/console/templates/welcome"), chromedp.WaitVisible("#preview", chromedp.ByID),
 		chromedp.Evaluate(`document.querySelectorAll("#test-send").length`, &forms))
 	if forms != 0 {
 		t.Fatal("a viewer sees the test form")
 	}
-	if got := e.post(v, "/console/templates/birthday/test", map[string]string{"customer": "staff-1", "topic": "marketing", "channel": "email", "csrf_token": e.csrf(v)}); got != http.StatusForbidden {
+	if got := e.post(v, "/console/templates/welcome/test", map[string]string{"customer": "staff-1", "topic": "marketing", "channel": "email", "csrf_token": e.csrf(v)}); got != http.StatusForbidden {
 		t.Fatalf("viewer's forged test send: %d, want 403", got)
 	}
 	if n := e.sink.Count(); n != 1 {
