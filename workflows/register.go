@@ -13,5 +13,6 @@ func Journeys() []Journey {
 		careJourney(),
 		crossSellJourney(),
 		campaignJourney(),
+		refreshJourney(),
 	}
 }

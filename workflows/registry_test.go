@@ -21,7 +21,7 @@ func TestRegistryIsConsistent(t *testing.T) {
 	if err := checkRegistry(append(Journeys(), onboardingJourney())); err == nil {
 		t.Error("a journey declared twice passed the check")
 	}
-	if got := SweepKinds(); !slices.Equal(got, []string{"winback_sweep", "birthday_sweep", "anniversary_sweep", "care_send"}) {
+	if got := SweepKinds(); !slices.Equal(got, []string{"winback_sweep", "birthday_sweep", "anniversary_sweep", "care_send", "refresh_reports"}) {
 		t.Errorf("sweep kinds %v", got)
 	}
 	var perCustomer []string

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidingsdev/tidings/activities"
 	"github.com/tidingsdev/tidings/internal/campaign"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
@@ -131,4 +132,36 @@ func (s *server) applyCampaign(src string) (*campaign.Spec, int) {
 		s.t.Fatal(err)
 	}
 	return spec, v.Version
+}
+
+// TestRefreshSweepScoresAndRecordsStagesOnARealServer: one firing of the
+// hourly refresh scores the buyers and writes every customer's lifecycle
+// stage for the month, so reports need no refresh by hand.
+func TestRefreshSweepScoresAndRecordsStagesOnARealServer(t *testing.T) {
+	s := newServer(t, Settings{})
+	buyer := s.customer("buyer", "Europe/Berlin")
+	s.customer("browser", "Asia/Taipei")
+	at := time.Now().UTC() // after both joined
+	month := time.Date(at.Year(), at.Month(), 1, 0, 0, 0, 0, time.UTC)
+	s.event(buyer, "order-1", EventPurchase, map[string]any{"amount": 40}, at.Add(-10*24*time.Hour))
+	run := s.start("refresh-reports-once", RefreshSweepWorkflow, RefreshSweepInput{At: at})
+	var res activities.RefreshResult
+	s.result(run, &res)
+	if res.Customers != 2 || res.StagesWritten != 2 {
+		t.Errorf("refresh %+v, want 2 customers scored and 2 stages written", res)
+	}
+	var tier, stage string
+	if err := s.store.Pool().QueryRow(t.Context(), `
+		SELECT cs.value_tier, st.stage FROM customer_scores cs
+		JOIN customer_stages st ON st.customer_id = cs.customer_id AND st.month = $2
+		WHERE cs.customer_id = $1`, buyer, month).Scan(&tier, &stage); err != nil || stage != "new" || tier == "" {
+		t.Errorf("buyer after the refresh: tier %q, this month's stage %q (%v); want a tier and new (first purchase 10 days before)", tier, stage, err)
+	}
+	// A second firing the same hour changes nothing.
+	again := s.start("refresh-reports-again", RefreshSweepWorkflow, RefreshSweepInput{At: at})
+	s.result(again, &res)
+	if res.ScoresChanged != 0 || res.StagesWritten != 0 {
+		t.Errorf("second refresh %+v, want nothing changed", res)
+	}
+	s.record(run, "refresh_sweep")
 }

@@ -20,8 +20,8 @@ func newReportCmd(a *app) *cobra.Command {
 		Use:   "report",
 		Short: "Report what campaigns and journeys did, how customers feel and how many stay",
 		Long: `Reports computed from the database: a campaign per variant, a journey's
-conversions, NPS, CSAT,
-retention, churn, lifecycle stages, customer value, the RFM grid and
+conversions, campaign and journey funnels, NPS, CSAT,
+retention, churn, lifecycle stages and their history, customer value, the RFM grid and
 deliverability and acquisition.
 Each prints a table, or the whole report with --json, or one table as CSV
 with --csv. Formulas: docs/reports.md.`,
@@ -30,7 +30,7 @@ with --csv. Formulas: docs/reports.md.`,
 		newReportSurveyCmd(a, store.NPS, reports.NPS), newReportSurveyCmd(a, store.CSAT, reports.CSAT),
 		newReportRetentionCmd(a), newReportChurnCmd(a), newReportLifecycleCmd(a),
 		newReportCLVCmd(a), newReportRFMCmd(a), newReportDeliverabilityCmd(a),
-		newReportJourneyCmd(a), newReportAcquisitionCmd(a))
+		newReportJourneyCmd(a), newReportAcquisitionCmd(a), newReportFunnelCmd(a), newReportStagesCmd(a))
 	return cmd
 }
 

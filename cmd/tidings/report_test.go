@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -217,6 +218,86 @@ func TestReportCampaignUplift(t *testing.T) {
 	}
 }
 
+func TestReportFunnel(t *testing.T) {
+	t.Parallel()
+	env, s := migratedEnv(t)
+	seedCampaign(t, s)
+	// seedCampaign: 120 calm (18 reach the goal), 120 urgent (30), 100
+	// held out (5); no message has been sent yet, so every conversion is
+	// unattributed.
+	r := tidings(t, env, "report", "funnel", "campaign", "spring-winback", "--csv")
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if r.code != 0 || err != nil || strings.Join(rows[0], ",") != "arm,stage,step,entries,rate,conversions,revenue" {
+		t.Fatalf("funnel csv (%v):\n%s", err, r)
+	}
+	var got []string
+	for _, row := range rows[1:] {
+		got = append(got, strings.Join(row, ","))
+	}
+	want := []string{"calm,entered,,120,,,", "calm,unattributed,,,,18,", "calm,converted,,18,15.0%,18,",
+		"urgent,entered,,120,,,", "urgent,unattributed,,,,30,", "urgent,converted,,30,25.0%,30,",
+		"holdout,entered,,100,,,", "holdout,unattributed,,,,5,", "holdout,converted,,5,5.0%,5,"}
+	if !slices.Equal(got, want) {
+		t.Errorf("funnel rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if r := tidings(t, env, "report", "funnel", "journey", "winback", "--window", "14d"); r.code != 0 || !strings.Contains(r.stdout, "within 14 days") ||
+		!strings.Contains(r.stdout, "nobody has entered yet") {
+		t.Errorf("winback funnel:\n%s", r)
+	}
+	refused(t, env, []badUsage{
+		{[]string{"report", "funnel", "campaign", "spring-winback", "--window", "soon"}, "--window:"},
+		{[]string{"report", "funnel", "journey", "nosuch"}, `no journey named "nosuch"`},
+		{[]string{"report", "funnel", "campaign", "nosuch"}, "nosuch"},
+		{[]string{"report", "funnel", "segment", "x"}, "say campaign or journey"},
+	})
+}
+
+// badUsage is a command line the CLI refuses with a usage error whose
+// message contains says.
+type badUsage struct {
+	args []string
+	says string
+}
+
+func refused(t *testing.T, env map[string]string, cases []badUsage) {
+	t.Helper()
+	for _, bad := range cases {
+		if r := tidings(t, env, bad.args...); r.code != exitUsage || !strings.Contains(r.stderr, bad.says) {
+			t.Errorf("%v, want a usage error saying %s:\n%s", bad.args, bad.says, r)
+		}
+	}
+}
+
+func TestReportStagesAfterARefresh(t *testing.T) {
+	t.Parallel()
+	env, s := migratedEnv(t)
+	seedSurveys(t, s)
+	seedPurchases(t, s)
+	if r := tidings(t, env, "report", "stages", "--since", "2026-01-01", "--until", "2026-03-01", "--csv"); r.code != 0 ||
+		r.stdout != "month,new,prospect,loyal,active,at_risk,lapsed,total,moved,joined\n2026-01,,,,,,,,,\n2026-02,,,,,,,,,\n" {
+		t.Errorf("stages before any refresh, want months without counts:\n%s", r)
+	}
+	if r := tidings(t, env, "segments", "refresh-scores"); r.code != 0 {
+		t.Fatal(r)
+	}
+	// Both buyers are active (see TestReportRetentionChurnLifecycle), both
+	// recorded for the first time this month.
+	r := tidings(t, env, "report", "stages", "--csv")
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if r.code != 0 || err != nil || len(rows) != 13 {
+		t.Fatalf("stages (%v):\n%s", err, r)
+	}
+	if got := strings.Join(rows[12], ","); got != time.Now().UTC().Format("2006-01")+",0,0,0,2,0,0,2,0,2" {
+		t.Errorf("this month's stages = %s", got)
+	}
+	if r := tidings(t, env, "report", "stages", "--by", "flow"); r.code != 0 || !regexp.MustCompile(`(?m)^\d{4}-\d\d +- +active +2$`).MatchString(r.stdout) {
+		t.Errorf("stage flows:\n%s", r)
+	}
+	if r := tidings(t, env, "report", "stages", "--by", "week"); r.code != exitUsage || !strings.Contains(r.stderr, "--by:") {
+		t.Errorf("--by week:\n%s", r)
+	}
+}
+
 func TestReportNPSAndCSAT(t *testing.T) {
 	t.Parallel()
 	env, s := migratedEnv(t)
@@ -256,18 +337,11 @@ func TestReportNPSAndCSAT(t *testing.T) {
 		t.Errorf("nps json:\n%s", r)
 	}
 
-	for _, bad := range []struct {
-		flag string
-		args []string
-	}{
-		{"--since", []string{"report", "nps", "--since", "last spring"}},
-		{"--by", []string{"report", "csat", "--by", "colour"}},
-		{"--until", []string{"report", "nps", "--since", "2026-04-01", "--until", "2026-03-01"}},
-	} {
-		if r := tidings(t, env, bad.args...); r.code != exitUsage || !strings.Contains(r.stderr, bad.flag+":") {
-			t.Errorf("%v, want a usage error naming %s:\n%s", bad.args, bad.flag, r)
-		}
-	}
+	refused(t, env, []badUsage{
+		{[]string{"report", "nps", "--since", "last spring"}, "--since:"},
+		{[]string{"report", "csat", "--by", "colour"}, "--by:"},
+		{[]string{"report", "nps", "--since", "2026-04-01", "--until", "2026-03-01"}, "--until:"},
+	})
 }
 
 // TestReportsDocsCommandsWork runs every sh block of docs/reports.md as

@@ -18,29 +18,34 @@ func newReportCLVCmd(a *app) *cobra.Command {
 	var by string
 	cmd := &cobra.Command{
 		Use:   "clv",
-		Short: "Customer lifetime value, historical and predicted, by first-purchase cohort or value tier, with each tier's share of revenue",
+		Short: "Customer lifetime value, historical and predicted, by value tier, first-purchase cohort or saved segment, with each group's share of revenue",
 		Long: `Print customer lifetime value over the buyers (customers with an order):
 historical CLV (revenue / buyers) and predicted CLV (average order value ×
 orders per buyer-year × expected lifetime in years, the lifetime being
 1 / the annual churn rate, at most 10 years), in total and by value tier
-(high, mid, low from the RFM scores; the share of revenue each brings) or
-by first-purchase cohort (--by cohort).
+(high, mid, low from the RFM scores; the share of revenue each brings), by
+first-purchase cohort (--by cohort) or by saved segment (--by segment: the
+buyers each segment holds now; segments overlap).
 
 The same report is GET /v1/reports/clv. Formulas: docs/reports.md.`,
 		Example: `  tidings report clv
-  tidings report clv --by cohort --csv`,
+  tidings report clv --by cohort --csv
+  tidings report clv --by segment`,
 		Args: exactArgs(0),
 		RunE: a.withStore(func(ctx context.Context, st *store.Store, _ []string) error {
-			if by != "tier" && by != "cohort" {
-				return withCode(exitUsage, fmt.Errorf("--by: %q is neither tier nor cohort", by))
+			if by != "tier" && by != "cohort" && by != "segment" {
+				return withCode(exitUsage, fmt.Errorf("--by: %q is not tier, cohort or segment", by))
 			}
 			r, err := reports.Value(ctx, st, time.Now())
 			if err != nil {
 				return err
 			}
 			groups := r.ByTier
-			if by == "cohort" {
+			switch by {
+			case "cohort":
 				groups = r.ByCohort
+			case "segment":
+				groups = r.BySegment
 			}
 			rows := [][]string{{by, "buyers", "orders", "revenue", "revenue_share", "historical_clv", "aov", "orders_per_year", "lifetime_years", "predicted_clv"}}
 			for _, row := range append([]reports.ValueRow{r.Total}, groups...) {
@@ -59,7 +64,7 @@ The same report is GET /v1/reports/clv. Formulas: docs/reports.md.`,
 		}),
 	}
 	out.register(cmd)
-	cmd.Flags().StringVar(&by, "by", "tier", "group by tier or cohort")
+	cmd.Flags().StringVar(&by, "by", "tier", "group by tier, cohort or segment")
 	return cmd
 }
 

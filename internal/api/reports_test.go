@@ -311,3 +311,74 @@ func TestAcquisitionOverTheAPI(t *testing.T) {
 		t.Errorf("a cost without an amount: %d %s", status, body)
 	}
 }
+
+func TestFunnelsOverTheAPI(t *testing.T) {
+	a := newAPI(t, false)
+	ctx := t.Context()
+	if _, _, err := a.store.ApplyCampaign(ctx, "spring", "once", store.CampaignVersion{
+		Campaign: "spring", Source: "name: spring", Spec: []byte(`{"name":"spring"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	// Two customers enter; C-1 is sent the intro, clicks it and buys an
+	// hour later for 12.50: the intro is credited.
+	for _, ext := range []string{"C-1", "C-2"} {
+		id := a.customer(ext, map[string]any{"email": ext + "@example.com"})
+		testdb.MustExec(t, a.store, `INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, entered_at, goal_event, goal_until)
+			VALUES ('spring', $1, 1, 1, $2, '2026-03-01T10:00:00Z', 'purchase', '2026-03-08T10:00:00Z')`, id, "run-"+ext)
+		if ext != "C-1" {
+			continue
+		}
+		testdb.MustExec(t, a.store, `WITH m AS (
+				INSERT INTO messages (idempotency_key, customer_id, journey, step, channel, template, topic, status, sent_at)
+				VALUES ('campaign/spring/1/' || $1 || '/intro/1', $1, 'campaign/spring', 'intro', 'email', 'news', 'marketing', 'sent', '2026-03-01T10:00:00Z')
+				RETURNING id)
+			INSERT INTO message_clicks (message_id, link, url, machine, first_at, last_at)
+			SELECT id, 0, 'https://shop.example/', false, '2026-03-01T11:00:00Z', '2026-03-01T11:00:00Z' FROM m`, id)
+		testdb.MustExec(t, a.store, `INSERT INTO events (event_id, customer_id, type, properties, occurred_at, routed_at)
+			VALUES ('o-1', $1, 'purchase', '{"amount": 12.5, "currency": "EUR"}', '2026-03-01T12:00:00Z', now())`, id)
+	}
+	status, body := a.do(http.MethodGet, "/v1/reports/campaigns/spring/funnel", nil)
+	var rep struct {
+		WindowDays float64 `json:"window_days"`
+		Arms       []struct {
+			Entered   int `json:"entered"`
+			Converted int `json:"converted"`
+			Steps     []struct {
+				Step        string             `json:"step"`
+				Sent        int                `json:"sent"`
+				Opened      int                `json:"opened"`
+				Clicked     int                `json:"clicked"`
+				Conversions int                `json:"conversions"`
+				Revenue     map[string]float64 `json:"revenue"`
+			} `json:"steps"`
+		} `json:"arms"`
+	}
+	if status != http.StatusOK || json.Unmarshal(body, &rep) != nil {
+		t.Fatalf("campaign funnel: %d %s", status, body)
+	}
+	if rep.WindowDays != 7 || len(rep.Arms) != 1 || rep.Arms[0].Entered != 2 || rep.Arms[0].Converted != 1 || len(rep.Arms[0].Steps) != 1 {
+		t.Fatalf("campaign funnel = %s", body)
+	}
+	if s := rep.Arms[0].Steps[0]; s.Step != "intro" || s.Sent != 1 || s.Opened != 1 || s.Clicked != 1 || s.Conversions != 1 || s.Revenue["EUR"] != 12.5 {
+		t.Errorf("intro = %+v", s)
+	}
+	if status, body := a.do(http.MethodGet, "/v1/reports/journeys/winback/funnel?since=2026-01-01&window=2w", nil); status != http.StatusOK ||
+		!strings.Contains(string(body), `"window_days": 14`) {
+		t.Errorf("winback funnel: %d %s", status, body)
+	}
+	for _, bad := range []struct {
+		url, field string
+		status     int
+	}{
+		{"/v1/reports/campaigns/spring/funnel?window=forever", "window", http.StatusBadRequest},
+		{"/v1/reports/campaigns/spring/funnel?window=10m", "window", http.StatusBadRequest},
+		{"/v1/reports/journeys/winback/funnel?since=whenever", "since", http.StatusBadRequest},
+		{"/v1/reports/campaigns/autumn/funnel", "name", http.StatusNotFound},
+		{"/v1/reports/journeys/nosuch/funnel", "name", http.StatusNotFound},
+	} {
+		status, body := a.do(http.MethodGet, bad.url, nil)
+		if status != bad.status || !strings.Contains(string(body), `"field": "`+bad.field+`"`) {
+			t.Errorf("%s: %d %s, want %d naming %s", bad.url, status, body, bad.status, bad.field)
+		}
+	}
+}

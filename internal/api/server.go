@@ -239,10 +239,13 @@ func (s *Server) routes() []route {
 		{"GET /v1/reports/retention", read, s.retentionReport},
 		{"GET /v1/reports/churn", read, s.churnReport},
 		{"GET /v1/reports/lifecycle", read, s.lifecycleReport},
+		{"GET /v1/reports/lifecycle/history", read, s.lifecycleHistory},
 		{"GET /v1/reports/clv", read, s.clvReport},
 		{"GET /v1/reports/rfm", read, s.rfmReport},
 		{"GET /v1/reports/deliverability", read, s.deliverabilityReport},
 		{"GET /v1/reports/journeys/{name}", read, s.journeyReport},
+		{"GET /v1/reports/campaigns/{name}/funnel", read, s.campaignFunnel},
+		{"GET /v1/reports/journeys/{name}/funnel", read, s.journeyFunnel},
 		{"GET /v1/reports/acquisition", read, s.acquisitionReport},
 
 		{"GET /u/{token}", public, s.unsubscribePage},

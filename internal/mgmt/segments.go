@@ -19,6 +19,7 @@ type SegmentStore interface {
 	ListSegments(ctx context.Context) ([]store.Segment, error)
 	DeleteSegment(ctx context.Context, name string) error
 	RefreshScores(ctx context.Context, now time.Time) (store.ScoreRefresh, error)
+	RecordStages(ctx context.Context, at time.Time) (int64, error)
 	LastScoreRefresh(ctx context.Context) (store.ScoreRefresh, error)
 }
 
@@ -176,14 +177,19 @@ func (s *Service) DeleteSegment(ctx context.Context, p access.Principal, name st
 }
 
 // RefreshScores recomputes every customer's RFM quintiles and value tier
-// in one statement, audited as segment.refresh_scores, then records every
-// segment's and live campaign's audience size (RecordAudienceSizes).
+// in one statement, audited as segment.refresh_scores, then records the
+// month's lifecycle stages and every segment's and live campaign's audience
+// size (RecordAudienceSizes), as the hourly refresh sweep does.
 func (s *Service) RefreshScores(ctx context.Context, p access.Principal) (store.ScoreRefresh, error) {
 	if err := s.audit(ctx, p, "segment.refresh_scores", "scores", nil); err != nil {
 		return store.ScoreRefresh{}, err
 	}
-	r, err := s.store.RefreshScores(ctx, s.opt.Now())
+	now := s.opt.Now()
+	r, err := s.store.RefreshScores(ctx, now)
 	if err != nil {
+		return store.ScoreRefresh{}, err
+	}
+	if _, err := s.store.RecordStages(ctx, now); err != nil {
 		return store.ScoreRefresh{}, err
 	}
 	// Segments read the new scores: their sizes now are a point of their

@@ -115,16 +115,26 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	if n := len(s); n > 1 && (s[n-1] == 'd' || s[n-1] == 'w') {
-		var k int
-		if _, err := fmt.Sscanf(s[:n-1], "%d", &k); err == nil && k > 0 && fmt.Sprint(k) == s[:n-1] {
-			if s[n-1] == 'w' {
-				k *= 7
-			}
-			return now.AddDate(0, 0, -k), nil
-		}
+	if k, ok := days(s); ok {
+		return now.AddDate(0, 0, -k), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not a date (2026-03-01), a time (RFC 3339) or an age (90d, 12w)", s)
+}
+
+// days reads a number of days (90d) or weeks (12w) as days.
+func days(s string) (int, bool) {
+	n := len(s)
+	if n < 2 || (s[n-1] != 'd' && s[n-1] != 'w') {
+		return 0, false
+	}
+	var k int
+	if _, err := fmt.Sscanf(s[:n-1], "%d", &k); err != nil || k <= 0 || fmt.Sprint(k) != s[:n-1] {
+		return 0, false
+	}
+	if s[n-1] == 'w' {
+		k *= 7
+	}
+	return k, true
 }
 
 // MonthsBack is the first day (UTC) of the month n−1 months before now's:

@@ -12,6 +12,7 @@ import (
 type ValueStore interface {
 	ValueTallies(ctx context.Context, at time.Time) ([]store.ValueTally, error)
 	RFMCells(ctx context.Context) ([]store.RFMCell, error)
+	SegmentValueTallies(ctx context.Context, at time.Time) ([]store.ValueTally, error)
 }
 
 // MaxLifetimeYears caps the expected lifetime when hardly anyone lapses, so
@@ -19,8 +20,8 @@ type ValueStore interface {
 const MaxLifetimeYears = 10
 
 // ValueReport is customer lifetime value, historical and predicted, in
-// total, by first-purchase cohort and by value tier; by tier it is also
-// the share of revenue each tier brings.
+// total, by first-purchase cohort, by value tier and by saved segment; by
+// tier it is also the share of revenue each tier brings.
 type ValueReport struct {
 	At         time.Time         `json:"at"`
 	Definition map[string]string `json:"definition"`
@@ -28,6 +29,10 @@ type ValueReport struct {
 	// ByCohort is oldest first; ByTier high, mid, low, unscored.
 	ByCohort []ValueRow `json:"by_cohort"`
 	ByTier   []ValueRow `json:"by_tier"`
+	// BySegment has a row per saved segment, by name, with the buyers the
+	// segment holds at At; segments overlap, so their revenue shares need
+	// not add up to 1.
+	BySegment []ValueRow `json:"by_segment"`
 }
 
 // ValueRow is one group of buyers (customers with at least one order).
@@ -58,7 +63,11 @@ func Value(ctx context.Context, st ValueStore, at time.Time) (ValueReport, error
 	if err != nil {
 		return ValueReport{}, err
 	}
-	r := ValueReport{At: at, Total: ValueRow{Label: "total"}, ByCohort: []ValueRow{}, ByTier: []ValueRow{},
+	segments, err := st.SegmentValueTallies(ctx, at)
+	if err != nil {
+		return ValueReport{}, err
+	}
+	r := ValueReport{At: at, Total: ValueRow{Label: "total"}, ByCohort: []ValueRow{}, ByTier: []ValueRow{}, BySegment: []ValueRow{},
 		Definition: map[string]string{
 			"historical_clv": "revenue / buyers",
 			"aov":            "revenue / orders",
@@ -85,6 +94,9 @@ func Value(ctx context.Context, st ValueStore, at time.Time) (ValueReport, error
 		case "tier":
 			tiers[t.Label] = row
 		}
+	}
+	for _, t := range segments {
+		r.BySegment = append(r.BySegment, valueRow(t, total))
 	}
 	for _, tier := range []string{"high", "mid", "low", "unscored"} {
 		if row, ok := tiers[tier]; ok {

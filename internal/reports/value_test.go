@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tidingsdev/tidings/internal/reports"
+	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
 
@@ -52,6 +53,49 @@ func TestCustomerValueHistoricalAndPredicted(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("value:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+func TestCustomerValueBySavedSegment(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a, b, c := w.customer("A", "en", "high"), w.customer("B", "zh-TW", "low"), w.customer("C", "en", "mid")
+	w.customer("D", "en", "low") // never bought: in "english" but no buyer
+	w.purchases(a, 100, "2024-06-01", "2025-06-01", "2025-12-01")
+	w.purchases(b, 50, "2024-09-01")
+	w.purchases(c, 40, "2025-11-01", "2025-12-01")
+	for name, def := range map[string]string{"english": "match: {locale: en}\n", "repeat": "match: {orders_count: {gte: 2}}\n", "nobody": "match: {tags: vip}\n"} {
+		if _, _, err := w.st.SaveSegment(t.Context(), store.Segment{Name: name, Format: "yaml", Definition: def}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := reports.Value(t.Context(), w.st, day("2026-01-01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// english: A and C, 5 orders, 380 of 430 (0.88372), CLV 190, AOV 76,
+	// observed 1.58522 + 0.16701 = 1.75223 years: 2.8535 orders a year; A is the
+	// one buyer of a year and has not lapsed: lifetime 10, predicted
+	// 76 × 2.8535 × 10 = 2168.7. repeat: the same two. nobody: no buyers.
+	var got []string
+	for _, row := range r.BySegment {
+		got = append(got, fmt.Sprintf("%s n=%d orders=%d revenue=%g share=%s clv=%s freq=%s pred=%s", row.Label, row.Customers, row.Orders,
+			row.Revenue, f5(row.RevenueShare), f5(row.HistoricalCLV), f5(row.Frequency), f5(row.PredictedCLV)))
+	}
+	want := []string{
+		"english n=2 orders=5 revenue=380 share=0.88372 clv=190 freq=2.8535 pred=2168.7",
+		"nobody n=0 orders=0 revenue=0 share=0 clv=- freq=- pred=-",
+		"repeat n=2 orders=5 revenue=380 share=0.88372 clv=190 freq=2.8535 pred=2168.7",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("by segment:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func f5(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.5g", *p)
 }
 
 func TestRFMGrid(t *testing.T) {

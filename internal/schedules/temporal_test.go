@@ -106,7 +106,7 @@ func TestEnsureDefaultsCreatesOnceAndKeepsOperatorChanges(t *testing.T) {
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	sc := ts.GetDefaultClient().ScheduleClient()
 	created, err := EnsureDefaults(t.Context(), sc, taskQueue)
-	if err != nil || !slices.Equal(created, []string{"birthday-sweep", "winback-sweep"}) {
+	if err != nil || !slices.Equal(created, []string{"birthday-sweep", "refresh-reports", "winback-sweep"}) {
 		t.Fatalf("first start: created %v, %v", created, err)
 	}
 	if err := sc.GetHandle(t.Context(), "winback-sweep").Pause(t.Context(), client.SchedulePauseOptions{Note: "holiday freeze"}); err != nil {

@@ -391,6 +391,16 @@ func (c *compiler) lifecycle(op string, v any) string {
 	return s
 }
 
+// LifecycleCase is a SQL expression over From (customers c) naming each
+// customer's lifecycle stage as of now by the rules segments use, with its
+// placeholders numbered after args; it returns args with its own appended.
+// Reports store it per month, so their stages and segments' agree.
+func LifecycleCase(now time.Time, args []any) (string, []any) {
+	c := &compiler{now: now, args: args, cutoffs: map[time.Time]string{}}
+	expr := c.lifecycleCase()
+	return expr, c.args
+}
+
 // lifecycleCase is a SQL expression naming each customer's stage, for
 // previews and reports.
 func (c *compiler) lifecycleCase() string {

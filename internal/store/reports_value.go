@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"github.com/tidingsdev/tidings/internal/segment"
 )
 
 // ValueTally is the purchase history of a group of buyers: Dimension is
@@ -23,28 +26,65 @@ type ValueTally struct {
 	Lapsed int `db:"lapsed"`
 }
 
+// valueBuyers are the buyers (orders_count > 0) of the moment $1, with
+// their cohort and tier, over segment.From's aliases so a segment's
+// condition can be added.
+const valueBuyers = `
+	SELECT c.orders_count, c.total_spent, c.first_purchase_at, c.last_purchase_at,
+		to_char(c.first_purchase_at AT TIME ZONE 'UTC', 'YYYY-MM') AS cohort,
+		coalesce(cs.value_tier, 'unscored') AS tier
+	FROM ` + segment.From + `
+	WHERE c.orders_count > 0 AND c.first_purchase_at IS NOT NULL AND c.first_purchase_at < $1`
+
+// valueTotals are a ValueTally's figures over a group of valueBuyers.
+const valueTotals = `
+	count(*)::int AS customers, coalesce(sum(orders_count), 0)::bigint AS orders,
+	coalesce(sum(total_spent), 0)::float8 AS revenue,
+	coalesce(sum(greatest(extract(epoch FROM $1 - first_purchase_at), 30 * 86400) / (365.25 * 86400)), 0)::float8 AS years,
+	count(*) FILTER (WHERE first_purchase_at <= $1 - interval '1 year')::int AS mature,
+	count(*) FILTER (WHERE first_purchase_at <= $1 - interval '1 year'
+		AND last_purchase_at < $1 - interval '1 year')::int AS lapsed`
+
 // ValueTallies groups every buyer (orders_count > 0) as of at, in total,
 // by cohort and by value tier, from the customers' purchase aggregates.
 func (s *Store) ValueTallies(ctx context.Context, at time.Time) ([]ValueTally, error) {
 	return list[ValueTally](ctx, s.pool, "customer value", `
-		WITH buyers AS (
-			SELECT c.orders_count, c.total_spent, c.first_purchase_at, c.last_purchase_at,
-				to_char(c.first_purchase_at AT TIME ZONE 'UTC', 'YYYY-MM') AS cohort,
-				coalesce(cs.value_tier, 'unscored') AS tier
-			FROM customers c LEFT JOIN customer_scores cs ON cs.customer_id = c.id
-			WHERE c.orders_count > 0 AND c.first_purchase_at IS NOT NULL AND c.first_purchase_at < $1
-		)
+		WITH buyers AS (`+valueBuyers+`)
 		SELECT CASE WHEN grouping(cohort) = 0 THEN 'cohort' WHEN grouping(tier) = 0 THEN 'tier' ELSE 'total' END AS dimension,
-			coalesce(cohort, tier, '') AS label,
-			count(*)::int AS customers, coalesce(sum(orders_count), 0)::bigint AS orders,
-			coalesce(sum(total_spent), 0)::float8 AS revenue,
-			coalesce(sum(greatest(extract(epoch FROM $1 - first_purchase_at), 30 * 86400) / (365.25 * 86400)), 0)::float8 AS years,
-			count(*) FILTER (WHERE first_purchase_at <= $1 - interval '1 year')::int AS mature,
-			count(*) FILTER (WHERE first_purchase_at <= $1 - interval '1 year'
-				AND last_purchase_at < $1 - interval '1 year')::int AS lapsed
+			coalesce(cohort, tier, '') AS label, `+valueTotals+`
 		FROM buyers
 		GROUP BY GROUPING SETS ((), (cohort), (tier))
 		ORDER BY 1, 2`, at)
+}
+
+// SegmentValueTallies is ValueTallies for the buyers of each saved
+// segment as of at (dimension segment, label its name), in name order:
+// CLV by the groups a marketer defined. An error names the segment.
+func (s *Store) SegmentValueTallies(ctx context.Context, at time.Time) ([]ValueTally, error) {
+	segs, err := s.ListSegments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []ValueTally{}
+	for _, seg := range segs {
+		def, err := segment.Parse([]byte(seg.Definition), seg.Name)
+		if err != nil {
+			return out, fmt.Errorf("saved segment %s: %w", seg.Name, err)
+		}
+		where, args, err := def.CompileAfter(at, []any{at, seg.Name})
+		if err != nil {
+			return out, err
+		}
+		t, err := get[ValueTally](ctx, s.pool, "customer value of segment "+seg.Name, `
+			WITH buyers AS (`+valueBuyers+` AND (`+where+`))
+			SELECT 'segment' AS dimension, $2::text AS label, `+valueTotals+`
+			FROM buyers`, args...)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // RFMCell is one cell of the recency × frequency grid of the scores

@@ -1,0 +1,184 @@
+package reports_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tidingsdev/tidings/internal/reports"
+	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
+)
+
+// message records a sent message in the ledger with what came back: a
+// delivery report, a person's open or click, a machine's open.
+func (w *world) message(journey, key, customer, step string, sent time.Time, delivery string, engaged ...string) string {
+	w.t.Helper()
+	id := w.queryRow(`INSERT INTO messages (idempotency_key, customer_id, journey, step, channel, template, topic,
+			status, delivery, created_at, sent_at)
+		VALUES ($1, $2, $3, $4, 'email', 'news', 'marketing', 'sent', $5, $6, $6) RETURNING id::text`,
+		key, customer, journey, step, delivery, sent)
+	for _, e := range engaged {
+		switch e {
+		case "open", "machine-open":
+			testdb.MustExec(w.t, w.st, `INSERT INTO message_opens (message_id, machine, first_at, last_at) VALUES ($1, $2, $3, $3)`,
+				id, e == "machine-open", sent.Add(time.Hour))
+		case "click":
+			testdb.MustExec(w.t, w.st, `INSERT INTO message_clicks (message_id, link, url, machine, first_at, last_at)
+				VALUES ($1, 0, 'https://shop.example/', false, $2, $2)`, id, sent.Add(2*time.Hour))
+		default:
+			w.t.Fatalf("unknown engagement %q", e)
+		}
+	}
+	return id
+}
+
+// order records a purchase with its amount in USD.
+func (w *world) order(customer string, amount float64, at string) {
+	w.t.Helper()
+	if _, err := w.st.RecordEvents(w.t.Context(), []store.EventInput{{EventID: customer + "/" + at, CustomerID: customer,
+		Type: store.PurchaseEvent, Properties: map[string]any{"amount": amount, "currency": "USD"}, OccurredAt: day(at), Unrouted: true}}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func TestCampaignFunnelPerVariantAndHoldout(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	if _, _, err := w.st.ApplyCampaign(t.Context(), "spring sale", "once", store.CampaignVersion{
+		Campaign: "spring-sale", Source: "name: spring-sale", Spec: []byte(`{"name":"spring-sale"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, c := range []struct{ name, variant string }{{"A1", "a"}, {"A2", "a"}, {"A3", "a"}, {"B1", "b"}, {"B2", "b"}, {"H1", ""}, {"H2", ""}} {
+		ids[c.name] = w.customer(c.name, "en", "")
+		testdb.MustExec(t, w.st, `INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, variant, holdout,
+				entered_at, goal_event, goal_until)
+			VALUES ('spring-sale', $1, 1, 1, $2, $3, $4, $5, 'purchase', $5::timestamptz + interval '14 days')`,
+			ids[c.name], "run-"+c.name, c.variant, c.variant == "", day("2026-03-01 10:00"))
+	}
+	send := func(who, step, variant, at, delivery string, engaged ...string) {
+		w.message("campaign/spring-sale", "campaign/spring-sale/1/"+ids[who]+"/"+step+"/1", ids[who], step+":"+variant,
+			day(at), delivery, engaged...)
+	}
+	// Variant a: A1 opens and clicks the intro and buys the next day
+	// (40); A2 opens the intro, clicks the reminder and buys the day after
+	// it (60); A3's intro bounces. Variant b: B1 gets the intro and buys 11
+	// days later (30), inside the 14-day goal window but outside a 7-day
+	// attribution window; only a machine opens B2's. H1, held out, buys
+	// (20); H2 does nothing.
+	send("A1", "intro", "a", "2026-03-01 10:00", "", "open", "click")
+	send("A2", "intro", "a", "2026-03-01 10:00", "delivered", "open")
+	send("A3", "intro", "a", "2026-03-01 10:00", "bounced")
+	send("A2", "reminder", "a", "2026-03-04 10:00", "", "click")
+	send("B1", "intro", "b", "2026-03-01 10:00", "")
+	send("B2", "intro", "b", "2026-03-01 10:00", "", "machine-open")
+	w.order(ids["A1"], 40, "2026-03-02 09:00")
+	w.order(ids["A2"], 60, "2026-03-05 09:00")
+	w.order(ids["B1"], 30, "2026-03-12 09:00")
+	w.order(ids["H1"], 20, "2026-03-03 09:00")
+	w.order(ids["H2"], 99, "2026-04-01 09:00") // after the goal window
+
+	r, err := reports.CampaignFunnel(t.Context(), w.st, "spring-sale", reports.FunnelQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Arms) != 3 || r.Arms[0].Arm != "a" || r.Arms[1].Arm != "b" || r.Arms[2].Arm != "holdout" || r.WindowDays != 7 {
+		t.Fatalf("arms %+v, want a, b, holdout with a 7-day window", r.Arms)
+	}
+	a, b, h := r.Arms[0], r.Arms[1], r.Arms[2]
+	// a: 3 entered, 2 converted (2/3); the intro reached all 3, 2 were
+	// delivered (A3 bounced), both opened, 1 clicked: rates 1, 2/3, 1,
+	// 1/2; the reminder reached A2, who clicked (a click shows an open).
+	// Last touch: A1's 40 to the intro, A2's 60 to the reminder.
+	if a.Entered != 3 || a.Converted != 2 || !near(*a.ConversionRate, 2.0/3, 1e-9) || len(a.Steps) != 2 || a.Revenue["USD"] != 100 || a.Unattributed != 0 {
+		t.Fatalf("arm a = %+v", a)
+	}
+	intro, reminder := a.Steps[0], a.Steps[1]
+	if intro.Step != "intro" || intro.Sent != 3 || intro.Delivered != 2 || intro.Opened != 2 || intro.Clicked != 1 ||
+		*intro.SentRate != 1 || !near(*intro.DeliveredRate, 2.0/3, 1e-9) || *intro.OpenRate != 1 || *intro.ClickRate != 0.5 ||
+		intro.Conversions != 1 || intro.Revenue["USD"] != 40 {
+		t.Errorf("a's intro = %+v", intro)
+	}
+	if reminder.Step != "reminder" || reminder.Sent != 1 || reminder.Delivered != 1 || reminder.Opened != 1 || reminder.Clicked != 1 ||
+		reminder.Conversions != 1 || reminder.Revenue["USD"] != 60 {
+		t.Errorf("a's reminder = %+v", reminder)
+	}
+	// b: 2 entered, 1 converted, nobody opened (a machine's open is not a
+	// person's); B1's purchase came 11 days after the intro: unattributed.
+	if b.Entered != 2 || b.Converted != 1 || len(b.Steps) != 1 || b.Steps[0].Sent != 2 || b.Steps[0].Opened != 0 ||
+		b.Steps[0].OpenRate == nil || *b.Steps[0].OpenRate != 0 || b.Steps[0].ClickRate != nil ||
+		b.Steps[0].Conversions != 0 || b.Unattributed != 1 || b.UnattributedRevenue["USD"] != 30 {
+		t.Errorf("arm b = %+v", b)
+	}
+	// The holdout got nothing: its one conversion is unattributed.
+	if !h.Holdout || h.Entered != 2 || h.Converted != 1 || len(h.Steps) != 0 || h.Unattributed != 1 || h.Revenue["USD"] != 20 {
+		t.Errorf("holdout = %+v", h)
+	}
+
+	// With a 14-day window B1's purchase is the intro's.
+	r, err = reports.CampaignFunnel(t.Context(), w.st, "spring-sale", reports.FunnelQuery{Window: 14 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := r.Arms[1]; b.Steps[0].Conversions != 1 || b.Steps[0].Revenue["USD"] != 30 || b.Unattributed != 0 {
+		t.Errorf("arm b with 14 days = %+v", b)
+	}
+	if _, err := reports.CampaignFunnel(t.Context(), w.st, "spring-sale", reports.FunnelQuery{Window: time.Minute}); err == nil {
+		t.Error("a one-minute window was taken")
+	}
+}
+
+func TestJourneyFunnelsOfRunsAndOfASweep(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	x, y, z := w.customer("X", "en", ""), w.customer("Y", "en", ""), w.customer("Z", "en", "")
+	// Win-back: X's and Y's runs start in March, Z's in February (outside
+	// the period). X clicks the first mail and converts after the second
+	// (the journey credits the second, 70); Y gets the first only.
+	for _, r := range []struct{ run, customer, at string }{{"r-x", x, "2026-03-02"}, {"r-y", y, "2026-03-03"}, {"r-z", z, "2026-02-10"}} {
+		testdb.MustExec(t, w.st, `INSERT INTO journey_runs (journey, run_id, customer_id, trigger, started_at)
+			VALUES ('winback', $1, $2, 'sweep', $3)`, r.run, r.customer, day(r.at))
+	}
+	w.message("winback", "winback/"+x+"/r-x/first", x, "first", day("2026-03-02 10:00"), "", "click")
+	w.message("winback", "winback/"+x+"/r-x/second", x, "second", day("2026-03-09 10:00"), "")
+	w.message("winback", "winback/"+y+"/r-y/first", y, "first", day("2026-03-03 10:00"), "bounced")
+	w.message("winback", "winback/"+z+"/r-z/first", z, "first", day("2026-02-10 10:00"), "")
+	testdb.MustExec(t, w.st, `INSERT INTO conversions (journey, run_id, customer_id, step, event_id, revenue, currency, converted_at)
+		VALUES ('winback', 'r-x', $1, 'second', 'o-1', 70, 'USD', $2)`, x, day("2026-03-10"))
+	p := reports.Period{Since: day("2026-03-01"), Until: day("2026-04-01")}
+	r, err := reports.JourneyFunnel(t.Context(), w.st, "winback", reports.FunnelQuery{Period: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2 runs, 1 converted; first: sent 2, delivered 1, opened 1, clicked
+	// 1; second: sent 1 with the conversion's 70.
+	if len(r.Arms) != 1 || r.Arms[0].Entered != 2 || r.Arms[0].Converted != 1 || len(r.Arms[0].Steps) != 2 {
+		t.Fatalf("winback funnel = %+v", r.Arms)
+	}
+	first, second := r.Arms[0].Steps[0], r.Arms[0].Steps[1]
+	if first.Step != "first" || first.Sent != 2 || first.Delivered != 1 || first.Opened != 1 || first.Clicked != 1 || first.Conversions != 0 ||
+		second.Step != "second" || second.Sent != 1 || second.Conversions != 1 || second.Revenue["USD"] != 70 {
+		t.Errorf("winback steps = %+v", r.Arms[0].Steps)
+	}
+
+	// Birthday: two greetings in March, X's coupon redeemed three days
+	// later for a 25 USD order; Y's not.
+	gx := w.message("birthday", "birthday/"+x+"/2026", x, "greeting", day("2026-03-05 09:00"), "", "open")
+	w.message("birthday", "birthday/"+y+"/2026", y, "greeting", day("2026-03-06 09:00"), "")
+	testdb.MustExec(t, w.st, `INSERT INTO coupons (code, customer_id, message_id, journey, step, issued_at, discount_percent)
+		VALUES ('BDAY-X', $1, $2, 'birthday', 'greeting', $3, 15)`, x, gx, day("2026-03-05 09:00"))
+	if _, _, err := w.st.RedeemCoupon(t.Context(), store.Redemption{Code: "BDAY-X", OrderID: "o-9", Revenue: 25, Currency: "USD",
+		At: day("2026-03-08 12:00")}); err != nil {
+		t.Fatal(err)
+	}
+	r, err = reports.JourneyFunnel(t.Context(), w.st, "birthday", reports.FunnelQuery{Period: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Arms) != 1 || r.Arms[0].Entered != 2 || r.Arms[0].Converted != 1 || len(r.Arms[0].Steps) != 1 {
+		t.Fatalf("birthday funnel = %+v", r.Arms)
+	}
+	if g := r.Arms[0].Steps[0]; g.Sent != 2 || g.Opened != 1 || g.Redeemed != 1 || g.Conversions != 1 || g.Revenue["USD"] != 25 {
+		t.Errorf("birthday greeting = %+v", g)
+	}
+}

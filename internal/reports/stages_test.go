@@ -1,0 +1,74 @@
+package reports_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/tidingsdev/tidings/internal/reports"
+	"github.com/tidingsdev/tidings/internal/testdb"
+)
+
+func TestLifecycleHistoryCountsStagesAndFlowsByMonth(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	joined := func(external, at string) string {
+		id := w.customer(external, "en", "")
+		testdb.MustExec(t, w.st, `UPDATE customers SET created_at = $2 WHERE id = $1`, id, day(at))
+		return id
+	}
+	joined("P", "2025-06-01") // never buys: prospect throughout
+	q := joined("Q", "2025-06-01")
+	w.purchases(q, 30, "2025-12-20") // one order
+	r := joined("R", "2025-01-01")
+	w.purchases(r, 30, "2025-09-01", "2025-10-01", "2025-11-20") // three orders
+	joined("S", "2026-02-10")                                    // joins in February, never buys
+	// Refreshes on Jan 15, Feb 15, Mar 1 and Mar 25: March keeps the last.
+	// Jan 15: P prospect, Q new (first order 26 days before), R loyal
+	// (3 orders, last 56 days before); S did not exist yet.
+	// Feb 15: Q active (57 days), R loyal (87), S new (5 days).
+	// Mar 25: Q at risk (95 days), R at risk (125), S prospect (43 days).
+	for _, at := range []string{"2026-01-15", "2026-02-15", "2026-03-01", "2026-03-25"} {
+		if _, err := w.st.RecordStages(t.Context(), day(at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := reports.LifecycleHistory(t.Context(), w.st, reports.Period{Since: day("2026-01-01"), Until: day("2026-05-01")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Stages, []string{"new", "prospect", "loyal", "active", "at_risk", "lapsed"}) || len(rep.Months) != 4 {
+		t.Fatalf("stages %v, %d months", rep.Stages, len(rep.Months))
+	}
+	show := func(ns ...*int) string {
+		out := ""
+		for _, n := range ns {
+			if n == nil {
+				out += " -"
+			} else {
+				out += fmt.Sprint(" ", *n)
+			}
+		}
+		return out
+	}
+	for i, want := range []string{
+		"2026-01: 1 1 1 0 0 0 | 3 0 3",
+		"2026-02: 1 1 1 1 0 0 | 4 1 1",
+		"2026-03: 0 2 0 0 2 0 | 4 3 0",
+		"2026-04: - - - - - - | - - -", // no refresh in April
+	} {
+		m := rep.Months[i]
+		if got := m.Month + ":" + show(m.Customers...) + " |" + show(m.Total, m.Moved, m.Joined); got != want {
+			t.Errorf("month %d = %q, want %q", i, got, want)
+		}
+	}
+	var march []string
+	for _, f := range rep.Flows {
+		if f.Month == "2026-03" {
+			march = append(march, fmt.Sprintf("%s>%s %d", f.From, f.To, f.Customers))
+		}
+	}
+	if want := []string{"active>at_risk 1", "loyal>at_risk 1", "new>prospect 1", "prospect>prospect 1"}; !slices.Equal(march, want) {
+		t.Errorf("March flows %v, want %v", march, want)
+	}
+}

@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// FunnelRow is one line of a funnel's counts. Kind says which:
+//
+//   - arm: an arm's entries (Entries) and those that reached the goal
+//     (Converted);
+//   - step: the entries of an arm a step was sent to, and of those how many
+//     were delivered, opened, clicked and redeemed a coupon the message
+//     carried; FirstSent orders the steps;
+//   - credit: the conversions of an arm credited to Step (the last step
+//     sent before the goal within the window; "" when none was), with
+//     their revenue in one currency.
+type FunnelRow struct {
+	Kind      string     `db:"kind"`
+	Arm       string     `db:"arm"`
+	Holdout   bool       `db:"holdout"`
+	Step      string     `db:"step"`
+	Currency  string     `db:"currency"`
+	Entries   int        `db:"entries"`
+	Converted int        `db:"converted"`
+	Sent      int        `db:"sent"`
+	Delivered int        `db:"delivered"`
+	Opened    int        `db:"opened"`
+	Clicked   int        `db:"clicked"`
+	Redeemed  int        `db:"redeemed"`
+	Revenue   float64    `db:"revenue"`
+	FirstSent *time.Time `db:"first_sent"`
+}
+
+// Funnel kinds of the rows.
+const (
+	FunnelArm    = "arm"
+	FunnelStep   = "step"
+	FunnelCredit = "credit"
+)
+
+// A funnel is computed from two row sets that differ by what an entry is:
+// entries (entry, arm, holdout, converted_at, revenue, currency) and the
+// sent messages of each entry (entry, step, id, sent_at, delivery). The
+// tail below is the same for every funnel; %[1]s is the placeholder of the
+// attribution window in seconds.
+const funnelTail = `
+, touched AS (
+	SELECT e.arm, e.entry, m.step, m.sent_at,
+		m.delivery NOT IN ('bounced', 'soft_bounced', 'undelivered', 'failed') AS delivered,
+		EXISTS (SELECT 1 FROM message_clicks k WHERE k.message_id = m.id AND NOT k.machine) AS clicked,
+		EXISTS (SELECT 1 FROM message_opens o WHERE o.message_id = m.id AND NOT o.machine) AS opened,
+		EXISTS (SELECT 1 FROM coupons cp WHERE cp.message_id = m.id AND cp.redeemed_at IS NOT NULL) AS redeemed
+	FROM entries e JOIN msgs m ON m.entry = e.entry
+), credit AS (
+	SELECT DISTINCT ON (e.entry) e.entry, t.step
+	FROM entries e JOIN touched t ON t.entry = e.entry
+		AND t.sent_at <= e.converted_at AND t.sent_at > e.converted_at - make_interval(secs => %[1]s)
+	WHERE e.converted_at IS NOT NULL
+	ORDER BY e.entry, t.sent_at DESC
+)
+SELECT 'arm' AS kind, arm, bool_or(holdout) AS holdout, '' AS step, '' AS currency,
+	count(*)::int AS entries, count(converted_at)::int AS converted,
+	0 AS sent, 0 AS delivered, 0 AS opened, 0 AS clicked, 0 AS redeemed, 0::float8 AS revenue,
+	NULL::timestamptz AS first_sent
+FROM entries GROUP BY arm
+UNION ALL
+SELECT 'step', arm, false, step, '', 0, 0,
+	count(DISTINCT entry)::int,
+	count(DISTINCT entry) FILTER (WHERE delivered)::int,
+	count(DISTINCT entry) FILTER (WHERE opened OR clicked)::int,
+	count(DISTINCT entry) FILTER (WHERE clicked)::int,
+	count(DISTINCT entry) FILTER (WHERE redeemed)::int,
+	0, min(sent_at)
+FROM touched GROUP BY arm, step
+UNION ALL
+SELECT 'credit', e.arm, false, coalesce(c.step, ''), e.currency, 0, count(*)::int,
+	0, 0, 0, 0, 0, coalesce(sum(e.revenue), 0)::float8, NULL
+FROM entries e LEFT JOIN credit c ON c.entry = e.entry
+WHERE e.converted_at IS NOT NULL
+GROUP BY 2, 4, 5
+ORDER BY 1, 2, 14, 4, 5`
+
+// campaignFunnel: an entry is a customer's entry into the campaign (its
+// occurrence), its arm the variant, "<variant> rollout" for the rest of
+// the audience sent an automatic A/B test's winner, or "holdout", its conversion the first
+// goal event inside the goal window recorded at entry (the campaign
+// report's rule), its revenue that event's amount. A campaign message's key
+// ends in the occurrence (campaign.RunKey); its step is written step:variant
+// when the step is split.
+const campaignFunnel = `
+WITH entries AS (
+	SELECT e.customer_id::text || '/' || e.occurrence AS entry,
+		CASE WHEN e.holdout THEN 'holdout' WHEN e.rollout THEN e.variant || ' rollout' ELSE e.variant END AS arm, e.holdout,
+		coalesce(g.occurred_at, e.goal_at) AS converted_at, coalesce(g.amount, 0) AS revenue,
+		coalesce(g.currency, '') AS currency
+	FROM campaign_entries e
+	LEFT JOIN LATERAL (
+		SELECT ev.occurred_at, coalesce(ev.properties->>'currency', '') AS currency,
+			CASE WHEN jsonb_typeof(ev.properties->'amount') = 'number' THEN (ev.properties->>'amount')::numeric END AS amount
+		FROM events ev
+		WHERE ev.customer_id = e.customer_id AND ev.type = e.goal_event
+		  AND ev.occurred_at >= e.entered_at AND ev.occurred_at < e.goal_until
+		ORDER BY ev.occurred_at LIMIT 1
+	) g ON true
+	WHERE e.campaign = $1
+), msgs AS (
+	SELECT m.customer_id::text || '/' || split_part(m.idempotency_key, '/', 6) AS entry,
+		split_part(m.step, ':', 1) AS step, m.id, coalesce(m.sent_at, m.created_at) AS sent_at, m.delivery
+	FROM messages m WHERE m.journey = $2 AND m.status = 'sent'
+)`
+
+// journeyRunFunnel: an entry is a run of a per-customer journey started in
+// the period, its conversion the one the run recorded (its goal event in
+// the journey's goal window). A journey message's key is
+// journey/customer/run/step.
+const journeyRunFunnel = `
+WITH entries AS (
+	SELECT r.run_id AS entry, '' AS arm, false AS holdout, c.converted_at,
+		coalesce(c.revenue, 0) AS revenue, coalesce(c.currency, '') AS currency
+	FROM journey_runs r
+	LEFT JOIN conversions c ON c.journey = r.journey AND c.run_id = r.run_id
+	WHERE r.journey = $1 AND r.started_at >= $2 AND r.started_at < $3
+), msgs AS (
+	SELECT split_part(m.idempotency_key, '/', 3) AS entry, m.step, m.id,
+		coalesce(m.sent_at, m.created_at) AS sent_at, m.delivery
+	FROM messages m WHERE m.journey = $1 AND m.status = 'sent' AND m.created_at >= $2
+)`
+
+// journeyMessageFunnel: for a sweep without runs (birthday, anniversary)
+// an entry is a message the sweep meant to send in the period (whatever
+// the send path decided), its conversion the redemption of the coupon the
+// message carried.
+const journeyMessageFunnel = `
+WITH entries AS (
+	SELECT m.idempotency_key AS entry, '' AS arm, false AS holdout, c.converted_at,
+		coalesce(c.revenue, 0) AS revenue, coalesce(c.currency, '') AS currency
+	FROM messages m
+	LEFT JOIN LATERAL (
+		SELECT cv.converted_at, cv.revenue, cv.currency
+		FROM coupons cp JOIN conversions cv ON cv.journey = m.journey AND cv.run_id = 'coupon:' || cp.code
+		WHERE cp.message_id = m.id AND cp.redeemed_at IS NOT NULL
+		ORDER BY cv.converted_at LIMIT 1
+	) c ON true
+	WHERE m.journey = $1 AND m.status <> 'queued' AND m.created_at >= $2 AND m.created_at < $3
+), msgs AS (
+	SELECT m.idempotency_key AS entry, m.step, m.id, coalesce(m.sent_at, m.created_at) AS sent_at, m.delivery
+	FROM messages m WHERE m.journey = $1 AND m.status = 'sent' AND m.created_at >= $2 AND m.created_at < $3
+)`
+
+// CampaignFunnel counts a campaign's funnel over all its entries, per arm,
+// crediting each conversion to the last step sent to the entry at most
+// window before it.
+func (s *Store) CampaignFunnel(ctx context.Context, name string, window time.Duration) ([]FunnelRow, error) {
+	if _, err := s.GetCampaign(ctx, name); err != nil {
+		return nil, err
+	}
+	return s.funnel(ctx, "campaign "+name, campaignFunnel+fmt.Sprintf(funnelTail, "$3"),
+		name, "campaign/"+name, window.Seconds())
+}
+
+// JourneyFunnel counts a built-in journey's funnel for the entries of
+// [since, until): its runs started then, or, for a journey that has never
+// run per customer (a date sweep), its messages of the period.
+func (s *Store) JourneyFunnel(ctx context.Context, journey string, since, until time.Time, window time.Duration) ([]FunnelRow, error) {
+	var perRun bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM journey_runs WHERE journey = $1)`, journey).Scan(&perRun); err != nil {
+		return nil, fmt.Errorf("journey %s funnel: %w", journey, err)
+	}
+	entries := journeyMessageFunnel
+	if perRun {
+		entries = journeyRunFunnel
+	}
+	return s.funnel(ctx, "journey "+journey, entries+fmt.Sprintf(funnelTail, "$4"),
+		journey, since, until, window.Seconds())
+}
+
+func (s *Store) funnel(ctx context.Context, what, sql string, args ...any) ([]FunnelRow, error) {
+	return list[FunnelRow](ctx, s.pool, what+" funnel", strings.TrimSpace(sql), args...)
+}
