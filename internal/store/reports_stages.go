@@ -9,17 +9,17 @@ import (
 )
 
 // RecordStages writes the lifecycle stage as of at of every customer who
-// existed then into the
+// joined by the end of at's month into the
 // month of at (UTC), replacing the stage an earlier refresh that month
 // wrote; it returns how many rows it wrote. Only changed rows are written,
 // so an hourly refresh of a stable base is cheap.
 func (s *Store) RecordStages(ctx context.Context, at time.Time) (int64, error) {
-	stage, args := segment.LifecycleCase(at, []any{monthOf(at), at})
+	stage, args := segment.LifecycleCase(at, []any{monthOf(at)})
 	tag, err := s.pool.Exec(ctx, `
 		INSERT INTO customer_stages AS cs (month, customer_id, stage)
 		SELECT $1::date, c.id, `+stage+`
 		FROM customers c
-		WHERE c.created_at <= $2
+		WHERE c.created_at < $1::date + interval '1 month'
 		ON CONFLICT (month, customer_id) DO UPDATE SET stage = excluded.stage
 		WHERE cs.stage IS DISTINCT FROM excluded.stage`, args...)
 	if err != nil {
