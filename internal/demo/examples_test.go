@@ -26,12 +26,8 @@ const minMembers = 5
 // segment code the product uses.
 func TestEveryExampleHasMembersInTheDemo(t *testing.T) {
 	t.Parallel()
-	st, _ := testdb.New(t)
+	st, now := loaded(t)
 	ctx := t.Context()
-	now := time.Now()
-	if _, err := Load(ctx, st, 0, DefaultSeed, now); err != nil {
-		t.Fatal(err)
-	}
 	count := func(name string, def *segment.Definition) {
 		t.Helper()
 		n, err := segment.Count(ctx, st.Pool(), def, segment.At(now))

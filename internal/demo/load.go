@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/tidingsdev/tidings/internal/importer"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/workflows"
@@ -24,6 +26,8 @@ type Store interface {
 	RecordEvents(ctx context.Context, in []store.EventInput) ([]store.RecordedEvent, error)
 	CustomerEvents(ctx context.Context, customerID, typ string, since time.Time, limit int) ([]store.Event, error)
 	RefreshScores(ctx context.Context, now time.Time) (store.ScoreRefresh, error)
+	RecordStages(ctx context.Context, at time.Time) (int64, error)
+	Pool() *pgxpool.Pool
 }
 
 // Loaded is the company as stored, with what this load changed.
@@ -49,7 +53,9 @@ const consentSource = "demo_import"
 
 // Load stores the company of n customers from seed: profiles through the
 // importer, consents, the purchase history and product views as events (not
-// yet routed), and the RFM scores segments filter on. It finds the anchor of
+// yet routed), the history the reports read (a past campaign, surveys,
+// signups: see history), and the RFM scores and lifecycle stages segments
+// and reports read. It finds the anchor of
 // an earlier load on the first demo customer, so loading again changes
 // nothing; now is the anchor of a first load.
 //
@@ -94,8 +100,14 @@ func Load(ctx context.Context, st Store, n int, seed uint64, now time.Time) (Loa
 	if err := loadEvents(ctx, st, &l); err != nil {
 		return Loaded{}, err
 	}
+	if err := loadHistory(ctx, st.Pool(), l.Anchor); err != nil {
+		return Loaded{}, err
+	}
 	if _, err := st.RefreshScores(ctx, now); err != nil {
 		return Loaded{}, fmt.Errorf("score the demo customers: %w", err)
+	}
+	if _, err := st.RecordStages(ctx, now); err != nil {
+		return Loaded{}, fmt.Errorf("record the demo customers' stages: %w", err)
 	}
 	return l, nil
 }
