@@ -14,7 +14,7 @@ import (
 // wrote; it returns how many rows it wrote. Only changed rows are written,
 // so an hourly refresh of a stable base is cheap.
 func (s *Store) RecordStages(ctx context.Context, at time.Time) (int64, error) {
-	stage, args := segment.LifecycleCase(at, []any{monthOf(at)})
+	stage, args := segment.LifecycleCase(at, []any{monthOf(at).Format(time.DateOnly)})
 	tag, err := s.pool.Exec(ctx, `
 		INSERT INTO customer_stages AS cs (month, customer_id, stage)
 		SELECT $1::date, c.id, `+stage+`
@@ -52,7 +52,7 @@ func (s *Store) StageFlows(ctx context.Context, since, until time.Time) ([]Stage
 		FROM customer_stages cur
 		LEFT JOIN customer_stages prev ON prev.customer_id = cur.customer_id
 			AND prev.month = (cur.month - interval '1 month')::date
-		WHERE cur.month >= $1::date AND cur.month < $2
+		WHERE cur.month >= $1::date AND cur.month <= $2::date
 		GROUP BY cur.month, 2, 3
-		ORDER BY cur.month, 2, 3`, monthOf(since), until)
+		ORDER BY cur.month, 2, 3`, monthOf(since).Format(time.DateOnly), monthOf(until.Add(-time.Nanosecond)).Format(time.DateOnly))
 }
