@@ -353,7 +353,7 @@ func TestClaimAndConversionActivities(t *testing.T) {
 	if err := f.run(nil, f.acts.TagCustomer, TagInput{CustomerID: c, Tag: "lapsed"}); err != nil {
 		t.Fatal(err)
 	}
-	convs, _ := f.store.Conversions(t.Context(), "winback")
+	convs, _ := testdb.Conversions(t.Context(), f.store, "winback")
 	cust, _ := f.store.Customer(t.Context(), c)
 	if len(convs) != 1 || convs[0].Step != "offer" || len(cust.Tags) != 1 {
 		t.Errorf("conversions %+v, tags %v", convs, cust.Tags)

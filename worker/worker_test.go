@@ -104,7 +104,7 @@ func TestJourneysOnARealTemporalServer(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run did not return after its context ended")
 	}
-	if m, err := s.MessageByKey(t.Context(), slow.welcomeKey(t)); err != nil || m.Status != store.StatusSent {
+	if m, err := testdb.MessageByKey(t.Context(), s, slow.welcomeKey(t)); err != nil || m.Status != store.StatusSent {
 		t.Errorf("the in-flight welcome: %+v, %v; want it sent before the worker stopped", m, err)
 	}
 }
@@ -175,7 +175,7 @@ func (e *e2e) onboarding(t *testing.T) {
 	if res.Outcome != workflows.OutcomeConverted {
 		t.Errorf("outcome %q, want converted", res.Outcome)
 	}
-	convs, err := e.store.Conversions(t.Context(), workflows.Onboarding)
+	convs, err := testdb.Conversions(t.Context(), e.store, workflows.Onboarding)
 	if err != nil || len(convs) != 1 || convs[0].Step != "welcome" || convs[0].EventID != "act-1" {
 		t.Errorf("conversions %+v (%v), want act-1 credited to welcome", convs, err)
 	}

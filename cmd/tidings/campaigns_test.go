@@ -282,10 +282,10 @@ func TestCampaignsEndToEnd(t *testing.T) {
 		key := campaign.RunKey("thanks", int(want.version[0]-'0'), treated[i].ID, "follow-up", 1)
 		// The mail can reach the server a moment before the ledger says so.
 		e.waitFor(fmt.Sprintf("follow-up of customer %d recorded", i+1), func() bool {
-			m, err := s.MessageByKey(t.Context(), key)
+			m, err := testdb.MessageByKey(t.Context(), s, key)
 			return err == nil && m.Status != store.StatusQueued
 		})
-		if m, err := s.MessageByKey(t.Context(), key); err != nil || m.Template != want.template || m.Status != store.StatusSent {
+		if m, err := testdb.MessageByKey(t.Context(), s, key); err != nil || m.Template != want.template || m.Status != store.StatusSent {
 			t.Errorf("follow-up of customer %d: %+v, %v; want version %s's %s, sent", i+1, m, err, want.version, want.template)
 		}
 	}

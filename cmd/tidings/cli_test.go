@@ -238,7 +238,7 @@ func TestImportRefusesUnusableInput(t *testing.T) {
 			t.Errorf("%s: want exit 2 and %q\n%s", name, c.want, r)
 		}
 	}
-	if n, _ := s.CountCustomers(t.Context()); n != 0 {
+	if n, _ := testdb.CountCustomers(t.Context(), s); n != 0 {
 		t.Errorf("refused imports stored %d customers", n)
 	}
 
@@ -269,7 +269,7 @@ func TestImportGBKFile(t *testing.T) {
 	if r.code != exitUsage || !strings.Contains(r.stderr, "line 3: not UTF-8") || !strings.Contains(r.stderr, "--encoding gbk") {
 		t.Errorf("GBK file without --encoding: want exit 2 naming line 3 and --encoding gbk\n%s", r)
 	}
-	if n, _ := s.CountCustomers(t.Context()); n != 0 {
+	if n, _ := testdb.CountCustomers(t.Context(), s); n != 0 {
 		t.Errorf("a refused file stored %d customers", n)
 	}
 	r = tidings(t, env, "customers", "import", file, "--encoding", "gbk")

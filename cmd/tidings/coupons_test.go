@@ -46,7 +46,7 @@ func TestCouponsShowAndRedeem(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "already redeemed") {
 		t.Errorf("redeem for another order:\n%s", r)
 	}
-	if convs, err := s.Conversions(ctx, "birthday"); err != nil || len(convs) != 1 {
+	if convs, err := testdb.Conversions(ctx, s, "birthday"); err != nil || len(convs) != 1 {
 		t.Errorf("conversions %+v, %v; want one", convs, err)
 	}
 	r = tidings(t, env, "coupons", "show", "NOPE-0000000000")

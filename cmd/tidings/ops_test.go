@@ -241,7 +241,7 @@ func TestWorkerWaitsForALateTemporal(t *testing.T) {
 		t.Fatalf("%d emails after the signup, want the welcome; log:\n%s", sink.Count(), p.stderr)
 	}
 	for {
-		m, err := s.MessageByKey(t.Context(), "onboarding/"+cust.ID+"/"+runIDOf(t, s, cust.ID)+"/welcome")
+		m, err := testdb.MessageByKey(t.Context(), s, "onboarding/"+cust.ID+"/"+runIDOf(t, s, cust.ID)+"/welcome")
 		if err == nil && m.Status == store.StatusSent {
 			break
 		}

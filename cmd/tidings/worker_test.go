@@ -112,10 +112,10 @@ func TestWorkerWelcomesASignupEndToEnd(t *testing.T) {
 	}
 	// The message arrives before the send path records its outcome.
 	key := "onboarding/" + c.ID + "/" + runIDOf(t, s, c.ID) + "/welcome"
-	m, err := s.MessageByKey(t.Context(), key)
+	m, err := testdb.MessageByKey(t.Context(), s, key)
 	for wait := time.Now().Add(10 * time.Second); err == nil && m.Status != store.StatusSent && time.Now().Before(wait); {
 		time.Sleep(50 * time.Millisecond)
-		m, err = s.MessageByKey(t.Context(), key)
+		m, err = testdb.MessageByKey(t.Context(), s, key)
 	}
 	if err != nil || m.Status != store.StatusSent {
 		t.Errorf("ledger row of the welcome: %+v, %v; want sent", m, err)

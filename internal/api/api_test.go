@@ -257,7 +257,7 @@ func TestBadInputIsRejectedNamingTheFieldAndWritesNothing(t *testing.T) {
 			t.Errorf("%s: message %q does not name the field %s", tc.name, e.Message, tc.field)
 		}
 	}
-	if n, _ := a.store.CountCustomers(t.Context()); n != 1 {
+	if n, _ := testdb.CountCustomers(t.Context(), a.store); n != 1 {
 		t.Errorf("%d customers stored after only bad input, want 1", n)
 	}
 	if evs, _ := a.store.CustomerEvents(t.Context(), existing, "", time.Time{}, 10); len(evs) != 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/smtpsink"
 	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
 	"github.com/tidingsdev/tidings/internal/token"
 	"github.com/tidingsdev/tidings/templates"
 )
@@ -152,7 +153,7 @@ func TestBirthdayCouponIsStoredCheckedAndRedeemedOnce(t *testing.T) {
 			t.Fatalf("redeem #%d: %d %s, want %d", i+1, status, body, want)
 		}
 	}
-	convs, err := sh.store.Conversions(ctx, "birthday")
+	convs, err := testdb.Conversions(ctx, sh.store, "birthday")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func TestBirthdayCouponIsStoredCheckedAndRedeemedOnce(t *testing.T) {
 	if e := apiError(t, body); status != http.StatusConflict || e.Field != "order_id" || !strings.Contains(e.Message, "10042") {
 		t.Errorf("redeem for another order: %d %s, want 409 naming order_id and the first order", status, body)
 	}
-	if convs, _ := sh.store.Conversions(ctx, "birthday"); len(convs) != 1 {
+	if convs, _ := testdb.Conversions(ctx, sh.store, "birthday"); len(convs) != 1 {
 		t.Errorf("%d conversions after the refused redemption, want 1", len(convs))
 	}
 	entries, err := sh.store.AuditEntries(ctx, store.AuditQuery{Limit: 10})

@@ -10,6 +10,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/smtpsink"
 	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
 )
 
 func TestPolicy(t *testing.T) {
@@ -128,7 +129,7 @@ func TestPolicy(t *testing.T) {
 			if (tc.want == delivery.Sent) != (delivered == 1) {
 				t.Errorf("%d messages delivered for a %s result", delivered, res.Status)
 			}
-			row, err := h.store.MessageByKey(ctx, req.IdempotencyKey)
+			row, err := testdb.MessageByKey(ctx, h.store, req.IdempotencyKey)
 			switch tc.want {
 			case delivery.Deferred:
 				if got := res.DeferUntil.UTC().Format("2006-01-02 15:04"); got != tc.deferUTC {

@@ -11,6 +11,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/smtpsink"
 	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
 )
 
 // warnings keeps the log records at Warn and above.
@@ -69,7 +70,7 @@ func TestRelayDroppingConnectionsLosesNothing(t *testing.T) {
 		ids[hdr.Get("Message-Id")]++
 	}
 	for _, r := range reqs {
-		row, err := h.store.MessageByKey(ctx, r.IdempotencyKey)
+		row, err := testdb.MessageByKey(ctx, h.store, r.IdempotencyKey)
 		if err != nil || row.Status != store.StatusSent || row.Attempts != 1 {
 			t.Errorf("ledger row %+v (%v), want sent on attempt 1", row, err)
 		}

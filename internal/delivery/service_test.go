@@ -12,6 +12,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/smtpsink"
 	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
 	"github.com/tidingsdev/tidings/internal/token"
 )
 
@@ -109,7 +110,7 @@ func TestTemporaryFailureThenSuccessDeliversOnce(t *testing.T) {
 	if typ, ok := delivery.IsPermanent(err); ok {
 		t.Fatalf("a 451 is permanent (%s): %v", typ, err)
 	}
-	row, err := h.store.MessageByKey(ctx, req.IdempotencyKey)
+	row, err := testdb.MessageByKey(ctx, h.store, req.IdempotencyKey)
 	if err != nil || row.Status != store.StatusQueued || !strings.Contains(row.Reason, "451") {
 		t.Fatalf("after a 451 the ledger row is %+v (%v), want queued with the reason", row, err)
 	}
@@ -121,7 +122,7 @@ func TestTemporaryFailureThenSuccessDeliversOnce(t *testing.T) {
 	if n := h.sink.Count(); n != 1 {
 		t.Errorf("the customer received %d emails, want 1", n)
 	}
-	row, _ = h.store.MessageByKey(ctx, req.IdempotencyKey)
+	row, _ = testdb.MessageByKey(ctx, h.store, req.IdempotencyKey)
 	if row.Status != store.StatusSent || row.Attempts != 2 || row.ID != res.MessageID {
 		t.Errorf("ledger row %+v, want sent after 2 attempts", row)
 	}
@@ -144,7 +145,7 @@ func TestHardBounceFailsAndSuppresses(t *testing.T) {
 	if err != nil || sp.Reason != store.HardBounce || !strings.Contains(sp.Detail, "5.1.1") {
 		t.Fatalf("suppression %+v, %v", sp, err)
 	}
-	row, _ := h.store.MessageByKey(ctx, req.IdempotencyKey)
+	row, _ := testdb.MessageByKey(ctx, h.store, req.IdempotencyKey)
 	if row.Status != store.StatusFailed || !strings.Contains(row.Reason, "550") {
 		t.Errorf("ledger row %+v", row)
 	}

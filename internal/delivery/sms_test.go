@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
 )
 
 // TestSMSBatchGoesOnPastOneFailure: a batch of SMS meets a provider that
@@ -42,7 +43,7 @@ func TestSMSBatchGoesOnPastOneFailure(t *testing.T) {
 			if _, permanent := delivery.IsPermanent(errs[i]); errs[i] == nil || permanent {
 				t.Errorf("the failing number: %+v, %v; want a temporary error", results[i], errs[i])
 			}
-			row, err := h.store.MessageByKey(ctx, reqs[i].IdempotencyKey)
+			row, err := testdb.MessageByKey(ctx, h.store, reqs[i].IdempotencyKey)
 			if err != nil || row.Status != store.StatusQueued {
 				t.Errorf("the failing number's ledger row %+v (%v), want queued for the retry", row, err)
 			}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/catcher"
 	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/internal/testdb"
 	"github.com/tidingsdev/tidings/workflows"
 )
 
@@ -82,7 +83,7 @@ func TestSignupWelcomesOnceInTheCustomersLocale(t *testing.T) {
 	if got := e.mailTo("mei@example.cn"); len(got) != 1 {
 		t.Errorf("customer got %d emails %s, want the welcome once", len(got), subjects(got))
 	}
-	convs, err := e.store.Conversions(t.Context(), workflows.Onboarding)
+	convs, err := testdb.Conversions(t.Context(), e.store, workflows.Onboarding)
 	if err != nil || len(convs) != 1 || convs[0].CustomerID != id || convs[0].Step != "welcome" || convs[0].EventID != "activated-mei" {
 		t.Errorf("conversions %+v (%v), want activated-mei credited to the welcome", convs, err)
 	}
@@ -131,7 +132,7 @@ func TestWinbackStopsAtThePurchase(t *testing.T) {
 	if got := e.mailTo("buyer@example.com"); len(got) != 1 {
 		t.Errorf("buyer got %d emails %s, want nothing after the purchase", len(got), subjects(got))
 	}
-	convs, err := e.store.Conversions(t.Context(), workflows.Winback)
+	convs, err := testdb.Conversions(t.Context(), e.store, workflows.Winback)
 	if err != nil || len(convs) != 1 || convs[0].CustomerID != buyer || convs[0].EventID != "order-77" ||
 		math.Abs(convs[0].Revenue-59.5) > 1e-9 || convs[0].Currency != "EUR" || convs[0].Step != "miss_you" {
 		t.Errorf("conversions %+v (%v), want order-77 worth 59.50 EUR credited to miss_you", convs, err)

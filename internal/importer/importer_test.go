@@ -82,7 +82,7 @@ func TestCSVRejectsEachBadRowAndKeepsTheGoodOnes(t *testing.T) {
 	}
 	checkRejections(t, sum.Rejections, bad, 2+len(good))
 
-	n, err := s.CountCustomers(t.Context())
+	n, err := testdb.CountCustomers(t.Context(), s)
 	if err != nil || n != len(good)+1 {
 		t.Errorf("%d customers stored (%v), want %d", n, err, len(good)+1)
 	}
@@ -179,7 +179,7 @@ func TestUnknownCSVColumnRefusesTheWholeFile(t *testing.T) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
 	}
-	if n, _ := s.CountCustomers(t.Context()); n != 0 {
+	if n, _ := testdb.CountCustomers(t.Context(), s); n != 0 {
 		t.Errorf("a refused file stored %d customers", n)
 	}
 }
@@ -335,7 +335,7 @@ func TestARowTheDatabaseRefusesDoesNotTakeItsBatchDown(t *testing.T) {
 	if len(sum.Rejections) != 1 || sum.Rejections[0].Line != 14 || !strings.Contains(sum.Rejections[0].Reason, "database refused the row") {
 		t.Errorf("rejections = %v, want line 14 refused by the database", sum.Rejections)
 	}
-	if n, _ := s.CountCustomers(t.Context()); n != 24 {
+	if n, _ := testdb.CountCustomers(t.Context(), s); n != 24 {
 		t.Errorf("%d customers stored, want 24", n)
 	}
 	if _, err := s.CustomerByExternalID(t.Context(), "G-00014"); err != nil {

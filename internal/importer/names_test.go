@@ -41,7 +41,7 @@ func TestCSVRefusesNamesNoMailCanCarry(t *testing.T) {
 			t.Errorf("%s first name = %q (%v), want %q", id, c.FirstName, err, want)
 		}
 	}
-	if n, _ := s.CountCustomers(t.Context()); n != len(good) {
+	if n, _ := testdb.CountCustomers(t.Context(), s); n != len(good) {
 		t.Errorf("%d customers stored, want %d", n, len(good))
 	}
 }

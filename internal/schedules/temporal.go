@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
@@ -179,13 +178,4 @@ func EnsureDefaults(ctx context.Context, sc client.ScheduleClient, taskQueue str
 		}
 	}
 	return created, nil
-}
-
-// NextTimes returns the next fire times Temporal reports for a schedule.
-func NextTimes(ctx context.Context, sc client.ScheduleClient, id string) ([]time.Time, error) {
-	d, err := sc.GetHandle(ctx, id).Describe(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("describe schedule %s: %w", id, err)
-	}
-	return d.Info.NextActionTimes, nil
 }

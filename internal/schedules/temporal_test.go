@@ -82,11 +82,12 @@ func TestPreviewMatchesTemporal(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		now := time.Now()
-		reported, err := NextTimes(ctx, sc, s.ID)
+		d, err := sc.GetHandle(ctx, s.ID).Describe(ctx)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
+		reported := d.Info.NextActionTimes
 		if len(reported) == 0 {
 			t.Fatalf("%s: Temporal reports no next times", s.ID)
 		}

@@ -384,12 +384,6 @@ func (s *Store) FinishCampaignEntries(ctx context.Context, campaign string, runI
 	return nil
 }
 
-// CampaignEntries lists a customer's entries into a campaign, oldest first.
-func (s *Store) CampaignEntries(ctx context.Context, campaign, customerID string) ([]CampaignEntry, error) {
-	return list[CampaignEntry](ctx, s.pool, fmt.Sprintf("list %s entries of %s", campaign, customerID), `SELECT `+entryColumns+` FROM campaign_entries
-		WHERE campaign = $1 AND customer_id = $2 ORDER BY occurrence`, campaign, customerID)
-}
-
 // RecordCampaignSkip notes a send the campaign itself did not make (late
 // after a pause); recording it again changes nothing.
 func (s *Store) RecordCampaignSkip(ctx context.Context, campaign, customerID string, occurrence int, step, variant, reason string) error {

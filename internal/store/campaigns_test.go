@@ -194,9 +194,16 @@ func testEnterCampaignRules(t *testing.T, fn enterOne) {
 	if err := s.FinishCampaignEntry(ctx, "spring", "r4", "converted", &t0, t0); err != nil {
 		t.Fatal(err)
 	}
-	es, err := s.CampaignEntries(ctx, "spring", c)
-	if err != nil || len(es) != 2 || es[1].Outcome != "converted" || es[1].GoalAt == nil {
-		t.Errorf("entries %+v, %v", es, err)
+	var entries int
+	var outcome string
+	var goalAt *time.Time
+	if err := s.Pool().QueryRow(ctx, `
+		SELECT count(*) OVER (), outcome, goal_at FROM campaign_entries
+		WHERE campaign = 'spring' AND customer_id = $1 ORDER BY occurrence DESC LIMIT 1`, c).Scan(&entries, &outcome, &goalAt); err != nil {
+		t.Fatal(err)
+	}
+	if entries != 2 || outcome != "converted" || goalAt == nil {
+		t.Errorf("%d entries, the last %q with goal at %v; want 2, the second converted", entries, outcome, goalAt)
 	}
 }
 

@@ -50,7 +50,7 @@ func TestCampaignReportCountsRedeemedCoupons(t *testing.T) {
 	if len(rep.Arms) != 1 || rep.Arms[0].Variant != "calm" || rep.Arms[0].Redeemed != 1 || rep.Arms[0].Sent != 2 {
 		t.Fatalf("arms %+v, want calm with 2 sent and 1 redeemed", rep.Arms)
 	}
-	convs, err := s.Conversions(ctx, "campaign/spring")
+	convs, err := testdb.Conversions(ctx, s, "campaign/spring")
 	if err != nil || len(convs) != 1 || convs[0].Step != "offer:calm" || convs[0].Revenue != 20 {
 		t.Errorf("conversions %+v, %v; want the redemption credited to offer:calm", convs, err)
 	}

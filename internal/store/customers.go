@@ -323,15 +323,6 @@ func (s *Store) CustomerPage(ctx context.Context, after string, limit int) ([]Cu
 		LIMIT $2`, after, limit)
 }
 
-// CountCustomers returns how many customers are stored.
-func (s *Store) CountCustomers(ctx context.Context) (int, error) {
-	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM customers`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count customers: %w", err)
-	}
-	return n, nil
-}
-
 // AddCustomerTag adds a tag unless the customer already has it.
 func (s *Store) AddCustomerTag(ctx context.Context, customerID, tag string) error {
 	var found bool

@@ -226,7 +226,7 @@ func TestUpsertRefusesDuplicateExternalIDInOneBatch(t *testing.T) {
 	if err == nil {
 		t.Fatal("a batch with X twice was accepted")
 	}
-	if n, _ := s.CountCustomers(t.Context()); n != 0 {
+	if n, _ := testdb.CountCustomers(t.Context(), s); n != 0 {
 		t.Errorf("a refused batch stored %d customers", n)
 	}
 }
@@ -333,7 +333,7 @@ func TestCustomerPageVisitsEveryCustomerOnceInOrder(t *testing.T) {
 	if !reflect.DeepEqual(seen, want) {
 		t.Errorf("paging saw %d customers, want exactly the %d stored", len(seen), len(want))
 	}
-	if n, err := s.CountCustomers(ctx); err != nil || n != total {
+	if n, err := testdb.CountCustomers(ctx, s); err != nil || n != total {
 		t.Errorf("CountCustomers = %d, %v; want %d", n, err, total)
 	}
 }

@@ -160,15 +160,6 @@ func (s *Store) RecordConversion(ctx context.Context, c Conversion) error {
 const conversionColumns = `journey, run_id, customer_id::text AS customer_id, step, event_id,
 	revenue::float8 AS revenue, currency, converted_at`
 
-// Conversions lists a journey's conversions, oldest first.
-func (s *Store) Conversions(ctx context.Context, journey string) ([]Conversion, error) {
-	return list[Conversion](ctx, s.pool, fmt.Sprintf("list %s conversions", journey), `
-		SELECT `+conversionColumns+`
-		FROM conversions
-		WHERE journey = $1
-		ORDER BY converted_at, id`, journey)
-}
-
 // BirthdayCursor is the keyset position of a date sweep (birthdays, purchase
 // anniversaries), in the order of its month-day index.
 type BirthdayCursor struct {

@@ -153,7 +153,7 @@ func TestConversionIsRecordedOncePerRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := s.Conversions(ctx, "winback")
+	got, err := testdb.Conversions(ctx, s, "winback")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -174,11 +174,6 @@ func (s *Store) MessagesByKey(ctx context.Context, keys []string) (map[string]Me
 	return out, nil
 }
 
-// MessageByKey looks a ledger row up by its idempotency key.
-func (s *Store) MessageByKey(ctx context.Context, key string) (Message, error) {
-	return s.oneMessage(ctx, `SELECT `+messageColumns+` FROM messages WHERE idempotency_key = $1`, key)
-}
-
 // MessageByID looks a ledger row up by its ID (the ID carried in message
 // headers and links).
 func (s *Store) MessageByID(ctx context.Context, id string) (Message, error) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 
 	"net/url"
 	"os"
@@ -102,4 +103,40 @@ func MustExec(tb testing.TB, s *store.Store, sql string, args ...any) {
 	if _, err := s.Pool().Exec(context.Background(), sql, args...); err != nil {
 		tb.Fatalf("exec %s: %v", sql, err)
 	}
+}
+
+// MessageByKey is the ledger row of an idempotency key, read with the send
+// path's own lookup (Store.MessagesByKey); store.ErrNotFound when there is
+// none.
+func MessageByKey(ctx context.Context, s *store.Store, key string) (store.Message, error) {
+	ms, err := s.MessagesByKey(ctx, []string{key})
+	if err != nil {
+		return store.Message{}, err
+	}
+	m, ok := ms[key]
+	if !ok {
+		return store.Message{}, fmt.Errorf("message %s: %w", key, store.ErrNotFound)
+	}
+	return m, nil
+}
+
+// Conversions lists a journey's conversions, oldest first.
+func Conversions(ctx context.Context, s *store.Store, journey string) ([]store.Conversion, error) {
+	rows, err := s.Pool().Query(ctx, `
+		SELECT journey, run_id, customer_id::text AS customer_id, step, event_id,
+			revenue::float8 AS revenue, currency, converted_at
+		FROM conversions
+		WHERE journey = $1
+		ORDER BY converted_at, id`, journey)
+	if err != nil {
+		return nil, fmt.Errorf("list %s conversions: %w", journey, err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByName[store.Conversion])
+}
+
+// CountCustomers counts the stored customers.
+func CountCustomers(ctx context.Context, s *store.Store) (int, error) {
+	var n int
+	err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM customers`).Scan(&n)
+	return n, err
 }
