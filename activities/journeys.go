@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -157,6 +158,9 @@ type GoalInput struct {
 	CustomerID string    `json:"customer_id"`
 	Types      []string  `json:"types"`
 	Since      time.Time `json:"since"`
+	// Except is an event that does not count: the run's own trigger, when
+	// it is of a goal's type (a purchase starts the cross-sell).
+	Except string `json:"except,omitempty"`
 }
 
 // GoalResult names the earliest stored goal event, if any: its ID, type
@@ -173,15 +177,19 @@ type GoalResult struct {
 // arriving out of order) is found here instead.
 func (a *Activities) FindGoal(ctx context.Context, in GoalInput) (GoalResult, error) {
 	var out GoalResult
+	limit := 1
+	if in.Except != "" {
+		limit = 2
+	}
 	for _, typ := range in.Types {
-		evs, err := a.store.CustomerEvents(ctx, in.CustomerID, typ, in.Since, 1)
+		evs, err := a.store.CustomerEvents(ctx, in.CustomerID, typ, in.Since, limit)
 		if err != nil {
 			return GoalResult{}, err
 		}
-		for _, e := range evs {
-			if !out.Found || e.OccurredAt.Before(out.OccurredAt) {
-				out = GoalResult{Found: true, EventID: e.EventID, Type: e.Type, OccurredAt: e.OccurredAt}
-			}
+		evs = slices.DeleteFunc(evs, func(e store.Event) bool { return e.EventID == in.Except })
+		if len(evs) > 0 && (!out.Found || evs[0].OccurredAt.Before(out.OccurredAt)) {
+			e := evs[0]
+			out = GoalResult{Found: true, EventID: e.EventID, Type: e.Type, OccurredAt: e.OccurredAt}
 		}
 	}
 	return out, nil

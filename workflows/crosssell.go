@@ -5,6 +5,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/tidingsdev/tidings/activities"
 	"github.com/tidingsdev/tidings/internal/delivery"
 )
 
@@ -34,6 +35,9 @@ func crossSellJourney() Journey {
 		// the copy of the trigger SignalWithStart delivers).
 		Starts: On(EventPurchase),
 		Once:   func(v Values) time.Duration { return v.Duration("window") },
+		// Nothing happens before the delay, so the run is created only then:
+		// a purchase costs ingest a row, not a Temporal run.
+		StartAfter: func(v Values) time.Duration { return v.Duration("delay") },
 		Input: func(customerID string, trigger Event, v Values) any {
 			return CrossSellInput{CustomerID: customerID, Trigger: trigger, Delay: v.Duration("delay"),
 				SendMinute: v.Int("send_time"), Window: v.Duration("window"), GoalWindow: v.Duration("goal_window")}
@@ -79,7 +83,15 @@ type crossSell struct {
 	*journey
 	in       CrossSellInput
 	purchase *Event
+	// deferred is set for runs that may start after their trigger (the
+	// router defers them): they reckon from the purchase, and look for a
+	// purchase stored before they started.
+	deferred bool
 }
+
+// deferredStartVersion guards what a deferred start needs: runs recorded
+// before it reckon from their own start and replay so.
+const deferredStartVersion = "cross-sell-deferred-start"
 
 // CrossSellJourney (registered as CrossSellWorkflow) suggests what goes
 // with a purchase, once, a few days after it, at most once per window.
@@ -98,9 +110,17 @@ func CrossSellJourney(ctx workflow.Context, in CrossSellInput) (CrossSellResult,
 }
 
 func (x *crossSell) run(ctx workflow.Context) (string, error) {
+	x.deferred = workflow.GetVersion(ctx, deferredStartVersion, workflow.DefaultVersion, 1) >= 1
 	ok, err := x.claim(ctx, x.in.Trigger.EventID, orDefault(x.in.Window, DefaultCrossSellWindow))
 	if err != nil || !ok {
 		return OutcomeAlreadyRun, err
+	}
+	found, err := x.storedPurchase(ctx)
+	if err != nil {
+		return "", err
+	}
+	if found {
+		return OutcomeConverted, x.convert(ctx, *x.purchase)
 	}
 	if _, err := x.profile(ctx, ""); err != nil {
 		return "", err
@@ -118,10 +138,33 @@ func (x *crossSell) run(ctx workflow.Context) (string, error) {
 	return OutcomeConverted, x.convert(ctx, *x.purchase)
 }
 
+// storedPurchase looks for the next purchase among the stored events: one
+// made before a deferred run started (or before its claim) was never
+// signalled to it.
+func (x *crossSell) storedPurchase(ctx workflow.Context) (bool, error) {
+	if !x.deferred {
+		return false, nil
+	}
+	var g activities.GoalResult
+	err := storeCall(ctx, act.FindGoal, activities.GoalInput{
+		CustomerID: x.customerID, Types: []string{EventPurchase}, Since: x.in.Trigger.OccurredAt, Except: x.in.Trigger.EventID,
+	}, &g)
+	if err != nil || !g.Found {
+		return false, err
+	}
+	x.purchase = storedEvent(g)
+	return true, nil
+}
+
 // due is the first send time, in the customer's zone, at least Delay after
-// the purchase.
+// the purchase (after the run's start, for runs recorded before starts
+// were deferred).
 func (x *crossSell) due() time.Time {
-	earliest := x.started.Add(orDefault(x.in.Delay, DefaultCrossSellDelay)).In(x.loc)
+	from := x.started
+	if x.deferred && !x.in.Trigger.OccurredAt.IsZero() {
+		from = x.in.Trigger.OccurredAt
+	}
+	earliest := from.Add(orDefault(x.in.Delay, DefaultCrossSellDelay)).In(x.loc)
 	minute := orDefault(x.in.SendMinute, DefaultCrossSellMinute)
 	y, m, d := earliest.Date()
 	at := time.Date(y, m, d, minute/60, minute%60, 0, 0, x.loc)

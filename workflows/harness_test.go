@@ -101,7 +101,7 @@ func newHarness(t *testing.T, zone string) *harness {
 		})
 	env.OnActivity(act.FindGoal, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.GoalInput) (activities.GoalResult, error) {
-			if g := h.storedGoal; g != nil && !h.env.Now().Before(g.OccurredAt) &&
+			if g := h.storedGoal; g != nil && !h.env.Now().Before(g.OccurredAt) && g.EventID != in.Except &&
 				slices.Contains(in.Types, g.Type) && !g.OccurredAt.Before(in.Since) {
 				h.stored[g.EventID] = *g
 				return activities.GoalResult{Found: true, EventID: g.EventID, Type: g.Type, OccurredAt: g.OccurredAt}, nil

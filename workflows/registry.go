@@ -42,6 +42,14 @@ type Journey struct {
 	// would refuse (a finished run within the window, none open), so a
 	// repeat event costs no call to Temporal.
 	Once func(Values) time.Duration
+	// StartAfter, when set, is how long after its trigger a run has nothing
+	// to do (the cross-sell waits days before its email). The router then
+	// records the start in PostgreSQL with the event, instead of creating the
+	// run in Temporal while the event is ingested, and starts it when due;
+	// a run already going still hears the event at once. Such a run must
+	// reckon its waits from the trigger's time, not its own start, and look
+	// among the stored events for a goal that came before it started.
+	StartAfter func(Values) time.Duration
 	// Sweep is the workflow a Temporal Schedule runs, if any.
 	Sweep *Sweep
 	// Others are further workflows the journey runs (a campaign's runner and

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -71,6 +72,9 @@ type Route struct {
 	// once-per-window rule, Window its window (0: once ever).
 	Once   bool
 	Window time.Duration
+	// StartAfter, when set on a start, defers it: the run is started this
+	// long after the event (Journey.StartAfter) unless one is going.
+	StartAfter time.Duration
 }
 
 // RoutesFor is the routing table, read from the registry: the journeys an
@@ -83,10 +87,7 @@ func RoutesFor(customerID string, e Event, s Settings) []Route {
 		r := Route{Journey: j.Name, WorkflowID: JourneyID(j.Name, customerID), WorkflowType: j.Run.Name}
 		switch {
 		case slices.Contains(events(j.Starts, v), e.Type):
-			r.StartIfAbsent, r.Start = true, j.Input(customerID, e.Ref(), v)
-			if j.Once != nil {
-				r.Once, r.Window = true, j.Once(v)
-			}
+			r = j.startRoute(customerID, e, v)
 		case slices.Contains(events(j.Steers, v), e.Type):
 		default:
 			continue
@@ -94,6 +95,32 @@ func RoutesFor(customerID string, e Event, s Settings) []Route {
 		routes = append(routes, r)
 	}
 	return routes
+}
+
+// startRoute is the route by which e starts a run of j.
+func (j Journey) startRoute(customerID string, e Event, v Values) Route {
+	r := Route{Journey: j.Name, WorkflowID: JourneyID(j.Name, customerID), WorkflowType: j.Run.Name,
+		StartIfAbsent: true, Start: j.Input(customerID, e.Ref(), v)}
+	if j.Once != nil {
+		r.Once, r.Window = true, j.Once(v)
+	}
+	if j.StartAfter != nil {
+		r.StartAfter = j.StartAfter(v)
+	}
+	return r
+}
+
+// DeferredRoute is the start the router deferred for journey and customer
+// on trigger, built when it is due with the settings in force then, and
+// started at once.
+func DeferredRoute(journey, customerID string, trigger Event, s Settings) (Route, error) {
+	j, ok := Find(journey)
+	if !ok || j.Run == nil || j.Input == nil {
+		return Route{}, fmt.Errorf("deferred start of %q: no such per-customer journey", journey)
+	}
+	r := j.startRoute(customerID, trigger, j.Values(s))
+	r.StartAfter = 0
+	return r, nil
 }
 
 // eventStream is how a run hears the event signal. SignalWithStart hands

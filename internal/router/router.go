@@ -31,9 +31,11 @@ type Temporal interface {
 	CancelWorkflow(ctx context.Context, workflowID, runID string) error
 }
 
-// Outbox is what the router needs of the store.
+// Outbox is what the router needs of the store: the events to route and
+// the journey starts routing deferred.
 type Outbox interface {
 	DeliverOutbox(ctx context.Context, ids []int64, limit int, deliver store.DeliverFunc) ([]int64, error)
+	StartDue(ctx context.Context, now time.Time, limit int, start store.StartFunc) (int, error)
 }
 
 // Campaigns lists the live campaigns (current version and status);
@@ -177,23 +179,64 @@ func (r *Router) Drain(ctx context.Context) (int, error) {
 	}
 }
 
-// Run drains the outbox every interval until ctx ends, backing off
-// exponentially (up to five minutes) while Temporal is unreachable. The
-// worker and `tidings api` both run it; several copies share the work.
+// StartDue starts the deferred journey runs that are due, batch by batch,
+// and returns how many it started. It stops at the first failure; the
+// start stays recorded for the next try.
+func (r *Router) StartDue(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := r.outbox.StartDue(ctx, time.Now(), r.opt.BatchSize, r.startDeferred)
+		total += n
+		if err != nil || n < r.opt.BatchSize {
+			return total, err
+		}
+	}
+}
+
+// startDeferred makes a start routing deferred, with the journey's
+// settings in force now. A start of a journey no longer registered is
+// dropped (and logged) rather than holding up the others.
+func (r *Router) startDeferred(ctx context.Context, js store.JourneyStart) error {
+	trigger := workflows.Event{EventID: js.EventID, Type: js.EventType, OccurredAt: js.OccurredAt}
+	rt, err := workflows.DeferredRoute(js.Journey, js.CustomerID, trigger, r.opt.Journeys)
+	if err != nil {
+		r.opt.Log.Error("deferred journey start dropped", "journey", js.Journey, "customer_id", js.CustomerID, "event_id", js.EventID, "err", err)
+		return nil
+	}
+	if len(r.startable(ctx, js.CustomerID, []workflows.Route{rt})) == 0 {
+		return nil // a run within the window since: the claim would refuse it
+	}
+	outcome, err := r.deliverRoute(ctx, rt, trigger)
+	r.opt.Metrics.routed(rt.Journey, outcome)
+	if err != nil {
+		return fmt.Errorf("start %s for event %s: %w", rt.WorkflowID, js.EventID, err)
+	}
+	return nil
+}
+
+// Run drains the outbox and makes the deferred starts due every interval
+// until ctx ends, backing off exponentially (up to five minutes) while
+// Temporal is unreachable. The worker and `tidings api` both run it;
+// several copies share the work.
 func (r *Router) Run(ctx context.Context, interval time.Duration) {
 	wait := interval
 	for {
 		n, err := r.Drain(ctx)
+		if err == nil {
+			var started int
+			started, err = r.StartDue(ctx)
+			n += started
+		}
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
 			wait = min(wait*2, 5*time.Minute)
-			r.opt.Log.Warn("event outbox: delivery failed, will retry", "routed", n, "retry_in", wait, "err", err)
+			r.opt.Log.Warn("event outbox: delivery failed, will retry", "delivered", n, "retry_in", wait, "err", err)
 		default:
 			wait = interval
 			if n > 0 {
-				r.opt.Log.Info("event outbox: delivered", "routed", n)
+				r.opt.Log.Info("event outbox: delivered", "delivered", n)
 			}
 		}
 		select {
@@ -217,27 +260,34 @@ func (r *Router) Concerns(ctx context.Context, customerID string, ev workflows.E
 }
 
 // deliver sends one event to every journey RoutesFor names and to the
-// campaign runs it starts or concerns.
-func (r *Router) deliver(ctx context.Context, e store.Event) error {
+// campaign runs it starts or concerns, and returns the starts it defers.
+func (r *Router) deliver(ctx context.Context, e store.Event) ([]store.JourneyStart, error) {
 	ev := workflows.Event{EventID: e.EventID, Type: e.Type, Properties: e.Properties, OccurredAt: e.OccurredAt}
 	live, err := r.liveCampaigns(ctx)
 	if err != nil {
-		return fmt.Errorf("route event %s: %w", e.EventID, err)
+		return nil, fmt.Errorf("route event %s: %w", e.EventID, err)
 	}
 	routes := append(r.running(ctx, e.CustomerID, r.startable(ctx, e.CustomerID, workflows.RoutesFor(e.CustomerID, ev, r.opt.Journeys))),
 		workflows.CampaignRoutes(e.CustomerID, ev, live)...)
 	// Routing reads the properties (a campaign trigger's where:); the
 	// journeys hear only the event's ID, type and time, so nothing a
 	// customer wrote or bought persists in Temporal.
+	var deferred []store.JourneyStart
 	for _, rt := range routes {
+		if rt.StartAfter > 0 {
+			deferred = append(deferred, store.JourneyStart{Journey: rt.Journey, CustomerID: e.CustomerID,
+				EventID: e.EventID, EventType: e.Type, OccurredAt: e.OccurredAt, DueAt: e.OccurredAt.Add(rt.StartAfter)})
+			r.opt.Metrics.routed(rt.Journey, outcomeDeferred)
+			continue
+		}
 		outcome, err := r.deliverRoute(ctx, rt, ev.Ref())
 		r.opt.Metrics.routed(rt.Journey, outcome)
 		if err != nil {
-			return fmt.Errorf("route event %s to %s: %w", e.EventID, rt.WorkflowID, err)
+			return nil, fmt.Errorf("route event %s to %s: %w", e.EventID, rt.WorkflowID, err)
 		}
 		r.opt.Log.Debug("event routed", "event_id", e.EventID, "type", e.Type, "workflow_id", rt.WorkflowID, "outcome", outcome)
 	}
-	return nil
+	return deferred, nil
 }
 
 // running drops the signals to journeys the customer is not in, as the
@@ -251,10 +301,15 @@ func (r *Router) deliver(ctx context.Context, e store.Event) error {
 // (onboarding before each step, win-back before its first message; a
 // survey's answer can only follow its question). When the table cannot be
 // read every signal goes out: a call too many loses nothing.
+//
+// A start routing would defer goes out at once when the customer is in
+// the journey: the running run hears the event (its goal) now. When the
+// table cannot be read the start is deferred, and the run, once started,
+// finds the event among the stored ones.
 func (r *Router) running(ctx context.Context, customerID string, routes []workflows.Route) []workflows.Route {
 	var ask []string
 	for _, rt := range routes {
-		if !rt.StartIfAbsent && !slices.Contains(ask, rt.Journey) {
+		if (!rt.StartIfAbsent || rt.StartAfter > 0) && !slices.Contains(ask, rt.Journey) {
 			ask = append(ask, rt.Journey)
 		}
 	}
@@ -268,7 +323,11 @@ func (r *Router) running(ctx context.Context, customerID string, routes []workfl
 	}
 	kept := routes[:0]
 	for _, rt := range routes {
-		if rt.StartIfAbsent || slices.Contains(open, rt.Journey) {
+		in := slices.Contains(open, rt.Journey)
+		if rt.StartIfAbsent || in {
+			if in {
+				rt.StartAfter = 0
+			}
 			kept = append(kept, rt)
 			continue
 		}
@@ -315,6 +374,7 @@ const (
 	outcomeDelivered  = "delivered"
 	outcomeAlreadyRun = "already_run"
 	outcomeNotRunning = "not_running"
+	outcomeDeferred   = "deferred"
 	outcomeFailed     = "failed"
 )
 
@@ -387,7 +447,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{routedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tidings_events_routed_total",
-		Help: "Event deliveries to journeys, by journey and outcome (delivered, not_running, already_run, failed).",
+		Help: "Event deliveries to journeys, by journey and outcome (delivered, deferred, not_running, already_run, failed).",
 	}, []string{"journey", "outcome"})}
 	reg.MustRegister(m.routedTotal)
 	return m

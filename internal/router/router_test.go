@@ -132,12 +132,19 @@ func TestEventForJourneysTheCustomerIsNotInCallsNoTemporal(t *testing.T) {
 	if err := e.store.FinishJourneyRun(t.Context(), workflows.Winback, "w-1", workflows.OutcomeLapsed, time.Now().Add(-9*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	// (A purchase always calls Temporal: it starts a cross-sell.)
 	if _, err := e.post(t, r, "activated-1", workflows.EventActivated); err != nil {
 		t.Fatalf("an activation by a customer in no journey called Temporal: %v", err)
 	}
+	// A purchase starts a cross-sell, but not now: the start is recorded
+	// and made when the email is due.
+	if _, err := e.post(t, r, "order-1", workflows.EventPurchase); err != nil {
+		t.Fatalf("a purchase by a customer in no journey called Temporal: %v", err)
+	}
 	if n, _ := e.store.OutboxSize(t.Context()); n != 0 {
-		t.Errorf("outbox holds %d events, want 0: the activation is routed", n)
+		t.Errorf("outbox holds %d events, want 0: the activation and the purchase are routed", n)
+	}
+	if v := routedCount(t, reg, workflows.CrossSell, "deferred"); v != 1 {
+		t.Errorf("tidings_events_routed_total{cross_sell,deferred} = %v, want 1", v)
 	}
 	if v := routedCount(t, reg, workflows.Onboarding, "not_running"); v != 1 {
 		t.Errorf("tidings_events_routed_total{onboarding,not_running} = %v, want 1", v)
@@ -382,9 +389,10 @@ func TestLiveCampaignsAreReadOncePerTTL(t *testing.T) {
 }
 
 // TestRepeatPurchaseWithinTheCrossSellWindowCallsNoTemporal: a purchase
-// starts a cross-sell, at most one per 30 days; within the window of one
-// that finished the router does not start another (its claim would refuse
-// it), and with none in the window it does.
+// starts a cross-sell (deferred until its email is due), at most one per
+// 30 days; within the window of one that finished the router does not
+// start another (its claim would refuse it), and with none in the window
+// it does.
 func TestRepeatPurchaseWithinTheCrossSellWindowCallsNoTemporal(t *testing.T) {
 	e := newEnv(t)
 	reg := prometheus.NewRegistry()
@@ -401,8 +409,14 @@ func TestRepeatPurchaseWithinTheCrossSellWindowCallsNoTemporal(t *testing.T) {
 		}
 	}
 	claim("x-old", time.Now().Add(-40*24*time.Hour), true)
-	if _, err := e.post(t, r, "order-1", workflows.EventPurchase); err == nil {
-		t.Fatal("a purchase 40 days after the last cross-sell started none")
+	if _, err := e.post(t, r, "order-1", workflows.EventPurchase); err != nil {
+		t.Fatalf("a purchase 40 days after the last cross-sell: %v", err)
+	}
+	if v := routedCount(t, reg, workflows.CrossSell, "deferred"); v != 1 {
+		t.Fatalf("tidings_events_routed_total{cross_sell,deferred} = %v: a purchase 40 days after the last cross-sell started none", v)
+	}
+	if _, err := e.store.Pool().Exec(t.Context(), `DELETE FROM journey_starts`); err != nil {
+		t.Fatal(err)
 	}
 	claim("x-1", time.Now().Add(-12*24*time.Hour), true)
 	if _, err := e.post(t, r, "order-2", workflows.EventPurchase); err != nil {
@@ -411,4 +425,76 @@ func TestRepeatPurchaseWithinTheCrossSellWindowCallsNoTemporal(t *testing.T) {
 	if v := routedCount(t, reg, workflows.CrossSell, "already_run"); v != 1 {
 		t.Errorf("tidings_events_routed_total{cross_sell,already_run} = %v, want 1", v)
 	}
+}
+
+// crossSellIn is a router whose cross-sells are due a second after the
+// purchase.
+func crossSellIn(e env, temporal router.Temporal, reg *prometheus.Registry) *router.Router {
+	return router.New(e.store, temporal, router.Options{TaskQueue: taskQueue, CallTimeout: time.Second, Metrics: router.NewMetrics(reg),
+		Journeys: workflows.Settings{}.Set(workflows.CrossSell, "delay", time.Second)})
+}
+
+// TestPurchaseStartsTheCrossSellWhenItIsDue: a purchase creates no run in
+// Temporal while it is ingested; the start is recorded with the event and
+// made once the delay has passed, hearing the purchase that started it; a
+// second purchase before then starts nothing more (the run finds it
+// stored), and one while the run is going reaches it at once.
+func TestPurchaseStartsTheCrossSellWhenItIsDue(t *testing.T) {
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	r := crossSellIn(e, e.temporal, reg)
+	crossSell := workflows.JourneyID(workflows.CrossSell, e.customer)
+	for _, id := range []string{"order-1", "order-2"} {
+		if _, err := e.post(t, r, id, workflows.EventPurchase); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := routertest.Runs(t, e.temporal, crossSell); n != 0 {
+		t.Fatalf("the purchases started %d cross-sell runs at once, want none before the delay", n)
+	}
+	if n, err := r.StartDue(t.Context()); err != nil || n != 0 {
+		t.Fatalf("before the delay: started %d, %v", n, err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if n, err := r.StartDue(t.Context()); err != nil || n != 1 {
+		t.Fatalf("after the delay: started %d, %v; want one run", n, err)
+	}
+	if got := routertest.Heard(t, e.temporal, crossSell, 1); !slices.Equal(got, []string{"order-1"}) {
+		t.Fatalf("cross-sell heard %v, want the purchase that started it", got)
+	}
+	if _, err := e.post(t, r, "order-3", workflows.EventPurchase); err != nil {
+		t.Fatal(err)
+	}
+	if got := routertest.Heard(t, e.temporal, crossSell, 2); !slices.Equal(got, []string{"order-1", "order-3"}) {
+		t.Errorf("cross-sell heard %v, want order-3 signalled to the run going", got)
+	}
+	if n := routertest.Runs(t, e.temporal, crossSell); n != 1 {
+		t.Errorf("%d cross-sell runs, want 1", n)
+	}
+	if v := routedCount(t, reg, workflows.CrossSell, "deferred"); v != 2 {
+		t.Errorf("tidings_events_routed_total{cross_sell,deferred} = %v, want 2 (order-1 and order-2)", v)
+	}
+	var pending int
+	if err := e.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM journey_starts`).Scan(&pending); err != nil || pending != 0 {
+		t.Errorf("%d starts pending (%v), want none", pending, err)
+	}
+}
+
+// TestDeferredStartWaitsWhileTemporalIsDown: a start due while Temporal is
+// unreachable stays recorded and is made when it answers again.
+func TestDeferredStartWaitsWhileTemporalIsDown(t *testing.T) {
+	e := newEnv(t)
+	offline := crossSellIn(e, downTemporal(t), prometheus.NewRegistry())
+	if _, err := e.post(t, offline, "order-1", workflows.EventPurchase); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if n, err := offline.StartDue(t.Context()); err == nil || n != 0 {
+		t.Fatalf("with Temporal down: started %d, %v; want an error", n, err)
+	}
+	online := crossSellIn(e, e.temporal, prometheus.NewRegistry())
+	if n, err := online.StartDue(t.Context()); err != nil || n != 1 {
+		t.Fatalf("with Temporal back: started %d, %v; want the run", n, err)
+	}
+	routertest.Heard(t, e.temporal, workflows.JourneyID(workflows.CrossSell, e.customer), 1)
 }

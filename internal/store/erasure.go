@@ -66,6 +66,7 @@ func (s *Store) EraseCustomer(ctx context.Context, id string) error {
 			 WHERE customer_id = $1 AND ended_at IS NULL`,
 			`UPDATE campaign_entries SET finished_at = now(), outcome = '` + OutcomeErased + `'
 			 WHERE customer_id = $1 AND finished_at IS NULL`,
+			`DELETE FROM journey_starts WHERE customer_id = $1`,
 		} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err
@@ -91,10 +92,12 @@ type CustomerExport struct {
 	Messages        []Message        `json:"messages"`
 	SurveyResponses []SurveyResponse `json:"survey_responses"`
 	JourneyRuns     []JourneyRun     `json:"journey_runs"`
-	Conversions     []Conversion     `json:"conversions"`
-	CampaignEntries []CampaignEntry  `json:"campaign_entries"`
-	CampaignSkips   []CampaignSkip   `json:"campaign_skips"`
-	Scores          []CustomerScore  `json:"customer_scores"`
+	// JourneyStarts are the runs the customer's events will start when due.
+	JourneyStarts   []JourneyStart  `json:"journey_starts"`
+	Conversions     []Conversion    `json:"conversions"`
+	CampaignEntries []CampaignEntry `json:"campaign_entries"`
+	CampaignSkips   []CampaignSkip  `json:"campaign_skips"`
+	Scores          []CustomerScore `json:"customer_scores"`
 	// Coupons are the codes the customer's messages handed out; erasure
 	// keeps them (they hold no personal data beyond the customer ID), so a
 	// code in hand can still be redeemed.
@@ -171,6 +174,8 @@ func (s *Store) ExportCustomer(ctx context.Context, id string) (CustomerExport, 
 				SELECT `+surveyColumns+` FROM survey_responses WHERE customer_id = $1 ORDER BY answered_at, id`, id),
 			collectInto(ctx, tx, &out.JourneyRuns, `
 				SELECT `+journeyRunColumns+` FROM journey_runs WHERE customer_id = $1 ORDER BY started_at, journey, run_id`, id),
+			collectInto(ctx, tx, &out.JourneyStarts, `
+				SELECT `+journeyStartColumns+` FROM journey_starts WHERE customer_id = $1 ORDER BY due_at, journey`, id),
 			collectInto(ctx, tx, &out.Conversions, `
 				SELECT `+conversionColumns+` FROM conversions WHERE customer_id = $1 ORDER BY converted_at, id`, id),
 			collectInto(ctx, tx, &out.CampaignEntries, `

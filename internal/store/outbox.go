@@ -10,10 +10,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// DeliverFunc delivers one stored event to the journeys it concerns. The
-// outbox marks the event routed only when it returns nil. It may be called
-// concurrently for events of different customers.
-type DeliverFunc func(ctx context.Context, e Event) error
+// DeliverFunc delivers one stored event to the journeys it concerns and
+// returns the starts it defers (journey runs with nothing to do yet). The
+// outbox marks the event routed, and records those starts, only when it
+// returns nil. It may be called concurrently for events of different
+// customers.
+type DeliverFunc func(ctx context.Context, e Event) ([]JourneyStart, error)
 
 // outboxParallel is how many customers' events DeliverOutbox delivers at
 // once. Delivering is a round trip to Temporal per journey an event
@@ -32,7 +34,9 @@ const outboxParallel = 16
 // customer's later events and keeps any customer not yet started from
 // starting; the error is recorded on the event that failed. Routed events
 // are marked in one statement. It returns the IDs it routed, in stored
-// order, and the first failure.
+// order, and the first failure. The starts deliver defers are recorded in
+// journey_starts in the transaction that marks their events routed, so an
+// event is either still in the outbox or has its starts recorded.
 func (s *Store) DeliverOutbox(ctx context.Context, ids []int64, limit int, deliver DeliverFunc) ([]int64, error) {
 	var routed []int64
 	var deliverErr error
@@ -48,7 +52,8 @@ func (s *Store) DeliverOutbox(ctx context.Context, ids []int64, limit int, deliv
 			return err
 		}
 		var failed []failedEvent
-		routed, failed = deliverByCustomer(ctx, evs, deliver)
+		var starts []JourneyStart
+		routed, starts, failed = deliverByCustomer(ctx, evs, deliver)
 		if len(failed) > 0 {
 			deliverErr = failed[0].err
 			fids, reasons := make([]int64, len(failed)), make([]string, len(failed))
@@ -69,7 +74,7 @@ func (s *Store) DeliverOutbox(ctx context.Context, ids []int64, limit int, deliv
 				return err
 			}
 		}
-		return nil
+		return deferStarts(ctx, tx, starts)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deliver outbox: %w", err)
@@ -87,9 +92,9 @@ type failedEvent struct {
 }
 
 // deliverByCustomer delivers evs (in stored order) as DeliverOutbox
-// describes and returns the IDs delivered, in stored order, and the
-// failures, in stored order.
-func deliverByCustomer(ctx context.Context, evs []Event, deliver DeliverFunc) ([]int64, []failedEvent) {
+// describes and returns the IDs delivered, in stored order, the starts
+// their delivery deferred, and the failures, in stored order.
+func deliverByCustomer(ctx context.Context, evs []Event, deliver DeliverFunc) ([]int64, []JourneyStart, []failedEvent) {
 	var order []string
 	byCustomer := map[string][]int{}
 	for i, e := range evs {
@@ -100,6 +105,7 @@ func deliverByCustomer(ctx context.Context, evs []Event, deliver DeliverFunc) ([
 	}
 	done := make([]bool, len(evs))
 	errs := make([]error, len(evs))
+	deferred := make([][]JourneyStart, len(evs))
 	var stop atomic.Bool
 	next := make(chan []int)
 	var wg sync.WaitGroup
@@ -107,7 +113,7 @@ func deliverByCustomer(ctx context.Context, evs []Event, deliver DeliverFunc) ([
 		wg.Go(func() {
 			for idx := range next {
 				for _, i := range idx {
-					if errs[i] = deliver(ctx, evs[i]); errs[i] != nil {
+					if deferred[i], errs[i] = deliver(ctx, evs[i]); errs[i] != nil {
 						stop.Store(true)
 						break
 					}
@@ -125,16 +131,18 @@ func deliverByCustomer(ctx context.Context, evs []Event, deliver DeliverFunc) ([
 	close(next)
 	wg.Wait()
 	var routed []int64
+	var starts []JourneyStart
 	var failed []failedEvent
 	for i, e := range evs {
 		switch {
 		case done[i]:
 			routed = append(routed, e.ID)
+			starts = append(starts, deferred[i]...)
 		case errs[i] != nil:
 			failed = append(failed, failedEvent{e.ID, errs[i]})
 		}
 	}
-	return routed, failed
+	return routed, starts, failed
 }
 
 // OutboxSize counts events not yet routed, for metrics and `tidings report`.

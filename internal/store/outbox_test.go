@@ -32,13 +32,13 @@ func TestOutboxDeliversInOrderAndStopsAtFirstFailure(t *testing.T) {
 
 	var seen []string
 	down := errors.New("temporal unreachable")
-	routed, err := s.DeliverOutbox(ctx, nil, 10, func(_ context.Context, e store.Event) error {
+	routed, err := s.DeliverOutbox(ctx, nil, 10, noStarts(func(_ context.Context, e store.Event) error {
 		if e.EventID == "e2" {
 			return down
 		}
 		seen = append(seen, e.EventID)
 		return nil
-	})
+	}))
 	if !errors.Is(err, down) || len(routed) != 1 || len(seen) != 1 || seen[0] != "e1" {
 		t.Fatalf("first drain: routed %v %v, err %v; want e1 routed then the failure", routed, seen, err)
 	}
@@ -55,17 +55,17 @@ func TestOutboxDeliversInOrderAndStopsAtFirstFailure(t *testing.T) {
 	}
 
 	seen = nil
-	routed, err = s.DeliverOutbox(ctx, nil, 10, func(_ context.Context, e store.Event) error {
+	routed, err = s.DeliverOutbox(ctx, nil, 10, noStarts(func(_ context.Context, e store.Event) error {
 		seen = append(seen, e.EventID)
 		return nil
-	})
+	}))
 	if err != nil || len(routed) != 2 || len(seen) != 2 || seen[0] != "e2" || seen[1] != "e3" {
 		t.Fatalf("second drain: routed %v %v, %v; want e2, e3", routed, seen, err)
 	}
-	routed, err = s.DeliverOutbox(ctx, nil, 10, func(context.Context, store.Event) error {
+	routed, err = s.DeliverOutbox(ctx, nil, 10, noStarts(func(context.Context, store.Event) error {
 		t.Error("an already routed event was delivered again")
 		return nil
-	})
+	}))
 	if err != nil || len(routed) != 0 {
 		t.Fatalf("third drain: %v, %v", routed, err)
 	}
@@ -86,13 +86,13 @@ func TestOutboxConcurrentDrainersDeliverEachEventOnce(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for {
-				routed, err := s.DeliverOutbox(context.Background(), nil, 3, func(_ context.Context, e store.Event) error {
+				routed, err := s.DeliverOutbox(context.Background(), nil, 3, noStarts(func(_ context.Context, e store.Event) error {
 					mu.Lock()
 					count[e.EventID]++
 					mu.Unlock()
 					time.Sleep(time.Millisecond) // hold the lock long enough for the others to collide
 					return nil
-				})
+				}))
 				if err != nil {
 					t.Error(err)
 					return
@@ -118,12 +118,12 @@ func TestOutboxByIDLeavesOthersAlone(t *testing.T) {
 	s, _ := testdb.New(t)
 	c := addCustomer(t, s, "C-1")
 	evs := recordEvents(t, s, c, "a", "b")
-	routed, err := s.DeliverOutbox(t.Context(), []int64{evs[1].ID}, 10, func(_ context.Context, e store.Event) error {
+	routed, err := s.DeliverOutbox(t.Context(), []int64{evs[1].ID}, 10, noStarts(func(_ context.Context, e store.Event) error {
 		if e.EventID != "b" {
 			t.Errorf("delivered %s, asked for b", e.EventID)
 		}
 		return nil
-	})
+	}))
 	if err != nil || len(routed) != 1 || routed[0] != evs[1].ID {
 		t.Fatalf("routed %v, %v; want only b", routed, err)
 	}
@@ -148,7 +148,7 @@ func TestOutboxDeliversCustomersConcurrentlyEachInOrder(t *testing.T) {
 	var mu sync.Mutex
 	var first int
 	heard := map[string][]string{}
-	routed, err := s.DeliverOutbox(t.Context(), nil, 100, func(_ context.Context, e store.Event) error {
+	routed, err := s.DeliverOutbox(t.Context(), nil, 100, noStarts(func(_ context.Context, e store.Event) error {
 		mu.Lock()
 		first++
 		if first == 2 {
@@ -164,7 +164,7 @@ func TestOutboxDeliversCustomersConcurrentlyEachInOrder(t *testing.T) {
 		defer mu.Unlock()
 		heard[e.CustomerID] = append(heard[e.CustomerID], e.EventID)
 		return nil
-	})
+	}))
 	if err != nil || len(routed) != 12 {
 		t.Fatalf("routed %d events, %v; want all 12", len(routed), err)
 	}
@@ -185,4 +185,9 @@ func TestOutboxDeliversCustomersConcurrentlyEachInOrder(t *testing.T) {
 	if size, _ := s.OutboxSize(t.Context()); size != 0 {
 		t.Errorf("outbox size = %d after routing everything", size)
 	}
+}
+
+// noStarts is a delivery that defers no journey start.
+func noStarts(fn func(context.Context, store.Event) error) store.DeliverFunc {
+	return func(ctx context.Context, e store.Event) ([]store.JourneyStart, error) { return nil, fn(ctx, e) }
 }
