@@ -196,6 +196,16 @@ func (a *Activities) IssueCoupon(_ context.Context, in CouponInput) (CouponResul
 	return CouponResult{Code: a.coupon(in.Prefix, in.Key)}, nil
 }
 
+// couponVars are the template variables of a message with a coupon: a code
+// of the pool, drawn by the send path for the message, when a pool is
+// named; otherwise the code derived for the key.
+func (a *Activities) couponVars(pool, prefix, key string, percent int) map[string]any {
+	if pool != "" {
+		return map[string]any{delivery.VarCouponPool: pool, delivery.VarDiscount: percent}
+	}
+	return map[string]any{delivery.VarCoupon: a.coupon(prefix, key), delivery.VarDiscount: percent}
+}
+
 // coupon is the code delivery.CouponCode derives for the key; the send
 // path stores it with the message that carries it.
 func (a *Activities) coupon(prefix, key string) string {

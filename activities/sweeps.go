@@ -149,10 +149,14 @@ type BirthdayBatchInput struct {
 	// decide whether it is their birthday and whether it is late enough.
 	At time.Time `json:"at"`
 	// SendMinute is the local time of day greetings start (540 = 09:00).
-	SendMinute      int                  `json:"send_minute"`
-	DiscountPercent int                  `json:"discount_percent"`
-	Cursor          store.BirthdayCursor `json:"cursor"`
-	BatchSize       int                  `json:"batch_size"`
+	SendMinute      int `json:"send_minute"`
+	DiscountPercent int `json:"discount_percent"`
+	// CouponPool, when set, names the imported pool each greeting draws its
+	// code from (the send path draws it and stores it against the message);
+	// otherwise the code is derived from the greeting's key.
+	CouponPool string               `json:"coupon_pool,omitempty"`
+	Cursor     store.BirthdayCursor `json:"cursor"`
+	BatchSize  int                  `json:"batch_size"`
 }
 
 // BirthdayBatchResult is where the next page starts and what this one did.
@@ -208,7 +212,7 @@ func (a *Activities) dateBatch(ctx context.Context, in BirthdayBatchInput, o occ
 	}
 	err = sendEach(ctx, a, &p, page, func(c store.BirthdayCandidate) (delivery.Request, store.BirthdayCursor) {
 		key := fmt.Sprintf("%s/%s/%d", o.journey, c.ID, c.LocalYear)
-		data := map[string]any{"coupon": a.coupon(o.coupon, key), "discount_percent": in.DiscountPercent}
+		data := a.couponVars(in.CouponPool, o.coupon, key, in.DiscountPercent)
 		if o.vars != nil {
 			maps.Copy(data, o.vars(c))
 		}

@@ -35,11 +35,12 @@ func dateSweepParams(discount int) []Param {
 	return []Param{
 		TimeParam("send_time", DefaultBirthdayMinute, "local time greetings start; later sweeps the same local day catch up"),
 		CountParam("discount_percent", discount, 1, 90, "the coupon's discount, in percent"),
+		PoolParam("coupon_pool", "an imported coupon pool each greeting draws its code from; none: a code derived for the customer and year"),
 	}
 }
 
 func dateSweepSettings(v Values) any {
-	return BirthdaySweepInput{SendMinute: v.Int("send_time"), DiscountPercent: v.Int("discount_percent")}
+	return BirthdaySweepInput{SendMinute: v.Int("send_time"), DiscountPercent: v.Int("discount_percent"), CouponPool: v.String("coupon_pool")}
 }
 
 // Birthday sweep defaults (BirthdaySweepInput's zero values).
@@ -62,8 +63,10 @@ type BirthdaySweepInput struct {
 	// default 540 (09:00). Later sweeps the same local day catch up.
 	SendMinute      int `json:"send_minute,omitempty"`
 	DiscountPercent int `json:"discount_percent,omitempty"`
-	BatchSize       int `json:"batch_size,omitempty"`
-	BatchesPerRun   int `json:"batches_per_run,omitempty"`
+	// CouponPool, when set, is the imported pool greetings draw codes from.
+	CouponPool    string `json:"coupon_pool,omitempty"`
+	BatchSize     int    `json:"batch_size,omitempty"`
+	BatchesPerRun int    `json:"batches_per_run,omitempty"`
 
 	Cursor store.BirthdayCursor `json:"cursor,omitzero"`
 	Counts activities.Counts    `json:"counts,omitzero"`
@@ -95,6 +98,7 @@ func dateSweep(ctx workflow.Context, journey, name string, batch any, discount i
 		return BirthdaySweepResult{Counts: in.Counts}, err
 	}
 	in.SendMinute, in.DiscountPercent = orDefault(in.SendMinute, cfg.SendMinute), orDefault(in.DiscountPercent, cfg.DiscountPercent)
+	in.CouponPool = orDefault(in.CouponPool, cfg.CouponPool)
 	perRun := orDefault(in.BatchesPerRun, DefaultBatchesPerRun)
 	for n := 0; ; n++ {
 		if n == perRun {
@@ -103,8 +107,8 @@ func dateSweep(ctx workflow.Context, journey, name string, batch any, discount i
 		var res activities.BirthdayBatchResult
 		err := workflow.ExecuteActivity(withBatch(ctx), batch, activities.BirthdayBatchInput{
 			At: in.At, SendMinute: orDefault(in.SendMinute, DefaultBirthdayMinute),
-			DiscountPercent: orDefault(in.DiscountPercent, discount),
-			Cursor:          in.Cursor, BatchSize: orDefault(in.BatchSize, DefaultSweepBatchSize),
+			DiscountPercent: orDefault(in.DiscountPercent, discount), CouponPool: in.CouponPool,
+			Cursor: in.Cursor, BatchSize: orDefault(in.BatchSize, DefaultSweepBatchSize),
 		}).Get(ctx, &res)
 		if err != nil {
 			return BirthdaySweepResult{Counts: in.Counts}, err

@@ -23,6 +23,7 @@ const (
 	KindTimeOfDay ParamKind = "time"      // "10:00", local to the customer; held as minutes after midnight
 	KindTag       ParamKind = "tag"       // a customer tag
 	KindEventMap  ParamKind = "event map" // event type → one of a few choices
+	KindPool      ParamKind = "pool"      // an imported coupon pool, or none
 )
 
 // Param is one tunable of a journey, with its default. Build one with
@@ -56,6 +57,12 @@ func TimeParam(name string, defMinute int, doc string) Param {
 // TagParam is a customer tag.
 func TagParam(name, def, doc string) Param {
 	return Param{Name: name, Kind: KindTag, Doc: doc, Default: def}
+}
+
+// PoolParam names an imported coupon pool messages draw their codes from;
+// its default is none ("").
+func PoolParam(name, doc string) Param {
+	return Param{Name: name, Kind: KindPool, Doc: doc, Default: ""}
 }
 
 // EventMapParam maps event types to one of choices.
@@ -103,6 +110,14 @@ func (p Param) valid(v any) error {
 		}
 		if err := filespec.CheckName("tag", s); err != nil {
 			return err
+		}
+	case KindPool:
+		s, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("%v is not a pool name", v)
+		}
+		if s != "" {
+			return filespec.CheckPool(s)
 		}
 	case KindEventMap:
 		m, ok := v.(map[string]string)
@@ -153,6 +168,11 @@ func (p Param) Parse(s string) (any, error) {
 		v = h*60 + min
 	case KindTag:
 		v = s
+	case KindPool:
+		v = s
+		if s == "none" { // as journeys list shows no pool
+			v = ""
+		}
 	case KindEventMap:
 		out := map[string]string{}
 		for pair := range strings.SplitSeq(s, ",") {
@@ -186,6 +206,10 @@ func (p Param) Format(v any) string {
 			pairs = append(pairs, k+"="+x[k])
 		}
 		return strings.Join(pairs, ",")
+	case string:
+		if x == "" && p.Kind == KindPool {
+			return "none"
+		}
 	}
 	return fmt.Sprint(v)
 }

@@ -45,9 +45,10 @@ journeys:
   winback:
     lapsed_after: 90d
     cooldown: 26w
+    coupon_pool: comeback
   survey:
     triggers: {visit_done: csat}
-  birthday: {send_time: "08:00", discount_percent: 20}
+  birthday: {send_time: "08:00", discount_percent: 20, coupon_pool: birthday-gifts}
 `), "policy.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -60,8 +61,17 @@ journeys:
 		t.Errorf("a visit routes %+v, want a CSAT survey", got)
 	}
 	wb, _ := Find(Winback)
-	if v := wb.Values(s); v.Duration("lapsed_after") != 90*day || v.Duration("cooldown") != 26*7*day || v.Int("offer_percent") != DefaultOfferPercent {
+	if v := wb.Values(s); v.Duration("lapsed_after") != 90*day || v.Duration("cooldown") != 26*7*day || v.Int("offer_percent") != DefaultOfferPercent ||
+		v.String("coupon_pool") != "comeback" {
 		t.Errorf("win-back values %v", v)
+	}
+	bd, _ := Find("birthday")
+	if in := bd.Sweep.Settings(bd.Values(s)).(BirthdaySweepInput); in.CouponPool != "birthday-gifts" || in.DiscountPercent != 20 {
+		t.Errorf("birthday sweep settings %+v, want the birthday-gifts pool", in)
+	}
+	an, _ := Find("anniversary")
+	if in := an.Sweep.Settings(an.Values(s)).(BirthdaySweepInput); in.CouponPool != "" {
+		t.Errorf("anniversary sweep settings %+v, want no pool: codes derived", in)
 	}
 	if err := s.Check(); err != nil {
 		t.Errorf("parsed settings do not check: %v", err)
@@ -80,6 +90,7 @@ func TestPolicyFileErrorsNameFileLineAndColumn(t *testing.T) {
   winback: {lapsed_after: 60 days, lapsed_tag: "Not A Tag"}
   survey:
     triggers: {visit_done: ces}
+  birthday: {coupon_pool: "Gifts!"}
 `), "policy.yaml")
 	if err == nil {
 		t.Fatal("a broken journeys section was accepted")
@@ -92,6 +103,7 @@ func TestPolicyFileErrorsNameFileLineAndColumn(t *testing.T) {
 		`policy.yaml:7:27: journeys.winback.lapsed_after: "60 days": expected a duration such as 30m, 12h, 3d, 2w`,
 		`policy.yaml:7:48: journeys.winback.lapsed_tag: tag name "Not A Tag": use lower-case letters`,
 		`policy.yaml:9:28: journeys.survey.triggers.visit_done: "ces": expected nps or csat`,
+		`policy.yaml:10:27: journeys.birthday.coupon_pool: "Gifts!" is not a pool name`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -113,7 +125,7 @@ func TestSweepTakesItsParametersWhenItFires(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, "UTC")
-			h.settings.settings = Settings{}.Set("birthday", "send_time", 8*60).Set("birthday", "discount_percent", 20)
+			h.settings.settings = Settings{}.Set("birthday", "send_time", 8*60).Set("birthday", "discount_percent", 20).Set("birthday", "coupon_pool", "gifts")
 			h.start("2026-06-15 01:00")
 			var got activities.BirthdayBatchInput
 			h.env.OnActivity(act.BirthdayBatch, mock.Anything, mock.Anything).Return(
@@ -124,8 +136,8 @@ func TestSweepTakesItsParametersWhenItFires(t *testing.T) {
 			h.env.ExecuteWorkflow(BirthdaySweep, tc.in)
 			var res BirthdaySweepResult
 			h.result(&res)
-			if got.SendMinute != tc.minute || got.DiscountPercent != tc.disc {
-				t.Errorf("batch input %+v, want minute %d and %d%%", got, tc.minute, tc.disc)
+			if got.SendMinute != tc.minute || got.DiscountPercent != tc.disc || got.CouponPool != "gifts" {
+				t.Errorf("batch input %+v, want minute %d, %d%% and the gifts pool", got, tc.minute, tc.disc)
 			}
 		})
 	}
@@ -136,7 +148,8 @@ func TestSweepTakesItsParametersWhenItFires(t *testing.T) {
 // starts.
 func TestWinbackSweepStartsJourneysWithTheConfiguredParameters(t *testing.T) {
 	h := newHarness(t, "UTC")
-	h.settings.settings = Settings{}.Set(Winback, "lapsed_after", 90*day).Set(Winback, "offer_percent", 25).Set(Winback, "step_gap", 3*day)
+	h.settings.settings = Settings{}.Set(Winback, "lapsed_after", 90*day).Set(Winback, "offer_percent", 25).Set(Winback, "step_gap", 3*day).
+		Set(Winback, "coupon_pool", "comeback")
 	h.start("2026-06-15 03:00")
 	var asked activities.LapsedInput
 	h.env.OnActivity(act.LapsedCustomers, mock.Anything, mock.Anything).Return(
@@ -157,7 +170,8 @@ func TestWinbackSweepStartsJourneysWithTheConfiguredParameters(t *testing.T) {
 	if asked.LapsedAfter != 90*day || asked.Cooldown != DefaultWinbackCooldown {
 		t.Errorf("lapsed query %+v, want 90 days lapsed and the default cooldown", asked)
 	}
-	if started.OfferPercent != 25 || started.StepGap != 3*day || started.LastChancePercent != DefaultLastChancePercent || started.CustomerID != "a" {
-		t.Errorf("journey input %+v, want the 25%% offer three days apart", started)
+	if started.OfferPercent != 25 || started.StepGap != 3*day || started.LastChancePercent != DefaultLastChancePercent || started.CustomerID != "a" ||
+		started.CouponPool != "comeback" {
+		t.Errorf("journey input %+v, want the 25%% offer three days apart, codes from the comeback pool", started)
 	}
 }

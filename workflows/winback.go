@@ -32,7 +32,7 @@ func winbackJourney() Journey {
 			Settings: func(v Values) any {
 				return WinbackSweepInput{LapsedAfter: v.Duration("lapsed_after"), Journey: WinbackInput{
 					StepGap: v.Duration("step_gap"), OfferPercent: v.Int("offer_percent"), LastChancePercent: v.Int("last_chance_percent"),
-					Cooldown: v.Duration("cooldown"), LapsedTag: v.String("lapsed_tag"),
+					Cooldown: v.Duration("cooldown"), LapsedTag: v.String("lapsed_tag"), CouponPool: v.String("coupon_pool"),
 				}}
 			},
 		},
@@ -43,6 +43,7 @@ func winbackJourney() Journey {
 			CountParam("offer_percent", DefaultOfferPercent, 1, 90, "the offer's discount, in percent"),
 			CountParam("last_chance_percent", DefaultLastChancePercent, 1, 90, "the last chance's discount, in percent"),
 			TagParam("lapsed_tag", DefaultLapsedTag, "the tag given to customers the journey did not win back"),
+			PoolParam("coupon_pool", "an imported coupon pool the offers draw their codes from; none: codes derived for the run"),
 		},
 		Templates: []string{winbackTemplateMissYou, winbackTemplateOffer, winbackTemplateLastChance},
 	}
@@ -60,6 +61,9 @@ type WinbackInput struct {
 	Cooldown time.Duration `json:"cooldown,omitempty"`
 	// LapsedTag marks customers the journey did not win back; default "lapsed".
 	LapsedTag string `json:"lapsed_tag,omitempty"`
+	// CouponPool, when set, is the imported pool each offer draws its code
+	// from; otherwise codes are derived from the steps' keys.
+	CouponPool string `json:"coupon_pool,omitempty"`
 }
 
 // Win-back defaults (WinbackInput's zero values).
@@ -224,8 +228,12 @@ func (w *winback) lastChance(ctx workflow.Context) (bool, error) {
 }
 
 // couponData issues the step's coupon (derived from the run's key, so it is
-// the same on every retry) for the template.
+// the same on every retry) for the template, or names the pool the send
+// path draws the message's code from.
 func (w *winback) couponData(ctx workflow.Context, step string, percent int) (map[string]any, error) {
+	if w.in.CouponPool != "" {
+		return map[string]any{delivery.VarCouponPool: w.in.CouponPool, delivery.VarDiscount: percent}, nil
+	}
 	var c activities.CouponResult
 	err := workflow.ExecuteActivity(withStore(ctx), act.IssueCoupon, activities.CouponInput{
 		Key: w.key(step), Prefix: winbackCouponPrefix,

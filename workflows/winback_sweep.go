@@ -92,7 +92,7 @@ func (in *WinbackSweepInput) configure(ctx workflow.Context) error {
 	j, c := &in.Journey, cfg.Journey
 	j.StepGap, j.Cooldown = orDefault(j.StepGap, c.StepGap), orDefault(j.Cooldown, c.Cooldown)
 	j.OfferPercent, j.LastChancePercent = orDefault(j.OfferPercent, c.OfferPercent), orDefault(j.LastChancePercent, c.LastChancePercent)
-	j.LapsedTag = orDefault(j.LapsedTag, c.LapsedTag)
+	j.LapsedTag, j.CouponPool = orDefault(j.LapsedTag, c.LapsedTag), orDefault(j.CouponPool, c.CouponPool)
 	return nil
 }
 

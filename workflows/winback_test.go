@@ -59,6 +59,30 @@ func TestWinbackLastChanceAlsoBySMSWhenAllowed(t *testing.T) {
 	}
 }
 
+// TestWinbackOffersDrawFromTheConfiguredPool: with coupon_pool set, the
+// offers name the pool for the send path to draw each message's code from
+// (email and SMS each get one of their own), and no code is derived.
+func TestWinbackOffersDrawFromTheConfiguredPool(t *testing.T) {
+	h := newHarness(t, "UTC")
+	h.smsConsent = true
+	h.start("2026-05-04 10:00")
+	h.env.ExecuteWorkflow(WinbackJourney, WinbackInput{CustomerID: "c1", CouponPool: "comeback"})
+	var res WinbackResult
+	h.result(&res)
+	for _, step := range []string{"offer", "last_chance", "last_chance_sms"} {
+		s, err := h.sentStep(step)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if s.Data["coupon_pool"] != "comeback" || s.Data["coupon"] != nil {
+			t.Errorf("%s data %v, want the comeback pool named and no derived code", step, s.Data)
+		}
+	}
+	if offer, _ := h.sentStep("offer"); fmt.Sprint(offer.Data["discount_percent"]) != "10" {
+		t.Errorf("offer data %v, want its 10%% kept beside the pool", offer.Data)
+	}
+}
+
 func TestWinbackPurchaseEndsTheJourneyAndCreditsThePrecedingStep(t *testing.T) {
 	h := newHarness(t, "America/New_York")
 	h.start("2026-05-04 10:00")

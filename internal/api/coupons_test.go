@@ -70,11 +70,17 @@ func (sh *shop) birthdayCustomer(t *testing.T, ext string) string {
 // 2026, as the worker runs the activity.
 func (sh *shop) sweep(t *testing.T) activities.BirthdayBatchResult {
 	t.Helper()
+	return sh.sweepPool(t, "")
+}
+
+// sweepPool is sweep with the journey's coupon_pool parameter set to pool.
+func (sh *shop) sweepPool(t *testing.T, pool string) activities.BirthdayBatchResult {
+	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(sh.acts)
 	v, err := env.ExecuteActivity(sh.acts.BirthdayBatch, activities.BirthdayBatchInput{
-		At: time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC), SendMinute: 540, DiscountPercent: 15, BatchSize: 100,
+		At: time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC), SendMinute: 540, DiscountPercent: 15, BatchSize: 100, CouponPool: pool,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -365,5 +371,46 @@ func TestOnlyCodesMadeForTheMessageAreStored(t *testing.T) {
 	}
 	if status, _, body := sh.coupon(t, "SPRING-10"); status != http.StatusNotFound {
 		t.Errorf("a campaign's shared code: %d %s, want unknown", status, body)
+	}
+}
+
+// TestBirthdaySweepDrawsTheCodesOfItsPool: with the birthday journey's
+// coupon_pool set, each greeting carries a code of the shop's pool, shown
+// in the email and stored against the message; when the pool runs dry the
+// greeting is not sent without a code but fails, its ledger row naming the
+// pool, and the sweep goes on and counts it.
+func TestBirthdaySweepDrawsTheCodesOfItsPool(t *testing.T) {
+	sh := newShop(t)
+	ctx := t.Context()
+	if _, err := sh.store.ImportCoupons(ctx, "birthday-gifts", []store.Coupon{{Code: "GIFT-0001", Value: "5 GBP"}}); err != nil {
+		t.Fatal(err)
+	}
+	customers := []string{sh.birthdayCustomer(t, "C-ann"), sh.birthdayCustomer(t, "C-bo")}
+	res := sh.sweepPool(t, "birthday-gifts")
+	if res.Counts.Sent != 1 || res.Counts.Failed != 1 || sh.sink.Count() != 1 {
+		t.Fatalf("sweep %+v, %d emails; want one greeting sent with the pool's code and one failed", res.Counts, sh.sink.Count())
+	}
+	mail := parseMail(t, sh.sink.Messages()[0].Data).Text
+	if !strings.Contains(mail, "GIFT-0001") || couponInMail.MatchString(mail) {
+		t.Errorf("the greeting shows no GIFT-0001 (or a derived code):\n%s", mail)
+	}
+	c, err := sh.store.Coupon(ctx, "GIFT-0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]store.Message{}
+	for _, id := range customers {
+		m, err := sh.store.MessageByID(ctx, delivery.MessageID("birthday/"+id+"/2026"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[m.Status] = m
+	}
+	sent, failed := got[store.StatusSent], got[store.StatusFailed]
+	if c.MessageID != sent.ID || c.CustomerID != sent.CustomerID || c.Journey != "birthday" {
+		t.Errorf("GIFT-0001 stored as %+v, want it against the greeting %s that carried it", c, sent.ID)
+	}
+	if failed.ID == "" || !strings.Contains(failed.Reason, `"birthday-gifts"`) {
+		t.Errorf("the second greeting %+v, want failed with the spent pool named", failed)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidingsdev/tidings/internal/access"
+	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/validate"
 )
@@ -186,8 +187,8 @@ func (p RowProblem) String() string { return fmt.Sprintf("%d: %s: %s", p.Line, p
 // up to 64, as campaigns name it in vars (coupon_pool: summer-sale).
 func PoolName(pool string) (string, error) {
 	p := strings.ToLower(strings.TrimSpace(pool))
-	if p == "" || len(p) > 64 || strings.Trim(p, "abcdefghijklmnopqrstuvwxyz0123456789-_") != "" || p[0] == '-' || p[0] == '_' {
-		return "", fieldError("pool", "%q is not a pool name: 1 to 64 lower-case letters, digits, '-' and '_', starting with a letter or digit", pool)
+	if err := spec.CheckPool(p); err != nil {
+		return "", fieldError("pool", "%s", err.Error())
 	}
 	return p, nil
 }

@@ -8,6 +8,7 @@ import (
 var (
 	nameRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 	topicRE     = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
+	poolRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 	eventTypeRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 )
 
@@ -18,6 +19,16 @@ var (
 func CheckName(kind, name string) error {
 	if !nameRE.MatchString(name) {
 		return fmt.Errorf("%s name %q: use lower-case letters, digits, - and _ (at most 63), starting with a letter or digit", kind, name)
+	}
+	return nil
+}
+
+// CheckPool is the rule for a coupon pool's name, wherever it is written
+// (an import, a campaign's coupon_pool, a journey's parameter): lower-case
+// letters, digits, - and _, at most 64, starting with a letter or digit.
+func CheckPool(pool string) error {
+	if !poolRE.MatchString(pool) {
+		return fmt.Errorf("%q is not a pool name: 1 to 64 lower-case letters, digits, '-' and '_', starting with a letter or digit", pool)
 	}
 	return nil
 }
