@@ -66,15 +66,9 @@ true/false as booleans, and text otherwise.`,
 					return withCode(exitUsage, fmt.Errorf("%s: %v", file, err))
 				}
 			}
-			for _, p := range props {
-				k, v, ok := strings.Cut(p, "=")
-				if !ok || k == "" {
-					return withCode(exitUsage, fmt.Errorf("--prop %q: want KEY=VALUE", p))
-				}
-				if ev.Properties == nil {
-					ev.Properties = map[string]any{}
-				}
-				ev.Properties[k] = propValue(v)
+			var err error
+			if ev.Properties, err = keyValues("prop", props, ev.Properties); err != nil {
+				return err
 			}
 			if when != "" {
 				t, err := time.Parse(time.RFC3339, when)
@@ -133,4 +127,20 @@ func propValue(v string) any {
 		return b
 	}
 	return v
+}
+
+// keyValues adds the KEY=VALUE pairs given with --flag to m (made when
+// nil), each value typed as propValue reads it.
+func keyValues(flag string, pairs []string, m map[string]any) (map[string]any, error) {
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return m, withCode(exitUsage, fmt.Errorf("--%s %q: want KEY=VALUE", flag, p))
+		}
+		if m == nil {
+			m = map[string]any{}
+		}
+		m[k] = propValue(v)
+	}
+	return m, nil
 }

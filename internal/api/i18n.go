@@ -37,6 +37,11 @@ func pageLang(prefs ...string) (key, lang string) {
 // text holds every string the public pages show, per language.
 var text = map[string]map[string]string{
 	"en": {
+		"seed.title":           "This was a test message",
+		"seed.unsubscribe":     "In a real message, this link lets the customer stop receiving messages of this kind.",
+		"seed.preferences":     "In a real message, this link opens the customer's message preferences.",
+		"seed.survey":          "In a real message, this link opens the survey for the customer to answer.",
+		"seed.nothing":         "This copy went to a test address, so nothing has changed: no one was unsubscribed and no answer was recorded.",
 		"unsubscribe.title":    "Unsubscribe",
 		"unsubscribe.question": "Stop receiving %s by %s?",
 		"unsubscribe.button":   "Unsubscribe",
@@ -77,6 +82,11 @@ var text = map[string]map[string]string{
 		"topic.all":            "all messages except receipts",
 	},
 	"zh-CN": {
+		"seed.title":           "这是一封测试消息",
+		"seed.unsubscribe":     "在正式消息中，客户可以通过此链接退订这类消息。",
+		"seed.preferences":     "在正式消息中，此链接会打开客户的消息偏好设置。",
+		"seed.survey":          "在正式消息中，此链接会打开调查问卷，供客户作答。",
+		"seed.nothing":         "这份消息发往测试地址，因此没有做任何更改：没有人被退订，也没有记录任何回答。",
 		"unsubscribe.title":    "退订",
 		"unsubscribe.question": "不再通过%[2]s接收%[1]s？",
 		"unsubscribe.button":   "确认退订",
@@ -117,6 +127,11 @@ var text = map[string]map[string]string{
 		"topic.all":            "除收据外的所有消息",
 	},
 	"zh-TW": {
+		"seed.title":           "這是一則測試訊息",
+		"seed.unsubscribe":     "在正式訊息中，客戶可以透過此連結取消訂閱這類訊息。",
+		"seed.preferences":     "在正式訊息中，此連結會開啟客戶的訊息偏好設定。",
+		"seed.survey":          "在正式訊息中，此連結會開啟問卷，讓客戶填答。",
+		"seed.nothing":         "這則訊息寄往測試地址，因此沒有做任何變更：沒有人被取消訂閱，也沒有記錄任何回答。",
 		"unsubscribe.title":    "取消訂閱",
 		"unsubscribe.question": "不再透過%[2]s接收%[1]s？",
 		"unsubscribe.button":   "確認取消訂閱",

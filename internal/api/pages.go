@@ -200,6 +200,23 @@ func unsubscribeClaims(c token.Claims) (channel, topic string, err error) {
 	return channel, topic, nil
 }
 
+// seedPage is GET /seed/{kind}: where the unsubscribe, preference and
+// survey links of a test sent to a seed address lead (delivery.SeedLinks).
+// It says the message was a test and changes nothing, since a seed is no
+// customer; ?lang is the locale the test was rendered in.
+func (s *Server) seedPage(w http.ResponseWriter, r *http.Request) error {
+	key, lang := pageLang(r.URL.Query().Get("lang"), r.Header.Get("Accept-Language"))
+	kind := r.PathValue("kind")
+	if !slices.Contains([]string{"unsubscribe", "preferences", "survey"}, kind) {
+		p := newPage(key, lang, "error.title")
+		p.status, p.Paras = http.StatusNotFound, []string{t(key, "error.invalid")}
+		return s.render(w, p)
+	}
+	p := newPage(key, lang, "seed.title")
+	p.Paras = []string{t(key, "seed."+kind), t(key, "seed.nothing")}
+	return s.render(w, p)
+}
+
 // unsubscribePage is GET /u/{token}: a confirmation page. A GET never
 // changes anything, because mail scanners follow links.
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) error {

@@ -254,6 +254,7 @@ func (s *Server) routes() []route {
 		{"POST /p/{token}", public, s.savePreferences},
 		{"GET /s/{token}", public, s.surveyPage},
 		{"POST /s/{token}", public, s.surveySubmit},
+		{"GET /seed/{kind}", public, s.seedPage},
 
 		{"GET /v1/messages", read, s.listMessages},
 		{"POST /v1/messages", operate, s.sendMessage},

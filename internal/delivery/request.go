@@ -32,6 +32,11 @@ type Request struct {
 	// ToAddress, when set, sends to a fixed internal address (the care
 	// team's alert mailbox) instead of the customer's own.
 	ToAddress string `json:"to_address,omitempty"`
+	// Seed marks a test sent to a seed address (ToAddress): it renders with
+	// the customer's data and locale, and its unsubscribe, preference and
+	// survey links open a page that says the message was a test, so a
+	// click there changes no one's consent.
+	Seed bool `json:"seed,omitempty"`
 	// IgnoreQuietHours sends now even inside the customer's quiet hours.
 	IgnoreQuietHours bool `json:"ignore_quiet_hours,omitempty"`
 }

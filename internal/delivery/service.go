@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -327,7 +328,7 @@ func (s *Service) row(req Request, c store.Customer) store.Message {
 		Journey: req.Journey, Step: req.Step, Channel: req.Channel, Template: req.Template,
 		Topic: req.Topic, Locale: c.Locale, Recipient: s.recipient(req, c),
 	}
-	if req.ToAddress != "" && s.opt.DefaultLocale != "" {
+	if req.ToAddress != "" && !req.Seed && s.opt.DefaultLocale != "" {
 		m.Locale = s.opt.DefaultLocale
 	}
 	return m
@@ -653,7 +654,10 @@ func (s *Service) data(req Request, c store.Customer, messageID string, now time
 		d.Vars = map[string]any{}
 	}
 	if req.ToAddress != "" {
-		return d // an internal alert must not carry the customer's links
+		if req.Seed {
+			d.Links = SeedLinks(s.opt.PublicURL, c.Locale)
+		}
+		return d // an internal alert or a seed must not carry the customer's links
 	}
 	year := now.AddDate(1, 0, 0)
 	d.Links.Unsubscribe = s.link("u", token.Claims{Purpose: token.Unsubscribe, CustomerID: c.ID, Channel: req.Channel, Topic: req.Topic}, year)
@@ -662,6 +666,20 @@ func (s *Service) data(req Request, c store.Customer, messageID string, now time
 		d.Links.Survey = s.link("s", token.Claims{Purpose: token.Survey, CustomerID: c.ID, MessageID: messageID, Survey: kind}, now.AddDate(0, 0, 30))
 	}
 	return d
+}
+
+// SeedPath is where the links of a seed test lead: a public page, per
+// link kind, saying the message was a test and nothing changed.
+const SeedPath = "/seed/"
+
+// SeedLinks are a seed test's links, in the locale it was rendered in.
+func SeedLinks(publicURL, locale string) templates.Links {
+	q := "?lang=" + url.QueryEscape(locale)
+	return templates.Links{
+		Unsubscribe: publicURL + SeedPath + "unsubscribe" + q,
+		Preferences: publicURL + SeedPath + "preferences" + q,
+		Survey:      publicURL + SeedPath + "survey" + q,
+	}
 }
 
 func (s *Service) link(path string, c token.Claims, expires time.Time) string {

@@ -157,13 +157,20 @@ func (s *Service) sender(ctx context.Context) (Sender, error) {
 }
 
 // TestSend asks for a test of a template, or of a campaign's send step, to
-// a customer (a staff member's own record, say). Tests are marked in the ledger (journey
-// "test"), count in no report, skip consent, caps and quiet hours, and
-// still never reach a suppressed address.
+// a customer (a staff member's own record, say) or to seed addresses.
+// Tests are marked in the ledger (journey "test"), count in no report,
+// skip consent, caps and quiet hours, and still never reach a suppressed
+// address.
 type TestSend struct {
 	// Customer (Tidings ID or external ID) gets the message, rendered with
-	// their profile.
+	// their profile; with Seeds, the seeds get it instead, rendered with
+	// this customer's profile and locale.
 	Customer string `json:"customer"`
+	// Seeds are addresses (email, or phone numbers for SMS) the test goes
+	// to instead of the customer: the team's own inboxes, a deliverability
+	// checker's. Their unsubscribe, preference and survey links open a page
+	// saying the message was a test, and change no one's consent.
+	Seeds []string `json:"seeds,omitempty"`
 	// Template, Topic, Channel and Vars say what to send; or Campaign and
 	// Step name a send step of the campaign's current version (the
 	// customer's A/B variant).
@@ -175,13 +182,18 @@ type TestSend struct {
 	Step     string         `json:"step,omitempty"`
 }
 
-// TestSent is what became of a test.
+// TestSent is what became of a test: of the message to the customer, or,
+// for a test to seeds, of each seed's message in Seeds.
 type TestSent struct {
-	Recipient string `json:"recipient"`
-	Status    string `json:"status"`
-	Reason    string `json:"reason,omitempty"`
-	MessageID string `json:"message_id,omitempty"`
+	Recipient string     `json:"recipient,omitempty"`
+	Status    string     `json:"status,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	MessageID string     `json:"message_id,omitempty"`
+	Seeds     []TestSent `json:"seeds,omitempty"`
 }
+
+// MaxSeeds bounds the seed addresses of one test.
+const MaxSeeds = 10
 
 // SendTest sends a test through the send path, audited as message.test.
 // Bad input is validate.Errors naming the field, found before anything is
@@ -196,6 +208,7 @@ func (s *Service) SendTest(ctx context.Context, p access.Principal, in TestSend)
 	if err != nil {
 		return TestSent{}, err
 	}
+	seeds := seedAddresses(in.Seeds, req.Channel, &errs)
 	if err := errs.Err(); err != nil {
 		return TestSent{}, err
 	}
@@ -203,20 +216,67 @@ func (s *Service) SendTest(ctx context.Context, p access.Principal, in TestSend)
 	if err != nil {
 		return TestSent{}, err
 	}
-	if err := s.audit(ctx, p, "message.test", c.ID, map[string]any{"template": req.Template, "campaign": in.Campaign, "step": in.Step}); err != nil {
+	if err := s.audit(ctx, p, "message.test", c.ID, map[string]any{"template": req.Template, "campaign": in.Campaign, "step": in.Step, "seeds": len(seeds)}); err != nil {
 		return TestSent{}, err
 	}
+	if len(seeds) == 0 {
+		recipient := c.Email
+		if req.Channel == delivery.SMS {
+			recipient = c.Phone
+		}
+		return sendOneTest(ctx, send, req, recipient)
+	}
+	var out TestSent
+	for _, seed := range seeds {
+		r := req
+		r.ToAddress, r.Seed = seed, true
+		sent, err := sendOneTest(ctx, send, r, seed)
+		if err != nil {
+			return out, err
+		}
+		out.Seeds = append(out.Seeds, sent)
+	}
+	return out, nil
+}
+
+// sendOneTest sends one test message under a key of its own; a permanent
+// refusal (a suppressed address) is its outcome, not an error.
+func sendOneTest(ctx context.Context, send Sender, req delivery.Request, recipient string) (TestSent, error) {
 	req.IdempotencyKey = "test/" + uuid.NewString()
 	res, err := send.Send(ctx, req)
 	var perm *delivery.PermanentError
 	if err != nil && !errors.As(err, &perm) {
 		return TestSent{}, err
 	}
-	recipient := c.Email
-	if req.Channel == delivery.SMS {
-		recipient = c.Phone
-	}
 	return TestSent{Recipient: recipient, Status: res.Status, Reason: res.Reason, MessageID: res.MessageID}, nil
+}
+
+// seedAddresses checks a test's seeds, by index, and returns them in the
+// form the suppression list holds: email addresses for email, E.164 phone
+// numbers for SMS; each once.
+func seedAddresses(seeds []string, channel string, errs *validate.Errors) []string {
+	if len(seeds) > MaxSeeds {
+		errs.Add("seeds", "%d addresses; at most %d per test", len(seeds), MaxSeeds)
+		return nil
+	}
+	var out []string
+	for i, seed := range seeds {
+		field := fmt.Sprintf("seeds[%d]", i)
+		var a string
+		var err error
+		if channel == delivery.SMS {
+			a, err = validate.Phone(seed, "")
+		} else {
+			a, err = validate.Email(seed)
+		}
+		switch {
+		case err != nil:
+			errs.Add(field, "%v", err)
+		case !slices.Contains(out, a):
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // testRequest is the message a test sends: the template asked for, or the
