@@ -146,8 +146,8 @@ func TestEventForJourneysTheCustomerIsNotInCallsNoTemporal(t *testing.T) {
 	if v := routedCount(t, reg, workflows.CrossSell, "deferred"); v != 1 {
 		t.Errorf("tidings_events_routed_total{cross_sell,deferred} = %v, want 1", v)
 	}
-	if v := routedCount(t, reg, workflows.Onboarding, "not_running"); v != 1 {
-		t.Errorf("tidings_events_routed_total{onboarding,not_running} = %v, want 1", v)
+	if v := routedCount(t, reg, workflows.Onboarding, "not_running"); v != 2 {
+		t.Errorf("tidings_events_routed_total{onboarding,not_running} = %v, want 2 (the activation and the purchase, both its goals)", v)
 	}
 
 	// Once the customer is in onboarding, the same kind of event must reach it.

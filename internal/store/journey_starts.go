@@ -58,17 +58,13 @@ func (s *Store) StartDue(ctx context.Context, now time.Time, limit int, start St
 	var started int
 	var startErr error
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
+		due, err := rowsOf[JourneyStart](ctx, tx, `
 			SELECT `+journeyStartColumns+`
 			FROM journey_starts
 			WHERE due_at <= $1
 			ORDER BY due_at
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED`, now, limit)
-		if err != nil {
-			return err
-		}
-		due, err := pgx.CollectRows(rows, pgx.RowToStructByName[JourneyStart])
 		if err != nil {
 			return err
 		}
@@ -102,15 +98,17 @@ func (s *Store) StartDue(ctx context.Context, now time.Time, limit int, start St
 // PendingStarts counts the deferred starts of each journey, for `tidings
 // journeys list` and the ingest benchmark.
 func (s *Store) PendingStarts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.pool.Query(ctx, `SELECT journey, count(*) FROM journey_starts GROUP BY journey`)
-	if err != nil {
-		return nil, fmt.Errorf("count pending journey starts: %w", err)
+	type pending struct {
+		Journey string `db:"journey"`
+		N       int    `db:"n"`
 	}
-	out := map[string]int{}
-	var j string
-	var n int
-	if _, err := pgx.ForEachRow(rows, []any{&j, &n}, func() error { out[j] = n; return nil }); err != nil {
-		return nil, fmt.Errorf("count pending journey starts: %w", err)
+	ps, err := list[pending](ctx, s.pool, "pending journey starts", `SELECT journey, count(*)::int AS n FROM journey_starts GROUP BY journey`)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(ps))
+	for _, p := range ps {
+		out[p.Journey] = p.N
 	}
 	return out, nil
 }
