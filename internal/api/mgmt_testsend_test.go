@@ -167,7 +167,7 @@ func TestSeedTestsGoToTheSeedsAndTheirLinksChangeNoConsent(t *testing.T) {
 	}
 	for body, field := range map[string]string{
 		`{"customer": "C-1", "template": "welcome", "topic": "marketing", "seeds": ["qa@example.com", "not an address"]}`: "seeds[1]",
-		`{"customer": "C-1", "template": "welcome", "topic": "marketing", "channel": "sms", "seeds": ["12"]}`:             "seeds[0]",
+		`{"customer": "C-1", "template": "winback_last_chance", "topic": "marketing", "channel": "sms", "seeds": ["12"]}`: "seeds[0]",
 		`{"customer": "C-1", "template": "welcome", "topic": "marketing", "seeds": [` + strings.Join(many, ",") + `]}`:    "seeds",
 		`{"template": "welcome", "topic": "marketing", "seeds": ["qa@example.com"]}`:                                      "customer",
 	} {
