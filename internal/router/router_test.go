@@ -427,11 +427,18 @@ func TestRepeatPurchaseWithinTheCrossSellWindowCallsNoTemporal(t *testing.T) {
 	}
 }
 
-// crossSellIn is a router whose cross-sells are due a second after the
+// crossSellIn is a router whose cross-sells are due a day after the
 // purchase.
 func crossSellIn(e env, temporal router.Temporal, reg *prometheus.Registry) *router.Router {
-	return router.New(e.store, temporal, router.Options{TaskQueue: taskQueue, CallTimeout: time.Second, Metrics: router.NewMetrics(reg),
-		Journeys: workflows.Settings{}.Set(workflows.CrossSell, "delay", time.Second)})
+	return router.New(e.store, temporal, router.Options{TaskQueue: taskQueue, CallTimeout: 5 * time.Second, Metrics: router.NewMetrics(reg),
+		Journeys: workflows.Settings{}.Set(workflows.CrossSell, "delay", 24*time.Hour)})
+}
+
+// dayPasses moves the pending starts' due time into the past, as a day
+// passing would.
+func (e env) dayPasses(t *testing.T) {
+	t.Helper()
+	testdb.MustExec(t, e.store, `UPDATE journey_starts SET due_at = due_at - interval '1 day'`)
 }
 
 // TestPurchaseStartsTheCrossSellWhenItIsDue: a purchase creates no run in
@@ -455,7 +462,7 @@ func TestPurchaseStartsTheCrossSellWhenItIsDue(t *testing.T) {
 	if n, err := r.StartDue(t.Context()); err != nil || n != 0 {
 		t.Fatalf("before the delay: started %d, %v", n, err)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	e.dayPasses(t)
 	if n, err := r.StartDue(t.Context()); err != nil || n != 1 {
 		t.Fatalf("after the delay: started %d, %v; want one run", n, err)
 	}
@@ -488,7 +495,7 @@ func TestDeferredStartWaitsWhileTemporalIsDown(t *testing.T) {
 	if _, err := e.post(t, offline, "order-1", workflows.EventPurchase); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	e.dayPasses(t)
 	if n, err := offline.StartDue(t.Context()); err == nil || n != 0 {
 		t.Fatalf("with Temporal down: started %d, %v; want an error", n, err)
 	}
