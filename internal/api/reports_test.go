@@ -330,7 +330,7 @@ func TestFunnelsOverTheAPI(t *testing.T) {
 		}
 		testdb.MustExec(t, a.store, `WITH m AS (
 				INSERT INTO messages (idempotency_key, customer_id, journey, step, channel, template, topic, status, sent_at)
-				VALUES ('campaign/spring/1/' || $1 || '/intro/1', $1, 'campaign/spring', 'intro', 'email', 'news', 'marketing', 'sent', '2026-03-01T10:00:00Z')
+				VALUES ('campaign/spring/1/' || $1::text || '/intro/1', $1::uuid, 'campaign/spring', 'intro', 'email', 'news', 'marketing', 'sent', '2026-03-01T10:00:00Z')
 				RETURNING id)
 			INSERT INTO message_clicks (message_id, link, url, machine, first_at, last_at)
 			SELECT id, 0, 'https://shop.example/', false, '2026-03-01T11:00:00Z', '2026-03-01T11:00:00Z' FROM m`, id)
