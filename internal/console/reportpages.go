@@ -60,6 +60,11 @@ func (c *Console) campaignReport(r *http.Request, v *view, f *reportFilters, pag
 		series{Name: v.T("results.sent"), Kind: "bar", Data: sent},
 		series{Name: v.T("results.converted"), Kind: "bar", Data: converted},
 		series{Name: v.T("results.rate"), Kind: "line", Data: rate, Right: true})
+	fr, err := reports.CampaignFunnel(r.Context(), c.store, name, reports.FunnelQuery{})
+	if err != nil {
+		return err
+	}
+	funnelPanel(v, page, fr)
 
 	if u := rep.Uplift; u != nil {
 		page.Figures = append(page.Figures,
@@ -161,10 +166,49 @@ func (c *Console) journeyReport(r *http.Request, v *view, f *reportFilters, page
 	}
 	steps.Chart = overTime(x, "", series{Name: v.T("report.conversions"), Kind: "bar", Data: conv},
 		series{Name: v.T("report.revenue"), Kind: "bar", Data: rev, Right: true})
+	fr, err := reports.JourneyFunnel(r.Context(), c.store, name, reports.FunnelQuery{Period: p})
+	if err != nil {
+		return err
+	}
+	funnelPanel(v, page, fr)
 	if len(rep.Steps) == 0 {
 		page.Empty = v.T("report.journey.empty")
 	}
 	return nil
+}
+
+// funnelPanel is a funnel: for each arm and step, how many entries the
+// step's message reached at each stage and the conversions credited to it,
+// as bars side by side.
+func funnelPanel(v *view, page *reportPage, fr reports.FunnelReport) {
+	pn := page.addPanel("funnel", v.T("report.funnel", fr.WindowDays), v.col("results.arm", "arm"), v.col("report.step", "step"),
+		v.num("results.entered", "entered"), v.num("results.sent", "sent"), v.num("report.delivered", "delivered"),
+		v.num("report.opened", "opened"), v.num("report.clicked", "clicked"), v.num("report.redeemed", "redeemed"),
+		v.num("report.conversions", "conversions"), v.num("report.open_rate", "open_rate"), v.num("report.click_rate", "click_rate"))
+	var x []string
+	var sent, delivered, opened, clicked, conv []any
+	for _, a := range fr.Arms {
+		arm := a.Arm
+		switch {
+		case a.Holdout:
+			arm = v.T("results.holdout")
+		case arm == "":
+			arm = v.T("results.everyone")
+		}
+		for _, st := range a.Steps {
+			pn.row(cell{Text: arm, Raw: a.Arm}, text(st.Step), v.count(a.Entered), v.count(st.Sent), v.count(st.Delivered), v.count(st.Opened),
+				v.count(st.Clicked), v.count(st.Redeemed), v.count(st.Conversions), v.pct(st.OpenRate), v.pct(st.ClickRate))
+			x = append(x, arm+" · "+st.Step)
+			sent, delivered, opened = append(sent, st.Sent), append(delivered, st.Delivered), append(opened, st.Opened)
+			clicked, conv = append(clicked, st.Clicked), append(conv, st.Conversions)
+		}
+	}
+	pn.Chart = overTime(x, "",
+		series{Name: v.T("results.sent"), Kind: "bar", Data: sent},
+		series{Name: v.T("report.delivered"), Kind: "bar", Data: delivered},
+		series{Name: v.T("report.opened"), Kind: "bar", Data: opened},
+		series{Name: v.T("report.clicked"), Kind: "bar", Data: clicked},
+		series{Name: v.T("report.conversions"), Kind: "bar", Data: conv})
 }
 
 // npsReport and csatReport: the score by month and week with the bands
@@ -342,7 +386,67 @@ func (c *Console) lifecycleReport(r *http.Request, v *view, f *reportFilters, pa
 	}
 	pn.Chart = overTime(x, "", series{Name: v.T("report.customers"), Kind: "bar", Data: n})
 	page.Notes = append(page.Notes, v.T("report.lifecycle.note"))
+
+	// The stages month by month, as the refreshes recorded them.
+	p, err := f.period(c, v, 12)
+	if err != nil {
+		return err
+	}
+	hist, err := reports.LifecycleHistory(r.Context(), c.store, p)
+	if err != nil {
+		return err
+	}
+	cols := []column{v.col("report.month", "month")}
+	for _, st := range hist.Stages {
+		cols = append(cols, column{Label: v.Lifecycle(st), CSV: st, Num: true})
+	}
+	cols = append(cols, v.num("report.customers", "total"), v.num("report.moved", "moved"), v.num("report.joined", "joined"))
+	hp := page.addPanel("history", v.T("report.lifecycle.history"), cols...)
+	var months []string
+	byStage := make([][]any, len(hist.Stages))
+	for _, m := range hist.Months {
+		line := []cell{text(m.Month)}
+		for i, n := range m.Customers {
+			line = append(line, v.countOf(n))
+			byStage[i] = append(byStage[i], ptrValue(n))
+		}
+		line = append(line, v.countOf(m.Total), v.countOf(m.Moved), v.countOf(m.Joined))
+		hp.row(line...)
+		months = append(months, m.Month)
+	}
+	var ss []series
+	for i, st := range hist.Stages {
+		ss = append(ss, series{Name: v.Lifecycle(st), Kind: "bar", Data: byStage[i], Stack: "stages"})
+	}
+	hp.Chart = overTime(months, "", ss...)
+	fl := page.addPanel("flows", v.T("report.lifecycle.flows"), v.col("report.month", "month"), v.col("report.from", "from"),
+		v.col("report.to", "to"), v.num("report.customers", "customers"))
+	for _, flow := range hist.Flows {
+		if flow.From == flow.To {
+			continue
+		}
+		from := v.T("report.none")
+		if flow.From != "" {
+			from = v.Lifecycle(flow.From)
+		}
+		fl.row(text(flow.Month), cell{Text: from, Raw: flow.From}, cell{Text: v.Lifecycle(flow.To), Raw: flow.To}, v.count(flow.Customers))
+	}
 	return nil
+}
+
+// countOf is a count that may be missing (a month no refresh recorded).
+func (v *view) countOf(n *int) cell {
+	if n == nil {
+		return cell{Text: "—"}
+	}
+	return v.count(*n)
+}
+
+func ptrValue(n *int) any {
+	if n == nil {
+		return nil
+	}
+	return *n
 }
 
 // clvReport: historical and predicted lifetime value by cohort and by tier.
@@ -373,6 +477,13 @@ func (c *Console) clvReport(r *http.Request, v *view, f *reportFilters, page *re
 	}
 	tiers.Chart = overTime(x, "%", series{Name: v.T("report.clv.historical"), Kind: "bar", Data: hist},
 		series{Name: v.T("report.revenue_share"), Kind: "bar", Data: share, Right: true})
+	segs := valuePanel(v, page, "segments", "report.segment", rep.BySegment, func(s string) string { return s })
+	x, hist, pred = nil, nil, nil
+	for _, row := range rep.BySegment {
+		x, hist, pred = append(x, row.Label), append(hist, figureOf(row.HistoricalCLV)), append(pred, figureOf(row.PredictedCLV))
+	}
+	segs.Chart = overTime(x, "", series{Name: v.T("report.clv.historical"), Kind: "bar", Data: hist},
+		series{Name: v.T("report.clv.predicted"), Kind: "bar", Data: pred})
 	page.Notes = append(page.Notes, v.T("report.clv.note"))
 	return nil
 }

@@ -306,6 +306,13 @@ func TestReportPages(t *testing.T) {
 			e.run(b, chromedp.WaitReady("[data-report-chart] canvas", chromedp.ByQuery),
 				chromedp.Evaluate(`[...document.querySelectorAll("[data-report-chart]")].filter(el => echarts.getInstanceByDom(el)).length`, &canvases))
 		}
+		if want := map[string]string{"campaign": "#chart-funnel", "journey": "#chart-funnel", "lifecycle": "#chart-history", "clv": "#chart-segments"}[name]; want != "" {
+			var has bool
+			e.run(b, chromedp.Evaluate(fmt.Sprintf(`!!document.querySelector(%q)`, want), &has))
+			if !has {
+				t.Errorf("report %s lacks %s", name, want)
+			}
+		}
 		if charts == 0 || canvases != charts || strings.Contains(h1, "report.") {
 			t.Errorf("report %s (%q): %d charts, %d drawn", name, h1, charts, canvases)
 		}
