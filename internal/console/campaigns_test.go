@@ -89,7 +89,7 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 	if cs, _ := e.mgmt.Campaigns(ctx); len(cs) != 0 {
 		t.Fatalf("apply stored before confirmation: %v", cs)
 	}
-	e.run(b, chromedp.Click("#confirm-apply", chromedp.ByID), chromedp.WaitVisible("#notice", chromedp.ByID))
+	e.submit(b, "#confirm-apply", "#notice")
 	if got := e.text(b, "#campaign-status"); got != "Active" {
 		t.Fatalf("status after apply: %q", got)
 	}
@@ -99,12 +99,12 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 	}
 
 	// Pause and resume.
-	e.run(b, chromedp.Click(`tr[data-campaign="nps-after-delivery"] a`), chromedp.WaitVisible("#pause", chromedp.ByID),
-		chromedp.Click("#pause", chromedp.ByID), chromedp.WaitVisible("#resume", chromedp.ByID))
+	e.submit(b, `tr[data-campaign="nps-after-delivery"] a`, "#pause")
+	e.submit(b, "#pause", "#resume")
 	if got := e.text(b, "#campaign-status"); got != "Paused" {
 		t.Fatalf("status after pause: %q", got)
 	}
-	e.run(b, chromedp.Click("#resume", chromedp.ByID), chromedp.WaitVisible("#pause", chromedp.ByID))
+	e.submit(b, "#resume", "#pause")
 	if got := e.text(b, "#campaign-status"); got != "Active" {
 		t.Fatalf("status after resume: %q", got)
 	}

@@ -191,6 +191,28 @@ func (e *consoleEnv) run(ctx context.Context, actions ...chromedp.Action) {
 	}
 }
 
+// submit clicks what sends a form and waits for the element the answer
+// shows. The answer is a new document, so waiting polls the page by script:
+// a node looked up in the old document would be gone before it is read.
+func (e *consoleEnv) submit(ctx context.Context, click, then string) {
+	e.t.Helper()
+	e.run(ctx, chromedp.Click(click, chromedp.ByQuery))
+	js := fmt.Sprintf(`document.readyState === "complete" && document.querySelector(%q) !== null`, then)
+	for {
+		var ok bool
+		if err := chromedp.Run(ctx, chromedp.Evaluate(js, &ok)); err == nil && ok {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			e.run(ctx, chromedp.WaitVisible(then, chromedp.ByQuery)) // fails with the page's address
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	e.run(ctx, chromedp.WaitVisible(then, chromedp.ByQuery))
+}
+
 // signIn signs in through the sign-in page.
 func (e *consoleEnv) signIn(ctx context.Context, email string) {
 	e.t.Helper()
@@ -199,9 +221,8 @@ func (e *consoleEnv) signIn(ctx context.Context, email string) {
 		chromedp.WaitVisible("#email", chromedp.ByID),
 		chromedp.SendKeys("#email", email, chromedp.ByID),
 		chromedp.SendKeys("#password", password, chromedp.ByID),
-		chromedp.Click("#sign-in", chromedp.ByID),
-		chromedp.WaitVisible("#logout", chromedp.ByID),
 	)
+	e.submit(ctx, "#sign-in", "#logout")
 }
 
 // text is the text of the first element matching sel.

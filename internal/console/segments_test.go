@@ -59,7 +59,7 @@ func TestSegmentEditorCountsAsYouType(t *testing.T) {
 	typeIn("name: vips\ndescription: Our VIPs\nmatch:\n  tags: vip\n")
 	e.run(b, chromedp.Poll(`(document.getElementById("segment-count") || {textContent: ""}).textContent.trim() === "2 customers"`, nil))
 	e.shot(b, "segment-en")
-	e.run(b, chromedp.Click("#save", chromedp.ByID), chromedp.WaitVisible("#notice", chromedp.ByID))
+	e.submit(b, "#save", "#notice")
 	seg, err := e.mgmt.SavedSegment(ctx, "vips")
 	if err != nil || !strings.Contains(seg.Definition, "tags: vip") {
 		t.Fatalf("saved segment: %+v, %v", seg, err)
