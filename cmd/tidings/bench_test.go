@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tidingsdev/tidings/internal/bench"
+	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
 
@@ -62,5 +63,37 @@ func TestBenchRunsThroughTheCommandLine(t *testing.T) {
 		if rep.Machine.Cores == 0 || rep.Machine.PostgreSQL == "" || len(rep.Results) != 1 || rep.Results[0].Scenario != scenario || rep.Results[0].N != 40 {
 			t.Errorf("JSON of tidings bench %s: %s", scenario, b)
 		}
+	}
+}
+
+// TestBenchDatasetKeepsADatabase builds a small dataset into a database of
+// its own, which stays for queries; a second build into it is refused.
+func TestBenchDatasetKeepsADatabase(t *testing.T) {
+	dsn, name := testdb.Missing(t)
+	env := map[string]string{"TIDINGS_DATABASE_URL": testdb.AdminURL(), "TIDINGS_LOG_LEVEL": "warn"}
+	r := tidings(t, env, "bench", "dataset", name, "--customers", "300")
+	if r.code != 0 {
+		t.Fatalf("tidings bench dataset:\n%s", r)
+	}
+	for _, want := range []string{name + ": 300 customers, 3000 messages, 1500 events", "campaign_entries", "total"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("tidings bench dataset prints no %q:\n%s", want, r)
+		}
+	}
+	st, err := store.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var customers int
+	err = st.Pool().QueryRow(t.Context(), `SELECT count(*) FROM customers WHERE external_id LIKE 'ds-%'`).Scan(&customers)
+	st.Close()
+	if err != nil || customers != 300 {
+		t.Errorf("the kept database holds %d generated customers (%v), want 300", customers, err)
+	}
+	if r := tidings(t, env, "bench", "dataset", name, "--customers", "300"); r.code == 0 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("a second build into %s: want a failure saying it exists\n%s", name, r)
+	}
+	if r := tidings(t, env, "bench", "dataset", name, "--customers", "0"); r.code != exitUsage || !strings.Contains(r.stderr, "--customers") {
+		t.Errorf("--customers 0: want exit 2 naming the flag\n%s", r)
 	}
 }

@@ -38,6 +38,22 @@ type Deps struct {
 	Temporal string
 	// Log receives progress lines and the embedded server's warnings.
 	Log *slog.Logger
+	// MessagesPerCustomer and EventsPerCustomer size the generated dataset
+	// of the audience, console and reports scenarios, whose n is the number
+	// of customers (0: DatasetMessagesPerCustomer, DatasetEventsPerCustomer).
+	MessagesPerCustomer, EventsPerCustomer int
+}
+
+// datasetSizes is the dataset of n customers the deps ask for.
+func (d Deps) datasetSizes(n int) DatasetSizes {
+	sz := DatasetSizesFor(n)
+	if d.MessagesPerCustomer > 0 {
+		sz.Messages = n * d.MessagesPerCustomer
+	}
+	if d.EventsPerCustomer > 0 {
+		sz.Events = n * d.EventsPerCustomer
+	}
+	return sz
 }
 
 func (d Deps) check() error {
@@ -64,6 +80,10 @@ type Scenario struct {
 	// Sizes are the sizes the published figures use; `tidings bench`
 	// without --n runs each of them.
 	Sizes []int
+	// AllSizes are the sizes `tidings bench all` runs (nil: Sizes): a
+	// scenario whose dataset takes many minutes to build at its published
+	// size runs smaller there.
+	AllSizes []int
 	// Smoke is a size small enough for the default test run.
 	Smoke int
 	run   func(ctx context.Context, r *run, n int) error
