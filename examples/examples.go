@@ -9,3 +9,8 @@ import "embed"
 //
 //go:embed campaigns/*.yaml
 var Campaigns embed.FS
+
+// Segments are the example segment files (segments/*.yaml and *.json).
+//
+//go:embed segments/*
+var Segments embed.FS

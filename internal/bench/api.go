@@ -45,20 +45,30 @@ func (r *run) serveAPI(ctx context.Context, a *app.App, posters int) (*eventsAPI
 	go func() { defer close(done); rt.Run(rctx, 5*time.Second) }()
 	r.onEnd(func() { cancel(); <-done })
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	url, err := r.listen(srv)
 	if err != nil {
-		return nil, fmt.Errorf("listen for the api: %w", err)
+		return nil, err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	r.onEnd(func() { _ = hs.Close() })
 	_, key, err := st.CreateAPIKey(ctx, "bench")
 	if err != nil {
 		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = posters
-	return &eventsAPI{url: "http://" + ln.Addr().String(), key: key, client: &http.Client{Transport: tr, Timeout: 5 * time.Minute}}, nil
+	return &eventsAPI{url: url, key: key, client: &http.Client{Transport: tr, Timeout: 5 * time.Minute}}, nil
+}
+
+// listen serves h on a loopback port until the run ends and returns its
+// base URL.
+func (r *run) listen(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("listen for the api: %w", err)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	r.onEnd(func() { _ = hs.Close() })
+	return "http://" + ln.Addr().String(), nil
 }
 
 // apiEvent is one event as a client posts it.
@@ -99,13 +109,19 @@ func (p postStats) add(o postStats) postStats {
 		latencies: append(p.latencies, o.latencies...)}
 }
 
-func (p postStats) percentile(q float64) time.Duration {
-	if len(p.latencies) == 0 {
+func (p postStats) percentile(q float64) time.Duration { return latencies(p.latencies).percentile(q) }
+
+// latencies are the durations of repeated requests.
+type latencies []time.Duration
+
+// percentile is the q-quantile (0.5, 0.95) of l, 0 when l is empty.
+func (l latencies) percentile(q float64) time.Duration {
+	if len(l) == 0 {
 		return 0
 	}
-	l := append([]time.Duration(nil), p.latencies...)
-	sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
-	return l[min(len(l)-1, int(q*float64(len(l))))]
+	s := append([]time.Duration(nil), l...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[min(len(s)-1, int(q*float64(len(s))))]
 }
 
 // post sends the batches from posters concurrent clients.

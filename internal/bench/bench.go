@@ -104,6 +104,12 @@ func Scenarios() []Scenario {
 			Sizes: []int{1_000_000}, Smoke: 3_000, run: sweep},
 		{Name: "ingest", Short: "N events posted in batches to the API, stored and routed, vs a plain COPY",
 			Sizes: []int{50_000}, Smoke: 400, run: ingest},
+		{Name: "audience", Short: "a segment count and customer searches through the API over N customers with their history, vs a primary-key lookup and plain SQL",
+			Sizes: []int{1_000_000}, AllSizes: []int{100_000}, Smoke: 300, run: audience},
+		{Name: "console", Short: "every console page rendered for a signed-in admin over N customers with ten messages each, vs GET /healthz",
+			Sizes: []int{1_000_000}, AllSizes: []int{100_000}, Smoke: 300, run: consoleScenario},
+		{Name: "reports", Short: "every report the API serves over N customers with ten messages and five events each, vs one pass over the ledger",
+			Sizes: []int{1_000_000}, AllSizes: []int{100_000}, Smoke: 300, run: reportsScenario},
 	}
 }
 
@@ -211,6 +217,17 @@ func (r *Result) compare(name, unit string, value, baseline float64) float64 {
 	ratio := value / baseline
 	r.Rows = append(r.Rows, Row{Name: name, Unit: unit, Value: value, Baseline: &baseline, Ratio: &ratio})
 	return ratio
+}
+
+// latencies compares the median and the q-quantile (named qName: p95,
+// slowest) of l with those of base, and states goal for the q-quantile;
+// it reports whether the goal was met.
+func (r *Result) latencies(name, qName string, q float64, l, base latencies, goal time.Duration) bool {
+	hi := l.percentile(q)
+	r.compare(name+", p50", "ms", ms(l.percentile(0.5)), ms(base.percentile(0.5)))
+	r.compare(name+", "+qName, "ms", ms(hi), ms(base.percentile(q)))
+	r.goal(name+" ("+qName+")", "< "+goal.String(), fmt.Sprintf("%.1f ms", ms(hi)), hi < goal)
+	return hi < goal
 }
 
 func (r *Result) goal(name, want, got string, met bool) {
