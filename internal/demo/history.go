@@ -21,7 +21,9 @@ const HistoryCampaign = "tea-festival"
 // history is the past the reports read beyond the orders: a campaign with
 // its entries and messages (opened, clicked, bounced), survey invitations
 // and answers with comments in the customer's language, and signups with
-// the channel they came from. Every row is derived in PostgreSQL from the
+// the channel they came from (for buyers only: the customers who never
+// bought are the ones the demo signs up live, and a stored signup would
+// make it pass them over). Every row is derived in PostgreSQL from the
 // demo customers' external IDs and the anchor (hashtext of the ID with a
 // salt picks who gets what), so it is the same on every load, and written
 // with ON CONFLICT DO NOTHING, so loading again adds nothing. Signups are
@@ -34,7 +36,7 @@ var history = []struct{ what, sql string }{
 			jsonb_build_object('source', (ARRAY['google-ads', 'instagram', 'referral', 'newsletter', 'organic'])[1 + abs(hashtext(external_id || ':source')) % 5]),
 			coalesce(first_purchase_at, $1::timestamptz) - make_interval(days => 1 + abs(hashtext(external_id || ':joined')) % 40),
 			$1::timestamptz
-		FROM customers WHERE external_id LIKE 'demo-%'
+		FROM customers WHERE external_id LIKE 'demo-%' AND first_purchase_at IS NOT NULL
 		ON CONFLICT (event_id) DO NOTHING`},
 	{"campaign", `
 		WITH c AS (
