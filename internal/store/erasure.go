@@ -67,6 +67,7 @@ func (s *Store) EraseCustomer(ctx context.Context, id string) error {
 			`UPDATE campaign_entries SET finished_at = now(), outcome = '` + OutcomeErased + `'
 			 WHERE customer_id = $1 AND finished_at IS NULL`,
 			`DELETE FROM journey_starts WHERE customer_id = $1`,
+			`DELETE FROM customer_stages WHERE customer_id = $1`,
 		} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err
@@ -94,6 +95,7 @@ type CustomerExport struct {
 	JourneyRuns     []JourneyRun     `json:"journey_runs"`
 	// JourneyStarts are the runs the customer's events will start when due.
 	JourneyStarts   []JourneyStart  `json:"journey_starts"`
+	Stages          []MonthStage    `json:"customer_stages"`
 	Conversions     []Conversion    `json:"conversions"`
 	CampaignEntries []CampaignEntry `json:"campaign_entries"`
 	CampaignSkips   []CampaignSkip  `json:"campaign_skips"`
@@ -176,6 +178,8 @@ func (s *Store) ExportCustomer(ctx context.Context, id string) (CustomerExport, 
 				SELECT `+journeyRunColumns+` FROM journey_runs WHERE customer_id = $1 ORDER BY started_at, journey, run_id`, id),
 			collectInto(ctx, tx, &out.JourneyStarts, `
 				SELECT `+journeyStartColumns+` FROM journey_starts WHERE customer_id = $1 ORDER BY due_at, journey`, id),
+			collectInto(ctx, tx, &out.Stages, `
+				SELECT month, stage FROM customer_stages WHERE customer_id = $1 ORDER BY month`, id),
 			collectInto(ctx, tx, &out.Conversions, `
 				SELECT `+conversionColumns+` FROM conversions WHERE customer_id = $1 ORDER BY converted_at, id`, id),
 			collectInto(ctx, tx, &out.CampaignEntries, `
@@ -231,4 +235,11 @@ func collectInto[T any](ctx context.Context, tx pgx.Tx, dst *[]T, query string, 
 		*dst, err = rowsOf[T](ctx, tx, query, args...)
 		return err
 	}
+}
+
+// MonthStage is a customer's lifecycle stage at the end of a month, as the
+// lifecycle history keeps it.
+type MonthStage struct {
+	Month time.Time `db:"month" json:"month"`
+	Stage string    `db:"stage" json:"stage"`
 }

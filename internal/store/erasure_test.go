@@ -177,6 +177,9 @@ func history(t *testing.T, s *store.Store, externalID string) (customerID, openR
 		t.Fatal("campaign entry refused")
 	}
 	must(s.RecordCampaignSkip(ctx, "thanks", c, 1, "tips", "", "late"))
+	if _, err := s.Pool().Exec(ctx, `INSERT INTO customer_stages (month, customer_id, stage) VALUES ('2026-01-01', $1, 'active')`, c); err != nil {
+		t.Fatal(err)
+	}
 	_, err = s.Pool().Exec(ctx, `INSERT INTO journey_starts (journey, customer_id, event_id, event_type, occurred_at, due_at)
 		VALUES ('cross_sell', $1, $2, 'purchase', $3, $3)`, c, "order-"+externalID, now)
 	must(err)
