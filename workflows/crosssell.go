@@ -22,6 +22,7 @@ const (
 	DefaultCrossSellMinute     = 10 * 60
 	DefaultCrossSellWindow     = 30 * 24 * time.Hour
 	DefaultCrossSellGoalWindow = 7 * 24 * time.Hour
+	DefaultCrossSellLateLimit  = 2 * 24 * time.Hour
 )
 
 // crossSellJourney is the descriptor register.go lists.
@@ -38,6 +39,7 @@ func crossSellJourney() Journey {
 		// Nothing happens before the delay, so the run is created only then:
 		// a purchase costs ingest a row, not a Temporal run.
 		StartAfter: func(v Values) time.Duration { return v.Duration("delay") },
+		LateBy:     func(v Values) time.Duration { return v.Duration("late_limit") },
 		Input: func(customerID string, trigger Event, v Values) any {
 			return CrossSellInput{CustomerID: customerID, Trigger: trigger, Delay: v.Duration("delay"),
 				SendMinute: v.Int("send_time"), Window: v.Duration("window"), GoalWindow: v.Duration("goal_window")}
@@ -47,6 +49,7 @@ func crossSellJourney() Journey {
 			TimeParam("send_time", DefaultCrossSellMinute, "local time of day the email goes out"),
 			DurationParam("window", DefaultCrossSellWindow, time.Hour, "at most one cross-sell per customer in this long"),
 			DurationParam("goal_window", DefaultCrossSellGoalWindow, time.Second, "how long after the email the next purchase is credited to it"),
+			DurationParam("late_limit", DefaultCrossSellLateLimit, time.Hour, "a purchase whose email would go out later than this past its due time (an imported history, a long outage) gets none"),
 		},
 		Templates: []string{CrossSell},
 	}

@@ -50,6 +50,13 @@ type Journey struct {
 	// reckon its waits from the trigger's time, not its own start, and look
 	// among the stored events for a goal that came before it started.
 	StartAfter func(Values) time.Duration
+	// LateBy, with StartAfter, is how far past its due time a deferred
+	// start may still go out. A trigger older than that when it is routed
+	// (an imported order history, a backlog replayed) starts no run, and a
+	// start held back longer than that (Temporal down for days) is dropped:
+	// "a few days after your order" must not arrive months after it. Zero
+	// means no limit.
+	LateBy func(Values) time.Duration
 	// Sweep is the workflow a Temporal Schedule runs, if any.
 	Sweep *Sweep
 	// Others are further workflows the journey runs (a campaign's runner and

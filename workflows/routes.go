@@ -75,6 +75,15 @@ type Route struct {
 	// StartAfter, when set on a start, defers it: the run is started this
 	// long after the event (Journey.StartAfter) unless one is going.
 	StartAfter time.Duration
+	// LateBy is how late past its due time a deferred start may go out
+	// (Journey.LateBy); zero means no limit.
+	LateBy time.Duration
+}
+
+// TooLate reports whether a deferred start due at due has passed its
+// journey's late limit at now.
+func (r Route) TooLate(due, now time.Time) bool {
+	return r.LateBy > 0 && now.Sub(due) > r.LateBy
 }
 
 // RoutesFor is the routing table, read from the registry: the journeys an
@@ -106,6 +115,9 @@ func (j Journey) startRoute(customerID string, e Event, v Values) Route {
 	}
 	if j.StartAfter != nil {
 		r.StartAfter = j.StartAfter(v)
+	}
+	if j.LateBy != nil {
+		r.LateBy = j.LateBy(v)
 	}
 	return r
 }

@@ -203,6 +203,12 @@ func (r *Router) startDeferred(ctx context.Context, js store.JourneyStart) error
 		r.opt.Log.Error("deferred journey start dropped", "journey", js.Journey, "customer_id", js.CustomerID, "event_id", js.EventID, "err", err)
 		return nil
 	}
+	if rt.TooLate(js.DueAt, time.Now()) {
+		r.opt.Metrics.routed(rt.Journey, outcomeTooLate)
+		r.opt.Log.Warn("deferred journey start dropped: past its late limit", "journey", js.Journey, "customer_id", js.CustomerID,
+			"event_id", js.EventID, "due_at", js.DueAt, "late_limit", rt.LateBy)
+		return nil
+	}
 	if len(r.startable(ctx, js.CustomerID, []workflows.Route{rt})) == 0 {
 		return nil // a run within the window since: the claim would refuse it
 	}
@@ -273,10 +279,16 @@ func (r *Router) deliver(ctx context.Context, e store.Event) ([]store.JourneySta
 	// journeys hear only the event's ID, type and time, so nothing a
 	// customer wrote or bought persists in Temporal.
 	var deferred []store.JourneyStart
+	now := time.Now()
 	for _, rt := range routes {
 		if rt.StartAfter > 0 {
+			due := e.OccurredAt.Add(rt.StartAfter)
+			if rt.TooLate(due, now) {
+				r.opt.Metrics.routed(rt.Journey, outcomeTooLate)
+				continue
+			}
 			deferred = append(deferred, store.JourneyStart{Journey: rt.Journey, CustomerID: e.CustomerID,
-				EventID: e.EventID, EventType: e.Type, OccurredAt: e.OccurredAt, DueAt: e.OccurredAt.Add(rt.StartAfter)})
+				EventID: e.EventID, EventType: e.Type, OccurredAt: e.OccurredAt, DueAt: due})
 			r.opt.Metrics.routed(rt.Journey, outcomeDeferred)
 			continue
 		}
@@ -375,6 +387,7 @@ const (
 	outcomeAlreadyRun = "already_run"
 	outcomeNotRunning = "not_running"
 	outcomeDeferred   = "deferred"
+	outcomeTooLate    = "too_late"
 	outcomeFailed     = "failed"
 )
 

@@ -58,7 +58,13 @@ func downTemporal(t *testing.T) client.Client {
 // post stores an event the way the API does and routes it if it is new.
 func (e env) post(t *testing.T, r *router.Router, eventID, typ string) (created bool, err error) {
 	t.Helper()
-	rec, err := e.store.RecordEvent(t.Context(), store.EventInput{EventID: eventID, CustomerID: e.customer, Type: typ, OccurredAt: time.Now()})
+	return e.postAt(t, r, eventID, typ, time.Now())
+}
+
+// postAt is post for an event that happened at occurred.
+func (e env) postAt(t *testing.T, r *router.Router, eventID, typ string, occurred time.Time) (created bool, err error) {
+	t.Helper()
+	rec, err := e.store.RecordEvent(t.Context(), store.EventInput{EventID: eventID, CustomerID: e.customer, Type: typ, OccurredAt: occurred})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,4 +510,40 @@ func TestDeferredStartWaitsWhileTemporalIsDown(t *testing.T) {
 		t.Fatalf("with Temporal back: started %d, %v; want the run", n, err)
 	}
 	routertest.Heard(t, e.temporal, workflows.JourneyID(workflows.CrossSell, e.customer), 1)
+}
+
+// TestCrossSellPastItsLateLimitIsNotStarted: "a few days after your order"
+// never arrives months after it. An order imported from last spring records
+// no start, and a start held back past the late limit (Temporal down for
+// days) is dropped; both are counted as too late and nothing reaches Temporal.
+func TestCrossSellPastItsLateLimitIsNotStarted(t *testing.T) {
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	r := crossSellIn(e, e.temporal, reg)
+	crossSell := workflows.JourneyID(workflows.CrossSell, e.customer)
+	if _, err := e.postAt(t, r, "order-spring", workflows.EventPurchase, time.Now().AddDate(0, -5, 0)); err != nil {
+		t.Fatal(err)
+	}
+	var pending int
+	if err := e.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM journey_starts`).Scan(&pending); err != nil || pending != 0 {
+		t.Fatalf("a five-month-old order left %d starts pending (%v), want none", pending, err)
+	}
+	if _, err := e.post(t, r, "order-today", workflows.EventPurchase); err != nil {
+		t.Fatal(err)
+	}
+	// Due a day after the order (crossSellIn's delay); three days pass
+	// with nothing started, one more than the default late limit.
+	testdb.MustExec(t, e.store, `UPDATE journey_starts SET due_at = due_at - interval '4 days'`)
+	if _, err := r.StartDue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := routertest.Runs(t, e.temporal, crossSell); n != 0 {
+		t.Errorf("%d cross-sell runs, want none for a start three days late", n)
+	}
+	if err := e.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM journey_starts`).Scan(&pending); err != nil || pending != 0 {
+		t.Errorf("%d starts still pending (%v), want the late one dropped", pending, err)
+	}
+	if v := routedCount(t, reg, workflows.CrossSell, "too_late"); v != 2 {
+		t.Errorf("tidings_events_routed_total{cross_sell,too_late} = %v, want 2 (the old order and the late start)", v)
+	}
 }
