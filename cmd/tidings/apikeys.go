@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/store"
 )
 
 func newAPIKeysCmd(a *app) *cobra.Command {
@@ -59,9 +60,7 @@ func newAPIKeysListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tROLE\tPREFIX\tCREATED\tLAST USED\tSTATUS")
-			for _, k := range ks {
+			return printRows(a.stdout, "ID\tNAME\tROLE\tPREFIX\tCREATED\tLAST USED\tSTATUS", ks, func(w io.Writer, k store.APIKey) {
 				status := "active"
 				if k.RevokedAt != nil {
 					status = "revoked " + k.RevokedAt.Format(time.DateTime)
@@ -70,9 +69,8 @@ func newAPIKeysListCmd(a *app) *cobra.Command {
 				if k.Role != nil {
 					role = *k.Role
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, role, k.Prefix, k.CreatedAt.Format(time.DateTime), when(k.LastUsedAt), status)
-			}
-			return tw.Flush()
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, role, k.Prefix, k.CreatedAt.Format(time.DateTime), when(k.LastUsedAt), status)
+			})
 		}),
 	}
 }
@@ -111,11 +109,4 @@ func newAPIKeysRevokeCmd(a *app) *cobra.Command {
 			return nil
 		}),
 	}
-}
-
-func when(t *time.Time) string {
-	if t == nil {
-		return "never"
-	}
-	return t.Format(time.DateTime)
 }

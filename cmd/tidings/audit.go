@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"text/tabwriter"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,25 +62,15 @@ func newAuditListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeSegmentJSON(a.stdout, es)
-			}
-			if len(es) == 0 {
-				fmt.Fprintln(a.stdout, "no audit entries match")
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tWHEN\tWHO\tFROM\tACTION\tTARGET\tDETAIL")
-			for _, e := range es {
+			return printList(a.stdout, asJSON, es, "no audit entries match", "ID\tWHEN\tWHO\tFROM\tACTION\tTARGET\tDETAIL", func(w io.Writer, e store.AuditEntry) {
 				detail := ""
 				if len(e.Detail) > 0 {
 					b, _ := json.Marshal(e.Detail)
 					detail = string(b)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s:%s\t%s\t%s\t%s\t%s\n", e.ID, e.At.Local().Format(time.DateTime), e.ActorKind, e.ActorName,
+				fmt.Fprintf(w, "%d\t%s\t%s:%s\t%s\t%s\t%s\t%s\n", e.ID, e.At.Local().Format(time.DateTime), e.ActorKind, e.ActorName,
 					orDash(e.IP), e.Action, orDash(e.Target), detail)
-			}
-			return tw.Flush()
+			})
 		}),
 	}
 	f := cmd.Flags()

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -181,7 +180,7 @@ Exit status: 0 planned, 2 the file is invalid or names a missing segment.`,
 				return campaignErr(err)
 			}
 			if asJSON {
-				return writeSegmentJSON(a.stdout, p.Plan)
+				return writeJSON(a.stdout, p.Plan)
 			}
 			printPlan(a.stdout, p.Spec, p.Plan)
 			return nil
@@ -290,7 +289,7 @@ Exit status: 0 applied, 2 invalid file (nothing is stored).`,
 			}
 			s := res.Spec
 			if asJSON {
-				return writeSegmentJSON(a.stdout, res.Applied)
+				return writeJSON(a.stdout, res.Applied)
 			}
 			fmt.Fprintf(a.stdout, "campaign %s: version %d %s\n", s.Name, res.Version, res.Outcome)
 			printTrigger(a.stdout, s, res.Campaign.Status, res.Trigger, time.Now())
@@ -338,20 +337,11 @@ func newCampaignsListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeSegmentJSON(a.stdout, cs)
-			}
-			if len(cs) == 0 {
-				fmt.Fprintln(a.stdout, "no campaigns; apply one with `tidings campaigns apply FILE`")
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tSTATUS\tVERSION\tTRIGGER\tUPDATED\tDESCRIPTION")
-			for _, c := range cs {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", c.Name, c.Status, c.CurrentVersion, c.TriggerKind,
-					c.UpdatedAt.Format("2006-01-02 15:04"), c.Description)
-			}
-			return tw.Flush()
+			return printList(a.stdout, asJSON, cs, "no campaigns; apply one with `tidings campaigns apply FILE`",
+				"NAME\tSTATUS\tVERSION\tTRIGGER\tUPDATED\tDESCRIPTION", func(w io.Writer, c store.Campaign) {
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", c.Name, c.Status, c.CurrentVersion, c.TriggerKind,
+						c.UpdatedAt.Format("2006-01-02 15:04"), c.Description)
+				})
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

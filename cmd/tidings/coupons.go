@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,7 +41,7 @@ func newCouponsShowCmd(a *app) *cobra.Command {
 				return mgmtErr(err)
 			}
 			if asJSON {
-				return writeIndentedJSON(a.stdout, c)
+				return writeJSON(a.stdout, c)
 			}
 			return printCoupon(a.stdout, c)
 		}),
@@ -128,7 +127,7 @@ The same import is POST /v1/coupon-pools/{pool}/codes.`,
 }
 
 func printCoupon(w io.Writer, c mgmt.CouponCheck) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := aligned(w)
 	at := func(t *time.Time) string {
 		if t == nil {
 			return "-"

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,19 +44,17 @@ narrow by one thing each; every one given must match. Results come in pages
 				return mgmtErr(err)
 			}
 			if asJSON {
-				return writeSegmentJSON(a.stdout, page)
+				return writeJSON(a.stdout, page)
 			}
 			if len(page.Customers) == 0 {
 				fmt.Fprintln(a.stdout, "no customers found")
 				return nil
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "EXTERNAL ID\tNAME\tEMAIL\tPHONE\tTAGS\tID")
-			for _, c := range page.Customers {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ExternalID, names.Full(c.FirstName, c.LastName),
+			err = printRows(a.stdout, "EXTERNAL ID\tNAME\tEMAIL\tPHONE\tTAGS\tID", page.Customers, func(w io.Writer, c store.Customer) {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ExternalID, names.Full(c.FirstName, c.LastName),
 					c.Email, c.Phone, strings.Join(c.Tags, ","), c.ID)
-			}
-			if err := tw.Flush(); err != nil {
+			})
+			if err != nil {
 				return err
 			}
 			if page.Next != "" {
@@ -98,10 +96,10 @@ survey answers.`,
 				return mgmtErr(err)
 			}
 			if asJSON {
-				return writeSegmentJSON(a.stdout, tl)
+				return writeJSON(a.stdout, tl)
 			}
 			fmt.Fprintf(a.stdout, "customer %s (%s)\n", tl.Customer.ExternalID, tl.Customer.ID)
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			tw := aligned(a.stdout)
 			for _, it := range tl.Items {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", it.At.Local().Format(time.DateTime), it.Kind, timelineLine(it))
 			}

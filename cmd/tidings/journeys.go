@@ -6,7 +6,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,18 +74,15 @@ func printRuns(w io.Writer, runs []store.JourneyRun) {
 		fmt.Fprintln(w, "no journey runs")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOURNEY\tTRIGGER\tSTARTED\tENDED\tOUTCOME")
-	for _, r := range runs {
+	_ = printRows(w, "JOURNEY\tTRIGGER\tSTARTED\tENDED\tOUTCOME", runs, func(w io.Writer, r store.JourneyRun) {
 		ended, outcome := "", r.Outcome
 		if r.EndedAt != nil {
 			ended = r.EndedAt.UTC().Format(time.RFC3339)
 		} else {
 			outcome = "(running)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Journey, r.Trigger, r.StartedAt.UTC().Format(time.RFC3339), ended, outcome)
-	}
-	_ = tw.Flush()
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Journey, r.Trigger, r.StartedAt.UTC().Format(time.RFC3339), ended, outcome)
+	})
 }
 
 func newJourneysListCmd(a *app) *cobra.Command {
@@ -129,7 +125,7 @@ func printJourneys(w io.Writer, s workflows.Settings, inFlight map[string]int) {
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "%s: %s\n", j.Name, j.Summary)
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		tw := aligned(w)
 		if starts := j.StartsOn(s); len(starts) > 0 {
 			fmt.Fprintf(tw, "  started by\t%s\n", strings.Join(starts, ", "))
 		}

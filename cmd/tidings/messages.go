@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"text/tabwriter"
 	"time"
 
 	"github.com/google/uuid"
@@ -66,22 +65,11 @@ func newMessagesListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return badCursorIsUsage(err)
 			}
-			if asJSON {
-				return writeIndentedJSON(a.stdout, map[string]any{"messages": nonEmpty(ms), "next": next})
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CREATED\tID\tCHANNEL\tJOURNEY\tSTEP\tTEMPLATE\tSTATUS\tDELIVERY\tREASON")
-			for _, m := range ms {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.CreatedAt.Format(time.DateTime), m.ID, m.Channel,
-					m.Journey, m.Step, m.Template, m.Status, orDash(m.Delivery), clip(m.Reason, 50))
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			if next != "" {
-				fmt.Fprintf(a.stderr, "more: --after %s\n", next)
-			}
-			return nil
+			return printPage(a.stdout, a.stderr, asJSON, "messages", ms, next,
+				"CREATED\tID\tCHANNEL\tJOURNEY\tSTEP\tTEMPLATE\tSTATUS\tDELIVERY\tREASON", func(w io.Writer, m store.LoggedMessage) {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.CreatedAt.Format(time.DateTime), m.ID, m.Channel,
+						m.Journey, m.Step, m.Template, m.Status, orDash(m.Delivery), clip(m.Reason, 50))
+				})
 		}),
 	}
 	fl := cmd.Flags()
@@ -136,7 +124,7 @@ func newMessagesShowCmd(a *app) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeIndentedJSON(a.stdout, rec)
+				return writeJSON(a.stdout, rec)
 			}
 			printMessage(a.stdout, rec, bodies)
 			return nil
@@ -150,7 +138,7 @@ func newMessagesShowCmd(a *app) *cobra.Command {
 func printMessage(w io.Writer, rec store.MessageRecord, withHTML bool) {
 	m := rec.Message
 	fmt.Fprintf(w, "message %s\n", m.ID)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := aligned(w)
 	row := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(tw, "  %s\t%s\n", k, v)
@@ -308,18 +296,15 @@ message.test, like POST /v1/messages/test.`,
 				return mgmtErr(err)
 			}
 			if asJSON {
-				return writeIndentedJSON(a.stdout, sent)
+				return writeJSON(a.stdout, sent)
 			}
 			results := sent.Seeds
 			if len(results) == 0 {
 				results = []mgmt.TestSent{sent}
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RECIPIENT\tSTATUS\tMESSAGE\tREASON")
-			for _, r := range results {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Recipient, r.Status, orDash(r.MessageID), orDash(r.Reason))
-			}
-			return tw.Flush()
+			return printRows(a.stdout, "RECIPIENT\tSTATUS\tMESSAGE\tREASON", results, func(w io.Writer, r mgmt.TestSent) {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.Recipient, r.Status, orDash(r.MessageID), orDash(r.Reason))
+			})
 		}),
 	}
 	fl := cmd.Flags()

@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,19 +51,17 @@ or a database that does not exist (exit status 4).`,
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VERSION\tNAME\tAPPLIED")
 			pending := 0
-			for _, m := range ms {
+			err = printRows(a.stdout, "VERSION\tNAME\tAPPLIED", ms, func(w io.Writer, m store.Migration) {
 				at := "pending"
 				if m.AppliedAt != nil {
 					at = m.AppliedAt.Format(time.RFC3339)
 				} else {
 					pending++
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\n", m.Version, m.Name, at)
-			}
-			if err := tw.Flush(); err != nil {
+				fmt.Fprintf(w, "%d\t%s\t%s\n", m.Version, m.Name, at)
+			})
+			if err != nil {
 				return err
 			}
 			if pending > 0 {

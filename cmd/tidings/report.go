@@ -6,7 +6,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -64,7 +63,7 @@ GET /v1/campaigns/{name}/results.`,
 				return notFoundIsUsage(err)
 			}
 			if asJSON {
-				return writeSegmentJSON(a.stdout, r)
+				return writeJSON(a.stdout, r)
 			}
 			printReport(a.stdout, r)
 			return nil
@@ -80,9 +79,7 @@ func printReport(w io.Writer, r reports.CampaignReport) {
 		fmt.Fprintln(w, "nobody has entered yet")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ARM\tENTERED\tSENT\tSKIPPED\tFAILED\tGOAL REACHED\tCONVERSION\tUPLIFT\tREDEEMED")
-	for _, a := range r.Arms {
+	printRows(w, "ARM\tENTERED\tSENT\tSKIPPED\tFAILED\tGOAL REACHED\tCONVERSION\tUPLIFT\tREDEEMED", r.Arms, func(w io.Writer, a store.CampaignArm) {
 		name, sent, failed := a.Variant, fmt.Sprint(a.Sent), fmt.Sprint(a.Failed)
 		switch {
 		case a.Holdout:
@@ -96,10 +93,9 @@ func printReport(w io.Writer, r reports.CampaignReport) {
 		if a.UpliftPoints != nil {
 			uplift = fmt.Sprintf("%+.1f pts", *a.UpliftPoints)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%d\n", name, a.Entered, sent, skipped(a.Skipped), failed,
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%d\n", name, a.Entered, sent, skipped(a.Skipped), failed,
 			a.Converted, percent(a.ConversionRate), uplift, a.Redeemed)
-	}
-	tw.Flush()
+	})
 	fmt.Fprintln(w)
 	if r.Winner != nil {
 		printWinner(w, "", r.Winner)
@@ -158,16 +154,13 @@ func printVariantChances(w io.Writer, vs []reports.VariantChance) {
 		return
 	}
 	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "VARIANT\tENTERED\tCONVERTED\tCONVERSION\tCHANCE OF BEING BEST")
-	for _, v := range vs {
+	printRows(w, "VARIANT\tENTERED\tCONVERTED\tCONVERSION\tCHANCE OF BEING BEST", vs, func(w io.Writer, v reports.VariantChance) {
 		chance := percent(v.ProbBest)
 		if !v.Enough {
 			chance += " (" + reports.VerdictNotEnough + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", v.Variant, v.Entered, v.Converted, percent(v.Rate), chance)
-	}
-	tw.Flush()
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\n", v.Variant, v.Entered, v.Converted, percent(v.Rate), chance)
+	})
 }
 
 // skipped lists skip counts by reason, largest first.

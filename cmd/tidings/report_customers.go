@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,51 +25,6 @@ func (f *periodFlags) period(months int) (reports.Period, error) {
 	now := time.Now()
 	p, err := reports.ParsePeriod(f.since, f.until, now, reports.MonthsBack(now, months))
 	return p, reportInputErr(err)
-}
-
-// output is --json and --csv.
-type output struct{ json, csv bool }
-
-func (o *output) register(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&o.json, "json", false, "print the report as JSON")
-	cmd.Flags().BoolVar(&o.csv, "csv", false, "print the table as CSV")
-	cmd.MarkFlagsMutuallyExclusive("json", "csv")
-}
-
-// write prints r as JSON, rows as CSV, or the table.
-func (o *output) write(w io.Writer, r any, rows [][]string, table func(io.Writer)) error {
-	switch {
-	case o.json:
-		return writeSegmentJSON(w, r)
-	case o.csv:
-		cw := csv.NewWriter(w)
-		cw.WriteAll(rows)
-		return cw.Error()
-	}
-	table(w)
-	return nil
-}
-
-// tableOf prints CSV-shaped rows (a header first, printed in capitals)
-// aligned, with each empty cell as "-".
-func tableOf(w io.Writer, rows [][]string) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for n, r := range rows {
-		for i, c := range r {
-			switch {
-			case n == 0:
-				c = strings.ToUpper(strings.ReplaceAll(c, "_", " "))
-			case c == "":
-				c = "-"
-			}
-			if i > 0 {
-				fmt.Fprint(tw, "\t")
-			}
-			fmt.Fprint(tw, c)
-		}
-		fmt.Fprintln(tw)
-	}
-	tw.Flush()
 }
 
 func newReportRetentionCmd(a *app) *cobra.Command {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,7 +60,7 @@ The same report is GET /v1/reports/` + kind + `.`,
 			}
 			switch {
 			case asJSON:
-				return writeSegmentJSON(a.stdout, r)
+				return writeJSON(a.stdout, r)
 			case asCSV:
 				return writeSurveyCSV(a.stdout, r, by)
 			}
@@ -109,13 +108,10 @@ func printSurveyReport(w io.Writer, r reports.SurveyReport, by string) {
 	}
 	if b, ok := r.Breakdown(by); ok {
 		fmt.Fprintln(w)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "%s\tINVITED\tANSWERED\tRESPONSE RATE\tRESPONSES\tPROMOTERS\tPASSIVES\tDETRACTORS\tSCORE\tMEAN\n", strings.ToUpper(by))
-		for _, row := range b.Rows {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", orNone(row.Label), row.Invited, row.Answered,
+		printRows(w, strings.ToUpper(by)+"\tINVITED\tANSWERED\tRESPONSE RATE\tRESPONSES\tPROMOTERS\tPASSIVES\tDETRACTORS\tSCORE\tMEAN", b.Rows, func(w io.Writer, row reports.SurveyRow) {
+			fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", orNone(row.Label), row.Invited, row.Answered,
 				pct(row.ResponseRate), row.Responses, row.Promoters, row.Passives, row.Detractors, num(row.Score, 1), num(row.MeanScore, 2))
-		}
-		tw.Flush()
+		})
 	}
 	fmt.Fprintln(w)
 	if len(r.Detractors) == 0 {
@@ -123,13 +119,10 @@ func printSurveyReport(w io.Writer, r reports.SurveyReport, by string) {
 		return
 	}
 	fmt.Fprintln(w, "detractors' comments, newest first (tidings customers get ID shows the customer):")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ANSWERED\tCUSTOMER\tSCORE\tTRIGGER\tCOMMENT")
-	for _, d := range r.Detractors {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", d.AnsweredAt.UTC().Format("2006-01-02 15:04"), d.ExternalID, d.Score,
+	printRows(w, "ANSWERED\tCUSTOMER\tSCORE\tTRIGGER\tCOMMENT", r.Detractors, func(w io.Writer, d reports.Detractor) {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", d.AnsweredAt.UTC().Format("2006-01-02 15:04"), d.ExternalID, d.Score,
 			orNone(d.Trigger), strconv.Quote(d.Comment))
-	}
-	tw.Flush()
+	})
 }
 
 // writeSurveyCSV writes the --by table (the total first) or the comments.

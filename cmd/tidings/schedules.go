@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -155,8 +154,7 @@ func newSchedulesListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("list schedules: %w", err)
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tWORKFLOW\tSTATE\tNEXT")
+			tw := newTable(a.stdout, "ID\tWORKFLOW\tSTATE\tNEXT")
 			for it.HasNext() {
 				e, err := it.Next()
 				if err != nil {

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -132,7 +130,7 @@ as file:line:column: path: what was expected).`,
 				return err
 			}
 			if f.asJSON {
-				return writeSegmentJSON(a.stdout, map[string]any{"segment": p.Segment, "count": p.Count, "query_ms": p.CountMS})
+				return writeJSON(a.stdout, map[string]any{"segment": p.Segment, "count": p.Count, "query_ms": p.CountMS})
 			}
 			fmt.Fprintf(a.stdout, "%s: %d customers (query %dms)\n", p.Segment, p.Count, p.CountMS)
 			return nil
@@ -168,7 +166,7 @@ is unbiased and the same on every run.`,
 				return err
 			}
 			if f.asJSON {
-				return writeSegmentJSON(a.stdout, map[string]any{
+				return writeJSON(a.stdout, map[string]any{
 					"segment": p.Segment, "count": p.Count, "sample": p.Sample,
 					"count_ms": p.CountMS, "sample_ms": p.SampleMS,
 				})
@@ -188,8 +186,7 @@ func printMembers(w io.Writer, members []segment.Member) {
 		fmt.Fprintln(w, "(no members)")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "EXTERNAL ID\tNAME\tLOCALE\tTIME ZONE\tCOUNTRY\tORDERS\tSPENT\tLAST PURCHASE\tRFM\tTIER\tLIFECYCLE\tBUCKET")
+	tw := newTable(w, "EXTERNAL ID\tNAME\tLOCALE\tTIME ZONE\tCOUNTRY\tORDERS\tSPENT\tLAST PURCHASE\tRFM\tTIER\tLIFECYCLE\tBUCKET")
 	for _, m := range members {
 		last, rfm, tier := "-", "-", "-"
 		if m.LastPurchaseAt != nil {
@@ -205,13 +202,6 @@ func printMembers(w io.Writer, members []segment.Member) {
 			orDash(m.Country), m.OrdersCount, m.TotalSpent, last, rfm, tier, m.Lifecycle, m.Bucket)
 	}
 	tw.Flush()
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func newSegmentsSaveCmd(a *app) *cobra.Command {
@@ -287,31 +277,21 @@ func newSegmentsListCmd(a *app) *cobra.Command {
 				}
 				rows[i].Count = &n
 			}
-			if asJSON {
-				return writeSegmentJSON(a.stdout, rows)
-			}
-			if len(rows) == 0 {
-				fmt.Fprintln(a.stdout, "no saved segments; save one with `tidings segments save FILE`")
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			header := "NAME\tUPDATED\tDESCRIPTION"
 			if withCounts {
 				header = "NAME\tCUSTOMERS\tUPDATED\tDESCRIPTION"
 			}
-			fmt.Fprintln(tw, header)
-			for _, r := range rows {
+			return printList(a.stdout, asJSON, rows, "no saved segments; save one with `tidings segments save FILE`", header, func(w io.Writer, r row) {
 				if withCounts {
 					count := "invalid"
 					if r.Count != nil {
 						count = fmt.Sprint(*r.Count)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, count, r.UpdatedAt.Format("2006-01-02 15:04"), r.Description)
-					continue
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.Name, count, r.UpdatedAt.Format("2006-01-02 15:04"), r.Description)
+					return
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.UpdatedAt.Format("2006-01-02 15:04"), r.Description)
-			}
-			return tw.Flush()
+				fmt.Fprintf(w, "%s\t%s\t%s\n", r.Name, r.UpdatedAt.Format("2006-01-02 15:04"), r.Description)
+			})
 		}),
 	}
 	cmd.Flags().BoolVar(&withCounts, "count", false, "count each segment's customers now")
@@ -377,10 +357,4 @@ cron or a schedule) and after a large import.`,
 			return nil
 		}),
 	}
-}
-
-func writeSegmentJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

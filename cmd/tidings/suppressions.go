@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,22 +44,11 @@ func newSuppressionsListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return badCursorIsUsage(err)
 			}
-			if asJSON {
-				return writeIndentedJSON(a.stdout, map[string]any{"suppressions": nonEmpty(sps), "next": next})
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CHANNEL\tADDRESS\tREASON\tSOURCE\tSINCE\tDETAIL")
-			for _, sp := range sps {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", sp.Channel, sp.Address, sp.Reason, orDash(sp.Source),
-					sp.CreatedAt.Format(time.DateTime), clip(sp.Detail, 60))
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			if next != "" {
-				fmt.Fprintf(a.stderr, "more: --after %s\n", next)
-			}
-			return nil
+			return printPage(a.stdout, a.stderr, asJSON, "suppressions", sps, next,
+				"CHANNEL\tADDRESS\tREASON\tSOURCE\tSINCE\tDETAIL", func(w io.Writer, sp store.Suppression) {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", sp.Channel, sp.Address, sp.Reason, orDash(sp.Source),
+						sp.CreatedAt.Format(time.DateTime), clip(sp.Detail, 60))
+				})
 		}),
 	}
 	fl := cmd.Flags()
@@ -220,26 +207,4 @@ func readSuppressions(in io.Reader, channel, reason, region string) ([]store.Sup
 		rows = append(rows, got)
 	}
 	return rows, problems, nil
-}
-
-func writeIndentedJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-func nonEmpty[T any](xs []T) []T {
-	if xs == nil {
-		return []T{}
-	}
-	return xs
-}
-
-// clip shortens s to n characters for a table cell.
-func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,9 +78,7 @@ func newTemplatesListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tLOCALES\tCHANNELS\tVARS\tDESCRIPTION")
-			for _, name := range set.Names() {
+			return printRows(a.stdout, "NAME\tLOCALES\tCHANNELS\tVARS\tDESCRIPTION", set.Names(), func(w io.Writer, name string) {
 				info, _ := set.Info(name)
 				channels := "email"
 				if info.SMS {
@@ -89,13 +87,8 @@ func newTemplatesListCmd(a *app) *cobra.Command {
 				if info.Internal {
 					channels += " (internal)"
 				}
-				vars := strings.Join(info.Vars, ",")
-				if vars == "" {
-					vars = "-"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, strings.Join(info.Locales, ","), channels, vars, info.Description)
-			}
-			return tw.Flush()
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", name, strings.Join(info.Locales, ","), channels, orDash(strings.Join(info.Vars, ",")), info.Description)
+			})
 		},
 	}
 }

@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/store"
 )
 
 func newUsersCmd(a *app) *cobra.Command {
@@ -82,23 +83,14 @@ func newUsersListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeSegmentJSON(a.stdout, us)
-			}
-			if len(us) == 0 {
-				fmt.Fprintln(a.stdout, "no users; create one with `tidings users create EMAIL --role admin`")
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tEMAIL\tROLE\tCREATED\tLAST SIGN-IN\tSTATUS")
-			for _, u := range us {
-				status := "active"
-				if u.DisabledAt != nil {
-					status = "disabled " + u.DisabledAt.Format(time.DateTime)
-				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Role, u.CreatedAt.Format(time.DateTime), when(u.LastLoginAt), status)
-			}
-			return tw.Flush()
+			return printList(a.stdout, asJSON, us, "no users; create one with `tidings users create EMAIL --role admin`",
+				"ID\tEMAIL\tROLE\tCREATED\tLAST SIGN-IN\tSTATUS", func(w io.Writer, u store.User) {
+					status := "active"
+					if u.DisabledAt != nil {
+						status = "disabled " + u.DisabledAt.Format(time.DateTime)
+					}
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Role, u.CreatedAt.Format(time.DateTime), when(u.LastLoginAt), status)
+				})
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
