@@ -44,8 +44,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	info := infoOf(r.Context())
 	info.principal, info.actor = l.As, l.As.String()
 	s.auth.Cookies().Set(w, l.Token, l.Session.ExpiresAt)
-	writeJSON(w, http.StatusOK, sessionResponse{Principal: l.As, User: &l.User, CSRFToken: l.Session.CSRFToken, ExpiresAt: &l.Session.ExpiresAt})
-	return nil
+	return answer(w, http.StatusOK, sessionResponse{Principal: l.As, User: &l.User, CSRFToken: l.Session.CSRFToken, ExpiresAt: &l.Session.ExpiresAt})
 }
 
 // getSession is GET /v1/session: who the credentials sign in, and for a
@@ -60,8 +59,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
 		}
 		out.User = &u
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return answer(w, http.StatusOK, out)
 }
 
 // logout is DELETE /v1/session: the session ends and the cookie goes. With
@@ -101,8 +99,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string][]store.User{"users": nonNil(us)})
-	return nil
+	return answerList(w, "users", us)
 }
 
 // createUser is POST /v1/users; a generated password is in the response
@@ -116,18 +113,13 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return outcome(err, "email")
 	}
-	writeJSON(w, http.StatusCreated, u)
-	return nil
+	return answer(w, http.StatusCreated, u)
 }
 
 // getUser is GET /v1/users/{user} (email or ID).
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 	u, err := s.mgmt.User(r.Context(), r.PathValue("user"))
-	if err != nil {
-		return outcome(err, "user")
-	}
-	writeJSON(w, http.StatusOK, u)
-	return nil
+	return respond(w, u, outcome(err, "user"))
 }
 
 // changeUser is PATCH /v1/users/{user}: role and disabled.
@@ -137,11 +129,7 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := s.mgmt.ChangeUser(r.Context(), principal(r), r.PathValue("user"), in)
-	if err != nil {
-		return outcome(err, "user")
-	}
-	writeJSON(w, http.StatusOK, u)
-	return nil
+	return respond(w, u, outcome(err, "user"))
 }
 
 type passwordReset struct {
@@ -157,11 +145,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, err := s.mgmt.ResetPassword(r.Context(), principal(r), r.PathValue("user"), in.Password)
-	if err != nil {
-		return outcome(err, "user")
-	}
-	writeJSON(w, http.StatusOK, u)
-	return nil
+	return respond(w, u, outcome(err, "user"))
 }
 
 // listKeys is GET /v1/apikeys.
@@ -170,8 +154,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string][]store.APIKey{"api_keys": nonNil(ks)})
-	return nil
+	return answerList(w, "api_keys", ks)
 }
 
 // createKey is POST /v1/apikeys; the secret is in the response once.
@@ -184,8 +167,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return outcome(err, "")
 	}
-	writeJSON(w, http.StatusCreated, k)
-	return nil
+	return answer(w, http.StatusCreated, k)
 }
 
 type keyScope struct {
@@ -202,8 +184,7 @@ func (s *Server) scopeKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return outcome(err, "key")
 	}
-	writeJSON(w, http.StatusOK, map[string]store.APIKey{"api_key": k})
-	return nil
+	return answer(w, http.StatusOK, map[string]store.APIKey{"api_key": k})
 }
 
 // revokeKey is DELETE /v1/apikeys/{key} (ID or prefix).
@@ -212,8 +193,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return outcome(err, "key")
 	}
-	writeJSON(w, http.StatusOK, map[string]store.APIKey{"api_key": k})
-	return nil
+	return answer(w, http.StatusOK, map[string]store.APIKey{"api_key": k})
 }
 
 type auditResponse struct {
@@ -253,8 +233,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 	if len(es) == aq.Limit {
 		out.NextBefore = es[len(es)-1].ID
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return answer(w, http.StatusOK, out)
 }
 
 // timeParam reads an optional RFC 3339 query parameter.

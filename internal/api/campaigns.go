@@ -20,8 +20,7 @@ func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string][]store.Campaign{"campaigns": cs})
-	return nil
+	return answer(w, http.StatusOK, map[string][]store.Campaign{"campaigns": cs})
 }
 
 // getCampaign is GET /v1/campaigns/{name}?version=N: the campaign's state,
@@ -32,11 +31,7 @@ func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c, err := s.mgmt.Campaign(r.Context(), r.PathValue("name"), int(v))
-	if err != nil {
-		return campaignOutcome(err, r.PathValue("name"))
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return respond(w, c, campaignOutcome(err, r.PathValue("name")))
 }
 
 // campaignResults is GET /v1/campaigns/{name}/results: per variant and for
@@ -45,11 +40,7 @@ func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request) error {
 // `tidings report campaign` prints it.
 func (s *Server) campaignResults(w http.ResponseWriter, r *http.Request) error {
 	rep, err := s.mgmt.CampaignResults(r.Context(), r.PathValue("name"))
-	if err != nil {
-		return campaignOutcome(err, r.PathValue("name"))
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return respond(w, rep, campaignOutcome(err, r.PathValue("name")))
 }
 
 // validateCampaign is POST /v1/campaigns/validate: the file in the body
@@ -61,11 +52,7 @@ func (s *Server) validateCampaign(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	chk, err := s.mgmt.ValidateCampaign(r.Context(), f, mgmt.CheckOptions{Segments: true})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, chk)
-	return nil
+	return respond(w, chk, err)
 }
 
 // dryRunCampaign is POST /v1/campaigns/dry-run?at=&samples=&next=: who the
@@ -95,11 +82,7 @@ func (s *Server) dryRunCampaign(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, err := s.mgmt.DryRunCampaign(r.Context(), f, o)
-	if err != nil {
-		return campaignOutcome(err, "")
-	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
+	return respond(w, p, campaignOutcome(err, ""))
 }
 
 // applyCampaign is POST /v1/campaigns: store the file in the body as the
@@ -119,8 +102,7 @@ func (s *Server) applyCampaign(w http.ResponseWriter, r *http.Request) error {
 	if res.Outcome == store.Inserted {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, res)
-	return nil
+	return answer(w, status, res)
 }
 
 // campaignStatus serves POST /v1/campaigns/{name}/pause, /resume and
@@ -131,8 +113,7 @@ func (s *Server) campaignStatus(action string) handlerFunc {
 		if err != nil {
 			return campaignOutcome(err, r.PathValue("name"))
 		}
-		writeJSON(w, http.StatusOK, res)
-		return nil
+		return answer(w, http.StatusOK, res)
 	}
 }
 

@@ -32,8 +32,7 @@ func (s *Server) getConsents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, consentsResponse{Consents: nonNil(cur), History: nonNil(hist)})
-	return nil
+	return answer(w, http.StatusOK, consentsResponse{Consents: nonNil(cur), History: nonNil(hist)})
 }
 
 // consentBody is the body of PUT .../consents/{channel}/{topic}. Source says
@@ -83,8 +82,7 @@ func (s *Server) setConsent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, got)
-	return nil
+	return answer(w, http.StatusOK, got)
 }
 
 func contains(xs []string, x string) bool {

@@ -40,11 +40,7 @@ func (s *Server) getCoupon(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c, err := s.mgmt.Coupon(r.Context(), code)
-	if err != nil {
-		return couponError(err)
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return respond(w, c, couponError(err))
 }
 
 // redeemBody is the body of POST /v1/coupons/{code}/redeem.
@@ -82,8 +78,7 @@ func (s *Server) redeemCoupon(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, redeemResult{CouponCheck: c, Created: created})
-	return nil
+	return answer(w, status, redeemResult{CouponCheck: c, Created: created})
 }
 
 // csvTypes are the media types a pool's codes may be sent as.
@@ -98,20 +93,12 @@ func (s *Server) importCoupons(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := s.mgmt.ImportCoupons(r.Context(), principal(r), r.PathValue("pool"), bytes.NewReader(body))
-	if err != nil {
-		return outcome(err, "pool")
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	return respond(w, res, outcome(err, "pool"))
 }
 
 // getPool is GET /v1/coupon-pools/{pool}: how many codes it has and how
 // many no message has drawn yet.
 func (s *Server) getPool(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.mgmt.PoolSize(r.Context(), r.PathValue("pool"))
-	if err != nil {
-		return outcome(err, "pool")
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	return respond(w, res, outcome(err, "pool"))
 }

@@ -64,8 +64,7 @@ func (s *Server) upsertOne(w http.ResponseWriter, r *http.Request, in store.Cust
 	if outcome == store.Inserted {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, upsertResponse{Outcome: outcome, Customer: c})
-	return nil
+	return answer(w, status, upsertResponse{Outcome: outcome, Customer: c})
 }
 
 func (s *Server) validateCustomer(in *store.CustomerInput, prefix string) *Error {
@@ -149,8 +148,7 @@ func (s *Server) upsertCustomers(w http.ResponseWriter, r *http.Request) error {
 			out.Unchanged++
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return answer(w, http.StatusOK, out)
 }
 
 func checkBatchSize(field string, n int) error {
@@ -180,8 +178,7 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, customerResponse{Customer: c, Consents: nonNil(consents)})
-	return nil
+	return answer(w, http.StatusOK, customerResponse{Customer: c, Consents: nonNil(consents)})
 }
 
 // exportCustomer is GET /v1/customers/{customer}/export: everything held on
@@ -192,8 +189,7 @@ func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request) error {
 		return s.customerErr(err, r.PathValue("customer"))
 	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="customer-%s.json"`, out.Customer.ID))
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return answer(w, http.StatusOK, out)
 }
 
 // eraseCustomer is DELETE /v1/customers/{customer}: a privacy erasure,
@@ -210,8 +206,7 @@ func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.customerErr(err, r.PathValue("customer"))
 	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	return answer(w, http.StatusOK, res)
 }
 
 // customer finds a customer by Tidings ID or external ID; an erased one only
@@ -234,11 +229,4 @@ func (s *Server) customerErr(err error, key string) error {
 		return errorf(http.StatusNotFound, codeNotFound, "customer", "no customer with ID or external ID %q", key)
 	}
 	return err
-}
-
-func nonNil[T any](xs []T) []T {
-	if xs == nil {
-		return []T{}
-	}
-	return xs
 }

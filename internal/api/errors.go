@@ -121,6 +121,34 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// answer is how a handler ends well: v as the JSON body with status.
+func answer(w http.ResponseWriter, status int, v any) error {
+	writeJSON(w, status, v)
+	return nil
+}
+
+// respond is a handler's last word: err when there is one, else v with 200.
+func respond(w http.ResponseWriter, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	return answer(w, http.StatusOK, v)
+}
+
+// answerList is a listing's 200: {"key": [...]}, an empty list as [] and
+// never null, so clients can range over it.
+func answerList[T any](w http.ResponseWriter, key string, items []T) error {
+	return answer(w, http.StatusOK, map[string][]T{key: nonNil(items)})
+}
+
+// nonNil makes a nil list encode as [].
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
+}
+
 // decode reads one JSON value into v, rejecting unknown fields, trailing data
 // and bodies over the limit, and names the field at fault.
 func decode(r *http.Request, v any) error {

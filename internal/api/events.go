@@ -66,8 +66,7 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) error {
 	if res[0].Duplicate {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, res[0])
-	return nil
+	return answer(w, status, res[0])
 }
 
 // postEvents is POST /v1/events/batch: up to MaxBatch events, validated all
@@ -116,8 +115,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) error {
 			out.Recorded++
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return answer(w, http.StatusOK, out)
 }
 
 // resolveCustomers looks up every customer a batch names in one query, so

@@ -52,8 +52,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return cursorError(err)
 	}
-	writeJSON(w, http.StatusOK, messageList{Messages: nonNil(ms), Next: next})
-	return nil
+	return answer(w, http.StatusOK, messageList{Messages: nonNil(ms), Next: next})
 }
 
 // getMessage is GET /v1/messages/{id}.
@@ -69,6 +68,5 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, d)
-	return nil
+	return answer(w, http.StatusOK, d)
 }

@@ -21,8 +21,7 @@ func (s *Server) searchCustomers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return outcome(err, "")
 	}
-	writeJSON(w, http.StatusOK, page)
-	return nil
+	return answer(w, http.StatusOK, page)
 }
 
 // customerTimeline is GET /v1/customers/{customer}/timeline: the customer
@@ -33,9 +32,5 @@ func (s *Server) customerTimeline(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	tl, err := s.mgmt.CustomerTimeline(r.Context(), r.PathValue("customer"), r.URL.Query().Get("after"), limit)
-	if err != nil {
-		return outcome(err, "customer")
-	}
-	writeJSON(w, http.StatusOK, tl)
-	return nil
+	return respond(w, tl, outcome(err, "customer"))
 }

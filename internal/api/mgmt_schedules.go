@@ -15,19 +15,14 @@ func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return scheduleOutcome(err, "")
 	}
-	writeJSON(w, http.StatusOK, map[string][]mgmt.ScheduleSummary{"schedules": ss})
-	return nil
+	return answer(w, http.StatusOK, map[string][]mgmt.ScheduleSummary{"schedules": ss})
 }
 
 // getSchedule is GET /v1/schedules/{id}: spec zone, state, recent and next
 // firings.
 func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.mgmt.Schedule(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return scheduleOutcome(err, r.PathValue("id"))
-	}
-	writeJSON(w, http.StatusOK, d)
-	return nil
+	return respond(w, d, scheduleOutcome(err, r.PathValue("id")))
 }
 
 // applySchedules is POST /v1/schedules?dry_run=true&preview=N: create or
@@ -53,8 +48,7 @@ func (s *Server) applySchedules(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return scheduleOutcome(err, "")
 	}
-	writeJSON(w, http.StatusOK, map[string][]mgmt.AppliedSchedule{"schedules": res})
-	return nil
+	return answer(w, http.StatusOK, map[string][]mgmt.AppliedSchedule{"schedules": res})
 }
 
 type scheduleNote struct {
@@ -81,8 +75,7 @@ func (s *Server) scheduleAction(action string) handlerFunc {
 		if err != nil {
 			return scheduleOutcome(err, id)
 		}
-		writeJSON(w, http.StatusOK, d)
-		return nil
+		return answer(w, http.StatusOK, d)
 	}
 }
 
@@ -108,8 +101,7 @@ func (s *Server) listJourneys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string][]mgmt.JourneyInfo{"journeys": js})
-	return nil
+	return answer(w, http.StatusOK, map[string][]mgmt.JourneyInfo{"journeys": js})
 }
 
 // customerJourneys is GET /v1/customers/{customer}/journeys: the
@@ -119,6 +111,5 @@ func (s *Server) customerJourneys(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return outcome(err, "customer")
 	}
-	writeJSON(w, http.StatusOK, map[string][]store.JourneyRun{"runs": runs})
-	return nil
+	return answer(w, http.StatusOK, map[string][]store.JourneyRun{"runs": runs})
 }

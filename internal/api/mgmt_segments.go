@@ -31,11 +31,7 @@ func (s *Server) previewSegment(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	p, err := s.mgmt.PreviewSegment(r.Context(), ref, at, int(sample))
-	if err != nil {
-		return segmentOutcome(err, ref.Name)
-	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
+	return respond(w, p, segmentOutcome(err, ref.Name))
 }
 
 // listSegments is GET /v1/segments: the saved segments by name.
@@ -44,8 +40,7 @@ func (s *Server) listSegments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string][]store.Segment{"segments": segs})
-	return nil
+	return answer(w, http.StatusOK, map[string][]store.Segment{"segments": segs})
 }
 
 // saveSegment is POST /v1/segments?name=: save the definition in the body
@@ -63,18 +58,13 @@ func (s *Server) saveSegment(w http.ResponseWriter, r *http.Request) error {
 	if saved.Outcome == store.Inserted {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, saved)
-	return nil
+	return answer(w, status, saved)
 }
 
 // getSegment is GET /v1/segments/{name}: the definition as saved.
 func (s *Server) getSegment(w http.ResponseWriter, r *http.Request) error {
 	seg, err := s.mgmt.SavedSegment(r.Context(), r.PathValue("name"))
-	if err != nil {
-		return segmentOutcome(err, r.PathValue("name"))
-	}
-	writeJSON(w, http.StatusOK, seg)
-	return nil
+	return respond(w, seg, segmentOutcome(err, r.PathValue("name")))
 }
 
 // deleteSegment is DELETE /v1/segments/{name}.
@@ -90,11 +80,7 @@ func (s *Server) deleteSegment(w http.ResponseWriter, r *http.Request) error {
 // quintiles and value tier recomputed now.
 func (s *Server) refreshScores(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.mgmt.RefreshScores(r.Context(), principal(r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	return respond(w, res, err)
 }
 
 // segmentOutcome maps a segment action's error: a bad definition is 422

@@ -47,8 +47,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	if res.Duplicate {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, sendResult{Status: res.Status, Reason: res.Reason, MessageID: res.MessageID, Duplicate: res.Duplicate})
-	return nil
+	return answer(w, status, sendResult{Status: res.Status, Reason: res.Reason, MessageID: res.MessageID, Duplicate: res.Duplicate})
 }
 
 // sendResult is what became of a message sent over the API.
@@ -77,6 +76,5 @@ func (s *Server) sendTest(w http.ResponseWriter, r *http.Request) error {
 		s.log.WarnContext(r.Context(), "test send failed for now", "err", err)
 		return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "the provider is unavailable for now; try again")
 	}
-	writeJSON(w, http.StatusCreated, sent)
-	return nil
+	return answer(w, http.StatusCreated, sent)
 }

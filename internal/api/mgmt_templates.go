@@ -13,19 +13,14 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string][]mgmt.TemplateInfo{"templates": ts})
-	return nil
+	return answer(w, http.StatusOK, map[string][]mgmt.TemplateInfo{"templates": ts})
 }
 
 // checkTemplates is GET /v1/templates/check: what the loaded set holds; a
 // set with problems never loads, so the process would not be serving.
 func (s *Server) checkTemplates(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.mgmt.CheckTemplates()
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return respond(w, c, err)
 }
 
 // previewTemplate is POST /v1/templates/{name}/preview: the template
@@ -37,9 +32,5 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
 	}
 	in.Template = r.PathValue("name")
 	p, err := s.mgmt.PreviewTemplate(r.Context(), in)
-	if err != nil {
-		return outcome(err, "")
-	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
+	return respond(w, p, outcome(err, ""))
 }

@@ -36,11 +36,7 @@ func (s *Server) surveyReport(w http.ResponseWriter, r *http.Request,
 		}
 	}
 	rep, err := report(r.Context(), s.store, q)
-	if err != nil {
-		return reportError(err)
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return respond(w, rep, reportError(err))
 }
 
 // reportPeriod reads the since and until query parameters; the default is
@@ -72,8 +68,7 @@ func (s *Server) campaignReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return answer(w, http.StatusOK, rep)
 }
 
 // retentionReport is GET /v1/reports/retention: the retention triangle of
@@ -95,11 +90,7 @@ func (s *Server) retentionReport(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	rep, err := reports.Retention(r.Context(), s.store, p, offsets)
-	if err != nil {
-		return reportError(err)
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return respond(w, rep, reportError(err))
 }
 
 // churnReport is GET /v1/reports/churn: the churn rate of each month of the
@@ -116,11 +107,7 @@ func (s *Server) churnReport(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	rep, err := reports.Churn(r.Context(), s.store, p, days)
-	if err != nil {
-		return reportError(err)
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return respond(w, rep, reportError(err))
 }
 
 // lifecycleReport is GET /v1/reports/lifecycle: customers per lifecycle
@@ -135,30 +122,18 @@ func (s *Server) lifecycleReport(w http.ResponseWriter, r *http.Request) error {
 		at = t
 	}
 	rep, err := reports.Lifecycle(r.Context(), s.store.Pool(), at)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return respond(w, rep, err)
 }
 
 // clvReport is GET /v1/reports/clv: historical and predicted customer
 // lifetime value in total, by cohort and by value tier.
 func (s *Server) clvReport(w http.ResponseWriter, r *http.Request) error {
 	rep, err := reports.Value(r.Context(), s.store, s.opt.Now())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return respond(w, rep, err)
 }
 
 // rfmReport is GET /v1/reports/rfm: the recency × frequency grid.
 func (s *Server) rfmReport(w http.ResponseWriter, r *http.Request) error {
 	rep, err := reports.RFM(r.Context(), s.store)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return respond(w, rep, err)
 }

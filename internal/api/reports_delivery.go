@@ -16,11 +16,7 @@ func (s *Server) deliverabilityReport(w http.ResponseWriter, r *http.Request) er
 		return reportError(err)
 	}
 	rep, err := reports.Deliverability(r.Context(), s.store, p)
-	if err != nil {
-		return reportError(err)
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return respond(w, rep, reportError(err))
 }
 
 // journeyReport is GET /v1/reports/journeys/{name}: a journey's runs and
@@ -31,11 +27,7 @@ func (s *Server) journeyReport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rep, err := reports.Journey(r.Context(), s.store, r.PathValue("name"), p)
-	if err != nil {
-		return reportError(err)
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return respond(w, rep, reportError(err))
 }
 
 // acquisitionReport is GET /v1/reports/acquisition: signups by source, with
@@ -50,9 +42,5 @@ func (s *Server) acquisitionReport(w http.ResponseWriter, r *http.Request) error
 		return reportError(err)
 	}
 	rep, err := reports.Acquisition(r.Context(), s.store, p, costs)
-	if err != nil {
-		return reportError(err)
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return respond(w, rep, reportError(err))
 }

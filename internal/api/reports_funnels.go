@@ -25,8 +25,7 @@ func (s *Server) campaignFunnel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return reportError(err)
 	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return answer(w, http.StatusOK, rep)
 }
 
 // journeyFunnel is GET /v1/reports/journeys/{name}/funnel: a built-in
@@ -45,11 +44,7 @@ func (s *Server) journeyFunnel(w http.ResponseWriter, r *http.Request) error {
 		return reportError(err)
 	}
 	rep, err := reports.JourneyFunnel(r.Context(), s.store, name, reports.FunnelQuery{Period: p, Window: window})
-	if err != nil {
-		return reportError(err)
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return respond(w, rep, reportError(err))
 }
 
 // lifecycleHistory is GET /v1/reports/lifecycle/history: the customers of
@@ -61,9 +56,5 @@ func (s *Server) lifecycleHistory(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	rep, err := reports.LifecycleHistory(r.Context(), s.store, p)
-	if err != nil {
-		return reportError(err)
-	}
-	writeJSON(w, http.StatusOK, rep)
-	return nil
+	return respond(w, rep, reportError(err))
 }

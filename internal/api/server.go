@@ -385,8 +385,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.Pool().Ping(r.Context()); err != nil {
 		return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "database unreachable")
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
+	return answer(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // statusRecorder remembers the status and size of a response for the log and

@@ -52,8 +52,7 @@ func (s *Server) listSuppressions(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return cursorError(err)
 	}
-	writeJSON(w, http.StatusOK, suppressionList{Suppressions: nonNil(sps), Next: next})
-	return nil
+	return answer(w, http.StatusOK, suppressionList{Suppressions: nonNil(sps), Next: next})
 }
 
 // suppressionBody is the body of POST /v1/suppressions.
@@ -93,8 +92,7 @@ func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, suppressionResult{Suppression: got, Created: created})
-	return nil
+	return answer(w, status, suppressionResult{Suppression: got, Created: created})
 }
 
 type suppressionDetail struct {
@@ -117,8 +115,7 @@ func (s *Server) getSuppression(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, suppressionDetail{Suppression: sp, History: nonNil(hist)})
-	return nil
+	return answer(w, http.StatusOK, suppressionDetail{Suppression: sp, History: nonNil(hist)})
 }
 
 // removeSuppression is DELETE /v1/suppressions/{channel}/{address}?note=WHY:
@@ -134,6 +131,5 @@ func (s *Server) removeSuppression(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, sp)
-	return nil
+	return answer(w, http.StatusOK, sp)
 }

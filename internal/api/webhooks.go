@@ -112,12 +112,10 @@ func (s *Server) bounceWebhook(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			s.log.InfoContext(r.Context(), "SNS subscription confirmed", "topic", m.TopicArn)
-			writeJSON(w, http.StatusOK, map[string]string{"status": "subscribed", "topic": m.TopicArn})
-			return nil
+			return answer(w, http.StatusOK, map[string]string{"status": "subscribed", "topic": m.TopicArn})
 		case bounces.SNSUnsubscribe:
 			s.log.WarnContext(r.Context(), "SNS subscription ended", "topic", m.TopicArn)
-			writeJSON(w, http.StatusOK, map[string]string{"status": "unsubscribed", "topic": m.TopicArn})
-			return nil
+			return answer(w, http.StatusOK, map[string]string{"status": "unsubscribed", "topic": m.TopicArn})
 		}
 		reports, err = bounces.ParseSES(m)
 	case "sendgrid":
@@ -183,8 +181,7 @@ func (s *Server) bounceDSN(w http.ResponseWriter, r *http.Request) error {
 // recordReports records what a receiver read and answers for it.
 func (s *Server) recordReports(w http.ResponseWriter, r *http.Request, provider, channel string, reports []bounces.Report) error {
 	if len(reports) == 0 {
-		writeJSON(w, http.StatusOK, bounces.Outcome{})
-		return nil
+		return answer(w, http.StatusOK, bounces.Outcome{})
 	}
 	out, err := bounces.NewRecorder(s.store, s.opt.Webhooks.SoftBounces).Record(r.Context(), provider, channel, reports)
 	if err != nil {
@@ -198,8 +195,7 @@ func (s *Server) recordReports(w http.ResponseWriter, r *http.Request, provider,
 	}
 	s.log.InfoContext(r.Context(), "delivery reports recorded", "provider", provider, "recorded", out.Recorded,
 		"duplicates", out.Duplicates, "unknown", out.Unknown, "suppressed", len(out.Suppressed))
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return answer(w, http.StatusOK, out)
 }
 
 // twilioForm verifies a Twilio request against the public URL it was sent
