@@ -73,24 +73,22 @@ var styles = map[string]style{
 		decimalPoint: ".",
 		groupSep:     ",",
 	},
-	zhSimplified: {
+	zhSimplified:  chineseStyle("CNY", map[string]string{"CNY": "¥", "USD": "US$", "TWD": "NT$", "HKD": "HK$", "EUR": "€", "GBP": "£", "JPY": "JP¥"}),
+	zhTraditional: chineseStyle("TWD", map[string]string{"TWD": "NT$", "CNY": "CN¥", "USD": "US$", "HKD": "HK$", "EUR": "€", "GBP": "£", "JPY": "¥"}),
+}
+
+// chineseStyle is the conventions both Chinese scripts share; they differ
+// in the home currency and in how the other currencies are marked.
+func chineseStyle(currency string, symbols map[string]string) style {
+	return style{
 		greet:        chineseGreeting,
 		date:         chineseDate,
 		dateTime:     func(t time.Time) string { return chineseDate(t) + " " + t.Format("15:04") },
-		currency:     "CNY",
-		symbols:      map[string]string{"CNY": "¥", "USD": "US$", "TWD": "NT$", "HKD": "HK$", "EUR": "€", "GBP": "£", "JPY": "JP¥"},
+		currency:     currency,
+		symbols:      symbols,
 		discount:     chineseDiscount,
 		decimalPoint: ".", groupSep: ",",
-	},
-	zhTraditional: {
-		greet:        chineseGreeting,
-		date:         chineseDate,
-		dateTime:     func(t time.Time) string { return chineseDate(t) + " " + t.Format("15:04") },
-		currency:     "TWD",
-		symbols:      map[string]string{"TWD": "NT$", "CNY": "CN¥", "USD": "US$", "HKD": "HK$", "EUR": "€", "GBP": "£", "JPY": "¥"},
-		discount:     chineseDiscount,
-		decimalPoint: ".", groupSep: ",",
-	},
+	}
 }
 
 // styleFor returns the conventions for a canonical locale.
