@@ -20,6 +20,7 @@ func newBenchCmd(a *app) *cobra.Command {
 		jsonPath string
 		temporal string
 		profile  string
+		dataset  string
 		perCust  [2]int
 	)
 	var list strings.Builder
@@ -37,10 +38,13 @@ ratio stays meaningful on a busy machine. It prints a table and writes JSON.
 
 Scenarios:
 ` + list.String() + `
-Without --n each scenario runs at the sizes above. docs/benchmarks.md has the
-figures of record and what limits each.`,
+Without --n each scenario runs at the sizes above. With --dataset, audience,
+console and reports run over a copy of a database that "tidings bench dataset"
+built, at its size, instead of generating a million customers each time.
+docs/benchmarks.md has the figures of record and what limits each.`,
 		Example: `  tidings bench blast --n 10000
   tidings bench all --json bench-results/today.json
+  tidings bench console --dataset tidings_data_1m
   make bench`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -65,8 +69,22 @@ figures of record and what limits each.`,
 			if perCust[0] < 0 || perCust[1] < 0 {
 				return withCode(exitUsage, fmt.Errorf("--messages-per-customer %d, --events-per-customer %d: want positive numbers", perCust[0], perCust[1]))
 			}
-			deps := bench.Deps{Config: a.cfg, Temporal: temporal, Log: a.log, MessagesPerCustomer: perCust[0], EventsPerCustomer: perCust[1]}
+			deps := bench.Deps{Config: a.cfg, Temporal: temporal, Log: a.log, MessagesPerCustomer: perCust[0], EventsPerCustomer: perCust[1], Dataset: dataset}
 			ctx := cmd.Context()
+			if dataset != "" {
+				if len(sizes) > 0 {
+					return withCode(exitUsage, errors.New("--n: over --dataset the size is the dataset's number of customers"))
+				}
+				scenarios = slices.DeleteFunc(scenarios, func(s bench.Scenario) bool { return !s.Dataset })
+				if len(scenarios) == 0 {
+					return withCode(exitUsage, fmt.Errorf("--dataset: %s builds its own data and takes no kept dataset", args[0]))
+				}
+				n, err := bench.KeptDatasetCustomers(ctx, deps, dataset)
+				if err != nil {
+					return err
+				}
+				sizes = []int{n}
+			}
 			machine, err := bench.DescribeMachine(ctx, a.cfg.DatabaseURL, temporal)
 			if err != nil {
 				return err
@@ -113,6 +131,7 @@ figures of record and what limits each.`,
 	f.StringVar(&temporal, "temporal", devserver.SQLite, "persistence of the embedded Temporal server: sqlite or postgres")
 	f.IntVar(&perCust[0], "messages-per-customer", 0, fmt.Sprintf("ledger rows per customer in the generated dataset of audience, console and reports (default %d)", bench.DatasetMessagesPerCustomer))
 	f.IntVar(&perCust[1], "events-per-customer", 0, fmt.Sprintf("events per customer in that dataset (default %d)", bench.DatasetEventsPerCustomer))
+	f.StringVar(&dataset, "dataset", "", "database kept by `tidings bench dataset`: audience, console and reports run over a copy of it instead of generating one")
 	cmd.AddCommand(newBenchDatasetCmd(a))
 	return cmd
 }

@@ -23,6 +23,8 @@ func TestBenchRefusesBadScenariosAndSizes(t *testing.T) {
 		{[]string{"bench", "blast", "--n", "0"}, "--n"},
 		{[]string{"bench", "blast", "--n", "ten"}, "--n"},
 		{[]string{"bench", "blast", "--temporal", "mysql"}, "--temporal"},
+		{[]string{"bench", "blast", "--dataset", "tidings_data_1m"}, "--dataset"},
+		{[]string{"bench", "reports", "--dataset", "tidings_data_1m", "--n", "5"}, "--n"},
 		{[]string{"bench"}, "arg"},
 	} {
 		r := tidings(t, env, tc.args...)
@@ -80,15 +82,34 @@ func TestBenchDatasetKeepsADatabase(t *testing.T) {
 			t.Errorf("tidings bench dataset prints no %q:\n%s", want, r)
 		}
 	}
-	st, err := store.Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
+	count := func(sql string) (int, error) {
+		st, err := store.Open(t.Context(), dsn)
+		if err != nil {
+			return 0, err
+		}
+		defer st.Close()
+		var n int
+		return n, st.Pool().QueryRow(t.Context(), sql).Scan(&n)
 	}
-	var customers int
-	err = st.Pool().QueryRow(t.Context(), `SELECT count(*) FROM customers WHERE external_id LIKE 'ds-%'`).Scan(&customers)
-	st.Close()
+	customers, err := count(`SELECT count(*) FROM customers WHERE external_id LIKE 'ds-%'`)
 	if err != nil || customers != 300 {
 		t.Errorf("the kept database holds %d generated customers (%v), want 300", customers, err)
+	}
+	if !testing.Short() {
+		// A scenario over the kept dataset runs at its size on a copy, and
+		// leaves the dataset as it was.
+		r := tidings(t, env, "bench", "reports", "--dataset", name, "--json", filepath.Join(t.TempDir(), "reports.json"))
+		if r.code != 0 {
+			t.Fatalf("tidings bench reports --dataset %s:\n%s", name, r)
+		}
+		for _, want := range []string{"reports  n=300", "over a copy of the dataset kept in database " + name} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("tidings bench reports --dataset prints no %q:\n%s", want, r)
+			}
+		}
+		if keys, err := count(`SELECT count(*) FROM api_keys`); err != nil || keys != 0 {
+			t.Errorf("the kept dataset holds %d API keys after a scenario ran over it (%v), want none", keys, err)
+		}
 	}
 	if r := tidings(t, env, "bench", "dataset", name, "--customers", "300"); r.code == 0 || !strings.Contains(r.stderr, "already exists") {
 		t.Errorf("a second build into %s: want a failure saying it exists\n%s", name, r)

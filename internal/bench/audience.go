@@ -40,21 +40,33 @@ type served struct {
 }
 
 // serveDataset generates a dataset of n customers (in the proportions of
-// the run's Deps) into a scratch database and serves the API over it, with
-// an embedded Temporal server behind the pages that ask it.
+// the run's Deps) into a scratch database, or copies the kept dataset the
+// Deps name, and serves the API over it, with an embedded Temporal server
+// behind the pages that ask it.
 func (r *run) serveDataset(ctx context.Context, n int) (*served, error) {
-	a, st, dsn, err := r.scratchDB(ctx, "", "")
+	a, st, dsn, err := r.scratchCopy(ctx, r.deps.Dataset, "", "")
 	if err != nil {
 		return nil, err
 	}
-	sz := r.deps.datasetSizes(n)
-	r.step("generating the dataset", "customers", sz.Customers, "messages", sz.Messages, "events", sz.Events)
-	ds, err := GenerateDataset(ctx, st, DatasetOptions{Sizes: sz, Log: r.log})
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range ds.Phases {
-		r.res.Breakdown = append(r.res.Breakdown, Row{Name: "dataset: " + p.Name, Unit: p.Unit, Value: p.Value})
+	var ds *Dataset
+	if r.deps.Dataset != "" {
+		r.step("copied the kept dataset", "dataset", r.deps.Dataset)
+		if ds, err = keptDataset(ctx, st); err != nil {
+			return nil, err
+		}
+		if ds.Sizes.Customers != n {
+			return nil, fmt.Errorf("dataset %s holds %d customers, not %d", r.deps.Dataset, ds.Sizes.Customers, n)
+		}
+		r.res.note("over a copy of the dataset kept in database %s (generated with history up to %s)", r.deps.Dataset, ds.Now.Format(time.RFC3339))
+	} else {
+		sz := r.deps.datasetSizes(n)
+		r.step("generating the dataset", "customers", sz.Customers, "messages", sz.Messages, "events", sz.Events)
+		if ds, err = GenerateDataset(ctx, st, DatasetOptions{Sizes: sz, Log: r.log}); err != nil {
+			return nil, err
+		}
+		for _, p := range ds.Phases {
+			r.res.Breakdown = append(r.res.Breakdown, Row{Name: "dataset: " + p.Name, Unit: p.Unit, Value: p.Value})
+		}
 	}
 	c, err := r.temporal(ctx, dsn, nil)
 	if err != nil {

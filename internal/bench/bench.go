@@ -42,6 +42,11 @@ type Deps struct {
 	// of the audience, console and reports scenarios, whose n is the number
 	// of customers (0: DatasetMessagesPerCustomer, DatasetEventsPerCustomer).
 	MessagesPerCustomer, EventsPerCustomer int
+	// Dataset names a database kept by `tidings bench dataset` (KeepDataset):
+	// the scenarios that take a dataset (Scenario.Dataset) copy it instead
+	// of generating one, so a million customers are built once for all of
+	// them; their n must be its number of customers.
+	Dataset string
 }
 
 // datasetSizes is the dataset of n customers the deps ask for.
@@ -86,7 +91,10 @@ type Scenario struct {
 	AllSizes []int
 	// Smoke is a size small enough for the default test run.
 	Smoke int
-	run   func(ctx context.Context, r *run, n int) error
+	// Dataset says the scenario runs over a generated dataset, which a
+	// kept one (Deps.Dataset) may stand in for.
+	Dataset bool
+	run     func(ctx context.Context, r *run, n int) error
 }
 
 // Scenarios lists every benchmark in the order `tidings bench all` runs them.
@@ -105,11 +113,11 @@ func Scenarios() []Scenario {
 		{Name: "ingest", Short: "N events posted in batches to the API, stored and routed, vs a plain COPY",
 			Sizes: []int{50_000}, Smoke: 400, run: ingest},
 		{Name: "audience", Short: "a segment count and customer searches through the API over N customers with their history, vs a primary-key lookup and plain SQL",
-			Sizes: []int{1_000_000}, AllSizes: []int{100_000}, Smoke: 300, run: audience},
+			Sizes: []int{1_000_000}, AllSizes: []int{100_000}, Smoke: 300, run: audience, Dataset: true},
 		{Name: "console", Short: "every console page rendered for a signed-in admin over N customers with ten messages each, vs GET /healthz",
-			Sizes: []int{1_000_000}, AllSizes: []int{100_000}, Smoke: 300, run: consoleScenario},
+			Sizes: []int{1_000_000}, AllSizes: []int{100_000}, Smoke: 300, run: consoleScenario, Dataset: true},
 		{Name: "reports", Short: "every report the API serves over N customers with ten messages and five events each, vs one pass over the ledger",
-			Sizes: []int{1_000_000}, AllSizes: []int{100_000}, Smoke: 300, run: reportsScenario},
+			Sizes: []int{1_000_000}, AllSizes: []int{100_000}, Smoke: 300, run: reportsScenario, Dataset: true},
 	}
 }
 
@@ -134,6 +142,9 @@ func Run(ctx context.Context, d Deps, s Scenario, n int) (*Result, error) {
 	}
 	if n <= 0 {
 		return nil, fmt.Errorf("%s: n must be positive, got %d", s.Name, n)
+	}
+	if d.Dataset != "" && !s.Dataset {
+		return nil, fmt.Errorf("%s: builds its own data and takes no kept dataset", s.Name)
 	}
 	if d.Temporal == "" {
 		d.Temporal = devserver.SQLite

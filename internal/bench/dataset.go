@@ -185,22 +185,32 @@ func (g *generator) fill(ctx context.Context) error {
 	if err := g.setup(ctx); err != nil {
 		return err
 	}
-	argless := func(sql string) func() error {
+	// Each step analyses what it wrote before the next reads it: the
+	// tables are new to the planner inside this transaction (autovacuum
+	// cannot see them), and without statistics it joins ten million
+	// messages by nested loops.
+	argless := func(sql string, analyse ...string) func() error {
 		return func() error {
-			_, err := g.exec(ctx, sql)
-			return err
+			if _, err := g.exec(ctx, sql); err != nil {
+				return err
+			}
+			return g.analyse(ctx, analyse...)
 		}
 	}
 	for _, s := range []struct {
 		name string
 		run  func() error
 	}{
-		{"customers", argless(datasetPeople + ";" + datasetCustomers)},
+		{"customers", argless(datasetPeople+";"+datasetCustomers, "customers")},
 		{"events", func() error { return g.events(ctx) }},
-		{"consents and suppressions", argless(datasetConsents)},
-		{"journey runs", argless(datasetJourneyRuns)},
+		{"consents and suppressions", argless(datasetConsents, "consents", "consent_changes", "suppressions")},
+		{"journey runs", argless(datasetJourneyRuns, "journey_runs")},
 		{"messages", func() error { return g.messages(ctx) }},
-		{"engagement, answers and conversions", argless(datasetEngagement)},
+		{"opens and clicks", argless(datasetOpensClicks, "message_opens", "message_clicks")},
+		{"bounces", argless(datasetBounces, "message_bounces")},
+		{"survey answers", argless(datasetAnswers, "survey_responses")},
+		{"conversions", argless(datasetConversions, "conversions")},
+		{"contents and attempts", argless(datasetContents, "message_contents", "message_attempts")},
 		{"indexes and keys", func() error {
 			for _, ddl := range restore {
 				if _, err := g.exec(ctx, ddl); err != nil {
@@ -219,6 +229,17 @@ func (g *generator) fill(ctx context.Context) error {
 	}
 	_, err = g.exec(ctx, `RESET ALL; DISCARD TEMP`)
 	return err
+}
+
+// analyse gathers the planner's statistics of tables inside the load's
+// transaction (ANALYZE, unlike VACUUM, may run in one).
+func (g *generator) analyse(ctx context.Context, tables ...string) error {
+	for _, t := range tables {
+		if _, err := g.exec(ctx, "ANALYZE "+t); err != nil {
+			return fmt.Errorf("analyze %s: %w", t, err)
+		}
+	}
+	return nil
 }
 
 // finish analyses the tables, refreshes the scores as the product does
@@ -243,14 +264,62 @@ func (g *generator) finish(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	return countRows(ctx, g.conn, g.d.Rows)
+}
+
+// countRows counts the rows of each table a dataset fills into rows.
+func countRows(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, rows map[string]int64) error {
 	for _, t := range append(datasetTables, "customer_scores", "campaigns") {
 		var n int64
-		if err := g.conn.QueryRow(ctx, "SELECT count(*) FROM "+t).Scan(&n); err != nil {
+		if err := q.QueryRow(ctx, "SELECT count(*) FROM "+t).Scan(&n); err != nil {
 			return fmt.Errorf("count %s: %w", t, err)
 		}
-		g.d.Rows[t] = n
+		rows[t] = n
 	}
 	return nil
+}
+
+// keptDataset describes the dataset in the database of st, as
+// `tidings bench dataset` left it: its sizes are its row counts, its end
+// the newest message.
+func keptDataset(ctx context.Context, st *store.Store) (*Dataset, error) {
+	d := &Dataset{Rows: map[string]int64{}}
+	if err := countRows(ctx, st.Pool(), d.Rows); err != nil {
+		return nil, fmt.Errorf("dataset: %w", err)
+	}
+	d.Sizes = DatasetSizes{Customers: int(d.Rows["customers"]), Messages: int(d.Rows["messages"]), Events: int(d.Rows["events"])}
+	if err := d.Sizes.check(); err != nil {
+		return nil, fmt.Errorf("dataset: not one `tidings bench dataset` built: %w", err)
+	}
+	err := st.Pool().QueryRow(ctx, `
+		SELECT (SELECT max(created_at) FROM messages),
+		       coalesce((SELECT array_agg(name ORDER BY created_at) FROM campaigns WHERE name LIKE 'ds-%'), '{}')`).Scan(&d.Now, &d.Campaigns)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: %w", err)
+	}
+	return d, nil
+}
+
+// KeptDatasetCustomers is the number of customers in the dataset kept in
+// database name on the server of d's database URL: the size a scenario
+// run over it has.
+func KeptDatasetCustomers(ctx context.Context, d Deps, name string) (int, error) {
+	dsn, err := withDatabase(d.Config.DatabaseURL, name)
+	if err != nil {
+		return 0, err
+	}
+	conn, err := store.Connect(ctx, dsn)
+	if err != nil {
+		return 0, fmt.Errorf("dataset %s: %w", name, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM customers`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("dataset %s: %w", name, err)
+	}
+	return n, nil
 }
 
 // dropForLoad drops the keys, foreign keys and indexes of the dataset's
@@ -318,8 +387,10 @@ func (g *generator) events(ctx context.Context) error {
 		return fmt.Errorf("events: %d are fewer than the %d signups, purchases and deliveries of %d customers; ask for more",
 			g.opt.Sizes.Events, n, g.opt.Sizes.Customers)
 	}
-	_, err = g.exec(ctx, datasetPageViews, views)
-	return err
+	if _, err := g.exec(ctx, datasetPageViews, views); err != nil {
+		return err
+	}
+	return g.analyse(ctx, "events")
 }
 
 // messages writes the journeys' messages, then fills the rest of the
@@ -339,10 +410,13 @@ func (g *generator) messages(ctx context.Context) error {
 	if _, err := g.exec(ctx, datasetEntries, p.names, p.launches, p.treated, p.strides, p.ab, p.occurrences, sz.Customers); err != nil {
 		return fmt.Errorf("campaign entries: %w", err)
 	}
+	if err := g.analyse(ctx, "campaign_entries"); err != nil {
+		return err
+	}
 	if _, err := g.exec(ctx, fmt.Sprintf(datasetMessages, datasetCampaignMessages), rest); err != nil {
 		return fmt.Errorf("campaign messages: %w", err)
 	}
-	return nil
+	return g.analyse(ctx, "messages")
 }
 
 // datasetCampaign is one generated campaign.

@@ -32,7 +32,7 @@ func (g *generator) setup(ctx context.Context) error {
 		CREATE FUNCTION pg_temp.ds_sources() RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT %d $$;
 		CREATE FUNCTION pg_temp.ds_mean_orders() RETURNS float8 LANGUAGE sql IMMUTABLE AS $$ SELECT %f::float8 $$;
 		CREATE FUNCTION pg_temp.ds_u(k text) RETURNS float8 LANGUAGE sql IMMUTABLE
-			AS $$ SELECT ('x' || substr(md5(k), 1, 8))::bit(32)::bigint / 4294967296.0 $$;
+			AS $$ SELECT (hashtext(k)::float8 + 2147483648.0) / 4294967296.0 $$;
 		CREATE FUNCTION pg_temp.ds_id(g bigint) RETURNS uuid LANGUAGE sql IMMUTABLE
 			AS $$ SELECT md5('ds-customer-' || g)::uuid $$;
 		SELECT setseed(0.2026)`,
@@ -312,29 +312,31 @@ const datasetEntries = `
 		      FROM generate_series(0, k.treated + k.treated / 9 - 1) j) e
 	) x`
 
-// datasetEngagement is what came back: opens (a few by privacy proxies),
-// clicks (a few by link scanners), bounces and complaints, survey answers
-// with comments in the customer's language, the journeys' conversions, and
-// the newest messages' contents and attempts for the message pages.
-const datasetEngagement = `
-	INSERT INTO message_opens (message_id, machine, machine_reason, user_agent, opens, first_at, last_at)
-	SELECT id, u < 0.03, CASE WHEN u < 0.03 THEN 'privacy_proxy' ELSE '' END,
-		CASE WHEN u < 0.03 THEN 'Mozilla/5.0 (via ggpht.com GoogleImageProxy)' ELSE 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X)' END,
-		1 + floor(u * 10)::int, f, least(pg_temp.ds_now(), f + u * interval '3 days')
-	FROM (SELECT id, pg_temp.ds_u('open' || idempotency_key) AS u,
-	             least(pg_temp.ds_now(), sent_at + interval '1 hour' * (1 + 20 * pg_temp.ds_u('at' || idempotency_key))) AS f
-	      FROM messages WHERE status = 'sent' AND channel = 'email' AND delivery NOT IN ('bounced', 'soft_bounced')) m
-	WHERE u < 0.32;
-
+// datasetOpensClicks are the opens (a few by privacy proxies) and clicks
+// (a few by link scanners) of the delivered email, in one pass over the
+// ledger: a clicked message is one of the opened.
+const datasetOpensClicks = `
+	WITH m AS MATERIALIZED (
+		SELECT id, template, u, f FROM (
+			SELECT id, template, pg_temp.ds_u('open' || idempotency_key) AS u,
+				least(pg_temp.ds_now(), sent_at + interval '1 hour' * (1 + 20 * pg_temp.ds_u('at' || idempotency_key))) AS f
+			FROM messages WHERE status = 'sent' AND channel = 'email' AND delivery NOT IN ('bounced', 'soft_bounced')
+		) x WHERE u < 0.32
+	), opens AS (
+		INSERT INTO message_opens (message_id, machine, machine_reason, user_agent, opens, first_at, last_at)
+		SELECT id, u < 0.03, CASE WHEN u < 0.03 THEN 'privacy_proxy' ELSE '' END,
+			CASE WHEN u < 0.03 THEN 'Mozilla/5.0 (via ggpht.com GoogleImageProxy)' ELSE 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X)' END,
+			1 + floor(u * 10)::int, f, least(pg_temp.ds_now(), f + u * interval '3 days')
+		FROM m
+	)
 	INSERT INTO message_clicks (message_id, link, url, machine, machine_reason, user_agent, clicks, first_at, last_at)
 	SELECT id, 0, 'https://shop.example.com/' || template, u < 0.004, CASE WHEN u < 0.004 THEN 'scanner' ELSE '' END,
 		CASE WHEN u < 0.004 THEN 'Mozilla/5.0 (compatible; SafeLinks)' ELSE 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X)' END,
 		1 + floor(u * 30)::int, f, f
-	FROM (SELECT id, template, pg_temp.ds_u('open' || idempotency_key) AS u,
-	             least(pg_temp.ds_now(), sent_at + interval '1 hour' * (1 + 20 * pg_temp.ds_u('at' || idempotency_key))) AS f
-	      FROM messages WHERE status = 'sent' AND channel = 'email' AND delivery NOT IN ('bounced', 'soft_bounced')) m
-	WHERE u < 0.06;
+	FROM m WHERE u < 0.06`
 
+// datasetBounces are the bounces and complaints the ledger records.
+const datasetBounces = `
 	INSERT INTO message_bounces (message_id, channel, address, kind, provider, detail, occurred_at, received_at)
 	SELECT id, channel, recipient,
 		CASE delivery WHEN 'bounced' THEN 'hard' WHEN 'soft_bounced' THEN 'soft' WHEN 'complained' THEN 'complaint'
@@ -342,8 +344,11 @@ const datasetEngagement = `
 		CASE channel WHEN 'sms' THEN 'twilio' ELSE 'dsn' END,
 		CASE delivery WHEN 'bounced' THEN '550 5.1.1 user unknown' WHEN 'soft_bounced' THEN '452 4.2.2 mailbox full' ELSE '' END,
 		delivery_at, delivery_at
-	FROM messages WHERE delivery IN ('bounced', 'soft_bounced', 'complained');
+	FROM messages WHERE delivery IN ('bounced', 'soft_bounced', 'complained')`
 
+// datasetAnswers are the survey answers, with comments in the customer's
+// language.
+const datasetAnswers = `
 	INSERT INTO survey_responses (customer_id, survey, score, comment, message_id, answered_at)
 	SELECT a.customer_id, a.survey, a.score,
 		CASE WHEN pg_temp.ds_u('commented' || a.id) < 0.35 THEN coalesce(c.text, '') ELSE '' END,
@@ -365,8 +370,10 @@ const datasetEngagement = `
 		WHERE m.journey = 'survey' AND m.step = 'survey' AND m.status = 'sent' AND r.outcome = 'answered'
 	) a
 	LEFT JOIN ds_comment c ON c.locale = a.locale AND c.band = a.band
-		AND c.i = 1 + floor(pg_temp.ds_u('comment' || a.id) * 3)::int;
+		AND c.i = 1 + floor(pg_temp.ds_u('comment' || a.id) * 3)::int`
 
+// datasetConversions are the journeys' conversions.
+const datasetConversions = `
 	INSERT INTO conversions (journey, run_id, customer_id, step, event_id, revenue, currency, converted_at, recorded_at)
 	SELECT r.journey, r.run_id, r.customer_id,
 		CASE r.journey WHEN 'onboarding' THEN 'tips' WHEN 'winback' THEN 'offer' ELSE 'offer' END,
@@ -376,8 +383,11 @@ const datasetEngagement = `
 		CASE c.locale WHEN 'zh-CN' THEN 'CNY' WHEN 'zh-TW' THEN 'TWD' ELSE 'USD' END,
 		r.started_at + u * (r.ended_at - r.started_at), r.ended_at
 	FROM (SELECT *, pg_temp.ds_u('revenue' || run_id) AS u FROM journey_runs WHERE outcome = 'converted') r
-	JOIN customers c ON c.id = r.customer_id;
+	JOIN customers c ON c.id = r.customer_id`
 
+// datasetContents are the newest messages' contents and attempts, for the
+// message pages.
+const datasetContents = `
 	CREATE TEMP TABLE ds_newest AS
 	SELECT id, subject, recipient, template, locale, sent_at, provider_message_id FROM (
 		SELECT id, recipient, template, locale, sent_at, provider_message_id,

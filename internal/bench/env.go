@@ -38,6 +38,14 @@ const smtpConnections = 10
 // smtpURL, and migrates it. The database (with any
 // Temporal databases beside it) is dropped when the run ends.
 func (r *run) scratchDB(ctx context.Context, queue, smtpURL string) (*app.App, *store.Store, string, error) {
+	return r.scratchCopy(ctx, "", queue, smtpURL)
+}
+
+// scratchCopy is scratchDB starting from a copy of the database template
+// ("": an empty one). The copy is made file by file, which for a kept
+// dataset of several gigabytes is much faster than writing it through the
+// WAL.
+func (r *run) scratchCopy(ctx context.Context, template, queue, smtpURL string) (*app.App, *store.Store, string, error) {
 	admin := maintenanceURL(r.deps.Config.DatabaseURL)
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -47,7 +55,11 @@ func (r *run) scratchDB(ctx context.Context, queue, smtpURL string) (*app.App, *
 		return nil, nil, "", fmt.Errorf("connect to PostgreSQL to create a scratch database (set TIDINGS_DATABASE_URL): %w", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	create := "CREATE DATABASE " + name
+	if template != "" {
+		create += " TEMPLATE " + pgx.Identifier{template}.Sanitize() + " STRATEGY FILE_COPY"
+	}
+	if _, err := conn.Exec(ctx, create); err != nil {
 		return nil, nil, "", fmt.Errorf("create scratch database %s: %w", name, err)
 	}
 	r.onEnd(func() { dropDatabases(admin, name, name+"_temporal", name+"_temporal_visibility") })

@@ -46,8 +46,8 @@ func reportsScenario(ctx context.Context, r *run, n int) error {
 	if err != nil {
 		return err
 	}
-	if ledger != int64(r.deps.datasetSizes(n).Messages) {
-		return invariant("the ledger holds %d rows, not the %d generated", ledger, r.deps.datasetSizes(n).Messages)
+	if ledger != int64(s.ds.Sizes.Messages) {
+		return invariant("the ledger holds %d rows, not the %d generated", ledger, s.ds.Sizes.Messages)
 	}
 	missed := 0
 	for _, p := range paths {
