@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -37,29 +36,29 @@ func CheckCron(expr string) error {
 	fields := strings.Fields(expr)
 	switch {
 	case strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ="):
-		return fmt.Errorf("%q: put the time zone in its own setting, not in the spec", expr)
+		return Problemf("%q: put the time zone in its own setting, not in the spec", expr)
 	case strings.HasPrefix(expr, "@every"):
-		return fmt.Errorf("%q: @every is not supported; write the five fields (e.g. \"*/30 * * * *\" for every 30 minutes)", expr)
+		return Problemf("%q: @every is not supported; write the five fields (e.g. \"*/30 * * * *\" for every 30 minutes)", expr)
 	case strings.HasPrefix(expr, "@"):
 		if _, err := cronParser.Parse(expr); err != nil {
-			return fmt.Errorf("%q is not @hourly, @daily, @weekly, @monthly or @yearly", expr)
+			return Problemf("%q is not @hourly, @daily, @weekly, @monthly or @yearly", expr)
 		}
 		return nil
 	case len(fields) != 5:
-		return fmt.Errorf("%q has %d fields; expected five: minute hour day-of-month month day-of-week (or @daily, @weekly, ...)", expr, len(fields))
+		return Problemf("%q has %d fields; expected five: minute hour day-of-month month day-of-week (or @daily, @weekly, ...)", expr, len(fields))
 	case strings.Contains(expr, "?"):
-		return fmt.Errorf("%q: \"?\" is not supported; use \"*\"", expr)
+		return Problemf("%q: \"?\" is not supported; use \"*\"", expr)
 	}
 	sched, err := cronParser.Parse(expr)
 	if err != nil {
-		return fmt.Errorf("%q: %v (expected minute 0-59, hour 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 0-6 or SUN-SAT)", expr, err)
+		return Problemf("%q: %v (expected minute 0-59, hour 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 0-6 or SUN-SAT)", expr, err)
 	}
 	if fields[2] != "*" && fields[4] != "*" {
-		return fmt.Errorf("%q restricts both day-of-month (%s) and day-of-week (%s): cron fires when either matches, Temporal only when both do; "+
+		return Problemf("%q restricts both day-of-month (%s) and day-of-week (%s): cron fires when either matches, Temporal only when both do; "+
 			"restrict one and leave the other \"*\"", expr, fields[2], fields[4])
 	}
 	if sched.Next(neverAfter).IsZero() {
-		return fmt.Errorf("%q never fires: day-of-month %s never occurs in month %s", expr, fields[2], fields[3])
+		return Problemf("%q never fires: day-of-month %s never occurs in month %s", expr, fields[2], fields[3])
 	}
 	return nil
 }

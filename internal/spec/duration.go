@@ -35,11 +35,11 @@ var fixed = map[string]time.Duration{
 func ParseDuration(s string) (Duration, error) {
 	m := durationRE.FindStringSubmatch(s)
 	if m == nil {
-		return Duration{}, fmt.Errorf("%q: expected a duration such as 30m, 12h, 3d, 2w or 6mo (a whole number and one of s, m, h, d, w, mo, y)", s)
+		return Duration{}, Problemf("%q: expected a duration such as 30m, 12h, 3d, 2w or 6mo (a whole number and one of s, m, h, d, w, mo, y)", s)
 	}
 	n, _ := strconv.Atoi(m[1])
 	if n == 0 {
-		return Duration{}, fmt.Errorf("%q: expected a duration greater than zero", s)
+		return Duration{}, Problemf("%q: expected a duration greater than zero", s)
 	}
 	return Duration{N: n, Unit: m[2]}, nil
 }

@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -15,11 +14,11 @@ import (
 func Locale(s string) (string, error) {
 	s = strings.TrimSpace(strings.ReplaceAll(s, "_", "-"))
 	if s == "" {
-		return "", fmt.Errorf("locale is empty")
+		return "", Problemf("locale is empty")
 	}
 	tag, err := language.Parse(s)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a locale (BCP 47, e.g. en, zh-CN, zh-TW)", s)
+		return "", Problemf("%q is not a locale (BCP 47, e.g. en, zh-CN, zh-TW)", s)
 	}
 	return tag.String(), nil
 }
@@ -46,19 +45,19 @@ var zoneFor = map[string]string{
 func TimeZone(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || s == "Local" {
-		return "", fmt.Errorf("%q is not an IANA time zone (e.g. Asia/Shanghai)", s)
+		return "", Problemf("%q is not an IANA time zone (e.g. Asia/Shanghai)", s)
 	}
 	if s != "UTC" && !strings.Contains(s, "/") {
 		if want, ok := zoneFor[strings.ToUpper(s)]; ok {
-			return "", fmt.Errorf("%q is not an IANA time zone (abbreviations are ambiguous); write %s", s, want)
+			return "", Problemf("%q is not an IANA time zone (abbreviations are ambiguous); write %s", s, want)
 		}
-		return "", fmt.Errorf("%q is not an IANA time zone (e.g. America/New_York); abbreviations are ambiguous", s)
+		return "", Problemf("%q is not an IANA time zone (e.g. America/New_York); abbreviations are ambiguous", s)
 	}
 	if _, ok := knownZones.Load(s); ok {
 		return s, nil
 	}
 	if _, err := time.LoadLocation(s); err != nil {
-		return "", fmt.Errorf("%q is not a known IANA time zone (e.g. Europe/London, Asia/Shanghai)", s)
+		return "", Problemf("%q is not a known IANA time zone (e.g. Europe/London, Asia/Shanghai)", s)
 	}
 	knownZones.Store(s, struct{}{})
 	return s, nil

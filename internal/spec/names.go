@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"fmt"
 	"regexp"
 )
 
@@ -18,7 +17,7 @@ var (
 // keys, URLs, file names and shells. kind ("campaign") starts the message.
 func CheckName(kind, name string) error {
 	if !nameRE.MatchString(name) {
-		return fmt.Errorf("%s name %q: use lower-case letters, digits, - and _ (at most 63), starting with a letter or digit", kind, name)
+		return Problemf("%s name %q: use lower-case letters, digits, - and _ (at most 63), starting with a letter or digit", kind, name)
 	}
 	return nil
 }
@@ -28,7 +27,7 @@ func CheckName(kind, name string) error {
 // letters, digits, - and _, at most 64, starting with a letter or digit.
 func CheckPool(pool string) error {
 	if !poolRE.MatchString(pool) {
-		return fmt.Errorf("%q is not a pool name: 1 to 64 lower-case letters, digits, '-' and '_', starting with a letter or digit", pool)
+		return Problemf("%q is not a pool name: 1 to 64 lower-case letters, digits, '-' and '_', starting with a letter or digit", pool)
 	}
 	return nil
 }
@@ -39,7 +38,7 @@ func CheckPool(pool string) error {
 // unsubscribe and preference URLs.
 func CheckTopic(topic string) error {
 	if !topicRE.MatchString(topic) {
-		return fmt.Errorf("topic %q: use lower-case letters, digits, - and _ (at most 64), starting with a letter", topic)
+		return Problemf("topic %q: use lower-case letters, digits, - and _ (at most 64), starting with a letter", topic)
 	}
 	return nil
 }
@@ -50,7 +49,7 @@ func CheckTopic(topic string) error {
 // at most 64, starting with a letter.
 func CheckEventType(typ string) error {
 	if !eventTypeRE.MatchString(typ) {
-		return fmt.Errorf("%q must be lower_snake_case letters, digits and underscores (at most 64), starting with a letter", typ)
+		return Problemf("%q must be lower_snake_case letters, digits and underscores (at most 64), starting with a letter", typ)
 	}
 	return nil
 }

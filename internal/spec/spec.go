@@ -32,7 +32,8 @@ type Error struct {
 
 // At returns an Error at node n of file.
 func At(file string, n *yaml.Node, path, format string, args ...any) *Error {
-	e := &Error{File: file, Path: path, Msg: fmt.Sprintf(format, args...), Format: format, Args: args}
+	e := &Error{File: file, Path: path, Msg: fmt.Sprintf(format, args...)}
+	e.Format, e.Args = Unwrapped(format, args)
 	if n != nil {
 		e.Line, e.Column = n.Line, n.Column
 	}

@@ -41,9 +41,12 @@ func (es Errors) Error() string {
 	return strings.Join(parts, "; ")
 }
 
-// Add records a problem with field.
+// Add records a problem with field. A check's spec.Problem passed whole
+// ("%v", err) keeps its own key and values, so it still translates.
 func (es *Errors) Add(field, format string, args ...any) {
-	*es = append(*es, FieldError{Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args})
+	msg := fmt.Sprintf(format, args...)
+	format, args = spec.Unwrapped(format, args)
+	*es = append(*es, FieldError{Field: field, Message: msg, Format: format, Args: args})
 }
 
 // Err returns es as an error, or nil when empty.
@@ -72,15 +75,15 @@ func AsErrors(err error) (Errors, bool) {
 func Email(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if len(s) > 254 {
-		return "", fmt.Errorf("is longer than 254 characters, the most an address can be")
+		return "", spec.Problemf("is longer than 254 characters, the most an address can be")
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" {
-		return "", fmt.Errorf("%q is not a valid email address", s)
+		return "", spec.Problemf("%q is not a valid email address", s)
 	}
 	local, domain, _ := strings.Cut(s, "@")
 	if !strings.Contains(domain, ".") || strings.HasSuffix(domain, ".") || strings.HasPrefix(domain, ".") {
-		return "", fmt.Errorf("%q is not a valid email address: the domain needs a dot", s)
+		return "", spec.Problemf("%q is not a valid email address: the domain needs a dot", s)
 	}
 	return local + "@" + strings.ToLower(domain), nil
 }
@@ -91,10 +94,10 @@ func Phone(s, defaultRegion string) (string, error) {
 	s = strings.TrimSpace(s)
 	num, err := phonenumbers.Parse(s, strings.ToUpper(defaultRegion))
 	if err != nil {
-		return "", fmt.Errorf("%q is not a phone number: %v", s, err)
+		return "", spec.Problemf("%q is not a phone number: %v", s, err)
 	}
 	if !phonenumbers.IsValidNumber(num) {
-		return "", fmt.Errorf("%q is not a valid phone number (use E.164, e.g. +14155550123)", s)
+		return "", spec.Problemf("%q is not a valid phone number (use E.164, e.g. +14155550123)", s)
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }

@@ -149,6 +149,23 @@ func TestErrorsCollectsEveryField(t *testing.T) {
 	}
 }
 
+// TestProblemKeepsItsKey: a check's error added whole keeps its own
+// message key and values, so a front door can translate it, and reads as
+// before.
+func TestProblemKeepsItsKey(t *testing.T) {
+	_, err := Email("ada@")
+	var es Errors
+	es.Add("seeds[0]", "%v", err)
+	es.Add("note", "%v", errors.New("plain"))
+	if got := es[0]; got.Format != "%q is not a valid email address" || len(got.Args) != 1 || got.Args[0] != "ada@" ||
+		got.Message != `"ada@" is not a valid email address` {
+		t.Errorf("email problem = %+v", got)
+	}
+	if got := es[1]; got.Format != "%v" || got.Message != "plain" {
+		t.Errorf("plain error = %+v", got)
+	}
+}
+
 func wrap(err error) error { return errors.Join(errors.New("context"), err) }
 
 func checkResult(t *testing.T, fn, in, got string, err error, want, wantErr string) {
