@@ -60,10 +60,11 @@ type Settings struct {
 // Activities is registered with the worker once; its methods are the
 // journeys' activities.
 type Activities struct {
-	store    Store
-	sender   Sender
-	http     *http.Client
-	settings Settings
+	store     Store
+	sender    Sender
+	http      *http.Client
+	settings  Settings
+	audiences AudienceRecorder
 }
 
 // New builds the activities from their dependencies. hc posts care-team

@@ -19,6 +19,19 @@ type Refresher interface {
 	RecordStages(ctx context.Context, at time.Time) (int64, error)
 }
 
+// AudienceRecorder measures every saved segment's and live campaign's
+// audience as of a moment and keeps the counts (mgmt.Service does), so a
+// segment's size over time moves with each refresh.
+type AudienceRecorder interface {
+	RecordAudienceSizes(ctx context.Context, at time.Time) ([]store.AudienceSize, error)
+}
+
+// MeasureAudiences makes a's refresh also record the audiences' sizes
+// through r, after the new scores are in; without it the refresh leaves
+// sizes alone. It is a function, not a method, because the worker
+// registers every method of Activities as an activity.
+func MeasureAudiences(a *Activities, r AudienceRecorder) { a.audiences = r }
+
 // RefreshInput is one refresh of what reports and segments read; At is the
 // moment the scores and stages are computed for.
 type RefreshInput struct {
@@ -30,12 +43,15 @@ type RefreshResult struct {
 	Customers     int64 `json:"customers"`
 	ScoresChanged int64 `json:"scores_changed"`
 	StagesWritten int64 `json:"stages_written"`
+	// Audiences is how many segment and campaign audiences were measured.
+	Audiences int `json:"audiences"`
 }
 
-// RefreshReports recomputes the customers' RFM scores and value tiers and
-// records their lifecycle stage for the month, so segments and reports
-// read current figures without anyone running a refresh by hand. Each
-// part is one set-based statement and idempotent: a retry redoes it.
+// RefreshReports recomputes the customers' RFM scores and value tiers,
+// records their lifecycle stage for the month and, when it measures
+// audiences, every segment's and live campaign's size at that moment, so
+// segments and reports read current figures without anyone running a
+// refresh by hand. Each part is idempotent: a retry redoes it.
 func (a *Activities) RefreshReports(ctx context.Context, in RefreshInput) (RefreshResult, error) {
 	r, ok := a.store.(Refresher)
 	if !ok {
@@ -49,5 +65,13 @@ func (a *Activities) RefreshReports(ctx context.Context, in RefreshInput) (Refre
 	if err != nil {
 		return RefreshResult{}, err
 	}
-	return RefreshResult{Customers: scores.Customers, ScoresChanged: scores.Changed, StagesWritten: stages}, nil
+	res := RefreshResult{Customers: scores.Customers, ScoresChanged: scores.Changed, StagesWritten: stages}
+	if a.audiences != nil {
+		sizes, err := a.audiences.RecordAudienceSizes(ctx, in.At)
+		if err != nil {
+			return RefreshResult{}, err
+		}
+		res.Audiences = len(sizes)
+	}
+	return res, nil
 }

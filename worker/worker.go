@@ -30,6 +30,9 @@ type Deps struct {
 	// Journeys are the operator's journey parameters, which the sweeps read
 	// when they fire; nil means every default.
 	Journeys workflows.Settings
+	// Audiences, when set, has the refresh sweep record every segment's
+	// and live campaign's audience size.
+	Audiences activities.AudienceRecorder
 	// Register, when set, adds further workflows and activities (campaign
 	// sends, ...) to the same worker and task queue.
 	Register func(sdkworker.Registry)
@@ -98,7 +101,11 @@ func New(c client.Client, deps Deps, opts Options) (*Worker, error) {
 	})
 	workflows.Register(w)
 	workflows.RegisterActivities(w, deps.Journeys)
-	w.RegisterActivity(activities.New(deps.Store, deps.Sender, deps.HTTP, deps.Settings))
+	acts := activities.New(deps.Store, deps.Sender, deps.HTTP, deps.Settings)
+	if deps.Audiences != nil {
+		activities.MeasureAudiences(acts, deps.Audiences)
+	}
+	w.RegisterActivity(acts)
 	if deps.Register != nil {
 		deps.Register(w)
 	}

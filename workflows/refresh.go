@@ -16,7 +16,7 @@ const RefreshSweepWorkflow = "RefreshSweep"
 func refreshJourney() Journey {
 	return Journey{
 		Name:    activities.RefreshJourney,
-		Summary: "hourly refresh of customer scores (RFM, value tier) and monthly lifecycle stages for segments and reports",
+		Summary: "hourly refresh of customer scores (RFM, value tier), monthly lifecycle stages and audience sizes for segments and reports",
 		Sweep: &Sweep{
 			Workflow: Workflow{Name: RefreshSweepWorkflow, Func: RefreshSweep},
 			Kind:     "refresh_reports",

@@ -66,7 +66,8 @@ func (a *App) SendPath(ctx context.Context) (*delivery.Service, error) {
 }
 
 // JourneyDeps are what the journey and campaign activities act on: the
-// store, the send path and the settings the journeys read.
+// store, the send path, the settings the journeys read, and the management
+// functions the refresh sweep measures the audiences with.
 func (a *App) JourneyDeps(ctx context.Context) (worker.Deps, error) {
 	st, err := a.Store(ctx)
 	if err != nil {
@@ -80,10 +81,15 @@ func (a *App) JourneyDeps(ctx context.Context) (worker.Deps, error) {
 	if err != nil {
 		return worker.Deps{}, err
 	}
+	m, err := a.Mgmt(ctx)
+	if err != nil {
+		return worker.Deps{}, err
+	}
 	return worker.Deps{
-		Store:    st,
-		Sender:   send,
-		Journeys: settings,
+		Store:     st,
+		Sender:    send,
+		Journeys:  settings,
+		Audiences: m,
 		Settings: activities.Settings{
 			CareTeamEmail:  a.cfg.CareTeamEmail,
 			CareWebhookURL: a.cfg.CareWebhookURL,

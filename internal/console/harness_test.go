@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/tidingsdev/tidings/internal/access"
@@ -25,6 +26,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/config"
 	"github.com/tidingsdev/tidings/internal/devserver"
 	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/schedules"
 	"github.com/tidingsdev/tidings/internal/smtpsink"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
@@ -86,6 +88,18 @@ func withTemporalUI(t *testing.T, ts *temporaltest.TestServer, env map[string]st
 	}
 	t.Cleanup(ui.Stop)
 	env["TIDINGS_TEMPORAL_UI_URL"], env["TIDINGS_TEMPORAL_NAMESPACE"] = ui.URL(), ts.GetDefaultNamespace()
+}
+
+// withPolicy gives the product a policy file (TIDINGS_POLICY_FILE) of
+// the given text.
+func withPolicy(text string) consoleOption {
+	return func(t *testing.T, _ *temporaltest.TestServer, env map[string]string) {
+		path := filepath.Join(t.TempDir(), "policy.yaml")
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		env["TIDINGS_POLICY_FILE"] = path
+	}
 }
 
 func newConsole(t *testing.T, opts ...consoleOption) *consoleEnv {
@@ -150,6 +164,27 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
+// defaultSchedules creates the default Temporal Schedules, as `tidings
+// dev` does, and fires schedule id once now (an ID "" fires none); it
+// returns the Temporal client.
+func (e *consoleEnv) defaultSchedules(id string) client.Client {
+	e.t.Helper()
+	ctx := e.t.Context()
+	c, err := e.app.Temporal(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := schedules.EnsureDefaults(ctx, c.ScheduleClient(), e.app.Config().TemporalTaskQueue); err != nil {
+		e.t.Fatal(err)
+	}
+	if id != "" {
+		if err := e.mgmt.ScheduleAction(ctx, access.Operator("test"), id, "trigger", ""); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return c
+}
+
 // user adds a user with role and the shared test password.
 func (e *consoleEnv) user(email string, role access.Role) {
 	e.t.Helper()
@@ -194,10 +229,12 @@ func (e *consoleEnv) run(ctx context.Context, actions ...chromedp.Action) {
 // submit clicks what sends a form and waits for the element the answer
 // shows. The answer is a new document, so waiting polls the page by script:
 // a node looked up in the old document would be gone before it is read.
+// The old document is marked first, so an element it shows too (the error
+// of the post before) is not taken for the answer.
 func (e *consoleEnv) submit(ctx context.Context, click, then string) {
 	e.t.Helper()
-	e.run(ctx, chromedp.Click(click, chromedp.ByQuery))
-	js := fmt.Sprintf(`document.readyState === "complete" && document.querySelector(%q) !== null`, then)
+	e.run(ctx, chromedp.Evaluate(`document.documentElement.dataset.sent = "1"`, nil), chromedp.Click(click, chromedp.ByQuery))
+	js := fmt.Sprintf(`document.readyState === "complete" && !document.documentElement.dataset.sent && document.querySelector(%q) !== null`, then)
 	for {
 		var ok bool
 		if err := chromedp.Run(ctx, chromedp.Evaluate(js, &ok)); err == nil && ok {

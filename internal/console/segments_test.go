@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/tidingsdev/tidings/internal/access"
+	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
@@ -99,4 +100,54 @@ func TestSegmentEditorCountsAsYouType(t *testing.T) {
 		t.Errorf("size table %q, want %q", rows, want)
 	}
 	e.shot(b, "segment-sizes-en")
+}
+
+// TestRefreshSweepMovesSegmentSizes: the hourly refresh sweep, fired by
+// its schedule on a running worker, measures every saved segment, so the
+// segment's size over time gains today's point without anyone refreshing
+// by hand.
+func TestRefreshSweepMovesSegmentSizes(t *testing.T) {
+	e := newConsole(t)
+	e.runJourneys()
+	e.user("mia@example.com", access.Marketer)
+	ctx := t.Context()
+	for _, id := range []string{"a", "b", "c"} {
+		tags := []string{"vip"}
+		if id == "c" {
+			tags = nil
+		}
+		if _, _, err := e.store.UpsertCustomer(ctx, store.CustomerInput{ExternalID: id, Tags: tags}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.mgmt.SaveSegment(ctx, access.Operator("test"), mgmt.File{Text: []byte("name: vips\nmatch:\n  tags: vip\n")}, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.defaultSchedules("")
+	b := e.browser("en")
+	e.signIn(b, "mia@example.com")
+	e.run(b, chromedp.Navigate(e.url+"/console/segments/vips"), chromedp.WaitVisible("#sizes-none", chromedp.ByID))
+
+	if err := e.mgmt.ScheduleAction(ctx, access.Operator("test"), "refresh-reports", "trigger", ""); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		sizes, err := e.mgmt.SegmentSizes(ctx, "vips", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sizes) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refresh sweep recorded no size of the segment in a minute")
+		}
+	}
+	var rows []string
+	e.run(b, chromedp.Reload(), chromedp.WaitVisible("#sizes-chart canvas", chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll("#sizes tbody tr")].map(r => r.cells[0].textContent + " " + r.cells[1].textContent)`, &rows))
+	taipei, _ := time.LoadLocation("Asia/Taipei")
+	if want := []string{time.Now().In(taipei).Format("2 Jan 2006") + " 2"}; !slices.Equal(rows, want) {
+		t.Errorf("size table after the sweep %q, want %q", rows, want)
+	}
 }

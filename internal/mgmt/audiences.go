@@ -21,13 +21,14 @@ type AudienceStore interface {
 }
 
 // RecordAudienceSizes counts every saved segment and the audience of
-// every campaign that is not archived, as of now, and stores the counts,
-// so sizes can be shown over time and beside a campaign without counting
-// again. The score refresh calls it after new scores are in. A segment or
+// every campaign that is not archived, as of now, and stores the counts
+// at that moment, so sizes can be shown over time and beside a campaign
+// without counting again. Every score refresh calls it after new scores
+// are in: RefreshScores and the hourly refresh sweep. A segment or
 // campaign that no longer parses is logged and left out rather than
-// stopping the others.
-func (s *Service) RecordAudienceSizes(ctx context.Context) ([]store.AudienceSize, error) {
-	now := s.opt.Now()
+// stopping the others; measuring again at the same moment keeps the later
+// counts.
+func (s *Service) RecordAudienceSizes(ctx context.Context, now time.Time) ([]store.AudienceSize, error) {
 	var sizes []store.AudienceSize
 	count := func(kind, name string, def *segment.Definition) error {
 		n, err := segment.Count(ctx, s.store.Pool(), def, segment.At(now))
