@@ -73,8 +73,10 @@ func newReportAcquisitionCmd(a *app) *cobra.Command {
 		Long: `Print the customers who signed up in the period (default: the last 12
 calendar months) by the "source" property of their signup event, how many
 of them have bought and what they spent. Give what each source cost in the
-period with --cost source=amount to get the CAC (cost / buyers) and the
-ratio of their historical CLV (revenue / buyers) to it.
+period with --cost source=amount, or each source's monthly spend in the
+policy file (acquisition: {monthly_spend: {source: amount}}), to get the
+CAC (cost / buyers) and the ratio of their historical CLV (revenue /
+buyers) to it.
 
 The same report is GET /v1/reports/acquisition?cost=source=amount.`,
 		Example: `  tidings report acquisition
@@ -89,7 +91,11 @@ The same report is GET /v1/reports/acquisition?cost=source=amount.`,
 			if err != nil {
 				return reportInputErr(err)
 			}
-			r, err := reports.Acquisition(ctx, st, p, c)
+			spend, err := a.parts.AcquisitionSpend()
+			if err != nil {
+				return err
+			}
+			r, err := reports.Acquisition(ctx, st, p, reports.CostsFor(c, spend, p))
 			if err != nil {
 				return reportInputErr(err)
 			}

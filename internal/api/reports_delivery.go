@@ -31,7 +31,8 @@ func (s *Server) journeyReport(w http.ResponseWriter, r *http.Request) error {
 }
 
 // acquisitionReport is GET /v1/reports/acquisition: signups by source, with
-// CAC where a cost=source=amount parameter gives the source's cost.
+// CAC where a cost=source=amount parameter gives the source's cost, or
+// else the policy file's monthly spend does.
 func (s *Server) acquisitionReport(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.reportPeriod(r)
 	if err != nil {
@@ -41,6 +42,6 @@ func (s *Server) acquisitionReport(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return reportError(err)
 	}
-	rep, err := reports.Acquisition(r.Context(), s.store, p, costs)
+	rep, err := reports.Acquisition(r.Context(), s.store, p, reports.CostsFor(costs, s.opt.AcquisitionSpend, p))
 	return respond(w, rep, reportError(err))
 }

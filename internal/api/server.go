@@ -20,6 +20,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/access"
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/reports"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/token"
 	"github.com/tidingsdev/tidings/internal/tracking"
@@ -80,6 +81,10 @@ type Options struct {
 	// SurveyTriggers are the survey journey's triggers in force (event type
 	// → nps or csat), for the NPS and CSAT reports; nil means the defaults.
 	SurveyTriggers map[string]string
+	// AcquisitionSpend is each signup source's monthly spend (the policy
+	// file's acquisition: section), the acquisition report's costs when a
+	// request gives none.
+	AcquisitionSpend reports.SpendPerMonth
 	// Now is the clock (tests pin it); default time.Now.
 	Now func() time.Time
 }

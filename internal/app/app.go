@@ -23,6 +23,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/config"
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/reports"
 	"github.com/tidingsdev/tidings/internal/router"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/token"
@@ -52,6 +53,9 @@ type App struct {
 	// journeys are the journeys' parameters, read from the policy file
 	// on first use.
 	journeys workflows.Settings
+	// spend is the signup sources' monthly spend, from the policy file on
+	// first use.
+	spend reports.SpendPerMonth
 
 	store      *store.Store
 	templates  *templates.Set
@@ -124,6 +128,30 @@ func (a *App) JourneySettings() (workflows.Settings, error) {
 // SetJourneySettings replaces them before the router is built (the demo
 // shortens the survey's waits).
 func (a *App) SetJourneySettings(s workflows.Settings) { a.journeys = s }
+
+// AcquisitionSpend is each signup source's monthly spend, the
+// acquisition: section of TIDINGS_POLICY_FILE, by which the acquisition
+// report shows CAC when no cost is given; empty without one. A broken
+// section is a ConfigError with its line and column.
+func (a *App) AcquisitionSpend() (reports.SpendPerMonth, error) {
+	if a.spend != nil {
+		return a.spend, nil
+	}
+	data, err := a.policyFile()
+	if err != nil || data == nil {
+		return nil, err
+	}
+	s, err := reports.ParseSpendPerMonth(data, a.cfg.PolicyFile)
+	if err != nil {
+		return nil, badConfig(err)
+	}
+	a.spend = s
+	return s, nil
+}
+
+// SetAcquisitionSpend replaces it before the API is built (the demo
+// company's sources have a spend of their own).
+func (a *App) SetAcquisitionSpend(s reports.SpendPerMonth) { a.spend = s }
 
 // policyFile reads TIDINGS_POLICY_FILE; nil when none is set.
 func (a *App) policyFile() ([]byte, error) {

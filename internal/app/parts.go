@@ -90,11 +90,15 @@ func (a *App) API(ctx context.Context, opt api.Options) (*api.Server, error) {
 	if opt.SurveyTriggers, err = a.SurveyTriggers(); err != nil {
 		return nil, err
 	}
+	if opt.AcquisitionSpend, err = a.AcquisitionSpend(); err != nil {
+		return nil, err
+	}
 	opt.DefaultRegion, opt.Topics, opt.PublicURL, opt.Webhooks = a.cfg.DefaultRegion, topics, a.cfg.PublicURL, wh
 	// Browsers send Secure cookies only over HTTPS.
 	opt.InsecureCookies = opt.InsecureCookies || !strings.HasPrefix(a.cfg.PublicURL, "https://")
 	opt.Console = console.New(console.Deps{Mgmt: m, Store: st, Topics: topics, Log: a.log},
 		console.Options{InsecureCookies: opt.InsecureCookies, QuietHours: a.cfg.QuietHours, PolicyFile: a.cfg.PolicyFile,
-			SurveyTriggers: opt.SurveyTriggers, TemporalUI: a.cfg.TemporalUIURL, Namespace: a.cfg.TemporalNamespace})
+			SurveyTriggers: opt.SurveyTriggers, AcquisitionSpend: opt.AcquisitionSpend,
+			TemporalUI: a.cfg.TemporalUIURL, Namespace: a.cfg.TemporalNamespace})
 	return api.New(api.Deps{Store: st, Router: r, Signer: a.Signer(), Tracking: a.TrackingSigner(), Log: a.log, Registry: a.metrics, Mgmt: m, Ops: a.OpsHandler()}, opt), nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,6 +73,13 @@ type campaignPage struct {
 	Diff   []diffLine
 	Chart  []chartBar
 	Notice string
+	// Funnel is the campaign report's funnel by step, as its report page
+	// draws it; Winner the automatic A/B test's choice, once made, with
+	// WinnerText and WinnerTallies saying it in the reader's language.
+	Funnel        *panel
+	Winner        *store.CampaignWinner
+	WinnerText    string
+	WinnerTallies []string
 }
 
 // campaign is GET /console/campaigns/{name}?version=: state, results per
@@ -103,13 +111,18 @@ func (c *Console) campaign(w http.ResponseWriter, r *http.Request, v *view) erro
 		page.Diff = diffLines(prev.Source, d.Source)
 	}
 	for _, a := range rep.Arms {
-		label := a.Variant
-		if a.Holdout {
-			label = v.T("results.holdout")
-		} else if label == "" {
-			label = v.T("results.everyone")
+		page.Chart = append(page.Chart, chartBar{Label: v.ArmLabel(a), Sent: a.Sent, Converted: a.Converted, Rate: a.ConversionRate})
+	}
+	if w := rep.Winner; w != nil {
+		page.Winner, page.WinnerText, page.WinnerTallies = w, winnerText(v, w), winnerTallies(v, w)
+	}
+	if len(rep.Arms) > 0 {
+		fr, err := reports.CampaignFunnel(r.Context(), c.store, name, reports.FunnelQuery{})
+		if err != nil {
+			return err
 		}
-		page.Chart = append(page.Chart, chartBar{Label: label, Sent: a.Sent, Converted: a.Converted, Rate: a.ConversionRate})
+		page.Funnel = funnelPanel(v, &reportPage{}, fr)
+		page.Funnel.CSV = Prefix + "reports/campaign/csv?" + url.Values{"campaign": {name}, "table": {"funnel"}}.Encode()
 	}
 	v.Title, v.Nav = d.Name, "campaigns"
 	c.render(w, r, http.StatusOK, v, "campaign", page)

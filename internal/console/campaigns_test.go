@@ -1,14 +1,18 @@
 package console_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/tidingsdev/tidings/internal/access"
+	"github.com/tidingsdev/tidings/internal/campaign"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
@@ -206,4 +210,143 @@ func containsHan(s string) bool {
 		}
 	}
 	return false
+}
+
+// abCampaign tests two subjects on a share of the audience and sends the
+// rest the one clicked more.
+const abCampaign = `name: subject-test
+audience: {match: {tags: ab}}
+trigger: {schedule: {cron: "0 9 * * MON", zone: Asia/Taipei}}
+goal: {event: purchase, within: 7d}
+holdout: 10
+steps:
+  - send:
+      id: offer
+      template: welcome
+      variants:
+        test: 20
+        winner_after: 4h
+        metric: click
+        min_sent: 1
+        arms:
+          - {name: a, percent: 50}
+          - {name: b, percent: 50}
+`
+
+// TestCampaignPageShowsFunnelAndWinner: a campaign whose A/B test chose
+// its winner shows, on its page and its report, which variant won, when
+// and on what numbers, the rest of the audience as an arm of its own in
+// the results and in the funnel by step; in Simplified Chinese for a
+// reader in Shanghai.
+//
+//	a: 2 entered, 2 sent, 0 clicked; b: 2 entered, 2 sent, 1 clicked and
+//	converted; the rest sent b: 3 entered, 3 sent, 1 converted; holdout 2
+func TestCampaignPageShowsFunnelAndWinner(t *testing.T) {
+	e := newConsole(t)
+	e.user("mia@example.com", access.Marketer)
+	ctx := t.Context()
+	sp, err := campaign.Parse([]byte(abCampaign), "subject-test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(sp)
+	if _, _, err := e.store.ApplyCampaign(ctx, "", "schedule", store.CampaignVersion{Campaign: "subject-test", Source: abCampaign, Spec: raw}); err != nil {
+		t.Fatal(err)
+	}
+	entered := time.Now().Add(-48 * time.Hour)
+	for _, en := range []struct {
+		id, variant        string
+		holdout, rollout   bool
+		converted, clicked bool
+	}{
+		{"a1", "a", false, false, false, false}, {"a2", "a", false, false, false, false},
+		{"b1", "b", false, false, true, true}, {"b2", "b", false, false, false, false},
+		{"r1", "b", false, true, true, false}, {"r2", "b", false, true, false, false}, {"r3", "b", false, true, false, false},
+		{"h1", "", true, false, false, false}, {"h2", "", true, false, false, false},
+	} {
+		c, _, err := e.store.UpsertCustomer(ctx, store.CustomerInput{ExternalID: en.id, Email: testdb.String(en.id + "@example.com"), Tags: []string{"ab"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var goalAt *time.Time
+		if en.converted {
+			at := entered.Add(time.Hour)
+			goalAt = &at
+		}
+		testdb.MustExec(t, e.store, `INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, variant, holdout, rollout, entered_at, goal_event, goal_until, goal_at)
+			VALUES ('subject-test', $1, 1, 1, $2, $3, $4, $5, $6, 'purchase', $7, $8)`,
+			c.ID, "run-"+en.id, en.variant, en.holdout, en.rollout, entered, entered.Add(7*24*time.Hour), goalAt)
+		if en.holdout {
+			continue
+		}
+		var msg string
+		if err := e.store.Pool().QueryRow(ctx, `INSERT INTO messages (idempotency_key, customer_id, journey, step, channel, template, topic, status, delivery, created_at, sent_at)
+			VALUES ($1, $2, 'campaign/subject-test', $3, 'email', 'welcome', 'marketing', 'sent', 'delivered', $4, $4) RETURNING id::text`,
+			campaign.RunKey("subject-test", 1, c.ID, "offer", 1), c.ID, "offer:"+en.variant, entered.Add(time.Minute)).Scan(&msg); err != nil {
+			t.Fatal(err)
+		}
+		if en.clicked {
+			testdb.MustExec(t, e.store, `INSERT INTO message_clicks (message_id, link, url, machine, first_at, last_at) VALUES ($1, 0, 'https://shop.example/', false, $2, $2)`,
+				msg, entered.Add(30*time.Minute))
+		}
+	}
+	decided := time.Date(2026, 11, 20, 3, 4, 0, 0, time.UTC)
+	if _, err := e.store.RecordCampaignWinner(ctx, store.CampaignWinner{Campaign: "subject-test", Version: 1, Step: "offer", Metric: "click",
+		Variant: "b", Rule: "best_rate", MinSent: 1, DecidedAt: decided,
+		Tallies: []store.VariantTally{{Variant: "a", Sent: 2, Hits: 0}, {Variant: "b", Sent: 2, Hits: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	b := e.browser("en")
+	e.signIn(b, "mia@example.com")
+	e.run(b, chromedp.Navigate(e.url+"/console/campaigns/subject-test"), chromedp.WaitVisible("#winner", chromedp.ByID))
+	if got, want := e.text(b, "#winner p"), "A/B winner of version 1: b, chosen 20 Nov 2026 11:04 UTC+8 by clicks per message sent: the best rate. The rest of the audience is sent b."; got != want {
+		t.Errorf("winner: %q, want %q", got, want)
+	}
+	var tallies []string
+	e.run(b, chromedp.Evaluate(`[...document.querySelectorAll("#winner li")].map(li => li.textContent)`, &tallies))
+	if want := []string{"a: 0 of 2 sent (0.0%)", "b: 1 of 2 sent (50.0%)"}; !slices.Equal(tallies, want) {
+		t.Errorf("winner's numbers %q, want %q", tallies, want)
+	}
+	var arms []string
+	e.run(b, chromedp.Evaluate(`[...document.querySelectorAll("#results tbody tr")].map(r => r.cells[0].textContent + "|" + r.cells[1].textContent + "|" + r.cells[4].textContent)`, &arms))
+	if want := []string{"a|2|0", "b|2|1", "b (winner, the rest)|3|1", "Holdout|2|0"}; !slices.Equal(arms, want) {
+		t.Errorf("results %q, want %q", arms, want)
+	}
+	// The funnel by step, as the report draws it, with its numbers below.
+	sent := e.series(e.chart(b, "funnel"), "Sent")
+	if got := string(sent.Data); sent.Type != "bar" || got != "[2,2,3]" {
+		t.Errorf("funnel chart's sent %s %s, want bars 2, 2, 3", sent.Type, got)
+	}
+	rows := e.table(b, "funnel")
+	var funnel []string
+	for _, r := range rows[1:] {
+		funnel = append(funnel, strings.Join(r[:8], "|"))
+	}
+	if want := []string{"a|offer|2|2|2|0|0|0", "b|offer|2|2|2|1|1|0", "b (winner, the rest)|offer|3|3|3|0|0|0"}; !slices.Equal(funnel, want) {
+		t.Errorf("funnel table %q, want %q", funnel, want)
+	}
+	if got := e.csvOf(b, "funnel"); len(got) != 4 || got[3][0] != "b rollout" {
+		t.Errorf("funnel CSV %q", got)
+	}
+	e.shot(b, "campaign-winner-en")
+
+	// The campaign's report names the winner among its figures.
+	e.run(b, chromedp.Navigate(e.url+"/console/reports/campaign?campaign=subject-test"), chromedp.WaitVisible("#figure-winner", chromedp.ByID))
+	if got, at := e.text(b, "#figure-winner"), e.text(b, "#figure-winner-at"); got != "b" || at != "20 Nov 2026 11:04 UTC+8" {
+		t.Errorf("report's winner %q chosen %q", got, at)
+	}
+
+	zh := e.browser("zh-CN")
+	e.signIn(zh, "mia@example.com")
+	e.run(zh, chromedp.Navigate(e.url+"/console/campaigns/subject-test"), chromedp.WaitVisible("#winner", chromedp.ByID))
+	if got, want := e.text(zh, "#winner p"), "第 1 版的 A/B 测试胜出版本：b，于 2026年11月20日 11:04 UTC+8 按每条已发消息的点击比例选出：比例最高。其余受众将收到 b。"; got != want {
+		t.Errorf("zh-CN winner: %q, want %q", got, want)
+	}
+	if got := e.text(zh, "#winner li"); got != "a：已发 2 条，命中 0 条（0.0%）" {
+		t.Errorf("zh-CN tally: %q", got)
+	}
+	if got := e.text(zh, "#results tr.rollout th"); got != "b（胜出版本，其余受众）" {
+		t.Errorf("zh-CN rollout arm: %q", got)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/access"
 	"github.com/tidingsdev/tidings/internal/delivery"
 	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/reports"
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
@@ -47,6 +48,10 @@ type Options struct {
 	// type → nps or csat), which decide the kind of an unanswered
 	// invitation in the NPS and CSAT reports; nil means the defaults.
 	SurveyTriggers map[string]string
+	// AcquisitionSpend is each signup source's monthly spend (the policy
+	// file's acquisition: section), the acquisition report's costs when
+	// the reader types none.
+	AcquisitionSpend reports.SpendPerMonth
 	// TemporalUI is the Temporal Web UI's base URL each run links to ("":
 	// no links), Namespace the namespace the runs are in.
 	TemporalUI, Namespace string

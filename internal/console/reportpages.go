@@ -48,7 +48,7 @@ func (c *Console) campaignReport(r *http.Request, v *view, f *reportFilters, pag
 	var x []string
 	var entered, sent, converted, rate []any
 	for _, a := range rep.Arms {
-		label := armLabel(v, a)
+		label := v.ArmLabel(a)
 		rateOf := a.ConversionRate
 		arms.row(text(label), v.count(a.Entered), v.count(a.Sent), v.count(a.Failed), v.count(a.Converted), v.pct(&rateOf), v.count(a.Redeemed))
 		x = append(x, label)
@@ -66,6 +66,11 @@ func (c *Console) campaignReport(r *http.Request, v *view, f *reportFilters, pag
 	}
 	funnelPanel(v, page, fr)
 
+	if w := rep.Winner; w != nil {
+		page.Figures = append(page.Figures, figure{ID: "winner", Label: v.T("winner.figure", w.Version), Value: w.Variant},
+			figure{ID: "winner-at", Label: v.T("winner.at"), Value: v.Time(w.DecidedAt)})
+		page.Notes = append(page.Notes, winnerText(v, w)+" "+strings.Join(winnerTallies(v, w), v.T("list.semicolon")))
+	}
 	if u := rep.Uplift; u != nil {
 		page.Figures = append(page.Figures,
 			figure{ID: "uplift", Label: v.T("results.uplift"), Value: v.Points(u.Points)},
@@ -104,14 +109,45 @@ func (c *Console) campaignReport(r *http.Request, v *view, f *reportFilters, pag
 	return nil
 }
 
-func armLabel(v *view, a store.CampaignArm) string {
+// ArmLabel names a campaign's arm in the reader's language: a variant,
+// the rest of the audience sent an A/B test's winner, the holdout, or
+// everyone treated when there is no split.
+func (v *view) ArmLabel(a store.CampaignArm) string {
 	switch {
 	case a.Holdout:
 		return v.T("results.holdout")
+	case a.Rollout:
+		return v.T("results.rollout", a.Variant)
 	case a.Variant == "":
 		return v.T("results.everyone")
 	}
 	return a.Variant
+}
+
+// funnelArm is a funnel arm as the results name it: the funnel writes the
+// rest of an A/B test's audience "<variant> rollout".
+func funnelArm(a reports.FunnelArm) store.CampaignArm {
+	variant, rollout := strings.CutSuffix(a.Arm, " rollout")
+	return store.CampaignArm{Variant: variant, Holdout: a.Holdout, Rollout: rollout}
+}
+
+// winnerText says which variant an automatic A/B test chose, when and by
+// what rule, in the reader's language; winnerTallies are the numbers it
+// was chosen on, one line a variant.
+func winnerText(v *view, w *store.CampaignWinner) string {
+	return v.T("winner.chosen", w.Variant, v.Time(w.DecidedAt), v.T("winner.metric."+w.Metric), v.T("winner.rule."+w.Rule), w.Variant)
+}
+
+func winnerTallies(v *view, w *store.CampaignWinner) []string {
+	out := make([]string, len(w.Tallies))
+	for i, t := range w.Tallies {
+		rate := "—"
+		if t.Sent > 0 {
+			rate = v.Percent(float64(t.Hits) / float64(t.Sent))
+		}
+		out[i] = v.T("winner.tally", t.Variant, t.Hits, t.Sent, rate)
+	}
+	return out
 }
 
 // verdictText is an uplift's verdict in the reader's language.
@@ -180,7 +216,7 @@ func (c *Console) journeyReport(r *http.Request, v *view, f *reportFilters, page
 // funnelPanel is a funnel: for each arm and step, how many entries the
 // step's message reached at each stage and the conversions credited to it,
 // as bars side by side.
-func funnelPanel(v *view, page *reportPage, fr reports.FunnelReport) {
+func funnelPanel(v *view, page *reportPage, fr reports.FunnelReport) *panel {
 	pn := page.addPanel("funnel", v.T("report.funnel", fr.WindowDays), v.col("results.arm", "arm"), v.col("report.step", "step"),
 		v.num("results.entered", "entered"), v.num("results.sent", "sent"), v.num("report.delivered", "delivered"),
 		v.num("report.opened", "opened"), v.num("report.clicked", "clicked"), v.num("report.redeemed", "redeemed"),
@@ -188,13 +224,7 @@ func funnelPanel(v *view, page *reportPage, fr reports.FunnelReport) {
 	var x []string
 	var sent, delivered, opened, clicked, conv []any
 	for _, a := range fr.Arms {
-		arm := a.Arm
-		switch {
-		case a.Holdout:
-			arm = v.T("results.holdout")
-		case arm == "":
-			arm = v.T("results.everyone")
-		}
+		arm := v.ArmLabel(funnelArm(a))
 		for _, st := range a.Steps {
 			pn.row(cell{Text: arm, Raw: a.Arm}, text(st.Step), v.count(a.Entered), v.count(st.Sent), v.count(st.Delivered), v.count(st.Opened),
 				v.count(st.Clicked), v.count(st.Redeemed), v.count(st.Conversions), v.pct(st.OpenRate), v.pct(st.ClickRate))
@@ -209,6 +239,7 @@ func funnelPanel(v *view, page *reportPage, fr reports.FunnelReport) {
 		series{Name: v.T("report.opened"), Kind: "bar", Data: opened},
 		series{Name: v.T("report.clicked"), Kind: "bar", Data: clicked},
 		series{Name: v.T("report.conversions"), Kind: "bar", Data: conv})
+	return pn
 }
 
 // npsReport and csatReport: the score by month and week with the bands
@@ -333,7 +364,7 @@ func (c *Console) churnReport(r *http.Request, v *view, f *reportFilters, page *
 	}
 	if days < 1 {
 		// The report reads 0 as its default; a reader who typed 0 meant it.
-		return &reports.InputError{Field: "days", Message: "must be between 1 and 3650"}
+		return reports.InputErrorf("days", "must be between 1 and 3650")
 	}
 	rep, err := reports.Churn(r.Context(), c.store, p, days)
 	if err != nil {
@@ -365,7 +396,7 @@ func (c *Console) lifecycleReport(r *http.Request, v *view, f *reportFilters, pa
 	if s := f.get("at"); s != "" {
 		t, err := reports.ParseTime(s, at)
 		if err != nil {
-			return &reports.InputError{Field: "at", Message: err.Error()}
+			return reports.Named("at", err)
 		}
 		at = t
 	}
@@ -585,7 +616,8 @@ func (c *Console) deliverabilityReport(r *http.Request, v *view, f *reportFilter
 }
 
 // acquisitionReport: signups and buyers by source, with CAC and CLV:CAC
-// where the reader gives each source's cost.
+// where the reader gives each source's cost, or else the policy file's
+// monthly spend gives it.
 func (c *Console) acquisitionReport(r *http.Request, v *view, f *reportFilters, page *reportPage) error {
 	p, err := f.period(c, v, 12)
 	if err != nil {
@@ -596,7 +628,7 @@ func (c *Console) acquisitionReport(r *http.Request, v *view, f *reportFilters, 
 	if err != nil {
 		return err
 	}
-	rep, err := reports.Acquisition(r.Context(), c.store, p, costs)
+	rep, err := reports.Acquisition(r.Context(), c.store, p, reports.CostsFor(costs, c.opt.AcquisitionSpend, p))
 	if err != nil {
 		return err
 	}
@@ -617,6 +649,9 @@ func (c *Console) acquisitionReport(r *http.Request, v *view, f *reportFilters, 
 	}
 	pn.Chart = overTime(x, "", series{Name: v.T("report.signups"), Kind: "bar", Data: signups},
 		series{Name: v.T("report.buyers"), Kind: "bar", Data: buyers})
+	if len(costs) == 0 && len(c.opt.AcquisitionSpend) > 0 {
+		page.Notes = append(page.Notes, v.T("report.acquisition.spend", p.Months()))
+	}
 	if rep.Hint != "" {
 		page.Notes = append(page.Notes, v.T("report.acquisition.hint"))
 	}

@@ -102,6 +102,16 @@ func (p *reportPage) addPanel(id, title string, cols ...column) *panel {
 	return pn
 }
 
+// panelView is what the panel partial draws: a panel, for a reader.
+type panelView struct {
+	V *view
+	P *panel
+}
+
+// PanelView hands a panel to the panel partial, which report pages and the
+// campaign page share.
+func (v *view) PanelView(p *panel) panelView { return panelView{V: v, P: p} }
+
 // row appends a row, its cells aligned as their columns.
 func (pn *panel) row(cells ...cell) {
 	for i := range cells {
@@ -211,7 +221,7 @@ func (f *reportFilters) whole(name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, &reports.InputError{Field: name, Message: fmt.Sprintf("%q is not a whole number", s)}
+		return 0, reports.InputErrorf(name, "%q is not a whole number", s)
 	}
 	return n, nil
 }
@@ -283,7 +293,7 @@ func (c *Console) buildReport(r *http.Request, v *view) (*reportPage, int, error
 	err := build(c, r, v, f, page)
 	var ie *reports.InputError
 	if errors.As(err, &ie) {
-		page.Problem = v.T("report.bad_filter", v.T("filter."+ie.Field), ie.Message)
+		page.Problem = v.T("report.bad_filter", v.T("filter."+ie.Field), v.Message(ie.Format, ie.Args, ie.Message))
 		page.Panels, page.Figures = nil, nil
 		return page, http.StatusBadRequest, nil
 	}

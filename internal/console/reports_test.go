@@ -338,9 +338,15 @@ func TestReportPages(t *testing.T) {
 // TestReportsOfTheDemo opens every report on the demo company, as
 // `tidings dev --demo` loads it, in English and Simplified Chinese: each
 // page draws its charts, and the reports the demo's purchase history feeds
-// show numbers. The screenshots docs/reports.md shows are taken here.
+// show numbers; acquisition shows CAC by source from the demo's monthly
+// spend, as `tidings dev --demo` sets it. The screenshots docs/reports.md
+// shows are taken here.
 func TestReportsOfTheDemo(t *testing.T) {
-	e := newConsole(t)
+	policy := "acquisition:\n  monthly_spend:\n"
+	for src, spend := range demo.AcquisitionSpend(nil) {
+		policy += fmt.Sprintf("    %s: %v\n", src, spend)
+	}
+	e := newConsole(t, withPolicy(policy))
 	e.user("mia@example.com", access.Marketer)
 	if _, err := demo.Load(t.Context(), e.store, 0, demo.DefaultSeed, time.Now()); err != nil {
 		t.Fatal(err)
@@ -365,6 +371,13 @@ func TestReportsOfTheDemo(t *testing.T) {
 			}
 			if drawn != charts {
 				t.Errorf("%s %s: %d of %d charts drawn", lang, name, drawn, charts)
+			}
+			if name == "acquisition" {
+				var cac []string
+				e.run(b, chromedp.Evaluate(`[...document.querySelectorAll("#table-sources tbody tr")].filter(r => r.cells[0].textContent === "google-ads").map(r => r.cells[5].textContent)`, &cac))
+				if len(cac) != 1 || !strings.ContainsAny(cac[0], "123456789") {
+					t.Errorf("%s acquisition: google-ads CAC %q, want a figure from the demo's spend", lang, cac)
+				}
 			}
 			// The purchase history the demo loads fills these.
 			if slices.Contains([]string{"retention", "churn", "lifecycle", "clv", "rfm"}, name) {

@@ -174,7 +174,8 @@ func segmentProblems(v *view, err error) ([]mgmt.Problem, bool) {
 		return ps, true
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return []mgmt.Problem{{Message: err.Error()}}, true
+		// A saved segment the definition names went away meanwhile.
+		return []mgmt.Problem{{Message: v.T("error.not_found")}}, true
 	}
 	return nil, false
 }

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,7 +75,41 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 	}
 	e.shot(b, "template-test-en")
 
-	// In Traditional Chinese the same mistake reads in Chinese.
+	// To seed addresses instead: a bad one is named by its place and
+	// nothing goes out; then each seed gets one copy rendered with the
+	// customer's profile, marked as a test, and the page lists them.
+	e.run(b, chromedp.SetValue("#test-seeds-input", "qa@example.com\nqa@", chromedp.ByID))
+	e.submit(b, "#send-test", "#test-errors")
+	if got := e.text(b, "#test-errors"); got != `Seed address 2: "qa@" is not a valid email address` {
+		t.Fatalf("bad seed: %q", got)
+	}
+	if n := e.sink.Count(); n != 1 {
+		t.Fatalf("a refused test sent mail: %d emails", n)
+	}
+	e.run(b, chromedp.SetValue("#test-seeds-input", "qa@example.com, Inbox-Check@Example.NET", chromedp.ByID))
+	e.submit(b, "#send-test", "#test-seeds")
+	var seeds []string
+	e.run(b, chromedp.Evaluate(`[...document.querySelectorAll("#test-seeds li")].map(li => li.textContent.trim())`, &seeds))
+	if !slices.Equal(seeds, []string{"Test sent to qa@example.com. See the message", "Test sent to Inbox-Check@example.net. See the message"}) {
+		t.Fatalf("seed outcomes: %q", seeds)
+	}
+	if got := e.text(b, "#test-sent p"); !strings.Contains(got, "staff-1") {
+		t.Fatalf("seed heading: %q", got)
+	}
+	var to []string
+	for _, m := range e.sink.Messages()[1:] {
+		to = append(to, m.To...)
+	}
+	if slices.Sort(to); !slices.Equal(to, []string{"Inbox-Check@example.net", "qa@example.com"}) {
+		t.Fatalf("seed copies went to %q", to)
+	}
+	var seedRows int
+	if err := e.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM messages WHERE journey = 'test' AND template = 'welcome'
+		AND recipient IN ('qa@example.com', 'Inbox-Check@example.net')`).Scan(&seedRows); err != nil || seedRows != 2 {
+		t.Fatalf("%d seed rows marked as tests in the ledger (%v), want 2", seedRows, err)
+	}
+
+	// In Traditional Chinese the same mistakes read in Chinese.
 	tw := e.browser("zh-TW")
 	e.signIn(tw, "mia@example.com")
 	e.run(tw, chromedp.Navigate(e.url+"/console/templates/welcome"), chromedp.WaitVisible("#test-form", chromedp.ByID),
@@ -82,6 +117,11 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 		chromedp.WaitVisible("#test-errors", chromedp.ByID))
 	if got := e.text(tw, "#test-errors"); got != `顧客：找不到顧客 "nobody"` {
 		t.Fatalf("zh-TW unknown customer: %q", got)
+	}
+	e.run(tw, chromedp.SetValue("#test-customer", "staff-1", chromedp.ByID), chromedp.SetValue("#test-seeds-input", "qa@", chromedp.ByID))
+	e.submit(tw, "#send-test", "#test-errors")
+	if got := e.text(tw, "#test-errors"); got != `第 1 個種子地址："qa@" 不是有效的電子郵件地址` {
+		t.Fatalf("zh-TW bad seed: %q", got)
 	}
 
 	// A viewer sees no test form, and a forged post sends nothing.
@@ -97,7 +137,7 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 	if got := e.post(v, "/console/templates/welcome/test", map[string]string{"customer": "staff-1", "topic": "marketing", "channel": "email", "csrf_token": e.csrf(v)}); got != http.StatusForbidden {
 		t.Fatalf("viewer's forged test send: %d, want 403", got)
 	}
-	if n := e.sink.Count(); n != 1 {
-		t.Fatalf("the viewer's post sent mail: %d emails", n)
+	if n := e.sink.Count(); n != 3 {
+		t.Fatalf("the viewer's post sent mail: %d emails, want the 3 tests before", n)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
+	"unicode"
 
 	"github.com/tidingsdev/tidings/internal/mgmt"
 )
@@ -50,8 +52,10 @@ type templatePage struct {
 	Errors  map[string]string
 	// Topics are the topics a test may be sent under; Test is the test
 	// form as last posted, Sent what became of it, TestErrors its mistakes.
-	Topics     []string
-	Test       mgmt.TestSend
+	Topics []string
+	Test   mgmt.TestSend
+	// Seeds is the seed addresses as typed, kept for the form.
+	Seeds      string
 	Sent       *mgmt.TestSent
 	TestErrors map[string]string
 }
@@ -111,18 +115,21 @@ func (c *Console) showTemplate(w http.ResponseWriter, r *http.Request, v *view, 
 }
 
 // sendTemplateTest is POST /console/templates/{name}/test: the template
-// sent as a test to a customer through the send path, as
-// `POST /v1/messages/test` does (SendTest: marked as a test in the ledger,
-// counted in no report, audited as message.test); the page then says what
-// became of it.
+// sent as a test through the send path, as `POST /v1/messages/test` does
+// (SendTest: marked as a test in the ledger, counted in no report, audited
+// as message.test) — to the customer named, or, given seed addresses, to
+// each seed instead, rendered with that customer's profile; the page then
+// says what became of each.
 func (c *Console) sendTemplateTest(w http.ResponseWriter, r *http.Request, v *view) error {
 	name := r.PathValue("name")
 	info, err := c.templateInfo(name)
 	if err != nil {
 		return err
 	}
-	test := mgmt.TestSend{Template: name, Customer: r.PostFormValue("customer"), Channel: r.PostFormValue("channel"), Topic: r.PostFormValue("topic")}
-	page := templatePage{Info: info, Ask: mgmt.TemplatePreview{Template: name, Channel: test.Channel, Customer: test.Customer}, Test: test}
+	test := mgmt.TestSend{Template: name, Customer: r.PostFormValue("customer"), Channel: r.PostFormValue("channel"), Topic: r.PostFormValue("topic"),
+		Seeds: seedList(r.PostFormValue("seeds"))}
+	page := templatePage{Info: info, Ask: mgmt.TemplatePreview{Template: name, Channel: test.Channel, Customer: test.Customer}, Test: test,
+		Seeds: r.PostFormValue("seeds")}
 	sent, err := c.mgmt.SendTest(r.Context(), v.Who, test)
 	if errs, ok := formErrors(v, err); ok {
 		page.TestErrors, page.Ask.Customer = errs, ""
@@ -136,6 +143,21 @@ func (c *Console) sendTemplateTest(w http.ResponseWriter, r *http.Request, v *vi
 	}
 	page.Sent = &sent
 	return c.showTemplate(w, r, v, http.StatusOK, page)
+}
+
+// TestOutcome says in the reader's language what became of one test
+// message: sent to its recipient, or not and why.
+func (v *view) TestOutcome(s mgmt.TestSent) string {
+	if s.Status == "sent" {
+		return v.T("templates.test_sent", v.PII(s.Recipient))
+	}
+	return v.T("templates.test_not_sent", v.PII(s.Recipient), v.T("msgstatus."+s.Status), v.Reason(s.Reason))
+}
+
+// seedList splits the seed addresses as typed: one a line, or separated
+// by commas, semicolons or spaces.
+func seedList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) })
 }
 
 // templateHTML is GET /console/templates/{name}/html: the preview's HTML

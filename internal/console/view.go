@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -269,6 +272,17 @@ func (v *view) Days(d time.Duration) string {
 	return v.T("unit.hours", int(d/time.Hour))
 }
 
+// Field names a form field in the reader's language; an item of a list
+// ("seeds[1]") is named by its place in it ("Seed address 2").
+func (v *view) Field(name string) string {
+	if list, rest, ok := strings.Cut(name, "["); ok {
+		if i, err := strconv.Atoi(strings.TrimSuffix(rest, "]")); err == nil {
+			return v.T("field."+list+"_item", i+1)
+		}
+	}
+	return v.T("field." + name)
+}
+
 // Message is a problem the management functions found, in the reader's
 // language: the catalog's translation of its format (the key
 // "problem.<format>") filled with its values, or its English text when the
@@ -278,9 +292,48 @@ func (v *view) Message(format string, args []any, english string) string {
 		return english
 	}
 	if s, ok := v.loc.strings["problem."+format]; ok {
-		return v.loc.printer.Sprintf(s, args...)
+		return v.loc.printer.Sprintf(s, v.localArgs(format, args)...)
 	}
 	return english
+}
+
+// verbs finds a format's verbs in order ("%%" among them).
+var verbs = regexp.MustCompile(`%[-+# 0]*[0-9.*]*[a-zA-Z%]`)
+
+// localArgs are a problem's values with the parsers' own words — what
+// they expected or found ("a mapping", `text "x"`), given as %s — in the
+// reader's language (the catalog's phrase.<words>); names and values the
+// reader wrote stay as they are.
+func (v *view) localArgs(format string, args []any) []any {
+	out := slices.Clone(args)
+	i := 0
+	for _, verb := range verbs.FindAllString(format, -1) {
+		if verb == "%%" {
+			continue
+		}
+		if i == len(out) {
+			break
+		}
+		if s, ok := out[i].(string); ok && strings.HasSuffix(verb, "s") {
+			out[i] = v.phrase(s)
+		}
+		i++
+	}
+	return out
+}
+
+// phrase is the parsers' words s in the reader's language, or s.
+func (v *view) phrase(s string) string {
+	if t, ok := v.loc.strings["phrase."+s]; ok {
+		return t
+	}
+	// What a file held, as spec.Describe names it: `text "x"`, "number 5",
+	// "boolean true".
+	kind, value, _ := strings.Cut(s, " ")
+	if kind == "number" || kind == "boolean" || (kind == "text" && strings.HasPrefix(value, `"`)) {
+		return v.loc.strings["phrase."+kind] + " " + value
+	}
+	return s
 }
 
 // ProblemMessage is a located problem's message in the reader's language;

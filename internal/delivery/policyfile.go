@@ -31,8 +31,9 @@ func LoadTopics(data []byte, filename string) (map[string]Topic, error) {
 	}
 	p := &policyParser{spec.Reader{File: filename}}
 	topics := DefaultTopics()
-	// journeys: holds the journeys' parameters (workflows.ParseSettings).
-	p.Fields(root, "", []string{"topics", "journeys"}, func(key, v *yaml.Node, _ string) {
+	// journeys: holds the journeys' parameters (workflows.ParseSettings),
+	// acquisition: the signup sources' spend (reports.ParseSpendPerMonth).
+	p.Fields(root, "", []string{"topics", "journeys", "acquisition"}, func(key, v *yaml.Node, _ string) {
 		if key.Value != "topics" {
 			return
 		}

@@ -3,10 +3,13 @@ package demo
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tidingsdev/tidings/internal/reports"
 )
 
 // Execer runs one SQL statement; *pgxpool.Pool implements it.
@@ -29,11 +32,31 @@ const HistoryCampaign = "tea-festival"
 // with ON CONFLICT DO NOTHING, so loading again adds nothing. Signups are
 // stored as already routed: they are history, not news for the onboarding
 // journey. $1 is the anchor.
+// signupSources are the channels the demo's customers signed up from, in
+// the order the history picks them by hash.
+var signupSources = []string{"google-ads", "instagram", "referral", "newsletter", "organic"}
+
+// spendPerMonth is what the demo company pays each source a month, so the
+// acquisition report shows CAC by source: search ads cost the most, the
+// referral programme pays a reward per friend, the newsletter is cheap and
+// organic signups cost nothing (and so have no CAC).
+var spendPerMonth = reports.SpendPerMonth{"google-ads": 900, "instagram": 600, "referral": 250, "newsletter": 80}
+
+// AcquisitionSpend is the spend the acquisition report is computed with on
+// `tidings dev --demo`: the policy file's when it gives one, else the demo
+// company's own.
+func AcquisitionSpend(policy reports.SpendPerMonth) reports.SpendPerMonth {
+	if len(policy) > 0 {
+		return policy
+	}
+	return spendPerMonth
+}
+
 var history = []struct{ what, sql string }{
 	{"signups", `
 		INSERT INTO events (event_id, customer_id, type, properties, occurred_at, routed_at)
 		SELECT 'demo-history-signup-' || external_id, id, 'signup',
-			jsonb_build_object('source', (ARRAY['google-ads', 'instagram', 'referral', 'newsletter', 'organic'])[1 + abs(hashtext(external_id || ':source')) % 5]),
+			jsonb_build_object('source', (ARRAY['` + strings.Join(signupSources, "', '") + `'])[1 + abs(hashtext(external_id || ':source')) % ` + strconv.Itoa(len(signupSources)) + `]),
 			coalesce(first_purchase_at, $1::timestamptz) - make_interval(days => 1 + abs(hashtext(external_id || ':joined')) % 40),
 			$1::timestamptz
 		FROM customers WHERE external_id LIKE 'demo-%' AND first_purchase_at IS NOT NULL

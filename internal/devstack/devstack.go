@@ -266,6 +266,11 @@ func (s *Stack) Run(ctx context.Context, ro RunOptions) error {
 			return err
 		}
 		s.app.SetJourneySettings(demo.Settings(settings))
+		spend, err := s.app.AcquisitionSpend()
+		if err != nil {
+			return err
+		}
+		s.app.SetAcquisitionSpend(demo.AcquisitionSpend(spend))
 	}
 	r, err := s.app.Router(ctx)
 	if err != nil {

@@ -2,10 +2,14 @@ package reports
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
@@ -101,4 +105,78 @@ func ParseCosts(specs []string) (map[string]float64, error) {
 		costs[src] = v
 	}
 	return costs, nil
+}
+
+// SpendPerMonth is what each signup source costs a month, as a policy
+// file gives it, so the acquisition report shows CAC without anyone typing
+// the costs in:
+//
+//	acquisition:
+//	  monthly_spend: {google-ads: 1200, instagram: 450}
+type SpendPerMonth map[string]float64
+
+// averageMonth is a month's average length, by which a monthly spend is
+// spread over a period.
+const averageMonth = 365.25 * 24 * time.Hour / 12
+
+// Months is p's length in average months (30.44 days).
+func (p Period) Months() float64 { return float64(p.Until.Sub(p.Since)) / float64(averageMonth) }
+
+// For is each source's spend over period p, to the cent: its monthly
+// spend × p.Months(). Nil without spends.
+func (m SpendPerMonth) For(p Period) map[string]float64 {
+	if len(m) == 0 {
+		return nil
+	}
+	months := p.Months()
+	out := make(map[string]float64, len(m))
+	for src, spend := range m {
+		out[src] = math.Round(spend*months*100) / 100
+	}
+	return out
+}
+
+// CostsFor is what the acquisition report is computed with: the costs
+// given for the period when any are, else the monthly spend spread over it.
+func CostsFor(given map[string]float64, spend SpendPerMonth, p Period) map[string]float64 {
+	if len(given) > 0 {
+		return given
+	}
+	return spend.For(p)
+}
+
+// ParseSpendPerMonth reads the acquisition: section of a policy file
+// (TIDINGS_POLICY_FILE); the file's other sections are not its business.
+// Every problem is reported at once with its line and column.
+func ParseSpendPerMonth(data []byte, filename string) (SpendPerMonth, error) {
+	root, err := spec.Decode(data, filename)
+	if err != nil || root == nil || root.Kind != yaml.MappingNode {
+		return nil, err
+	}
+	var out SpendPerMonth
+	r := spec.Reader{File: filename}
+	r.Fields(root, "", nil, func(k, v *yaml.Node, path string) {
+		if k.Value != "acquisition" {
+			return
+		}
+		r.Fields(v, path, []string{"monthly_spend"}, func(_, v *yaml.Node, path string) {
+			out = SpendPerMonth{}
+			r.Fields(v, path, nil, func(src, amount *yaml.Node, path string) {
+				text, ok := r.Text(amount, path)
+				if !ok {
+					return
+				}
+				f, err := strconv.ParseFloat(text, 64)
+				if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+					r.Errorf(amount, path, "%q: expected an amount of 0 or more, such as 1200 or 99.50", text)
+					return
+				}
+				out[src.Value] = f
+			})
+		})
+	})
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

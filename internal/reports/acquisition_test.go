@@ -2,6 +2,7 @@ package reports_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/tidingsdev/tidings/internal/reports"
@@ -56,5 +57,34 @@ func TestAcquisitionCACPerSource(t *testing.T) {
 	r, err = reports.Acquisition(t.Context(), w.st, reports.Period{Since: day("2026-03-01"), Until: day("2026-04-01")}, nil)
 	if err != nil || r.Hint != reports.AcquisitionHint || r.Sources[0].CAC != nil {
 		t.Errorf("without costs: %+v, %v", r, err)
+	}
+}
+
+// TestSpendPerMonthFromThePolicyFile: the policy file's monthly spend is
+// read with its line and column on a mistake, and spread over a report's
+// period: 1200 a month over the 91 days of a quarter is 1200 × 91 / 30.4375
+// = 3587.68; costs given for the period win over it.
+func TestSpendPerMonthFromThePolicyFile(t *testing.T) {
+	spend, err := reports.ParseSpendPerMonth([]byte("topics: {}\nacquisition:\n  monthly_spend:\n    google-ads: 1200\n    referral: 99.5\n"), "policy.yaml")
+	if err != nil || len(spend) != 2 || spend["google-ads"] != 1200 || spend["referral"] != 99.5 {
+		t.Fatalf("spend %v, %v", spend, err)
+	}
+	quarter := reports.Period{Since: day("2026-01-01"), Until: day("2026-04-02")}
+	if got := spend.For(quarter); got["google-ads"] != 3587.68 || got["referral"] != 297.48 {
+		t.Errorf("spend over 91 days = %v, want google-ads 3587.68, referral 297.48", got)
+	}
+	if got := reports.CostsFor(map[string]float64{"google-ads": 10}, spend, quarter); len(got) != 1 || got["google-ads"] != 10 {
+		t.Errorf("costs given = %v, want them alone", got)
+	}
+	if got := reports.CostsFor(nil, nil, quarter); got != nil {
+		t.Errorf("no costs, no spend = %v", got)
+	}
+	if s, err := reports.ParseSpendPerMonth([]byte("journeys: {}\n"), "policy.yaml"); err != nil || s != nil {
+		t.Errorf("a file without acquisition: %v, %v", s, err)
+	}
+	_, err = reports.ParseSpendPerMonth([]byte("acquisition:\n  monthly_spend:\n    ads: -3\n  budget: 1\n"), "policy.yaml")
+	if err == nil || !strings.Contains(err.Error(), `policy.yaml:3:10: acquisition.monthly_spend.ads: "-3": expected an amount of 0 or more`) ||
+		!strings.Contains(err.Error(), "policy.yaml:4:3: acquisition.budget: unknown key; expected one of monthly_spend") {
+		t.Errorf("mistakes: %v", err)
 	}
 }

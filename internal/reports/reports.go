@@ -10,6 +10,7 @@
 package reports
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -19,13 +20,37 @@ import (
 type InputError struct {
 	Field   string
 	Message string
+	// Format and Args are Message before formatting: its key, by which a
+	// front door shows it in its reader's language.
+	Format string `json:"-"`
+	Args   []any  `json:"-"`
 }
 
-func (e *InputError) Error() string { return e.Field + ": " + e.Message }
-
-func inputErrorf(field, format string, args ...any) error {
-	return &InputError{Field: field, Message: fmt.Sprintf(format, args...)}
+func (e *InputError) Error() string {
+	if e.Field == "" {
+		return e.Message
+	}
+	return e.Field + ": " + e.Message
 }
+
+// Named is err, a problem ParseTime found, as field's (the since or until
+// of a period, a report's at).
+func Named(field string, err error) error {
+	var ie *InputError
+	if !errors.As(err, &ie) {
+		return &InputError{Field: field, Message: err.Error()}
+	}
+	out := *ie
+	out.Field = field
+	return &out
+}
+
+// InputErrorf is a problem with a field of a report's query.
+func InputErrorf(field, format string, args ...any) *InputError {
+	return &InputError{Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args}
+}
+
+func inputErrorf(field, format string, args ...any) error { return InputErrorf(field, format, args...) }
 
 // Period is the half-open time range [Since, Until) a report covers.
 type Period struct {
@@ -95,19 +120,20 @@ func ParsePeriod(since, until string, now, def time.Time) (Period, error) {
 	var err error
 	if since != "" {
 		if p.Since, err = ParseTime(since, now); err != nil {
-			return Period{}, inputErrorf("since", "%v", err)
+			return Period{}, Named("since", err)
 		}
 	}
 	if until != "" {
 		if p.Until, err = ParseTime(until, now); err != nil {
-			return Period{}, inputErrorf("until", "%v", err)
+			return Period{}, Named("until", err)
 		}
 	}
 	return p, p.check()
 }
 
 // ParseTime reads one moment as reports take it: a date (midnight UTC), an
-// RFC 3339 time, or an age before now (90d, 12w).
+// RFC 3339 time, or an age before now (90d, 12w); what it refuses names no
+// field (For names one).
 func ParseTime(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
@@ -118,7 +144,7 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 	if k, ok := days(s); ok {
 		return now.AddDate(0, 0, -k), nil
 	}
-	return time.Time{}, fmt.Errorf("%q is not a date (2026-03-01), a time (RFC 3339) or an age (90d, 12w)", s)
+	return time.Time{}, InputErrorf("", "%q is not a date (2026-03-01), a time (RFC 3339) or an age (90d, 12w)", s)
 }
 
 // days reads a number of days (90d) or weeks (12w) as days.
