@@ -42,18 +42,8 @@ func newAuditListCmd(a *app) *cobra.Command {
   tidings audit list --target campaign:spring-sale --json`,
 		Args: exactArgs(0),
 		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, _ []string) error {
-			for _, t := range []struct {
-				flag, v string
-				dst     *time.Time
-			}{{"--since", since, &q.Since}, {"--until", until, &q.Until}} {
-				if t.v == "" {
-					continue
-				}
-				at, err := time.Parse(time.RFC3339, t.v)
-				if err != nil {
-					return withCode(exitUsage, fmt.Errorf("%s %q: want RFC 3339, e.g. 2026-05-01T09:00:00Z", t.flag, t.v))
-				}
-				*t.dst = at
+			if err := readTimes(timeFlag{"since", since, &q.Since}, timeFlag{"until", until, &q.Until}); err != nil {
+				return err
 			}
 			if q.Limit < 1 || q.Limit > 1000 {
 				return withCode(exitUsage, fmt.Errorf("--limit %d: want 1 to 1000", q.Limit))

@@ -157,12 +157,8 @@ Exit status: 0 planned, 2 the file is invalid or names a missing segment.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			now := time.Now()
-			if at != "" {
-				t, err := time.Parse(time.RFC3339, at)
-				if err != nil {
-					return withCode(exitUsage, fmt.Errorf("--at %q: want RFC 3339, e.g. 2026-04-01T09:00:00+02:00", at))
-				}
-				now = t
+			if err := readTimes(timeFlag{"at", at, &now}); err != nil {
+				return err
 			}
 			if samples < 0 || samples > 50 || next < 1 || next > 50 {
 				return withCode(exitUsage, fmt.Errorf("--samples %d, --next %d: want 0 to 50 and 1 to 50", samples, next))

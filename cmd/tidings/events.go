@@ -71,9 +71,9 @@ true/false as booleans, and text otherwise.`,
 				return err
 			}
 			if when != "" {
-				t, err := time.Parse(time.RFC3339, when)
-				if err != nil {
-					return withCode(exitUsage, fmt.Errorf("--occurred-at %q: want RFC 3339, e.g. 2026-05-01T10:00:00+08:00", when))
+				var t time.Time
+				if err := readTimes(timeFlag{"occurred-at", when, &t}); err != nil {
+					return err
 				}
 				ev.OccurredAt = &t
 			}

@@ -41,18 +41,8 @@ func newMessagesListCmd(a *app) *cobra.Command {
   tidings messages list --delivery bounced --json`,
 		Args: exactArgs(0),
 		RunE: a.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
-			for _, p := range []struct {
-				flag, v string
-				to      *time.Time
-			}{{"since", since, &f.Since}, {"until", until, &f.Until}} {
-				if p.v == "" {
-					continue
-				}
-				t, err := time.Parse(time.RFC3339, p.v)
-				if err != nil {
-					return withCode(exitUsage, fmt.Errorf("--%s %q is not an RFC 3339 time (2026-12-01T09:00:00Z)", p.flag, p.v))
-				}
-				*p.to = t
+			if err := readTimes(timeFlag{"since", since, &f.Since}, timeFlag{"until", until, &f.Until}); err != nil {
+				return err
 			}
 			if customer != "" {
 				id, err := customerID(ctx, s, customer)

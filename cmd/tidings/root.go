@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
 	assembly "github.com/tidingsdev/tidings/internal/app"
 	"github.com/tidingsdev/tidings/internal/config"
@@ -103,6 +105,17 @@ func (a *app) withStore(fn func(ctx context.Context, st *store.Store, args []str
 	}
 }
 
+// withTemporal is a RunE that runs fn with the Temporal client dialled.
+func (a *app) withTemporal(fn func(ctx context.Context, c client.Client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := a.parts.Temporal(cmd.Context())
+		if err != nil {
+			return err
+		}
+		return fn(cmd.Context(), c, args)
+	}
+}
+
 // runRouter drains the outbox until the command ends. The returned func
 // stops it and waits, so the store is never closed under a drain.
 func runRouter(ctx context.Context, r *router.Router, every time.Duration) (stop func()) {
@@ -128,6 +141,29 @@ func ignoreStop(ctx context.Context, err error) error {
 		return nil
 	}
 	return err
+}
+
+// timeFlag is an RFC 3339 time flag: its name, what was given, and where
+// it goes.
+type timeFlag struct {
+	name, value string
+	dst         *time.Time
+}
+
+// readTimes parses time flags into their destinations, leaving those not
+// given alone; a malformed one is bad usage.
+func readTimes(flags ...timeFlag) error {
+	for _, f := range flags {
+		if f.value == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, f.value)
+		if err != nil {
+			return withCode(exitUsage, fmt.Errorf("--%s %q: want RFC 3339, e.g. 2026-05-01T09:00:00+08:00", f.name, f.value))
+		}
+		*f.dst = t
+	}
+	return nil
 }
 
 // exactArgs is cobra.ExactArgs with the usage exit code.

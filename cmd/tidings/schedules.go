@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -117,12 +118,7 @@ same once Temporal is reachable; run this after registering a new namespace
 or to check what exists.`,
 		Example: `  tidings schedules ensure`,
 		Args:    exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			c, err := a.parts.Temporal(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.withTemporal(func(ctx context.Context, c client.Client, _ []string) error {
 			created, err := schedules.EnsureDefaults(ctx, c.ScheduleClient(), a.cfg.TemporalTaskQueue)
 			if err != nil {
 				return err
@@ -135,7 +131,7 @@ or to check what exists.`,
 				fmt.Fprintf(a.stdout, "%s: %s — %s %q in %s\n", s.ID, state, s.Run, s.Spec(), s.Zone())
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -144,12 +140,7 @@ func newSchedulesListCmd(a *app) *cobra.Command {
 		Use:   "list",
 		Short: "List schedules with their state and next fire time",
 		Args:  exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			c, err := a.parts.Temporal(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.withTemporal(func(ctx context.Context, c client.Client, _ []string) error {
 			it, err := c.ScheduleClient().List(ctx, client.ScheduleListOptions{})
 			if err != nil {
 				return fmt.Errorf("list schedules: %w", err)
@@ -170,7 +161,7 @@ func newSchedulesListCmd(a *app) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, e.WorkflowType.Name, state, next)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 }
 
@@ -179,12 +170,7 @@ func newSchedulesDescribeCmd(a *app) *cobra.Command {
 		Use:   "describe ID",
 		Short: "Show a schedule: spec, zone, state, recent runs and the next fire times",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := a.parts.Temporal(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.withTemporal(func(ctx context.Context, c client.Client, args []string) error {
 			d, err := c.ScheduleClient().GetHandle(ctx, args[0]).Describe(ctx)
 			if err != nil {
 				return scheduleErr(args[0], err)
@@ -216,7 +202,7 @@ func newSchedulesDescribeCmd(a *app) *cobra.Command {
 				fmt.Fprintf(w, "  next  %s\n", t.In(zone).Format("Mon 2006-01-02 15:04 MST"))
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -228,18 +214,13 @@ func newSchedulesActionCmd(a *app, verb, short string) *cobra.Command {
 		Use:   verb + " ID",
 		Short: short,
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			m, err := a.parts.Mgmt(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, args []string) error {
 			if err := m.ScheduleAction(ctx, a.operator(), args[0], verb, note); err != nil {
 				return mgmtErr(err)
 			}
 			fmt.Fprintf(a.stdout, "schedule %s: %s done\n", args[0], verb)
 			return nil
-		},
+		}),
 	}
 	if verb == "pause" || verb == "unpause" {
 		cmd.Flags().StringVar(&note, "note", "", "why, shown by describe (e.g. \"holiday freeze\")")

@@ -53,14 +53,9 @@ func (f *segmentFlags) register(cmd *cobra.Command) {
 }
 
 func (f *segmentFlags) now() (time.Time, error) {
-	if f.at == "" {
-		return time.Now(), nil
-	}
-	t, err := time.Parse(time.RFC3339, f.at)
-	if err != nil {
-		return time.Time{}, withCode(exitUsage, fmt.Errorf("--at %q: want RFC 3339, e.g. 2026-05-01T09:00:00+08:00", f.at))
-	}
-	return t, nil
+	t := time.Now()
+	err := readTimes(timeFlag{"at", f.at, &t})
+	return t, err
 }
 
 // segmentRef reads arg as a definition file, or as the name of a saved
