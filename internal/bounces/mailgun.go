@@ -38,6 +38,14 @@ type mailgunWebhook struct {
 	} `json:"event-data"`
 }
 
+// mailgunKinds is the feedback each Mailgun event reports; a failure is
+// soft unless its severity is permanent. Other events are ignored.
+var mailgunKinds = map[string]string{
+	"failed":     store.FeedbackSoft,
+	"complained": store.FeedbackComplaint,
+	"delivered":  store.FeedbackDelivered,
+}
+
 // ParseMailgun verifies and reads a Mailgun webhook: the signature is the
 // hex HMAC-SHA256, under the webhook signing key, of the timestamp and the
 // token; the token is the receipt, so a replay changes nothing.
@@ -57,18 +65,12 @@ func ParseMailgun(body []byte, signingKey string, now time.Time, maxAge time.Dur
 		return nil, err
 	}
 	e := w.EventData
-	var kind string
-	switch {
-	case e.Event == "failed" && e.Severity == "permanent":
-		kind = store.FeedbackHard
-	case e.Event == "failed":
-		kind = store.FeedbackSoft
-	case e.Event == "complained":
-		kind = store.FeedbackComplaint
-	case e.Event == "delivered":
-		kind = store.FeedbackDelivered
-	default:
+	kind, ok := mailgunKinds[e.Event]
+	if !ok {
 		return nil, nil
+	}
+	if e.Event == "failed" && e.Severity == "permanent" {
+		kind = store.FeedbackHard
 	}
 	ref := Ref{MessageID: e.Message.Headers["message-id"]}
 	if id, ok := e.UserVariables["tidings_message_id"].(string); ok {

@@ -85,6 +85,15 @@ type sendGridEvent struct {
 	TidingsMessageID string `json:"tidings_message_id"`
 }
 
+// sendGridKinds is the feedback each SendGrid event reports; a "blocked"
+// bounce is soft. Other events (opens, clicks, processed) are ignored.
+var sendGridKinds = map[string]string{
+	"bounce":     store.FeedbackHard,
+	"deferred":   store.FeedbackSoft,
+	"spamreport": store.FeedbackComplaint,
+	"delivered":  store.FeedbackDelivered,
+}
+
 // ParseSendGrid reads an event webhook body (a JSON array). A bounce is
 // hard, a "blocked" bounce and a deferral soft, a spam report a complaint;
 // the ledger ID comes from the custom argument tidings_message_id when the
@@ -96,18 +105,12 @@ func ParseSendGrid(body []byte) ([]Report, error) {
 	}
 	var out []Report
 	for _, e := range evs {
-		var kind string
-		switch {
-		case e.Event == "bounce" && e.Type == "blocked", e.Event == "deferred":
-			kind = store.FeedbackSoft
-		case e.Event == "bounce":
-			kind = store.FeedbackHard
-		case e.Event == "spamreport":
-			kind = store.FeedbackComplaint
-		case e.Event == "delivered":
-			kind = store.FeedbackDelivered
-		default:
+		kind, ok := sendGridKinds[e.Event]
+		if !ok {
 			continue
+		}
+		if e.Event == "bounce" && e.Type == "blocked" {
+			kind = store.FeedbackSoft
 		}
 		if e.SGEventID == "" {
 			return nil, fmt.Errorf("%w: SendGrid event without sg_event_id", ErrMalformed)
