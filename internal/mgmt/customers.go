@@ -84,16 +84,10 @@ func (s *Service) SearchCustomers(ctx context.Context, q CustomerQuery) (Custome
 		return CustomerPage{}, err
 	}
 	cs, next, err := s.store.SearchCustomers(ctx, sq)
-	if errors.Is(err, store.ErrBadCursor) {
-		return CustomerPage{}, fieldError("after", "not a cursor this search handed out")
-	}
 	if err != nil {
-		return CustomerPage{}, err
+		return CustomerPage{}, cursorErr(err, "search")
 	}
-	if cs == nil {
-		cs = []store.Customer{}
-	}
-	return CustomerPage{Customers: cs, Next: next}, nil
+	return CustomerPage{Customers: nonNil(cs), Next: next}, nil
 }
 
 // Timeline is a customer with one page of their history, newest first.
@@ -117,14 +111,25 @@ func (s *Service) CustomerTimeline(ctx context.Context, key, after string, limit
 		return Timeline{}, err
 	}
 	items, next, err := s.store.CustomerTimeline(ctx, c.ID, after, limit)
-	if errors.Is(err, store.ErrBadCursor) {
-		return Timeline{}, fieldError("after", "not a cursor this timeline handed out")
-	}
 	if err != nil {
-		return Timeline{}, err
+		return Timeline{}, cursorErr(err, "timeline")
 	}
-	if items == nil {
-		items = []store.TimelineItem{}
+	return Timeline{Customer: c, Items: nonNil(items), Next: next}, nil
+}
+
+// cursorErr makes an after= that no page of this listing handed out a
+// field error; other errors pass.
+func cursorErr(err error, listing string) error {
+	if errors.Is(err, store.ErrBadCursor) {
+		return fieldError("after", "not a cursor this %s handed out", listing)
 	}
-	return Timeline{Customer: c, Items: items, Next: next}, nil
+	return err
+}
+
+// nonNil makes a nil list encode as [], so clients can range over it.
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
 }

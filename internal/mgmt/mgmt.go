@@ -149,6 +149,21 @@ func (s *Service) templateSet() (*templates.Set, error) {
 	return set, nil
 }
 
+// reach builds a part the service reaches only when an action needs it:
+// without one, or when building it fails, the action is refused with
+// missing (wrapping the failure).
+func reach[T any](ctx context.Context, get func(context.Context) (T, error), missing error) (T, error) {
+	var none T
+	if get == nil {
+		return none, missing
+	}
+	v, err := get(ctx)
+	if err != nil {
+		return none, fmt.Errorf("%w: %w", missing, err)
+	}
+	return v, nil
+}
+
 // fieldError is bad input in one field, as validate.Errors.
 func fieldError(field, format string, args ...any) error {
 	var errs validate.Errors

@@ -223,12 +223,5 @@ func scheduleErr(id string, err error) error {
 
 // engine is the Temporal client, for the actions that need it.
 func (s *Service) engine(ctx context.Context) (client.Client, error) {
-	if s.temporal == nil {
-		return nil, ErrNoEngine
-	}
-	c, err := s.temporal(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoEngine, err)
-	}
-	return c, nil
+	return reach(ctx, s.temporal, ErrNoEngine)
 }

@@ -146,14 +146,7 @@ func (s *Service) topicNames() []string {
 
 // sender reaches the send path, on first use.
 func (s *Service) sender(ctx context.Context) (Sender, error) {
-	if s.send == nil {
-		return nil, ErrNoSender
-	}
-	send, err := s.send(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoSender, err)
-	}
-	return send, nil
+	return reach(ctx, s.send, ErrNoSender)
 }
 
 // TestSend asks for a test of a template, or of a campaign's send step, to
