@@ -102,7 +102,7 @@ type CouponDraw struct {
 // rows, so no two messages get the same code and none waits for another.
 // A pool with no unused code is ErrPoolExhausted, naming the pool.
 func (s *Store) DrawCoupon(ctx context.Context, d CouponDraw) (Coupon, error) {
-	rows, err := s.pool.Query(ctx, `
+	cs, err := list[Coupon](ctx, s.pool, fmt.Sprintf("draw a coupon of pool %q", d.Pool), `
 		WITH mine AS (
 			SELECT `+couponColumns+` FROM coupons WHERE pool = $1 AND message_id = $2
 		), picked AS (
@@ -119,11 +119,7 @@ func (s *Store) DrawCoupon(ctx context.Context, d CouponDraw) (Coupon, error) {
 		SELECT * FROM mine UNION ALL SELECT * FROM drawn`,
 		d.Pool, d.MessageID, d.CustomerID, d.Journey, d.Step, d.At)
 	if err != nil {
-		return Coupon{}, fmt.Errorf("draw a coupon of pool %q: %w", d.Pool, err)
-	}
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Coupon])
-	if err != nil {
-		return Coupon{}, fmt.Errorf("draw a coupon of pool %q: %w", d.Pool, err)
+		return Coupon{}, err
 	}
 	if len(cs) > 0 {
 		return cs[0], nil

@@ -246,16 +246,8 @@ func (s *Store) datePage(ctx context.Context, what, query string, q BirthdayQuer
 	if after.ID == "" {
 		after.ID = firstID
 	}
-	rows, err := s.pool.Query(ctx, query, q.At, BirthdayMonthDays(q.At),
-		after.MonthDay, after.ID, q.SendMinute, q.KeyPrefix, q.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("page %s at %s: %w", what, q.At.Format(time.RFC3339), err)
-	}
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[BirthdayCandidate])
-	if err != nil {
-		return nil, fmt.Errorf("page %s at %s: %w", what, q.At.Format(time.RFC3339), err)
-	}
-	return cs, nil
+	return list[BirthdayCandidate](ctx, s.pool, fmt.Sprintf("page %s at %s", what, q.At.Format(time.RFC3339)), query,
+		q.At, BirthdayMonthDays(q.At), after.MonthDay, after.ID, q.SendMinute, q.KeyPrefix, q.Limit)
 }
 
 // BirthdayMonthDays lists the month-days (month*100+day) that are a local

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // LoggedMessage is a ledger row as the message log shows it: the row and
@@ -63,7 +61,7 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]LoggedMess
 	if f.Campaign != "" {
 		journey = "campaign/" + f.Campaign
 	}
-	rows, err := s.pool.Query(ctx, `
+	out, err := list[LoggedMessage](ctx, s.pool, "list messages", `
 		SELECT `+loggedColumns+` FROM messages
 		WHERE ($1 = '' OR customer_id = $1::uuid) AND ($2 = '' OR journey = $2) AND ($3 = '' OR template = $3)
 		  AND ($4 = '' OR topic = $4) AND ($5 = '' OR channel = $5) AND ($6 = '' OR status = $6)
@@ -75,11 +73,7 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]LoggedMess
 		f.CustomerID, journey, f.Template, f.Topic, f.Channel, f.Status, f.Reason, f.Delivery,
 		nullTime(f.Since), nullTime(f.Until), nullTime(at), nullUUID(afterID), f.Limit+1)
 	if err != nil {
-		return nil, "", fmt.Errorf("list messages: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[LoggedMessage])
-	if err != nil {
-		return nil, "", fmt.Errorf("list messages: %w", err)
+		return nil, "", err
 	}
 	next := ""
 	if len(out) > f.Limit {

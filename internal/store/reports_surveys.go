@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // SurveyBands are the score bands of a survey kind, as the survey journey
@@ -121,16 +119,8 @@ func (s *Store) SurveyTallies(ctx context.Context, q SurveyQuery) ([]SurveyTally
 	if triggers == nil {
 		triggers = []string{}
 	}
-	rows, err := s.pool.Query(ctx, surveyTallies, q.Survey, q.Since, q.Until, triggers,
+	return list[SurveyTally](ctx, s.pool, q.Survey+" report", surveyTallies, q.Survey, q.Since, q.Until, triggers,
 		b.PromoterMin, b.DetractorMax, b.SatisfiedMin)
-	if err != nil {
-		return nil, fmt.Errorf("%s report: %w", q.Survey, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[SurveyTally])
-	if err != nil {
-		return nil, fmt.Errorf("%s report: %w", q.Survey, err)
-	}
-	return out, nil
 }
 
 // DetractorComment is a detractor's answer that came with a comment.

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -230,18 +229,10 @@ func (s *Store) ListSuppressions(ctx context.Context, f SuppressionFilter) ([]Su
 // SuppressionHistory lists the additions and removals of an address, oldest
 // first.
 func (s *Store) SuppressionHistory(ctx context.Context, channel, address string) ([]SuppressionChange, error) {
-	rows, err := s.pool.Query(ctx, `
+	return list[SuppressionChange](ctx, s.pool, "suppression history", `
 		SELECT id, channel, address, action, reason, source, actor, detail, changed_at
 		FROM suppression_changes WHERE channel = $1 AND address = $2 ORDER BY changed_at, id`,
 		channel, NormalizeAddress(address))
-	if err != nil {
-		return nil, fmt.Errorf("suppression history: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[SuppressionChange])
-	if err != nil {
-		return nil, fmt.Errorf("suppression history: %w", err)
-	}
-	return out, nil
 }
 
 // ErrBadCursor is a pagination cursor this store did not hand out.
