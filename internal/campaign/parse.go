@@ -174,19 +174,19 @@ func (p *parser) resolveStepRefs(s *Spec) {
 func (p *parser) condition(n *yaml.Node, path string) Condition {
 	n = spec.Resolve(n)
 	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value != "segment" {
+		for k, v := range spec.Entries(n) {
+			if k.Value != "segment" {
 				continue
 			}
 			if len(n.Content) > 2 {
 				p.Errorf(n, path, "expected either segment: NAME or match: {...}, not both")
 				return Condition{}
 			}
-			p.at(spec.Join(path, "segment"), spec.Resolve(n.Content[i+1]))
-			name, ok := p.Text(n.Content[i+1], spec.Join(path, "segment"))
+			p.at(spec.Join(path, "segment"), spec.Resolve(v))
+			name, ok := p.Text(v, spec.Join(path, "segment"))
 			if ok {
 				if err := segment.CheckName(name); err != nil {
-					p.Errorf(n.Content[i+1], spec.Join(path, "segment"), "%v", err)
+					p.Errorf(v, spec.Join(path, "segment"), "%v", err)
 				}
 			}
 			return Condition{Segment: name}
@@ -413,8 +413,8 @@ func (p *parser) step(n *yaml.Node, path, pos string) (Step, bool) {
 	var kindKey *yaml.Node
 	var idNode *yaml.Node
 	p.at(path, n)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], spec.Resolve(n.Content[i+1])
+	for k, v := range spec.Entries(n) {
+		v = spec.Resolve(v)
 		sub := spec.Join(path, k.Value)
 		p.at(sub, v)
 		switch {

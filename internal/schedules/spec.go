@@ -171,20 +171,19 @@ func locate(doc *yaml.Node, f *File) {
 	if doc == nil {
 		return
 	}
-	for i := 0; i+1 < len(doc.Content); i += 2 {
-		if doc.Content[i].Value != "schedules" || doc.Content[i+1].Kind != yaml.SequenceNode {
+	for k, list := range spec.Entries(doc) {
+		if k.Value != "schedules" || list.Kind != yaml.SequenceNode {
 			continue
 		}
-		for j, item := range doc.Content[i+1].Content {
+		for j, item := range list.Content {
 			if j >= len(f.Schedules) {
 				break
 			}
 			s := &f.Schedules[j]
 			s.line, s.col = item.Line, item.Column
 			s.fields = map[string][2]int{}
-			for k := 0; k+1 < len(item.Content); k += 2 {
-				v := item.Content[k+1]
-				s.fields[item.Content[k].Value] = [2]int{v.Line, v.Column}
+			for field, v := range spec.Entries(item) {
+				s.fields[field.Value] = [2]int{v.Line, v.Column}
 			}
 		}
 	}

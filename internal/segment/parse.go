@@ -94,8 +94,7 @@ func FromNode(n *yaml.Node, filename string) (*Definition, error) {
 		return nil, p.Errs
 	}
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for k, v := range spec.Entries(n) {
 		if seen[k.Value] {
 			p.Errorf(k, k.Value, "appears twice")
 			continue
@@ -147,9 +146,8 @@ func (p *parser) text(n *yaml.Node, path string) (string, bool) {
 // cond parses one condition: a mapping whose keys are all, any, not, event,
 // consent or field names; several keys in one mapping must all hold.
 func (p *parser) cond(n *yaml.Node, path string) *Cond {
-	n = spec.Resolve(n)
-	if n.Kind != yaml.MappingNode {
-		p.Errorf(n, path, "expected a condition: a mapping such as `locale: en` or `all: [...]`, got %s", spec.Describe(n))
+	n, ok := p.mapping(n, path, "a condition: a mapping such as `locale: en` or `all: [...]`")
+	if !ok {
 		return nil
 	}
 	if len(n.Content) == 0 {
@@ -158,8 +156,7 @@ func (p *parser) cond(n *yaml.Node, path string) *Cond {
 	}
 	var parts []*Cond
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for k, v := range spec.Entries(n) {
 		sub := spec.Join(path, k.Value)
 		if seen[k.Value] {
 			p.Errorf(k, sub, "appears twice in one condition; combine the operators in one mapping or use all: [...]")
@@ -263,8 +260,7 @@ func (p *parser) field(k, v *yaml.Node, path string) *Cond {
 		var parts []*Cond
 		seed := ""
 		before := len(p.Errs)
-		for i := 0; i+1 < len(v.Content); i += 2 {
-			ok, ov := v.Content[i], v.Content[i+1]
+		for ok, ov := range spec.Entries(v) {
 			opPath := path + "." + ok.Value
 			if ok.Value == "seed" && f.name == "bucket" {
 				seed, _ = p.text(ov, opPath)
@@ -440,17 +436,26 @@ func (p *parser) int(f *field, n *yaml.Node, path string) (int64, bool) {
 	return i, true
 }
 
-// event parses {type, count, within, properties}.
-func (p *parser) event(n *yaml.Node, path string) *Cond {
+// mapping is n with aliases followed when it is a mapping; otherwise it
+// reports that what was expected (an example of it) is not what is there.
+func (p *parser) mapping(n *yaml.Node, path, expected string) (*yaml.Node, bool) {
 	n = spec.Resolve(n)
 	if n.Kind != yaml.MappingNode {
-		p.Errorf(n, path, "expected a mapping such as {type: page_view, count: {gte: 3}, within: 30d}, got %s", spec.Describe(n))
+		p.Errorf(n, path, "expected %s, got %s", expected, spec.Describe(n))
+		return n, false
+	}
+	return n, true
+}
+
+// event parses {type, count, within, properties}.
+func (p *parser) event(n *yaml.Node, path string) *Cond {
+	n, ok := p.mapping(n, path, "a mapping such as {type: page_view, count: {gte: 3}, within: 30d}")
+	if !ok {
 		return nil
 	}
 	ev := &EventCond{}
-	ok := true
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], spec.Resolve(n.Content[i+1])
+	for k, v := range spec.Entries(n) {
+		v = spec.Resolve(v)
 		sub := path + "." + k.Value
 		switch k.Value {
 		case "type":
@@ -509,8 +514,7 @@ func (p *parser) count(n *yaml.Node, path string) ([]Comparison, bool) {
 		return nil, false
 	}
 	var out []Comparison
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for k, v := range spec.Entries(n) {
 		want, ok := ops[k.Value]
 		if !ok {
 			p.Errorf(k, path+"."+k.Value, "unknown operator %q; expected one of: %s", k.Value, strings.Join(opNames(kInt), ", "))
@@ -527,15 +531,12 @@ func (p *parser) count(n *yaml.Node, path string) ([]Comparison, bool) {
 
 // consent parses {channel, topic}.
 func (p *parser) consent(n *yaml.Node, path string) *Cond {
-	n = spec.Resolve(n)
-	if n.Kind != yaml.MappingNode {
-		p.Errorf(n, path, "expected a mapping such as {channel: email, topic: marketing}, got %s", spec.Describe(n))
+	n, ok := p.mapping(n, path, "a mapping such as {channel: email, topic: marketing}")
+	if !ok {
 		return nil
 	}
 	cc := &ConsentCond{}
-	ok := true
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for k, v := range spec.Entries(n) {
 		sub := path + "." + k.Value
 		switch k.Value {
 		case "channel":

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,8 +45,8 @@ func (r *Reader) Fields(n *yaml.Node, path string, known []string, fn func(k, v 
 		return false
 	}
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], Resolve(n.Content[i+1])
+	for k, v := range Entries(n) {
+		v = Resolve(v)
 		sub := Join(path, k.Value)
 		switch {
 		case seen[k.Value]:
@@ -108,6 +109,18 @@ func (r *Reader) Duration(n *yaml.Node, path string) (Duration, bool) {
 		return Duration{}, false
 	}
 	return d, true
+}
+
+// Entries yields the keys and values of a mapping node, in file order; the
+// values as written (Resolve follows an alias).
+func Entries(n *yaml.Node) iter.Seq2[*yaml.Node, *yaml.Node] {
+	return func(yield func(k, v *yaml.Node) bool) {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if !yield(n.Content[i], n.Content[i+1]) {
+				return
+			}
+		}
+	}
 }
 
 // Resolve follows aliases to the node they stand for. Decode has bounded
