@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -99,15 +98,11 @@ The same import is POST /v1/coupon-pools/{pool}/codes.`,
   printf 'code,value\nSUMMER-0001,10 EUR\n' | tidings coupons import summer-sale -`,
 		Args: exactArgs(2),
 		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, args []string) error {
-			in := io.Reader(a.stdin)
-			if args[1] != "-" {
-				f, err := os.Open(args[1])
-				if err != nil {
-					return withCode(exitUsage, err)
-				}
-				defer f.Close()
-				in = f
+			in, err := a.openInput(args[1])
+			if err != nil {
+				return err
 			}
+			defer in.Close()
 			res, err := m.ImportCoupons(ctx, a.operator(), args[0], in)
 			if err != nil {
 				return mgmtErr(err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -46,6 +47,18 @@ func mgmtErr(err error) error {
 		return withCode(exitUsage, err)
 	}
 	return err
+}
+
+// openInput opens the file an import names, or standard input for "-".
+func (a *app) openInput(path string) (io.ReadCloser, error) {
+	if path == "-" {
+		return io.NopCloser(a.stdin), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	return f, nil
 }
 
 // readSecret reads a password from the first line of stdin (--password-stdin).

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -129,15 +128,11 @@ ones are imported regardless (exit 3 when some were rejected).`,
   tidings suppressions import stops.txt --channel sms --reason unsubscribe`,
 		Args: exactArgs(1),
 		RunE: a.manage(func(ctx context.Context, m *mgmt.Service, args []string) error {
-			in := io.Reader(a.stdin)
-			if args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return withCode(exitUsage, err)
-				}
-				defer f.Close()
-				in = f
+			in, err := a.openInput(args[0])
+			if err != nil {
+				return err
 			}
+			defer in.Close()
 			rows, problems, err := readSuppressions(in, channel, reason, a.cfg.DefaultRegion)
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("%s: %w", args[0], err))
