@@ -73,7 +73,6 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 	if err := e.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM messages WHERE journey = 'test' AND template = 'welcome'`).Scan(&tests); err != nil || tests != 1 {
 		t.Fatalf("%d test rows in the ledger (%v), want 1", tests, err)
 	}
-	e.shot(b, "template-test-en")
 
 	// To seed addresses instead: a bad one is named by its place and
 	// nothing goes out; then each seed gets one copy rendered with the
@@ -108,6 +107,7 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 		AND recipient IN ('qa@example.com', 'Inbox-Check@example.net')`).Scan(&seedRows); err != nil || seedRows != 2 {
 		t.Fatalf("%d seed rows marked as tests in the ledger (%v), want 2", seedRows, err)
 	}
+	e.shot(b, "template-test-en")
 
 	// In Traditional Chinese the same mistakes read in Chinese.
 	tw := e.browser("zh-TW")

@@ -37,10 +37,11 @@ const HistoryCampaign = "tea-festival"
 var signupSources = []string{"google-ads", "instagram", "referral", "newsletter", "organic"}
 
 // spendPerMonth is what the demo company pays each source a month, so the
-// acquisition report shows CAC by source: search ads cost the most, the
-// referral programme pays a reward per friend, the newsletter is cheap and
-// organic signups cost nothing (and so have no CAC).
-var spendPerMonth = reports.SpendPerMonth{"google-ads": 900, "instagram": 600, "referral": 250, "newsletter": 80}
+// acquisition report shows CAC by source: search ads cost the most (a
+// CLV:CAC under 3, the one to look at), the referral programme pays a
+// reward per friend, the newsletter is cheap and organic signups cost
+// nothing (and so have no CAC).
+var spendPerMonth = reports.SpendPerMonth{"google-ads": 7500, "instagram": 4500, "referral": 2000, "newsletter": 600}
 
 // AcquisitionSpend is the spend the acquisition report is computed with on
 // `tidings dev --demo`: the policy file's when it gives one, else the demo
