@@ -96,10 +96,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 // listUsers is GET /v1/users.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	us, err := s.mgmt.Users(r.Context())
-	if err != nil {
-		return err
-	}
-	return answerList(w, "users", us)
+	return answerList(w, "users", us, err)
 }
 
 // createUser is POST /v1/users; a generated password is in the response
@@ -151,10 +148,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 // listKeys is GET /v1/apikeys.
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 	ks, err := s.mgmt.Keys(r.Context())
-	if err != nil {
-		return err
-	}
-	return answerList(w, "api_keys", ks)
+	return answerList(w, "api_keys", ks, err)
 }
 
 // createKey is POST /v1/apikeys; the secret is in the response once.

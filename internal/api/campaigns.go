@@ -17,10 +17,7 @@ import (
 // current version and trigger kind, archived ones included.
 func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
 	cs, err := s.mgmt.Campaigns(r.Context())
-	if err != nil {
-		return err
-	}
-	return answer(w, http.StatusOK, map[string][]store.Campaign{"campaigns": cs})
+	return respond(w, map[string][]store.Campaign{"campaigns": cs}, err)
 }
 
 // getCampaign is GET /v1/campaigns/{name}?version=N: the campaign's state,

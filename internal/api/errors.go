@@ -135,10 +135,11 @@ func respond(w http.ResponseWriter, v any, err error) error {
 	return answer(w, http.StatusOK, v)
 }
 
-// answerList is a listing's 200: {"key": [...]}, an empty list as [] and
-// never null, so clients can range over it.
-func answerList[T any](w http.ResponseWriter, key string, items []T) error {
-	return answer(w, http.StatusOK, map[string][]T{key: nonNil(items)})
+// answerList is a listing's last word: err when there is one, else 200
+// with {"key": [...]}, an empty list as [] and never null, so clients can
+// range over it.
+func answerList[T any](w http.ResponseWriter, key string, items []T, err error) error {
+	return respond(w, map[string][]T{key: nonNil(items)}, err)
 }
 
 // nonNil makes a nil list encode as [].

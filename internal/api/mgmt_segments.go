@@ -37,10 +37,7 @@ func (s *Server) previewSegment(w http.ResponseWriter, r *http.Request) error {
 // listSegments is GET /v1/segments: the saved segments by name.
 func (s *Server) listSegments(w http.ResponseWriter, r *http.Request) error {
 	segs, err := s.mgmt.SavedSegments(r.Context())
-	if err != nil {
-		return err
-	}
-	return answer(w, http.StatusOK, map[string][]store.Segment{"segments": segs})
+	return respond(w, map[string][]store.Segment{"segments": segs}, err)
 }
 
 // saveSegment is POST /v1/segments?name=: save the definition in the body

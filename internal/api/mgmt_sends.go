@@ -34,14 +34,8 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 		// ledger like any outcome.
 	case errors.As(err, &perm):
 		return errorf(http.StatusUnprocessableEntity, codeInvalid, "", "%v", err)
-	case errors.Is(err, mgmt.ErrNoSender):
-		return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "%v", err)
 	case err != nil:
-		if out := outcome(err, ""); out != err {
-			return out
-		}
-		s.log.WarnContext(r.Context(), "transactional send failed for now", "err", err)
-		return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "the provider is unavailable for now; send the same request again (same idempotency_key) to retry")
+		return s.sendFailed(r, err, "transactional send", "send the same request again (same idempotency_key) to retry")
 	}
 	status := http.StatusCreated
 	if res.Duplicate {
@@ -66,15 +60,22 @@ func (s *Server) sendTest(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sent, err := s.mgmt.SendTest(r.Context(), principal(r), in)
-	switch {
-	case errors.Is(err, mgmt.ErrNoSender):
-		return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "%v", err)
-	case err != nil:
-		if out := outcome(err, ""); out != err {
-			return out
-		}
-		s.log.WarnContext(r.Context(), "test send failed for now", "err", err)
-		return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "the provider is unavailable for now; try again")
+	if err != nil {
+		return s.sendFailed(r, err, "test send", "try again")
 	}
 	return answer(w, http.StatusCreated, sent)
+}
+
+// sendFailed answers a send that did not go out: bad input is its 4xx; no
+// send path, or a provider failing for now, is a 503 that says how to
+// retry (what failed is logged).
+func (s *Server) sendFailed(r *http.Request, err error, what, retry string) error {
+	if errors.Is(err, mgmt.ErrNoSender) {
+		return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "%v", err)
+	}
+	if out := outcome(err, ""); out != err {
+		return out
+	}
+	s.log.WarnContext(r.Context(), what+" failed for now", "err", err)
+	return errorf(http.StatusServiceUnavailable, codeUnavailable, "", "the provider is unavailable for now; %s", retry)
 }

@@ -217,20 +217,27 @@ func (s *Server) seedPage(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, p)
 }
 
+// unsubscribeLink reads an unsubscribe link: whose it is, and the channel
+// and topic it unsubscribes from.
+func (s *Server) unsubscribeLink(r *http.Request) (c store.Customer, channel, topic string, err error) {
+	claims, c, err := s.linkCustomer(r.Context(), r, token.Unsubscribe)
+	if err != nil {
+		return c, "", "", err
+	}
+	channel, topic, err = unsubscribeClaims(claims)
+	return c, channel, topic, err
+}
+
 // unsubscribePage is GET /u/{token}: a confirmation page. A GET never
 // changes anything, because mail scanners follow links.
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) error {
-	claims, c, err := s.linkCustomer(r.Context(), r, token.Unsubscribe)
-	if err == nil {
-		_, _, err = unsubscribeClaims(claims)
-	}
+	c, channel, topic, err := s.unsubscribeLink(r)
 	if isLinkError(err) {
 		return s.linkError(w, r, err)
 	}
 	if err != nil {
 		return err
 	}
-	channel, topic, _ := unsubscribeClaims(claims)
 	key, lang := pageLang(c.Locale)
 	p := newPage(key, lang, "unsubscribe.title")
 	p.Paras = []string{fmt.Sprintf(t(key, "unsubscribe.question"), topicLabel(key, topic), t(key, "channel."+channel))}
@@ -243,17 +250,13 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) error {
 // "List-Unsubscribe=One-Click"). Consent for the link's channel and topic
 // becomes denied, recorded with the link as its source.
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) error {
-	claims, c, err := s.linkCustomer(r.Context(), r, token.Unsubscribe)
-	if err == nil {
-		_, _, err = unsubscribeClaims(claims)
-	}
+	c, channel, topic, err := s.unsubscribeLink(r)
 	if isLinkError(err) {
 		return s.linkError(w, r, err)
 	}
 	if err != nil {
 		return err
 	}
-	channel, topic, _ := unsubscribeClaims(claims)
 	_ = r.ParseForm() // the one-click body is informative only; the token decides
 	oneClick := r.PostForm.Get("List-Unsubscribe") == "One-Click"
 	if _, err := s.store.SetConsent(r.Context(), store.ConsentChange{
