@@ -379,8 +379,7 @@ func (m *Manager) ensureSchedule(ctx context.Context, c store.Campaign, s *campa
 	opts := m.scheduleOptions(c, s)
 	h := sc.GetHandle(ctx, opts.ID)
 	desc, err := h.Describe(ctx)
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
+	if isNotFound(err) {
 		if _, err := sc.Create(ctx, opts); err != nil {
 			return "", fmt.Errorf("create schedule %s: %w", opts.ID, err)
 		}
@@ -434,15 +433,7 @@ func appliedHash(d *client.ScheduleDescription) (hash string) {
 // was one. Firings already running finish.
 func (m *Manager) deleteSchedule(ctx context.Context, name string) (bool, error) {
 	id := workflows.CampaignScheduleID(name)
-	err := m.temporal.ScheduleClient().GetHandle(ctx, id).Delete(ctx)
-	var notFound *serviceerror.NotFound
-	switch {
-	case errors.As(err, &notFound):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("delete schedule %s: %w", id, err)
-	}
-	return true, nil
+	return existed(m.temporal.ScheduleClient().GetHandle(ctx, id).Delete(ctx), "delete schedule "+id)
 }
 
 // ensureRunner starts the once runner of the current version, delayed to
@@ -475,13 +466,24 @@ func (m *Manager) terminateRunner(ctx context.Context, name string, version int,
 		return false, nil
 	}
 	id := workflows.CampaignRunnerID(name, version)
-	err := m.temporal.TerminateWorkflow(ctx, id, "", reason)
+	return existed(m.temporal.TerminateWorkflow(ctx, id, "", reason), "stop once runner "+id)
+}
+
+// isNotFound reports whether Temporal answered that what was asked for
+// does not exist.
+func isNotFound(err error) bool {
 	var notFound *serviceerror.NotFound
+	return errors.As(err, &notFound)
+}
+
+// existed reads what Temporal answered to removing something: whether it
+// was there (not found is no failure), or the failure, naming what.
+func existed(err error, what string) (bool, error) {
 	switch {
-	case errors.As(err, &notFound):
+	case isNotFound(err):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("stop once runner %s: %w", id, err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	return true, nil
 }
