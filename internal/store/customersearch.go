@@ -56,6 +56,7 @@ func (s *Store) SearchCustomers(ctx context.Context, q CustomerSearch) ([]Custom
 	if q.ExternalID != "" {
 		add("external_id = $?", q.ExternalID)
 	}
+	exact := len(conds) > 0
 	if q.Tag != "" {
 		add("tags @> ARRAY[$?]", q.Tag)
 	}
@@ -66,20 +67,43 @@ func (s *Store) SearchCustomers(ctx context.Context, q CustomerSearch) ([]Custom
 	case first != "":
 		add("(lower(first_name) LIKE $? || '%' OR lower(last_name) LIKE $? || '%')", first)
 	}
-	query := `SELECT ` + customerColumns + ` FROM customers WHERE id > $1 AND external_id NOT LIKE 'erased:%' ORDER BY id LIMIT $2`
-	if len(conds) > 0 {
-		query = `WITH found AS MATERIALIZED (
-			SELECT ` + customerColumns + ` FROM customers
-			WHERE ` + strings.Join(conds, " AND ") + `)
-		SELECT * FROM found WHERE id > $1 AND external_id NOT LIKE 'erased:%' ORDER BY id LIMIT $2`
+	if len(conds) == 0 {
+		cs, err := rowsOf[Customer](ctx, s.pool, `SELECT `+customerColumns+` FROM customers
+			WHERE id > $1 AND external_id NOT LIKE 'erased:%' ORDER BY id LIMIT $2`, args...)
+		return page(cs, err, q.Limit)
 	}
-	cs, err := rowsOf[Customer](ctx, s.pool, query, args...)
+	where := strings.Join(conds, " AND ")
+	if !exact {
+		// A tag or a name prefix may match half the customers, and
+		// gathering half a million rows to sort them takes seconds; the
+		// next searchWindow customers in ID order hold a page of any
+		// common match. Only when they do not (a rare match, which is few
+		// rows to gather) is every match gathered.
+		cs, err := rowsOf[Customer](ctx, s.pool, `SELECT `+customerColumns+` FROM (
+				SELECT * FROM customers WHERE id > $1 ORDER BY id LIMIT `+fmt.Sprint(searchWindow)+`
+			) customers WHERE `+where+` AND external_id NOT LIKE 'erased:%' ORDER BY id LIMIT $2`, args...)
+		if err != nil || len(cs) > q.Limit {
+			return page(cs, err, q.Limit)
+		}
+	}
+	cs, err := rowsOf[Customer](ctx, s.pool, `WITH found AS MATERIALIZED (
+			SELECT `+customerColumns+` FROM customers WHERE `+where+`)
+		SELECT * FROM found WHERE id > $1 AND external_id NOT LIKE 'erased:%' ORDER BY id LIMIT $2`, args...)
+	return page(cs, err, q.Limit)
+}
+
+// searchWindow is how many customers in ID order a tag or name search
+// reads before it gathers every match instead.
+const searchWindow = 5_000
+
+// page cuts a search's limit+1 rows to a page and the next page's cursor.
+func page(cs []Customer, err error, limit int) ([]Customer, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("search customers: %w", err)
 	}
 	next := ""
-	if len(cs) > q.Limit {
-		cs = cs[:q.Limit]
+	if len(cs) > limit {
+		cs = cs[:limit]
 		next = cs[len(cs)-1].ID
 	}
 	return cs, next, nil
