@@ -199,6 +199,10 @@ func TestDevRunsTheWholeProduct(t *testing.T) {
 	if !strings.Contains(d.stdout.String(), "demo: 150 customers (150 new") {
 		t.Errorf("first start did not load the 150 demo customers:\n%s", d.stdout)
 	}
+	// The refresh it runs measures the demo's two saved segments.
+	if !strings.Contains(d.stdout.String(), "customers scored, 2 segment and campaign audiences measured") {
+		t.Errorf("the demo's refresh measured no saved segment:\n%s", d.stdout)
+	}
 	if code := d.shutdown(); code != 0 {
 		t.Fatalf("tidings dev exited %d after Ctrl-C\nstderr:\n%s", code, d.stderr)
 	}

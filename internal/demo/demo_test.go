@@ -74,6 +74,16 @@ func TestLoadCreatesTheCompanyOnce(t *testing.T) {
 		t.Errorf("%d customers have addresses outside the reserved example domains", got)
 	}
 
+	// The example segments are saved, with members; one a user changed
+	// keeps the change when the company loads again.
+	if got := count(t, st, `SELECT count(*) FROM segments WHERE name IN ('champions', 'winback') AND description <> ''`); got != 2 {
+		t.Errorf("%d of the demo's saved segments stored, want champions and winback", got)
+	}
+	if champions := count(t, st, `SELECT count(*) FROM customer_scores WHERE recency >= 4 AND frequency >= 4 AND monetary >= 4`); champions == 0 {
+		t.Error("the champions segment has no members in the demo")
+	}
+	testdb.MustExec(t, st, `UPDATE segments SET description = 'ours now' WHERE name = 'winback'`)
+
 	events := count(t, st, `SELECT count(*) FROM events`)
 	consents := count(t, st, `SELECT count(*) FROM consent_changes`)
 	again, err := Load(ctx, st, 0, DefaultSeed, now.Add(5*time.Hour))
@@ -92,5 +102,8 @@ func TestLoadCreatesTheCompanyOnce(t *testing.T) {
 	}
 	if got := count(t, st, `SELECT count(*) FROM consent_changes`); got != consents {
 		t.Errorf("%d consent changes after loading again, want %d", got, consents)
+	}
+	if got := count(t, st, `SELECT count(*) FROM segments WHERE name = 'winback' AND description = 'ours now'`); got != 1 {
+		t.Error("loading again replaced a saved segment a user had changed")
 	}
 }

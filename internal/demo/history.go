@@ -9,7 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/tidingsdev/tidings/examples"
 	"github.com/tidingsdev/tidings/internal/reports"
+	"github.com/tidingsdev/tidings/internal/segment"
 )
 
 // Execer runs one SQL statement; *pgxpool.Pool implements it.
@@ -164,6 +166,32 @@ var history = []struct{ what, sql string }{
 }
 
 // loadHistory writes the demo's history (see history) for the anchor.
+// savedSegments are the example segments the demo company keeps saved, so
+// the console's segment pages, and each segment's size over time as the
+// refreshes measure it, have something to show.
+var savedSegments = []string{"champions", "winback"}
+
+// loadSegments saves the example segments the company lacks; one a user
+// changed since stays as they left it.
+func loadSegments(ctx context.Context, db Execer) error {
+	for _, name := range savedSegments {
+		file := "segments/" + name + ".yaml"
+		src, err := examples.Segments.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		def, err := segment.Parse(src, file)
+		if err != nil {
+			return err
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO segments (name, description, format, definition) VALUES ($1, $2, 'yaml', $3)
+			ON CONFLICT (name) DO NOTHING`, def.Name, def.Description, string(src)); err != nil {
+			return fmt.Errorf("save demo segment %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 func loadHistory(ctx context.Context, db Execer, anchor time.Time) error {
 	for _, h := range history {
 		var args []any

@@ -103,6 +103,9 @@ func Load(ctx context.Context, st Store, n int, seed uint64, now time.Time) (Loa
 	if err := loadHistory(ctx, st.Pool(), l.Anchor); err != nil {
 		return Loaded{}, err
 	}
+	if err := loadSegments(ctx, st.Pool()); err != nil {
+		return Loaded{}, err
+	}
 	if _, err := st.RefreshScores(ctx, now); err != nil {
 		return Loaded{}, fmt.Errorf("score the demo customers: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/tidingsdev/tidings/activities"
 	"github.com/tidingsdev/tidings/internal/config"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/workflows"
@@ -79,6 +80,7 @@ func Settings(s workflows.Settings) workflows.Settings {
 const (
 	BirthdaySweepID = "demo-birthday-sweep"
 	WinbackSweepID  = "demo-winback-sweep"
+	RefreshSweepID  = "demo-refresh"
 )
 
 // Report is what one run of the scenario did.
@@ -88,6 +90,7 @@ type Report struct {
 	Deliveries []string
 	Birthdays  workflows.BirthdaySweepResult
 	Winbacks   workflows.WinbackSweepResult
+	Refresh    activities.RefreshResult
 }
 
 // Run loads the company, delivers its past orders to the journeys (so a
@@ -141,6 +144,12 @@ func Run(ctx context.Context, d Deps, opt Options) (Report, error) {
 	fmt.Fprintf(out, "demo: %d orders delivered to customers awake now: surveys arrive in %s, a reminder %s later if unanswered\n",
 		len(rep.Deliveries), SurveyDelay, SurveyWait)
 
+	// The hourly refresh, once now: the saved segments get a first size.
+	if err := sweep(ctx, d, RefreshSweepID, workflows.RefreshSweepWorkflow, workflows.RefreshSweepInput{}, &rep.Refresh); err != nil {
+		return rep, err
+	}
+	fmt.Fprintf(out, "demo: refresh: %d customers scored, %d segment and campaign audiences measured (their sizes over time grow with each hourly refresh)\n",
+		rep.Refresh.Customers, rep.Refresh.Audiences)
 	if err := sweep(ctx, d, BirthdaySweepID, workflows.BirthdaySweepWorkflow, workflows.BirthdaySweepInput{}, &rep.Birthdays); err != nil {
 		return rep, err
 	}
