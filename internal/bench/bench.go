@@ -102,6 +102,8 @@ func Scenarios() []Scenario {
 	return []Scenario{
 		{Name: "blast", Short: "a care send to N customers through the whole send path vs a bare go-mail loop",
 			Sizes: []int{10_000, 100_000}, Smoke: 60, run: blast},
+		{Name: "blast-tracking", Short: "the blast's care send with tracking on (links rewritten, the open pixel) vs the same send with tracking off for its topic",
+			Sizes: []int{20_000}, Smoke: 40, run: blastTracking},
 		{Name: "campaign", Short: "a one-off campaign to N customers, from `campaigns apply` to the last message, vs a bare go-mail loop",
 			Sizes: []int{10_000, 100_000}, Smoke: 60, run: campaignScenario},
 		{Name: "campaign-series", Short: "the first message of a three-step one-off campaign to N customers vs the same campaign with one send",
