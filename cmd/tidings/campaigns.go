@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -62,16 +61,6 @@ brings it back.`),
 	return cmd
 }
 
-// readCampaign reads a campaign file; one that cannot be read is bad
-// input (exit 2).
-func readCampaign(path string) (mgmt.CampaignFile, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return mgmt.CampaignFile{}, withCode(exitUsage, err)
-	}
-	return mgmt.CampaignFile{Name: path, Text: data}, nil
-}
-
 // campaignErr gives a campaign action's refusal the CLI's exit code: a bad
 // file, an unknown campaign and an archived one are exit 2.
 func campaignErr(err error) error {
@@ -106,7 +95,7 @@ what was expected).`,
 			m := mgmt.New(mgmt.Deps{Templates: a.parts.Templates}, mgmt.Options{})
 			var problems []string
 			for _, path := range args {
-				f, err := readCampaign(path)
+				f, err := loadFile(path)
 				if err != nil {
 					problems = append(problems, err.Error())
 					continue
@@ -163,7 +152,7 @@ Exit status: 0 planned, 2 the file is invalid or names a missing segment.`,
 			if samples < 0 || samples > 50 || next < 1 || next > 50 {
 				return withCode(exitUsage, fmt.Errorf("--samples %d, --next %d: want 0 to 50 and 1 to 50", samples, next))
 			}
-			f, err := readCampaign(args[0])
+			f, err := loadFile(args[0])
 			if err != nil {
 				return err
 			}
@@ -269,16 +258,7 @@ they started with; new runs take the new one. A paused campaign stays paused.
 Exit status: 0 applied, 2 invalid file (nothing is stored).`,
 		Example: `  tidings campaigns apply examples/campaigns/nps-after-delivery.yaml`,
 		Args:    exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			f, err := readCampaign(args[0])
-			if err != nil {
-				return err
-			}
-			m, err := a.parts.Mgmt(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.manageFile(func(ctx context.Context, m *mgmt.Service, f mgmt.File) error {
 			res, err := m.ApplyCampaign(ctx, a.operator(), f)
 			if err != nil {
 				return campaignErr(err)
@@ -291,7 +271,7 @@ Exit status: 0 applied, 2 invalid file (nothing is stored).`,
 			printTrigger(a.stdout, s, res.Campaign.Status, res.Trigger, time.Now())
 			fmt.Fprintf(a.stdout, "status: %s\n", res.Campaign.Status)
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

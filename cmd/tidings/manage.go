@@ -40,6 +40,29 @@ func (a *app) manage(fn func(ctx context.Context, m *mgmt.Service, args []string
 	}
 }
 
+// loadFile reads a file a command is given (a campaign, a segment, a
+// schedules file); one that cannot be read is bad input (exit 2).
+func loadFile(path string) (mgmt.File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return mgmt.File{}, withCode(exitUsage, err)
+	}
+	return mgmt.File{Name: path, Text: data}, nil
+}
+
+// manageFile is manage for a command whose first argument is a file: the
+// file is read first, so one that cannot be read is exit 2 without a
+// database.
+func (a *app) manageFile(fn func(ctx context.Context, m *mgmt.Service, f mgmt.File) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		f, err := loadFile(args[0])
+		if err != nil {
+			return err
+		}
+		return a.manage(func(ctx context.Context, m *mgmt.Service, _ []string) error { return fn(ctx, m, f) })(cmd, args)
+	}
+}
+
 // mgmtErr gives a management function's refusal the CLI's exit code: bad
 // input and unknown names are exit 2.
 func mgmtErr(err error) error {

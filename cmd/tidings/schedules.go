@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"time"
 
@@ -69,19 +68,19 @@ Exit status: 0 applied, 2 invalid file.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			data, err := os.ReadFile(args[0])
+			f, err := loadFile(args[0])
 			if err != nil {
-				return withCode(exitUsage, err)
+				return err
 			}
 			// The file alone first, so its problems need no database.
-			if _, err := schedules.Parse(args[0], data); err != nil {
+			if _, err := schedules.Parse(f.Name, f.Text); err != nil {
 				return withCode(exitUsage, err)
 			}
 			m, err := a.parts.Mgmt(ctx)
 			if err != nil {
 				return err
 			}
-			res, err := m.ApplySchedules(ctx, a.operator(), mgmt.File{Name: args[0], Text: data}, dryRun, preview)
+			res, err := m.ApplySchedules(ctx, a.operator(), f, dryRun, preview)
 			if err != nil {
 				return mgmtErr(err)
 			}

@@ -212,17 +212,8 @@ Exit status: 0 saved, 2 invalid definition or missing name.`,
 		Example: `  tidings segments save examples/segments/winback.yaml
   tidings segments save audience.json --name spring-2027`,
 		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			data, err := os.ReadFile(args[0])
-			if err != nil {
-				return withCode(exitUsage, err)
-			}
-			m, err := a.parts.Mgmt(ctx)
-			if err != nil {
-				return err
-			}
-			saved, err := m.SaveSegment(ctx, a.operator(), mgmt.File{Name: args[0], Text: data}, name)
+		RunE: a.manageFile(func(ctx context.Context, m *mgmt.Service, f mgmt.File) error {
+			saved, err := m.SaveSegment(ctx, a.operator(), f, name)
 			if _, ok := mgmt.Problems(err); ok {
 				return withCode(exitUsage, err)
 			}
@@ -231,7 +222,7 @@ Exit status: 0 saved, 2 invalid definition or missing name.`,
 			}
 			fmt.Fprintf(a.stdout, "segment %s %s\n", saved.Name, saved.Outcome)
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "save under this name instead of the file's name: key")
 	return cmd
