@@ -18,7 +18,7 @@ func TestBenchRefusesBadScenariosAndSizes(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"bench", "nope"}, "blast, campaign, campaign-series, journeys, sweep, ingest"},
+		{[]string{"bench", "nope"}, "blast, blast-tracking, campaign, campaign-series, journeys, sweep, ingest"},
 		{[]string{"bench", "all", "--n", "5"}, "--n"},
 		{[]string{"bench", "blast", "--n", "0"}, "--n"},
 		{[]string{"bench", "blast", "--n", "ten"}, "--n"},
