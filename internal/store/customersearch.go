@@ -28,9 +28,7 @@ type CustomerSearch struct {
 // cursor of the next page ("" at the end); erased customers' tombstones are
 // never found. Keyset pagination keeps page 1,000 as cheap as page 1.
 func (s *Store) SearchCustomers(ctx context.Context, q CustomerSearch) ([]Customer, string, error) {
-	if q.Limit <= 0 || q.Limit > 500 {
-		q.Limit = 50
-	}
+	q.Limit = pageSize(q.Limit, 50, 500)
 	after := "00000000-0000-0000-0000-000000000000"
 	if q.After != "" {
 		if _, err := uuid.Parse(q.After); err != nil {
@@ -101,11 +99,7 @@ func page(cs []Customer, err error, limit int) ([]Customer, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("search customers: %w", err)
 	}
-	next := ""
-	if len(cs) > limit {
-		cs = cs[:limit]
-		next = cs[len(cs)-1].ID
-	}
+	cs, next := cutPage(cs, limit, func(last Customer) string { return last.ID })
 	return cs, next, nil
 }
 
@@ -146,9 +140,7 @@ type TimelineItem struct {
 // entries with their outcomes, conversions, consent changes and survey
 // answers, and the cursor of the next page ("" at the end).
 func (s *Store) CustomerTimeline(ctx context.Context, customerID, after string, limit int) ([]TimelineItem, string, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 100
-	}
+	limit = pageSize(limit, 100, 500)
 	var at time.Time
 	var kind, key string
 	if after != "" {
@@ -200,11 +192,6 @@ func (s *Store) CustomerTimeline(ctx context.Context, customerID, after string, 
 	if err != nil {
 		return nil, "", fmt.Errorf("timeline of customer %s: %w", customerID, err)
 	}
-	next := ""
-	if len(items) > limit {
-		items = items[:limit]
-		last := items[len(items)-1]
-		next = encodeCursor(last.At, last.Kind+"\x00"+last.Key)
-	}
+	items, next := cutPage(items, limit, func(last TimelineItem) string { return encodeCursor(last.At, last.Kind+"\x00"+last.Key) })
 	return items, next, nil
 }

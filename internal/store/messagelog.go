@@ -46,9 +46,7 @@ type MessageFilter struct {
 // of the next page ("" at the end). Pages are keyset-paginated on
 // (created_at, id), so a page costs the same however deep it is.
 func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]LoggedMessage, string, error) {
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 50
-	}
+	f.Limit = pageSize(f.Limit, 50, 500)
 	var at time.Time
 	var afterID string
 	if f.After != "" {
@@ -75,12 +73,7 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]LoggedMess
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		last := out[len(out)-1]
-		next = encodeCursor(last.CreatedAt, last.ID)
-	}
+	out, next := cutPage(out, f.Limit, func(last LoggedMessage) string { return encodeCursor(last.CreatedAt, last.ID) })
 	return out, next, nil
 }
 

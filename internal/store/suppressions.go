@@ -196,9 +196,7 @@ type SuppressionFilter struct {
 // ListSuppressions returns a page of the list, newest first, and the cursor
 // of the next page ("" at the end).
 func (s *Store) ListSuppressions(ctx context.Context, f SuppressionFilter) ([]Suppression, string, error) {
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 100
-	}
+	f.Limit = pageSize(f.Limit, 100, 1000)
 	var at time.Time
 	var ch, addr string
 	if f.After != "" {
@@ -217,12 +215,9 @@ func (s *Store) ListSuppressions(ctx context.Context, f SuppressionFilter) ([]Su
 	if err != nil {
 		return nil, "", fmt.Errorf("list suppressions: %w", err)
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		last := out[len(out)-1]
-		next = encodeCursor(last.CreatedAt, last.Channel+"\x00"+last.Address)
-	}
+	out, next := cutPage(out, f.Limit, func(last Suppression) string {
+		return encodeCursor(last.CreatedAt, last.Channel+"\x00"+last.Address)
+	})
 	return out, next, nil
 }
 
@@ -237,6 +232,26 @@ func (s *Store) SuppressionHistory(ctx context.Context, channel, address string)
 
 // ErrBadCursor is a pagination cursor this store did not hand out.
 var ErrBadCursor = errors.New("invalid page cursor")
+
+// pageSize is a listing's page length: want, or def when want is not
+// between 1 and most.
+func pageSize(want, def, most int) int {
+	if want <= 0 || want > most {
+		return def
+	}
+	return want
+}
+
+// cutPage takes a page of limit rows from rows read with limit+1 (the one
+// more says another page follows) and the next page's cursor, made from the
+// page's last row; "" on the last page.
+func cutPage[T any](rows []T, limit int, cursor func(last T) string) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	return rows, cursor(rows[len(rows)-1])
+}
 
 // encodeCursor makes an opaque keyset cursor of a time and a tie-breaker.
 func encodeCursor(at time.Time, key string) string {
