@@ -172,6 +172,15 @@ func (s *Server) linkCustomer(ctx context.Context, r *http.Request, purpose stri
 	return claims, c, err
 }
 
+// unreadableLink answers a request whose link could not be read: the
+// link's error page for a link problem, or the internal failure.
+func (s *Server) unreadableLink(w http.ResponseWriter, r *http.Request, err error) error {
+	if isLinkError(err) {
+		return s.linkError(w, r, err)
+	}
+	return err
+}
+
 // isLinkError tells link problems (shown as a page) from internal failures.
 func isLinkError(err error) bool {
 	return errors.Is(err, token.ErrInvalid) || errors.Is(err, token.ErrExpired) || errors.Is(err, errBadLink)
@@ -232,11 +241,8 @@ func (s *Server) unsubscribeLink(r *http.Request) (c store.Customer, channel, to
 // changes anything, because mail scanners follow links.
 func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) error {
 	c, channel, topic, err := s.unsubscribeLink(r)
-	if isLinkError(err) {
-		return s.linkError(w, r, err)
-	}
 	if err != nil {
-		return err
+		return s.unreadableLink(w, r, err)
 	}
 	key, lang := pageLang(c.Locale)
 	p := newPage(key, lang, "unsubscribe.title")
@@ -251,11 +257,8 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) error {
 // becomes denied, recorded with the link as its source.
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) error {
 	c, channel, topic, err := s.unsubscribeLink(r)
-	if isLinkError(err) {
-		return s.linkError(w, r, err)
-	}
 	if err != nil {
-		return err
+		return s.unreadableLink(w, r, err)
 	}
 	_ = r.ParseForm() // the one-click body is informative only; the token decides
 	oneClick := r.PostForm.Get("List-Unsubscribe") == "One-Click"
@@ -376,11 +379,8 @@ func (s *Server) savePreferences(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) showPreferences(w http.ResponseWriter, r *http.Request, save bool) error {
 	ctx := r.Context()
 	_, c, err := s.linkCustomer(ctx, r, token.Preferences)
-	if isLinkError(err) {
-		return s.linkError(w, r, err)
-	}
 	if err != nil {
-		return err
+		return s.unreadableLink(w, r, err)
 	}
 	st, err := s.preferences(ctx, c)
 	if err != nil {
@@ -469,11 +469,11 @@ func (s *Server) surveyLink(r *http.Request) (token.Claims, store.Customer, [2]i
 // another installation).
 var errNoMessage = errors.New("survey link names no message in the ledger")
 
-// surveyLinkError is linkError for survey links, with a 404 page for a
+// surveyLinkError is unreadableLink for survey links, with a 404 page for a
 // message the ledger does not hold.
 func (s *Server) surveyLinkError(w http.ResponseWriter, r *http.Request, c store.Customer, err error) error {
 	if !errors.Is(err, errNoMessage) {
-		return s.linkError(w, r, err)
+		return s.unreadableLink(w, r, err)
 	}
 	key, lang := pageLang(c.Locale, r.Header.Get("Accept-Language"))
 	p := newPage(key, lang, "error.title")
@@ -489,11 +489,8 @@ func (s *Server) surveyLinkError(w http.ResponseWriter, r *http.Request, c store
 // neither answer the survey nor change an answer given.
 func (s *Server) surveyPage(w http.ResponseWriter, r *http.Request) error {
 	claims, c, rng, err := s.surveyLink(r)
-	if isLinkError(err) || errors.Is(err, errNoMessage) {
-		return s.surveyLinkError(w, r, c, err)
-	}
 	if err != nil {
-		return err
+		return s.surveyLinkError(w, r, c, err)
 	}
 	key, lang := pageLang(c.Locale)
 	prev, err := s.store.SurveyResponseTo(r.Context(), claims.MessageID)
@@ -545,11 +542,8 @@ func (s *Server) surveyForm(r *http.Request, key string, claims token.Claims, rn
 // care team for a detractor; a comment also becomes survey_commented.
 func (s *Server) surveySubmit(w http.ResponseWriter, r *http.Request) error {
 	claims, c, rng, err := s.surveyLink(r)
-	if isLinkError(err) || errors.Is(err, errNoMessage) {
-		return s.surveyLinkError(w, r, c, err)
-	}
 	if err != nil {
-		return err
+		return s.surveyLinkError(w, r, c, err)
 	}
 	key, lang := pageLang(c.Locale)
 	if err := r.ParseForm(); err != nil {
