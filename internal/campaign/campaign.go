@@ -87,7 +87,8 @@ type position struct{ line, col int }
 // file the spec was parsed from, or at the nearest enclosing path Parse
 // recorded, so checks made after parsing point at the line like Parse does.
 func (s *Spec) Locate(path, format string, args ...any) *spec.Error {
-	e := &spec.Error{File: s.file, Path: path, Msg: fmt.Sprintf(format, args...), Format: format, Args: args}
+	e := &spec.Error{File: s.file, Path: path, Msg: fmt.Sprintf(format, args...)}
+	e.Format, e.Args = spec.Unwrapped(format, args)
 	for p := path; p != ""; p = parentPath(p) {
 		if at, ok := s.pos[p]; ok {
 			e.Line, e.Column = at.line, at.col

@@ -33,6 +33,12 @@ func TestProblemsInTheReadersLanguage(t *testing.T) {
 	if got := e.text(cn, "#problems li"); !strings.Contains(got, "这里应是步骤列表（每一步是 send, wait, branch, tag, untag, set, webhook 之一），实际是映射") {
 		t.Errorf("zh-CN steps problem: %q", got)
 	}
+	// A check made after parsing, against the templates.
+	e.run(cn, chromedp.SetValue("#source", "name: spring\naudience: {match: {tags: vip}}\ntrigger: {event: {type: signup}}\nsteps:\n  - send: {id: hi, template: welcome, vars: {colour: blue}}\n", chromedp.ByID))
+	e.submit(cn, "#validate", "#problems")
+	if got := e.text(cn, "#problems li"); !strings.Contains(got, `模板 welcome 没有用到变量 "colour"`) || !strings.Contains(got, "请删掉或改正变量名") {
+		t.Errorf("zh-CN template var problem: %q", got)
+	}
 	e.run(cn, chromedp.Navigate(e.url+"/console/reports/churn?days=0"), chromedp.WaitVisible("#problem", chromedp.ByID))
 	if got := e.text(cn, "#problem"); got != "多少天未购买算流失：必须在 1 到 3650 之间" {
 		t.Errorf("zh-CN churn filter: %q", got)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/campaign"
 	"github.com/tidingsdev/tidings/internal/delivery"
+	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/templates"
 )
@@ -117,7 +118,7 @@ func CheckTemplates(s *campaign.Spec, set Templates) campaign.Errors {
 			if v != nil {
 				for _, k := range slices.Sorted(maps.Keys(v.Vars)) {
 					if !uses(use, k) {
-						add(varsAt+"."+k, "%s", unusedVar(k, r.Template, use))
+						add(varsAt+"."+k, "%v", unusedVar(k, r.Template, use))
 					}
 				}
 			}
@@ -126,8 +127,8 @@ func CheckTemplates(s *campaign.Spec, set Templates) campaign.Errors {
 					r.Template, quoteVars(missing), strings.Join(slices.Concat(use.Required, use.Optional), ", "))
 				continue
 			}
-			if msg := renderProblem(set, info, r.Channel, r.Data); msg != "" {
-				add(varsAt, "%s", msg)
+			if err := renderProblem(set, info, r.Channel, r.Data); err != nil {
+				add(varsAt, "%v", err)
 			}
 		}
 		if checked == len(arms) {
@@ -135,7 +136,7 @@ func CheckTemplates(s *campaign.Spec, set Templates) campaign.Errors {
 				switch use, _ := set.VarUse(st.Send.Template); {
 				case sendVarUsed[k]:
 				case len(st.Send.Variants) == 0:
-					add(base+".vars."+k, "%s", unusedVar(k, st.Send.Template, use))
+					add(base+".vars."+k, "%v", unusedVar(k, st.Send.Template, use))
 				default:
 					add(base+".vars."+k, "no variant's template uses var %q; remove it or correct its name", k)
 				}
@@ -165,12 +166,11 @@ func missingVars(use templates.VarUse, given map[string]any) []string {
 
 // unusedVar says that a var is given for nothing, and what the template
 // does read.
-func unusedVar(name, template string, use templates.VarUse) string {
-	reads := "no vars"
+func unusedVar(name, template string, use templates.VarUse) error {
 	if all := slices.Concat(use.Required, use.Optional); len(all) > 0 {
-		reads = "vars " + strings.Join(all, ", ")
+		return spec.Problemf("template %s does not use var %q (it reads vars %s); remove it or correct its name", template, name, strings.Join(all, ", "))
 	}
-	return fmt.Sprintf("template %s does not use var %q (it reads %s); remove it or correct its name", template, name, reads)
+	return spec.Problemf("template %s does not use var %q (it reads no vars); remove it or correct its name", template, name)
 }
 
 func quoteVars(names []string) string {
@@ -196,12 +196,12 @@ func customerTemplates(set Templates) []string {
 }
 
 // renderProblem renders a template in each of its locales with exactly the
-// vars a send gives it and describes the first failure, or returns "".
-func renderProblem(set Templates, info templates.Info, channel string, vars map[string]any) string {
+// vars a send gives it and describes the first failure, or returns nil.
+func renderProblem(set Templates, info templates.Info, channel string, vars map[string]any) error {
 	for _, loc := range info.Locales {
 		d, err := set.Sample(info.Name, loc)
 		if err != nil {
-			return err.Error()
+			return err
 		}
 		d.Vars = map[string]any{}
 		for k, v := range vars {
@@ -212,13 +212,13 @@ func renderProblem(set Templates, info templates.Info, channel string, vars map[
 		case err == nil, errors.Is(err, templates.ErrTooLong):
 			continue
 		case missingVar.MatchString(err.Error()):
-			return fmt.Sprintf("template %s uses var %q, which this send does not set; expected vars %s",
+			return spec.Problemf("template %s uses var %q, which this send does not set; expected vars %s",
 				info.Name, missingVar.FindStringSubmatch(err.Error())[1], strings.Join(info.Vars, ", "))
 		default:
-			return fmt.Sprintf("template %s does not render (%s) with these vars: %v", info.Name, loc, err)
+			return spec.Problemf("template %s does not render (%s) with these vars: %v", info.Name, loc, err)
 		}
 	}
-	return ""
+	return nil
 }
 
 // CheckSegments checks that every saved segment the campaign names (its
