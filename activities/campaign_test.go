@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -151,7 +152,8 @@ steps:
 	}
 
 	// A multi-step campaign sends its first step in a batch and starts one
-	// run per customer from the second.
+	// run per customer from the second; with pages of two, every page is
+	// sent before the runs are started.
 	applySpec(t, s, `
 name: vip-care
 audience: {match: {tags: other}}
@@ -160,12 +162,15 @@ steps:
   - send: {id: hello, template: welcome}
   - tag: cared
 `)
-	runner := execute(t, c, "campaign/vip-care/once/1", workflows.CampaignRunnerWorkflow, workflows.CampaignRunnerInput{Campaign: "vip-care"})
+	runner := execute(t, c, "campaign/vip-care/once/1", workflows.CampaignRunnerWorkflow, workflows.CampaignRunnerInput{Campaign: "vip-care", BatchSize: 2})
 	if err := runner.Get(t.Context(), &res); err != nil {
 		t.Fatal(err)
 	}
 	if res.Started != 5 {
 		t.Fatalf("runner %+v, want 5 runs started", res)
+	}
+	if n := pagesBeforeRuns(t, c, runner); n != 3 {
+		t.Errorf("the runner sent %d pages before it started runs, want all 3 (pages of 2, 5 customers): no first message waits for a run start", n)
 	}
 	other, _ := s.CustomerByExternalID(t.Context(), "other-000")
 	child := c.GetWorkflow(t.Context(), workflows.CampaignRunID("vip-care", other.ID), "")
@@ -179,8 +184,31 @@ steps:
 	if got, _ := s.Customer(t.Context(), other.ID); !slices.Contains(got.Tags, "cared") {
 		t.Errorf("tags %v, want cared", got.Tags)
 	}
-	saveHistory(t, c, runner, "campaign_runner_first_send_batched")
+	saveHistory(t, c, runner, "campaign_runner_runs_after_pages")
 	saveHistory(t, c, child, "campaign_run_after_first_send")
+}
+
+// pagesBeforeRuns reads a runner's history: how many pages (CampaignBatch
+// calls) it sent before it asked for its first run start.
+func pagesBeforeRuns(t *testing.T, c client.Client, run client.WorkflowRun) int {
+	t.Helper()
+	it := c.GetWorkflowHistory(t.Context(), run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	n := 0
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+			return n
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			if ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == "CampaignBatch" {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // campaignWorker starts a real Temporal server and a worker with the

@@ -94,6 +94,9 @@ const (
 	// customer sends the first step to each page in one batch and starts
 	// the runs from the second step, instead of starting the runs first.
 	firstSendBatchedVersion = "campaign-runner-batches-first-send"
+	// runsAfterPagesVersion: such a firing sends the first step to all the
+	// pages of a runner run before it starts their customers' runs.
+	runsAfterPagesVersion = "campaign-runner-runs-after-pages"
 	// maxPendingEvents bounds the events a run keeps for its next wait.
 	maxPendingEvents = 50
 )
@@ -695,8 +698,18 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 		}
 	}
 	batch := orDefault(in.BatchSize, DefaultCampaignBatch)
+	// The runs kept for later are started before the firing ends,
+	// continues as new or waits.
+	var later laterRuns
+	end := func() (CampaignRunnerResult, error) {
+		err := later.start(ctx, &in, batch)
+		return in.Result, err
+	}
 	for pages := 0; ; pages++ {
 		if pages == DefaultCampaignPerRun {
+			if err := later.start(ctx, &in, batch); err != nil {
+				return in.Result, err
+			}
 			return in.Result, workflow.NewContinueAsNewError(ctx, CampaignRunnerWorkflow, in)
 		}
 		if !in.SkipLate {
@@ -704,7 +717,7 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 			err := waitActive(ctx, in.Campaign, func(d time.Duration, wake workflow.ReceiveChannel) error { return sleepOrWake(ctx, d, wake) })
 			switch {
 			case errors.Is(err, errArchived):
-				return in.Result, nil
+				return end()
 			case err != nil:
 				return in.Result, err
 			case workflow.Now(ctx).Sub(paused) > orDefault(in.Spec.LateAfter, campaign.DefaultLateAfter):
@@ -713,7 +726,7 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 				workflow.GetLogger(ctx).Info("campaign firing resumed too late; skipping the rest", "campaign", in.Campaign)
 				in.Result.SkippedLate = true
 				if workflow.GetVersion(ctx, recordLateVersion, workflow.DefaultVersion, 1) != 1 || !hasSend(in.Spec.Steps) {
-					return in.Result, nil
+					return end()
 				}
 				in.SkipLate = true
 			}
@@ -724,7 +737,7 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 		case in.Spec.Batchable() || in.SkipLate:
 			err = workflow.ExecuteActivity(withBatch(ctx), campaigns.CampaignBatch, in.batchInput(batch)).Get(ctx, &page)
 		case in.Spec.FirstSendBatched() && workflow.GetVersion(ctx, firstSendBatchedVersion, workflow.DefaultVersion, 1) == 1:
-			page, err = sendFirstAndStartRuns(ctx, &in, batch)
+			page, err = sendFirstAndStartRuns(ctx, &in, batch, &later)
 		default:
 			page, err = startCampaignRuns(ctx, &in, batch)
 		}
@@ -742,6 +755,9 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 		}
 		if !page.Done {
 			continue
+		}
+		if err := later.start(ctx, &in, batch); err != nil {
+			return in.Result, err
 		}
 		if in.Due.NotDue == 0 || in.Pass+1 >= DefaultCampaignPasses {
 			if in.AB == nil || in.AB.Share != activities.ShareTest {
@@ -842,8 +858,9 @@ func startCampaignRuns(ctx workflow.Context, in *CampaignRunnerInput, batch int)
 // then starts the run of each customer it is done with from the second
 // step: the first message of an audience that starts together goes out as
 // fast as a one-off campaign's, and each customer still has their own run
-// for the waits and branches after it.
-func sendFirstAndStartRuns(ctx workflow.Context, in *CampaignRunnerInput, batch int) (activities.CampaignBatchResult, error) {
+// for the waits and branches after it. Firings since runsAfterPagesVersion
+// keep the runs in later, started when the runner has sent its pages.
+func sendFirstAndStartRuns(ctx workflow.Context, in *CampaignRunnerInput, batch int, later *laterRuns) (activities.CampaignBatchResult, error) {
 	var page activities.CampaignBatchResult
 	if err := workflow.ExecuteActivity(withBatch(ctx), campaigns.CampaignBatch, in.batchInput(batch)).Get(ctx, &page); err != nil {
 		return page, err
@@ -854,6 +871,10 @@ func sendFirstAndStartRuns(ctx workflow.Context, in *CampaignRunnerInput, batch 
 		runs[i].FirstDone, runs[i].EnteredAt = &page.Runs[i], in.At
 	}
 	page.Runs = nil
+	if workflow.GetVersion(ctx, runsAfterPagesVersion, workflow.DefaultVersion, 1) == 1 {
+		*later = append(*later, runs...)
+		return page, nil
+	}
 	return page, startRuns(ctx, in, runs)
 }
 
@@ -887,6 +908,25 @@ func startRuns(ctx workflow.Context, in *CampaignRunnerInput, runs []CampaignRun
 		case errors.As(err, &running):
 			in.Result.AlreadyRunning++
 		default:
+			return err
+		}
+	}
+	return nil
+}
+
+// laterRuns are the runs a firing will start once it has sent the first
+// step to every page of this runner run: Temporal starts runs far more
+// slowly than the send path sends, and each customer's next step is
+// reckoned from their entry, not from their run's start.
+type laterRuns []CampaignRunInput
+
+// start starts them, a page at a time (one workflow task's commands stay
+// small), and forgets them.
+func (l *laterRuns) start(ctx workflow.Context, in *CampaignRunnerInput, batch int) error {
+	runs := *l
+	*l = nil
+	for chunk := range slices.Chunk(runs, batch) {
+		if err := startRuns(ctx, in, chunk); err != nil {
 			return err
 		}
 	}
