@@ -13,22 +13,29 @@ import (
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
-// periodFlags are --since and --until, read by reports.ParsePeriod.
-type periodFlags struct{ since, until string }
+// periodFlags are --since and --until, read by reports.ParsePeriod. The
+// period is months calendar months back unless they say otherwise; note
+// adds to what the help says of that default.
+type periodFlags struct {
+	since, until string
+	months       int
+	note         string
+}
 
-func (f *periodFlags) register(cmd *cobra.Command, def string) {
+func (f *periodFlags) register(cmd *cobra.Command) {
+	def := fmt.Sprintf("%d calendar months back%s", f.months, f.note)
 	cmd.Flags().StringVar(&f.since, "since", "", "start of the period: a date (2025-01-01), an RFC 3339 time or an age (90d, 12w) (default: "+def+")")
 	cmd.Flags().StringVar(&f.until, "until", "", "end of the period, exclusive, written like --since (default: now)")
 }
 
-func (f *periodFlags) period(months int) (reports.Period, error) {
+func (f *periodFlags) period() (reports.Period, error) {
 	now := time.Now()
-	p, err := reports.ParsePeriod(f.since, f.until, now, reports.MonthsBack(now, months))
+	p, err := reports.ParsePeriod(f.since, f.until, now, reports.MonthsBack(now, f.months))
 	return p, reportInputErr(err)
 }
 
 func newReportRetentionCmd(a *app) *cobra.Command {
-	var pf periodFlags
+	pf := periodFlags{months: 13}
 	var out output
 	var offsets []int
 	cmd := &cobra.Command{
@@ -45,7 +52,7 @@ The same report is GET /v1/reports/retention. Formulas: docs/reports.md.`,
   tidings report retention --since 2025-01-01 --offsets 1,2,3 --csv`,
 		Args: exactArgs(0),
 		RunE: a.withStore(func(ctx context.Context, st *store.Store, _ []string) error {
-			p, err := pf.period(13)
+			p, err := pf.period()
 			if err != nil {
 				return err
 			}
@@ -79,14 +86,14 @@ The same report is GET /v1/reports/retention. Formulas: docs/reports.md.`,
 			})
 		}),
 	}
-	pf.register(cmd, "13 calendar months back")
+	pf.register(cmd)
 	out.register(cmd)
 	cmd.Flags().IntSliceVar(&offsets, "offsets", nil, "months after the first purchase to show (default 1,2,3,6,12)")
 	return cmd
 }
 
 func newReportChurnCmd(a *app) *cobra.Command {
-	var pf periodFlags
+	pf := periodFlags{months: 12}
 	var out output
 	var days int
 	cmd := &cobra.Command{
@@ -104,7 +111,7 @@ The same report is GET /v1/reports/churn. Formulas: docs/reports.md.`,
   tidings report churn --days 60 --since 2025-01-01 --csv`,
 		Args: exactArgs(0),
 		RunE: a.withStore(func(ctx context.Context, st *store.Store, _ []string) error {
-			p, err := pf.period(12)
+			p, err := pf.period()
 			if err != nil {
 				return err
 			}
@@ -129,7 +136,7 @@ The same report is GET /v1/reports/churn. Formulas: docs/reports.md.`,
 			})
 		}),
 	}
-	pf.register(cmd, "12 calendar months back")
+	pf.register(cmd)
 	out.register(cmd)
 	cmd.Flags().IntVar(&days, "days", reports.DefaultChurnDays, "a customer without a purchase in this many days is no longer active")
 	return cmd

@@ -14,7 +14,7 @@ import (
 )
 
 func newReportDeliverabilityCmd(a *app) *cobra.Command {
-	var pf periodFlags
+	pf := periodFlags{months: 3}
 	var out output
 	var by string
 	cmd := &cobra.Command{
@@ -40,7 +40,7 @@ The same report is GET /v1/reports/deliverability. Formulas: docs/reports.md.`,
 			default:
 				return withCode(exitUsage, fmt.Errorf("--by: %q is none of topic, template, domain, week, month", by))
 			}
-			p, err := pf.period(3)
+			p, err := pf.period()
 			if err != nil {
 				return err
 			}
@@ -74,7 +74,7 @@ The same report is GET /v1/reports/deliverability. Formulas: docs/reports.md.`,
 			})
 		}),
 	}
-	pf.register(cmd, "3 calendar months back")
+	pf.register(cmd)
 	out.register(cmd)
 	cmd.Flags().StringVar(&by, "by", reports.ByTopic, "group by topic, template, domain, week or month")
 	return cmd

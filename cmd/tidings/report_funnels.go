@@ -17,7 +17,7 @@ import (
 )
 
 func newReportFunnelCmd(a *app) *cobra.Command {
-	var pf periodFlags
+	pf := periodFlags{months: 12, note: "; journeys only"}
 	var out output
 	var window string
 	cmd := &cobra.Command{
@@ -52,7 +52,7 @@ GET /v1/reports/journeys/{name}/funnel. Formulas: docs/reports.md.`,
 				if _, ok := workflows.Find(args[1]); !ok {
 					return withCode(exitUsage, fmt.Errorf("no journey named %q (tidings journeys list)", args[1]))
 				}
-				if q.Period, err = pf.period(12); err != nil {
+				if q.Period, err = pf.period(); err != nil {
 					return err
 				}
 				r, err = reports.JourneyFunnel(ctx, st, args[1], q)
@@ -66,7 +66,7 @@ GET /v1/reports/journeys/{name}/funnel. Formulas: docs/reports.md.`,
 			return out.write(a.stdout, r, rows, func(w io.Writer) { printFunnel(w, r, rows) })
 		}),
 	}
-	pf.register(cmd, "12 calendar months back; journeys only")
+	pf.register(cmd)
 	cmd.Flags().StringVar(&window, "window", "", "attribution window: days (7d), weeks (2w) or hours (36h) (default 7d)")
 	out.register(cmd)
 	return cmd

@@ -15,7 +15,7 @@ import (
 )
 
 func newReportJourneyCmd(a *app) *cobra.Command {
-	var pf periodFlags
+	pf := periodFlags{months: 12}
 	var out output
 	cmd := &cobra.Command{
 		Use:   "journey NAME",
@@ -31,7 +31,7 @@ The same report is GET /v1/reports/journeys/{name}. Formulas: docs/reports.md.`,
   tidings report journey onboarding --since 90d --csv`,
 		Args: exactArgs(1),
 		RunE: a.withStore(func(ctx context.Context, st *store.Store, args []string) error {
-			p, err := pf.period(12)
+			p, err := pf.period()
 			if err != nil {
 				return err
 			}
@@ -58,13 +58,13 @@ The same report is GET /v1/reports/journeys/{name}. Formulas: docs/reports.md.`,
 			})
 		}),
 	}
-	pf.register(cmd, "12 calendar months back")
+	pf.register(cmd)
 	out.register(cmd)
 	return cmd
 }
 
 func newReportAcquisitionCmd(a *app) *cobra.Command {
-	var pf periodFlags
+	pf := periodFlags{months: 12}
 	var out output
 	var costs []string
 	cmd := &cobra.Command{
@@ -83,7 +83,7 @@ The same report is GET /v1/reports/acquisition?cost=source=amount.`,
   tidings report acquisition --since 2026-01-01 --cost google-ads=1200 --cost referral=300`,
 		Args: exactArgs(0),
 		RunE: a.withStore(func(ctx context.Context, st *store.Store, _ []string) error {
-			p, err := pf.period(12)
+			p, err := pf.period()
 			if err != nil {
 				return err
 			}
@@ -116,7 +116,7 @@ The same report is GET /v1/reports/acquisition?cost=source=amount.`,
 			})
 		}),
 	}
-	pf.register(cmd, "12 calendar months back")
+	pf.register(cmd)
 	out.register(cmd)
 	cmd.Flags().StringArrayVar(&costs, "cost", nil, "what a source cost in the period, source=amount (repeat per source)")
 	return cmd

@@ -13,7 +13,7 @@ import (
 )
 
 func newReportStagesCmd(a *app) *cobra.Command {
-	var pf periodFlags
+	pf := periodFlags{months: 12}
 	var out output
 	var by string
 	cmd := &cobra.Command{
@@ -34,7 +34,7 @@ The same report is GET /v1/reports/lifecycle/history. Formulas: docs/reports.md.
 			if by != "month" && by != "flow" {
 				return withCode(exitUsage, fmt.Errorf("--by: %q is not month or flow", by))
 			}
-			p, err := pf.period(12)
+			p, err := pf.period()
 			if err != nil {
 				return err
 			}
@@ -62,7 +62,7 @@ The same report is GET /v1/reports/lifecycle/history. Formulas: docs/reports.md.
 			})
 		}),
 	}
-	pf.register(cmd, "12 calendar months back")
+	pf.register(cmd)
 	cmd.Flags().StringVar(&by, "by", "month", "the table: month (stage counts) or flow (from → to)")
 	out.register(cmd)
 	return cmd
