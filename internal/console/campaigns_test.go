@@ -143,7 +143,7 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 	}
 	e.run(b, chromedp.Reload(), chromedp.WaitVisible(`tr[data-campaign="nps-after-delivery"]`))
 	row := `tr[data-campaign="nps-after-delivery"] `
-	for sel, want := range map[string]string{"td.entered": "2", "td.sent": "0", "td.converted": "1 (100.0%)", "td.uplift": "+100.0 pts"} {
+	for sel, want := range map[string]string{"td.sent": "0", "td.converted": "1 (100.0%)", "td.uplift": "+100.0 pts"} {
 		if got := squash(e.text(b, row+sel)); got != want {
 			t.Errorf("list %s = %q, want %q", sel, got, want)
 		}
@@ -151,7 +151,27 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 	if got := e.text(b, row+"td.audience"); !strings.HasPrefix(got, "1") || !strings.Contains(got, "as of") {
 		t.Errorf("list audience = %q, want 1 as of the refresh", got)
 	}
+	// The refresh kept the results, which the list reads: an entry since
+	// shows on the next refresh, not before.
+	if got := e.text(b, row+"td.entered"); !strings.HasPrefix(got, "2") || !strings.Contains(got, "results as of") {
+		t.Errorf("list entered = %q, want 2 with the time of the refresh that kept it", got)
+	}
 	e.shot(b, "campaigns-en")
+	testdb.MustExec(t, e.store, `
+		INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, holdout, entered_at, goal_event)
+		SELECT 'nps-after-delivery', id, 2, 1, 'run-2-' || external_id, false, now(), 'purchase'
+		FROM customers WHERE external_id <> 'tw-1'`)
+	e.run(b, chromedp.Reload(), chromedp.WaitVisible(`tr[data-campaign="nps-after-delivery"]`))
+	if got := e.text(b, row+"td.entered"); !strings.HasPrefix(got, "2") {
+		t.Errorf("list entered before the next refresh = %q, want the kept 2", got)
+	}
+	if _, err := e.mgmt.RefreshScores(ctx, access.Operator("test")); err != nil {
+		t.Fatal(err)
+	}
+	e.run(b, chromedp.Reload(), chromedp.WaitVisible(`tr[data-campaign="nps-after-delivery"]`))
+	if got := e.text(b, row+"td.entered"); !strings.HasPrefix(got, "3") || !strings.Contains(got, "results as of") {
+		t.Errorf("list entered after the next refresh = %q, want 3 as of it", got)
+	}
 
 	// Pages of 50 by name: the 51st campaign is on the next page, and the
 	// first is not.
