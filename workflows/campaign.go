@@ -705,6 +705,14 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 		err := later.start(ctx, &in, batch)
 		return in.Result, err
 	}
+	// A firing that fails still starts the runs of the customers it sent
+	// the first step to, so their later steps are not lost with it.
+	fail := func(err error) (CampaignRunnerResult, error) {
+		if serr := later.start(ctx, &in, batch); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		return in.Result, err
+	}
 	for pages := 0; ; pages++ {
 		if pages == DefaultCampaignPerRun {
 			if err := later.start(ctx, &in, batch); err != nil {
@@ -719,7 +727,7 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 			case errors.Is(err, errArchived):
 				return end()
 			case err != nil:
-				return in.Result, err
+				return fail(err)
 			case workflow.Now(ctx).Sub(paused) > orDefault(in.Spec.LateAfter, campaign.DefaultLateAfter):
 				// Resumed too late: the rest of this firing is stale, and
 				// sending it now would flood customers with old news.
@@ -742,7 +750,7 @@ func CampaignRunner(ctx workflow.Context, in CampaignRunnerInput) (CampaignRunne
 			page, err = startCampaignRuns(ctx, &in, batch)
 		}
 		if err != nil {
-			return in.Result, err
+			return fail(err)
 		}
 		in.Cursor, in.Retry = page.Cursor, page.Retry
 		in.Result.Entered += page.Entered

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/tidingsdev/tidings/activities"
@@ -650,6 +651,41 @@ func TestCampaignRunnerSendsTheFirstStepInABatchAndRunsTheRest(t *testing.T) {
 	want := []string{"tips email @ Wed 2026-03-04 10:00", "tips email @ Wed 2026-03-04 10:00"}
 	if got := h.timeline(); !slices.Equal(got, want) {
 		t.Errorf("runs sent %q, want %q: the first step was the batch's", got, want)
+	}
+}
+
+// TestFailedFiringStillStartsTheRunsOfThoseItSent: the runner keeps the
+// runs of its pages to start once the pages are sent; when a later page
+// fails for good, the customers already sent the first step still get
+// their runs, so their later steps are not lost with the firing.
+func TestFailedFiringStillStartsTheRunsOfThoseItSent(t *testing.T) {
+	h := newCampaignHarness(t, "UTC")
+	h.start("2026-03-02 10:00")
+	h.versions[1], h.current = spec(t, firstSendSpec), 1
+	var started []string
+	h.env.RegisterWorkflowWithOptions(CampaignRun, workflow.RegisterOptions{Name: CampaignRunWorkflow})
+	h.env.OnWorkflow(CampaignRunWorkflow, mock.Anything, mock.Anything).Return(
+		func(_ workflow.Context, in CampaignRunInput) (CampaignRunResult, error) {
+			started = append(started, in.CustomerID)
+			return CampaignRunResult{Outcome: OutcomeCompleted}, nil
+		})
+	calls := 0
+	h.env.OnActivity(campaigns.CampaignBatch, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CampaignBatchInput) (activities.CampaignBatchResult, error) {
+			calls++
+			if calls > 1 {
+				return activities.CampaignBatchResult{}, temporal.NewNonRetryableApplicationError("the audience no longer parses", "bad_audience", nil)
+			}
+			return activities.CampaignBatchResult{Cursor: "c2", Entered: 2, Counts: activities.Counts{Sent: 2},
+				Runs: []activities.RunStart{{CustomerID: "c1", Sent: "hello"}, {CustomerID: "c2", Sent: "hello"}}}, nil
+		})
+	h.env.ExecuteWorkflow(CampaignRunner, CampaignRunnerInput{Campaign: "welcome-series", Version: 1})
+	if err := h.env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "no longer parses") {
+		t.Fatalf("runner error %v, want the second page's", err)
+	}
+	slices.Sort(started)
+	if calls != 2 || !slices.Equal(started, []string{"c1", "c2"}) {
+		t.Errorf("%d batch calls, runs started for %v; want both customers of the sent page started", calls, started)
 	}
 }
 
