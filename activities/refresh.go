@@ -20,8 +20,9 @@ type Refresher interface {
 }
 
 // AudienceRecorder measures every saved segment's and live campaign's
-// audience as of a moment and keeps the counts (mgmt.Service does), so a
-// segment's size over time moves with each refresh.
+// audience as of a moment and keeps the counts, with each campaign's
+// results (mgmt.Service does), so a segment's size over time and the
+// campaign list's results move with each refresh.
 type AudienceRecorder interface {
 	RecordAudienceSizes(ctx context.Context, at time.Time) ([]store.AudienceSize, error)
 }
