@@ -115,16 +115,16 @@ func consoleScenario(ctx context.Context, r *run, n int) error {
 	if err != nil {
 		return err
 	}
-	if err := saveExampleSegments(ctx, s); err != nil {
+	m, err := s.app.Mgmt(ctx)
+	if err != nil {
+		return err
+	}
+	if err := saveExampleSegments(ctx, m); err != nil {
 		return err
 	}
 	// What the hourly refresh sweep keeps (audience sizes, campaign
 	// results), as a running product has it when someone opens the console.
 	r.step("measuring audiences and keeping campaign results, as the hourly refresh does")
-	m, err := s.app.Mgmt(ctx)
-	if err != nil {
-		return err
-	}
 	measured := time.Now()
 	if _, err := m.RecordAudienceSizes(ctx, measured); err != nil {
 		return err
@@ -171,11 +171,7 @@ func consoleScenario(ctx context.Context, r *run, n int) error {
 
 // saveExampleSegments saves the example segments, so the segments pages
 // list and show real definitions.
-func saveExampleSegments(ctx context.Context, s *served) error {
-	m, err := s.app.Mgmt(ctx)
-	if err != nil {
-		return err
-	}
+func saveExampleSegments(ctx context.Context, m *mgmt.Service) error {
 	files, err := fs.Glob(examples.Segments, "segments/*")
 	if err != nil {
 		return err
