@@ -26,6 +26,7 @@ func onboardingJourney() Journey {
 		Starts:  On(EventSignup),
 		Steers:  On(DefaultGoalEvents...),
 		Once:    func(Values) time.Duration { return 0 }, // once ever
+		LateBy:  func(v Values) time.Duration { return v.Duration("late_limit") },
 		Input: func(customerID string, trigger Event, v Values) any {
 			return OnboardingInput{
 				CustomerID: customerID, Trigger: trigger,
@@ -37,6 +38,7 @@ func onboardingJourney() Journey {
 			CountParam("nudge_day", DefaultNudgeDay, 1, 60, "local calendar days after the signup's that the nudge goes out"),
 			TimeParam("send_time", DefaultOnboardingMinute, "local time of day of the tips and the nudge"),
 			DurationParam("duration", DefaultOnboardingLength, 24*time.Hour, "how long after the signup the journey ends without a conversion"),
+			DurationParam("late_limit", DefaultOnboardingLateLimit, time.Hour, "a signup older than this when it arrives (an imported customer list, a replayed backlog) starts no welcome series"),
 		},
 		Templates: []string{"welcome", "tips", "nudge"},
 	}
@@ -66,6 +68,9 @@ const (
 	DefaultNudgeDay         = 5
 	DefaultOnboardingMinute = 10 * 60
 	DefaultOnboardingLength = 14 * 24 * time.Hour
+	// DefaultOnboardingLateLimit: a welcome two days after the signup still
+	// reads as one; later it greets someone long past it.
+	DefaultOnboardingLateLimit = 2 * 24 * time.Hour
 )
 
 // DefaultGoalEvents end onboarding as a conversion.

@@ -50,12 +50,14 @@ type Journey struct {
 	// reckon its waits from the trigger's time, not its own start, and look
 	// among the stored events for a goal that came before it started.
 	StartAfter func(Values) time.Duration
-	// LateBy, with StartAfter, is how far past its due time a deferred
-	// start may still go out. A trigger older than that when it is routed
-	// (an imported order history, a backlog replayed) starts no run, and a
-	// start held back longer than that (Temporal down for days) is dropped:
-	// "a few days after your order" must not arrive months after it. Zero
-	// means no limit.
+	// LateBy is how far past its due time (the trigger's time, plus
+	// StartAfter for a deferred start) a start may still go out. A trigger
+	// older than that when it is routed (an imported order history or
+	// customer list, a backlog replayed) starts no run, and a deferred start
+	// held back longer than that (Temporal down for days) is dropped: "a few
+	// days after your order" must not arrive months after it, nor a welcome
+	// months after the signup. A run already going still hears the event.
+	// Zero means no limit.
 	LateBy func(Values) time.Duration
 	// Sweep is the workflow a Temporal Schedule runs, if any.
 	Sweep *Sweep

@@ -75,13 +75,13 @@ type Route struct {
 	// StartAfter, when set on a start, defers it: the run is started this
 	// long after the event (Journey.StartAfter) unless one is going.
 	StartAfter time.Duration
-	// LateBy is how late past its due time a deferred start may go out
-	// (Journey.LateBy); zero means no limit.
+	// LateBy is how late past its due time (the trigger's time, plus
+	// StartAfter) a start may go out (Journey.LateBy); zero means no limit.
 	LateBy time.Duration
 }
 
-// TooLate reports whether a deferred start due at due has passed its
-// journey's late limit at now.
+// TooLate reports whether a start due at due has passed its journey's
+// late limit at now.
 func (r Route) TooLate(due, now time.Time) bool {
 	return r.LateBy > 0 && now.Sub(due) > r.LateBy
 }

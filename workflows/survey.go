@@ -36,6 +36,7 @@ func surveyJourney() Journey {
 		},
 		Steers: On(EventSurveyAnswered, EventSurveyCommented),
 		Once:   func(v Values) time.Duration { return v.Duration("window") },
+		LateBy: func(v Values) time.Duration { return v.Duration("late_limit") },
 		Input: func(customerID string, trigger Event, v Values) any {
 			return SurveyInput{
 				CustomerID: customerID, Trigger: trigger, Survey: v.EventMap("triggers")[trigger.Type],
@@ -51,6 +52,7 @@ func surveyJourney() Journey {
 			DurationParam("reminder_wait", DefaultReminderWait, time.Second, "how long after the reminder before giving up"),
 			DurationParam("window", DefaultSurveyWindow, time.Hour, "at most one survey per customer in this long"),
 			DurationParam("comment_wait", DefaultCommentWait, time.Second, "how long a detractor's care alert waits for the comment"),
+			DurationParam("late_limit", DefaultSurveyLateLimit, time.Hour, "a delivery or ticket older than this when it arrives (an imported history) gets no survey"),
 		},
 		Templates: []string{"survey_request", "survey_reminder", "survey_thanks", "survey_thanks_review", "detractor_alert"},
 	}
@@ -95,6 +97,9 @@ const (
 	DefaultReminderWait = 4 * 24 * time.Hour
 	DefaultSurveyWindow = 30 * 24 * time.Hour
 	DefaultCommentWait  = 10 * time.Minute
+	// DefaultSurveyLateLimit: asked about a delivery more than a week
+	// later, a customer no longer remembers it well enough to score it.
+	DefaultSurveyLateLimit = 7 * 24 * time.Hour
 )
 
 // SurveyResult is how a survey follow-up ended.

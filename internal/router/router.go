@@ -281,6 +281,14 @@ func (r *Router) deliver(ctx context.Context, e store.Event) ([]store.JourneySta
 	var deferred []store.JourneyStart
 	now := time.Now()
 	for _, rt := range routes {
+		if rt.StartIfAbsent && rt.StartAfter == 0 && rt.TooLate(e.OccurredAt, now) {
+			// A welcome for a signup months old (an imported list, a
+			// backlog replayed) would greet a customer who is long past it.
+			r.opt.Metrics.routed(rt.Journey, outcomeTooLate)
+			r.opt.Log.Info("journey not started: its trigger is past the late limit", "journey", rt.Journey,
+				"customer_id", e.CustomerID, "event_id", e.EventID, "occurred_at", e.OccurredAt, "late_limit", rt.LateBy)
+			continue
+		}
 		if rt.StartAfter > 0 {
 			due := e.OccurredAt.Add(rt.StartAfter)
 			if rt.TooLate(due, now) {
@@ -338,7 +346,9 @@ func (r *Router) running(ctx context.Context, customerID string, routes []workfl
 		in := slices.Contains(open, rt.Journey)
 		if rt.StartIfAbsent || in {
 			if in {
-				rt.StartAfter = 0
+				// The run going hears the event, however old: it starts
+				// nothing, so no late limit applies.
+				rt.StartAfter, rt.LateBy = 0, 0
 			}
 			kept = append(kept, rt)
 			continue

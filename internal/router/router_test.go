@@ -547,3 +547,45 @@ func TestCrossSellPastItsLateLimitIsNotStarted(t *testing.T) {
 		t.Errorf("tidings_events_routed_total{cross_sell,too_late} = %v, want 2 (the old order and the late start)", v)
 	}
 }
+
+// TestOldTriggersStartNoJourney: a customer list imported with last year's
+// signups gets no welcome series, nor a delivery from last month a survey;
+// a signup from yesterday (within onboarding's two days) still starts one,
+// and so does today's delivery. Each refused start is counted as too late.
+func TestOldTriggersStartNoJourney(t *testing.T) {
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	r := router.New(e.store, e.temporal, router.Options{TaskQueue: taskQueue, CallTimeout: 5 * time.Second, Metrics: router.NewMetrics(reg)})
+	onboarding := workflows.JourneyID(workflows.Onboarding, e.customer)
+	survey := workflows.JourneyID(workflows.Survey, e.customer)
+	now := time.Now()
+	if _, err := e.postAt(t, r, "signup-last-year", workflows.EventSignup, now.AddDate(-1, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.postAt(t, r, "delivered-last-month", workflows.EventOrderDelivered, now.AddDate(0, -1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{onboarding, survey} {
+		if n := routertest.Runs(t, e.temporal, id); n != 0 {
+			t.Errorf("%s: %d runs for a trigger long past, want none", id, n)
+		}
+	}
+	if v := routedCount(t, reg, workflows.Onboarding, "too_late"); v != 1 {
+		t.Errorf("tidings_events_routed_total{onboarding,too_late} = %v, want 1", v)
+	}
+	if v := routedCount(t, reg, workflows.Survey, "too_late"); v != 1 {
+		t.Errorf("tidings_events_routed_total{survey,too_late} = %v, want 1", v)
+	}
+	if _, err := e.postAt(t, r, "signup-yesterday", workflows.EventSignup, now.Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.post(t, r, "delivered-today", workflows.EventOrderDelivered); err != nil {
+		t.Fatal(err)
+	}
+	if got := routertest.Heard(t, e.temporal, onboarding, 1); !slices.Equal(got, []string{"signup-yesterday"}) {
+		t.Errorf("onboarding heard %v, want the signup of yesterday", got)
+	}
+	if got := routertest.Heard(t, e.temporal, survey, 1); !slices.Equal(got, []string{"delivered-today"}) {
+		t.Errorf("survey heard %v, want today's delivery", got)
+	}
+}
