@@ -65,6 +65,7 @@ type Activities struct {
 	http      *http.Client
 	settings  Settings
 	audiences AudienceRecorder
+	funnels   FunnelKeeper
 }
 
 // New builds the activities from their dependencies. hc posts care-team

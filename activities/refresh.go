@@ -33,6 +33,16 @@ type AudienceRecorder interface {
 // registers every method of Activities as an activity.
 func MeasureAudiences(a *Activities, r AudienceRecorder) { a.audiences = r }
 
+// FunnelKeeper counts and keeps the built-in journeys' funnels as of a
+// moment (mgmt.Service does), so the journey funnel reports read them.
+type FunnelKeeper interface {
+	KeepJourneyFunnels(ctx context.Context, at time.Time) (int, error)
+}
+
+// KeepFunnels makes a's refresh also keep the journeys' funnels through k,
+// after the audiences (and with them the campaigns' funnels) are kept.
+func KeepFunnels(a *Activities, k FunnelKeeper) { a.funnels = k }
+
 // RefreshInput is one refresh of what reports and segments read; At is the
 // moment the scores and stages are computed for.
 type RefreshInput struct {
@@ -46,13 +56,16 @@ type RefreshResult struct {
 	StagesWritten int64 `json:"stages_written"`
 	// Audiences is how many segment and campaign audiences were measured.
 	Audiences int `json:"audiences"`
+	// Funnels is how many journeys' funnels were kept.
+	Funnels int `json:"funnels"`
 }
 
 // RefreshReports recomputes the customers' RFM scores and value tiers,
 // records their lifecycle stage for the month and, when it measures
 // audiences, every segment's and live campaign's size at that moment, so
 // segments and reports read current figures without anyone running a
-// refresh by hand. Each part is idempotent: a retry redoes it.
+// refresh by hand; when it keeps funnels, every built-in journey's funnel
+// too. Each part is idempotent: a retry redoes it.
 func (a *Activities) RefreshReports(ctx context.Context, in RefreshInput) (RefreshResult, error) {
 	r, ok := a.store.(Refresher)
 	if !ok {
@@ -73,6 +86,11 @@ func (a *Activities) RefreshReports(ctx context.Context, in RefreshInput) (Refre
 			return RefreshResult{}, err
 		}
 		res.Audiences = len(sizes)
+	}
+	if a.funnels != nil {
+		if res.Funnels, err = a.funnels.KeepJourneyFunnels(ctx, in.At); err != nil {
+			return RefreshResult{}, err
+		}
 	}
 	return res, nil
 }

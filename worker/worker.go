@@ -33,6 +33,9 @@ type Deps struct {
 	// Audiences, when set, has the refresh sweep record every segment's
 	// and live campaign's audience size.
 	Audiences activities.AudienceRecorder
+	// Funnels, when set, has the refresh sweep keep every built-in
+	// journey's funnel.
+	Funnels activities.FunnelKeeper
 	// Register, when set, adds further workflows and activities (campaign
 	// sends, ...) to the same worker and task queue.
 	Register func(sdkworker.Registry)
@@ -104,6 +107,9 @@ func New(c client.Client, deps Deps, opts Options) (*Worker, error) {
 	acts := activities.New(deps.Store, deps.Sender, deps.HTTP, deps.Settings)
 	if deps.Audiences != nil {
 		activities.MeasureAudiences(acts, deps.Audiences)
+	}
+	if deps.Funnels != nil {
+		activities.KeepFunnels(acts, deps.Funnels)
 	}
 	w.RegisterActivity(acts)
 	if deps.Register != nil {

@@ -33,6 +33,10 @@ and for the holdout; a journey over its runs started in the period
 (default: the last 12 calendar months), a date sweep without runs
 (birthday) over the messages it meant to send, its goal a redeemed coupon.
 
+Without --window (and, for a journey, without --since and --until) the
+funnel is the one the hourly refresh kept, printed with its time ("as
+of"); with any of them it is counted now.
+
 The same reports are GET /v1/reports/campaigns/{name}/funnel and
 GET /v1/reports/journeys/{name}/funnel. Formulas: docs/reports.md.`,
 		Example: `  tidings report funnel campaign spring-sale
@@ -43,7 +47,7 @@ GET /v1/reports/journeys/{name}/funnel. Formulas: docs/reports.md.`,
 			if err != nil {
 				return reportInputErr(err)
 			}
-			q := reports.FunnelQuery{Window: w}
+			q := reports.FunnelQuery{Window: w, Kept: window == ""}
 			var r reports.FunnelReport
 			switch args[0] {
 			case "campaign":
@@ -55,6 +59,7 @@ GET /v1/reports/journeys/{name}/funnel. Formulas: docs/reports.md.`,
 				if q.Period, err = pf.period(); err != nil {
 					return err
 				}
+				q.Kept = q.Kept && pf.since == "" && pf.until == ""
 				r, err = reports.JourneyFunnel(ctx, st, args[1], q)
 			default:
 				return withCode(exitUsage, fmt.Errorf("funnel of %q: say campaign or journey", args[0]))
@@ -116,7 +121,13 @@ func printFunnel(w io.Writer, r reports.FunnelReport, rows [][]string) {
 	if r.Period != nil {
 		fmt.Fprintf(w, ", entries from %s until %s (UTC)", day(r.Period.Since), day(r.Period.Until))
 	}
-	fmt.Fprintf(w, "\nconversions credited to the last step sent within %s days before them (last touch)\n\n", strconv.FormatFloat(r.WindowDays, 'f', -1, 64))
+	fmt.Fprintf(w, "\nconversions credited to the last step sent within %s days before them (last touch)\n", strconv.FormatFloat(r.WindowDays, 'f', -1, 64))
+	if r.AsOf != nil {
+		fmt.Fprintf(w, "as of %s, kept by the hourly refresh (--window or a period counts now)\n", r.AsOf.UTC().Format("2006-01-02 15:04 UTC"))
+	} else {
+		fmt.Fprintln(w, "counted now")
+	}
+	fmt.Fprintln(w)
 	if len(r.Arms) == 0 {
 		fmt.Fprintln(w, "nobody has entered yet")
 		return

@@ -244,6 +244,23 @@ func TestReportFunnel(t *testing.T) {
 		!strings.Contains(r.stdout, "nobody has entered yet") {
 		t.Errorf("winback funnel:\n%s", r)
 	}
+	// Before any refresh the funnel is counted now; a score refresh keeps
+	// it, as the hourly sweep does, and the report then says as of when.
+	if r := tidings(t, env, "report", "funnel", "campaign", "spring-winback"); r.code != 0 || !strings.Contains(r.stdout, "\ncounted now\n") {
+		t.Errorf("funnel before any refresh:\n%s", r)
+	}
+	if r := tidings(t, env, "segments", "refresh-scores"); r.code != 0 {
+		t.Fatalf("refresh-scores:\n%s", r)
+	}
+	for _, args := range [][]string{{"campaign", "spring-winback"}, {"journey", "winback"}} {
+		r := tidings(t, env, append([]string{"report", "funnel"}, args...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, "\nas of ") || !strings.Contains(r.stdout, "kept by the hourly refresh") {
+			t.Errorf("%s funnel after a refresh:\n%s", args[0], r)
+		}
+	}
+	if r := tidings(t, env, "report", "funnel", "journey", "winback", "--since", "90d"); r.code != 0 || !strings.Contains(r.stdout, "\ncounted now\n") {
+		t.Errorf("winback funnel of a period of one's own:\n%s", r)
+	}
 	refused(t, env, []badUsage{
 		{[]string{"report", "funnel", "campaign", "spring-winback", "--window", "soon"}, "--window:"},
 		{[]string{"report", "funnel", "journey", "nosuch"}, `no journey named "nosuch"`},

@@ -11,14 +11,16 @@ import (
 
 // campaignFunnel is GET /v1/reports/campaigns/{name}/funnel: entered →
 // each step sent → delivered → opened → clicked → goal per variant and for
-// the holdout, revenue credited to the last step within the window.
+// the holdout, revenue credited to the last step within the window; without
+// a window, as the last refresh kept it.
 func (s *Server) campaignFunnel(w http.ResponseWriter, r *http.Request) error {
-	window, err := reports.ParseWindow(r.URL.Query().Get("window"))
+	q := r.URL.Query()
+	window, err := reports.ParseWindow(q.Get("window"))
 	if err != nil {
 		return reportError(err)
 	}
 	name := r.PathValue("name")
-	rep, err := reports.CampaignFunnel(r.Context(), s.store, name, reports.FunnelQuery{Window: window})
+	rep, err := reports.CampaignFunnel(r.Context(), s.store, name, reports.FunnelQuery{Window: window, Kept: q.Get("window") == ""})
 	if errors.Is(err, store.ErrNotFound) {
 		return errorf(http.StatusNotFound, codeNotFound, "name", "no campaign named %q", name)
 	}
@@ -29,7 +31,8 @@ func (s *Server) campaignFunnel(w http.ResponseWriter, r *http.Request) error {
 }
 
 // journeyFunnel is GET /v1/reports/journeys/{name}/funnel: a built-in
-// journey's funnel for the runs started in the period.
+// journey's funnel for the runs started in the period; with no period and
+// no window, as the last refresh kept it.
 func (s *Server) journeyFunnel(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
 	if _, ok := workflows.Find(name); !ok {
@@ -39,11 +42,13 @@ func (s *Server) journeyFunnel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	window, err := reports.ParseWindow(r.URL.Query().Get("window"))
+	q := r.URL.Query()
+	window, err := reports.ParseWindow(q.Get("window"))
 	if err != nil {
 		return reportError(err)
 	}
-	rep, err := reports.JourneyFunnel(r.Context(), s.store, name, reports.FunnelQuery{Period: p, Window: window})
+	kept := q.Get("window") == "" && q.Get("since") == "" && q.Get("until") == ""
+	rep, err := reports.JourneyFunnel(r.Context(), s.store, name, reports.FunnelQuery{Period: p, Window: window, Kept: kept})
 	return respond(w, rep, reportError(err))
 }
 

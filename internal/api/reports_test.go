@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -361,6 +362,31 @@ func TestFunnelsOverTheAPI(t *testing.T) {
 	}
 	if s := rep.Arms[0].Steps[0]; s.Step != "intro" || s.Sent != 1 || s.Opened != 1 || s.Clicked != 1 || s.Conversions != 1 || s.Revenue["EUR"] != 12.5 {
 		t.Errorf("intro = %+v", s)
+	}
+	if strings.Contains(string(body), `"as_of"`) {
+		t.Errorf("a funnel no refresh kept has an as_of: %s", body)
+	}
+	// A score refresh keeps the funnels, as the hourly sweep does: the
+	// same report, now with its time; a window of one's own is counted.
+	if status, body := a.do(http.MethodPost, "/v1/segments/refresh-scores", nil); status != http.StatusOK {
+		t.Fatalf("refresh scores: %d %s", status, body)
+	}
+	var kept struct {
+		AsOf *time.Time `json:"as_of"`
+	}
+	status, keptBody := a.do(http.MethodGet, "/v1/reports/campaigns/spring/funnel", nil)
+	if status != http.StatusOK || json.Unmarshal(keptBody, &kept) != nil || kept.AsOf == nil ||
+		time.Since(*kept.AsOf) > time.Minute {
+		t.Errorf("kept campaign funnel: %d %s", status, keptBody)
+	}
+	if strip := regexp.MustCompile(`\s*"as_of": "[^"]*",`); strip.ReplaceAllString(string(keptBody), "") != string(body) {
+		t.Errorf("kept campaign funnel\n%s\nwant the one counted before\n%s", keptBody, body)
+	}
+	if _, body := a.do(http.MethodGet, "/v1/reports/campaigns/spring/funnel?window=7d", nil); strings.Contains(string(body), `"as_of"`) {
+		t.Errorf("a funnel asked with a window has an as_of: %s", body)
+	}
+	if _, body := a.do(http.MethodGet, "/v1/reports/journeys/winback/funnel", nil); !strings.Contains(string(body), `"as_of"`) {
+		t.Errorf("the kept winback funnel has no as_of: %s", body)
 	}
 	if status, body := a.do(http.MethodGet, "/v1/reports/journeys/winback/funnel?since=2026-01-01&window=2w", nil); status != http.StatusOK ||
 		!strings.Contains(string(body), `"window_days": 14`) {

@@ -90,6 +90,7 @@ func (a *App) JourneyDeps(ctx context.Context) (worker.Deps, error) {
 		Sender:    send,
 		Journeys:  settings,
 		Audiences: m,
+		Funnels:   m,
 		Settings: activities.Settings{
 			CareTeamEmail:  a.cfg.CareTeamEmail,
 			CareWebhookURL: a.cfg.CareWebhookURL,

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tidingsdev/tidings/examples"
 	"github.com/tidingsdev/tidings/internal/campaign/manage"
@@ -66,7 +67,10 @@ func resultTotals(rep store.CampaignReport) totals {
 
 type campaignPage struct {
 	mgmt.CampaignDetail
-	Results store.CampaignReport
+	// Results are as the last refresh kept them, at ResultsAt; counted for
+	// the page (ResultsAt nil) before any refresh kept them.
+	Results   store.CampaignReport
+	ResultsAt *time.Time
 	// Uplift is the treatment against the holdout with its 95% interval.
 	Uplift *uplift
 	// Diff is the shown version against the one before it.
@@ -83,7 +87,8 @@ type campaignPage struct {
 }
 
 // campaign is GET /console/campaigns/{name}?version=: state, results per
-// arm, versions with the shown one's file and what it changed.
+// arm and the funnel as the last refresh kept them (with their time),
+// versions with the shown one's file and what it changed.
 func (c *Console) campaign(w http.ResponseWriter, r *http.Request, v *view) error {
 	name := r.PathValue("name")
 	version := 0
@@ -98,11 +103,11 @@ func (c *Console) campaign(w http.ResponseWriter, r *http.Request, v *view) erro
 	if err != nil {
 		return err
 	}
-	rep, err := c.mgmt.CampaignResults(r.Context(), name)
+	rep, at, err := c.mgmt.KeptCampaignResults(r.Context(), name)
 	if err != nil {
 		return err
 	}
-	page := campaignPage{CampaignDetail: d, Results: rep, Uplift: upliftOf(rep), Notice: noticeKey(r)}
+	page := campaignPage{CampaignDetail: d, Results: rep, ResultsAt: at, Uplift: upliftOf(rep), Notice: noticeKey(r)}
 	if d.Version > 1 {
 		prev, err := c.mgmt.Campaign(r.Context(), name, d.Version-1)
 		if err != nil {
@@ -117,7 +122,7 @@ func (c *Console) campaign(w http.ResponseWriter, r *http.Request, v *view) erro
 		page.Winner, page.WinnerText, page.WinnerTallies = w, winnerText(v, w), winnerTallies(v, w)
 	}
 	if len(rep.Arms) > 0 {
-		fr, err := reports.CampaignFunnel(r.Context(), c.store, name, reports.FunnelQuery{})
+		fr, err := reports.CampaignFunnel(r.Context(), c.store, name, reports.FunnelQuery{Kept: true})
 		if err != nil {
 			return err
 		}

@@ -129,6 +129,11 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 	if got := e.text(b, "#results"); !strings.Contains(got, "Holdout") || !strings.Contains(got, "Everyone") {
 		t.Fatalf("results table: %q", got)
 	}
+	// No refresh has kept them yet: they were counted for the page, and
+	// the page says so.
+	if got := e.text(b, "#results-at"); !strings.HasPrefix(got, "Not refreshed yet: counted just now.") {
+		t.Errorf("results before any refresh say %q", got)
+	}
 	e.shot(b, "campaign-en")
 
 	// The list shows the audience as last measured (the score refresh
@@ -165,13 +170,26 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 	if got := e.text(b, row+"td.entered"); !strings.HasPrefix(got, "2") {
 		t.Errorf("list entered before the next refresh = %q, want the kept 2", got)
 	}
+	// The campaign's page reads the same kept results, with their time:
+	// the treatment's one entry, not the second, until the next refresh.
+	treated := func() (entered, at string) {
+		e.run(b, chromedp.Navigate(e.url+"/console/campaigns/nps-after-delivery"), chromedp.WaitVisible("#results", chromedp.ByID))
+		return e.text(b, "#results tbody tr:first-child td:nth-of-type(1)"), e.text(b, "#results-at")
+	}
+	if entered, at := treated(); entered != "1" || !strings.HasPrefix(at, "As of ") {
+		t.Errorf("campaign page before the next refresh: everyone entered %q, %q; want the kept 1 as of the refresh", entered, at)
+	}
 	if _, err := e.mgmt.RefreshScores(ctx, access.Operator("test")); err != nil {
 		t.Fatal(err)
 	}
-	e.run(b, chromedp.Reload(), chromedp.WaitVisible(`tr[data-campaign="nps-after-delivery"]`))
+	e.run(b, chromedp.Navigate(e.url+"/console/campaigns"), chromedp.WaitVisible(`tr[data-campaign="nps-after-delivery"]`))
 	if got := e.text(b, row+"td.entered"); !strings.HasPrefix(got, "3") || !strings.Contains(got, "results as of") {
 		t.Errorf("list entered after the next refresh = %q, want 3 as of it", got)
 	}
+	if entered, at := treated(); entered != "2" || !strings.HasPrefix(at, "As of ") {
+		t.Errorf("campaign page after the next refresh: everyone entered %q, %q; want 2 as of it", entered, at)
+	}
+	e.run(b, chromedp.Navigate(e.url+"/console/campaigns"), chromedp.WaitVisible(`tr[data-campaign="nps-after-delivery"]`))
 
 	// Pages of 50 by name: the 51st campaign is on the next page, and the
 	// first is not.
@@ -350,6 +368,28 @@ func TestCampaignPageShowsFunnelAndWinner(t *testing.T) {
 		t.Errorf("funnel CSV %q", got)
 	}
 	e.shot(b, "campaign-winner-en")
+	if got := e.text(b, "#note-funnel"); got != "Counted just now." {
+		t.Errorf("funnel before any refresh says %q", got)
+	}
+
+	// Once a refresh kept them, the page reads the same numbers with the
+	// refresh's time.
+	if _, err := e.mgmt.RefreshScores(ctx, access.Operator("test")); err != nil {
+		t.Fatal(err)
+	}
+	e.run(b, chromedp.Reload(), chromedp.WaitVisible("#winner", chromedp.ByID))
+	var kept []string
+	for _, r := range e.table(b, "funnel")[1:] {
+		kept = append(kept, strings.Join(r[:8], "|"))
+	}
+	if !slices.Equal(kept, funnel) {
+		t.Errorf("kept funnel table %q, want %q as counted before", kept, funnel)
+	}
+	for _, sel := range []string{"#results-at", "#note-funnel"} {
+		if got := e.text(b, sel); !strings.HasPrefix(got, "As of ") || !strings.HasSuffix(got, ", from the hourly refresh.") {
+			t.Errorf("%s after the refresh says %q", sel, got)
+		}
+	}
 
 	// The campaign's report names the winner among its figures.
 	e.run(b, chromedp.Navigate(e.url+"/console/reports/campaign?campaign=subject-test"), chromedp.WaitVisible("#figure-winner", chromedp.ByID))
@@ -368,5 +408,8 @@ func TestCampaignPageShowsFunnelAndWinner(t *testing.T) {
 	}
 	if got := e.text(zh, "#results tr.rollout th"); got != "b（胜出版本，其余受众）" {
 		t.Errorf("zh-CN rollout arm: %q", got)
+	}
+	if got := e.text(zh, "#results-at"); !strings.HasPrefix(got, "数据截至 ") {
+		t.Errorf("zh-CN results time: %q", got)
 	}
 }

@@ -60,7 +60,7 @@ func (c *Console) campaignReport(r *http.Request, v *view, f *reportFilters, pag
 		series{Name: v.T("results.sent"), Kind: "bar", Data: sent},
 		series{Name: v.T("results.converted"), Kind: "bar", Data: converted},
 		series{Name: v.T("results.rate"), Kind: "line", Data: rate, Right: true})
-	fr, err := reports.CampaignFunnel(r.Context(), c.store, name, reports.FunnelQuery{})
+	fr, err := reports.CampaignFunnel(r.Context(), c.store, name, reports.FunnelQuery{Kept: true})
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,8 @@ func (c *Console) journeyReport(r *http.Request, v *view, f *reportFilters, page
 	}
 	steps.Chart = overTime(x, "", series{Name: v.T("report.conversions"), Kind: "bar", Data: conv},
 		series{Name: v.T("report.revenue"), Kind: "bar", Data: rev, Right: true})
-	fr, err := reports.JourneyFunnel(r.Context(), c.store, name, reports.FunnelQuery{Period: p})
+	kept := f.q.Get("since") == "" && f.q.Get("until") == ""
+	fr, err := reports.JourneyFunnel(r.Context(), c.store, name, reports.FunnelQuery{Period: p, Kept: kept})
 	if err != nil {
 		return err
 	}
@@ -215,7 +216,7 @@ func (c *Console) journeyReport(r *http.Request, v *view, f *reportFilters, page
 
 // funnelPanel is a funnel: for each arm and step, how many entries the
 // step's message reached at each stage and the conversions credited to it,
-// as bars side by side.
+// as bars side by side, and when it was counted.
 func funnelPanel(v *view, page *reportPage, fr reports.FunnelReport) *panel {
 	pn := page.addPanel("funnel", v.T("report.funnel", fr.WindowDays), v.col("results.arm", "arm"), v.col("report.step", "step"),
 		v.num("results.entered", "entered"), v.num("results.sent", "sent"), v.num("report.delivered", "delivered"),
@@ -239,6 +240,10 @@ func funnelPanel(v *view, page *reportPage, fr reports.FunnelReport) *panel {
 		series{Name: v.T("report.opened"), Kind: "bar", Data: opened},
 		series{Name: v.T("report.clicked"), Kind: "bar", Data: clicked},
 		series{Name: v.T("report.conversions"), Kind: "bar", Data: conv})
+	pn.Note = v.T("results.live")
+	if fr.AsOf != nil {
+		pn.Note = v.T("results.as_of", v.Time(*fr.AsOf))
+	}
 	return pn
 }
 

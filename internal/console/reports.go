@@ -73,6 +73,9 @@ type panel struct {
 	CSV string
 	// Wide panels take the page's full width (the heat maps).
 	Wide bool
+	// Note, when set, is shown below the table (when its figures were
+	// counted).
+	Note string
 }
 
 // table is a panel's numbers: the header in the reader's language and as

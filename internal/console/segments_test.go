@@ -10,6 +10,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/access"
 	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/reports"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
@@ -105,7 +106,8 @@ func TestSegmentEditorCountsAsYouType(t *testing.T) {
 // TestRefreshSweepMovesSegmentSizes: the hourly refresh sweep, fired by
 // its schedule on a running worker, measures every saved segment, so the
 // segment's size over time gains today's point without anyone refreshing
-// by hand.
+// by hand; it also keeps the journeys' funnels, which the funnel reports
+// read with its time.
 func TestRefreshSweepMovesSegmentSizes(t *testing.T) {
 	e := newConsole(t)
 	e.runJourneys()
@@ -141,6 +143,19 @@ func TestRefreshSweepMovesSegmentSizes(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the refresh sweep recorded no size of the segment in a minute")
+		}
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		r, err := reports.JourneyFunnel(ctx, e.store, "winback", reports.FunnelQuery{
+			Period: reports.DefaultFunnelPeriod(time.Now()), Kept: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.AsOf != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refresh sweep kept no funnel of the win-back journey in a minute")
 		}
 	}
 	var rows []string

@@ -179,7 +179,8 @@ func (s *Service) DeleteSegment(ctx context.Context, p access.Principal, name st
 // RefreshScores recomputes every customer's RFM quintiles and value tier
 // in one statement, audited as segment.refresh_scores, then records the
 // month's lifecycle stages and every segment's and live campaign's audience
-// size (RecordAudienceSizes), as the hourly refresh sweep does.
+// size (RecordAudienceSizes) and keeps the journeys' funnels, as the hourly
+// refresh sweep does.
 func (s *Service) RefreshScores(ctx context.Context, p access.Principal) (store.ScoreRefresh, error) {
 	if err := s.audit(ctx, p, "segment.refresh_scores", "scores", nil); err != nil {
 		return store.ScoreRefresh{}, err
@@ -195,6 +196,9 @@ func (s *Service) RefreshScores(ctx context.Context, p access.Principal) (store.
 	// Segments read the new scores: their sizes now are a point of their
 	// history.
 	if _, err := s.RecordAudienceSizes(ctx, now); err != nil {
+		return store.ScoreRefresh{}, err
+	}
+	if _, err := s.KeepJourneyFunnels(ctx, now); err != nil {
 		return store.ScoreRefresh{}, err
 	}
 	return r, nil

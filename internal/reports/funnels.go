@@ -2,6 +2,7 @@ package reports
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -9,10 +10,13 @@ import (
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
-// FunnelStore is what the funnel reports read; *store.Store implements it.
+// FunnelStore is what the funnel reports read: the funnels counted now and
+// as the last refresh kept them; *store.Store implements it.
 type FunnelStore interface {
 	CampaignFunnel(ctx context.Context, name string, window time.Duration) ([]store.FunnelRow, error)
 	JourneyFunnel(ctx context.Context, journey string, since, until time.Time, window time.Duration) ([]store.FunnelRow, error)
+	KeptCampaignFunnel(ctx context.Context, name string) (store.KeptFunnel, error)
+	KeptJourneyFunnel(ctx context.Context, journey string) (store.KeptFunnel, error)
 }
 
 // DefaultAttributionWindow is how long after a step a conversion is still
@@ -33,8 +37,11 @@ type FunnelReport struct {
 	Name string `json:"name"`
 	// Period is the journey runs' (or sweep messages') start; nil for a
 	// campaign, whose funnel covers every entry.
-	Period     *Period           `json:"period,omitempty"`
-	WindowDays float64           `json:"window_days"`
+	Period     *Period `json:"period,omitempty"`
+	WindowDays float64 `json:"window_days"`
+	// AsOf is when the refresh that kept this funnel counted it; nil when
+	// it was counted for this request.
+	AsOf       *time.Time        `json:"as_of,omitempty"`
 	Definition map[string]string `json:"definition"`
 	Arms       []FunnelArm       `json:"arms"`
 }
@@ -81,9 +88,24 @@ type FunnelStep struct {
 
 // FunnelQuery is what a funnel report is asked for: a window of 0 is
 // DefaultAttributionWindow; Period applies to journeys only.
+//
+// Kept answers with the funnel the last refresh kept (each refresh keeps
+// every campaign's and built-in journey's) when it was counted with the
+// same window, rather than following every entry through the ledger now;
+// a journey's is then of the refresh's default period (DefaultFunnelPeriod
+// at its moment), not Period. The front doors ask for it when the reader
+// names no window and no period; before any refresh the funnel is counted
+// now.
 type FunnelQuery struct {
 	Period Period
 	Window time.Duration
+	Kept   bool
+}
+
+// DefaultFunnelPeriod is a journey funnel's period when none is named:
+// the last 12 calendar months up to now, the one the refresh keeps.
+func DefaultFunnelPeriod(now time.Time) Period {
+	return Period{Since: MonthsBack(now, 12), Until: now}
 }
 
 var funnelDefinition = map[string]string{
@@ -106,6 +128,11 @@ func CampaignFunnel(ctx context.Context, st FunnelStore, name string, q FunnelQu
 	if err != nil {
 		return FunnelReport{}, err
 	}
+	if q.Kept {
+		if r, ok, err := kept(ctx, "campaign", name, window, st.KeptCampaignFunnel); ok || err != nil {
+			return r, err
+		}
+	}
 	rows, err := st.CampaignFunnel(ctx, name, window)
 	if err != nil {
 		return FunnelReport{}, err
@@ -123,12 +150,39 @@ func JourneyFunnel(ctx context.Context, st FunnelStore, journey string, q Funnel
 	if err != nil {
 		return FunnelReport{}, err
 	}
+	if q.Kept {
+		if r, ok, err := kept(ctx, "journey", journey, window, st.KeptJourneyFunnel); ok || err != nil {
+			return r, err
+		}
+	}
 	rows, err := st.JourneyFunnel(ctx, journey, q.Period.Since, q.Period.Until, window)
 	if err != nil {
 		return FunnelReport{}, err
 	}
 	p := q.Period
 	return funnel("journey", journey, &p, window, rows), nil
+}
+
+// kept is the funnel the last refresh kept of name, if it counted it with
+// window; ok is false when none was kept so (it is then counted now).
+func kept(ctx context.Context, kind, name string, window time.Duration,
+	read func(ctx context.Context, name string) (store.KeptFunnel, error)) (FunnelReport, bool, error) {
+	k, err := read(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return FunnelReport{}, false, nil
+	case err != nil:
+		return FunnelReport{}, false, err
+	case k.Window != window:
+		return FunnelReport{}, false, nil
+	}
+	var p *Period
+	if kind == "journey" {
+		p = &Period{Since: k.Since, Until: k.Until}
+	}
+	r := funnel(kind, name, p, window, k.Rows)
+	r.AsOf = &k.At
+	return r, true, nil
 }
 
 func (q FunnelQuery) window() (time.Duration, error) {

@@ -1,9 +1,12 @@
 package reports_test
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/tidingsdev/tidings/internal/access"
+	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/reports"
 	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/internal/testdb"
@@ -41,17 +44,20 @@ func (w *world) order(customer string, amount float64, at string) {
 	}
 }
 
-func TestCampaignFunnelPerVariantAndHoldout(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
-	if _, _, err := w.st.ApplyCampaign(t.Context(), "spring sale", "once", store.CampaignVersion{
+// springSale enters a campaign's customers (three in variant a, two in
+// b, two held out) and records what it sent them and what they bought:
+// the funnel TestCampaignFunnelPerVariantAndHoldout works out by hand.
+// It returns the customers' IDs by name.
+func (w *world) springSale() map[string]string {
+	w.t.Helper()
+	if _, _, err := w.st.ApplyCampaign(w.t.Context(), "spring sale", "once", store.CampaignVersion{
 		Campaign: "spring-sale", Source: "name: spring-sale", Spec: []byte(`{"name":"spring-sale"}`)}); err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
 	ids := map[string]string{}
 	for _, c := range []struct{ name, variant string }{{"A1", "a"}, {"A2", "a"}, {"A3", "a"}, {"B1", "b"}, {"B2", "b"}, {"H1", ""}, {"H2", ""}} {
 		ids[c.name] = w.customer(c.name, "en", "")
-		testdb.MustExec(t, w.st, `INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, variant, holdout,
+		testdb.MustExec(w.t, w.st, `INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, variant, holdout,
 				entered_at, goal_event, goal_until)
 			VALUES ('spring-sale', $1, 1, 1, $2, $3, $4, $5, 'purchase', $5::timestamptz + interval '14 days')`,
 			ids[c.name], "run-"+c.name, c.variant, c.variant == "", day("2026-03-01 10:00"))
@@ -77,7 +83,13 @@ func TestCampaignFunnelPerVariantAndHoldout(t *testing.T) {
 	w.order(ids["B1"], 30, "2026-03-12 09:00")
 	w.order(ids["H1"], 20, "2026-03-03 09:00")
 	w.order(ids["H2"], 99, "2026-04-01 09:00") // after the goal window
+	return ids
+}
 
+func TestCampaignFunnelPerVariantAndHoldout(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.springSale()
 	r, err := reports.CampaignFunnel(t.Context(), w.st, "spring-sale", reports.FunnelQuery{})
 	if err != nil {
 		t.Fatal(err)
@@ -128,23 +140,47 @@ func TestCampaignFunnelPerVariantAndHoldout(t *testing.T) {
 	}
 }
 
-func TestJourneyFunnelsOfRunsAndOfASweep(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
-	x, y, z := w.customer("X", "en", ""), w.customer("Y", "en", ""), w.customer("Z", "en", "")
+// winback records three win-back runs with their mails and one
+// conversion, the funnel TestJourneyFunnelsOfRunsAndOfASweep works out; it
+// returns the IDs of X and Y, whose runs start in March.
+func (w *world) winback() (x, y string) {
+	w.t.Helper()
+	var z string
+	x, y, z = w.customer("X", "en", ""), w.customer("Y", "en", ""), w.customer("Z", "en", "")
 	// Win-back: X's and Y's runs start in March, Z's in February (outside
 	// the period). X clicks the first mail and converts after the second
 	// (the journey credits the second, 70); Y gets the first only.
 	for _, r := range []struct{ run, customer, at string }{{"r-x", x, "2026-03-02"}, {"r-y", y, "2026-03-03"}, {"r-z", z, "2026-02-10"}} {
-		testdb.MustExec(t, w.st, `INSERT INTO journey_runs (journey, run_id, customer_id, trigger, started_at)
+		testdb.MustExec(w.t, w.st, `INSERT INTO journey_runs (journey, run_id, customer_id, trigger, started_at)
 			VALUES ('winback', $1, $2, 'sweep', $3)`, r.run, r.customer, day(r.at))
 	}
 	w.message("winback", "winback/"+x+"/r-x/first", x, "first", day("2026-03-02 10:00"), "", "click")
 	w.message("winback", "winback/"+x+"/r-x/second", x, "second", day("2026-03-09 10:00"), "")
 	w.message("winback", "winback/"+y+"/r-y/first", y, "first", day("2026-03-03 10:00"), "bounced")
 	w.message("winback", "winback/"+z+"/r-z/first", z, "first", day("2026-02-10 10:00"), "")
-	testdb.MustExec(t, w.st, `INSERT INTO conversions (journey, run_id, customer_id, step, event_id, revenue, currency, converted_at)
+	testdb.MustExec(w.t, w.st, `INSERT INTO conversions (journey, run_id, customer_id, step, event_id, revenue, currency, converted_at)
 		VALUES ('winback', 'r-x', $1, 'second', 'o-1', 70, 'USD', $2)`, x, day("2026-03-10"))
+	return x, y
+}
+
+// birthdays records two birthday greetings in March, x's coupon redeemed
+// three days later for a 25 USD order, y's not.
+func (w *world) birthdays(x, y string) {
+	w.t.Helper()
+	gx := w.message("birthday", "birthday/"+x+"/2026", x, "greeting", day("2026-03-05 09:00"), "", "open")
+	w.message("birthday", "birthday/"+y+"/2026", y, "greeting", day("2026-03-06 09:00"), "")
+	testdb.MustExec(w.t, w.st, `INSERT INTO coupons (code, customer_id, message_id, journey, step, issued_at, discount_percent)
+		VALUES ('BDAY-X', $1, $2, 'birthday', 'greeting', $3, 15)`, x, gx, day("2026-03-05 09:00"))
+	if _, _, err := w.st.RedeemCoupon(w.t.Context(), store.Redemption{Code: "BDAY-X", OrderID: "o-9", Revenue: 25, Currency: "USD",
+		At: day("2026-03-08 12:00")}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func TestJourneyFunnelsOfRunsAndOfASweep(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	x, y := w.winback()
 	p := reports.Period{Since: day("2026-03-01"), Until: day("2026-04-01")}
 	r, err := reports.JourneyFunnel(t.Context(), w.st, "winback", reports.FunnelQuery{Period: p})
 	if err != nil {
@@ -161,16 +197,7 @@ func TestJourneyFunnelsOfRunsAndOfASweep(t *testing.T) {
 		t.Errorf("winback steps = %+v", r.Arms[0].Steps)
 	}
 
-	// Birthday: two greetings in March, X's coupon redeemed three days
-	// later for a 25 USD order; Y's not.
-	gx := w.message("birthday", "birthday/"+x+"/2026", x, "greeting", day("2026-03-05 09:00"), "", "open")
-	w.message("birthday", "birthday/"+y+"/2026", y, "greeting", day("2026-03-06 09:00"), "")
-	testdb.MustExec(t, w.st, `INSERT INTO coupons (code, customer_id, message_id, journey, step, issued_at, discount_percent)
-		VALUES ('BDAY-X', $1, $2, 'birthday', 'greeting', $3, 15)`, x, gx, day("2026-03-05 09:00"))
-	if _, _, err := w.st.RedeemCoupon(t.Context(), store.Redemption{Code: "BDAY-X", OrderID: "o-9", Revenue: 25, Currency: "USD",
-		At: day("2026-03-08 12:00")}); err != nil {
-		t.Fatal(err)
-	}
+	w.birthdays(x, y)
 	r, err = reports.JourneyFunnel(t.Context(), w.st, "birthday", reports.FunnelQuery{Period: p})
 	if err != nil {
 		t.Fatal(err)
@@ -180,5 +207,86 @@ func TestJourneyFunnelsOfRunsAndOfASweep(t *testing.T) {
 	}
 	if g := r.Arms[0].Steps[0]; g.Sent != 2 || g.Opened != 1 || g.Redeemed != 1 || g.Conversions != 1 || g.Revenue["USD"] != 25 {
 		t.Errorf("birthday greeting = %+v", g)
+	}
+}
+
+// TestKeptFunnelsAreTheLiveOnes: a refresh (a score refresh, which does
+// what the hourly sweep does) keeps every campaign's and journey's funnel;
+// a report asked for its defaults reads it with the refresh's time, and it
+// is the one counted now. What happens after the refresh shows on the
+// next one, while a window of the reader's own is counted now.
+func TestKeptFunnelsAreTheLiveOnes(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := t.Context()
+	ids := w.springSale()
+	x, y := w.winback()
+	w.birthdays(x, y)
+	refreshed := day("2026-04-01 06:00")
+	m := mgmt.New(mgmt.Deps{Store: w.st}, mgmt.Options{Now: func() time.Time { return refreshed }})
+	funnelOf := func(q reports.FunnelQuery) reports.FunnelReport {
+		t.Helper()
+		r, err := reports.CampaignFunnel(ctx, w.st, "spring-sale", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	live := funnelOf(reports.FunnelQuery{})
+	if r := funnelOf(reports.FunnelQuery{Kept: true}); r.AsOf != nil || !reflect.DeepEqual(r, live) {
+		t.Fatalf("before any refresh = %+v, want the funnel counted now", r)
+	}
+	if _, err := m.RefreshScores(ctx, access.Operator("test")); err != nil {
+		t.Fatal(err)
+	}
+	kept := funnelOf(reports.FunnelQuery{Kept: true})
+	if kept.AsOf == nil || !kept.AsOf.Equal(refreshed) {
+		t.Fatalf("kept funnel as of %v, want the refresh's %v", kept.AsOf, refreshed)
+	}
+	kept.AsOf = nil
+	if !reflect.DeepEqual(kept, live) {
+		t.Errorf("kept funnel\n%+v\nwant the one counted now\n%+v", kept, live)
+	}
+
+	// The journeys' are kept for the last 12 calendar months up to the
+	// refresh: X's, Y's and Z's win-back runs, the two birthday greetings.
+	p := reports.DefaultFunnelPeriod(refreshed)
+	for _, journey := range []string{"winback", "birthday"} {
+		live, err := reports.JourneyFunnel(ctx, w.st, journey, reports.FunnelQuery{Period: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		asked := reports.DefaultFunnelPeriod(refreshed.Add(time.Hour))
+		kept, err := reports.JourneyFunnel(ctx, w.st, journey, reports.FunnelQuery{Period: asked, Kept: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kept.AsOf == nil || !kept.AsOf.Equal(refreshed) || *kept.Period != p {
+			t.Errorf("%s kept as of %v for %+v, want %v for %+v", journey, kept.AsOf, kept.Period, refreshed, p)
+		}
+		kept.AsOf = nil
+		if !reflect.DeepEqual(kept, live) {
+			t.Errorf("kept %s funnel\n%+v\nwant the one counted now\n%+v", journey, kept, live)
+		}
+	}
+	if r, _ := reports.JourneyFunnel(ctx, w.st, "winback", reports.FunnelQuery{Period: p, Kept: true}); len(r.Arms) != 1 || r.Arms[0].Entered != 3 {
+		t.Errorf("kept winback funnel = %+v, want the 3 runs", r.Arms)
+	}
+
+	// B2 buys after the refresh, inside the goal window and 4 days after
+	// the intro: the kept funnel still says 1 of b's 2 converted until the
+	// next refresh; a window of the reader's is counted now.
+	w.order(ids["B2"], 15, "2026-03-05 10:00")
+	if b := funnelOf(reports.FunnelQuery{Kept: true}).Arms[1]; b.Converted != 1 {
+		t.Errorf("kept b before the next refresh converted %d, want 1", b.Converted)
+	}
+	if r := funnelOf(reports.FunnelQuery{Kept: true, Window: 14 * 24 * time.Hour}); r.AsOf != nil || r.Arms[1].Converted != 2 {
+		t.Errorf("a 14-day window: as of %v, b converted %d; want counted now, 2", r.AsOf, r.Arms[1].Converted)
+	}
+	if _, err := m.RefreshScores(ctx, access.Operator("test")); err != nil {
+		t.Fatal(err)
+	}
+	if b := funnelOf(reports.FunnelQuery{Kept: true}).Arms[1]; b.Converted != 2 || b.Steps[0].Conversions != 1 || b.Steps[0].Revenue["USD"] != 15 {
+		t.Errorf("kept b after the next refresh = %+v, want 2 converted, B2's 15 credited to the intro", b)
 	}
 }

@@ -14,26 +14,38 @@ type StoredCampaignReport struct {
 	At     time.Time
 }
 
-// SaveCampaignResults keeps each report as its campaign's results as of
-// at, replacing the ones kept before.
-func (s *Store) SaveCampaignResults(ctx context.Context, reports []CampaignReport, at time.Time) error {
-	if len(reports) == 0 {
+// KeptCampaign is what a refresh keeps of a campaign: its results and its
+// funnel, counted at the same moment.
+type KeptCampaign struct {
+	Report CampaignReport
+	Funnel KeptFunnel
+}
+
+// SaveCampaignResults keeps each campaign's results and funnel as of at,
+// replacing the ones kept before.
+func (s *Store) SaveCampaignResults(ctx context.Context, kept []KeptCampaign, at time.Time) error {
+	if len(kept) == 0 {
 		return nil
 	}
-	names, docs := make([]string, len(reports)), make([][]byte, len(reports))
-	for i, r := range reports {
-		b, err := json.Marshal(r)
+	names, docs, funnels := make([]string, len(kept)), make([][]byte, len(kept)), make([][]byte, len(kept))
+	for i, k := range kept {
+		b, err := json.Marshal(k.Report)
 		if err != nil {
-			return fmt.Errorf("keep results of campaign %s: %w", r.Campaign, err)
+			return fmt.Errorf("keep results of campaign %s: %w", k.Report.Campaign, err)
 		}
-		names[i], docs[i] = r.Campaign, b
+		f, err := json.Marshal(k.Funnel)
+		if err != nil {
+			return fmt.Errorf("keep funnel of campaign %s: %w", k.Report.Campaign, err)
+		}
+		names[i], docs[i], funnels[i] = k.Report.Campaign, b, f
 	}
 	_, err := s.pool.Exec(ctx, `
-		INSERT INTO campaign_results (campaign, report, computed_at)
-		SELECT n, d, $3 FROM unnest($1::text[], $2::jsonb[]) AS r(n, d)
-		ON CONFLICT (campaign) DO UPDATE SET report = EXCLUDED.report, computed_at = EXCLUDED.computed_at`, names, docs, at)
+		INSERT INTO campaign_results (campaign, report, funnel, computed_at)
+		SELECT n, d, f, $4 FROM unnest($1::text[], $2::jsonb[], $3::jsonb[]) AS r(n, d, f)
+		ON CONFLICT (campaign) DO UPDATE SET report = EXCLUDED.report, funnel = EXCLUDED.funnel,
+			computed_at = EXCLUDED.computed_at`, names, docs, funnels, at)
 	if err != nil {
-		return fmt.Errorf("keep results of %d campaigns: %w", len(reports), err)
+		return fmt.Errorf("keep results of %d campaigns: %w", len(kept), err)
 	}
 	return nil
 }
