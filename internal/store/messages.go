@@ -267,11 +267,11 @@ type SendFacts struct {
 	// the zero Customer when the ID matches no customer.
 	Customer
 	// Consents maps topic to status for the channel asked about.
-	Consents map[string]string `db:"consents"`
+	Consents map[string]string `db:"-"`
 	// Suppressed is the suppression reason of the address, or "".
 	Suppressed string `db:"suppressed"`
 	// Recent holds one count per entry of SendFactsQuery.Since.
-	Recent []int `db:"recent"`
+	Recent []int `db:"-"`
 }
 
 // SendFactsQuery says what SendFacts should look at.
@@ -291,39 +291,43 @@ type SendFactsQuery struct {
 
 // SendFacts loads the facts for a batch of intended messages in one round
 // trip, aligned with qs; exempt topics are left out of every count.
+//
+// The batch travels as arrays, and each customer's counted messages are read
+// once, from the longest window: the statement reaches every row by index,
+// its plan does not depend on the batch (so PostgreSQL plans it once per
+// connection, not once per chunk), and the per-window counts are made here.
+// Only messages that count toward a cap are read, so their number is bounded
+// by the caps themselves.
 func (s *Store) SendFacts(ctx context.Context, qs []SendFactsQuery, exempt []string) ([]SendFacts, error) {
 	if len(qs) == 0 {
 		return nil, nil
 	}
-	type input struct {
-		SendFactsQuery
-		N int `json:"n"`
-	}
-	in := make([]input, len(qs))
+	n := len(qs)
+	ids, channels, addresses, keys := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	since := make([]*time.Time, n)
 	for i, q := range qs {
-		if q.Since == nil {
-			q.Since = []time.Time{}
+		ids[i], channels[i], addresses[i], keys[i] = q.CustomerID, q.Channel, q.Address, q.Key
+		for _, t := range q.Since {
+			if since[i] == nil || t.Before(*since[i]) {
+				since[i] = &t
+			}
 		}
-		in[i] = input{q, i}
-	}
-	payload, err := json.Marshal(in)
-	if err != nil {
-		return nil, fmt.Errorf("encode send facts query: %w", err)
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT q.n, `+sendFactsCustomer+`,
-			(SELECT coalesce(jsonb_object_agg(k.topic, k.status), '{}')
-			   FROM consents k WHERE k.customer_id = c.id AND k.channel = q.channel) AS consents,
+		SELECT q.n::int - 1 AS n, `+sendFactsCustomer+`,
+			k.topics AS consent_topics, k.statuses AS consent_statuses,
 			coalesce((SELECT sp.reason FROM suppressions sp
 			   WHERE sp.channel = q.channel AND sp.address = lower(btrim(coalesce(nullif(q.address, ''),
 			         CASE WHEN q.channel = 'email' THEN c.email ELSE c.phone END)))), '') AS suppressed,
-			ARRAY(SELECT (SELECT count(*) FROM messages m
-			    WHERE m.customer_id = c.id AND m.channel = q.channel AND m.created_at >= w.since
-			      AND m.status IN ('queued', 'sent') AND NOT (m.topic = ANY($2))
-			      AND m.idempotency_key <> q.key AND m.journey <> '`+JourneyTest+`')::int
-			   FROM unnest(q.since) WITH ORDINALITY AS w(since, i) ORDER BY w.i) AS recent
-		FROM jsonb_to_recordset($1::jsonb) AS q(n int, customer_id uuid, channel text, address text, since timestamptz[], key text)
-		JOIN customers c ON c.id = q.customer_id`, payload, exempt)
+			ARRAY(SELECT m.created_at FROM messages m
+			    WHERE m.customer_id = c.id AND m.channel = q.channel AND m.created_at >= q.since
+			      AND m.status IN ('queued', 'sent') AND NOT (m.topic = ANY($6))
+			      AND m.idempotency_key <> q.key AND m.journey <> '`+JourneyTest+`') AS counted_at
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+			WITH ORDINALITY AS q(customer_id, channel, address, key, since, n)
+		JOIN customers c ON c.id = q.customer_id
+		CROSS JOIN LATERAL (SELECT array_agg(k.topic) AS topics, array_agg(k.status) AS statuses
+			FROM consents k WHERE k.customer_id = c.id AND k.channel = q.channel) AS k`, ids, channels, addresses, keys, since, exempt)
 	if err != nil {
 		return nil, fmt.Errorf("load send facts: %w", err)
 	}
@@ -331,8 +335,20 @@ func (s *Store) SendFacts(ctx context.Context, qs []SendFactsQuery, exempt []str
 	if err != nil {
 		return nil, fmt.Errorf("load send facts: %w", err)
 	}
-	out := make([]SendFacts, len(qs))
+	out := make([]SendFacts, n)
 	for _, f := range got {
+		f.Consents = make(map[string]string, len(f.ConsentTopics))
+		for i, topic := range f.ConsentTopics {
+			f.Consents[topic] = f.ConsentStatuses[i]
+		}
+		f.Recent = make([]int, len(qs[f.N].Since))
+		for i, from := range qs[f.N].Since {
+			for _, at := range f.CountedAt {
+				if !at.Before(from) {
+					f.Recent[i]++
+				}
+			}
+		}
 		out[f.N] = f.SendFacts
 	}
 	return out, nil
@@ -349,6 +365,9 @@ const sendFactsCustomer = `
 type numberedFacts struct {
 	N int `db:"n"`
 	SendFacts
+	ConsentTopics   []string    `db:"consent_topics"`
+	ConsentStatuses []string    `db:"consent_statuses"`
+	CountedAt       []time.Time `db:"counted_at"`
 }
 
 // LedgerCount is how many ledger rows have one channel and status.
