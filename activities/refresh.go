@@ -19,6 +19,13 @@ type Refresher interface {
 	RecordStages(ctx context.Context, at time.Time) (int64, error)
 }
 
+// TallyKeeper keeps the daily tallies the NPS, CSAT and deliverability
+// reports sum, so a report over a year reads days rather than the ledger;
+// *store.Store does.
+type TallyKeeper interface {
+	KeepReportTallies(ctx context.Context, at time.Time) (store.KeptTallies, error)
+}
+
 // AudienceRecorder measures every saved segment's and live campaign's
 // audience as of a moment and keeps the counts, with each campaign's
 // results (mgmt.Service does), so a segment's size over time and the
@@ -54,6 +61,8 @@ type RefreshResult struct {
 	Customers     int64 `json:"customers"`
 	ScoresChanged int64 `json:"scores_changed"`
 	StagesWritten int64 `json:"stages_written"`
+	// Tallies is how many daily report tallies were kept.
+	Tallies store.KeptTallies `json:"tallies"`
 	// Audiences is how many segment and campaign audiences were measured.
 	Audiences int `json:"audiences"`
 	// Funnels is how many journeys' funnels were kept.
@@ -61,11 +70,11 @@ type RefreshResult struct {
 }
 
 // RefreshReports recomputes the customers' RFM scores and value tiers,
-// records their lifecycle stage for the month and, when it measures
-// audiences, every segment's and live campaign's size at that moment, so
-// segments and reports read current figures without anyone running a
-// refresh by hand; when it keeps funnels, every built-in journey's funnel
-// too. Each part is idempotent: a retry redoes it.
+// records their lifecycle stage for the month, keeps the reports' tallies
+// and, when it measures audiences, every segment's and live campaign's size
+// at that moment, so segments and reports read current figures without
+// anyone running a refresh by hand; when it keeps funnels, every built-in
+// journey's funnel too. Each part is idempotent: a retry redoes it.
 func (a *Activities) RefreshReports(ctx context.Context, in RefreshInput) (RefreshResult, error) {
 	r, ok := a.store.(Refresher)
 	if !ok {
@@ -80,6 +89,12 @@ func (a *Activities) RefreshReports(ctx context.Context, in RefreshInput) (Refre
 		return RefreshResult{}, err
 	}
 	res := RefreshResult{Customers: scores.Customers, ScoresChanged: scores.Changed, StagesWritten: stages}
+	if k, ok := a.store.(TallyKeeper); ok {
+		// After the scores: the survey tallies keep each customer's tier.
+		if res.Tallies, err = k.KeepReportTallies(ctx, in.At); err != nil {
+			return RefreshResult{}, err
+		}
+	}
 	if a.audiences != nil {
 		sizes, err := a.audiences.RecordAudienceSizes(ctx, in.At)
 		if err != nil {

@@ -20,6 +20,7 @@ type SegmentStore interface {
 	DeleteSegment(ctx context.Context, name string) error
 	RefreshScores(ctx context.Context, now time.Time) (store.ScoreRefresh, error)
 	RecordStages(ctx context.Context, at time.Time) (int64, error)
+	KeepReportTallies(ctx context.Context, at time.Time) (store.KeptTallies, error)
 	LastScoreRefresh(ctx context.Context) (store.ScoreRefresh, error)
 }
 
@@ -178,9 +179,9 @@ func (s *Service) DeleteSegment(ctx context.Context, p access.Principal, name st
 
 // RefreshScores recomputes every customer's RFM quintiles and value tier
 // in one statement, audited as segment.refresh_scores, then records the
-// month's lifecycle stages and every segment's and live campaign's audience
-// size (RecordAudienceSizes) and keeps the journeys' funnels, as the hourly
-// refresh sweep does.
+// month's lifecycle stages, keeps the reports' tallies, records every
+// segment's and live campaign's audience size (RecordAudienceSizes) and
+// keeps the journeys' funnels, as the hourly refresh sweep does.
 func (s *Service) RefreshScores(ctx context.Context, p access.Principal) (store.ScoreRefresh, error) {
 	if err := s.audit(ctx, p, "segment.refresh_scores", "scores", nil); err != nil {
 		return store.ScoreRefresh{}, err
@@ -191,6 +192,9 @@ func (s *Service) RefreshScores(ctx context.Context, p access.Principal) (store.
 		return store.ScoreRefresh{}, err
 	}
 	if _, err := s.store.RecordStages(ctx, now); err != nil {
+		return store.ScoreRefresh{}, err
+	}
+	if _, err := s.store.KeepReportTallies(ctx, now); err != nil {
 		return store.ScoreRefresh{}, err
 	}
 	// Segments read the new scores: their sizes now are a point of their

@@ -105,8 +105,9 @@ type ChurnRow struct {
 }
 
 // DefaultChurnDays is how long without a purchase makes a customer churned
-// unless the caller says otherwise.
-const DefaultChurnDays = 90
+// unless the caller says otherwise: the window whose months the refresh
+// keeps.
+const DefaultChurnDays = store.ChurnKeptDays
 
 // Churn is the monthly churn rate over the period with the given window
 // (days; 0 means DefaultChurnDays).

@@ -9,14 +9,15 @@ import (
 	"github.com/tidingsdev/tidings/internal/testdb"
 )
 
-func TestDeliverabilityByTopicTemplateDomainAndWeek(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
-	c1, c2, c3 := w.customer("C-1", "en", ""), w.customer("C-2", "en", ""), w.customer("C-3", "en", "")
+// deliveryHistory writes the ledger rows and consent changes of three
+// customers that TestDeliverabilityByTopicTemplateDomainAndWeek works out
+// by hand.
+func deliveryHistory(w *world, c1, c2, c3 string) {
+	w.t.Helper()
 	n := 0
 	msg := func(customer, channel, recipient, template, topic, status, delivery, at string) {
 		n++
-		testdb.MustExec(t, w.st, `INSERT INTO messages (idempotency_key, customer_id, journey, step, channel, template, topic,
+		testdb.MustExec(w.t, w.st, `INSERT INTO messages (idempotency_key, customer_id, journey, step, channel, template, topic,
 				recipient, status, delivery, created_at)
 			VALUES ($1, $2, 'campaign/spring', 'send', $3, $4, $5, $6, $7, $8, $9)`,
 			fmt.Sprint("k", n), customer, channel, template, topic, recipient, status, delivery, day(at))
@@ -30,7 +31,7 @@ func TestDeliverabilityByTopicTemplateDomainAndWeek(t *testing.T) {
 	msg(c1, "email", "a@shop.example", "spring", "marketing", "skipped", "", "2026-03-12 10:00")
 	msg(c1, "email", "a@shop.example", "spring", "marketing", "sent", "", "2026-02-20 10:00")
 	unsub := func(customer, topic, at string) {
-		testdb.MustExec(t, w.st, `INSERT INTO consent_changes (customer_id, channel, topic, status, source, changed_at)
+		testdb.MustExec(w.t, w.st, `INSERT INTO consent_changes (customer_id, channel, topic, status, source, changed_at)
 			VALUES ($1, 'email', $2, 'denied', 'unsubscribe_link', $3)`, customer, topic, day(at))
 	}
 	// C-1 leaves marketing after the bounced spring mail of 03-03; C-2
@@ -38,8 +39,14 @@ func TestDeliverabilityByTopicTemplateDomainAndWeek(t *testing.T) {
 	// never sent). A form's denial is not an unsubscribe.
 	unsub(c1, "marketing", "2026-03-05 09:00")
 	unsub(c2, "care", "2026-03-15 09:00")
-	testdb.MustExec(t, w.st, `INSERT INTO consent_changes (customer_id, channel, topic, status, source, changed_at)
+	testdb.MustExec(w.t, w.st, `INSERT INTO consent_changes (customer_id, channel, topic, status, source, changed_at)
 		VALUES ($1, 'email', 'surveys', 'denied', 'preference_page', '2026-03-06')`, c3)
+}
+
+func TestDeliverabilityByTopicTemplateDomainAndWeek(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	deliveryHistory(w, w.customer("C-1", "en", ""), w.customer("C-2", "en", ""), w.customer("C-3", "en", ""))
 
 	r, err := reports.Deliverability(t.Context(), w.st, reports.Period{Since: day("2026-03-01"), Until: day("2026-04-01")})
 	if err != nil {

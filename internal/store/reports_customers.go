@@ -18,27 +18,71 @@ type RetentionCell struct {
 // [since, until), the months (UTC) in which they purchased before until,
 // by cohort and months since the cohort. The first purchase is the
 // customer's first_purchase_at, so imported history counts; later
-// purchases are purchase events.
-func (s *Store) RetentionCells(ctx context.Context, since, until time.Time) ([]RetentionCell, error) {
-	return list[RetentionCell](ctx, s.pool, "retention", `
-		WITH cohort AS (
-			SELECT id AS customer_id, date_trunc('month', first_purchase_at AT TIME ZONE 'UTC') AS month
-			FROM customers WHERE first_purchase_at >= $1 AND first_purchase_at < $2
-		), bought AS (
-			SELECT DISTINCT customer_id, date_trunc('month', occurred_at AT TIME ZONE 'UTC') AS month
-			FROM events WHERE type = 'purchase' AND occurred_at >= $1 AND occurred_at < $2
-		)
-		SELECT to_char(c.month, 'YYYY-MM') AS cohort, 0 AS month_offset, count(*)::int AS customers
-		FROM cohort c GROUP BY c.month
-		UNION ALL
-		SELECT to_char(c.month, 'YYYY-MM'),
-			((extract(year FROM b.month) - extract(year FROM c.month)) * 12
-				+ extract(month FROM b.month) - extract(month FROM c.month))::int,
-			count(*)::int
-		FROM cohort c JOIN bought b ON b.customer_id = c.customer_id AND b.month > c.month
-		GROUP BY 1, 2
-		ORDER BY 1, 2`, since, until)
+// purchases are purchase events. The cohorts and months the refresh kept
+// (retention_months) are read from there.
+func (s *Store) RetentionCells(ctx context.Context, since, until time.Time) (cells []RetentionCell, err error) {
+	err = s.readKept(ctx, keptRetention, func(tx querier, through *time.Time) error {
+		from, to := monthSpan(since, until, through)
+		cells, err = list[RetentionCell](ctx, tx, "retention", retentionCells, since, until, from, to,
+			from.Format(time.DateOnly), to.Format(time.DateOnly))
+		return err
+	})
+	return cells, err
 }
+
+// keepRetentionMonths is the refresh's retention_months: each cohort's size
+// and the customers of it who purchased in each later month, for the
+// complete months before $1.
+const keepRetentionMonths = `
+INSERT INTO retention_months (cohort, month, customers)
+WITH cut AS (
+    SELECT date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS t
+), cohort AS (
+    SELECT id AS customer_id, date_trunc('month', first_purchase_at AT TIME ZONE 'UTC')::date AS month
+    FROM customers WHERE first_purchase_at < (SELECT t FROM cut)
+), bought AS (
+    SELECT DISTINCT customer_id, date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month
+    FROM events WHERE type = 'purchase' AND occurred_at < (SELECT t FROM cut)
+)
+SELECT month, month, count(*) FROM cohort GROUP BY 1
+UNION ALL
+SELECT c.month, b.month, count(*)
+FROM cohort c JOIN bought b ON b.customer_id = c.customer_id AND b.month > c.month
+GROUP BY 1, 2`
+
+// retentionCells adds the kept cohorts and months [$3, $4) to what is
+// counted live: the cohorts outside them (live_cohort, with all their
+// purchases in the period), and the kept cohorts' purchases from $4 on.
+const retentionCells = `
+WITH live_cohort AS (
+    SELECT id AS customer_id, date_trunc('month', first_purchase_at AT TIME ZONE 'UTC') AS month
+    FROM customers
+    WHERE first_purchase_at >= $1 AND first_purchase_at < $3 OR first_purchase_at >= $4 AND first_purchase_at < $2
+), bought AS (
+    SELECT DISTINCT c.customer_id, c.month AS cohort, date_trunc('month', e.occurred_at AT TIME ZONE 'UTC') AS month
+    FROM live_cohort c
+    JOIN events e ON e.customer_id = c.customer_id AND e.type = 'purchase' AND e.occurred_at >= $1 AND e.occurred_at < $2
+    UNION
+    SELECT e.customer_id, date_trunc('month', c.first_purchase_at AT TIME ZONE 'UTC'),
+        date_trunc('month', e.occurred_at AT TIME ZONE 'UTC')
+    FROM events e JOIN customers c ON c.id = e.customer_id
+    WHERE e.type = 'purchase' AND e.occurred_at >= $4 AND e.occurred_at < $2
+      AND c.first_purchase_at >= $3 AND c.first_purchase_at < $4
+), cells AS (
+    SELECT cohort::timestamp AS cohort, month::timestamp AS month, customers
+    FROM retention_months WHERE cohort >= $5::date AND cohort < $6::date AND month < $6::date
+    UNION ALL
+    SELECT month, month, count(*) FROM live_cohort GROUP BY 1
+    UNION ALL
+    SELECT cohort, month, count(*) FROM bought WHERE month > cohort GROUP BY 1, 2
+)
+SELECT to_char(cohort, 'YYYY-MM') AS cohort,
+    ((extract(year FROM month) - extract(year FROM cohort)) * 12
+        + extract(month FROM month) - extract(month FROM cohort))::int AS month_offset,
+    sum(customers)::int AS customers
+FROM cells
+GROUP BY 1, 2
+ORDER BY 1, 2`
 
 // ChurnCount is one period of the churn report. A customer is active at a
 // moment when they purchased in the days before it; ActiveAtStart were
@@ -53,20 +97,95 @@ type ChurnCount struct {
 	Gained        int       `db:"gained" json:"gained"`
 }
 
+// ChurnKeptDays is the window whose monthly churn counts the refresh keeps:
+// the churn report's default. Other windows are counted live.
+const ChurnKeptDays = 90
+
+// churnKeptMonths is how many complete months before a refresh it keeps
+// the churn counts of: the default period's and one more.
+const churnKeptMonths = 13
+
 // ChurnCounts counts, for each period [starts[i], ends[i]), the customers
 // active (a purchase event within days before the moment) at its start and
-// at its end. Periods without customers are returned with zero counts.
-func (s *Store) ChurnCounts(ctx context.Context, starts, ends []time.Time, days int) ([]ChurnCount, error) {
-	return list[ChurnCount](ctx, s.pool, "churn", `
+// at its end. Periods without customers are returned with zero counts. A
+// calendar month the refresh kept (churn_months, for ChurnKeptDays) is
+// read from there.
+func (s *Store) ChurnCounts(ctx context.Context, starts, ends []time.Time, days int) (counts []ChurnCount, err error) {
+	err = s.readKept(ctx, keptChurn, func(tx querier, through *time.Time) error {
+		kept := map[int64]ChurnCount{}
+		if days == ChurnKeptDays && through != nil {
+			rows, err := list[ChurnCount](ctx, tx, "kept churn", `
+				SELECT month::timestamp AT TIME ZONE 'UTC' AS start,
+					(month + interval '1 month')::timestamp AT TIME ZONE 'UTC' AS "end",
+					active_at_start, churned, active_at_end, gained
+				FROM churn_months WHERE days = $1`, days)
+			if err != nil {
+				return err
+			}
+			for _, r := range rows {
+				kept[r.Start.Unix()] = r
+			}
+		}
+		keptAt := func(i int) (ChurnCount, bool) {
+			k, ok := kept[starts[i].Unix()]
+			return k, ok && k.End.Equal(ends[i])
+		}
+		var liveStarts, liveEnds []time.Time
+		for i := range starts {
+			if _, ok := keptAt(i); !ok {
+				liveStarts, liveEnds = append(liveStarts, starts[i]), append(liveEnds, ends[i])
+			}
+		}
+		var live []ChurnCount
+		if len(liveStarts) > 0 {
+			if live, err = list[ChurnCount](ctx, tx, "churn", churnCounts("$1", "$2", "$3"), liveStarts, liveEnds, days); err != nil {
+				return err
+			}
+		}
+		counts = make([]ChurnCount, 0, len(starts))
+		for i := range starts {
+			k, ok := keptAt(i)
+			if !ok {
+				k, live = live[0], live[1:]
+			}
+			counts = append(counts, k)
+		}
+		return nil
+	})
+	return counts, err
+}
+
+// keptChurnMonths are the calendar months whose churn counts a refresh at
+// at keeps: the churnKeptMonths complete ones before at's.
+func keptChurnMonths(at time.Time) (starts, ends []time.Time) {
+	m := monthOf(at)
+	for i := churnKeptMonths; i >= 1; i-- {
+		starts, ends = append(starts, m.AddDate(0, -i, 0)), append(ends, m.AddDate(0, 1-i, 0))
+	}
+	return starts, ends
+}
+
+// keepChurnMonths is the refresh's churn_months: the counts of the months
+// starting at $2 and ending at $3 (all before $1) for the window $4.
+var keepChurnMonths = `
+INSERT INTO churn_months (month, days, active_at_start, churned, active_at_end, gained)
+SELECT (c.start AT TIME ZONE 'UTC')::date, $4, c.active_at_start, c.churned, c.active_at_end, c.gained
+FROM (` + churnCounts("$2", "$3", "$4") + `) c
+WHERE c."end" <= $1`
+
+// churnCounts counts the periods starting at the array parameter starts
+// and ending at ends for a window of days, as ChurnCounts defines them.
+func churnCounts(starts, ends, days string) string {
+	return `
 		WITH periods AS (
-			SELECT s AS start, e AS "end" FROM unnest($1::timestamptz[], $2::timestamptz[]) AS p(s, e)
+			SELECT s AS start, e AS "end" FROM unnest(` + starts + `::timestamptz[], ` + ends + `::timestamptz[]) AS p(s, e)
 		), per AS (
 			SELECT p.start, p."end", ev.customer_id,
 				bool_or(ev.occurred_at < p.start) AS at_start,
-				bool_or(ev.occurred_at >= p."end" - make_interval(days => $3)) AS at_end
+				bool_or(ev.occurred_at >= p."end" - make_interval(days => ` + days + `)) AS at_end
 			FROM periods p
 			JOIN events ev ON ev.type = 'purchase'
-				AND ev.occurred_at >= p.start - make_interval(days => $3) AND ev.occurred_at < p."end"
+				AND ev.occurred_at >= p.start - make_interval(days => ` + days + `) AND ev.occurred_at < p."end"
 			GROUP BY 1, 2, 3
 		)
 		SELECT p.start, p."end",
@@ -75,5 +194,5 @@ func (s *Store) ChurnCounts(ctx context.Context, starts, ends []time.Time, days 
 			count(per.customer_id) FILTER (WHERE per.at_end)::int AS active_at_end,
 			count(per.customer_id) FILTER (WHERE per.at_end AND NOT per.at_start)::int AS gained
 		FROM periods p LEFT JOIN per ON per.start = p.start
-		GROUP BY 1, 2 ORDER BY 1`, starts, ends, days)
+		GROUP BY 1, 2 ORDER BY 1`
 }

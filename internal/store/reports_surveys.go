@@ -54,55 +54,81 @@ type SurveyTally struct {
 	ScoreSum   int64  `db:"score_sum"`
 }
 
-// surveyTallies groups a survey's invitations and answers every way a
-// report shows them in one pass. An invitation is a sent "survey" step of
-// the survey journey; it is answered when its run's survey or reminder
-// message got an answer (survey_responses is unique per message). The run
+// surveyFacts is one row per invitation and answer whose time passes the
+// conditions (inviteAt on an invitation's time, answerAt on an answer's,
+// each a function of the time's expression), with what the survey reports
+// group by. An invitation is a sent "survey" step of the survey journey;
+// survey is the kind of the answer it got by its run's survey or reminder
+// message (survey_responses is unique per message), empty when none. The run
 // (journey_runs, by the run ID inside the idempotency key) says the trigger.
-const surveyTallies = `
-WITH invites AS (
-    SELECT m.customer_id, coalesce(r.trigger, '') AS trigger, coalesce(m.sent_at, m.created_at) AS at,
-        a.survey IS NOT NULL AS answered, a.survey
-    FROM messages m
-    LEFT JOIN journey_runs r ON r.journey = 'survey' AND r.run_id = split_part(m.idempotency_key, '/', 3)
-    LEFT JOIN LATERAL (
-        SELECT sr.survey FROM messages m2 JOIN survey_responses sr ON sr.message_id = m2.id
-        WHERE m2.idempotency_key IN (m.idempotency_key, left(m.idempotency_key, -length('survey')) || 'reminder')
-        LIMIT 1
-    ) a ON true
-    WHERE m.journey = 'survey' AND m.status = 'sent' AND m.step = 'survey'
-      AND coalesce(m.sent_at, m.created_at) >= $2 AND coalesce(m.sent_at, m.created_at) < $3
-), answers AS (
-    SELECT sr.customer_id, coalesce(r.trigger, '') AS trigger, sr.answered_at AS at, sr.score
-    FROM survey_responses sr
-    LEFT JOIN messages m ON m.id = sr.message_id AND m.journey = 'survey'
-    LEFT JOIN journey_runs r ON r.journey = 'survey' AND r.run_id = split_part(m.idempotency_key, '/', 3)
-    WHERE sr.survey = $1 AND sr.answered_at >= $2 AND sr.answered_at < $3
-), grouped AS (
-    SELECT u.invite, u.answered, u.score, u.trigger,
-        to_char(date_trunc('week', u.at AT TIME ZONE 'UTC'), 'IYYY-"W"IW') AS week,
-        to_char(u.at AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
+func surveyFacts(inviteAt, answerAt func(expr string) string) string {
+	return `
+    SELECT u.invite, u.survey, u.trigger, u.at, u.score,
         coalesce(c.locale, '') AS locale, coalesce(cs.value_tier, 'unscored') AS tier
     FROM (
-        SELECT true AS invite, customer_id, trigger, at, answered, NULL::int AS score
-        FROM invites WHERE coalesce(survey, CASE WHEN trigger = ANY($4) THEN $1 END) = $1
+        SELECT true AS invite, coalesce(a.survey, '') AS survey, coalesce(r.trigger, '') AS trigger,
+            m.customer_id, coalesce(m.sent_at, m.created_at) AS at, NULL::int AS score
+        FROM messages m
+        LEFT JOIN journey_runs r ON r.journey = 'survey' AND r.run_id = split_part(m.idempotency_key, '/', 3)
+        LEFT JOIN LATERAL (
+            SELECT sr.survey FROM messages m2 JOIN survey_responses sr ON sr.message_id = m2.id
+            WHERE m2.idempotency_key IN (m.idempotency_key, left(m.idempotency_key, -length('survey')) || 'reminder')
+            LIMIT 1
+        ) a ON true
+        WHERE m.journey = 'survey' AND m.status = 'sent' AND m.step = 'survey'
+          AND ` + inviteAt("coalesce(m.sent_at, m.created_at)") + `
         UNION ALL
-        SELECT false, customer_id, trigger, at, false, score FROM answers
+        SELECT false, sr.survey, coalesce(r.trigger, ''), sr.customer_id, sr.answered_at, sr.score
+        FROM survey_responses sr
+        LEFT JOIN messages m ON m.id = sr.message_id AND m.journey = 'survey'
+        LEFT JOIN journey_runs r ON r.journey = 'survey' AND r.run_id = split_part(m.idempotency_key, '/', 3)
+        WHERE ` + answerAt("sr.answered_at") + `
     ) u
     LEFT JOIN customers c ON c.id = u.customer_id
-    LEFT JOIN customer_scores cs ON cs.customer_id = u.customer_id
+    LEFT JOIN customer_scores cs ON cs.customer_id = u.customer_id`
+}
+
+// keepSurveyDays is the refresh's survey_days: every invitation and answer
+// before $1, counted per UTC day and group.
+var keepSurveyDays = `
+INSERT INTO survey_days (day, invite, survey, trigger, locale, tier, score, n)
+SELECT (f.at AT TIME ZONE 'UTC')::date, f.invite, f.survey, f.trigger, f.locale, f.tier, f.score, count(*)
+FROM (` + surveyFacts(before1, before1) + `) f
+GROUP BY 1, 2, 3, 4, 5, 6, 7`
+
+func before1(expr string) string { return expr + " < $1" }
+
+// surveyTallies groups a survey's invitations and answers every way a
+// report shows them in one pass: the kept days of survey_days, and the
+// rest of the period counted live. An invitation nobody answered is of the
+// kind its trigger asks ($2).
+var surveyTallies = `
+WITH u AS (
+    SELECT invite, survey, trigger, at, score, 1 AS n, locale, tier FROM (` +
+	surveyFacts(func(e string) string { return live(e, 6) }, func(e string) string { return "sr.survey = $1 AND " + live(e, 6) }) + `
+    ) f
+    UNION ALL
+    SELECT invite, survey, trigger, day::timestamp AT TIME ZONE 'UTC', score, n, locale, tier
+    FROM survey_days WHERE day >= $10::date AND day < $11::date
+), grouped AS (
+    SELECT invite, survey <> '' AS answered, score, n, trigger, locale, tier,
+        to_char(date_trunc('week', at AT TIME ZONE 'UTC'), 'IYYY-"W"IW') AS week,
+        to_char(at AT TIME ZONE 'UTC', 'YYYY-MM') AS month
+    FROM u
+    WHERE CASE WHEN invite THEN coalesce(nullif(survey, ''), CASE WHEN trigger = ANY($2) THEN $1 END) = $1
+        ELSE survey = $1 END
 )
 SELECT CASE WHEN grouping(week) = 0 THEN 'week' WHEN grouping(month) = 0 THEN 'month'
         WHEN grouping(trigger) = 0 THEN 'trigger' WHEN grouping(locale) = 0 THEN 'locale'
         WHEN grouping(tier) = 0 THEN 'tier' ELSE 'total' END AS dimension,
     coalesce(week, month, trigger, locale, tier, '') AS label,
-    count(*) FILTER (WHERE invite)::int AS invited,
-    count(*) FILTER (WHERE invite AND answered)::int AS answered,
-    count(*) FILTER (WHERE NOT invite)::int AS responses,
-    count(*) FILTER (WHERE NOT invite AND score >= $5)::int AS promoters,
-    count(*) FILTER (WHERE NOT invite AND score <= $6)::int AS detractors,
-    count(*) FILTER (WHERE NOT invite AND score >= $7)::int AS satisfied,
-    coalesce(sum(score), 0)::bigint AS score_sum
+    coalesce(sum(n) FILTER (WHERE invite), 0)::int AS invited,
+    coalesce(sum(n) FILTER (WHERE invite AND answered), 0)::int AS answered,
+    coalesce(sum(n) FILTER (WHERE NOT invite), 0)::int AS responses,
+    coalesce(sum(n) FILTER (WHERE NOT invite AND score >= $3), 0)::int AS promoters,
+    coalesce(sum(n) FILTER (WHERE NOT invite AND score <= $4), 0)::int AS detractors,
+    coalesce(sum(n) FILTER (WHERE NOT invite AND score >= $5), 0)::int AS satisfied,
+    coalesce(sum(score * n), 0)::bigint AS score_sum
 FROM grouped
 GROUP BY GROUPING SETS ((), (week), (month), (trigger), (locale), (tier))
 ORDER BY 1, 2`
@@ -119,8 +145,15 @@ func (s *Store) SurveyTallies(ctx context.Context, q SurveyQuery) ([]SurveyTally
 	if triggers == nil {
 		triggers = []string{}
 	}
-	return list[SurveyTally](ctx, s.pool, q.Survey+" report", surveyTallies, q.Survey, q.Since, q.Until, triggers,
-		b.PromoterMin, b.DetractorMax, b.SatisfiedMin)
+	var out []SurveyTally
+	err := s.readKept(ctx, keptSurveys, func(tx querier, through *time.Time) error {
+		sp := spanOf(q.Since, q.Until, through)
+		var err error
+		out, err = list[SurveyTally](ctx, tx, q.Survey+" report", surveyTallies,
+			append([]any{q.Survey, triggers, b.PromoterMin, b.DetractorMax, b.SatisfiedMin}, sp.args()...)...)
+		return err
+	})
+	return out, err
 }
 
 // DetractorComment is a detractor's answer that came with a comment.
