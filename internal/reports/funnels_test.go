@@ -290,3 +290,40 @@ func TestKeptFunnelsAreTheLiveOnes(t *testing.T) {
 		t.Errorf("kept b after the next refresh = %+v, want 2 converted, B2's 15 credited to the intro", b)
 	}
 }
+
+// TestSettledCampaignIsRecountedOnceADay: once every entry of a campaign
+// has finished, and a refresh counted it after the last did, only late
+// engagement can move its figures, so refreshes keep them, with their
+// time, and recount them a day later.
+func TestSettledCampaignIsRecountedOnceADay(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := t.Context()
+	ids := w.springSale()
+	testdb.MustExec(t, w.st, `UPDATE campaign_entries SET finished_at = goal_until WHERE campaign = 'spring-sale'`)
+	testdb.MustExec(t, w.st, `UPDATE campaigns SET updated_at = '2026-02-20' WHERE name = 'spring-sale'`)
+	clock := day("2026-04-01 06:00")
+	m := mgmt.New(mgmt.Deps{Store: w.st}, mgmt.Options{Now: func() time.Time { return clock }})
+	refresh := func(at time.Time) reports.FunnelReport {
+		t.Helper()
+		clock = at
+		if _, err := m.RefreshScores(ctx, access.Operator("test")); err != nil {
+			t.Fatal(err)
+		}
+		r, err := reports.CampaignFunnel(ctx, w.st, "spring-sale", reports.FunnelQuery{Kept: true})
+		if err != nil || r.AsOf == nil {
+			t.Fatalf("kept funnel as of %v: %v", r.AsOf, err)
+		}
+		return r
+	}
+	first := refresh(clock)
+	// B2's purchase is imported late: the next hour's refresh keeps the
+	// day's count; the one a day after the first recounts it.
+	w.order(ids["B2"], 15, "2026-03-05 10:00")
+	if r := refresh(day("2026-04-01 07:00")); !r.AsOf.Equal(*first.AsOf) || r.Arms[1].Converted != 1 {
+		t.Errorf("an hour later: as of %v, b converted %d; want the first refresh's %v and 1", r.AsOf, r.Arms[1].Converted, first.AsOf)
+	}
+	if r := refresh(day("2026-04-02 06:00")); !r.AsOf.Equal(day("2026-04-02 06:00")) || r.Arms[1].Converted != 2 {
+		t.Errorf("a day later: as of %v, b converted %d; want that refresh's and 2", r.AsOf, r.Arms[1].Converted)
+	}
+}

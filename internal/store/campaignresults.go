@@ -12,6 +12,10 @@ import (
 type StoredCampaignReport struct {
 	Report CampaignReport
 	At     time.Time
+	// FunnelKept is whether the same refresh kept the campaign's funnel
+	// (KeptCampaignFunnel reads it); results kept before funnels were
+	// have none.
+	FunnelKept bool
 }
 
 // KeptCampaign is what a refresh keeps of a campaign: its results and its
@@ -54,12 +58,14 @@ func (s *Store) SaveCampaignResults(ctx context.Context, kept []KeptCampaign, at
 // never refreshed is absent.
 func (s *Store) KeptCampaignResults(ctx context.Context, names []string) (map[string]StoredCampaignReport, error) {
 	type row struct {
-		Campaign string    `db:"campaign"`
-		Report   []byte    `db:"report"`
-		At       time.Time `db:"computed_at"`
+		Campaign   string    `db:"campaign"`
+		Report     []byte    `db:"report"`
+		At         time.Time `db:"computed_at"`
+		FunnelKept bool      `db:"funnel_kept"`
 	}
 	rows, err := list[row](ctx, s.pool, "kept campaign results", `
-		SELECT campaign, report, computed_at FROM campaign_results WHERE campaign = ANY($1)`, names)
+		SELECT campaign, report, computed_at, funnel IS NOT NULL AS funnel_kept
+		FROM campaign_results WHERE campaign = ANY($1)`, names)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +75,28 @@ func (s *Store) KeptCampaignResults(ctx context.Context, names []string) (map[st
 		if err := json.Unmarshal(r.Report, &rep); err != nil {
 			return nil, fmt.Errorf("kept results of campaign %s: %w", r.Campaign, err)
 		}
-		out[r.Campaign] = StoredCampaignReport{Report: rep, At: r.At}
+		out[r.Campaign] = StoredCampaignReport{Report: rep, At: r.At, FunnelKept: r.FunnelKept}
+	}
+	return out, nil
+}
+
+// SettledCampaigns is, for each campaign all of whose entries have
+// finished, when the last of them did: what a refresh needs to tell a
+// campaign whose counts can only change by late engagement.
+func (s *Store) SettledCampaigns(ctx context.Context) (map[string]time.Time, error) {
+	type row struct {
+		Campaign string    `db:"campaign"`
+		Last     time.Time `db:"last_finished"`
+	}
+	rows, err := list[row](ctx, s.pool, "settled campaigns", `
+		SELECT campaign, max(finished_at) AS last_finished FROM campaign_entries
+		GROUP BY campaign HAVING bool_and(finished_at IS NOT NULL)`)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		out[r.Campaign] = r.Last
 	}
 	return out, nil
 }
