@@ -85,28 +85,28 @@ func (p Param) valid(v any) error {
 	case KindCount:
 		n, ok := v.(int)
 		if !ok {
-			return fmt.Errorf("%v is not a whole number", v)
+			return filespec.Problemf("%v is not a whole number", v)
 		}
 		if n < p.min || n > p.max {
-			return fmt.Errorf("%d is not between %d and %d", n, p.min, p.max)
+			return filespec.Problemf("%d is not between %d and %d", n, p.min, p.max)
 		}
 	case KindDuration:
 		d, ok := v.(time.Duration)
 		if !ok {
-			return fmt.Errorf("%v is not a duration", v)
+			return filespec.Problemf("%v is not a duration", v)
 		}
 		if d < p.minDuration {
-			return fmt.Errorf("%s is shorter than %s", filespec.FormatDuration(d), filespec.FormatDuration(p.minDuration))
+			return filespec.Problemf("%s is shorter than %s", filespec.FormatDuration(d), filespec.FormatDuration(p.minDuration))
 		}
 	case KindTimeOfDay:
 		m, ok := v.(int)
 		if !ok || m < 0 || m >= 24*60 {
-			return fmt.Errorf("%v is not a time of day", v)
+			return filespec.Problemf("%v is not a time of day", v)
 		}
 	case KindTag:
 		s, ok := v.(string)
 		if !ok {
-			return fmt.Errorf("%v is not a tag", v)
+			return filespec.Problemf("%v is not a tag", v)
 		}
 		if err := filespec.CheckName("tag", s); err != nil {
 			return err
@@ -114,7 +114,7 @@ func (p Param) valid(v any) error {
 	case KindPool:
 		s, ok := v.(string)
 		if !ok {
-			return fmt.Errorf("%v is not a pool name", v)
+			return filespec.Problemf("%v is not a pool name", v)
 		}
 		if s != "" {
 			return filespec.CheckPool(s)
@@ -122,14 +122,14 @@ func (p Param) valid(v any) error {
 	case KindEventMap:
 		m, ok := v.(map[string]string)
 		if !ok || len(m) == 0 {
-			return fmt.Errorf("%v is not a mapping of event types", v)
+			return filespec.Problemf("%v is not a mapping of event types", v)
 		}
 		for _, typ := range slices.Sorted(maps.Keys(m)) {
 			if err := filespec.CheckEventType(typ); err != nil {
-				return fmt.Errorf("event type %w", err)
+				return err
 			}
 			if !slices.Contains(p.choices, m[typ]) {
-				return fmt.Errorf("%s: %q is not %s", typ, m[typ], strings.Join(p.choices, " or "))
+				return filespec.Problemf("%s: %q is not one of %s", typ, m[typ], strings.Join(p.choices, ", "))
 			}
 		}
 	default:
@@ -149,7 +149,7 @@ func (p Param) Parse(s string) (any, error) {
 	case KindCount:
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a whole number", s)
+			return nil, filespec.Problemf("%q is not a whole number", s)
 		}
 		v = n
 	case KindDuration:
@@ -161,7 +161,7 @@ func (p Param) Parse(s string) (any, error) {
 	case KindTimeOfDay:
 		m := timeOfDayText.FindStringSubmatch(s)
 		if m == nil {
-			return nil, fmt.Errorf("%q is not a time of day such as 09:30", s)
+			return nil, filespec.Problemf("%q is not a time of day such as 09:30", s)
 		}
 		h, _ := strconv.Atoi(m[1])
 		min, _ := strconv.Atoi(m[2])
@@ -178,7 +178,7 @@ func (p Param) Parse(s string) (any, error) {
 		for pair := range strings.SplitSeq(s, ",") {
 			typ, choice, ok := strings.Cut(strings.TrimSpace(pair), "=")
 			if !ok {
-				return nil, fmt.Errorf("%q is not EVENT_TYPE=%s", pair, strings.Join(p.choices, "|"))
+				return nil, filespec.Problemf("%q is not EVENT_TYPE=%s", pair, strings.Join(p.choices, "|"))
 			}
 			out[strings.TrimSpace(typ)] = strings.TrimSpace(choice)
 		}

@@ -102,7 +102,7 @@ func TestPolicyFileErrorsNameFileLineAndColumn(t *testing.T) {
 		"policy.yaml:6:5: journeys.onboarding.colour: unknown key; expected one of tips_day, nudge_day, send_time, duration",
 		`policy.yaml:7:27: journeys.winback.lapsed_after: "60 days": expected a duration such as 30m, 12h, 3d, 2w`,
 		`policy.yaml:7:48: journeys.winback.lapsed_tag: tag name "Not A Tag": use lower-case letters`,
-		`policy.yaml:9:28: journeys.survey.triggers.visit_done: "ces": expected nps or csat`,
+		`policy.yaml:9:28: journeys.survey.triggers.visit_done: "ces": expected one of nps, csat`,
 		`policy.yaml:10:27: journeys.birthday.coupon_pool: "Gifts!" is not a pool name`,
 	} {
 		if !strings.Contains(err.Error(), want) {

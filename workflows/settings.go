@@ -71,11 +71,11 @@ func (p *settingsReader) value(n *yaml.Node, path string, param Param) (any, boo
 	var pairs []string
 	p.Fields(n, path, nil, func(k, v *yaml.Node, sub string) {
 		if err := filespec.CheckEventType(k.Value); err != nil {
-			p.Errorf(k, sub, "event type %v", err)
+			p.Errorf(k, sub, "%v", err)
 		}
 		choice, ok := p.Text(v, sub)
 		if ok && !slices.Contains(param.choices, choice) {
-			p.Errorf(v, sub, "%q: expected %s", choice, strings.Join(param.choices, " or "))
+			p.Errorf(v, sub, "%q: expected one of %s", choice, strings.Join(param.choices, ", "))
 		}
 		pairs = append(pairs, k.Value+"="+choice)
 	})

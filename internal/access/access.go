@@ -6,9 +6,10 @@
 package access
 
 import (
-	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/tidingsdev/tidings/internal/spec"
 )
 
 // Role is what a user or an API key may do.
@@ -29,11 +30,12 @@ const (
 // Roles lists every role in order of trust.
 func Roles() []Role { return []Role{Viewer, Marketer, Ops, Admin} }
 
-// ParseRole reads a role name as users type it.
+// ParseRole reads a role name as users type it; a wrong one is a
+// spec.Problem, which keeps its message's key for the console.
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if !slices.Contains(Roles(), r) {
-		return "", fmt.Errorf("role %q: expected one of %s", s, strings.Join(names(Roles()), ", "))
+		return "", spec.Problemf("role %q: expected one of %s", s, strings.Join(names(Roles()), ", "))
 	}
 	return r, nil
 }

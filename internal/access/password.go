@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/tidingsdev/tidings/internal/spec"
 )
 
 // Argon2id parameters for new hashes: OWASP's recommended minimum (19 MiB,
@@ -35,18 +37,19 @@ const (
 // ErrBadPassword means a password does not match its hash.
 var ErrBadPassword = errors.New("password does not match")
 
-// CheckPassword says what is wrong with a new password, or nil.
+// CheckPassword says what is wrong with a new password, or nil; the
+// problem keeps its message's key, so the console says it in Chinese.
 func CheckPassword(pw string) error {
 	n := utf8.RuneCountInString(pw)
 	switch {
 	case !utf8.ValidString(pw):
-		return errors.New("password is not valid UTF-8")
+		return spec.Problemf("password is not valid UTF-8")
 	case n < MinPasswordLength:
-		return fmt.Errorf("password has %d characters; use at least %d", n, MinPasswordLength)
+		return spec.Problemf("password has %d characters; use at least %d", n, MinPasswordLength)
 	case len(pw) > MaxPasswordLength:
-		return fmt.Errorf("password is longer than %d bytes", MaxPasswordLength)
+		return spec.Problemf("password is longer than %d bytes", MaxPasswordLength)
 	case strings.TrimSpace(pw) == "":
-		return errors.New("password is only spaces")
+		return spec.Problemf("password is only spaces")
 	}
 	return nil
 }

@@ -36,7 +36,7 @@ func ParseWith(data []byte, filename string, check func(*Spec) Errors) (*Spec, e
 		return nil, err
 	}
 	if root == nil {
-		return nil, Errors{{File: filename, Msg: "empty campaign file; expected a mapping with name, audience, trigger and steps"}}
+		return nil, Errors{spec.At(filename, nil, "", "empty campaign file; expected a mapping with name, audience, trigger and steps")}
 	}
 	p := &parser{Reader: spec.Reader{File: filename}, pos: map[string]position{}, stepPaths: map[string]string{}}
 	s := p.spec(root)
@@ -711,7 +711,7 @@ func (p *parser) checkWinners(s *Spec) {
 	Walk(s.Steps[1:], func(st *Step) {
 		if st.Send != nil && len(st.Send.Variants) > 0 {
 			path := p.stepPaths[st.ID] + ".send.variants"
-			e := &spec.Error{File: p.File, Path: path, Msg: "a campaign that picks an A/B winner splits at its first step only"}
+			e := spec.At(p.File, nil, path, "a campaign that picks an A/B winner splits at its first step only")
 			if pos, ok := p.pos[path]; ok {
 				e.Line, e.Column = pos.line, pos.col
 			}

@@ -39,6 +39,22 @@ func TestProblemsInTheReadersLanguage(t *testing.T) {
 	if got := e.text(cn, "#problems li"); !strings.Contains(got, `模板 welcome 没有用到变量 "colour"`) || !strings.Contains(got, "请删掉或改正变量名") {
 		t.Errorf("zh-CN template var problem: %q", got)
 	}
+	// The management functions' own checks: a page of a search that no
+	// search handed out.
+	e.run(cn, chromedp.Navigate(e.url+"/console/customers?q=x&after=zzz"), chromedp.WaitVisible(`.error[role=alert]`, chromedp.ByQuery))
+	if got := e.text(cn, `.error[role=alert]`); got != "不是这份搜索结果给出的翻页位置" {
+		t.Errorf("zh-CN search cursor: %q", got)
+	}
+	// The editor with a problem, for docs/console.md.
+	e.run(cn, chromedp.Navigate(e.url+"/console/campaigns/new?example=nps-after-delivery"), chromedp.WaitVisible("#validate", chromedp.ByID))
+	var example string
+	e.run(cn, chromedp.Value("#source", &example, chromedp.ByID))
+	e.run(cn, chromedp.SetValue("#source", strings.Replace(example, "template: survey_request,", "template: survey_requst,", 1), chromedp.ByID))
+	e.submit(cn, "#validate", "#problems")
+	if got := e.text(cn, "#problems li"); !strings.Contains(got, "第 17 行") || !strings.Contains(got, "survey_requst") {
+		t.Errorf("zh-CN unknown template: %q", got)
+	}
+	e.shot(cn, "campaign-problem-zh-CN")
 	e.run(cn, chromedp.Navigate(e.url+"/console/reports/churn?days=0"), chromedp.WaitVisible("#problem", chromedp.ByID))
 	if got := e.text(cn, "#problem"); got != "多少天未购买算流失：必须在 1 到 3650 之间" {
 		t.Errorf("zh-CN churn filter: %q", got)
@@ -65,5 +81,14 @@ func TestProblemsInTheReadersLanguage(t *testing.T) {
 	e.submit(admin, "#add-user button", `.error[role=alert]`)
 	if got := e.text(admin, `.error[role=alert]`); got != `電子郵件："ann@localhost" 不是有效的電子郵件地址：網域名稱裡至少要有一個點` {
 		t.Errorf("zh-TW user form: %q", got)
+	}
+	// A role the form never offered (a forged post), refused by the key's
+	// check of it.
+	e.run(admin, chromedp.Navigate(e.url+"/console/settings/keys"), chromedp.WaitVisible("#add-key", chromedp.ByID),
+		chromedp.SetValue(`#add-key input[name=name]`, "shop", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector("#add-key select[name=role]").add(new Option("boss", "boss", true, true))`, nil))
+	e.submit(admin, "#add-key button", `.error[role=alert]`)
+	if got := e.text(admin, `.error[role=alert]`); !strings.HasPrefix(got, `角色：沒有 "boss" 這個角色，可選：viewer`) {
+		t.Errorf("zh-TW key form: %q", got)
 	}
 }

@@ -27,7 +27,7 @@ func LoadTopics(data []byte, filename string) (map[string]Topic, error) {
 		return nil, err
 	}
 	if root == nil {
-		return nil, spec.Errors{{File: filename, Msg: "empty policy file: expected a topics: mapping"}}
+		return nil, spec.Errors{spec.At(filename, nil, "", "empty policy file: expected a topics: mapping")}
 	}
 	p := &policyParser{spec.Reader{File: filename}}
 	topics := DefaultTopics()

@@ -188,7 +188,7 @@ func (p RowProblem) String() string { return fmt.Sprintf("%d: %s: %s", p.Line, p
 func PoolName(pool string) (string, error) {
 	p := strings.ToLower(strings.TrimSpace(pool))
 	if err := spec.CheckPool(p); err != nil {
-		return "", fieldError("pool", "%s", err.Error())
+		return "", fieldError("pool", "%v", err)
 	}
 	return p, nil
 }

@@ -119,7 +119,7 @@ func (s *Service) PreviewTemplate(ctx context.Context, in TemplatePreview) (Prev
 		return Preview{}, err
 	}
 	if _, err := set.Info(in.Template); err != nil {
-		return Preview{}, fieldError("template", "%v", err)
+		return Preview{}, fieldError("template", "%q: unknown template; see GET /v1/templates", in.Template)
 	}
 	if in.Channel == "" {
 		in.Channel = templates.ChannelEmail
@@ -131,7 +131,7 @@ func (s *Service) PreviewTemplate(ctx context.Context, in TemplatePreview) (Prev
 	if in.Customer != "" {
 		c, err := s.FindCustomer(ctx, in.Customer, false)
 		if errors.Is(err, store.ErrNotFound) {
-			return Preview{}, fieldError("customer", "%v", err)
+			return Preview{}, fieldError("customer", "%q: no such customer", in.Customer)
 		}
 		if err != nil {
 			return Preview{}, err
@@ -159,7 +159,7 @@ func (s *Service) PreviewTemplate(ctx context.Context, in TemplatePreview) (Prev
 	r, err := set.Render(in.Template, in.Locale, in.Channel, d)
 	switch {
 	case errors.Is(err, templates.ErrNoSMSVariant):
-		return Preview{}, fieldError("channel", "%v", err)
+		return Preview{}, fieldError("channel", "template %s has no SMS body", in.Template)
 	case errors.Is(err, templates.ErrTooLong):
 		return preview(r, in.Channel, true), nil
 	case err != nil:

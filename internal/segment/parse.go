@@ -69,7 +69,7 @@ func Parse(data []byte, filename string) (*Definition, error) {
 		return nil, err
 	}
 	if root == nil {
-		return nil, Errors{{File: filename, Msg: "empty definition; expected a mapping with match: (and optionally name: and description:)"}}
+		return nil, Errors{spec.At(filename, nil, "", "empty definition; expected a mapping with match: (and optionally name: and description:)")}
 	}
 	d, err := FromNode(root, filename)
 	if err != nil {

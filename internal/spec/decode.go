@@ -39,7 +39,9 @@ const (
 // reader follows them with Resolve, knowing their expansion is bounded.
 func Decode(data []byte, file string) (*yaml.Node, error) {
 	fail := func(line, col int, format string, args ...any) (*yaml.Node, error) {
-		return nil, Errors{{File: file, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}}
+		e := atLine(line, col, format, args...)
+		e.File = file
+		return nil, Errors{e}
 	}
 	if len(data) > MaxBytes {
 		return fail(0, 0, "the file is %s; at most %s is read", size(len(data)), size(MaxBytes))
@@ -75,6 +77,14 @@ func Decode(data []byte, file string) (*yaml.Node, error) {
 	return root, nil
 }
 
+// atLine is an Error at a line and column found before parsing, with its
+// message's key.
+func atLine(line, col int, format string, args ...any) *Error {
+	e := At("", nil, "", format, args...)
+	e.Line, e.Column = line, col
+	return e
+}
+
 // scan checks, before parsing, that data is UTF-8 text without control
 // characters and that it holds at most MaxNodes nodes, counted from the
 // characters that can end one. It locates the first offence.
@@ -84,13 +94,13 @@ func scan(data []byte) *Error {
 		r, n := utf8.DecodeRune(data[i:])
 		switch {
 		case r == utf8.RuneError && n <= 1:
-			return &Error{Line: line, Column: col, Msg: "the file is not UTF-8 text (save it as UTF-8)"}
+			return atLine(line, col, "the file is not UTF-8 text (save it as UTF-8)")
 		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0x7f:
-			return &Error{Line: line, Column: col, Msg: fmt.Sprintf("control character %U is not allowed in the file", r)}
+			return atLine(line, col, "control character %U is not allowed in the file", r)
 		}
 		if separates(r, data[i+n:]) {
 			if seps++; seps > MaxNodes {
-				return &Error{Line: line, Column: col, Msg: fmt.Sprintf("the file holds more than %d keys, values and list items; split it", MaxNodes)}
+				return atLine(line, col, "the file holds more than %d keys, values and list items; split it", MaxNodes)
 			}
 		}
 		if r == '\n' {
@@ -135,9 +145,9 @@ func checkAliases(root *yaml.Node) *Error {
 			case err != nil:
 				bad = &Error{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf("alias *%s %v", n.Value, err)}
 			case extra+size-1 > MaxAliasNodes:
-				bad = &Error{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(
+				bad = atLine(n.Line, n.Column,
 					"alias *%s makes the aliases in the file stand for more than %d values; write the values out, or reuse smaller anchors",
-					n.Value, MaxAliasNodes)}
+					n.Value, MaxAliasNodes)
 			}
 			extra += size - 1
 			return
