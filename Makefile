@@ -50,4 +50,4 @@ console-assets:
 ## screenshots docs/console.md shows into docs/console/.
 console-screenshots:
 	mkdir -p docs/console
-	TIDINGS_CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'Test' ./internal/console/
+	TIDINGS_CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -timeout 30m -run 'Test' ./internal/console/

@@ -14,6 +14,7 @@ import (
 	"github.com/tidingsdev/tidings/internal/campaign/manage"
 	"github.com/tidingsdev/tidings/internal/mgmt"
 	"github.com/tidingsdev/tidings/internal/reports"
+	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
@@ -208,6 +209,7 @@ type editorLine struct {
 type applyConfirm struct {
 	Campaign string
 	Summary  string
+	Parts    []*spec.Problem
 	// Current is the version in force (0 for a new campaign), Diff the
 	// file against it.
 	Current int
@@ -278,7 +280,7 @@ func (c *Console) editorAction(w http.ResponseWriter, r *http.Request, v *view) 
 			page.Check = &chk
 			return c.showEditor(w, r, v, http.StatusUnprocessableEntity, page)
 		}
-		conf := &applyConfirm{Campaign: chk.Campaign, Summary: chk.Summary}
+		conf := &applyConfirm{Campaign: chk.Campaign, Summary: chk.Summary, Parts: chk.SummaryParts}
 		cur, err := c.mgmt.Campaign(ctx, chk.Campaign, 0)
 		switch {
 		case err == nil:

@@ -50,6 +50,7 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 	if !strings.Contains(example, "name: nps-after-delivery") {
 		t.Fatalf("editor does not hold the example:\n%s", example)
 	}
+	e.shots(b, "campaign-new", "en", "zh-CN")
 
 	// A misspelt template on line 17 is reported at its line and column,
 	// and the gutter marks line 17.
@@ -161,7 +162,7 @@ func TestCampaignFromExampleToPause(t *testing.T) {
 	if got := e.text(b, row+"td.entered"); !strings.HasPrefix(got, "2") || !strings.Contains(got, "results as of") {
 		t.Errorf("list entered = %q, want 2 with the time of the refresh that kept it", got)
 	}
-	e.shot(b, "campaigns-en")
+	e.shots(b, "campaigns", "en", "zh-CN")
 	testdb.MustExec(t, e.store, `
 		INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, holdout, entered_at, goal_event)
 		SELECT 'nps-after-delivery', id, 2, 1, 'run-2-' || external_id, false, now(), 'purchase'
@@ -367,7 +368,7 @@ func TestCampaignPageShowsFunnelAndWinner(t *testing.T) {
 	if got := e.csvOf(b, "funnel"); len(got) != 4 || got[3][0] != "b rollout" {
 		t.Errorf("funnel CSV %q", got)
 	}
-	e.shot(b, "campaign-winner-en")
+	e.shots(b, "campaign-winner", "en", "zh-CN")
 	if got := e.text(b, "#note-funnel"); got != "Counted just now." {
 		t.Errorf("funnel before any refresh says %q", got)
 	}

@@ -1,6 +1,9 @@
 package console
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"maps"
 	"net/http"
@@ -13,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/tidingsdev/tidings/internal/store"
+	"github.com/tidingsdev/tidings/templates"
+	"github.com/tidingsdev/tidings/workflows"
 )
 
 // TestCatalogsAreWhole: every language has every string, each with the
@@ -151,6 +156,56 @@ func TestCatalogsHaveTheCodesKeys(t *testing.T) {
 			if _, ok := en[m[1]]; !ok {
 				t.Errorf("%s asks for %q, which the catalog lacks", f, m[1])
 			}
+		}
+	}
+}
+
+// TestCatalogsDescribeTheBuiltIns: every built-in template's description,
+// every journey's summary and every outcome a run or an entry can end with
+// reads in each language, so the journeys, templates and customer pages
+// show no English on a Chinese page.
+func TestCatalogsDescribeTheBuiltIns(t *testing.T) {
+	en := loadLocales().byCode[langEN].strings
+	set, err := templates.Load(templates.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range set.Names() {
+		if i, _ := set.Info(name); i.Description != "" && en["about."+i.Description] == "" {
+			t.Errorf("template %s: its description %q has no about.* entry", name, i.Description)
+		}
+	}
+	for _, j := range workflows.Journeys() {
+		if en["about."+j.Summary] == "" {
+			t.Errorf("journey %s: its summary %q has no about.* entry", j.Name, j.Summary)
+		}
+	}
+	// The outcomes are the constants named Outcome… where they are kept.
+	for _, dir := range []string{"../../workflows", "../../activities", "../store"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			file, err := parser.ParseFile(token.NewFileSet(), f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				spec, ok := n.(*ast.ValueSpec)
+				if !ok {
+					return true
+				}
+				for i, id := range spec.Names {
+					if !strings.HasPrefix(id.Name, "Outcome") || i >= len(spec.Values) {
+						continue
+					}
+					if v, ok := literal(spec.Values[i]); ok && en["outcome."+v] == "" {
+						t.Errorf("%s: outcome %q has no outcome.* entry", f, v)
+					}
+				}
+				return true
+			})
 		}
 	}
 }

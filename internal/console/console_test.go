@@ -27,7 +27,7 @@ func TestSignInLanguageAndRoles(t *testing.T) {
 	if got := e.text(admin, "h1"); got != "登入 Tidings" {
 		t.Fatalf("sign-in heading for zh-TW = %q", got)
 	}
-	e.shot(admin, "login-zh-TW")
+	e.shots(admin, "login", "zh-TW", "zh-CN", "en")
 	e.run(admin, chromedp.Click(`a[data-lang="en"]`), chromedp.WaitVisible("#email", chromedp.ByID))
 	if got := e.text(admin, "h1"); got != "Sign in to Tidings" {
 		t.Fatalf("after switching to English the heading is %q", got)
@@ -79,6 +79,13 @@ func TestSignInLanguageAndRoles(t *testing.T) {
 		t.Fatalf("mei after adding: %+v, %v", mei, err)
 	}
 	e.shot(admin, "users-zh-CN")
+	e.run(admin, chromedp.Navigate(e.url+"/console/settings/users"), chromedp.WaitVisible(`tr[data-user="mei@example.com"]`))
+	e.shots(admin, "users", "en")
+	e.run(admin, chromedp.Navigate(e.url+"/console/settings/audit"), chromedp.WaitVisible("h1", chromedp.ByQuery))
+	if got := e.text(admin, "main"); !strings.Contains(got, "mei@example.com") {
+		t.Fatalf("audit log lacks the new user: %q", got)
+	}
+	e.shots(admin, "audit", "zh-CN", "en")
 	// A post without the session's CSRF token changes nothing.
 	if got := e.post(admin, "/console/settings/users", map[string]string{"email": "eve@example.com", "role": "admin"}); got != http.StatusForbidden {
 		t.Fatalf("post without CSRF token: %d, want 403", got)

@@ -79,6 +79,7 @@ func TestCustomerTimelineShowsTheCampaignsMessage(t *testing.T) {
 	if got := e.text(b, `tr[data-customer="tw-7"]`); !strings.Contains(got, "lin@example.com") || !strings.Contains(got, "vip") {
 		t.Fatalf("search result: %q", got)
 	}
+	e.shots(b, "customers", "en", "zh-CN")
 	e.run(b, chromedp.Click(`tr[data-customer="tw-7"] a`), chromedp.WaitVisible("#timeline", chromedp.ByID))
 	item := e.text(b, `#timeline li[data-kind="message"]`)
 	if !strings.Contains(item, "survey_request") || !strings.Contains(item, "campaign/thanks-after-delivery") || !strings.Contains(item, "Sent") ||
@@ -88,7 +89,7 @@ func TestCustomerTimelineShowsTheCampaignsMessage(t *testing.T) {
 	if got := e.text(b, `#timeline li[data-kind="campaign"]`); !strings.Contains(got, "thanks-after-delivery") {
 		t.Fatalf("timeline's campaign entry: %q", got)
 	}
-	e.shot(b, "customer-en")
+	e.shots(b, "customer", "en", "zh-CN")
 
 	// The entry's link is the Web UI's route for the run
 	// (/namespaces/{ns}/workflows/{id}/{runId}), and following it the UI
@@ -137,6 +138,7 @@ func TestCustomerTimelineShowsTheCampaignsMessage(t *testing.T) {
 	if got := e.text(b, "#subject"); !containsHan(got) {
 		t.Fatalf("subject of the zh-TW customer's survey: %q", got)
 	}
+	e.shots(b, "message", "en", "zh-CN")
 
 	// The viewer finds the customer by name; the address is masked, and
 	// the message log lists the message with the address masked too.
@@ -150,5 +152,5 @@ func TestCustomerTimelineShowsTheCampaignsMessage(t *testing.T) {
 	if got := e.text(v, `tr[data-message="`+sent.ID+`"]`); strings.Contains(got, "lin@example.com") || !strings.Contains(got, "已寄出") {
 		t.Fatalf("viewer's message log row: %q", got)
 	}
-	e.shot(v, "messages-zh-TW")
+	e.shots(v, "messages", "zh-TW", "en", "zh-CN")
 }

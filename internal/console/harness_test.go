@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -200,7 +201,7 @@ func (e *consoleEnv) browser(acceptLanguage string) context.Context {
 	e.t.Helper()
 	ctx, cancel := chromedp.NewContext(e.alloc)
 	e.t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 150*time.Second)
 	e.t.Cleanup(cancelTimeout)
 	e.run(ctx,
 		network.Enable(),
@@ -311,6 +312,78 @@ func (e *consoleEnv) shot(ctx context.Context, name string) {
 		e.t.Fatal(err)
 	}
 }
+
+// shots saves the page's screenshot in each of langs (name-<lang>.png),
+// switching with the page's own language links as a reader would, then
+// switches back to the language the page was in. Each Chinese page is
+// first checked for English the console wrote itself (englishOn).
+func (e *consoleEnv) shots(ctx context.Context, name string, langs ...string) {
+	e.t.Helper()
+	was := e.lang(ctx)
+	for _, l := range langs {
+		e.switchLang(ctx, l)
+		if l != "en" {
+			if words := e.englishOn(ctx); len(words) > 0 {
+				e.t.Errorf("%s in %s shows English: %q", name, l, words)
+			}
+		}
+		e.shot(ctx, name+"-"+l)
+	}
+	e.switchLang(ctx, was)
+}
+
+// lang is the language the page is shown in ("zh-CN").
+func (e *consoleEnv) lang(ctx context.Context) string {
+	e.t.Helper()
+	var code string
+	e.run(ctx, chromedp.Evaluate(`document.querySelector(".languages a[aria-current]").dataset.lang`, &code))
+	return code
+}
+
+// switchLang picks lang with the page's language link, unless the page is
+// in it already, and waits for the page again.
+func (e *consoleEnv) switchLang(ctx context.Context, lang string) {
+	e.t.Helper()
+	if e.lang(ctx) == lang {
+		return
+	}
+	e.submit(ctx, fmt.Sprintf(`.languages a[data-lang=%q]`, lang), fmt.Sprintf(`.languages a[aria-current][data-lang=%q]`, lang))
+	// Charts are drawn once the scripts have run.
+	e.run(ctx, chromedp.Poll(`[...document.querySelectorAll("[data-chart], [data-report-chart]")].every(el => el.querySelector("canvas"))`, nil))
+}
+
+// englishOn lists the English words on a Chinese page that the console
+// wrote: the page's text without what the reader's data holds (names,
+// addresses, identifiers, files, rendered messages), which the templates
+// mark translate="no" or set in code, and without the words of data, the
+// data a sentence names (a campaign, a provider's reason).
+func (e *consoleEnv) englishOn(ctx context.Context, data ...string) []string {
+	e.t.Helper()
+	var words []string
+	e.run(ctx, chromedp.Evaluate(englishScript, &words))
+	return slices.DeleteFunc(words, func(w string) bool { return slices.Contains(data, w) })
+}
+
+// englishScript collects the Latin words of the page's visible text
+// outside data — code, pre, textarea, frames, inputs, [translate=no] —
+// and the language switch (each language's own name); abbreviations
+// Chinese writes as they are (SMS, UTC, RFM) pass.
+const englishScript = `(() => {
+  const skip = "script, style, code, pre, textarea, iframe, select, option, kbd, samp, [translate=no], .languages, .brand, svg, canvas";
+  const out = new Set();
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest(skip) || !el.checkVisibility()) continue;
+    // A word with a digit, a dot, an @, a slash, _ or - in it is a name
+    // (survey_request, nps-after-delivery, ann@example.com, Asia/Taipei).
+    // Quoted text is what someone typed ("calm").
+    for (const w of n.textContent.replace(/"[^"]*"|“[^”]*”/g, " ").split(/[^A-Za-z0-9_@.\/:+'-]+/)) {
+      if (/^[A-Za-z']{2,}$/.test(w) && !/^(UTC|SMS|ID|CSV|RFM|NPS|CSAT|CLV|CAC|API|URL|HTML|YAML|JSON|GSM|UCS|IANA|VIP|Tidings|Temporal|Web|UI|Newcombe|vs)$/.test(w)) out.add(w);
+    }
+  }
+  return [...out];
+})()`
 
 type testLog struct{ t *testing.T }
 

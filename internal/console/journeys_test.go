@@ -72,7 +72,7 @@ func TestJourneysAndSchedules(t *testing.T) {
 	if got := e.text(b, `tr[data-schedule="birthday-sweep"]`); !strings.Contains(got, "Active") || !strings.Contains(got, "UTC+8") {
 		t.Fatalf("schedule row: %q", got)
 	}
-	e.shot(b, "journeys-en")
+	e.shots(b, "journeys", "en", "zh-CN")
 	e.run(b, chromedp.Click(`tr[data-schedule="birthday-sweep"] button.pause`), chromedp.WaitVisible("#notice", chromedp.ByID))
 	if got := e.text(b, `tr[data-schedule="birthday-sweep"]`); !strings.Contains(got, "Paused") {
 		t.Fatalf("after pause: %q", got)

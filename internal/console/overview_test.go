@@ -19,6 +19,7 @@ import (
 func TestOverviewCountsAndAttention(t *testing.T) {
 	e := newConsole(t)
 	e.user("ops@example.com", access.Ops)
+	e.defaultSchedules("")
 	ctx := t.Context()
 	c, _, err := e.store.UpsertCustomer(ctx, store.CustomerInput{ExternalID: "x", Email: testdb.String("x@example.com")})
 	if err != nil {
@@ -69,6 +70,9 @@ func TestOverviewCountsAndAttention(t *testing.T) {
 	e.run(b, chromedp.Click(`a[data-lang="zh-CN"]`), chromedp.WaitVisible("#traffic-today", chromedp.ByID))
 	if got := e.text(b, ".attention"); !strings.Contains(got, "活动 spring 已暂停") {
 		t.Errorf("zh-CN attention: %q", got)
+	}
+	if words := e.englishOn(b, "spring", "mailbox", "unavailable"); len(words) > 0 {
+		t.Errorf("zh-CN overview shows English: %q", words)
 	}
 	e.shot(b, "overview-zh-CN")
 }

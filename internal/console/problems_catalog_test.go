@@ -48,6 +48,12 @@ func TestCatalogsTranslateTheEditorsProblems(t *testing.T) {
 							t.Errorf("%s: a message without its key; build it with spec.At", fset.Position(kv.Pos()))
 						}
 					}
+					// A spec.Problem written out: its Format is its key.
+					if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Format" {
+						if f, ok := literal(kv.Value); ok && f != "%s" && f != "%v" && en["problem."+f] == "" {
+							t.Errorf("%s: %q has no problem.* entry in the catalogs", fset.Position(kv.Pos()), f)
+						}
+					}
 				}
 				call, ok := n.(*ast.CallExpr)
 				if !ok {

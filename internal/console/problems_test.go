@@ -55,6 +55,20 @@ func TestProblemsInTheReadersLanguage(t *testing.T) {
 		t.Errorf("zh-CN unknown template: %q", got)
 	}
 	e.shot(cn, "campaign-problem-zh-CN")
+	// Fixed, the file's outline and the dry run's warning (nobody is in the
+	// audience yet) read in Chinese too.
+	e.run(cn, chromedp.SetValue("#source", example, chromedp.ByID))
+	e.submit(cn, "#validate", "#valid")
+	if got := e.text(cn, "#valid"); !strings.Contains(got, "nps-after-delivery 校验通过：事件 order_delivered 触发，6 个步骤") {
+		t.Errorf("zh-CN valid file: %q", got)
+	}
+	e.submit(cn, "#dry-run", "#dry-run-result")
+	if got := e.text(cn, "#dry-run-result .warnings"); got != "受众为空：没有人会收到这个活动" {
+		t.Errorf("zh-CN dry run warning: %q", got)
+	}
+	if words := e.englishOn(cn); len(words) > 0 {
+		t.Errorf("zh-CN dry run shows English: %q", words)
+	}
 	e.run(cn, chromedp.Navigate(e.url+"/console/reports/churn?days=0"), chromedp.WaitVisible("#problem", chromedp.ByID))
 	if got := e.text(cn, "#problem"); got != "多少天未购买算流失：必须在 1 到 3650 之间" {
 		t.Errorf("zh-CN churn filter: %q", got)

@@ -91,6 +91,9 @@ type column struct {
 }
 
 type cell struct {
+	// Text is what the page shows, Raw what the CSV holds; a cell whose
+	// Text is its Raw shows data as stored (a step, a source, a name) and
+	// is marked translate="no".
 	Text, Raw string
 	// Href links the cell (a customer, a campaign).
 	Href string

@@ -261,7 +261,7 @@ func TestReportPages(t *testing.T) {
 	if got := string(e.series(funnel, "Entered").Data) + string(e.series(funnel, "Converted").Data); got != "[100,100,100][35,25,10]" {
 		t.Fatalf("funnel entered, converted: %s", got)
 	}
-	e.shot(b, "report-campaign-uplift-en")
+	e.shots(b, "report-campaign-uplift", "en", "zh-CN")
 
 	var href string
 	e.run(b, chromedp.Navigate(e.url+"/console/reports/nps?since=2025-03-01&until=2025-04-01"), chromedp.WaitVisible("#table-month", chromedp.ByID))
@@ -355,10 +355,13 @@ func TestReportsOfTheDemo(t *testing.T) {
 		b := e.browser(lang)
 		e.signIn(b, "mia@example.com")
 		e.run(b, chromedp.Navigate(e.url+"/console/reports"), chromedp.WaitVisible("#reports", chromedp.ByID))
+		if words := e.englishOn(b); lang != "en" && len(words) > 0 {
+			t.Errorf("%s reports shows English: %q", lang, words)
+		}
 		e.shot(b, "reports-"+lang)
 		for i, name := range []string{"retention", "churn", "lifecycle", "clv", "rfm", "nps", "deliverability", "acquisition", "campaign", "journey", "csat"} {
 			if i%4 == 3 {
-				// A browser lasts 90 seconds: a few pages each.
+				// A browser lasts 150 seconds: a few pages each.
 				b = e.browser(lang)
 				e.signIn(b, "mia@example.com")
 			}
@@ -385,6 +388,11 @@ func TestReportsOfTheDemo(t *testing.T) {
 				e.run(b, chromedp.Evaluate(`[...document.querySelectorAll(".panel tbody td.num")].some(td => /[1-9]/.test(td.textContent))`, &filled))
 				if !filled {
 					t.Errorf("%s %s: the demo's report shows no number", lang, name)
+				}
+			}
+			if lang != "en" {
+				if words := e.englishOn(b); len(words) > 0 {
+					t.Errorf("%s %s shows English: %q", lang, name, words)
 				}
 			}
 			e.shot(b, "report-"+name+"-"+lang)

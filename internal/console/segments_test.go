@@ -61,6 +61,19 @@ func TestSegmentEditorCountsAsYouType(t *testing.T) {
 	typeIn("name: vips\ndescription: Our VIPs\nmatch:\n  tags: vip\n")
 	e.run(b, chromedp.Poll(`(document.getElementById("segment-count") || {textContent: ""}).textContent.trim() === "2 customers"`, nil))
 	e.shot(b, "segment-en")
+	// The same in Simplified Chinese: the page again, and the count again as
+	// the definition is typed.
+	for _, lang := range []string{"zh-CN", "en"} {
+		e.switchLang(b, lang)
+		typeIn("name: vips\ndescription: Our VIPs\nmatch:\n  tags: vip\n")
+		e.run(b, chromedp.Poll(`/2/.test((document.getElementById("segment-count") || {textContent: ""}).textContent)`, nil))
+		if lang != "en" {
+			if words := e.englishOn(b); len(words) > 0 {
+				t.Errorf("segment editor in %s shows English: %q", lang, words)
+			}
+			e.shot(b, "segment-"+lang)
+		}
+	}
 	e.submit(b, "#save", "#notice")
 	seg, err := e.mgmt.SavedSegment(ctx, "vips")
 	if err != nil || !strings.Contains(seg.Definition, "tags: vip") {
@@ -100,7 +113,9 @@ func TestSegmentEditorCountsAsYouType(t *testing.T) {
 	if !slices.Equal(rows, want) {
 		t.Errorf("size table %q, want %q", rows, want)
 	}
-	e.shot(b, "segment-sizes-en")
+	e.shots(b, "segment-sizes", "en", "zh-CN")
+	e.run(b, chromedp.Navigate(e.url+"/console/segments"), chromedp.WaitVisible(`tr[data-segment="vips"]`))
+	e.shots(b, "segments", "en", "zh-CN")
 }
 
 // TestRefreshSweepMovesSegmentSizes: the hourly refresh sweep, fired by

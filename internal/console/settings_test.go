@@ -32,6 +32,7 @@ func TestSettingsKeysAndPolicy(t *testing.T) {
 		t.Fatal("the revoked key still signs in")
 	}
 
+	e.shots(b, "keys", "zh-CN", "en")
 	e.run(b, chromedp.Click(`nav.tabs a[href="/console/settings/policy"]`), chromedp.WaitVisible("#topics", chromedp.ByID))
 	row := e.text(b, `tr[data-topic="marketing"]`)
 	if !strings.Contains(row, "营销推广") || !strings.Contains(row, "默认接收，可退订") || !strings.Contains(row, "最多") {
@@ -40,5 +41,5 @@ func TestSettingsKeysAndPolicy(t *testing.T) {
 	if got := e.text(b, "#quiet-hours"); !strings.Contains(got, "00:00-00:00") {
 		t.Fatalf("quiet hours: %q", got)
 	}
-	e.shot(b, "policy-zh-CN")
+	e.shots(b, "policy", "zh-CN", "en")
 }

@@ -22,8 +22,9 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 	e.user("mia@example.com", access.Marketer)
 	b := e.browser("en")
 	e.signIn(b, "mia@example.com")
-	e.run(b, chromedp.Navigate(e.url+"/console/templates"), chromedp.WaitVisible(`tr[data-template="birthday"]`),
-		chromedp.Click(`tr[data-template="birthday"] a[data-locale="zh-TW"]`), chromedp.WaitVisible("#preview", chromedp.ByID))
+	e.run(b, chromedp.Navigate(e.url+"/console/templates"), chromedp.WaitVisible(`tr[data-template="birthday"]`))
+	e.shots(b, "templates", "en", "zh-CN")
+	e.run(b, chromedp.Click(`tr[data-template="birthday"] a[data-locale="zh-TW"]`), chromedp.WaitVisible("#preview", chromedp.ByID))
 	if got := e.text(b, "#preview-h"); got != "Rendered in zh-TW" {
 		t.Fatalf("preview heading: %q", got)
 	}
@@ -39,7 +40,7 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 	if frames != 2 || !containsHan(html) || !strings.Contains(html, "<html") {
 		t.Fatalf("%d preview frames; the HTML part: %.200q", frames, html)
 	}
-	e.shot(b, "template-zh-TW")
+	e.shots(b, "template", "en", "zh-CN", "zh-TW")
 
 	e.run(b, chromedp.SetValue("#channel", "sms", chromedp.ByID), chromedp.Click("#show-preview", chromedp.ByID),
 		chromedp.WaitVisible("#sms", chromedp.ByID))
@@ -124,6 +125,21 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 		t.Fatalf("zh-TW bad seed: %q", got)
 	}
 
+	// A test to seeds from a Simplified Chinese page.
+	cn := e.browser("zh-CN")
+	e.signIn(cn, "mia@example.com")
+	e.run(cn, chromedp.Navigate(e.url+"/console/templates/welcome"), chromedp.WaitVisible("#test-form", chromedp.ByID),
+		chromedp.SendKeys("#test-customer", "staff-1", chromedp.ByID),
+		chromedp.SetValue("#test-seeds-input", "qa@example.com, Inbox-Check@Example.NET", chromedp.ByID))
+	e.submit(cn, "#send-test", "#test-seeds")
+	if got := e.text(cn, "#test-seeds li"); !containsHan(got) || !strings.Contains(got, "qa@example.com") {
+		t.Fatalf("zh-CN seed outcome: %q", got)
+	}
+	if words := e.englishOn(cn); len(words) > 0 {
+		t.Errorf("template test in zh-CN shows English: %q", words)
+	}
+	e.shot(cn, "template-test-zh-CN")
+
 	// A viewer sees no test form, and a forged post sends nothing.
 	e.user("vic@example.com", access.Viewer)
 	v := e.browser("zh-TW")
@@ -137,7 +153,7 @@ func TestTemplatePreviewInTraditionalChinese(t *testing.T) {
 	if got := e.post(v, "/console/templates/welcome/test", map[string]string{"customer": "staff-1", "topic": "marketing", "channel": "email", "csrf_token": e.csrf(v)}); got != http.StatusForbidden {
 		t.Fatalf("viewer's forged test send: %d, want 403", got)
 	}
-	if n := e.sink.Count(); n != 3 {
-		t.Fatalf("the viewer's post sent mail: %d emails, want the 3 tests before", n)
+	if n := e.sink.Count(); n != 5 {
+		t.Fatalf("the viewer's post sent mail: %d emails, want the 5 tests before", n)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/access"
 	"github.com/tidingsdev/tidings/internal/mgmt"
+	"github.com/tidingsdev/tidings/internal/spec"
 )
 
 // view is what every template sees: who is reading, in which language and
@@ -261,6 +262,31 @@ func (v *view) orRaw(key, raw string) string {
 // Chars counts the characters of s, as SMS limits do (not bytes).
 func (v *view) Chars(s string) int { return utf8.RuneCountInString(s) }
 
+// About is a built-in journey's or template's description in the reader's
+// language (the catalog's about.<English text>); a description an operator
+// wrote, which the catalogs cannot know, shows as written.
+func (v *view) About(s string) string { return v.orRaw("about."+s, s) }
+
+// Outcome names how a journey run or a campaign entry ended.
+func (v *view) Outcome(s string) string { return v.orRaw("outcome."+s, s) }
+
+// Code is catalog text with its `commands` set as code, the rest escaped.
+func (v *view) Code(s string) template.HTML {
+	parts := strings.Split(s, "`")
+	var b strings.Builder
+	for i, p := range parts {
+		if i%2 == 1 && i < len(parts)-1 {
+			b.WriteString("<code>" + template.HTMLEscapeString(p) + "</code>")
+			continue
+		}
+		if i%2 == 1 {
+			b.WriteString("`")
+		}
+		b.WriteString(template.HTMLEscapeString(p))
+	}
+	return template.HTML(b.String())
+}
+
 // Lifecycle names a lifecycle stage in the reader's language.
 func (v *view) Lifecycle(s string) string { return v.orRaw("lifecycle."+s, s) }
 
@@ -334,6 +360,20 @@ func (v *view) phrase(s string) string {
 		return v.loc.strings["phrase."+kind] + " " + value
 	}
 	return s
+}
+
+// Outline is a summary's parts (mgmt.CampaignCheck's SummaryParts) in the
+// reader's language, joined as the language lists things; english is the
+// whole summary, for parts the catalogs lack.
+func (v *view) Outline(parts []*spec.Problem, english string) string {
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = v.Message(p.Format, p.Args, "")
+		if out[i] == "" {
+			return english
+		}
+	}
+	return strings.Join(out, v.T("list.clauses"))
 }
 
 // ProblemMessage is a located problem's message in the reader's language;

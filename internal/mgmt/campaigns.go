@@ -81,10 +81,13 @@ type CampaignCheck struct {
 	Valid bool `json:"valid"`
 	// Campaign and Summary describe a valid file: its name and its shape in
 	// one line ("schedule 0 9 * * MON Europe/Paris, 2 steps, 10% holdout").
-	Campaign string    `json:"campaign,omitempty"`
-	Summary  string    `json:"summary,omitempty"`
-	Problems []Problem `json:"problems"`
-	Warnings []Problem `json:"warnings"`
+	Campaign string `json:"campaign,omitempty"`
+	Summary  string `json:"summary,omitempty"`
+	// SummaryParts are Summary's parts with their keys, which a front door
+	// joins in its reader's language.
+	SummaryParts []*spec.Problem `json:"-"`
+	Problems     []Problem       `json:"problems"`
+	Warnings     []Problem       `json:"warnings"`
 }
 
 // CheckOptions tune ValidateCampaign.
@@ -120,26 +123,37 @@ func (s *Service) ValidateCampaign(ctx context.Context, f CampaignFile, o CheckO
 	if err != nil {
 		return CampaignCheck{}, err
 	}
+	out.SummaryParts = campaignOutline(sp)
 	out.Valid, out.Campaign, out.Summary = true, sp.Name, CampaignSummary(sp)
 	return out, nil
 }
 
 // CampaignSummary is a campaign's shape in one line.
 func CampaignSummary(s *campaign.Spec) string {
-	steps := 0
-	campaign.Walk(s.Steps, func(*campaign.Step) { steps++ })
-	noun := "steps"
-	if steps == 1 {
-		noun = "step"
-	}
-	parts := []string{manage.DescribeTrigger(s.Trigger), fmt.Sprintf("%d %s", steps, noun)}
-	if s.Holdout > 0 {
-		parts = append(parts, fmt.Sprintf("%d%% holdout", s.Holdout))
-	}
-	if s.Goal != nil {
-		parts = append(parts, "goal "+s.Goal.Event)
+	var parts []string
+	for _, p := range campaignOutline(s) {
+		parts = append(parts, p.Error())
 	}
 	return strings.Join(parts, ", ")
+}
+
+// campaignOutline is CampaignSummary's parts, each with its key: the
+// trigger, the steps, the holdout and the goal.
+func campaignOutline(s *campaign.Spec) []*spec.Problem {
+	steps := 0
+	campaign.Walk(s.Steps, func(*campaign.Step) { steps++ })
+	format := "%d steps"
+	if steps == 1 {
+		format = "%d step"
+	}
+	parts := []*spec.Problem{manage.TriggerPhrase(s.Trigger), {Format: format, Args: []any{steps}}}
+	if s.Holdout > 0 {
+		parts = append(parts, &spec.Problem{Format: "%d%% holdout", Args: []any{s.Holdout}})
+	}
+	if s.Goal != nil {
+		parts = append(parts, &spec.Problem{Format: "goal %s", Args: []any{s.Goal.Event}})
+	}
+	return parts
 }
 
 // parseCampaign reads a file and checks it against the templates and, with

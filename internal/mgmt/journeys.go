@@ -39,6 +39,9 @@ type JourneyParam struct {
 	// Value is what runs starting now get: the policy file's, else the
 	// default.
 	Value any `json:"value"`
+	// Text is Value as the policy file writes it ("14d", "10:00",
+	// "order_delivered=nps"), for people to read.
+	Text string `json:"text"`
 }
 
 // Journeys lists the journey registry with parameters in force and runs in
@@ -66,7 +69,7 @@ func (s *Service) Journeys(ctx context.Context) ([]JourneyInfo, error) {
 				v = p.Default
 			}
 			values[p.Name] = v
-			info.Parameters = append(info.Parameters, JourneyParam{Name: p.Name, Kind: string(p.Kind), Doc: p.Doc, Default: paramJSON(p.Default), Value: paramJSON(v)})
+			info.Parameters = append(info.Parameters, JourneyParam{Name: p.Name, Kind: string(p.Kind), Doc: p.Doc, Default: paramJSON(p.Default), Value: paramJSON(v), Text: p.Format(v)})
 		}
 		if j.Run != nil {
 			info.Workflow = j.Run.Name

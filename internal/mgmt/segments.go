@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/access"
 	"github.com/tidingsdev/tidings/internal/segment"
+	"github.com/tidingsdev/tidings/internal/spec"
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
@@ -61,6 +62,9 @@ type SegmentPreview struct {
 	// Warnings say when the count may be off: the definition reads scores
 	// that were never computed or are more than two days old.
 	Warnings []string `json:"warnings"`
+	// WarningKeys are Warnings with their keys, one for one, for a front
+	// door that says them in another language.
+	WarningKeys []*spec.Problem `json:"-"`
 }
 
 // PreviewSegment counts a segment as of at (zero: now) and samples up to
@@ -77,8 +81,9 @@ func (s *Service) PreviewSegment(ctx context.Context, ref SegmentRef, at time.Ti
 		at = s.opt.Now()
 	}
 	out := SegmentPreview{Segment: def.Name, Sample: []segment.Member{}, Warnings: []string{}}
-	if w := s.scoreWarning(ctx, def, at); w != "" {
-		out.Warnings = append(out.Warnings, w)
+	if w := s.scoreWarning(ctx, def, at); w != nil {
+		out.Warnings = append(out.Warnings, w.Error())
+		out.WarningKeys = append(out.WarningKeys, w)
 	}
 	start := time.Now()
 	if out.Count, err = segment.Count(ctx, s.store.Pool(), def, segment.At(at)); err != nil {
@@ -97,21 +102,21 @@ func (s *Service) PreviewSegment(ctx context.Context, ref SegmentRef, at time.Ti
 
 // scoreWarning says when a definition reads scores that are missing or
 // older than two days, because its count would silently be off.
-func (s *Service) scoreWarning(ctx context.Context, def *segment.Definition, now time.Time) string {
+func (s *Service) scoreWarning(ctx context.Context, def *segment.Definition, now time.Time) *spec.Problem {
 	if !def.UsesScores() {
-		return ""
+		return nil
 	}
 	r, err := s.store.LastScoreRefresh(ctx)
 	switch {
 	case errors.Is(err, store.ErrNeverScored):
-		return "this segment uses RFM scores or the value tier, which have never been computed; run `tidings segments refresh-scores` first (every score condition matches nobody until then)"
+		return &spec.Problem{Format: "this segment uses RFM scores or the value tier, which have never been computed; run `tidings segments refresh-scores` first (every score condition matches nobody until then)"}
 	case err != nil:
 		s.log.Warn("read score refresh", "err", err)
 	case now.Sub(r.FinishedAt) > 48*time.Hour:
-		return fmt.Sprintf("RFM scores were last refreshed %s ago (%s); run `tidings segments refresh-scores`",
-			now.Sub(r.FinishedAt).Round(time.Hour), r.FinishedAt.Format(time.RFC3339))
+		return &spec.Problem{Format: "RFM scores were last refreshed %s ago (%s); run `tidings segments refresh-scores`",
+			Args: []any{spec.FormatDuration(now.Sub(r.FinishedAt).Round(time.Hour)), r.FinishedAt.Format(time.RFC3339)}}
 	}
-	return ""
+	return nil
 }
 
 // SavedSegment is a saved segment and what saving it did (store.Inserted,

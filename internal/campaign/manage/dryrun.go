@@ -61,7 +61,16 @@ type Plan struct {
 	Next     []time.Time `json:"next,omitempty"`
 	Samples  []Sample    `json:"samples"`
 	Warnings []string    `json:"warnings,omitempty"`
-	Took     Durations   `json:"took_ms"`
+	// WarningKeys are Warnings with their keys, one for one, for a front
+	// door that says them in another language.
+	WarningKeys []*spec.Problem `json:"-"`
+	Took        Durations       `json:"took_ms"`
+}
+
+// warn adds a warning to the plan.
+func (p *Plan) warn(w *spec.Problem) {
+	p.Warnings = append(p.Warnings, w.Error())
+	p.WarningKeys = append(p.WarningKeys, w)
 }
 
 // Durations are the query times of a dry run, in milliseconds in JSON.
@@ -119,7 +128,9 @@ func DryRun(ctx context.Context, db segment.DB, st DryRunStore, set Templates, s
 	if s.Trigger.Kind != campaign.TriggerEvent && len(next) > 0 && next[0].After(o.Now) {
 		p.EvaluatedAt = next[0]
 	}
-	p.Warnings = warnings(s, o.Now)
+	for _, w := range warnings(s, o.Now) {
+		p.warn(w)
+	}
 
 	aud, err := Audience(ctx, st, s)
 	if err != nil {
@@ -141,7 +152,7 @@ func DryRun(ctx context.Context, db segment.DB, st DryRunStore, set Templates, s
 	p.Treatment = p.Audience - p.HeldOut
 	p.Took.Count = time.Since(start)
 	if p.Audience == 0 {
-		p.Warnings = append(p.Warnings, "the audience is empty: nobody would receive this campaign")
+		p.warn(&spec.Problem{Format: "the audience is empty: nobody would receive this campaign"})
 	}
 
 	start = time.Now()
@@ -358,13 +369,17 @@ func onceLast(t campaign.Trigger) time.Time {
 }
 
 // DescribeTrigger says in words what starts the campaign.
-func DescribeTrigger(t campaign.Trigger) string {
+func DescribeTrigger(t campaign.Trigger) string { return TriggerPhrase(t).Error() }
+
+// TriggerPhrase is DescribeTrigger's words with their key, for a front
+// door that says them in another language.
+func TriggerPhrase(t campaign.Trigger) *spec.Problem {
 	switch t.Kind {
 	case campaign.TriggerSchedule:
-		return fmt.Sprintf("schedule %q in %s", t.Cron, orUTC(t.Zone))
+		return &spec.Problem{Format: "schedule %q in %s", Args: []any{t.Cron, orUTC(t.Zone)}}
 	case campaign.TriggerEvent:
 		if len(t.Where) == 0 {
-			return "event " + t.Event
+			return &spec.Problem{Format: "event %s", Args: []any{t.Event}}
 		}
 		keys := make([]string, 0, len(t.Where))
 		for k := range t.Where {
@@ -375,25 +390,25 @@ func DescribeTrigger(t campaign.Trigger) string {
 		for _, k := range keys {
 			where = append(where, fmt.Sprintf("%s=%v", k, t.Where[k]))
 		}
-		return fmt.Sprintf("event %s where %s", t.Event, strings.Join(where, ", "))
+		return &spec.Problem{Format: "event %s where %s", Args: []any{t.Event, strings.Join(where, ", ")}}
 	case campaign.TriggerOnce:
 		if t.Local {
-			return "once at " + t.At.Format("2006-01-02 15:04") + " in each customer's time zone"
+			return &spec.Problem{Format: "once at %s in each customer's time zone", Args: []any{t.At.Format("2006-01-02 15:04")}}
 		}
-		return "once at " + t.At.Format("2006-01-02 15:04 MST")
+		return &spec.Problem{Format: "once at %s", Args: []any{t.At.Format("2006-01-02 15:04 MST")}}
 	}
-	return t.Kind
+	return &spec.Problem{Format: "%s", Args: []any{t.Kind}}
 }
 
 // warnings are things worth a second look that are not errors.
-func warnings(s *campaign.Spec, now time.Time) []string {
-	var out []string
+func warnings(s *campaign.Spec, now time.Time) []*spec.Problem {
+	var out []*spec.Problem
 	if s.Holdout > 0 && s.Goal == nil {
-		out = append(out, fmt.Sprintf("a %d%% holdout without a goal measures nothing: add goal: {event: ...} to compare conversions", s.Holdout))
+		out = append(out, &spec.Problem{Format: "a %d%% holdout without a goal measures nothing: add goal: {event: ...} to compare conversions", Args: []any{s.Holdout}})
 	}
 	errs, warns := CheckOnce(s, now)
 	for _, e := range append(errs, warns...) {
-		out = append(out, e.Msg)
+		out = append(out, &spec.Problem{Format: e.Format, Args: e.Args})
 	}
 	return out
 }

@@ -69,7 +69,7 @@
       grid: { left: 48, right: 48, top: 36, bottom: 28 },
       tooltip: { trigger: "axis" },
       xAxis: { type: "category", data: bars.map(function (b) { return b.label; }) },
-      yAxis: [{ type: "value" }, { type: "value", axisLabel: { formatter: "{value}%" } }],
+      yAxis: [{ type: "value", minInterval: 1 }, { type: "value", axisLabel: { formatter: "{value}%" } }],
       series: [
         { name: l["results.sent"], type: "bar", data: bars.map(function (b) { return b.sent; }) },
         { name: l["results.converted"], type: "bar", data: bars.map(function (b) { return b.converted; }) },
