@@ -99,21 +99,32 @@ ORDER BY 1, 2, 14, 4, 5`
 // report's rule), its revenue that event's amount. A campaign message's key
 // ends in the occurrence (campaign.RunKey); its step is written step:variant
 // when the step is split.
+//
+// The goal events are found by joining the entries to the events of the
+// goal types between the first entry and the last goal window's end, read
+// by time (events_type_time), rather than by looking up each entry's
+// customer: most entries have none, and at 425,000 entries the lookups
+// took 10 of the funnel's 28 s against 3 s for the join.
 const campaignFunnel = `
-WITH entries AS (
+WITH goals AS (
+	SELECT DISTINCT ON (e.customer_id, e.occurrence) e.customer_id, e.occurrence, ev.id
+	FROM campaign_entries e
+	JOIN events ev ON ev.customer_id = e.customer_id AND ev.type = e.goal_event
+		AND ev.occurred_at >= e.entered_at AND ev.occurred_at < e.goal_until
+	WHERE e.campaign = $1
+	  AND ev.type IN (SELECT goal_event FROM campaign_entries WHERE campaign = $1)
+	  AND ev.occurred_at >= (SELECT min(entered_at) FROM campaign_entries WHERE campaign = $1)
+	  AND ev.occurred_at < (SELECT max(goal_until) FROM campaign_entries WHERE campaign = $1)
+	ORDER BY e.customer_id, e.occurrence, ev.occurred_at, ev.id
+), entries AS (
 	SELECT (e.customer_id::text || '/' || e.occurrence) COLLATE "C" AS entry,
 		CASE WHEN e.holdout THEN 'holdout' WHEN e.rollout THEN e.variant || ' rollout' ELSE e.variant END AS arm, e.holdout,
-		coalesce(g.occurred_at, e.goal_at) AS converted_at, coalesce(g.amount, 0) AS revenue,
-		coalesce(g.currency, '') AS currency
+		coalesce(ev.occurred_at, e.goal_at) AS converted_at,
+		coalesce(CASE WHEN jsonb_typeof(ev.properties->'amount') = 'number' THEN (ev.properties->>'amount')::numeric END, 0) AS revenue,
+		coalesce(ev.properties->>'currency', '') AS currency
 	FROM campaign_entries e
-	LEFT JOIN LATERAL (
-		SELECT ev.occurred_at, coalesce(ev.properties->>'currency', '') AS currency,
-			CASE WHEN jsonb_typeof(ev.properties->'amount') = 'number' THEN (ev.properties->>'amount')::numeric END AS amount
-		FROM events ev
-		WHERE ev.customer_id = e.customer_id AND ev.type = e.goal_event
-		  AND ev.occurred_at >= e.entered_at AND ev.occurred_at < e.goal_until
-		ORDER BY ev.occurred_at LIMIT 1
-	) g ON true
+	LEFT JOIN goals g ON g.customer_id = e.customer_id AND g.occurrence = e.occurrence
+	LEFT JOIN events ev ON ev.id = g.id
 	WHERE e.campaign = $1
 ), msgs AS (
 	SELECT (m.customer_id::text || '/' || split_part(m.idempotency_key, '/', 6)) COLLATE "C" AS entry,
