@@ -206,38 +206,37 @@ type Completion struct {
 
 // CompleteMessages records the outcomes of queued messages in one statement.
 // A row that already has a final status is left alone, so a late retry
-// cannot overwrite "sent". The outcomes travel as arrays, each read through
-// a sub-select so the planner cannot count them: its plan (each row reached
-// by primary key) is then the same for every write, and PostgreSQL keeps
-// it for the connection instead of planning each write anew for the
-// number of outcomes it carries (a send writes outcomes a few at a time,
-// thousands of times, and planning was a sixth of what each write cost).
+// cannot overwrite "sent".
 func (s *Store) CompleteMessages(ctx context.Context, cs []Completion) error {
 	if len(cs) == 0 {
 		return nil
 	}
-	n := len(cs)
-	ids, statuses, reasons, providerIDs, segments := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]int32, n)
+	payload, err := json.Marshal(cs)
+	if err != nil {
+		return fmt.Errorf("encode outcomes: %w", err)
+	}
+	ids := make([]string, len(cs))
 	for i, c := range cs {
-		ids[i], statuses[i], reasons[i], providerIDs[i], segments[i] = c.ID, c.Status, c.Reason, c.ProviderMessageID, int32(c.Segments)
+		ids[i] = c.ID
 	}
 	// The same statement keeps the attempt (see message_attempts).
-	_, err := s.pool.Exec(ctx, `
+	_, err = s.pool.Exec(ctx, `
 		WITH done AS (
 			UPDATE messages m SET
 				status = o.status, reason = o.reason, provider_message_id = o.provider_message_id,
 				segments = CASE WHEN o.segments > 0 THEN o.segments ELSE m.segments END,
 				updated_at = now(),
 				sent_at = CASE WHEN o.status = 'sent' THEN now() ELSE m.sent_at END
-			FROM unnest((SELECT $1::uuid[]), (SELECT $2::text[]), (SELECT $3::text[]), (SELECT $4::text[]), (SELECT $5::int[]))
-				AS o(id, status, reason, provider_message_id, segments)
+			FROM jsonb_to_recordset($1::jsonb) AS o(id uuid, status text, reason text,
+				provider_message_id text, segments int)
 			WHERE m.id = o.id AND m.status = 'queued'
+			  AND m.id = ANY($2::uuid[]) -- lets the planner reach the rows by primary key
 			RETURNING m.id, m.attempts, m.status, m.reason, m.provider_message_id
 		)
 		INSERT INTO message_attempts (message_id, attempt, outcome, reply, provider_message_id)
-		SELECT id, attempts, status, reason, provider_message_id FROM done`, ids, statuses, reasons, providerIDs, segments)
+		SELECT id, attempts, status, reason, provider_message_id FROM done`, payload, ids)
 	if err != nil {
-		return fmt.Errorf("complete %d messages: %w", n, err)
+		return fmt.Errorf("complete %d messages: %w", len(cs), err)
 	}
 	return nil
 }
