@@ -115,6 +115,8 @@ type Service struct {
 	send      func(ctx context.Context) (Sender, error)
 	topics    func() (map[string]delivery.Topic, error)
 	settings  func() (workflows.Settings, error)
+	// earlier is the overview's count of the days before today.
+	earlier settledTraffic
 }
 
 // New builds the service.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/tidingsdev/tidings/internal/store"
@@ -13,6 +14,7 @@ import (
 // OverviewStore answers the console's overview; *store.Store implements it.
 type OverviewStore interface {
 	TrafficSince(ctx context.Context, t time.Time) ([]store.Traffic, error)
+	TrafficBetween(ctx context.Context, from, to time.Time) ([]store.Traffic, error)
 	JourneysInFlight(ctx context.Context) ([]store.JourneyLoad, error)
 	CampaignLoads(ctx context.Context, limit int) ([]store.CampaignLoad, error)
 	OutboxStats(ctx context.Context) (store.OutboxStats, error)
@@ -89,11 +91,11 @@ func (s *Service) Overview(ctx context.Context, today time.Time) (Overview, erro
 	if err != nil {
 		return o, err
 	}
-	week, err := s.store.TrafficSince(ctx, today.AddDate(0, 0, -6))
+	earlier, err := s.earlier.traffic(ctx, s.store, today.AddDate(0, 0, -6), today, s.opt.Now())
 	if err != nil {
 		return o, err
 	}
-	o.Today, o.Week = byChannel(day), byChannel(week)
+	o.Today, o.Week = byChannel(day), byChannel(append(slices.Clone(earlier), day...))
 	if o.Journeys, err = s.store.JourneysInFlight(ctx); err != nil {
 		return o, err
 	}
@@ -105,6 +107,52 @@ func (s *Service) Overview(ctx context.Context, today time.Time) (Overview, erro
 	}
 	o.Attention = attention(o)
 	return o, nil
+}
+
+// settledFor is how long the overview reuses its count of the six days
+// before today: at a million customers it reads a quarter of a million
+// ledger rows (about 180 ms), and those days change only by late outcomes
+// (a delivery report, a bounce, a queued message sent), which then show
+// within this long. Today is always counted live.
+const settledFor = 5 * time.Minute
+
+// settledTraffic keeps the overview's count of the days before today, per
+// window (readers in other time zones start their days at other times).
+type settledTraffic struct {
+	mu      sync.Mutex
+	windows map[time.Time]settledWindow
+}
+
+type settledWindow struct {
+	to, at time.Time
+	rows   []store.Traffic
+}
+
+// traffic is the ledger's traffic in [from, to), counted at most once per
+// settledFor.
+func (c *settledTraffic) traffic(ctx context.Context, st OverviewStore, from, to, now time.Time) ([]store.Traffic, error) {
+	c.mu.Lock()
+	w, ok := c.windows[from]
+	c.mu.Unlock()
+	if ok && w.to.Equal(to) && now.Sub(w.at) < settledFor {
+		return w.rows, nil
+	}
+	rows, err := st.TrafficBetween(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.windows == nil {
+		c.windows = map[time.Time]settledWindow{}
+	}
+	for k, w := range c.windows {
+		if now.Sub(w.at) >= settledFor {
+			delete(c.windows, k)
+		}
+	}
+	c.windows[from] = settledWindow{to: to, at: now, rows: rows}
+	return rows, nil
 }
 
 // attention picks out the outbox that is not draining, a channel failing

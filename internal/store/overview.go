@@ -28,6 +28,15 @@ func (s *Store) TrafficSince(ctx context.Context, t time.Time) ([]Traffic, error
 		ORDER BY channel, status, reason, delivery`, t)
 }
 
+// TrafficBetween is TrafficSince for the messages created in [from, to).
+func (s *Store) TrafficBetween(ctx context.Context, from, to time.Time) ([]Traffic, error) {
+	return list[Traffic](ctx, s.pool, fmt.Sprintf("count messages from %s to %s", from.Format(time.RFC3339), to.Format(time.RFC3339)), `
+		SELECT channel, status, reason, delivery, count(*) AS n
+		FROM messages WHERE created_at >= $1 AND created_at < $2
+		GROUP BY channel, status, reason, delivery
+		ORDER BY channel, status, reason, delivery`, from, to)
+}
+
 // JourneyLoad is how many runs of a journey are in flight.
 type JourneyLoad struct {
 	Journey string `db:"journey"`
