@@ -74,7 +74,12 @@ GET /v1/campaigns/{name}/results.`,
 }
 
 func printReport(w io.Writer, r reports.CampaignReport) {
-	fmt.Fprintf(w, "campaign %s (%s, version %d)\n\n", r.Campaign, r.Status, r.Version)
+	fmt.Fprintf(w, "campaign %s (%s, version %d)\n", r.Campaign, r.Status, r.Version)
+	if r.AsOf != nil {
+		fmt.Fprintf(w, "results as of %s, kept by the hourly refresh\n\n", r.AsOf.UTC().Format("2006-01-02 15:04 UTC"))
+	} else {
+		fmt.Fprint(w, "results counted now\n\n")
+	}
 	if len(r.Arms) == 0 {
 		fmt.Fprintln(w, "nobody has entered yet")
 		return

@@ -132,6 +132,46 @@ func TestCampaignReportWithItsIntervalOverTheAPI(t *testing.T) {
 	if len(rep.Variants) != 2 || rep.Variants[0].Variant != "calm" || math.Abs(rep.Variants[0].ProbBest-5.0/6) > 1e-9 {
 		t.Errorf("variants = %+v", rep.Variants)
 	}
+	if strings.Contains(string(body), `"as_of"`) {
+		t.Errorf("results no refresh kept have an as_of: %s", body)
+	}
+	// A score refresh keeps the results, as the hourly sweep does: the same
+	// report with its time. A later entry shows from the next refresh on; a
+	// pause shows at once.
+	refresh := func() {
+		t.Helper()
+		if status, body := a.do(http.MethodPost, "/v1/segments/refresh-scores", nil); status != http.StatusOK {
+			t.Fatalf("refresh scores: %d %s", status, body)
+		}
+	}
+	refresh()
+	late := a.customer("C-4", map[string]any{"email": "C-4@example.com"})
+	testdb.MustExec(t, a.store, `INSERT INTO campaign_entries (campaign, customer_id, occurrence, version, run_id, variant, holdout, entered_at)
+		VALUES ('spring-sale', $1, 1, 1, 'run-C-4', 'urgent', false, now())`, late)
+	testdb.MustExec(t, a.store, `UPDATE campaigns SET status = 'paused' WHERE name = 'spring-sale'`)
+	var kept struct {
+		Status string              `json:"status"`
+		AsOf   *time.Time          `json:"as_of"`
+		Arms   []store.CampaignArm `json:"arms"`
+	}
+	entered := func() (n int) {
+		for _, a := range kept.Arms {
+			n += a.Entered
+		}
+		return n
+	}
+	status, keptBody := a.do(http.MethodGet, "/v1/reports/campaigns/spring-sale", nil)
+	if status != http.StatusOK || json.Unmarshal(keptBody, &kept) != nil || kept.AsOf == nil || time.Since(*kept.AsOf) > time.Minute {
+		t.Fatalf("kept report: %d %s; want the refresh's time in as_of", status, keptBody)
+	}
+	if kept.Status != "paused" || entered() != 3 {
+		t.Errorf("kept report: status %q, %d entered; want paused at once and the 3 entries the refresh counted", kept.Status, entered())
+	}
+	refresh()
+	kept.Arms = nil
+	if status, body := a.do(http.MethodGet, "/v1/reports/campaigns/spring-sale", nil); status != http.StatusOK || json.Unmarshal(body, &kept) != nil || entered() != 4 {
+		t.Errorf("after the next refresh: %d entered (%s), want 4", entered(), body)
+	}
 	if status, body := a.do(http.MethodGet, "/v1/reports/campaigns/autumn", nil); status != http.StatusNotFound || !strings.Contains(string(body), `"field": "name"`) {
 		t.Errorf("unknown campaign: %d %s", status, body)
 	}

@@ -45,6 +45,11 @@ func (c *Console) campaignReport(r *http.Request, v *view, f *reportFilters, pag
 	arms := page.addPanel("arms", v.T("report.campaign.arms"), v.col("results.arm", "arm"), v.num("results.entered", "entered"),
 		v.num("results.sent", "sent"), v.num("results.failed", "failed"), v.num("results.converted", "converted"),
 		v.num("results.rate", "conversion_rate"), v.num("report.redeemed", "coupons_redeemed"))
+	if rep.AsOf != nil {
+		arms.Note = v.T("results.as_of", v.Time(*rep.AsOf))
+	} else {
+		arms.Note = v.T("results.not_refreshed")
+	}
 	var x []string
 	var entered, sent, converted, rate []any
 	for _, a := range rep.Arms {

@@ -62,10 +62,13 @@ func (s *Store) KeptCampaignResults(ctx context.Context, names []string) (map[st
 		Report     []byte    `db:"report"`
 		At         time.Time `db:"computed_at"`
 		FunnelKept bool      `db:"funnel_kept"`
+		Status     string    `db:"status"`
+		Version    int       `db:"current_version"`
 	}
 	rows, err := list[row](ctx, s.pool, "kept campaign results", `
-		SELECT campaign, report, computed_at, funnel IS NOT NULL AS funnel_kept
-		FROM campaign_results WHERE campaign = ANY($1)`, names)
+		SELECT r.campaign, r.report, r.computed_at, r.funnel IS NOT NULL AS funnel_kept, c.status, c.current_version
+		FROM campaign_results r JOIN campaigns c ON c.name = r.campaign
+		WHERE r.campaign = ANY($1)`, names)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +78,9 @@ func (s *Store) KeptCampaignResults(ctx context.Context, names []string) (map[st
 		if err := json.Unmarshal(r.Report, &rep); err != nil {
 			return nil, fmt.Errorf("kept results of campaign %s: %w", r.Campaign, err)
 		}
+		// The counts are the refresh's; the state is the campaign's now (a
+		// pause or a new version since shows at once).
+		rep.Status, rep.Version = r.Status, r.Version
 		out[r.Campaign] = StoredCampaignReport{Report: rep, At: r.At, FunnelKept: r.FunnelKept}
 	}
 	return out, nil
