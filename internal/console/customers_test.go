@@ -154,3 +154,77 @@ func TestCustomerTimelineShowsTheCampaignsMessage(t *testing.T) {
 	}
 	e.shots(v, "messages", "zh-TW", "en", "zh-CN")
 }
+
+// TestAdminExportsAndErasesACustomer: an admin's customer page offers the
+// export (everything stored, as a JSON download) and the erasure, which
+// asks for the external ID typed out: a wrong one erases nothing and says
+// why; the right one erases the profile and lands on the customer list.
+// Both are in the audit log. A viewer sees neither, and a forged erasure
+// is refused.
+func TestAdminExportsAndErasesACustomer(t *testing.T) {
+	e := newConsole(t)
+	e.user("ada@example.com", access.Admin)
+	e.user("vic@example.com", access.Viewer)
+	ctx := t.Context()
+	c, _, err := e.store.UpsertCustomer(ctx, store.CustomerInput{
+		ExternalID: "hk-3", Email: testdb.String("wing@example.hk"), FirstName: testdb.String("詠詩"), LastName: testdb.String("陳"),
+		Locale: testdb.String("zh-TW"), TimeZone: testdb.String("Asia/Hong_Kong"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := e.url + "/console/customers/" + c.ID
+
+	v := e.browser("en")
+	e.signIn(v, "vic@example.com")
+	var buttons int
+	e.run(v, chromedp.Navigate(page), chromedp.WaitVisible("h1", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll("#export, #erase").length`, &buttons))
+	if h := e.text(v, "h1"); !strings.Contains(h, "hk-3") {
+		t.Fatalf("the viewer's page is headed %q, want the customer hk-3", h)
+	}
+	if buttons != 0 {
+		t.Errorf("a viewer's customer page shows %d of export and erase, want none", buttons)
+	}
+	if status := e.post(v, "/console/customers/"+c.ID+"/erase", map[string]string{"csrf_token": e.csrf(v), "confirm": "hk-3"}); status != http.StatusForbidden {
+		t.Errorf("a viewer's forged erasure: %d, want 403", status)
+	}
+
+	b := e.browser("en")
+	e.signIn(b, "ada@example.com")
+	e.run(b, chromedp.Navigate(page), chromedp.WaitVisible("#export", chromedp.ByID))
+	var export string
+	e.run(b, chromedp.Evaluate(`(async () => {
+		const r = await fetch("/console/customers/`+c.ID+`/export", {method: "POST", body: new URLSearchParams({csrf_token: document.querySelector("input[name=csrf_token]").value})});
+		return r.headers.get("Content-Disposition") + "\n" + await r.text();
+	})()`, &export, awaitPromise))
+	if !strings.HasPrefix(export, `attachment; filename="customer-`+c.ID+`.json"`) || !strings.Contains(export, "wing@example.hk") || !strings.Contains(export, "詠詩") {
+		t.Errorf("export = %.300q; want a JSON download with the customer's email and name", export)
+	}
+
+	e.run(b, chromedp.SendKeys(`#erase input[name=confirm]`, "hk-4", chromedp.ByQuery))
+	e.submit(b, `#erase button[type=submit]`, "#error-message")
+	if got := e.text(b, "#error-message"); !strings.Contains(got, "hk-3") {
+		t.Errorf("a mistyped confirmation says %q; want it to name the external ID to type", got)
+	}
+	var erased *time.Time
+	if err := e.store.Pool().QueryRow(ctx, `SELECT erased_at FROM customers WHERE id = $1`, c.ID).Scan(&erased); err != nil || erased != nil {
+		t.Fatalf("a mistyped confirmation: erased_at %v (%v); want the customer left as it was", erased, err)
+	}
+	e.run(b, chromedp.Navigate(page), chromedp.WaitVisible("#erase", chromedp.ByID), chromedp.SendKeys(`#erase input[name=confirm]`, "hk-3", chromedp.ByQuery))
+	e.submit(b, `#erase button[type=submit]`, "#q")
+	var loc string
+	e.run(b, chromedp.Location(&loc))
+	if !strings.HasSuffix(loc, "/console/customers?done=erased") {
+		t.Errorf("after the erasure the browser is at %s, want the customer list", loc)
+	}
+	var email *string
+	if err := e.store.Pool().QueryRow(ctx, `SELECT erased_at, email FROM customers WHERE id = $1`, c.ID).Scan(&erased, &email); err != nil || erased == nil || email != nil {
+		t.Errorf("after the erasure: erased_at %v, email %v (%v); want erased, no email", erased, email, err)
+	}
+	var actions []string
+	if err := e.store.Pool().QueryRow(ctx, `SELECT array_agg(action ORDER BY id) FROM audit_log WHERE target = $1 AND actor_name = 'ada@example.com'`,
+		"customer:"+c.ID).Scan(&actions); err != nil || strings.Join(actions, ",") != "customer.export,customer.erase" {
+		t.Errorf("audit log for the customer: %v (%v), want the export then the erasure by the admin", actions, err)
+	}
+}
