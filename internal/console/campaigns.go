@@ -104,11 +104,12 @@ func (c *Console) campaign(w http.ResponseWriter, r *http.Request, v *view) erro
 	if err != nil {
 		return err
 	}
-	rep, at, err := c.mgmt.KeptCampaignResults(r.Context(), name)
+	kept, err := reports.Campaign(r.Context(), c.store, name)
 	if err != nil {
 		return err
 	}
-	page := campaignPage{CampaignDetail: d, Results: rep, ResultsAt: at, Uplift: upliftOf(rep), Notice: noticeKey(r)}
+	rep := kept.CampaignReport
+	page := campaignPage{CampaignDetail: d, Results: rep, ResultsAt: kept.AsOf, Uplift: upliftOf(rep), Notice: noticeKey(r)}
 	if d.Version > 1 {
 		prev, err := c.mgmt.Campaign(r.Context(), name, d.Version-1)
 		if err != nil {

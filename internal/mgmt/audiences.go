@@ -228,18 +228,3 @@ func (s *Service) CampaignList(ctx context.Context, after string, limit int) (Ca
 	}
 	return out, nil
 }
-
-// KeptCampaignResults is a campaign's results as the last refresh kept
-// them, with their time, as the list shows them; before any refresh kept
-// them, CampaignResults counted now and a nil time.
-func (s *Service) KeptCampaignResults(ctx context.Context, name string) (store.CampaignReport, *time.Time, error) {
-	kept, err := s.store.KeptCampaignResults(ctx, []string{name})
-	if err != nil {
-		return store.CampaignReport{}, nil, err
-	}
-	if k, ok := kept[name]; ok {
-		return k.Report, &k.At, nil
-	}
-	rep, err := s.CampaignResults(ctx, name)
-	return rep, nil, err
-}
