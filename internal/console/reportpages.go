@@ -302,6 +302,8 @@ func (c *Console) surveyReport(r *http.Request, v *view, f *reportFilters, page 
 	}
 	com := page.addPanel("comments", v.T("report.comments"), v.col("report.answered_at", "answered_at"),
 		v.col("report.customer", "external_id"), v.num("report.score", "score"), v.col("report.dim.trigger", "trigger"), v.col("report.comment", "comment"))
+	// Comments are read, not compared: they get the page's width.
+	com.Wide = true
 	for _, d := range rep.Detractors {
 		who := text(d.ExternalID)
 		who.Href = Prefix + "customers/" + d.CustomerID

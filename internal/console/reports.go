@@ -71,7 +71,9 @@ type panel struct {
 	Table table
 	// CSV is the download link of the table, with the page's filters.
 	CSV string
-	// Wide panels take the page's full width (the heat maps).
+	// Wide panels take the page's full width (the heat maps); so does a
+	// panel whose table has more columns than half the page holds
+	// (FullWidth).
 	Wide bool
 	// Note, when set, is shown below the table (when its figures were
 	// counted).
@@ -99,6 +101,13 @@ type cell struct {
 	Href string
 	Num  bool
 }
+
+// halfWidthColumns is the most columns a table shows in a panel half the
+// page wide at 1280 pixels without cutting its last column off.
+const halfWidthColumns = 6
+
+// FullWidth says the panel takes the page's full width.
+func (pn *panel) FullWidth() bool { return pn.Wide || len(pn.Table.Head) > halfWidthColumns }
 
 // addPanel appends a panel whose table has the given columns and returns
 // it for rows to be added.

@@ -375,6 +375,13 @@ func TestReportsOfTheDemo(t *testing.T) {
 			if drawn != charts {
 				t.Errorf("%s %s: %d of %d charts drawn", lang, name, drawn, charts)
 			}
+			// A table cut off at its panel's edge hides its last columns
+			// from a screenshot (the window is 1280 pixels wide).
+			var clipped []string
+			e.run(b, chromedp.Evaluate(`[...document.querySelectorAll(".panel .table-wrap")].filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.querySelector("table").id)`, &clipped))
+			if len(clipped) > 0 {
+				t.Errorf("%s %s: tables wider than their panel: %v", lang, name, clipped)
+			}
 			if name == "acquisition" {
 				var cac []string
 				e.run(b, chromedp.Evaluate(`[...document.querySelectorAll("#table-sources tbody tr")].filter(r => r.cells[0].textContent === "google-ads").map(r => r.cells[5].textContent)`, &cac))
