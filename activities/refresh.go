@@ -19,9 +19,9 @@ type Refresher interface {
 	RecordStages(ctx context.Context, at time.Time) (int64, error)
 }
 
-// TallyKeeper keeps the daily tallies the NPS, CSAT and deliverability
-// reports sum, so a report over a year reads days rather than the ledger;
-// *store.Store does.
+// TallyKeeper keeps the tallies the reports sum (NPS, CSAT,
+// deliverability, retention, churn, acquisition, customer value), so a
+// report over a year reads days rather than the ledger; *store.Store does.
 type TallyKeeper interface {
 	KeepReportTallies(ctx context.Context, at time.Time) (store.KeptTallies, error)
 }
@@ -90,7 +90,8 @@ func (a *Activities) RefreshReports(ctx context.Context, in RefreshInput) (Refre
 	}
 	res := RefreshResult{Customers: scores.Customers, ScoresChanged: scores.Changed, StagesWritten: stages}
 	if k, ok := a.store.(TallyKeeper); ok {
-		// After the scores: the survey tallies keep each customer's tier.
+		// After the scores: the survey and value tallies keep each
+		// customer's tier.
 		if res.Tallies, err = k.KeepReportTallies(ctx, in.At); err != nil {
 			return RefreshResult{}, err
 		}

@@ -71,12 +71,13 @@ func newReportAcquisitionCmd(a *app) *cobra.Command {
 		Use:   "acquisition",
 		Short: "Signups by source, with CAC and CLV:CAC where the source's cost is given",
 		Long: `Print the customers who signed up in the period (default: the last 12
-calendar months) by the "source" property of their signup event, how many
-of them have bought and what they spent. Give what each source cost in the
-period with --cost source=amount, or each source's monthly spend in the
-policy file (acquisition: {monthly_spend: {source: amount}}), to get the
-CAC (cost / buyers) and the ratio of their historical CLV (revenue /
-buyers) to it.
+calendar months), each once by the "source" property of their first signup
+event ever, how many of them have bought and what they spent (as of the
+hourly refresh for those who signed up before it). Give what each source
+cost in the period with --cost source=amount, or each source's monthly
+spend in the policy file (acquisition: {monthly_spend: {source: amount}}),
+to get the CAC (cost / buyers) and the ratio of their historical CLV
+(revenue / buyers) to it.
 
 The same report is GET /v1/reports/acquisition?cost=source=amount.`,
 		Example: `  tidings report acquisition
@@ -105,7 +106,11 @@ The same report is GET /v1/reports/acquisition?cost=source=amount.`,
 					csvMoney(s.Cost), csvMoney(s.CAC), csvMoney(s.CLV), csvNum(s.CLVToCAC)})
 			}
 			return out.write(a.stdout, r, rows, func(w io.Writer) {
-				fmt.Fprintf(w, "signups by source, %s until %s (UTC)\n\n", day(r.Since), day(r.Until))
+				fmt.Fprintf(w, "signups by source, %s until %s (UTC)\n", day(r.Since), day(r.Until))
+				if r.AsOf != nil {
+					fmt.Fprintf(w, "buyers and revenue of the signups before %s as of then, kept by the hourly refresh\n", r.AsOf.UTC().Format("2006-01-02 15:04 UTC"))
+				}
+				fmt.Fprintln(w)
 				for i, s := range r.Sources {
 					rows[i+1][7] = num(s.CLVToCAC, 2)
 				}

@@ -140,6 +140,17 @@ func TestReportCLVAndRFM(t *testing.T) {
 	if r := tidings(t, env, "report", "rfm"); r.code != 0 || !strings.Contains(r.stdout, "2 scored customers") {
 		t.Errorf("rfm:\n%s", r)
 	}
+	// After the refresh, the kept figures with their time.
+	if r := tidings(t, env, "segments", "refresh-scores"); r.code != 0 {
+		t.Fatal(r)
+	}
+	if r := tidings(t, env, "report", "clv"); r.code != 0 || !strings.Contains(r.stdout, "customer value of 2 buyers as of ") ||
+		!strings.Contains(r.stdout, "kept by the hourly refresh") {
+		t.Errorf("clv after a refresh:\n%s", r)
+	}
+	if r := tidings(t, env, "report", "acquisition"); r.code != 0 || !strings.Contains(r.stdout, "buyers and revenue of the signups before ") {
+		t.Errorf("acquisition after a refresh:\n%s", r)
+	}
 	if r := tidings(t, env, "report", "clv", "--by", "country"); r.code != exitUsage {
 		t.Errorf("clv --by country:\n%s", r)
 	}

@@ -25,7 +25,9 @@ orders per buyer-year × expected lifetime in years, the lifetime being
 1 / the annual churn rate, at most 10 years), in total and by value tier
 (high, mid, low from the RFM scores; the share of revenue each brings), by
 first-purchase cohort (--by cohort) or by saved segment (--by segment: the
-buyers each segment holds now; segments overlap).
+buyers each segment holds; segments overlap). The figures are as of the
+hourly refresh, which keeps them ("as of" says when); before any refresh
+they are counted now.
 
 The same report is GET /v1/reports/clv. Formulas: docs/reports.md.`,
 		Example: `  tidings report clv
@@ -54,7 +56,11 @@ The same report is GET /v1/reports/clv. Formulas: docs/reports.md.`,
 					csvNum(row.Frequency), csvNum(row.LifetimeYears), csvMoney(row.PredictedCLV)})
 			}
 			return out.write(a.stdout, r, rows, func(w io.Writer) {
-				fmt.Fprintf(w, "customer value of %d buyers at %s\n\n", r.Total.Customers, r.At.UTC().Format("2006-01-02 15:04"))
+				if r.AsOf != nil {
+					fmt.Fprintf(w, "customer value of %d buyers as of %s, kept by the hourly refresh\n\n", r.Total.Customers, r.AsOf.UTC().Format("2006-01-02 15:04 UTC"))
+				} else {
+					fmt.Fprintf(w, "customer value of %d buyers at %s\n\n", r.Total.Customers, r.At.UTC().Format("2006-01-02 15:04"))
+				}
 				for i, row := range append([]reports.ValueRow{r.Total}, groups...) {
 					rows[i+1][4], rows[i+1][7], rows[i+1][8] = pct(row.RevenueShare), num(row.Frequency, 2), num(row.LifetimeYears, 1)
 				}

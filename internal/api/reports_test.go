@@ -271,6 +271,27 @@ func TestCustomerValueAndRFMOverTheAPI(t *testing.T) {
 		math.Abs(*clv.Total.AOV-100.0/3) > 1e-9 || len(clv.ByTier) == 0 {
 		t.Errorf("clv: %d %s", status, body)
 	}
+	// After a refresh the report is the one it kept, with its time.
+	kept := time.Now()
+	if _, err := a.store.KeepReportTallies(t.Context(), kept); err != nil {
+		t.Fatal(err)
+	}
+	status, keptBody := a.do(http.MethodGet, "/v1/reports/clv", nil)
+	var keptCLV struct {
+		AsOf  *time.Time      `json:"as_of"`
+		Total json.RawMessage `json:"total"`
+	}
+	// Frequency counts the years to the report's moment; the rest is the
+	// same.
+	noFrequency := regexp.MustCompile(`"frequency": [^,]*,`)
+	var liveCLV struct {
+		Total json.RawMessage `json:"total"`
+	}
+	json.Unmarshal(body, &liveCLV)
+	if json.Unmarshal(keptBody, &keptCLV); status != 200 || keptCLV.AsOf == nil || keptCLV.AsOf.Sub(kept).Abs() > time.Second ||
+		noFrequency.ReplaceAllString(string(keptCLV.Total), "") != noFrequency.ReplaceAllString(string(liveCLV.Total), "") {
+		t.Errorf("kept clv: %d %s\nwant the refresh's time in as_of and the total of\n%s", status, keptBody, body)
+	}
 	status, body = a.do(http.MethodGet, "/v1/reports/rfm", nil)
 	var rfm struct {
 		Customers int `json:"customers"`
@@ -347,6 +368,23 @@ func TestAcquisitionOverTheAPI(t *testing.T) {
 	}
 	if json.Unmarshal(body, &rep); status != 200 || len(rep.Sources) != 1 || *rep.Sources[0].CAC != 30 || *rep.Sources[0].CLVToCAC != 3 {
 		t.Errorf("acquisition: %d %s", status, body)
+	}
+	if strings.Contains(string(body), `"as_of"`) {
+		t.Errorf("acquisition before a refresh has an as_of: %s", body)
+	}
+	// After a refresh the signup's day is kept: the same figures, with the
+	// refresh's time for its buyers.
+	if _, err := a.store.KeepReportTallies(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	status, keptBody := a.do(http.MethodGet, "/v1/reports/acquisition?cost=ads=30", nil)
+	var live, kept struct {
+		AsOf    *time.Time      `json:"as_of"`
+		Sources json.RawMessage `json:"sources"`
+	}
+	json.Unmarshal(body, &live)
+	if json.Unmarshal(keptBody, &kept); status != 200 || kept.AsOf == nil || string(kept.Sources) != string(live.Sources) {
+		t.Errorf("kept acquisition: %d %s\nwant as_of and the sources of\n%s", status, keptBody, body)
 	}
 	if status, body := a.do(http.MethodGet, "/v1/reports/acquisition?cost=ads", nil); status != http.StatusBadRequest || !strings.Contains(string(body), `"field": "cost"`) {
 		t.Errorf("a cost without an amount: %d %s", status, body)

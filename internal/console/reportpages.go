@@ -527,6 +527,9 @@ func (c *Console) clvReport(r *http.Request, v *view, f *reportFilters, page *re
 	}
 	segs.Chart = overTime(x, "", series{Name: v.T("report.clv.historical"), Kind: "bar", Data: hist},
 		series{Name: v.T("report.clv.predicted"), Kind: "bar", Data: pred})
+	if rep.AsOf != nil {
+		page.Notes = append(page.Notes, v.T("results.as_of", v.Time(*rep.AsOf)))
+	}
 	page.Notes = append(page.Notes, v.T("report.clv.note"))
 	return nil
 }
@@ -663,6 +666,9 @@ func (c *Console) acquisitionReport(r *http.Request, v *view, f *reportFilters, 
 		series{Name: v.T("report.buyers"), Kind: "bar", Data: buyers})
 	if len(costs) == 0 && len(c.opt.AcquisitionSpend) > 0 {
 		page.Notes = append(page.Notes, v.T("report.acquisition.spend", p.Months()))
+	}
+	if rep.AsOf != nil {
+		page.Notes = append(page.Notes, v.T("report.acquisition.as_of", v.Time(*rep.AsOf)))
 	}
 	if rep.Hint != "" {
 		page.Notes = append(page.Notes, v.T("report.acquisition.hint"))

@@ -16,7 +16,7 @@ import (
 // AcquisitionStore is what the acquisition report reads; *store.Store
 // implements it.
 type AcquisitionStore interface {
-	AcquisitionTallies(ctx context.Context, since, until time.Time) ([]store.AcquisitionTally, error)
+	AcquisitionTallies(ctx context.Context, since, until time.Time) (store.Acquisitions, error)
 }
 
 // AcquisitionHint says what to send when no signup carries a source.
@@ -27,6 +27,9 @@ type AcquisitionReport struct {
 	Period
 	Definition map[string]string `json:"definition"`
 	Sources    []SourceRow       `json:"sources"`
+	// AsOf is set when some signups were counted by the hourly refresh:
+	// the buyers and revenue of those before it are as of then.
+	AsOf *time.Time `json:"as_of,omitempty"`
 	// Hint is set when the report cannot say much: no signup has a source,
 	// or no cost was given.
 	Hint string `json:"hint,omitempty"`
@@ -54,17 +57,18 @@ func Acquisition(ctx context.Context, st AcquisitionStore, p Period, costs map[s
 			return AcquisitionReport{}, inputErrorf("cost", "the cost of %s is negative", src)
 		}
 	}
-	tallies, err := st.AcquisitionTallies(ctx, p.Since, p.Until)
+	counts, err := st.AcquisitionTallies(ctx, p.Since, p.Until)
 	if err != nil {
 		return AcquisitionReport{}, err
 	}
-	r := AcquisitionReport{Period: p, Sources: []SourceRow{}, Definition: map[string]string{
+	r := AcquisitionReport{Period: p, Sources: []SourceRow{}, AsOf: counts.AsOf, Definition: map[string]string{
+		"signups":    "customers whose first signup event ever is in the period, by that event's source",
 		"cac":        "cost of the source in the period / signups of the period from it who have bought",
 		"clv":        "revenue of those buyers / buyers (historical CLV)",
 		"clv_to_cac": "clv / cac",
 	}}
 	sourced := false
-	for _, t := range tallies {
+	for _, t := range counts.Sources {
 		row := SourceRow{AcquisitionTally: t}
 		row.CLV = ratioF(t.Revenue, float64(t.Buyers))
 		if c, ok := costs[t.Source]; ok && t.Source != "" {

@@ -2,6 +2,7 @@ package reports_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,19 +10,24 @@ import (
 	"github.com/tidingsdev/tidings/internal/store"
 )
 
+// signup records a signup event of customer from source ("" for none) at
+// a day or time, as the events API stores it.
+func (w *world) signup(customer, source, at string) {
+	w.t.Helper()
+	props := map[string]any{}
+	if source != "" {
+		props["source"] = source
+	}
+	if _, err := w.st.RecordEvents(context.Background(), []store.EventInput{{EventID: "signup/" + customer + "/" + at + "/" + source,
+		CustomerID: customer, Type: "signup", Properties: props, OccurredAt: day(at), Unrouted: true}}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 func TestAcquisitionCACPerSource(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	signup := func(customer, source, at string) {
-		props := map[string]any{}
-		if source != "" {
-			props["source"] = source
-		}
-		if _, err := w.st.RecordEvents(context.Background(), []store.EventInput{{EventID: "signup/" + customer + at, CustomerID: customer,
-			Type: "signup", Properties: props, OccurredAt: day(at), Unrouted: true}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	signup := w.signup
 	// March: three signups from ads (two of whom buy, 60 and 40), one
 	// from a friend's referral who does not buy, one without a source.
 	// Ads cost 50: CAC 50 / 2 = 25, CLV (60 + 40) / 2 = 50, CLV:CAC 2.
@@ -52,6 +58,19 @@ func TestAcquisitionCACPerSource(t *testing.T) {
 	}
 	if ref.Source != "referral" || ref.Signups != 1 || ref.Buyers != 0 || ref.CAC != nil || ref.CLV != nil || *ref.Cost != 0 {
 		t.Errorf("referral = %+v", ref)
+	}
+	// A customer is acquired once, by their first signup ever: from 3
+	// March on, A's second signup (newsletter) does not count A again.
+	r, err = reports.Acquisition(t.Context(), w.st, reports.Period{Since: day("2026-03-03"), Until: day("2026-04-01")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range r.Sources {
+		got = append(got, fmt.Sprintf("%s:%d/%d/%g", s.Source, s.Signups, s.Buyers, s.Revenue))
+	}
+	if want := "ads:2/1/40 :1/0/0 referral:1/0/0"; strings.Join(got, " ") != want || r.AsOf != nil {
+		t.Errorf("from 3 March: %s (as of %v), want %s counted now", strings.Join(got, " "), r.AsOf, want)
 	}
 	// Without costs the report says what to send.
 	r, err = reports.Acquisition(t.Context(), w.st, reports.Period{Since: day("2026-03-01"), Until: day("2026-04-01")}, nil)

@@ -89,7 +89,9 @@ func TestKeptTalliesShowWhatCountingLiveShows(t *testing.T) {
 // TestKeptMonthsShowWhatCountingLiveShows: the retention triangle and the
 // churn rates (the kept default window and another) are the same whether
 // the refresh kept months through before, inside or after the purchases,
-// for whole months and for periods that start and end inside a month.
+// for whole months and for periods that start and end inside a month,
+// also where the refresh's month so far is kept and a period of it ends
+// later.
 func TestKeptMonthsShowWhatCountingLiveShows(t *testing.T) {
 	t.Parallel()
 	w := customerWorld(t)
@@ -121,7 +123,12 @@ func TestKeptMonthsShowWhatCountingLiveShows(t *testing.T) {
 		return out
 	}
 	live := figures()
-	k := keepThroughEach(t, w, figures, live, "2024-12-20", "2025-02-01", "2025-03-15 10:00", "2025-05-01", "2025-08-01")
+	// Inside a month, the churn counts kept so far are corrected to the
+	// period's end: at 10 April, B is active (20 January) and is not by 1
+	// May; at 5 May the period ending 10 May 12:00 is corrected, at 20 May
+	// it ends before the refresh and is counted live.
+	k := keepThroughEach(t, w, figures, live, "2024-12-20", "2025-02-01", "2025-03-15 10:00", "2025-04-10", "2025-04-25",
+		"2025-05-01", "2025-05-05", "2025-05-10 12:00", "2025-05-20", "2025-08-01")
 	if k.RetentionRows == 0 || k.ChurnRows == 0 {
 		t.Errorf("the last refresh kept %+v, want retention and churn rows", k)
 	}

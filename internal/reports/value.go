@@ -10,9 +10,8 @@ import (
 // ValueStore is what the customer value reports read; *store.Store
 // implements it.
 type ValueStore interface {
-	ValueTallies(ctx context.Context, at time.Time) ([]store.ValueTally, error)
+	ValueTallies(ctx context.Context, at time.Time) (store.ValueCounts, error)
 	RFMCells(ctx context.Context) ([]store.RFMCell, error)
-	SegmentValueTallies(ctx context.Context, at time.Time) ([]store.ValueTally, error)
 }
 
 // MaxLifetimeYears caps the expected lifetime when hardly anyone lapses, so
@@ -23,7 +22,10 @@ const MaxLifetimeYears = 10
 // total, by first-purchase cohort, by value tier and by saved segment; by
 // tier it is also the share of revenue each tier brings.
 type ValueReport struct {
-	At         time.Time         `json:"at"`
+	At time.Time `json:"at"`
+	// AsOf is when the hourly refresh counted the figures, when they are
+	// the ones it kept (for an At not before it); nil when counted for At.
+	AsOf       *time.Time        `json:"as_of,omitempty"`
 	Definition map[string]string `json:"definition"`
 	Total      ValueRow          `json:"total"`
 	// ByCohort is oldest first; ByTier high, mid, low, unscored.
@@ -57,17 +59,16 @@ type ValueRow struct {
 	PredictedCLV *float64 `json:"predicted_clv"`
 }
 
-// Value is the customer value report as of at.
+// Value is the customer value report as of at: as of the last refresh
+// (AsOf) when at is not before it, since counting every buyer takes
+// seconds.
 func Value(ctx context.Context, st ValueStore, at time.Time) (ValueReport, error) {
-	tallies, err := st.ValueTallies(ctx, at)
+	counts, err := st.ValueTallies(ctx, at)
 	if err != nil {
 		return ValueReport{}, err
 	}
-	segments, err := st.SegmentValueTallies(ctx, at)
-	if err != nil {
-		return ValueReport{}, err
-	}
-	r := ValueReport{At: at, Total: ValueRow{Label: "total"}, ByCohort: []ValueRow{}, ByTier: []ValueRow{}, BySegment: []ValueRow{},
+	tallies, segments := counts.Tallies, counts.Segments
+	r := ValueReport{At: at, AsOf: counts.AsOf, Total: ValueRow{Label: "total"}, ByCohort: []ValueRow{}, ByTier: []ValueRow{}, BySegment: []ValueRow{},
 		Definition: map[string]string{
 			"historical_clv": "revenue / buyers",
 			"aov":            "revenue / orders",

@@ -109,16 +109,18 @@ const churnKeptMonths = 13
 // active (a purchase event within days before the moment) at its start and
 // at its end. Periods without customers are returned with zero counts. A
 // calendar month the refresh kept (churn_months, for ChurnKeptDays) is
-// read from there.
+// read from there; so is the refresh's month up to its moment, which a
+// period of that month ending later corrects by only the customers whose
+// activity can have changed since (churnSince).
 func (s *Store) ChurnCounts(ctx context.Context, starts, ends []time.Time, days int) (counts []ChurnCount, err error) {
 	err = s.readKept(ctx, keptChurn, func(tx querier, through *time.Time) error {
 		kept := map[int64]ChurnCount{}
 		if days == ChurnKeptDays && through != nil {
 			rows, err := list[ChurnCount](ctx, tx, "kept churn", `
 				SELECT month::timestamp AT TIME ZONE 'UTC' AS start,
-					(month + interval '1 month')::timestamp AT TIME ZONE 'UTC' AS "end",
+					least((month + interval '1 month')::timestamp AT TIME ZONE 'UTC', $2) AS "end",
 					active_at_start, churned, active_at_end, gained
-				FROM churn_months WHERE days = $1`, days)
+				FROM churn_months WHERE days = $1`, days, *through)
 			if err != nil {
 				return err
 			}
@@ -126,13 +128,21 @@ func (s *Store) ChurnCounts(ctx context.Context, starts, ends []time.Time, days 
 				kept[r.Start.Unix()] = r
 			}
 		}
-		keptAt := func(i int) (ChurnCount, bool) {
-			k, ok := kept[starts[i].Unix()]
-			return k, ok && k.End.Equal(ends[i])
+		// keptAt is the kept counts period i starts from, and whether they
+		// end where it does.
+		keptAt := func(i int) (k ChurnCount, ok, exact bool) {
+			k, ok = kept[starts[i].Unix()]
+			switch {
+			case ok && k.End.Equal(ends[i]):
+				return k, true, true
+			case ok && k.End.Equal(*through) && ends[i].After(k.End) && !ends[i].After(monthOf(k.Start).AddDate(0, 1, 0)):
+				return k, true, false
+			}
+			return ChurnCount{}, false, false
 		}
 		var liveStarts, liveEnds []time.Time
 		for i := range starts {
-			if _, ok := keptAt(i); !ok {
+			if _, ok, _ := keptAt(i); !ok {
 				liveStarts, liveEnds = append(liveStarts, starts[i]), append(liveEnds, ends[i])
 			}
 		}
@@ -144,15 +154,52 @@ func (s *Store) ChurnCounts(ctx context.Context, starts, ends []time.Time, days 
 		}
 		counts = make([]ChurnCount, 0, len(starts))
 		for i := range starts {
-			k, ok := keptAt(i)
-			if !ok {
+			k, ok, exact := keptAt(i)
+			switch {
+			case !ok:
 				k, live = live[0], live[1:]
+			case !exact:
+				d, err := get[ChurnCount](ctx, tx, "churn since the refresh", churnSince, k.Start, k.End, ends[i], days)
+				if err != nil {
+					return err
+				}
+				k.End, k.Churned, k.ActiveAtEnd, k.Gained = ends[i], k.Churned+d.Churned, k.ActiveAtEnd+d.ActiveAtEnd, k.Gained+d.Gained
 			}
 			counts = append(counts, k)
 		}
 		return nil
 	})
 	return counts, err
+}
+
+// churnSince is how the counts of the period [$1, $2) for the window of $4
+// days change when it ends at $3 instead: activity at the start is the
+// same, and a customer's at the end can differ only when they purchased in
+// [$2, $3) or in the days dropping out of the window, [$2 − $4, $3 − $4).
+// Over those few customers, looked up by the index on a customer's events,
+// it is their counts at $3 less their counts at $2 (start, churned and
+// active_at_start are unused).
+var churnSince = `
+WITH changed AS (
+	SELECT DISTINCT customer_id FROM events
+	WHERE type = 'purchase' AND (
+		occurred_at >= $2::timestamptz - make_interval(days => $4) AND occurred_at < $3::timestamptz - make_interval(days => $4)
+		OR occurred_at >= $2 AND occurred_at < $3)
+), per AS (
+	SELECT ` + activeAt("$1") + ` AS s, ` + activeAt("$2") + ` AS t, ` + activeAt("$3") + ` AS u
+	FROM changed c
+)
+SELECT $1::timestamptz AS start, $3::timestamptz AS "end", 0 AS active_at_start,
+	(count(*) FILTER (WHERE s AND NOT u) - count(*) FILTER (WHERE s AND NOT t))::int AS churned,
+	(count(*) FILTER (WHERE u) - count(*) FILTER (WHERE t))::int AS active_at_end,
+	(count(*) FILTER (WHERE u AND NOT s) - count(*) FILTER (WHERE t AND NOT s))::int AS gained
+FROM per`
+
+// activeAt is whether the customer c.customer_id purchased in the $4 days
+// before the moment at.
+func activeAt(at string) string {
+	return `EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.customer_id AND e.type = 'purchase'
+		AND e.occurred_at >= ` + at + `::timestamptz - make_interval(days => $4) AND e.occurred_at < ` + at + `)`
 }
 
 // keptChurnMonths are the calendar months whose churn counts a refresh at
@@ -166,12 +213,15 @@ func keptChurnMonths(at time.Time) (starts, ends []time.Time) {
 }
 
 // keepChurnMonths is the refresh's churn_months: the counts of the months
-// starting at $2 and ending at $3 (all before $1) for the window $4.
+// starting at $2 and ending at $3 (all before $1) for the window $4, and of
+// $1's month up to $1 (a ChurnCounts reader ends it at the refresh's time).
 var keepChurnMonths = `
 INSERT INTO churn_months (month, days, active_at_start, churned, active_at_end, gained)
 SELECT (c.start AT TIME ZONE 'UTC')::date, $4, c.active_at_start, c.churned, c.active_at_end, c.gained
-FROM (` + churnCounts("$2", "$3", "$4") + `) c
-WHERE c."end" <= $1`
+FROM (` + churnCounts(
+	`array_append($2::timestamptz[], date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`,
+	`array_append($3::timestamptz[], $1::timestamptz)`, "$4") + `) c
+WHERE c."end" <= $1 AND c."end" > c.start`
 
 // churnCounts counts the periods starting at the array parameter starts
 // and ending at ends for a window of days, as ChurnCounts defines them.

@@ -23,14 +23,19 @@ type KeptTallies struct {
 	DeliveryRows  int64 `json:"delivery_rows"`
 	RetentionRows int64 `json:"retention_rows"`
 	ChurnRows     int64 `json:"churn_rows"`
+	// AcquisitionRows are days × sources, ValueRows groups of buyers.
+	AcquisitionRows int64 `json:"acquisition_rows"`
+	ValueRows       int64 `json:"value_rows"`
 }
 
 // KeepReportTallies rewrites the daily tallies of the NPS, CSAT and
 // deliverability reports from everything before at, so those reports sum
 // kept days and count live only what came after at (and the parts of days
 // their period cuts), and the retention and churn counts of the complete
-// months before at. Each report's rows and its time are replaced in one
-// transaction, so a report reads either the old tallies or the new ones.
+// months before at (and churn's of at's month so far); and the
+// acquisition report's days and the customer value report's groups as of
+// at. Each report's rows and its time are replaced in one transaction, so
+// a report reads either the old tallies or the new ones.
 func (s *Store) KeepReportTallies(ctx context.Context, at time.Time) (KeptTallies, error) {
 	var k KeptTallies
 	var err error
@@ -47,10 +52,25 @@ func (s *Store) KeepReportTallies(ctx context.Context, at time.Time) (KeptTallie
 	if k.ChurnRows, err = s.keepTallies(ctx, keptChurn, "churn_months", keepChurnMonths, at, starts, ends, ChurnKeptDays); err != nil {
 		return KeptTallies{}, err
 	}
+	if k.AcquisitionRows, err = s.keepTallies(ctx, keptAcquisition, "acquisition_days", keepAcquisitionDays, at); err != nil {
+		return KeptTallies{}, err
+	}
+	if k.ValueRows, err = s.keepWith(ctx, keptValue, "value_tallies", at, keepValueTallies); err != nil {
+		return KeptTallies{}, err
+	}
 	return k, nil
 }
 
 func (s *Store) keepTallies(ctx context.Context, report, table, insert string, at time.Time, args ...any) (int64, error) {
+	return s.keepWith(ctx, report, table, at, func(ctx context.Context, tx pgx.Tx, at time.Time) (int64, error) {
+		tag, err := tx.Exec(ctx, insert, append([]any{at}, args...)...)
+		return tag.RowsAffected(), err
+	})
+}
+
+// keepWith replaces table's rows by those write inserts as of at, and
+// report's time, in one transaction.
+func (s *Store) keepWith(ctx context.Context, report, table string, at time.Time, write func(ctx context.Context, tx pgx.Tx, at time.Time) (int64, error)) (int64, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// Never past the database's clock: a row written after the refresh
@@ -61,11 +81,10 @@ func (s *Store) keepTallies(ctx context.Context, report, table, insert string, a
 		if _, err := tx.Exec(ctx, `DELETE FROM `+table); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, insert, append([]any{at}, args...)...)
-		if err != nil {
+		var err error
+		if n, err = write(ctx, tx, at); err != nil {
 			return err
 		}
-		n = tag.RowsAffected()
 		_, err = tx.Exec(ctx, `
 			INSERT INTO report_tallies (report, through) VALUES ($1, $2)
 			ON CONFLICT (report) DO UPDATE SET through = excluded.through`, report, at)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tidingsdev/tidings/internal/segment"
 )
 
@@ -45,46 +47,147 @@ const valueTotals = `
 	count(*) FILTER (WHERE first_purchase_at <= $1 - interval '1 year'
 		AND last_purchase_at < $1 - interval '1 year')::int AS lapsed`
 
-// ValueTallies groups every buyer (orders_count > 0) as of at, in total,
-// by cohort and by value tier, from the customers' purchase aggregates.
-func (s *Store) ValueTallies(ctx context.Context, at time.Time) ([]ValueTally, error) {
-	return list[ValueTally](ctx, s.pool, "customer value", `
-		WITH buyers AS (`+valueBuyers+`)
-		SELECT CASE WHEN grouping(cohort) = 0 THEN 'cohort' WHEN grouping(tier) = 0 THEN 'tier' ELSE 'total' END AS dimension,
-			coalesce(cohort, tier, '') AS label, `+valueTotals+`
-		FROM buyers
-		GROUP BY GROUPING SETS ((), (cohort), (tier))
-		ORDER BY 1, 2`, at)
+// keptValue is the customer value report's name in report_tallies.
+const keptValue = "value"
+
+// ValueCounts is what the customer value report reads: Tallies in total,
+// by cohort and by tier, Segments one per saved segment (dimension segment,
+// label its name) in name order. AsOf is set when they are as of a
+// refresh's moment rather than the one asked for.
+type ValueCounts struct {
+	Tallies  []ValueTally
+	Segments []ValueTally
+	AsOf     *time.Time
 }
 
-// SegmentValueTallies is ValueTallies for the buyers of each saved
-// segment as of at (dimension segment, label its name), in name order:
-// CLV by the groups a marketer defined. An error names the segment.
-func (s *Store) SegmentValueTallies(ctx context.Context, at time.Time) ([]ValueTally, error) {
-	segs, err := s.ListSegments(ctx)
+// valueGroups groups every valueBuyer of $1 in total, by cohort and by
+// value tier.
+const valueGroups = `
+	WITH buyers AS (` + valueBuyers + `)
+	SELECT CASE WHEN grouping(cohort) = 0 THEN 'cohort' WHEN grouping(tier) = 0 THEN 'tier' ELSE 'total' END AS dimension,
+		coalesce(cohort, tier, '') AS label, ` + valueTotals + `
+	FROM buyers
+	GROUP BY GROUPING SETS ((), (cohort), (tier))`
+
+// keptValueTally is a value_tallies row: a segment's carries the
+// definition it was counted by.
+type keptValueTally struct {
+	ValueTally
+	Definition string `db:"definition"`
+}
+
+// ValueTallies groups the buyers (orders_count > 0) as of at, from the
+// customers' purchase aggregates, in total, by cohort, by value tier and
+// by saved segment: CLV by the groups a marketer defined. Reading every
+// buyer takes seconds at a million customers, so when a refresh has kept
+// the groups (value_tallies) and at is not before it, they are read from
+// there, as of the refresh (AsOf); a segment saved or changed since is
+// counted as of the refresh too. An earlier at is counted live. An error
+// names the segment.
+func (s *Store) ValueTallies(ctx context.Context, at time.Time) (v ValueCounts, err error) {
+	err = s.readKept(ctx, keptValue, func(tx querier, through *time.Time) error {
+		if through == nil || at.Before(*through) {
+			if v.Tallies, err = list[ValueTally](ctx, tx, "customer value", valueGroups+` ORDER BY 1, 2`, at); err != nil {
+				return err
+			}
+			v.Segments, err = segmentValues(ctx, tx, at, nil)
+			return err
+		}
+		rows, err := list[keptValueTally](ctx, tx, "kept customer value", `
+			SELECT dimension, label, definition, customers, orders, revenue, years, mature, lapsed
+			FROM value_tallies ORDER BY 1, 2`)
+		if err != nil {
+			return err
+		}
+		v.AsOf, v.Tallies = through, []ValueTally{}
+		segments := map[string]keptValueTally{}
+		for _, r := range rows {
+			if r.Dimension == "segment" {
+				segments[r.Label] = r
+			} else {
+				v.Tallies = append(v.Tallies, r.ValueTally)
+			}
+		}
+		v.Segments, err = segmentValues(ctx, tx, *through, segments)
+		return err
+	})
+	return v, err
+}
+
+// segmentValues is the value tally of each saved segment's buyers as of
+// at, in name order: the kept one where the segment's definition is the
+// one kept, else counted.
+func segmentValues(ctx context.Context, q querier, at time.Time, kept map[string]keptValueTally) ([]ValueTally, error) {
+	segs, err := listSegments(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	out := []ValueTally{}
 	for _, seg := range segs {
-		def, err := segment.Parse([]byte(seg.Definition), seg.Name)
-		if err != nil {
-			return out, fmt.Errorf("saved segment %s: %w", seg.Name, err)
+		if k, ok := kept[seg.Name]; ok && k.Definition == seg.Definition {
+			out = append(out, k.ValueTally)
+			continue
 		}
-		where, args, err := def.CompileAfter(at, []any{at, seg.Name})
+		sql, args, err := segmentValue(seg, at)
 		if err != nil {
 			return out, err
 		}
-		t, err := get[ValueTally](ctx, s.pool, "customer value of segment "+seg.Name, `
-			WITH buyers AS (`+valueBuyers+` AND (`+where+`))
-			SELECT 'segment' AS dimension, $2::text AS label, `+valueTotals+`
-			FROM buyers`, args...)
+		t, err := get[ValueTally](ctx, q, "customer value of segment "+seg.Name, sql, args...)
 		if err != nil {
 			return out, err
 		}
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// segmentValue is the query of seg's value tally as of at and its
+// parameters ($1 at, $2 the segment's name).
+func segmentValue(seg Segment, at time.Time) (string, []any, error) {
+	def, err := segment.Parse([]byte(seg.Definition), seg.Name)
+	if err != nil {
+		return "", nil, fmt.Errorf("saved segment %s: %w", seg.Name, err)
+	}
+	where, args, err := def.CompileAfter(at, []any{at, seg.Name})
+	if err != nil {
+		return "", nil, fmt.Errorf("saved segment %s: %w", seg.Name, err)
+	}
+	return `
+		WITH buyers AS (` + valueBuyers + ` AND (` + where + `))
+		SELECT 'segment' AS dimension, $2::text AS label, ` + valueTotals + `
+		FROM buyers`, args, nil
+}
+
+// keepValueTallies writes the refresh's value_tallies as of at: the groups
+// in total, by cohort and tier, and each saved segment's with its
+// definition (but a segment whose definition no longer compiles: one bad
+// segment must not stop the refresh).
+func keepValueTallies(ctx context.Context, tx pgx.Tx, at time.Time) (int64, error) {
+	const insert = `INSERT INTO value_tallies (dimension, label, definition, customers, orders, revenue, years, mature, lapsed)
+		SELECT dimension, label, %s, customers, orders, revenue, years, mature, lapsed FROM (%s) g`
+	tag, err := tx.Exec(ctx, fmt.Sprintf(insert, "''", valueGroups), at)
+	if err != nil {
+		return 0, err
+	}
+	n := tag.RowsAffected()
+	segs, err := listSegments(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	for _, seg := range segs {
+		sql, args, err := segmentValue(seg, at)
+		if err != nil {
+			// Not kept: the report counts it, and says what is wrong.
+			continue
+		}
+		args = append(args, seg.Definition)
+		tag, err := tx.Exec(ctx, fmt.Sprintf(insert, fmt.Sprintf("$%d::text", len(args)), sql), args...)
+		if err != nil {
+			return 0, fmt.Errorf("customer value of segment %s: %w", seg.Name, err)
+		}
+		n += tag.RowsAffected()
+	}
+	return n, nil
 }
 
 // RFMCell is one cell of the recency × frequency grid of the scores

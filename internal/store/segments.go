@@ -72,7 +72,11 @@ func (s *Store) GetSegment(ctx context.Context, name string) (Segment, error) {
 
 // ListSegments returns every saved segment by name.
 func (s *Store) ListSegments(ctx context.Context) ([]Segment, error) {
-	return list[Segment](ctx, s.pool, "list segments", `SELECT `+segmentColumns+` FROM segments ORDER BY name`)
+	return listSegments(ctx, s.pool)
+}
+
+func listSegments(ctx context.Context, q querier) ([]Segment, error) {
+	return list[Segment](ctx, q, "list segments", `SELECT `+segmentColumns+` FROM segments ORDER BY name`)
 }
 
 // DeleteSegment removes a saved segment, or returns ErrNotFound.
