@@ -33,9 +33,10 @@ and for the holdout; a journey over its runs started in the period
 (default: the last 12 calendar months), a date sweep without runs
 (birthday) over the messages it meant to send, its goal a redeemed coupon.
 
-Without --window (and, for a journey, without --since and --until) the
-funnel is the one the hourly refresh kept, printed with its time ("as
-of"); with any of them it is counted now.
+The funnel is read from what the hourly refresh kept, for any window,
+and printed with its time ("as of"); a journey's runs since the refresh,
+or earlier than the 12 months it keeps, are counted now. Before the
+first refresh the whole funnel is counted now.
 
 The same reports are GET /v1/reports/campaigns/{name}/funnel and
 GET /v1/reports/journeys/{name}/funnel. Formulas: docs/reports.md.`,
@@ -47,7 +48,7 @@ GET /v1/reports/journeys/{name}/funnel. Formulas: docs/reports.md.`,
 			if err != nil {
 				return reportInputErr(err)
 			}
-			q := reports.FunnelQuery{Window: w, Kept: window == ""}
+			q := reports.FunnelQuery{Window: w, Kept: true}
 			var r reports.FunnelReport
 			switch args[0] {
 			case "campaign":
@@ -59,7 +60,6 @@ GET /v1/reports/journeys/{name}/funnel. Formulas: docs/reports.md.`,
 				if q.Period, err = pf.period(); err != nil {
 					return err
 				}
-				q.Kept = q.Kept && pf.since == "" && pf.until == ""
 				r, err = reports.JourneyFunnel(ctx, st, args[1], q)
 			default:
 				return withCode(exitUsage, fmt.Errorf("funnel of %q: say campaign or journey", args[0]))
@@ -123,7 +123,11 @@ func printFunnel(w io.Writer, r reports.FunnelReport, rows [][]string) {
 	}
 	fmt.Fprintf(w, "\nconversions credited to the last step sent within %s days before them (last touch)\n", strconv.FormatFloat(r.WindowDays, 'f', -1, 64))
 	if r.AsOf != nil {
-		fmt.Fprintf(w, "as of %s, kept by the hourly refresh (--window or a period counts now)\n", r.AsOf.UTC().Format("2006-01-02 15:04 UTC"))
+		since := ""
+		if r.Kind == "journey" {
+			since = "; entries since then counted now"
+		}
+		fmt.Fprintf(w, "as of %s, kept by the hourly refresh%s\n", r.AsOf.UTC().Format("2006-01-02 15:04 UTC"), since)
 	} else {
 		fmt.Fprintln(w, "counted now")
 	}

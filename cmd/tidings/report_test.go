@@ -269,8 +269,13 @@ func TestReportFunnel(t *testing.T) {
 			t.Errorf("%s funnel after a refresh:\n%s", args[0], r)
 		}
 	}
-	if r := tidings(t, env, "report", "funnel", "journey", "winback", "--since", "90d"); r.code != 0 || !strings.Contains(r.stdout, "\ncounted now\n") {
-		t.Errorf("winback funnel of a period of one's own:\n%s", r)
+	if r := tidings(t, env, "report", "funnel", "journey", "winback", "--since", "90d", "--window", "3d"); r.code != 0 ||
+		!strings.Contains(r.stdout, "within 3 days") || !strings.Contains(r.stdout, "kept by the hourly refresh; entries since then counted now") {
+		t.Errorf("winback funnel of a period and window of one's own:\n%s", r)
+	}
+	if r := tidings(t, env, "report", "funnel", "journey", "winback", "--since", "2020-01-01", "--until", "2020-06-01"); r.code != 0 ||
+		!strings.Contains(r.stdout, "\ncounted now\n") {
+		t.Errorf("winback funnel of a period before the kept months:\n%s", r)
 	}
 	refused(t, env, []badUsage{
 		{[]string{"report", "funnel", "campaign", "spring-winback", "--window", "soon"}, "--window:"},

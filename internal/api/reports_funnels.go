@@ -11,8 +11,8 @@ import (
 
 // campaignFunnel is GET /v1/reports/campaigns/{name}/funnel: entered →
 // each step sent → delivered → opened → clicked → goal per variant and for
-// the holdout, revenue credited to the last step within the window; without
-// a window, as the last refresh kept it.
+// the holdout, revenue credited to the last step within the window, as the
+// last refresh kept it (for any window).
 func (s *Server) campaignFunnel(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	window, err := reports.ParseWindow(q.Get("window"))
@@ -20,7 +20,7 @@ func (s *Server) campaignFunnel(w http.ResponseWriter, r *http.Request) error {
 		return reportError(err)
 	}
 	name := r.PathValue("name")
-	rep, err := reports.CampaignFunnel(r.Context(), s.store, name, reports.FunnelQuery{Window: window, Kept: q.Get("window") == ""})
+	rep, err := reports.CampaignFunnel(r.Context(), s.store, name, reports.FunnelQuery{Window: window, Kept: true})
 	if errors.Is(err, store.ErrNotFound) {
 		return errorf(http.StatusNotFound, codeNotFound, "name", "no campaign named %q", name)
 	}
@@ -31,8 +31,8 @@ func (s *Server) campaignFunnel(w http.ResponseWriter, r *http.Request) error {
 }
 
 // journeyFunnel is GET /v1/reports/journeys/{name}/funnel: a built-in
-// journey's funnel for the runs started in the period; with no period and
-// no window, as the last refresh kept it.
+// journey's funnel for the runs started in the period: the days the last
+// refresh kept as it kept them, the runs since counted now.
 func (s *Server) journeyFunnel(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
 	if _, ok := workflows.Find(name); !ok {
@@ -47,8 +47,7 @@ func (s *Server) journeyFunnel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return reportError(err)
 	}
-	kept := q.Get("window") == "" && q.Get("since") == "" && q.Get("until") == ""
-	rep, err := reports.JourneyFunnel(r.Context(), s.store, name, reports.FunnelQuery{Period: p, Window: window, Kept: kept})
+	rep, err := reports.JourneyFunnel(r.Context(), s.store, name, reports.FunnelQuery{Period: p, Window: window, Kept: true})
 	return respond(w, rep, reportError(err))
 }
 

@@ -445,7 +445,7 @@ func TestFunnelsOverTheAPI(t *testing.T) {
 		t.Errorf("a funnel no refresh kept has an as_of: %s", body)
 	}
 	// A score refresh keeps the funnels, as the hourly sweep does: the
-	// same report, now with its time; a window of one's own is counted.
+	// same report, now with its time, for a window of one's own too.
 	if status, body := a.do(http.MethodPost, "/v1/segments/refresh-scores", nil); status != http.StatusOK {
 		t.Fatalf("refresh scores: %d %s", status, body)
 	}
@@ -460,8 +460,12 @@ func TestFunnelsOverTheAPI(t *testing.T) {
 	if strip := regexp.MustCompile(`\s*"as_of": "[^"]*",`); strip.ReplaceAllString(string(keptBody), "") != string(body) {
 		t.Errorf("kept campaign funnel\n%s\nwant the one counted before\n%s", keptBody, body)
 	}
-	if _, body := a.do(http.MethodGet, "/v1/reports/campaigns/spring/funnel?window=7d", nil); strings.Contains(string(body), `"as_of"`) {
-		t.Errorf("a funnel asked with a window has an as_of: %s", body)
+	if _, body := a.do(http.MethodGet, "/v1/reports/campaigns/spring/funnel?window=7d", nil); string(body) != string(keptBody) {
+		t.Errorf("the kept funnel asked with its window\n%s\nwant\n%s", body, keptBody)
+	}
+	if _, body := a.do(http.MethodGet, "/v1/reports/campaigns/spring/funnel?window=3w", nil); !strings.Contains(string(body), `"as_of"`) ||
+		!strings.Contains(string(body), `"window_days": 21`) {
+		t.Errorf("a funnel asked with a window of 3 weeks is not the kept one: %s", body)
 	}
 	if _, body := a.do(http.MethodGet, "/v1/reports/journeys/winback/funnel", nil); !strings.Contains(string(body), `"as_of"`) {
 		t.Errorf("the kept winback funnel has no as_of: %s", body)
@@ -476,6 +480,9 @@ func TestFunnelsOverTheAPI(t *testing.T) {
 	}{
 		{"/v1/reports/campaigns/spring/funnel?window=forever", "window", http.StatusBadRequest},
 		{"/v1/reports/campaigns/spring/funnel?window=10m", "window", http.StatusBadRequest},
+		{"/v1/reports/campaigns/spring/funnel?window=0d", "window", http.StatusBadRequest},
+		{"/v1/reports/campaigns/spring/funnel?window=-2h", "window", http.StatusBadRequest},
+		{"/v1/reports/journeys/winback/funnel?window=400d", "window", http.StatusBadRequest},
 		{"/v1/reports/journeys/winback/funnel?since=whenever", "since", http.StatusBadRequest},
 		{"/v1/reports/campaigns/autumn/funnel", "name", http.StatusNotFound},
 		{"/v1/reports/journeys/nosuch/funnel", "name", http.StatusNotFound},

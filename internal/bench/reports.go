@@ -101,7 +101,8 @@ type reportPath struct{ name, path string }
 
 // reportPaths reads the report routes from the served OpenAPI document and
 // fills their parameters: a campaign with variants, the win-back journey;
-// a funnel is asked for twice, as kept and with a window of its own.
+// a funnel is asked for as kept, with a window of its own and, a
+// journey's, over a period of its own too.
 func reportPaths(ctx context.Context, s *served) ([]reportPath, error) {
 	var doc struct {
 		Paths map[string]map[string]any `json:"paths"`
@@ -130,9 +131,15 @@ func reportPaths(ctx context.Context, s *served) ([]reportPath, error) {
 		}
 		out = append(out, reportPath{name: "report " + name, path: path})
 		if strings.HasSuffix(p, "/funnel") {
-			// The refresh keeps the funnel of the default window; another
-			// is counted for the request.
-			out = append(out, reportPath{name: "report " + name + "?window=14d (counted now)", path: path + "?window=14d"})
+			// The refresh keeps the funnels' rows for every window, and a
+			// journey's per day of entry: another window, and a period of
+			// the reader's (its first day cut at the hour), read them too.
+			out = append(out, reportPath{name: "report " + name + "?window=14d", path: path + "?window=14d"})
+			if strings.HasPrefix(p, "/v1/reports/journeys/") {
+				since := time.Now().UTC().AddDate(0, -6, 0).Truncate(time.Hour).Format(time.RFC3339)
+				out = append(out, reportPath{name: "report " + name + "?window=14d&since=(6 months ago)",
+					path: path + "?window=14d&since=" + url.QueryEscape(since)})
+			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })

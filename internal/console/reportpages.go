@@ -207,8 +207,7 @@ func (c *Console) journeyReport(r *http.Request, v *view, f *reportFilters, page
 	}
 	steps.Chart = overTime(x, "", series{Name: v.T("report.conversions"), Kind: "bar", Data: conv},
 		series{Name: v.T("report.revenue"), Kind: "bar", Data: rev, Right: true})
-	kept := f.q.Get("since") == "" && f.q.Get("until") == ""
-	fr, err := reports.JourneyFunnel(r.Context(), c.store, name, reports.FunnelQuery{Period: p, Kept: kept})
+	fr, err := reports.JourneyFunnel(r.Context(), c.store, name, reports.FunnelQuery{Period: p, Kept: true})
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/tidingsdev/tidings/internal/campaign"
 	"github.com/tidingsdev/tidings/internal/campaign/manage"
-	"github.com/tidingsdev/tidings/internal/reports"
 	"github.com/tidingsdev/tidings/internal/segment"
 	"github.com/tidingsdev/tidings/internal/store"
 )
@@ -93,8 +92,8 @@ func (s *Service) RecordAudienceSizes(ctx context.Context, now time.Time) ([]sto
 // only late opens, clicks, bounces and redemptions can still move them.
 const settledRecount = 24 * time.Hour
 
-// keepCampaignResults computes and keeps the results and the funnel (for
-// the default attribution window) of every campaign that is not archived,
+// keepCampaignResults computes and keeps the results and the funnel (of
+// every attribution window) of every campaign that is not archived,
 // and of an archived one whose kept results predate its last change, so a
 // list of campaigns reads each row's results, and a campaign's page and
 // funnel report its funnel, instead of computing them over the ledger
@@ -129,12 +128,7 @@ func (s *Service) keepCampaignResults(ctx context.Context, cs []store.Campaign, 
 		if err != nil {
 			return fmt.Errorf("results of campaign %s: %w", c.Name, err)
 		}
-		window := reports.DefaultAttributionWindow
-		rows, err := s.store.CampaignFunnel(ctx, c.Name, window)
-		if err != nil {
-			return fmt.Errorf("funnel of campaign %s: %w", c.Name, err)
-		}
-		keep = append(keep, store.KeptCampaign{Report: rep, Funnel: store.KeptFunnel{Window: window, Rows: rows}})
+		keep = append(keep, store.KeptCampaign{Report: rep})
 	}
 	return s.store.SaveCampaignResults(ctx, keep, now)
 }

@@ -2,11 +2,9 @@ package mgmt
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/tidingsdev/tidings/internal/reports"
-	"github.com/tidingsdev/tidings/internal/store"
 	"github.com/tidingsdev/tidings/workflows"
 )
 
@@ -14,24 +12,23 @@ import (
 // implements it.
 type FunnelStore interface {
 	reports.FunnelStore
-	SaveJourneyFunnels(ctx context.Context, funnels map[string]store.KeptFunnel, at time.Time) error
+	KeepJourneyFunnels(ctx context.Context, journeys []string, since, at time.Time) error
 }
 
-// KeepJourneyFunnels counts every built-in journey's funnel for the
-// default period as of now (reports.DefaultFunnelPeriod) and the default
-// attribution window, and keeps them, so the journey funnel reports read
-// them instead of following a year of runs through the ledger on each
-// request. The hourly refresh sweep calls it, as RefreshScores does; it
-// returns how many it kept.
+// KeepJourneyFunnels keeps the rows of every built-in journey's funnel for
+// the entries of the default period up to now (reports.DefaultFunnelPeriod),
+// per UTC day of entry and for every attribution window, so the journey
+// funnel reports of any window and of any period inside those days sum
+// kept rows instead of following a year of runs through the ledger on
+// each request. The hourly refresh sweep calls it, as RefreshScores does;
+// it returns how many it kept.
 func (s *Service) KeepJourneyFunnels(ctx context.Context, now time.Time) (int, error) {
-	p, window := reports.DefaultFunnelPeriod(now), reports.DefaultAttributionWindow
-	kept := map[string]store.KeptFunnel{}
+	var names []string
 	for _, j := range workflows.Journeys() {
-		rows, err := s.store.JourneyFunnel(ctx, j.Name, p.Since, p.Until, window)
-		if err != nil {
-			return 0, fmt.Errorf("funnel of journey %s: %w", j.Name, err)
-		}
-		kept[j.Name] = store.KeptFunnel{Window: window, Since: p.Since, Until: p.Until, Rows: rows}
+		names = append(names, j.Name)
 	}
-	return len(kept), s.store.SaveJourneyFunnels(ctx, kept, now)
+	if err := s.store.KeepJourneyFunnels(ctx, names, reports.DefaultFunnelPeriod(now).Since, now); err != nil {
+		return 0, err
+	}
+	return len(names), nil
 }

@@ -15,8 +15,8 @@ import (
 type FunnelStore interface {
 	CampaignFunnel(ctx context.Context, name string, window time.Duration) ([]store.FunnelRow, error)
 	JourneyFunnel(ctx context.Context, journey string, since, until time.Time, window time.Duration) ([]store.FunnelRow, error)
-	KeptCampaignFunnel(ctx context.Context, name string) (store.KeptFunnel, error)
-	KeptJourneyFunnel(ctx context.Context, journey string) (store.KeptFunnel, error)
+	KeptCampaignFunnel(ctx context.Context, name string, window time.Duration) (store.KeptFunnel, error)
+	KeptJourneyFunnel(ctx context.Context, journey string, since, until time.Time, window time.Duration) (store.KeptFunnel, error)
 }
 
 // DefaultAttributionWindow is how long after a step a conversion is still
@@ -40,7 +40,9 @@ type FunnelReport struct {
 	Period     *Period `json:"period,omitempty"`
 	WindowDays float64 `json:"window_days"`
 	// AsOf is when the refresh that kept this funnel counted it; nil when
-	// it was counted for this request.
+	// it was counted for this request. A journey's entries since the
+	// refresh (and any of its period the refresh did not keep) are counted
+	// for the request all the same.
 	AsOf       *time.Time        `json:"as_of,omitempty"`
 	Definition map[string]string `json:"definition"`
 	Arms       []FunnelArm       `json:"arms"`
@@ -89,13 +91,14 @@ type FunnelStep struct {
 // FunnelQuery is what a funnel report is asked for: a window of 0 is
 // DefaultAttributionWindow; Period applies to journeys only.
 //
-// Kept answers with the funnel the last refresh kept (each refresh keeps
-// every campaign's and built-in journey's) when it was counted with the
-// same window, rather than following every entry through the ledger now;
-// a journey's is then of the refresh's default period (DefaultFunnelPeriod
-// at its moment), not Period. The front doors ask for it when the reader
-// names no window and no period; before any refresh the funnel is counted
-// now.
+// Kept answers from what the last refresh kept (each refresh keeps every
+// campaign's and built-in journey's funnel rows, for every window) rather
+// than following every entry through the ledger now: a campaign's funnel
+// as of the refresh; a journey's entries of the whole UTC days of Period
+// the refresh kept (the default period's, DefaultFunnelPeriod at its
+// moment) as of the refresh, and its other entries (since the refresh, or
+// earlier than it kept) counted now. The front doors ask for it; before
+// any refresh the funnel is counted now.
 type FunnelQuery struct {
 	Period Period
 	Window time.Duration
@@ -129,7 +132,8 @@ func CampaignFunnel(ctx context.Context, st FunnelStore, name string, q FunnelQu
 		return FunnelReport{}, err
 	}
 	if q.Kept {
-		if r, ok, err := kept(ctx, "campaign", name, window, st.KeptCampaignFunnel); ok || err != nil {
+		k, err := st.KeptCampaignFunnel(ctx, name, window)
+		if r, ok, err := kept("campaign", name, nil, window, k, err); ok || err != nil {
 			return r, err
 		}
 	}
@@ -150,38 +154,33 @@ func JourneyFunnel(ctx context.Context, st FunnelStore, journey string, q Funnel
 	if err != nil {
 		return FunnelReport{}, err
 	}
+	p := q.Period
 	if q.Kept {
-		if r, ok, err := kept(ctx, "journey", journey, window, st.KeptJourneyFunnel); ok || err != nil {
+		k, err := st.KeptJourneyFunnel(ctx, journey, p.Since, p.Until, window)
+		if r, ok, err := kept("journey", journey, &p, window, k, err); ok || err != nil {
 			return r, err
 		}
 	}
-	rows, err := st.JourneyFunnel(ctx, journey, q.Period.Since, q.Period.Until, window)
+	rows, err := st.JourneyFunnel(ctx, journey, p.Since, p.Until, window)
 	if err != nil {
 		return FunnelReport{}, err
 	}
-	p := q.Period
 	return funnel("journey", journey, &p, window, rows), nil
 }
 
-// kept is the funnel the last refresh kept of name, if it counted it with
-// window; ok is false when none was kept so (it is then counted now).
-func kept(ctx context.Context, kind, name string, window time.Duration,
-	read func(ctx context.Context, name string) (store.KeptFunnel, error)) (FunnelReport, bool, error) {
-	k, err := read(ctx, name)
+// kept is the funnel k the store read from what the last refresh kept;
+// ok is false when none was kept (it is then counted now).
+func kept(kind, name string, p *Period, window time.Duration, k store.KeptFunnel, err error) (FunnelReport, bool, error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return FunnelReport{}, false, nil
 	case err != nil:
 		return FunnelReport{}, false, err
-	case k.Window != window:
-		return FunnelReport{}, false, nil
-	}
-	var p *Period
-	if kind == "journey" {
-		p = &Period{Since: k.Since, Until: k.Until}
 	}
 	r := funnel(kind, name, p, window, k.Rows)
-	r.AsOf = &k.At
+	if !k.At.IsZero() {
+		r.AsOf = &k.At
+	}
 	return r, true, nil
 }
 

@@ -214,7 +214,7 @@ func TestJourneyFunnelsOfRunsAndOfASweep(t *testing.T) {
 // what the hourly sweep does) keeps every campaign's and journey's funnel;
 // a report asked for its defaults reads it with the refresh's time, and it
 // is the one counted now. What happens after the refresh shows on the
-// next one, while a window of the reader's own is counted now.
+// next one, for a window of the reader's own too.
 func TestKeptFunnelsAreTheLiveOnes(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -249,20 +249,21 @@ func TestKeptFunnelsAreTheLiveOnes(t *testing.T) {
 	}
 
 	// The journeys' are kept for the last 12 calendar months up to the
-	// refresh: X's, Y's and Z's win-back runs, the two birthday greetings.
+	// refresh: X's, Y's and Z's win-back runs, the two birthday greetings;
+	// an hour later the default period reads them and counts that hour.
 	p := reports.DefaultFunnelPeriod(refreshed)
 	for _, journey := range []string{"winback", "birthday"} {
-		live, err := reports.JourneyFunnel(ctx, w.st, journey, reports.FunnelQuery{Period: p})
+		asked := reports.DefaultFunnelPeriod(refreshed.Add(time.Hour))
+		live, err := reports.JourneyFunnel(ctx, w.st, journey, reports.FunnelQuery{Period: asked})
 		if err != nil {
 			t.Fatal(err)
 		}
-		asked := reports.DefaultFunnelPeriod(refreshed.Add(time.Hour))
 		kept, err := reports.JourneyFunnel(ctx, w.st, journey, reports.FunnelQuery{Period: asked, Kept: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if kept.AsOf == nil || !kept.AsOf.Equal(refreshed) || *kept.Period != p {
-			t.Errorf("%s kept as of %v for %+v, want %v for %+v", journey, kept.AsOf, kept.Period, refreshed, p)
+		if kept.AsOf == nil || !kept.AsOf.Equal(refreshed) || *kept.Period != asked {
+			t.Errorf("%s kept as of %v for %+v, want %v for %+v", journey, kept.AsOf, kept.Period, refreshed, asked)
 		}
 		kept.AsOf = nil
 		if !reflect.DeepEqual(kept, live) {
@@ -275,13 +276,13 @@ func TestKeptFunnelsAreTheLiveOnes(t *testing.T) {
 
 	// B2 buys after the refresh, inside the goal window and 4 days after
 	// the intro: the kept funnel still says 1 of b's 2 converted until the
-	// next refresh; a window of the reader's is counted now.
+	// next refresh, whatever the window.
 	w.order(ids["B2"], 15, "2026-03-05 10:00")
 	if b := funnelOf(reports.FunnelQuery{Kept: true}).Arms[1]; b.Converted != 1 {
 		t.Errorf("kept b before the next refresh converted %d, want 1", b.Converted)
 	}
-	if r := funnelOf(reports.FunnelQuery{Kept: true, Window: 14 * 24 * time.Hour}); r.AsOf != nil || r.Arms[1].Converted != 2 {
-		t.Errorf("a 14-day window: as of %v, b converted %d; want counted now, 2", r.AsOf, r.Arms[1].Converted)
+	if r := funnelOf(reports.FunnelQuery{Kept: true, Window: 14 * 24 * time.Hour}); r.AsOf == nil || r.Arms[1].Converted != 1 {
+		t.Errorf("a 14-day window: as of %v, b converted %d; want the refresh's, 1", r.AsOf, r.Arms[1].Converted)
 	}
 	if _, err := m.RefreshScores(ctx, access.Operator("test")); err != nil {
 		t.Fatal(err)
@@ -325,5 +326,176 @@ func TestSettledCampaignIsRecountedOnceADay(t *testing.T) {
 	}
 	if r := refresh(day("2026-04-02 06:00")); !r.AsOf.Equal(day("2026-04-02 06:00")) || r.Arms[1].Converted != 2 {
 		t.Errorf("a day later: as of %v, b converted %d; want that refresh's and 2", r.AsOf, r.Arms[1].Converted)
+	}
+}
+
+// TestKeptFunnelsOfAnyWindow: the refresh keeps the funnels' rows once,
+// and a funnel of any window read from them is the one counted now. The
+// last touches are 23 hours before A1's and A2's purchases, 10 days 23
+// hours before B1's, 14 hours before X's conversion; H1's purchase had no
+// touch at all. So with 1 hour every conversion is unattributed; with 1
+// day A1's goes to the intro and A2's to the reminder; with 263 hours
+// (B1's gap exactly: a step is credited only when the gap is under the
+// window) B1's is still unattributed, with 264 hours it is the intro's.
+func TestKeptFunnelsOfAnyWindow(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := t.Context()
+	w.springSale()
+	w.winback()
+	refreshed := day("2026-04-01 06:00")
+	m := mgmt.New(mgmt.Deps{Store: w.st}, mgmt.Options{Now: func() time.Time { return refreshed }})
+	if _, err := m.RefreshScores(ctx, access.Operator("test")); err != nil {
+		t.Fatal(err)
+	}
+	// credited is, per arm, the conversions each step (and "" no step) got.
+	credited := func(r reports.FunnelReport) map[string]map[string]int {
+		out := map[string]map[string]int{}
+		for _, a := range r.Arms {
+			out[a.Arm] = map[string]int{"": a.Unattributed}
+			for _, s := range a.Steps {
+				out[a.Arm][s.Step] = s.Conversions
+			}
+		}
+		return out
+	}
+	// check compares a funnel of window read from what the refresh kept
+	// with the one counted now, and its credits with want.
+	check := func(window time.Duration, what string, want map[string]map[string]int,
+		count func(reports.FunnelQuery) (reports.FunnelReport, error)) {
+		t.Helper()
+		live, err := count(reports.FunnelQuery{Window: window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept, err := count(reports.FunnelQuery{Window: window, Kept: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kept.AsOf == nil || !kept.AsOf.Equal(refreshed) {
+			t.Errorf("%v: kept %s funnel as of %v, want the refresh's", window, what, kept.AsOf)
+		}
+		kept.AsOf = nil
+		if !reflect.DeepEqual(kept, live) {
+			t.Errorf("%v: kept %s funnel\n%+v\nwant the one counted now\n%+v", window, what, kept, live)
+		}
+		if got := credited(kept); !reflect.DeepEqual(got, want) {
+			t.Errorf("%v: %s credits %v, want %v", window, what, got, want)
+		}
+	}
+	p := reports.Period{Since: day("2026-03-01"), Until: day("2026-04-01")}
+	for _, c := range []struct {
+		window           time.Duration
+		campaign, winbak map[string]map[string]int
+	}{
+		{time.Hour,
+			map[string]map[string]int{"a": {"": 2, "intro": 0, "reminder": 0}, "b": {"": 1, "intro": 0}, "holdout": {"": 1}},
+			map[string]map[string]int{"": {"": 1, "first": 0, "second": 0}}},
+		{24 * time.Hour,
+			map[string]map[string]int{"a": {"": 0, "intro": 1, "reminder": 1}, "b": {"": 1, "intro": 0}, "holdout": {"": 1}},
+			map[string]map[string]int{"": {"": 0, "first": 0, "second": 1}}},
+		{263 * time.Hour,
+			map[string]map[string]int{"a": {"": 0, "intro": 1, "reminder": 1}, "b": {"": 1, "intro": 0}, "holdout": {"": 1}},
+			map[string]map[string]int{"": {"": 0, "first": 0, "second": 1}}},
+		{264 * time.Hour,
+			map[string]map[string]int{"a": {"": 0, "intro": 1, "reminder": 1}, "b": {"": 0, "intro": 1}, "holdout": {"": 1}},
+			map[string]map[string]int{"": {"": 0, "first": 0, "second": 1}}},
+	} {
+		check(c.window, "campaign", c.campaign, func(q reports.FunnelQuery) (reports.FunnelReport, error) {
+			return reports.CampaignFunnel(ctx, w.st, "spring-sale", q)
+		})
+		check(c.window, "winback", c.winbak, func(q reports.FunnelQuery) (reports.FunnelReport, error) {
+			q.Period = p
+			return reports.JourneyFunnel(ctx, w.st, "winback", q)
+		})
+	}
+	// Revenue follows the credit: with 264 hours B1's 30 is the intro's.
+	r, err := reports.CampaignFunnel(ctx, w.st, "spring-sale", reports.FunnelQuery{Window: 264 * time.Hour, Kept: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := r.Arms[1]; b.Steps[0].Revenue["USD"] != 30 || b.Revenue["USD"] != 30 || len(b.UnattributedRevenue) != 0 {
+		t.Errorf("arm b with 264 hours = %+v", b)
+	}
+}
+
+// TestKeptJourneyFunnelsOfAnyPeriod: a journey's funnel over a period of
+// the reader's own sums the days the refresh kept and counts the rest now:
+// the runs started since the refresh, the part of a day the period cuts,
+// the months before the twelve it keeps. What changes after the refresh
+// in a kept day shows at the next one.
+func TestKeptJourneyFunnelsOfAnyPeriod(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := t.Context()
+	x, _ := w.winback()
+	refreshed := day("2026-04-01 06:00")
+	m := mgmt.New(mgmt.Deps{Store: w.st}, mgmt.Options{Now: func() time.Time { return refreshed }})
+	if _, err := m.RefreshScores(ctx, access.Operator("test")); err != nil {
+		t.Fatal(err)
+	}
+	// W's run starts after the refresh, gets the first mail and converts
+	// two days later (45).
+	wc := w.customer("W", "en", "")
+	testdb.MustExec(t, w.st, `INSERT INTO journey_runs (journey, run_id, customer_id, trigger, started_at)
+		VALUES ('winback', 'r-w', $1, 'sweep', $2)`, wc, day("2026-04-01 08:00"))
+	w.message("winback", "winback/"+wc+"/r-w/first", wc, "first", day("2026-04-01 08:00"), "", "open")
+	testdb.MustExec(t, w.st, `INSERT INTO conversions (journey, run_id, customer_id, step, event_id, revenue, currency, converted_at)
+		VALUES ('winback', 'r-w', $1, 'first', 'o-2', 45, 'USD', $2)`, wc, day("2026-04-03"))
+	funnelOf := func(p reports.Period, kept bool) reports.FunnelReport {
+		t.Helper()
+		r, err := reports.JourneyFunnel(ctx, w.st, "winback", reports.FunnelQuery{Period: p, Window: 3 * 24 * time.Hour, Kept: kept})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, c := range []struct {
+		name    string
+		p       reports.Period
+		entered int
+		asOf    bool
+	}{
+		// X, Y (March) and W (after the refresh).
+		{"March to now", reports.Period{Since: day("2026-03-01"), Until: day("2026-04-05")}, 3, true},
+		// X's run started at midnight on 2 March: Y and W.
+		{"from noon on 2 March", reports.Period{Since: day("2026-03-02 12:00"), Until: day("2026-04-05")}, 2, true},
+		// Z's February run is inside the kept months too; so is X's.
+		{"February and March", reports.Period{Since: day("2026-02-01"), Until: day("2026-03-03")}, 2, true},
+		// Before the twelve months the refresh keeps: counted now.
+		{"before", reports.Period{Since: day("2024-06-01"), Until: day("2025-04-01")}, 0, false},
+	} {
+		live, kept := funnelOf(c.p, false), funnelOf(c.p, true)
+		if (kept.AsOf != nil) != c.asOf || kept.AsOf != nil && !kept.AsOf.Equal(refreshed) {
+			t.Errorf("%s: as of %v, want the refresh's: %v", c.name, kept.AsOf, c.asOf)
+		}
+		kept.AsOf = nil
+		if !reflect.DeepEqual(kept, live) {
+			t.Errorf("%s: kept\n%+v\nwant the one counted now\n%+v", c.name, kept, live)
+		}
+		if entered := 0; len(kept.Arms) > 0 {
+			entered = kept.Arms[0].Entered
+			if entered != c.entered {
+				t.Errorf("%s: %d entered, want %d", c.name, entered, c.entered)
+			}
+		} else if c.entered != 0 {
+			t.Errorf("%s: nobody entered, want %d", c.name, c.entered)
+		}
+	}
+	// W's conversion came 2 days after its mail: the first's, with 45.
+	r := funnelOf(reports.Period{Since: day("2026-03-01"), Until: day("2026-04-05")}, true)
+	if a := r.Arms[0]; a.Converted != 2 || a.Steps[0].Step != "first" || a.Steps[0].Conversions != 1 || a.Steps[0].Revenue["USD"] != 45 ||
+		a.Steps[0].Opened != 2 {
+		t.Errorf("March to now = %+v", a)
+	}
+	// X's second mail bounces after the refresh: the kept day says it was
+	// delivered until the next refresh.
+	testdb.MustExec(t, w.st, `UPDATE messages SET delivery = 'bounced' WHERE idempotency_key = $1`, "winback/"+x+"/r-x/second")
+	p := reports.Period{Since: day("2026-03-01"), Until: day("2026-03-31")}
+	if s := funnelOf(p, true).Arms[0].Steps[1]; s.Step != "second" || s.Delivered != 1 {
+		t.Errorf("kept second before the next refresh = %+v, want it delivered", s)
+	}
+	if s := funnelOf(p, false).Arms[0].Steps[1]; s.Delivered != 0 {
+		t.Errorf("second counted now = %+v, want it bounced", s)
 	}
 }

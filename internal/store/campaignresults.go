@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // StoredCampaignReport is a campaign's results as the last refresh
@@ -18,36 +20,44 @@ type StoredCampaignReport struct {
 	FunnelKept bool
 }
 
-// KeptCampaign is what a refresh keeps of a campaign: its results and its
-// funnel, counted at the same moment.
+// KeptCampaign is what a refresh keeps of a campaign: its results, and its
+// funnel's rows counted at the same moment (SaveCampaignResults counts
+// them).
 type KeptCampaign struct {
 	Report CampaignReport
-	Funnel KeptFunnel
 }
 
-// SaveCampaignResults keeps each campaign's results and funnel as of at,
-// replacing the ones kept before.
+// SaveCampaignResults keeps each campaign's results and its funnel's rows
+// (every attribution window's, KeptCampaignFunnel) as of at, replacing the
+// ones kept before, all or none.
 func (s *Store) SaveCampaignResults(ctx context.Context, kept []KeptCampaign, at time.Time) error {
 	if len(kept) == 0 {
 		return nil
 	}
-	names, docs, funnels := make([]string, len(kept)), make([][]byte, len(kept)), make([][]byte, len(kept))
+	names, docs := make([]string, len(kept)), make([][]byte, len(kept))
 	for i, k := range kept {
 		b, err := json.Marshal(k.Report)
 		if err != nil {
 			return fmt.Errorf("keep results of campaign %s: %w", k.Report.Campaign, err)
 		}
-		f, err := json.Marshal(k.Funnel)
-		if err != nil {
-			return fmt.Errorf("keep funnel of campaign %s: %w", k.Report.Campaign, err)
-		}
-		names[i], docs[i], funnels[i] = k.Report.Campaign, b, f
+		names[i], docs[i] = k.Report.Campaign, b
 	}
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO campaign_results (campaign, report, funnel, computed_at)
-		SELECT n, d, f, $4 FROM unnest($1::text[], $2::jsonb[], $3::jsonb[]) AS r(n, d, f)
-		ON CONFLICT (campaign) DO UPDATE SET report = EXCLUDED.report, funnel = EXCLUDED.funnel,
-			computed_at = EXCLUDED.computed_at`, names, docs, funnels, at)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := funnelSettings(ctx, tx); err != nil {
+			return err
+		}
+		for _, name := range names {
+			if err := keepFunnel(ctx, tx, "campaign/"+name, campaignFunnel+funnelTail, name, "campaign/"+name); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `
+			INSERT INTO campaign_results (campaign, report, funnel, computed_at)
+			SELECT n, d, '{}', $3 FROM unnest($1::text[], $2::jsonb[]) AS r(n, d)
+			ON CONFLICT (campaign) DO UPDATE SET report = EXCLUDED.report, funnel = EXCLUDED.funnel,
+				computed_at = EXCLUDED.computed_at`, names, docs, at)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("keep results of %d campaigns: %w", len(kept), err)
 	}
