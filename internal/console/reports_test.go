@@ -318,6 +318,19 @@ func TestReportPages(t *testing.T) {
 		}
 	}
 
+	// After a refresh, CLV and acquisition say the time of what it kept.
+	if _, err := e.store.KeepReportTallies(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for page, want := range map[string]string{"clv": "As of ", "acquisition?since=2024-12-01": "who signed up before "} {
+		e.run(b, chromedp.Navigate(e.url+"/console/reports/"+page), chromedp.WaitVisible("h1", chromedp.ByQuery))
+		var notes []string
+		e.run(b, chromedp.Evaluate(`[...document.querySelectorAll(".note")].map(p => p.textContent)`, &notes))
+		if !slices.ContainsFunc(notes, func(n string) bool { return strings.Contains(n, want) && strings.Contains(n, "refresh") }) {
+			t.Errorf("%s after a refresh: notes %q, want one with %q and the refresh", page, notes, want)
+		}
+	}
+
 	// A viewer in Taiwan reads the NPS in Traditional Chinese.
 	v := e.browser("zh-TW")
 	e.signIn(v, "vic@example.com")
