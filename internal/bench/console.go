@@ -111,25 +111,10 @@ var consoleLink = regexp.MustCompile(`href="(/console/[^"?#]*)"`)
 // customer found by search, a segment, a template and a message. The
 // baseline is GET /healthz on the same server, in the same run.
 func consoleScenario(ctx context.Context, r *run, n int) error {
-	s, err := r.serveDataset(ctx, n)
+	s, err := r.servedAsRefreshed(ctx, n)
 	if err != nil {
 		return err
 	}
-	m, err := s.app.Mgmt(ctx)
-	if err != nil {
-		return err
-	}
-	if err := saveExampleSegments(ctx, m); err != nil {
-		return err
-	}
-	// What the hourly refresh sweep keeps (audience sizes, campaign
-	// results), as a running product has it when someone opens the console.
-	r.step("measuring audiences and keeping campaign results, as the hourly refresh does")
-	measured := time.Now()
-	if _, err := m.RecordAudienceSizes(ctx, measured); err != nil {
-		return err
-	}
-	r.res.row("the refresh's audience sizes and campaign results", "s", time.Since(measured).Seconds())
 	b, err := s.signIn(ctx)
 	if err != nil {
 		return err
@@ -181,6 +166,33 @@ func consoleScenario(ctx context.Context, r *run, n int) error {
 func timedOut(err error) bool {
 	var ue *url.Error
 	return errors.As(err, &ue) && ue.Timeout()
+}
+
+// servedAsRefreshed serves a copy of the dataset of n customers as a
+// running product has it when someone opens a page or asks for a report:
+// the example segments saved and the hourly refresh done once, by the code
+// `tidings segments refresh-scores` runs (scores, stages, the reports'
+// tallies, audience sizes, the campaigns' results and funnels, the
+// journeys' funnels). The refresh's time is a row of the result.
+func (r *run) servedAsRefreshed(ctx context.Context, n int) (*served, error) {
+	s, err := r.serveDataset(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.app.Mgmt(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := saveExampleSegments(ctx, m); err != nil {
+		return nil, err
+	}
+	r.step("refreshing scores, tallies, audiences and funnels, as the hourly refresh does")
+	began := time.Now()
+	if _, err := m.RefreshScores(ctx, access.Operator("bench")); err != nil {
+		return nil, err
+	}
+	r.res.row("the hourly refresh, once before anything is measured", "s", time.Since(began).Seconds())
+	return s, nil
 }
 
 // saveExampleSegments saves the example segments, so the segments pages

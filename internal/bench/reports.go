@@ -26,32 +26,10 @@ const (
 // the ledger (SELECT count(*) FROM messages) on the same database in the
 // same run: what reading the data once costs.
 func reportsScenario(ctx context.Context, r *run, n int) error {
-	s, err := r.serveDataset(ctx, n)
+	s, err := r.servedAsRefreshed(ctx, n)
 	if err != nil {
 		return err
 	}
-	// What the hourly refresh keeps (the campaigns' results and funnels,
-	// the journeys' funnels), as a running product has it when someone
-	// asks for a report; the reports read it.
-	m, err := s.app.Mgmt(ctx)
-	if err != nil {
-		return err
-	}
-	r.step("keeping the campaigns' results and funnels and the journeys' funnels, as the hourly refresh does")
-	kept := time.Now()
-	if _, err := m.RecordAudienceSizes(ctx, kept); err != nil {
-		return err
-	}
-	if _, err := m.KeepJourneyFunnels(ctx, kept); err != nil {
-		return err
-	}
-	r.res.row("the refresh's kept results and funnels (once, not per report)", "s", time.Since(kept).Seconds())
-	r.step("keeping the reports' tallies, as the hourly refresh does")
-	tallied := time.Now()
-	if _, err := s.st.KeepReportTallies(ctx, tallied); err != nil {
-		return err
-	}
-	r.res.row("the refresh's report tallies (once, not per report)", "s", time.Since(tallied).Seconds())
 	paths, err := reportPaths(ctx, s)
 	if err != nil {
 		return err
