@@ -67,6 +67,7 @@ func (s *Store) EraseCustomer(ctx context.Context, id string) error {
 			`UPDATE campaign_entries SET finished_at = now(), outcome = '` + OutcomeErased + `'
 			 WHERE customer_id = $1 AND finished_at IS NULL`,
 			`DELETE FROM journey_starts WHERE customer_id = $1`,
+			unflowStages,
 			`DELETE FROM customer_stages WHERE customer_id = $1`,
 		} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
