@@ -12,11 +12,7 @@ import (
 func TestLifecycleHistoryCountsStagesAndFlowsByMonth(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	joined := func(external, at string) string {
-		id := w.customer(external, "en", "")
-		testdb.MustExec(t, w.st, `UPDATE customers SET created_at = $2 WHERE id = $1`, id, day(at))
-		return id
-	}
+	joined := w.joinedAt
 	joined("P", "2025-06-01") // never buys: prospect throughout
 	q := joined("Q", "2025-06-01")
 	w.purchases(q, 30, "2025-12-20") // one order
@@ -79,11 +75,7 @@ func TestLifecycleHistoryCountsStagesAndFlowsByMonth(t *testing.T) {
 func TestKeptStageFlowsFollowRecordingsAndErasure(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	joined := func(external, at string) string {
-		id := w.customer(external, "en", "")
-		testdb.MustExec(t, w.st, `UPDATE customers SET created_at = $2 WHERE id = $1`, id, day(at))
-		return id
-	}
+	joined := w.joinedAt
 	joined("P", "2025-06-01") // prospect throughout
 	q := joined("Q", "2025-06-01")
 	w.purchases(q, 30, "2025-12-20")
@@ -171,4 +163,11 @@ func TestKeptStageFlowsFollowRecordingsAndErasure(t *testing.T) {
 		"2026-02 new>active 1", "2026-02 prospect>prospect 1",
 		"2026-03 active>at_risk 1", "2026-03 prospect>prospect 1",
 	})
+}
+
+// joinedAt is a customer who joined on the day at.
+func (w *world) joinedAt(external, at string) string {
+	id := w.customer(external, "en", "")
+	testdb.MustExec(w.t, w.st, `UPDATE customers SET created_at = $2 WHERE id = $1`, id, day(at))
+	return id
 }
