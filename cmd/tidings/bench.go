@@ -16,12 +16,13 @@ import (
 
 func newBenchCmd(a *app) *cobra.Command {
 	var (
-		sizes    []int
-		jsonPath string
-		temporal string
-		profile  string
-		dataset  string
-		perCust  [2]int
+		sizes     []int
+		jsonPath  string
+		temporal  string
+		profile   string
+		tracePath string
+		dataset   string
+		perCust   [2]int
 	)
 	var list strings.Builder
 	for _, s := range bench.Scenarios() {
@@ -96,6 +97,13 @@ docs/benchmarks.md has the figures of record and what limits each.`,
 				}
 				defer stop() //nolint:errcheck // the results matter more than the profile
 			}
+			if tracePath != "" {
+				stop, err := bench.Trace(tracePath)
+				if err != nil {
+					return err
+				}
+				defer stop() //nolint:errcheck // the results matter more than the trace
+			}
 			rep := bench.Report{Machine: machine}
 			for _, s := range scenarios {
 				ns := sizes
@@ -128,6 +136,7 @@ docs/benchmarks.md has the figures of record and what limits each.`,
 	f.IntSliceVar(&sizes, "n", nil, "size(s) to run, e.g. --n 10000,100000 (default: the scenario's sizes above)")
 	f.StringVar(&jsonPath, "json", "", "file to write the results to (default bench-results/SCENARIO-TIME.json)")
 	f.StringVar(&profile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	f.StringVar(&tracePath, "trace", "", "write an execution trace of the run to this file (go tool trace: goroutines waiting, idle connections)")
 	f.StringVar(&temporal, "temporal", devserver.SQLite, "persistence of the embedded Temporal server: sqlite or postgres")
 	f.IntVar(&perCust[0], "messages-per-customer", 0, fmt.Sprintf("ledger rows per customer in the generated dataset of audience, console and reports (default %d)", bench.DatasetMessagesPerCustomer))
 	f.IntVar(&perCust[1], "events-per-customer", 0, fmt.Sprintf("events per customer in that dataset (default %d)", bench.DatasetEventsPerCustomer))

@@ -254,6 +254,8 @@ func TestWorkerWaitsForALateTemporal(t *testing.T) {
 	for _, want := range []string{
 		`tidings_messages_total{channel="email",journey="onboarding",reason="",status="sent",template="welcome",topic="care"} 1`,
 		`tidings_send_duration_seconds_count{channel="email"} 1`,
+		`tidings_send_slot_seconds_total{channel="email",phase="relay"}`,
+		`tidings_send_slot_seconds_total{channel="email",phase="record"}`,
 		`tidings_batch_messages_pending 0`,
 		`tidings_events_routed_total{journey="onboarding",outcome="delivered"} 1`,
 		`tidings_event_outbox 0`,

@@ -28,7 +28,8 @@ const (
 // halves before and after as the blast does.
 func campaignScenario(ctx context.Context, r *run, n int) error {
 	const tag, name = "campaign", "bench-campaign"
-	p, err := r.startProduct(ctx, n, tag, "bench-campaign", nil, nil)
+	rec := newRecorder()
+	p, err := r.startProduct(ctx, n, tag, "bench-campaign", rec, nil)
 	if err != nil {
 		return err
 	}
@@ -52,6 +53,8 @@ func campaignScenario(ctx context.Context, r *run, n int) error {
 		return err
 	}
 	pg0 := readPgCPU(ctx, st)
+	rec.reset()
+	slots0 := readSlotTime(p.app.Metrics())
 	done, err := sendOnce(ctx, p, m, name, tag, campaignSendStep, n)
 	if err != nil {
 		return fmt.Errorf("campaign: %w", err)
@@ -59,6 +62,7 @@ func campaignScenario(ctx context.Context, r *run, n int) error {
 	full, out, firstAt := done.usage, done.out, done.first
 	fullCount, fullBytes := sink.Count()-before, sink.Bytes()-bytes
 	pgUsed, pgOK := readPgCPU(ctx, st).since(pg0)
+	slots1, timers := readSlotTime(p.app.Metrics()), rec.snapshot()
 	time.Sleep(1500 * time.Millisecond) // backends report their counters within a second
 	commits1, err := commits(ctx, st)
 	if err != nil {
@@ -91,6 +95,12 @@ func campaignScenario(ctx context.Context, r *run, n int) error {
 	res.row("wall time from apply to the last message", "s", full.Wall.Seconds())
 	res.row("PostgreSQL commits per email", "", perEmail)
 	res.row("SMTP connections", "", float64(smtpConnections))
+	res.Breakdown = slotRows(slots0, slots1, full.Wall, smtpConnections)
+	if batches := sumOf(timers, "temporal_activity_execution_latency", "CampaignBatch"); batches.n > 0 {
+		res.Breakdown = append(res.Breakdown,
+			Row{Name: "page activities (CampaignBatch calls)", Value: float64(batches.n)},
+			Row{Name: "share of the wall time inside page activities", Unit: "%", Value: 100 * batches.sum.Seconds() / full.Wall.Seconds()})
+	}
 	res.goal("throughput", fmt.Sprintf("≥ %.2f× the bare loop", campaignRatioGoal), fmt.Sprintf("%.2f×", ratio), ratio >= campaignRatioGoal)
 	res.goal("first message", fmt.Sprintf("< %s after apply", campaignFirstGoal), firstAt.Round(time.Millisecond).String(), firstAt < campaignFirstGoal)
 	res.goal("peak RSS", fmt.Sprintf("< %d MB", campaignPeakMBGoal), fmt.Sprintf("%.0f MB", peak), peak < campaignPeakMBGoal)

@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"strconv"
 	"strings"
@@ -382,16 +384,28 @@ func daytimeZones(now time.Time) []string {
 // embedded Temporal server, sink) to path until stop is called, to find
 // where a scenario's time goes with `go tool pprof`.
 func Profile(path string) (stop func() error, err error) {
+	return writeUntilStopped(path, "cpu profile", pprof.StartCPUProfile, pprof.StopCPUProfile)
+}
+
+// Trace writes an execution trace of the whole process to path until stop
+// is called: `go tool trace` shows which goroutines waited, on what (the
+// network, the database, a channel), and when the SMTP connections were
+// idle.
+func Trace(path string) (stop func() error, err error) {
+	return writeUntilStopped(path, "trace", trace.Start, trace.Stop)
+}
+
+func writeUntilStopped(path, what string, start func(io.Writer) error, end func()) (stop func() error, err error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return func() error {
-		pprof.StopCPUProfile()
+		end()
 		return f.Close()
 	}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 )
 
@@ -102,3 +103,48 @@ func (t *tagged) Timer(name string) client.MetricsTimer {
 type timerFunc func(time.Duration)
 
 func (f timerFunc) Record(d time.Duration) { f(d) }
+
+// slotTime is the time the send path's email slots spent in each phase so
+// far (tidings_send_slot_seconds_total), read from the product's registry.
+type slotTime struct{ relay, record float64 }
+
+func readSlotTime(reg prometheus.Gatherer) slotTime {
+	var t slotTime
+	families, err := reg.Gather()
+	if err != nil {
+		return t
+	}
+	for _, f := range families {
+		if f.GetName() != "tidings_send_slot_seconds_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["channel"] != "email" {
+				continue
+			}
+			switch labels["phase"] {
+			case "relay":
+				t.relay += m.GetCounter().GetValue()
+			case "record":
+				t.record += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return t
+}
+
+// slotRows says how the SMTP connections spent a phase of wall time: in the
+// dialogue, waiting for the outcome's commit, or with no message to send.
+func slotRows(before, after slotTime, wall time.Duration, connections int) []Row {
+	total := wall.Seconds() * float64(connections)
+	relay, record := after.relay-before.relay, after.record-before.record
+	return []Row{
+		{Name: "SMTP connections' time in the dialogue", Unit: "%", Value: 100 * relay / total},
+		{Name: "SMTP connections' time waiting for the outcome's commit", Unit: "%", Value: 100 * record / total},
+		{Name: "SMTP connections' time with no message to send", Unit: "%", Value: 100 * (total - relay - record) / total},
+	}
+}

@@ -21,7 +21,18 @@ type Metrics struct {
 	// and not yet decided. It falls chunk by chunk, so a stalled batch
 	// shows as a flat line above zero.
 	pending prometheus.Gauge
+	// slots is the time the send slots (one per SMTP connection, see
+	// Options.InFlight) spent handing messages over and waiting for their
+	// outcome to be written; beside the wall time and the pool's size it
+	// says how much of the time the connections were idle.
+	slots *prometheus.CounterVec
 }
+
+// Phases of tidings_send_slot_seconds_total.
+const (
+	slotRelay  = "relay"  // the provider's dialogue (SMTP, the SMS API)
+	slotRecord = "record" // the outcome's commit, before the slot takes the next message
+)
 
 // Statuses of tidings_messages_total beyond the Result statuses: a
 // temporary failure that Temporal retries.
@@ -45,8 +56,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tidings_batch_messages_pending",
 			Help: "Messages handed to the send path in a batch (a campaign page, a sweep, a care send) and not yet decided; falls as each chunk completes.",
 		}),
+		slots: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tidings_send_slot_seconds_total",
+			Help: "Time the send slots (one per SMTP connection; the SMS concurrency) were held, by channel and phase: " +
+				"relay (the provider's dialogue) and record (writing the outcome before the slot takes the next message). " +
+				"Its rate below the pool's size is time the connections waited for work.",
+		}, []string{"channel", "phase"}),
 	}
-	reg.MustRegister(m.messages, m.latency, m.pending)
+	reg.MustRegister(m.messages, m.latency, m.pending, m.slots)
 	return m
 }
 
@@ -103,6 +120,13 @@ func reasonLabel(reason string) string {
 func (m *Metrics) time(channel string, start time.Time) {
 	if m != nil {
 		m.latency.WithLabelValues(channel).Observe(time.Since(start).Seconds())
+	}
+}
+
+// slot adds the time since start to a send slot's phase.
+func (m *Metrics) slot(channel, phase string, start time.Time) {
+	if m != nil {
+		m.slots.WithLabelValues(channel, phase).Add(time.Since(start).Seconds())
 	}
 }
 

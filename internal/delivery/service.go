@@ -509,7 +509,9 @@ func (s *Service) handOver(ctx context.Context, it *item) (providerID string, er
 		return "", ctx.Err(), nil
 	}
 	defer func() { <-slots }()
+	start := time.Now()
 	providerID, err = s.hand(ctx, it)
+	s.opt.Metrics.slot(it.req.Channel, slotRelay, start)
 	var o store.Outcome
 	switch {
 	case err == nil:
@@ -519,6 +521,7 @@ func (s *Service) handOver(ctx context.Context, it *item) (providerID string, er
 	default:
 		return providerID, err, nil // still queued: the retry sends it
 	}
+	defer s.opt.Metrics.slot(it.req.Channel, slotRecord, time.Now())
 	return providerID, err, s.recorder.record(store.Completion{ID: it.row.ID, Outcome: o})
 }
 
