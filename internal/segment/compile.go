@@ -26,6 +26,10 @@ func (d *Definition) Compile(now time.Time) (where string, args []any, err error
 // CompileAfter is Compile with the placeholders numbered after args, which
 // are returned first: callers add their own parameters (a keyset cursor, a
 // campaign ID) before or after the segment's without renumbering.
+//
+// An erased customer's tombstone is in no segment: what made them match is
+// gone, and counting it would let every erasure grow an audience, enter a
+// campaign and sit in its holdout.
 func (d *Definition) CompileAfter(now time.Time, args []any) (where string, allArgs []any, err error) {
 	if d == nil || d.Match == nil {
 		return "", nil, fmt.Errorf("compile segment: empty definition")
@@ -35,7 +39,7 @@ func (d *Definition) CompileAfter(now time.Time, args []any) (where string, allA
 	if err != nil {
 		return "", nil, fmt.Errorf("compile segment %s: %w", d.Name, err)
 	}
-	return where, c.args, nil
+	return "c.erased_at IS NULL AND (" + where + ")", c.args, nil
 }
 
 type compiler struct {

@@ -2,6 +2,7 @@ package segment_test
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -340,4 +341,36 @@ all:
 func indent(s string) string {
 	s = strings.TrimPrefix(s, "\n")
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+// An erased customer keeps a tombstone row (and their purchase counts), but
+// belongs to no segment: not to one of everyone, not to one their remaining
+// figures match.
+func TestErasedCustomersAreInNoSegment(t *testing.T) {
+	s, ids := fixture(t)
+	for id, ext := range ids {
+		if ext == "bob" || ext == "dana" {
+			if err := s.EraseCustomer(t.Context(), id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		yaml string
+		want []string
+	}{
+		{`all: []`, everyoneBut("bob", "dana")},
+		{`orders_count: {lt: 2}`, []string{"frank", "gina", hacker}},
+		{`lifecycle: prospect`, []string{"frank", hacker}},
+	} {
+		def, err := segment.Parse([]byte("match:\n"+indent(tc.yaml)), "case.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := append([]string(nil), tc.want...)
+		sort.Strings(want)
+		if got := members(t, s, ids, def); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", tc.yaml, got, want)
+		}
+	}
 }
