@@ -22,8 +22,8 @@ type Metrics struct {
 	// shows as a flat line above zero.
 	pending prometheus.Gauge
 	// slots is the time the send slots (one per SMTP connection, see
-	// Options.InFlight) spent handing messages over and waiting for their
-	// outcome to be written; beside the wall time and the pool's size it
+	// Options.InFlight) spent in the provider's dialogue and, before a
+	// final dot, waiting for earlier outcomes to be written; beside the wall time and the pool's size it
 	// says how much of the time the connections were idle.
 	slots *prometheus.CounterVec
 }
@@ -31,7 +31,7 @@ type Metrics struct {
 // Phases of tidings_send_slot_seconds_total.
 const (
 	slotRelay  = "relay"  // the provider's dialogue (SMTP, the SMS API)
-	slotRecord = "record" // the outcome's commit, before the slot takes the next message
+	slotRecord = "record" // waiting for earlier outcomes' commit before the relay may accept the message
 )
 
 // Statuses of tidings_messages_total beyond the Result statuses: a
@@ -59,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		slots: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tidings_send_slot_seconds_total",
 			Help: "Time the send slots (one per SMTP connection; the SMS concurrency) were held, by channel and phase: " +
-				"relay (the provider's dialogue) and record (writing the outcome before the slot takes the next message). " +
+				"relay (the provider's dialogue) and record (waiting, before the relay may accept a message, for the outcomes before it to be written). " +
 				"Its rate below the pool's size is time the connections waited for work.",
 		}, []string{"channel", "phase"}),
 	}

@@ -37,7 +37,10 @@ type Renderer interface {
 	Render(name, locale, channel string, d templates.Data) (templates.Rendered, error)
 }
 
-// Mailer hands an email to the relay and returns its Message-ID.
+// Mailer hands an email to the relay and returns its Message-ID. It calls
+// the message's Accept before the relay can take it (email.Message.Accept),
+// which is where the send path bounds the emails whose outcome is not yet
+// recorded.
 type Mailer interface {
 	Send(ctx context.Context, m email.Message) (string, error)
 }
@@ -68,11 +71,12 @@ type Options struct {
 	// once (default 8; give the database pool at least as many connections).
 	ChunkSize      int
 	ParallelChunks int
-	// InFlight caps the emails handed to the relay whose outcome is not
+	// InFlight caps the emails the relay accepted whose outcome is not
 	// recorded yet (default 4; give it the SMTP pool's size). Each message's
-	// outcome is written right after the relay accepted it, before its slot
-	// takes the next one, so a crashed process sends at most InFlight
-	// messages again, each with the same Message-ID.
+	// outcome is written right after the relay accepted it, and the next
+	// email that needs its slot holds back its final dot until then, so a
+	// crashed process sends at most InFlight messages again, each with the
+	// same Message-ID.
 	InFlight int
 	// SMSConcurrency caps the SMS requests in flight (default 8), so a large
 	// batch does not trip the provider's rate limit; like InFlight it also
@@ -105,9 +109,10 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	// mailSlots and smsSlots are the messages in flight per channel, each
-	// held from hand-over until its outcome is recorded.
-	mailSlots, smsSlots chan struct{}
-	recorder            *recorder
+	// held from the provider's acceptance (an SMS: from its request) until
+	// its outcome is recorded; mailConns the emails in their dialogue.
+	mailSlots, smsSlots, mailConns chan struct{}
+	recorder                       *recorder
 }
 
 // New builds the Service. mailer or texter may be nil when the channel is
@@ -146,7 +151,8 @@ func New(st Store, r Renderer, mailer Mailer, texter Texter, opt Options) (*Serv
 		store: st, renderer: r, mailer: mailer, texter: texter, opt: opt,
 		quiet: q, uncapped: uncappedTopics(opt.Topics), now: opt.Now, log: opt.Logger,
 		smsSlots: make(chan struct{}, opt.SMSConcurrency), mailSlots: make(chan struct{}, opt.InFlight),
-		recorder: &recorder{complete: st.CompleteMessages},
+		mailConns: make(chan struct{}, opt.InFlight),
+		recorder:  &recorder{complete: st.CompleteMessages},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -493,25 +499,39 @@ func (w *wave) deliver(ctx context.Context, items []*item) {
 }
 
 // handOver gives one message to its provider and records what the provider
-// said before it lets the next message take its slot: at most InFlight
-// emails (SMSConcurrency SMS) are ever handed over with their outcome not
-// yet in the ledger, and those are all a crash can send twice. The outcome
-// is recorded even when the caller has given up meanwhile (a worker
+// said. At most InFlight emails (SMSConcurrency SMS) are ever accepted by
+// their provider with their outcome not yet in the ledger, and those are all
+// a crash can send twice: an SMS takes its slot before the request, an email
+// just before its final dot (email.Message.Accept), so an SMTP connection
+// goes through its next message's dialogue while the outcome of the one
+// before is written, and only the relay's acceptance waits for it. The
+// outcome is recorded even when the caller has given up meanwhile (a worker
 // stopping mid-batch), since a row left queued would be sent again.
 func (s *Service) handOver(ctx context.Context, it *item) (providerID string, err, recordErr error) {
-	slots := s.mailSlots
+	slot := &sendSlot{slots: s.mailSlots, channel: it.req.Channel, metrics: s.opt.Metrics}
+	conns := s.mailConns
 	if it.req.Channel == SMS {
-		slots = s.smsSlots
+		slot.slots, conns = s.smsSlots, nil
+		if err := slot.take(ctx); err != nil {
+			return "", err, nil
+		}
 	}
-	select {
-	case slots <- struct{}{}:
-	case <-ctx.Done():
-		return "", ctx.Err(), nil
+	defer slot.release()
+	if conns != nil {
+		// One dialogue per SMTP connection, so none waits for a
+		// connection inside the relay's time.
+		select {
+		case conns <- struct{}{}:
+		case <-ctx.Done():
+			return "", ctx.Err(), nil
+		}
 	}
-	defer func() { <-slots }()
 	start := time.Now()
-	providerID, err = s.hand(ctx, it)
-	s.opt.Metrics.slot(it.req.Channel, slotRelay, start)
+	providerID, err = s.hand(ctx, it, slot.take)
+	s.opt.Metrics.slot(it.req.Channel, slotRelay, start.Add(slot.waited))
+	if conns != nil {
+		<-conns
+	}
 	var o store.Outcome
 	switch {
 	case err == nil:
@@ -521,8 +541,47 @@ func (s *Service) handOver(ctx context.Context, it *item) (providerID string, er
 	default:
 		return providerID, err, nil // still queued: the retry sends it
 	}
-	defer s.opt.Metrics.slot(it.req.Channel, slotRecord, time.Now())
+	if it.req.Channel == SMS {
+		defer s.opt.Metrics.slot(it.req.Channel, slotRecord, time.Now())
+	}
 	return providerID, err, s.recorder.record(store.Completion{ID: it.row.ID, Outcome: o})
+}
+
+// sendSlot is one message's place among those a provider may accept with
+// their outcome unrecorded. It is taken once and held until the outcome is
+// written.
+type sendSlot struct {
+	slots   chan struct{}
+	channel string
+	metrics *Metrics
+	held    bool
+	// waited is how long an email's connection waited for the slot, time
+	// it spent on the outcomes before its message rather than on the relay.
+	waited time.Duration
+}
+
+func (sl *sendSlot) take(ctx context.Context) error {
+	if sl.held {
+		return nil
+	}
+	start := time.Now()
+	select {
+	case sl.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	sl.held = true
+	if sl.channel == Email {
+		sl.waited = time.Since(start)
+		sl.metrics.slot(sl.channel, slotRecord, start)
+	}
+	return nil
+}
+
+func (sl *sendSlot) release() {
+	if sl.held {
+		<-sl.slots
+	}
 }
 
 // outcome turns one provider answer into the caller's Result and error, and
@@ -689,8 +748,9 @@ func (s *Service) link(path string, c token.Claims, expires time.Time) string {
 	return s.opt.PublicURL + "/" + path + "/" + s.opt.Signer.Sign(c, expires)
 }
 
-// hand calls the channel's provider and returns the provider's message ID.
-func (s *Service) hand(ctx context.Context, it *item) (string, error) {
+// hand calls the channel's provider and returns the provider's message ID;
+// accept is called just before the relay can take an email.
+func (s *Service) hand(ctx context.Context, it *item, accept func(context.Context) error) (string, error) {
 	req, c, m, r := it.req, it.cust, it.row, it.r
 	if req.Channel == SMS {
 		if s.texter == nil {
@@ -704,7 +764,7 @@ func (s *Service) hand(ctx context.Context, it *item) (string, error) {
 	}
 	msg := email.Message{
 		To: m.Recipient, Subject: r.Subject, HTML: r.HTML, Text: r.Text,
-		IdempotencyKey: req.IdempotencyKey, LedgerID: m.ID,
+		IdempotencyKey: req.IdempotencyKey, LedgerID: m.ID, Accept: accept,
 	}
 	if req.ToAddress == "" {
 		msg.ToName = names.Full(c.FirstName, c.LastName)

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/mail"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"unicode"
 
 	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 )
 
 // Config is how the Mailer reaches the relay and signs its messages.
@@ -52,6 +54,13 @@ type Message struct {
 	// (with RFC 8058 one-click when the URL is https).
 	UnsubscribeURL    string
 	UnsubscribeMailto string
+	// Accept, when set, is called with the whole message written but its
+	// last part and the final dot, the only point where the relay can take
+	// it; a non-nil error ends the connection instead, so the message is
+	// not delivered. The send path waits there for the connection's
+	// previous outcome to be recorded, and the dialogue up to that point
+	// overlaps the write.
+	Accept func(context.Context) error
 }
 
 // HeaderMessageID carries the ledger row's ID in every email.
@@ -61,6 +70,9 @@ const HeaderMessageID = "X-Tidings-Message-ID"
 // concurrent use; at most Connections messages are in flight at once.
 type Mailer struct {
 	server Server
+	// client holds the relay's settings; every connection is dialed with
+	// it and sends through it.
+	client *gomail.Client
 	from   *mail.Address
 	reply  string
 	bounce string
@@ -69,10 +81,10 @@ type Mailer struct {
 	slots  chan *slot
 }
 
-// slot is one pooled connection; client is nil until dialed and after the
+// slot is one pooled connection; conn is nil until dialed and after the
 // connection broke.
 type slot struct {
-	client *gomail.Client
+	conn *smtp.Client
 }
 
 // New checks the configuration and prepares the pool. Connections are dialed
@@ -100,8 +112,13 @@ func New(cfg Config) (*Mailer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	client, err := gomail.NewClient(srv.Host, srv.options()...)
+	if err != nil {
+		return nil, fmt.Errorf("smtp relay %s: %w", srv.Host, err)
+	}
 	m := &Mailer{
 		server: srv,
+		client: client,
 		from:   from,
 		reply:  cfg.ReplyTo,
 		bounce: cfg.BounceAddress,
@@ -126,7 +143,8 @@ func New(cfg Config) (*Mailer, error) {
 // the rare case where the relay did accept it and the reply was lost, the
 // receiver can discard the duplicate.
 func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
-	g, id, err := m.build(msg)
+	acc := &acceptance{ctx: ctx, accept: msg.Accept}
+	g, id, err := m.build(msg, acc)
 	if err != nil {
 		return "", &Error{Stage: "build", Reason: "invalid message", Err: err, permanent: true}
 	}
@@ -139,16 +157,16 @@ func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
 	defer func() { m.slots <- sl }()
 
 	for try := 1; ; try++ {
-		fresh := sl.client == nil
+		fresh := sl.conn == nil
 		if fresh {
-			c, err := m.dial(ctx)
+			c, err := m.client.DialToSMTPClientWithContext(ctx)
 			if err != nil {
 				return "", classify(fmt.Errorf("connect to %s:%d: %w", m.server.Host, m.server.Port, err))
 			}
-			sl.client = c
+			sl.conn = c
 		}
 		start := time.Now()
-		err := sl.client.Send(g)
+		err := m.client.SendWithSMTPClient(sl.conn, g)
 		if err == nil {
 			return id, nil
 		}
@@ -158,8 +176,16 @@ func (m *Mailer) Send(ctx context.Context, msg Message) (string, error) {
 			m.drop(sl)
 			return id, nil
 		}
+		if acc.err != nil {
+			// The relay is inside DATA, where any command would first
+			// end the message: only cutting the connection keeps the
+			// relay from taking it.
+			_ = sl.conn.Close()
+			sl.conn = nil
+			return "", &Error{Stage: "accept", Reason: "not accepted", Err: acc.err}
+		}
 		if !connClosed(err) {
-			if err := sl.client.Reset(); err != nil {
+			if err := m.client.ResetWithSMTPClient(sl.conn); err != nil {
 				m.drop(sl)
 			}
 			return "", classify(err)
@@ -188,33 +214,22 @@ func (m *Mailer) Close() error {
 	var errs []error
 	for range cap(m.slots) {
 		sl := <-m.slots
-		if sl.client != nil {
-			errs = append(errs, sl.client.Close())
-			sl.client = nil
+		if sl.conn != nil {
+			errs = append(errs, m.client.CloseWithSMTPClient(sl.conn))
+			sl.conn = nil
 		}
 		defer func() { m.slots <- sl }()
 	}
 	return errors.Join(errs...)
 }
 
-func (m *Mailer) dial(ctx context.Context) (*gomail.Client, error) {
-	c, err := gomail.NewClient(m.server.Host, m.server.options()...)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.DialWithContext(ctx); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
 func (m *Mailer) drop(sl *slot) {
-	_ = sl.client.Close()
-	sl.client = nil
+	_ = m.client.CloseWithSMTPClient(sl.conn)
+	sl.conn = nil
 }
 
 // build turns a Message into a go-mail message and returns its Message-ID.
-func (m *Mailer) build(msg Message) (*gomail.Msg, string, error) {
+func (m *Mailer) build(msg Message, acc *acceptance) (*gomail.Msg, string, error) {
 	g := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	g.SetAddrHeaderFromMailAddress(gomail.HeaderFrom, &mail.Address{Name: displayName(m.from.Name), Address: m.from.Address})
 	to, err := mail.ParseAddress(msg.To)
@@ -242,11 +257,38 @@ func (m *Mailer) build(msg Message) (*gomail.Msg, string, error) {
 	if err := setUnsubscribe(g, msg.UnsubscribeURL, msg.UnsubscribeMailto); err != nil {
 		return nil, "", err
 	}
-	g.SetBodyString(gomail.TypeTextPlain, msg.Text)
-	if msg.HTML != "" {
-		g.AddAlternativeString(gomail.TypeTextHTML, msg.HTML)
+	if msg.HTML == "" {
+		g.SetBodyWriter(gomail.TypeTextPlain, acc.writer(msg.Text))
+		return g, id, nil
 	}
+	g.SetBodyString(gomail.TypeTextPlain, msg.Text)
+	g.AddAlternativeWriter(gomail.TypeTextHTML, acc.writer(msg.HTML))
 	return g, id, nil
+}
+
+// acceptance calls a message's Accept once its last part is written; go-mail
+// sends that part's encoded bytes, the closing boundary and the final dot
+// only after the part's writer returns. Accept is called once per message,
+// also when the message is written again on a fresh connection.
+type acceptance struct {
+	ctx      context.Context
+	accept   func(context.Context) error
+	accepted bool
+	err      error // what Accept refused with
+}
+
+func (a *acceptance) writer(body string) func(io.Writer) (int64, error) {
+	return func(w io.Writer) (int64, error) {
+		n, err := io.WriteString(w, body)
+		if err != nil || a.accept == nil || a.accepted {
+			return int64(n), err
+		}
+		if a.err = a.accept(a.ctx); a.err != nil {
+			return int64(n), a.err
+		}
+		a.accepted = true
+		return int64(n), nil
+	}
 }
 
 // displayName makes any name safe to put in an address header: control

@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -541,5 +542,57 @@ func TestStalledRelayIsNotResent(t *testing.T) {
 	time.Sleep(time.Second) // the relay finishes with the message
 	if sink.Count() != 1 || sink.Connections() != 1 {
 		t.Errorf("got %d messages over %d connections, want 1 over 1", sink.Count(), sink.Connections())
+	}
+}
+
+// The relay takes a message only after its Accept returns: the send path
+// waits there for the outcome before, so Accept must come after the
+// dialogue and before the final dot, and a refusal must leave nothing
+// delivered and no connection half-way through DATA.
+func TestAcceptComesBeforeTheRelayTakesTheMessage(t *testing.T) {
+	sink := startSink(t, smtpsink.Options{})
+	m := newMailer(t, sink.URL(), 1)
+	ctx := context.Background()
+
+	msg := message("a@example.com")
+	calls := 0
+	msg.Accept = func(context.Context) error {
+		calls++
+		if sink.Count() != 0 {
+			t.Errorf("the relay had %d messages when Accept was called, want 0", sink.Count())
+		}
+		return nil
+	}
+	if _, err := m.Send(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || sink.Count() != 1 {
+		t.Fatalf("Accept called %d times, relay has %d messages; want 1 and 1", calls, sink.Count())
+	}
+
+	// Refused: nothing delivered, the error is temporary and says why, and
+	// the next message goes out on a fresh connection.
+	refused := message("b@example.com")
+	refused.IdempotencyKey = "welcome/c2/email/1"
+	refused.Accept = func(context.Context) error { return context.Canceled }
+	_, err := m.Send(ctx, refused)
+	var e *email.Error
+	if !errors.As(err, &e) || e.Permanent() || !errors.Is(err, context.Canceled) {
+		t.Fatalf("refused Accept gave %v, want a temporary *email.Error wrapping context.Canceled", err)
+	}
+	next := message("c@example.com")
+	next.IdempotencyKey = "welcome/c3/email/1"
+	if _, err := m.Send(ctx, next); err != nil {
+		t.Fatalf("send after a refused Accept: %v", err)
+	}
+	var to []string
+	for _, got := range sink.Messages() {
+		to = append(to, got.To...)
+	}
+	if want := []string{"a@example.com", "c@example.com"}; !slices.Equal(to, want) {
+		t.Errorf("relay has messages to %v, want %v", to, want)
+	}
+	if sink.Connections() != 2 {
+		t.Errorf("%d connections, want 2: the refused message's connection must be closed", sink.Connections())
 	}
 }
