@@ -216,16 +216,20 @@ func (s *Service) SendBatch(ctx context.Context, reqs []Request) (results []Resu
 
 // runWave sends requests with distinct keys in chunks of ChunkSize, up to
 // ParallelChunks at once, so one chunk's database work overlaps the others'
-// SMTP and HTTP traffic.
+// SMTP and HTTP traffic. Two chunks at most prepare at once (policy facts,
+// rendering, reservations): a batch's first messages go out as soon as
+// its first chunk is ready instead of when every chunk in flight is, and
+// each later chunk is ready before the connections run out of messages.
 func (s *Service) runWave(ctx context.Context, reqs []Request, idx []int, results []Result, errs []error) {
 	chunks := make(chan []int)
+	prep := make(chan struct{}, 2)
 	var wg sync.WaitGroup
 	for range min(s.opt.ParallelChunks, (len(idx)+s.opt.ChunkSize-1)/s.opt.ChunkSize) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for chunk := range chunks {
-				w := &wave{svc: s, results: results, errs: errs, now: s.now()}
+				w := &wave{svc: s, results: results, errs: errs, prep: prep}
 				w.run(ctx, reqs, chunk)
 				s.opt.Metrics.done(len(chunk))
 			}
@@ -261,6 +265,17 @@ type wave struct {
 	results []Result
 	errs    []error
 	now     time.Time
+	// prep, when set, is held while the wave prepares (see runWave).
+	prep     chan struct{}
+	prepared bool
+}
+
+// ready ends the wave's preparation.
+func (w *wave) ready() {
+	if w.prep != nil && !w.prepared {
+		w.prepared = true
+		<-w.prep
+	}
 }
 
 func (w *wave) fail(items []*item, err error) {
@@ -271,6 +286,15 @@ func (w *wave) fail(items []*item, err error) {
 
 func (w *wave) run(ctx context.Context, reqs []Request, idx []int) {
 	s := w.svc
+	if w.prep != nil {
+		select {
+		case w.prep <- struct{}{}:
+			defer w.ready()
+		case <-ctx.Done():
+			w.prep = nil // the statements fail on ctx, each chunk at once
+		}
+	}
+	w.now = s.now()
 	var items []*item
 	var qs []store.SendFactsQuery
 	for _, i := range idx {
@@ -473,6 +497,7 @@ func (w *wave) deliver(ctx context.Context, items []*item) {
 		w.fail(sending, err)
 		return
 	}
+	w.ready()
 
 	ids := make([]string, len(sending))
 	errs := make([]error, len(sending))
