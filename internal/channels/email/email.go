@@ -57,9 +57,9 @@ type Message struct {
 	// Accept, when set, is called with the whole message written but its
 	// last part and the final dot, the only point where the relay can take
 	// it; a non-nil error ends the connection instead, so the message is
-	// not delivered. The send path waits there for the connection's
-	// previous outcome to be recorded, and the dialogue up to that point
-	// overlaps the write.
+	// not delivered. The send path waits there until fewer accepted
+	// messages than there are connections wait for their outcome to be
+	// recorded, so the dialogue up to that point overlaps those writes.
 	Accept func(context.Context) error
 }
 
